@@ -1,0 +1,29 @@
+import { z } from "zod";
+import { defineContract } from "./contract.ts";
+
+/** E.164: a plus, a non-zero country digit, at most 15 digits in all. */
+export const e164PhoneSchema = z
+  .string()
+  .regex(/^\+[1-9]\d{1,14}$/, "phone must be in E.164 form, e.g. +14155550123");
+
+export const newAccountDataV1 = z.object({
+  accountId: z.string().min(1).max(128),
+  email: z.email().max(254),
+  displayName: z.string().trim().min(1).max(200),
+  phone: e164PhoneSchema.optional(),
+  /** BCP 47 language tag, e.g. en-US. */
+  locale: z
+    .string()
+    .regex(/^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})*$/, "locale must be a BCP 47 tag such as en-US"),
+  createdAt: z.iso.datetime({ offset: true }),
+});
+export type NewAccountV1 = z.infer<typeof newAccountDataV1>;
+
+export const NewAccountV1Contract = defineContract({
+  type: "NewAccount",
+  version: 1,
+  data: newAccountDataV1,
+  // verification-sms subscribes only to sign-ups with a phone, by this attribute.
+  filterAttributes: (data) => ({ hasPhone: data.phone ? "true" : "false" }),
+  filterAttributeNames: ["hasPhone"],
+});

@@ -1,0 +1,32 @@
+/**
+ * Names of the CloudFormation outputs the stack exports. The CDK stack writes them and the local
+ * runtime and CLI read them back from the deployed stack, so resource addresses are never
+ * configured by hand.
+ */
+import type { ConsumerName, TopicName } from "./topology.ts";
+
+/** "verification-email" -> "VerificationEmail": CloudFormation logical ids are alphanumeric. */
+export function pascalCase(name: string): string {
+  return name
+    .split(/[^A-Za-z0-9]+/)
+    .filter(Boolean)
+    .map((part) => part[0]?.toUpperCase() + part.slice(1))
+    .join("");
+}
+
+export type ConsumerOutput = "QueueUrl" | "QueueArn" | "DlqUrl" | "DlqArn";
+export type TopicOutput = "TopicArn";
+
+export function consumerOutputKey(consumer: ConsumerName, output: ConsumerOutput): string {
+  return `${pascalCase(consumer)}${output}`;
+}
+
+export function topicOutputKey(topic: TopicName, output: TopicOutput): string {
+  return `${pascalCase(topic)}${output}`;
+}
+
+export const UPLOADS_BUCKET_OUTPUT = "UploadsBucketName";
+export const VERIFICATION_SECRET_OUTPUT = "VerificationSecretArn";
+export const IDEMPOTENCY_TABLE_OUTPUT = "IdempotencyTableName";
+
+export const DEFAULT_STACK_NAME = "courier";

@@ -1,0 +1,37 @@
+import { defineConfig } from "vitest/config";
+
+// Three layers, each runnable alone (npm run test:unit | test:cdk | test:integration).
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: "unit",
+          include: ["test/unit/**/*.test.ts"],
+          environment: "node",
+        },
+      },
+      {
+        test: {
+          name: "cdk",
+          include: ["test/cdk/**/*.test.ts"],
+          environment: "node",
+          // Synthesizing a stack takes a few seconds on two cores.
+          testTimeout: 120_000,
+        },
+      },
+      {
+        test: {
+          name: "integration",
+          include: ["test/integration/**/*.test.ts"],
+          environment: "node",
+          globalSetup: ["test/integration/global-setup.ts"],
+          testTimeout: 180_000,
+          hookTimeout: 300_000,
+          // LocalStack on two cores: run files one after another so their timings stay sane.
+          fileParallelism: false,
+        },
+      },
+    ],
+  },
+});
