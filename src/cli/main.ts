@@ -1,0 +1,19 @@
+import { CommanderError } from "commander";
+import { CliError, oneLineReason } from "./output.ts";
+import { buildProgram, type RegisterCommand } from "./program.ts";
+
+// One entry per command module; keep sorted.
+const commands: RegisterCommand[] = [];
+
+const program = buildProgram(commands);
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  if (error instanceof CommanderError) {
+    // commander already printed its message (help, version or a usage error).
+    process.exitCode = error.exitCode;
+  } else {
+    process.stderr.write(`courier: ${oneLineReason(error)}\n`);
+    process.exitCode = error instanceof CliError ? error.exitCode : 1;
+  }
+}
