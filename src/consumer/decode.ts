@@ -1,0 +1,71 @@
+/**
+ * Turns an SQS record body into a contract-checked envelope, or throws a `PermanentError`
+ * subclass that says exactly what is wrong with it (the reason the DLQ message will carry).
+ */
+import { SnsSqsNotificationSchema } from "@aws-lambda-powertools/parser/schemas/sns";
+import type { z } from "zod";
+import { type AnyContract, type AnyEnvelope, anyEnvelopeSchema } from "../contracts/index.ts";
+import {
+  InvalidDataError,
+  MalformedBodyError,
+  MissingEnvelopeError,
+  UnsupportedMessageError,
+} from "./errors.ts";
+
+/**
+ * Only the two fields that identify an SNS notification (raw delivery off): LocalStack's and AWS's
+ * notifications differ in the signing fields, which a consumer behind SQS does not verify anyway.
+ */
+const snsNotificationSchema = SnsSqsNotificationSchema.pick({ Type: true, Message: true });
+
+export interface DecodedMessage {
+  readonly contract: AnyContract;
+  readonly message: AnyEnvelope;
+}
+
+/** Indexes the accepted contracts by type and version once, so decoding a record is one lookup. */
+export function contractIndex(accepts: readonly AnyContract[]): ReadonlyMap<string, AnyContract> {
+  return new Map(accepts.map((c) => [contractKey(c.type, c.version), c]));
+}
+
+function contractKey(type: string, version: number): string {
+  return `${type}@${version}`;
+}
+
+export function decodeBody(body: string, contracts: ReadonlyMap<string, AnyContract>): DecodedMessage {
+  let parsed = parseJson(body, "body");
+  const notification = snsNotificationSchema.safeParse(parsed);
+  if (notification.success) parsed = parseJson(notification.data.Message, "SNS notification Message");
+
+  const envelope = anyEnvelopeSchema.safeParse(parsed);
+  if (!envelope.success) {
+    throw new MissingEnvelopeError(`not a courier envelope: ${describeIssues(envelope.error)}`);
+  }
+  const { type, version } = envelope.data;
+  const contract = contracts.get(contractKey(type, version));
+  if (!contract) {
+    const accepted = [...contracts.values()].map((c) => `${c.type} v${c.version}`).join(", ");
+    throw new UnsupportedMessageError(`${type} v${version} is not accepted here; accepted: ${accepted}`);
+  }
+  // The header is already checked; only the data needs the contract's schema.
+  const data = contract.data.safeParse(envelope.data.data);
+  if (!data.success) {
+    throw new InvalidDataError(`${type} v${version} data is invalid: ${describeIssues(data.error)}`);
+  }
+  return { contract, message: { ...envelope.data, data: data.data } };
+}
+
+function parseJson(text: string, what: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new MalformedBodyError(`${what} is not JSON: ${(error as Error).message}`);
+  }
+}
+
+/** One line per issue, "path: message", so the DLQ reason says which field failed and why. */
+function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .map((issue) => `${issue.path.length > 0 ? issue.path.join(".") : "(root)"}: ${issue.message}`)
+    .join("; ");
+}
