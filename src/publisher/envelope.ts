@@ -1,0 +1,69 @@
+import type { MessageAttributeValue } from "@aws-sdk/client-sns";
+import type { z } from "zod";
+import type { AnyContract, ContractEnvelope } from "../contracts/index.ts";
+import { InvalidMessageError, MessageTooLargeError } from "./errors.ts";
+import { SNS_MAX_PAYLOAD_BYTES, snsMessageSize } from "./size.ts";
+
+/** A message ready for SNS: validated, enveloped, with its attributes and the size SNS will count. */
+export interface PreparedMessage {
+  readonly envelope: ContractEnvelope<AnyContract>;
+  readonly body: string;
+  readonly attributes: Record<string, MessageAttributeValue>;
+  readonly sizeBytes: number;
+}
+
+export interface EnvelopeSource {
+  readonly producer: string;
+  readonly now: () => Date;
+  readonly newId: () => string;
+}
+
+/** "phone", "tags.0.name"; "(root)" for an issue on the data as a whole. */
+function issuePath(path: readonly PropertyKey[]): string {
+  return path.length === 0 ? "(root)" : path.map(String).join(".");
+}
+
+function stringAttribute(value: string): MessageAttributeValue {
+  return { DataType: "String", StringValue: value };
+}
+
+/**
+ * Validates `data` against the topic's contract and builds what SNS receives.
+ * Throws InvalidMessageError or MessageTooLargeError.
+ */
+export function prepareMessage(
+  topic: string,
+  contract: AnyContract,
+  data: unknown,
+  source: EnvelopeSource,
+): PreparedMessage {
+  const parsed = (contract.data as z.ZodType).safeParse(data);
+  if (!parsed.success) {
+    throw new InvalidMessageError(
+      topic,
+      `${contract.type} v${contract.version}`,
+      parsed.error.issues.map((issue) => ({ path: issuePath(issue.path), reason: issue.message })),
+    );
+  }
+  const envelope: ContractEnvelope<AnyContract> = {
+    eventId: source.newId(),
+    type: contract.type,
+    version: contract.version,
+    occurredAt: source.now().toISOString(),
+    producer: source.producer,
+    data: parsed.data,
+  };
+  const attributes: Record<string, MessageAttributeValue> = {
+    type: stringAttribute(contract.type),
+    version: stringAttribute(String(contract.version)),
+  };
+  for (const [name, value] of Object.entries(contract.filterAttributes(parsed.data))) {
+    attributes[name] = stringAttribute(value);
+  }
+  const body = JSON.stringify(envelope);
+  const sizeBytes = snsMessageSize(body, attributes);
+  if (sizeBytes > SNS_MAX_PAYLOAD_BYTES) {
+    throw new MessageTooLargeError(topic, sizeBytes, SNS_MAX_PAYLOAD_BYTES);
+  }
+  return { envelope, body, attributes, sizeBytes };
+}
