@@ -1,0 +1,30 @@
+/**
+ * The CDK app: reads per-deployment settings from CDK context (`-c mailFrom=... -c verifyUrlBase=...
+ * -c teamWebhookUrl=... -c stackName=...`) and instantiates the stack. Nothing else lives here.
+ */
+import { App } from "aws-cdk-lib";
+import type { DeploySettings } from "../src/consumer-environment.ts";
+import { DEFAULT_STACK_NAME } from "../src/stack-outputs.ts";
+import { CourierStack } from "./stacks/courier-stack.ts";
+
+/** Placeholders that synthesize anywhere; a real deployment passes its own through context. */
+const DEFAULT_SETTINGS: DeploySettings = {
+  mailFrom: "courier@example.com",
+  verifyUrlBase: "https://example.com/verify",
+  teamWebhookUrl: "https://hooks.example.com/courier",
+};
+
+const app = new App();
+
+function setting(key: string, fallback: string): string {
+  const value: unknown = app.node.tryGetContext(key);
+  return typeof value === "string" && value.length > 0 ? value : fallback;
+}
+
+const settings: DeploySettings = {
+  mailFrom: setting("mailFrom", DEFAULT_SETTINGS.mailFrom),
+  verifyUrlBase: setting("verifyUrlBase", DEFAULT_SETTINGS.verifyUrlBase),
+  teamWebhookUrl: setting("teamWebhookUrl", DEFAULT_SETTINGS.teamWebhookUrl),
+};
+
+new CourierStack(app, setting("stackName", DEFAULT_STACK_NAME), { settings });

@@ -1,0 +1,93 @@
+import { Duration, RemovalPolicy } from "aws-cdk-lib";
+import * as lambda from "aws-cdk-lib/aws-lambda";
+import * as nodejs from "aws-cdk-lib/aws-lambda-nodejs";
+import * as logs from "aws-cdk-lib/aws-logs";
+import { Construct } from "constructs";
+import { InvalidConstructPropsError } from "./errors.ts";
+
+export interface BundledFunctionProps {
+  /** Path of the TypeScript module that exports the handler. */
+  readonly entry: string;
+  /**
+   * Exported name of the handler function in `entry`.
+   * @default "handler"
+   */
+  readonly handler?: string;
+  /** @default - none */
+  readonly description?: string;
+  /** @default Duration.seconds(30) */
+  readonly timeout?: Duration;
+  /** @default 256 */
+  readonly memorySize?: number;
+  /** @default - no variables besides NODE_OPTIONS */
+  readonly environment?: Record<string, string>;
+  /** @default logs.RetentionDays.ONE_MONTH */
+  readonly logRetention?: logs.RetentionDays;
+  /**
+   * Packages installed into the asset's node_modules instead of bundled, for packages with native
+   * binaries (sharp). They are installed for the function's platform (linux, its architecture,
+   * glibc), not the machine that synthesizes.
+   * @default - everything is bundled
+   */
+  readonly nativeModules?: readonly string[];
+  /** @default lambda.Architecture.ARM_64 */
+  readonly architecture?: lambda.Architecture;
+}
+
+/** npm settings that make `npm ci` fetch the optional native packages of another platform. */
+export function npmPlatformEnvironment(architecture: lambda.Architecture): Record<string, string> {
+  const cpu = architecture.name === lambda.Architecture.ARM_64.name ? "arm64" : "x64";
+  return { npm_config_os: "linux", npm_config_cpu: cpu, npm_config_libc: "glibc" };
+}
+
+/**
+ * A Node.js 22 function bundled by esbuild (minified ESM with source maps) with its own log group,
+ * so retention is a plain CloudFormation property rather than the custom resource behind
+ * `logRetention`.
+ */
+export class BundledFunction extends Construct {
+  public readonly function: nodejs.NodejsFunction;
+  public readonly logGroup: logs.LogGroup;
+
+  constructor(scope: Construct, id: string, props: BundledFunctionProps) {
+    super(scope, id);
+    const memorySize = props.memorySize ?? 256;
+    if (!Number.isInteger(memorySize) || memorySize < 128 || memorySize > 10_240) {
+      throw new InvalidConstructPropsError(scope, id, `memorySize must be 128..10240 MB, got ${memorySize}`);
+    }
+    const architecture = props.architecture ?? lambda.Architecture.ARM_64;
+    const nativeModules = props.nativeModules ?? [];
+
+    this.logGroup = new logs.LogGroup(this, "LogGroup", {
+      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+      // Logs of a deleted function are of no use; copies of the stack must clean up after themselves.
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+
+    this.function = new nodejs.NodejsFunction(this, "Function", {
+      entry: props.entry,
+      handler: props.handler ?? "handler",
+      description: props.description,
+      runtime: lambda.Runtime.NODEJS_22_X,
+      architecture,
+      memorySize,
+      timeout: props.timeout ?? Duration.seconds(30),
+      logGroup: this.logGroup,
+      environment: { NODE_OPTIONS: "--enable-source-maps", ...props.environment },
+      bundling: {
+        minify: true,
+        sourceMap: true,
+        sourcesContent: false,
+        target: "node22",
+        format: nodejs.OutputFormat.ESM,
+        mainFields: ["module", "main"],
+        // CommonJS dependencies call require(); ESM output has none unless we make one.
+        banner:
+          "import { createRequire as __courierCreateRequire } from 'module';const require = __courierCreateRequire(import.meta.url);",
+        ...(nativeModules.length > 0
+          ? { nodeModules: [...nativeModules], environment: npmPlatformEnvironment(architecture) }
+          : {}),
+      },
+    });
+  }
+}

@@ -1,0 +1,173 @@
+import { Duration, Names, RemovalPolicy, Stack, Token } from "aws-cdk-lib";
+import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
+import * as kms from "aws-cdk-lib/aws-kms";
+import type * as sns from "aws-cdk-lib/aws-sns";
+import * as subscriptions from "aws-cdk-lib/aws-sns-subscriptions";
+import * as sqs from "aws-cdk-lib/aws-sqs";
+import { Construct } from "constructs";
+import { InvalidConstructPropsError } from "./errors.ts";
+
+export interface ConsumerQueueProps {
+  /** The topic the queue subscribes to (raw message delivery). */
+  readonly topic: sns.ITopic;
+  /** How long a received message stays invisible to other receivers. */
+  readonly visibilityTimeout: Duration;
+  /**
+   * Receives before SQS moves a message to the dead-letter queue.
+   * @default 5
+   */
+  readonly maxReceiveCount?: number;
+  /**
+   * Retention of the source queue; must stay below the DLQ's, because a message's expiry counts from
+   * its original enqueue time even after it moved to the DLQ.
+   * @default Duration.days(4)
+   */
+  readonly retentionPeriod?: Duration;
+  /** @default Duration.days(14) (the SQS maximum) */
+  readonly deadLetterRetentionPeriod?: Duration;
+  /** @default - every message of the topic is delivered */
+  readonly filterPolicy?: Record<string, sns.SubscriptionFilter>;
+  /**
+   * The message attributes the topic's publisher sets. When given, a filter policy naming any other
+   * attribute is rejected, because it would silently match nothing.
+   * @default - filter policy attribute names are not checked
+   */
+  readonly filterAttributeNames?: readonly string[];
+  /**
+   * Key for SSE on the queue and its DLQ. The subscription grants SNS (for this topic only) use of it.
+   * @default - a new customer-managed key with rotation; the AWS-managed SQS key cannot serve SNS
+   */
+  readonly encryptionKey?: kms.IKey;
+  /**
+   * Alarm when the oldest message in the source queue is older than this.
+   * @default Duration.minutes(15)
+   */
+  readonly oldestMessageAlarmThreshold?: Duration;
+}
+
+/**
+ * A consumer's source queue subscribed to a topic, its dead-letter queue, and the alarms that say
+ * when either needs a person: anything in the DLQ, or a backlog older than the threshold.
+ */
+export class ConsumerQueue extends Construct {
+  public readonly queue: sqs.Queue;
+  public readonly deadLetterQueue: sqs.Queue;
+  public readonly encryptionKey: kms.IKey;
+  public readonly subscription: sns.Subscription;
+  public readonly visibilityTimeout: Duration;
+  public readonly maxReceiveCount: number;
+  public readonly deadLetterAlarm: cloudwatch.Alarm;
+  public readonly oldestMessageAlarm: cloudwatch.Alarm;
+
+  constructor(scope: Construct, id: string, props: ConsumerQueueProps) {
+    super(scope, id);
+    const fail = (problem: string): never => {
+      throw new InvalidConstructPropsError(scope, id, problem);
+    };
+
+    const maxReceiveCount = props.maxReceiveCount ?? 5;
+    if (!Number.isInteger(maxReceiveCount) || maxReceiveCount < 1) {
+      fail(`maxReceiveCount must be a whole number of at least 1, got ${maxReceiveCount}`);
+    }
+    const retentionPeriod = props.retentionPeriod ?? Duration.days(4);
+    const deadLetterRetentionPeriod = props.deadLetterRetentionPeriod ?? Duration.days(14);
+    if (
+      !Token.isUnresolved(retentionPeriod) &&
+      !Token.isUnresolved(deadLetterRetentionPeriod) &&
+      retentionPeriod.toSeconds() >= deadLetterRetentionPeriod.toSeconds()
+    ) {
+      fail(
+        `source retention (${retentionPeriod.toHumanString()}) must be below the DLQ retention ` +
+          `(${deadLetterRetentionPeriod.toHumanString()}): a message's expiry counts from its first ` +
+          "enqueue, so it would expire in the DLQ before anyone could redrive it",
+      );
+    }
+    const allowed = props.filterAttributeNames;
+    if (allowed && props.filterPolicy) {
+      for (const attribute of Object.keys(props.filterPolicy)) {
+        if (!allowed.includes(attribute)) {
+          fail(
+            `filter policy names attribute "${attribute}", which the topic's publisher does not set ` +
+              `(it sets: ${allowed.join(", ")}); the subscription would receive nothing`,
+          );
+        }
+      }
+    }
+
+    this.visibilityTimeout = props.visibilityTimeout;
+    this.maxReceiveCount = maxReceiveCount;
+    this.encryptionKey =
+      props.encryptionKey ??
+      new kms.Key(this, "Key", {
+        description: `SSE for ${this.node.path} and its DLQ; SNS may use it for its topic`,
+        enableKeyRotation: true,
+        removalPolicy: RemovalPolicy.DESTROY,
+        pendingWindow: Duration.days(7),
+      });
+
+    // The DLQ's redrive allow policy must name its source queue while the source's redrive policy
+    // names the DLQ; referencing both ways would be a circular dependency. So the source queue gets
+    // a name derived from its construct path (stack name included, so stack copies do not collide)
+    // and the DLQ names it by an ARN built from that name.
+    const queueName = Names.uniqueResourceName(this, {
+      maxLength: 80,
+      separator: "-",
+      allowedSpecialCharacters: "-_",
+    });
+    const queueArn = Stack.of(this).formatArn({ service: "sqs", resource: queueName });
+
+    this.deadLetterQueue = new sqs.Queue(this, "DeadLetterQueue", {
+      retentionPeriod: deadLetterRetentionPeriod,
+      encryption: sqs.QueueEncryption.KMS,
+      encryptionMasterKey: this.encryptionKey,
+      enforceSSL: true,
+      redriveAllowPolicy: {
+        redrivePermission: sqs.RedrivePermission.BY_QUEUE,
+        sourceQueues: [sqs.Queue.fromQueueArn(this, "SourceQueueRef", queueArn)],
+      },
+    });
+
+    this.queue = new sqs.Queue(this, "Queue", {
+      queueName,
+      visibilityTimeout: props.visibilityTimeout,
+      retentionPeriod,
+      encryption: sqs.QueueEncryption.KMS,
+      encryptionMasterKey: this.encryptionKey,
+      enforceSSL: true,
+      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount },
+    });
+
+    // SqsSubscription adds the queue policy statement that lets only this topic (aws:SourceArn) send.
+    this.subscription = props.topic.addSubscription(
+      new subscriptions.SqsSubscription(this.queue, {
+        rawMessageDelivery: true,
+        ...(props.filterPolicy ? { filterPolicy: props.filterPolicy } : {}),
+      }),
+    );
+
+    this.deadLetterAlarm = new cloudwatch.Alarm(this, "DeadLetterAlarm", {
+      alarmDescription: `${this.node.path}: messages in the dead-letter queue; inspect and redrive`,
+      metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+        period: Duration.minutes(1),
+        statistic: cloudwatch.Stats.MAXIMUM,
+      }),
+      threshold: 0,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+
+    const oldest = props.oldestMessageAlarmThreshold ?? Duration.minutes(15);
+    this.oldestMessageAlarm = new cloudwatch.Alarm(this, "OldestMessageAlarm", {
+      alarmDescription: `${this.node.path}: the oldest message waits longer than ${oldest.toHumanString()}`,
+      metric: this.queue.metricApproximateAgeOfOldestMessage({
+        period: Duration.minutes(1),
+        statistic: cloudwatch.Stats.MAXIMUM,
+      }),
+      threshold: oldest.toSeconds(),
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+  }
+}

@@ -1,0 +1,73 @@
+import { Stack } from "aws-cdk-lib";
+import type * as sqs from "aws-cdk-lib/aws-sqs";
+import { Construct } from "constructs";
+import { BundledFunction, type BundledFunctionProps } from "./bundled-function.ts";
+import { InvalidConstructPropsError } from "./errors.ts";
+
+/** Environment variable holding the redrive pairs: JSON `{ [name]: { queueUrl, dlqUrl, queueArn, dlqArn } }`. */
+export const REDRIVE_PAIRS_ENV = "COURIER_REDRIVE_PAIRS";
+
+export interface RedrivePair {
+  /** The consumer's name: the key the operator redrives by. */
+  readonly name: string;
+  /** Where redriven messages go. */
+  readonly queue: sqs.IQueue;
+  /** Where they come from. */
+  readonly deadLetterQueue: sqs.IQueue;
+}
+
+export interface RedriveFunctionProps extends BundledFunctionProps {
+  /** Every DLQ/source pair the function may move messages between; it may touch no other queue. */
+  readonly pairs: readonly RedrivePair[];
+}
+
+/**
+ * The operator's redrive function: moves messages from a DLQ back to its source queue, in bulk with
+ * SQS's message move task or selectively by receive, send and delete.
+ */
+export class RedriveFunction extends Construct {
+  public readonly function: BundledFunction["function"];
+  public readonly logGroup: BundledFunction["logGroup"];
+
+  constructor(scope: Construct, id: string, props: RedriveFunctionProps) {
+    super(scope, id);
+    if (props.pairs.length === 0) {
+      throw new InvalidConstructPropsError(scope, id, "pairs is empty: there is nothing to redrive");
+    }
+    const names = props.pairs.map((p) => p.name);
+    const duplicate = names.find((name, i) => names.indexOf(name) !== i);
+    if (duplicate) {
+      throw new InvalidConstructPropsError(scope, id, `pair "${duplicate}" is listed twice`);
+    }
+
+    const pairs = Object.fromEntries(
+      props.pairs.map((p) => [
+        p.name,
+        {
+          queueUrl: p.queue.queueUrl,
+          dlqUrl: p.deadLetterQueue.queueUrl,
+          queueArn: p.queue.queueArn,
+          dlqArn: p.deadLetterQueue.queueArn,
+        },
+      ]),
+    );
+    const bundled = new BundledFunction(this, "Bundled", {
+      ...props,
+      environment: { ...props.environment, [REDRIVE_PAIRS_ENV]: Stack.of(this).toJsonString(pairs) },
+    });
+    this.function = bundled.function;
+    this.logGroup = bundled.logGroup;
+
+    for (const pair of props.pairs) {
+      // Receive and delete on the DLQ (selective mover), send on the source: never the other way.
+      pair.deadLetterQueue.grantConsumeMessages(this.function);
+      pair.queue.grantSendMessages(this.function);
+      pair.deadLetterQueue.grant(
+        this.function,
+        "sqs:StartMessageMoveTask",
+        "sqs:ListMessageMoveTasks",
+        "sqs:CancelMessageMoveTask",
+      );
+    }
+  }
+}
