@@ -1,0 +1,96 @@
+/**
+ * Lists what a DLQ holds without changing it: receives with a short visibility timeout, then
+ * makes every message visible again. Each receive does raise a message's ApproximateReceiveCount.
+ */
+import { ReceiveMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
+import type { FailureReason, Lineage } from "../consumer/failure-attributes.ts";
+import { ageSeconds, describeDlqMessage } from "./dlq-message.ts";
+import { MAX_BATCH_ENTRIES } from "./outgoing.ts";
+import { approximateDepth } from "./queue-depth.ts";
+import { releaseMessages } from "./receipts.ts";
+
+export interface PeekOptions {
+  readonly sqs: SQSClient;
+  readonly dlqUrl: string;
+  /** Most messages to list; default 50. */
+  readonly max?: number;
+  /** Long enough to finish listing; the messages are released at the end anyway. */
+  readonly visibilityTimeoutSeconds?: number;
+  readonly waitTimeSeconds?: number;
+  readonly emptyReceivesToStop?: number;
+  /** The source queue's maxReceiveCount, for the reason text of messages SQS moved by itself. */
+  readonly sourceMaxReceiveCount?: number;
+  readonly now?: () => Date;
+}
+
+export interface PeekedMessage {
+  readonly messageId: string;
+  /** Seconds since the message was first seen (sent or failed, whichever came first). */
+  readonly ageSeconds?: number;
+  readonly type?: string;
+  readonly eventId?: string;
+  readonly errorClass: string;
+  readonly reason: string;
+  /** SQS's ApproximateReceiveCount, this peek's receive excluded. */
+  readonly receiveCount: number;
+  readonly redriveCount: number;
+  readonly failure?: FailureReason;
+  readonly lineage?: Lineage;
+  readonly body: string;
+}
+
+export interface PeekResult {
+  /** ApproximateNumberOfMessages of the DLQ before the peek. */
+  readonly approximateDepth: number;
+  readonly messages: PeekedMessage[];
+}
+
+export async function peekDlq(options: PeekOptions): Promise<PeekResult> {
+  const { sqs, dlqUrl } = options;
+  const max = options.max ?? 50;
+  const now = options.now ?? (() => new Date());
+  const emptyReceivesToStop = options.emptyReceivesToStop ?? 2;
+  const depth = await approximateDepth(sqs, dlqUrl);
+  const messages = new Map<string, PeekedMessage>();
+  const handles: string[] = [];
+  let emptyStreak = 0;
+  try {
+    while (messages.size < max && emptyStreak < emptyReceivesToStop) {
+      const result = await sqs.send(
+        new ReceiveMessageCommand({
+          QueueUrl: dlqUrl,
+          MaxNumberOfMessages: Math.min(MAX_BATCH_ENTRIES, max - messages.size),
+          VisibilityTimeout: options.visibilityTimeoutSeconds ?? 30,
+          WaitTimeSeconds: options.waitTimeSeconds ?? 1,
+          MessageSystemAttributeNames: ["All"],
+          MessageAttributeNames: ["All"],
+        }),
+      );
+      let fresh = 0;
+      for (const received of result.Messages ?? []) {
+        if (received.ReceiptHandle) handles.push(received.ReceiptHandle);
+        if (!received.MessageId || messages.has(received.MessageId)) continue;
+        fresh += 1;
+        const m = describeDlqMessage(received, options);
+        const age = ageSeconds(m, now());
+        messages.set(m.messageId, {
+          messageId: m.messageId,
+          ...(age !== undefined ? { ageSeconds: Math.floor(age) } : {}),
+          ...(m.type ? { type: m.type } : {}),
+          ...(m.eventId ? { eventId: m.eventId } : {}),
+          errorClass: m.errorClass,
+          reason: m.reason,
+          receiveCount: Math.max(0, m.receiveCount - 1),
+          redriveCount: m.redriveCount,
+          ...(m.failure ? { failure: m.failure } : {}),
+          ...(m.lineage ? { lineage: m.lineage } : {}),
+          body: received.Body ?? "",
+        });
+      }
+      emptyStreak = fresh === 0 ? emptyStreak + 1 : 0;
+    }
+  } finally {
+    await releaseMessages(sqs, dlqUrl, handles);
+  }
+  return { approximateDepth: depth, messages: [...messages.values()] };
+}
