@@ -230,6 +230,8 @@ export function defineConsumer<N extends ConsumerName>(options: ConsumerOptions<
 
   return async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
     queueAddresses(); // fail the first batch loudly on a missing setting, before touching any record
+    // On Lambda this adds the request id and function fields to every line (child loggers copy them).
+    if (context?.awsRequestId) logger.addContext(context);
     // A processor per invocation: the local event source runs concurrent invocations in one
     // process, and a BatchProcessor keeps the batch's state on the instance.
     const processor = new BatchProcessor(EventType.SQS);

@@ -1,0 +1,201 @@
+/**
+ * Consumer runtime overhead per record: `defineConsumer`'s handler (JSON parse, envelope and
+ * contract validation with zod, Powertools batch, metrics, logger) against a bare loop that calls
+ * the same `handle` on the same messages already parsed. Both run in this process, interleaved
+ * round by round so machine load hits them alike; the figure is the median difference.
+ * No network: every record succeeds, so the SQS client is never called.
+ *
+ * Run alone: npx tsx bench/consumer-overhead.bench.ts
+ */
+import { Console } from "node:console";
+import { Writable } from "node:stream";
+import { pathToFileURL } from "node:url";
+import { Logger } from "@aws-lambda-powertools/logger";
+import { Metrics } from "@aws-lambda-powertools/metrics";
+import { SQSClient } from "@aws-sdk/client-sqs";
+import type { Context, SQSEvent, SQSRecord } from "aws-lambda";
+import { type ConsumerContext, type ConsumerMessage, defineConsumer } from "../src/consumer/index.ts";
+
+const RECORDS_PER_ROUND = 2_000;
+const BATCH_SIZE = 10;
+const ROUNDS = 15;
+const WARMUP_ROUNDS = 3;
+
+export interface ConsumerOverheadRow {
+  readonly name: string;
+  readonly value: number;
+  readonly unit: string;
+  /** The bare loop's figure, measured in the same run. */
+  readonly baseline: number;
+  readonly note: string;
+}
+
+type Message = ConsumerMessage<"verification-email">;
+
+function makeBody(i: number): string {
+  const at = new Date(Date.UTC(2025, 5, 1, 12, 0, i % 60)).toISOString();
+  return JSON.stringify({
+    eventId: crypto.randomUUID(),
+    type: "NewAccount",
+    version: 1,
+    occurredAt: at,
+    producer: "api-server",
+    data: {
+      accountId: `acct-${i}`,
+      email: `user${i}@example.com`,
+      displayName: `User ${i}`,
+      phone: i % 2 === 0 ? "+14155550123" : undefined,
+      locale: "en-US",
+      createdAt: at,
+    },
+  });
+}
+
+function makeRecord(i: number, body: string): SQSRecord {
+  return {
+    messageId: `m-${i}`,
+    receiptHandle: `r-${i}`,
+    body,
+    attributes: {
+      ApproximateReceiveCount: "1",
+      SentTimestamp: String(Date.now()),
+      SenderId: "AIDAEXAMPLE",
+      ApproximateFirstReceiveTimestamp: String(Date.now()),
+    },
+    messageAttributes: {
+      type: { dataType: "String", stringValue: "NewAccount" },
+      version: { dataType: "String", stringValue: "1" },
+    },
+    md5OfBody: "",
+    eventSource: "aws:sqs",
+    eventSourceARN: "arn:aws:sqs:us-east-1:000000000000:verification-email",
+    awsRegion: "us-east-1",
+  };
+}
+
+/** A real Powertools Metrics whose EMF output is serialized as on Lambda, then discarded. */
+function discardingMetrics(): Metrics {
+  const metrics = new Metrics({ namespace: "courier", serviceName: "verification-email" });
+  const sink = new Writable({ write: (_chunk, _encoding, done) => done() });
+  (metrics as unknown as { console: Console }).console = new Console({ stdout: sink, stderr: sink });
+  return metrics;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
+function round2(n: number): number {
+  return Math.round(n * 100) / 100;
+}
+
+export async function measureConsumerOverhead(): Promise<ConsumerOverheadRow[]> {
+  // The same handle for both sides: a little work on the typed message, kept alive through a sink.
+  let sink = 0;
+  const handle = (message: Message, _ctx: ConsumerContext<"verification-email">): void => {
+    sink += message.data.email.length + (message.data.phone ? 1 : 0);
+  };
+
+  const bodies = Array.from({ length: RECORDS_PER_ROUND }, (_, i) => makeBody(i));
+  const records = bodies.map((body, i) => makeRecord(i, body));
+  const events: SQSEvent[] = [];
+  for (let i = 0; i < records.length; i += BATCH_SIZE)
+    events.push({ Records: records.slice(i, i + BATCH_SIZE) });
+  const parsed = bodies.map((body) => JSON.parse(body) as Message);
+  const context = { getRemainingTimeInMillis: () => 30_000 } as unknown as Context;
+  const bareCtx = {
+    consumer: "verification-email",
+    eventId: "",
+    messageId: "",
+    receiveCount: 1,
+    logger: new Logger({ logLevel: "SILENT" }),
+    record: records[0] as SQSRecord,
+    remainingTimeMs: () => 30_000,
+  } satisfies ConsumerContext<"verification-email">;
+
+  const variants = [
+    { name: "parallel (default)", processInParallel: true },
+    { name: "sequential", processInParallel: false },
+  ].map((v) => ({
+    ...v,
+    handler: defineConsumer({
+      name: "verification-email",
+      handle,
+      // Never called: every record succeeds. A client pointed nowhere proves it.
+      sqs: new SQSClient({ region: "us-east-1", endpoint: "http://127.0.0.1:9" }),
+      queueUrl: "http://127.0.0.1:9/q",
+      dlqUrl: "http://127.0.0.1:9/dlq",
+      logger: new Logger({ serviceName: "verification-email", logLevel: "INFO" }),
+      metrics: discardingMetrics(),
+      processInParallel: v.processInParallel,
+    }),
+    perRecordUs: [] as number[],
+  }));
+  const bareUs: number[] = [];
+
+  const runBare = async () => {
+    const start = process.hrtime.bigint();
+    // Batches of the same size as the runtime's, each awaited, like the runtime's loop.
+    for (let i = 0; i < parsed.length; i += BATCH_SIZE) {
+      for (let j = i; j < i + BATCH_SIZE && j < parsed.length; j += 1)
+        await handle(parsed[j] as Message, bareCtx);
+    }
+    return Number(process.hrtime.bigint() - start) / 1000 / parsed.length;
+  };
+  const runRuntime = async (
+    handler: (event: SQSEvent, context: Context) => Promise<{ batchItemFailures: unknown[] }>,
+  ) => {
+    const start = process.hrtime.bigint();
+    for (const event of events) {
+      const response = await handler(event, context);
+      if (response.batchItemFailures.length > 0) throw new Error("benchmark records must all succeed");
+    }
+    return Number(process.hrtime.bigint() - start) / 1000 / records.length;
+  };
+
+  for (let round = 0; round < WARMUP_ROUNDS + ROUNDS; round += 1) {
+    const bare = await runBare();
+    const timings: number[] = [];
+    for (const v of variants) timings.push(await runRuntime(v.handler));
+    if (round < WARMUP_ROUNDS) continue;
+    bareUs.push(bare);
+    for (const [i, v] of variants.entries()) v.perRecordUs.push(timings[i] as number);
+    // Yield between rounds: two shared cores, other work must not starve.
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  if (sink === 0) throw new Error("handle never ran");
+
+  const bare = median(bareUs);
+  const rows: ConsumerOverheadRow[] = [
+    {
+      name: "consumer: bare loop calling handle (baseline)",
+      value: round2(bare),
+      unit: "µs/record",
+      baseline: round2(bare),
+      note: `${RECORDS_PER_ROUND} pre-parsed messages × ${ROUNDS} rounds, median`,
+    },
+  ];
+  for (const v of variants) {
+    const total = median(v.perRecordUs);
+    rows.push({
+      name: `consumer: defineConsumer ${v.name}, batch of ${BATCH_SIZE}`,
+      value: round2(total),
+      unit: "µs/record",
+      baseline: round2(bare),
+      note: `overhead ≈ ${round2(total - bare)} µs/record (JSON + zod envelope and data, Powertools batch, metrics)`,
+    });
+  }
+  return rows;
+}
+
+const benchmark = { name: "consumer-overhead", run: measureConsumerOverhead };
+export default benchmark;
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const rows = await measureConsumerOverhead();
+  console.table(rows);
+}
