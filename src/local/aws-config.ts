@@ -1,12 +1,17 @@
 /**
  * Client configuration for the local run. `AWS_ENDPOINT_URL` wins when set (a LocalStack in
- * Docker, or elsewhere); otherwise the harness's host-mode LocalStack on 127.0.0.1:4566.
+ * Docker, or elsewhere); otherwise the harness's host-mode LocalStack on 127.0.0.1:4566 (or the
+ * port in COURIER_LOCALSTACK_PORT).
  */
 export const DEFAULT_LOCAL_ENDPOINT = "http://127.0.0.1:4566";
 export const LOCAL_REGION = "us-east-1";
 
 export function localEndpoint(env: NodeJS.ProcessEnv = process.env): string {
-  return env.AWS_ENDPOINT_URL ?? DEFAULT_LOCAL_ENDPOINT;
+  if (env.AWS_ENDPOINT_URL) return env.AWS_ENDPOINT_URL;
+  // The harness can run LocalStack on another port (COURIER_LOCALSTACK_PORT); clients follow it.
+  return env.COURIER_LOCALSTACK_PORT
+    ? `http://127.0.0.1:${env.COURIER_LOCALSTACK_PORT}`
+    : DEFAULT_LOCAL_ENDPOINT;
 }
 
 export interface LocalClientConfig {

@@ -1,0 +1,208 @@
+/**
+ * Turns the CDK app's CloudFormation template into the one LocalStack deploys here: the same
+ * topics, queues, DLQs, subscriptions, policies, keys and alarms, without what the emulator cannot
+ * run (Lambda functions and their event source mappings: its only executor is Docker; DynamoDB:
+ * it downloads DynamoDB Local at first use; custom resources: silently skipped, so anything waiting
+ * on their attributes would break). The local runtime supplies those pieces from the local side.
+ *
+ * Pure: no I/O, so the cascade is unit-tested on plain objects.
+ */
+
+export interface CfnResource {
+  readonly Type: string;
+  readonly Properties?: Record<string, unknown>;
+  readonly DependsOn?: string | readonly string[];
+  readonly Condition?: string;
+  readonly [key: string]: unknown;
+}
+
+export interface CfnOutput {
+  readonly Value: unknown;
+  readonly [key: string]: unknown;
+}
+
+export interface CfnTemplate {
+  readonly Resources: Record<string, CfnResource>;
+  readonly Outputs?: Record<string, CfnOutput>;
+  readonly Parameters?: Record<string, unknown>;
+  readonly Rules?: Record<string, unknown>;
+  readonly Conditions?: Record<string, unknown>;
+  readonly [key: string]: unknown;
+}
+
+export type RemovalReason =
+  | { readonly kind: "unsupported"; readonly type: string }
+  /** The resource or output refers to something already removed (Ref, Fn::GetAtt, Fn::Sub or DependsOn). */
+  | { readonly kind: "references"; readonly removed: string };
+
+export interface Removed {
+  readonly logicalId: string;
+  /** The resource type; "Output", "Parameter" or "Rule" for template sections. */
+  readonly type: string;
+  readonly reason: RemovalReason;
+}
+
+export interface LocalTemplate {
+  readonly template: CfnTemplate;
+  /** Every removed resource, output, parameter and rule, in removal order. */
+  readonly removed: readonly Removed[];
+}
+
+/** The parameter the CDK's default synthesizer adds to check the bootstrap stack; nothing is bootstrapped locally. */
+export const BOOTSTRAP_VERSION_PARAMETER = "BootstrapVersion";
+
+/** Resource types LocalStack cannot run here (see the module comment). */
+export function unsupportedLocally(type: string): boolean {
+  return (
+    type === "AWS::Lambda::Function" ||
+    type === "AWS::Lambda::EventSourceMapping" ||
+    type === "AWS::DynamoDB::Table" ||
+    type === "AWS::CloudFormation::CustomResource" ||
+    type.startsWith("Custom::") ||
+    type === "AWS::CDK::Metadata"
+  );
+}
+
+/** Logical ids a `${...}` template string names: not pseudo parameters, not `${!literal}`, not Sub variables. */
+function subReferences(text: string, variables: ReadonlySet<string>): string[] {
+  const ids: string[] = [];
+  for (const match of text.matchAll(/\$\{([^}]*)\}/g)) {
+    const inner = match[1] ?? "";
+    if (inner.startsWith("!")) continue;
+    const id = inner.split(".")[0] ?? "";
+    if (!id || id.startsWith("AWS::") || variables.has(id)) continue;
+    ids.push(id);
+  }
+  return ids;
+}
+
+/** Every logical id (resource or parameter) a template fragment refers to. */
+export function referencedIds(value: unknown, into: Set<string> = new Set()): Set<string> {
+  if (Array.isArray(value)) {
+    for (const item of value) referencedIds(item, into);
+    return into;
+  }
+  if (value === null || typeof value !== "object") return into;
+  const record = value as Record<string, unknown>;
+  for (const [key, inner] of Object.entries(record)) {
+    if (key === "Ref" && typeof inner === "string") {
+      if (!inner.startsWith("AWS::")) into.add(inner);
+    } else if (key === "Fn::GetAtt") {
+      if (typeof inner === "string") {
+        const id = inner.split(".")[0];
+        if (id) into.add(id);
+      } else if (Array.isArray(inner)) {
+        if (typeof inner[0] === "string") into.add(inner[0]);
+        referencedIds(inner.slice(1), into);
+      }
+    } else if (key === "Fn::Sub") {
+      if (typeof inner === "string") {
+        for (const id of subReferences(inner, new Set())) into.add(id);
+      } else if (Array.isArray(inner)) {
+        const [text, variables] = inner as [unknown, unknown];
+        const names = new Set(variables && typeof variables === "object" ? Object.keys(variables) : []);
+        if (typeof text === "string") for (const id of subReferences(text, names)) into.add(id);
+        referencedIds(variables, into);
+      }
+    } else if (key === "DependsOn") {
+      for (const id of typeof inner === "string" ? [inner] : Array.isArray(inner) ? inner : []) {
+        if (typeof id === "string") into.add(id);
+      }
+    } else {
+      referencedIds(inner, into);
+    }
+  }
+  return into;
+}
+
+function firstRemoved(refs: ReadonlySet<string>, removed: ReadonlySet<string>): string | undefined {
+  for (const id of refs) if (removed.has(id)) return id;
+  return undefined;
+}
+
+/**
+ * Removes what LocalStack cannot run, then, until nothing changes, every resource, output and rule
+ * that refers to something removed. The input is not modified.
+ */
+export function localTemplate(source: CfnTemplate): LocalTemplate {
+  const removed: Removed[] = [];
+  const gone = new Set<string>();
+  const resources: Record<string, CfnResource> = { ...source.Resources };
+  const parameters: Record<string, unknown> = { ...(source.Parameters ?? {}) };
+  const rules: Record<string, unknown> = { ...(source.Rules ?? {}) };
+  const outputs: Record<string, CfnOutput> = { ...(source.Outputs ?? {}) };
+
+  if (BOOTSTRAP_VERSION_PARAMETER in parameters) {
+    delete parameters[BOOTSTRAP_VERSION_PARAMETER];
+    gone.add(BOOTSTRAP_VERSION_PARAMETER);
+    removed.push({
+      logicalId: BOOTSTRAP_VERSION_PARAMETER,
+      type: "Parameter",
+      reason: { kind: "unsupported", type: "Parameter" },
+    });
+  }
+  for (const [id, resource] of Object.entries(resources)) {
+    if (unsupportedLocally(resource.Type)) {
+      delete resources[id];
+      gone.add(id);
+      removed.push({
+        logicalId: id,
+        type: resource.Type,
+        reason: { kind: "unsupported", type: resource.Type },
+      });
+    }
+  }
+
+  // Cascade to a fixed point: removing one resource can orphan another that refers to it.
+  let changed = true;
+  while (changed) {
+    changed = false;
+    for (const [id, resource] of Object.entries(resources)) {
+      const culprit = firstRemoved(referencedIds(resource), gone);
+      if (culprit) {
+        delete resources[id];
+        gone.add(id);
+        removed.push({
+          logicalId: id,
+          type: resource.Type,
+          reason: { kind: "references", removed: culprit },
+        });
+        changed = true;
+      }
+    }
+  }
+
+  for (const [id, rule] of Object.entries(rules)) {
+    const culprit = firstRemoved(referencedIds(rule), gone);
+    if (culprit) {
+      delete rules[id];
+      removed.push({ logicalId: id, type: "Rule", reason: { kind: "references", removed: culprit } });
+    }
+  }
+  for (const [id, output] of Object.entries(outputs)) {
+    const culprit = firstRemoved(referencedIds(output), gone);
+    if (culprit) {
+      delete outputs[id];
+      removed.push({ logicalId: id, type: "Output", reason: { kind: "references", removed: culprit } });
+    }
+  }
+
+  const template: Record<string, unknown> = { ...source, Resources: resources };
+  const setOrDrop = (key: string, section: Record<string, unknown>) => {
+    if (Object.keys(section).length > 0) template[key] = section;
+    else delete template[key];
+  };
+  setOrDrop("Parameters", parameters);
+  setOrDrop("Rules", rules);
+  setOrDrop("Outputs", outputs);
+  return { template: template as CfnTemplate, removed };
+}
+
+/** One line per removal, for `courier local up` and the test log. */
+export function describeRemovals(removed: readonly Removed[]): string[] {
+  return removed.map((r) =>
+    r.reason.kind === "unsupported"
+      ? `${r.logicalId} (${r.type}): not run by LocalStack here`
+      : `${r.logicalId} (${r.type}): refers to removed ${r.reason.removed}`,
+  );
+}
