@@ -1,9 +1,10 @@
 import { CommanderError } from "commander";
+import { register as registerPublish } from "./commands/publish.ts";
 import { CliError, oneLineReason } from "./output.ts";
 import { buildProgram, type RegisterCommand } from "./program.ts";
 
 // One entry per command module; keep sorted.
-const commands: RegisterCommand[] = [];
+const commands: RegisterCommand[] = [registerPublish];
 
 const program = buildProgram(commands);
 try {

@@ -1,0 +1,141 @@
+/** `courier publish <topic> <json|@file>`: validate one message and publish it to the deployed stack. */
+import { randomUUID } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { CloudFormationClient, DescribeStacksCommand } from "@aws-sdk/client-cloudformation";
+import { SNSClient } from "@aws-sdk/client-sns";
+import type { Command } from "commander";
+import { localClientConfig } from "../../local/aws-config.ts";
+import { type DeployedTopology, topologyFromOutputs } from "../../local/deployed-topology.ts";
+import {
+  createPublisher,
+  type PreparedMessage,
+  PublisherError,
+  prepareMessage,
+  type TopicData,
+} from "../../publisher/index.ts";
+import { DEFAULT_STACK_NAME } from "../../stack-outputs.ts";
+import { isTopicName, type TopicName, topicNames, topics } from "../../topology.ts";
+import { CliError, emit, type OutputOptions } from "../output.ts";
+
+interface PublishOptions extends OutputOptions {
+  stack: string;
+  producer: string;
+  dryRun?: boolean;
+}
+
+/** The message data: inline JSON, `@path` to a JSON file, or `@-` for standard input. */
+async function readData(argument: string): Promise<unknown> {
+  let text = argument;
+  let source = "the argument";
+  if (argument.startsWith("@")) {
+    const path = argument.slice(1);
+    source = path === "-" ? "standard input" : path;
+    try {
+      // File descriptor 0 is standard input.
+      text = path === "-" ? readFileSync(0, "utf8") : await readFile(path, "utf8");
+    } catch (error) {
+      throw new CliError(`cannot read ${source}: ${(error as Error).message}`);
+    }
+  }
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new CliError(`${source} is not valid JSON: ${(error as Error).message}`);
+  }
+}
+
+// TODO: use readDeployedTopology from src/local/deploy.ts once it is committed; same outputs, read here meanwhile.
+async function readDeployedTopology(stackName: string): Promise<DeployedTopology> {
+  const config = localClientConfig();
+  let outputs: Record<string, string>;
+  try {
+    const described = await new CloudFormationClient(config).send(
+      new DescribeStacksCommand({ StackName: stackName }),
+    );
+    outputs = Object.fromEntries(
+      (described.Stacks?.[0]?.Outputs ?? []).map((o) => [o.OutputKey ?? "", o.OutputValue ?? ""]),
+    );
+  } catch (error) {
+    throw new CliError(`cannot read stack "${stackName}" on ${config.endpoint}: ${(error as Error).message}`);
+  }
+  return topologyFromOutputs(stackName, outputs);
+}
+
+async function publishCommand(topic: string, dataArgument: string, options: PublishOptions): Promise<void> {
+  // Check what needs no network first, so a typo fails fast even with LocalStack down.
+  if (!isTopicName(topic)) {
+    throw new CliError(`unknown topic "${topic}"; known topics: ${topicNames.join(", ")}`, 2);
+  }
+  const data = await readData(dataArgument);
+  const contract = topics[topic].current;
+  // Validate before reaching for the stack: a bad message fails the same with LocalStack down.
+  let envelope: PreparedMessage["envelope"];
+  try {
+    envelope = prepareMessage(topic, contract, data, {
+      producer: options.producer,
+      now: () => new Date(),
+      newId: randomUUID,
+    }).envelope;
+  } catch (error) {
+    if (error instanceof PublisherError) throw new CliError(error.message);
+    throw error;
+  }
+  if (options.dryRun) {
+    emit(
+      options,
+      { topic, valid: true, envelope },
+      () => `valid ${contract.type} v${contract.version}:\n${JSON.stringify(envelope, null, 2)}`,
+    );
+    return;
+  }
+  const deployed = await readDeployedTopology(options.stack);
+  const topicArns = Object.fromEntries(topicNames.map((t) => [t, deployed.topics[t].arn])) as Record<
+    TopicName,
+    string
+  >;
+  const publisher = createPublisher({
+    sns: new SNSClient(localClientConfig()),
+    topicArns,
+    producer: options.producer,
+  });
+  let published: Awaited<ReturnType<typeof publisher.publish>>;
+  try {
+    // The data is checked against the contract inside publish; its static type cannot be known here.
+    published = await publisher.publish(topic, data as TopicData<typeof topic>);
+  } catch (error) {
+    if (error instanceof PublisherError) throw new CliError(error.message);
+    throw error;
+  }
+  emit(
+    options,
+    {
+      topic,
+      topicArn: topicArns[topic],
+      type: contract.type,
+      version: contract.version,
+      eventId: published.eventId,
+      messageId: published.messageId,
+      stack: options.stack,
+    },
+    () =>
+      [
+        `published ${contract.type} v${contract.version} to ${topic} (stack ${options.stack})`,
+        `eventId    ${published.eventId}`,
+        `MessageId  ${published.messageId}`,
+      ].join("\n"),
+  );
+}
+
+export function register(program: Command): void {
+  program
+    .command("publish")
+    .description("Validate a message against its topic's contract and publish it to the local stack")
+    .argument("<topic>", `topic name: ${topicNames.join(", ")}`)
+    .argument("<data>", "the message data as JSON, @file.json, or @- for standard input")
+    .option("--stack <name>", "the deployed courier stack", DEFAULT_STACK_NAME)
+    .option("--producer <name>", "the envelope's producer", "courier-cli")
+    .option("--dry-run", "validate and print the envelope without publishing")
+    .option("--json", "print machine-readable JSON")
+    .action(publishCommand);
+}
