@@ -445,6 +445,16 @@ describe("defineConsumer: permanent failures", () => {
     expect(recorder.count("DeadLettered")).toBe(0);
   });
 
+  it("GIVEN a dead-lettered record WHEN the batch ends THEN the dead-lettered metric is counted", async () => {
+    const recorder = metricsRecorder();
+    const handler = consumerWith(fail(new PermanentError("no")), { metrics: recorder.metrics });
+
+    await handler({ Records: [sqsRecord(JSON.stringify(envelope()))] }, lambdaContext());
+
+    expect(recorder.count("DeadLettered")).toBe(1);
+    expect(recorder.count("Processed")).toBe(0);
+  });
+
   it("GIVEN a long error message WHEN dead-lettered THEN the reason's message is truncated to 512 characters", async () => {
     const handler = consumerWith(fail(new PermanentError("x".repeat(5000))));
 
@@ -559,6 +569,30 @@ describe("defineConsumer: isolation within a batch", () => {
     await handler({ Records: records }, lambdaContext());
 
     expect(maxInFlight).toBe(5);
+  });
+  it("GIVEN processInParallel false WHEN a batch is handled THEN records run one at a time", async () => {
+    let inFlight = 0;
+    let maxInFlight = 0;
+    const handler = defineConsumer({
+      name: "verification-email",
+      sqs,
+      queueUrl: QUEUE_URL,
+      dlqUrl: DLQ_URL,
+      logger: new Logger({ logLevel: "SILENT" }),
+      metrics: metricsRecorder().metrics,
+      processInParallel: false,
+      handle: async () => {
+        inFlight += 1;
+        maxInFlight = Math.max(maxInFlight, inFlight);
+        await new Promise((resolve) => setImmediate(resolve));
+        inFlight -= 1;
+      },
+    });
+    const records = Array.from({ length: 5 }, () => sqsRecord(JSON.stringify(envelope())));
+
+    await handler({ Records: records }, lambdaContext());
+
+    expect(maxInFlight).toBe(1);
   });
 });
 
