@@ -1,0 +1,2 @@
+export * from "./outbox-relay.ts";
+export * from "./outbox-store.ts";

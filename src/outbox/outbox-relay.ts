@@ -1,0 +1,106 @@
+/**
+ * Publishes the outbox's pending rows and marks them sent, retrying failures with exponential
+ * backoff and jitter. Publishing happens strictly after the business transaction commits, and a
+ * row is marked sent only after SNS confirmed it: a crash in between republishes the row (same
+ * eventId) on the next start, so a message is never lost and never invented.
+ */
+import type Database from "better-sqlite3";
+import { duePending, markFailed, markSent, type OutboxRow } from "./outbox-store.ts";
+
+export interface OutboxMessage {
+  readonly topic: string;
+  readonly eventId: string;
+  readonly occurredAt: string;
+  readonly data: unknown;
+}
+
+/** Publishes one outbox message under its stored eventId; resolves with the SNS MessageId. */
+export type PublishOutboxMessage = (message: OutboxMessage) => Promise<{ messageId: string }>;
+
+export interface OutboxRelayOptions {
+  readonly db: Database.Database;
+  readonly publish: PublishOutboxMessage;
+  /** @default 50 */
+  readonly batchSize?: number;
+  /** Pause between polls when nothing is due. @default 200 */
+  readonly pollIntervalMs?: number;
+  /** @default { baseMs: 500, maxMs: 60_000 } */
+  readonly backoff?: { readonly baseMs: number; readonly maxMs: number };
+  readonly now?: () => number;
+  readonly random?: () => number;
+  readonly onError?: (row: OutboxRow, error: unknown) => void;
+}
+
+export interface RelayPass {
+  readonly sent: number;
+  readonly failed: number;
+}
+
+export interface OutboxRelay {
+  /** One pass over the due rows. */
+  runOnce(): Promise<RelayPass>;
+  /** Polls in the background until `stop()`. */
+  start(): void;
+  /** Finishes the pass under way (so nothing is half-marked), then stops. */
+  stop(): Promise<void>;
+}
+
+export function retryDelayMs(attempts: number, backoff: { baseMs: number; maxMs: number }, random: number) {
+  // Full jitter: spreads retries of many rows that failed together (an SNS outage).
+  const ceiling = Math.min(backoff.maxMs, backoff.baseMs * 2 ** Math.min(attempts, 30));
+  return Math.floor(random * ceiling);
+}
+
+export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
+  const batchSize = options.batchSize ?? 50;
+  const pollIntervalMs = options.pollIntervalMs ?? 200;
+  const backoff = options.backoff ?? { baseMs: 500, maxMs: 60_000 };
+  const now = options.now ?? Date.now;
+  const random = options.random ?? Math.random;
+
+  async function relayRow(row: OutboxRow): Promise<boolean> {
+    try {
+      const { messageId } = await options.publish({
+        topic: row.topic,
+        eventId: row.eventId,
+        occurredAt: row.occurredAt,
+        data: JSON.parse(row.data),
+      });
+      markSent(options.db, row.id, messageId, new Date(now()).toISOString());
+      return true;
+    } catch (error) {
+      const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+      markFailed(options.db, row.id, reason, now() + retryDelayMs(row.attempts, backoff, random()));
+      options.onError?.(row, error);
+      return false;
+    }
+  }
+
+  async function runOnce(): Promise<RelayPass> {
+    const rows = duePending(options.db, now(), batchSize);
+    // Concurrent publishes: SNS standard topics do not order messages anyway.
+    const outcomes = await Promise.all(rows.map(relayRow));
+    const sent = outcomes.filter(Boolean).length;
+    return { sent, failed: outcomes.length - sent };
+  }
+
+  let running = false;
+  let loop: Promise<void> | undefined;
+  return {
+    runOnce,
+    start() {
+      if (running) return;
+      running = true;
+      loop = (async () => {
+        while (running) {
+          const pass = await runOnce();
+          if (pass.sent + pass.failed === 0) await new Promise((r) => setTimeout(r, pollIntervalMs));
+        }
+      })();
+    },
+    async stop() {
+      running = false;
+      await loop;
+    },
+  };
+}
