@@ -1,8 +1,18 @@
-// Placeholder until the consumer issue lands: every record fails with a clear reason, so SQS
-// retries and then dead-letters it; nothing is acknowledged without being processed.
-import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
+/**
+ * team-notify: posts a summary of each sign-up to the team's chat webhook. Config is parsed once
+ * per cold start; the logic lives in src/signup/team-notify.ts.
+ */
+import { defineConsumer } from "../../src/consumer/index.ts";
+import { teamNotifyConfig } from "../../src/signup/config.ts";
+import { notifyTeam } from "../../src/signup/team-notify.ts";
 
-export const handler = async (event: SQSEvent): Promise<SQSBatchResponse> => {
-  console.error("team-notify: not implemented yet; failing every record so none is lost");
-  return { batchItemFailures: event.Records.map((r) => ({ itemIdentifier: r.messageId })) };
-};
+// Fails the cold start with a message naming any missing setting.
+const config = teamNotifyConfig();
+
+export const handler = defineConsumer({
+  name: "team-notify",
+  handle: async (message, ctx) => {
+    const { status } = await notifyTeam({ config }, message);
+    ctx.logger.info("team notified", { webhookStatus: status });
+  },
+});

@@ -1,8 +1,31 @@
-// Placeholder until the consumer issue lands: every record fails with a clear reason, so SQS
-// retries and then dead-letters it; nothing is acknowledged without being processed.
-import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
+/**
+ * verification-email: emails each new account a link that confirms its address. Dependencies are
+ * built once per cold start; the logic lives in src/signup/verification-email.ts.
+ */
+import { SecretsProvider } from "@aws-lambda-powertools/parameters/secrets";
+import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { SESClient } from "@aws-sdk/client-ses";
+import { defineConsumer } from "../../src/consumer/index.ts";
+import { verificationEmailConfig } from "../../src/signup/config.ts";
+import { sendVerificationEmail } from "../../src/signup/verification-email.ts";
+import { verificationKeyFromSecret } from "../../src/signup/verification-key.ts";
 
-export const handler = async (event: SQSEvent): Promise<SQSBatchResponse> => {
-  console.error("verification-email: not implemented yet; failing every record so none is lost");
-  return { batchItemFailures: event.Records.map((r) => ({ itemIdentifier: r.messageId })) };
-};
+// Fails the cold start with a message naming any missing setting.
+const config = verificationEmailConfig();
+const ses = new SESClient({});
+const key = verificationKeyFromSecret(
+  new SecretsProvider({ awsSdkV3Client: new SecretsManagerClient({}) }),
+  config.verificationSecretArn,
+);
+
+export const handler = defineConsumer({
+  name: "verification-email",
+  handle: async (message, ctx) => {
+    const sent = await sendVerificationEmail({ ses, config, key }, message);
+    ctx.logger.info("verification email sent", {
+      sesMessageId: sent.sesMessageId,
+      language: sent.language,
+      expiresAt: sent.expiresAt.toISOString(),
+    });
+  },
+});

@@ -1,8 +1,30 @@
-// Placeholder until the consumer issue lands: every record fails with a clear reason, so SQS
-// retries and then dead-letters it; nothing is acknowledged without being processed.
-import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
+/**
+ * verification-sms: texts the confirmation code to sign-ups that gave a phone number. Dependencies
+ * are built once per cold start; the logic lives in src/signup/verification-sms.ts.
+ */
+import { SecretsProvider } from "@aws-lambda-powertools/parameters/secrets";
+import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { SNSClient } from "@aws-sdk/client-sns";
+import { defineConsumer } from "../../src/consumer/index.ts";
+import { verificationSmsConfig } from "../../src/signup/config.ts";
+import { verificationKeyFromSecret } from "../../src/signup/verification-key.ts";
+import { sendVerificationSms } from "../../src/signup/verification-sms.ts";
 
-export const handler = async (event: SQSEvent): Promise<SQSBatchResponse> => {
-  console.error("verification-sms: not implemented yet; failing every record so none is lost");
-  return { batchItemFailures: event.Records.map((r) => ({ itemIdentifier: r.messageId })) };
-};
+// Fails the cold start with a message naming any missing setting.
+const config = verificationSmsConfig();
+const sns = new SNSClient({});
+const key = verificationKeyFromSecret(
+  new SecretsProvider({ awsSdkV3Client: new SecretsManagerClient({}) }),
+  config.verificationSecretArn,
+);
+
+export const handler = defineConsumer({
+  name: "verification-sms",
+  handle: async (message, ctx) => {
+    const sent = await sendVerificationSms({ sns, key }, message);
+    ctx.logger.info("verification SMS sent", {
+      snsMessageId: sent.snsMessageId,
+      expiresAt: sent.expiresAt.toISOString(),
+    });
+  },
+});

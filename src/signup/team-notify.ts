@@ -37,7 +37,7 @@ export function maskEmail(email: string): string {
   return `${email.slice(0, 1)}***${email.slice(at)}`;
 }
 
-/** "+14155550123" -> "+1*******23": the country prefix and the last two digits only. */
+/** "+14155550123" -> "+1********23": the country prefix and the last two digits only. */
 export function maskPhone(phone: string): string {
   if (phone.length <= 5) return "***";
   return `${phone.slice(0, 2)}${"*".repeat(phone.length - 4)}${phone.slice(-2)}`;

@@ -4,8 +4,8 @@ import type { SignupEvent } from "../../src/signup/signup-event.ts";
 import { type VerificationKey, verificationKey } from "../../src/signup/verification-code.ts";
 
 /** Fixed keys keep the tests deterministic; production keys come from the CSPRNG. */
-export const TEST_KEY: VerificationKey = verificationKey("k".repeat(16) + "0123456789abcdef");
-export const OTHER_KEY: VerificationKey = verificationKey("o".repeat(16) + "0123456789abcdef");
+export const TEST_KEY: VerificationKey = verificationKey(`${"k".repeat(16)}0123456789abcdef`);
+export const OTHER_KEY: VerificationKey = verificationKey(`${"o".repeat(16)}0123456789abcdef`);
 
 export const CREATED_AT = "2026-03-01T12:00:00.000Z";
 /** An hour after the sign-up: well inside the code's 24 h. */
