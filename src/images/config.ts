@@ -1,0 +1,65 @@
+import { z } from "zod";
+
+/** Limits that keep one hostile upload from exhausting the function's memory. */
+export interface ImageLimits {
+  /** Largest original accepted, in bytes (checked on the message, on ContentLength and while streaming). */
+  readonly maxInputBytes: number;
+  /** Largest decoded frame accepted, width × height (sharp's `limitInputPixels`). */
+  readonly maxInputPixels: number;
+  /**
+   * sharp's `failOn`: "warning" (the default, strictest) rejects any decoder warning, such as a
+   * corrupt JPEG segment; "truncated" accepts files a decoder can recover, still rejecting truncation.
+   */
+  readonly failOn: "warning" | "error" | "truncated";
+}
+
+export interface ThumbnailsConfig {
+  readonly uploadsBucket: string;
+  readonly limits: ImageLimits;
+}
+
+export const DEFAULT_MAX_INPUT_BYTES = 50 * 1024 * 1024;
+/** 50 megapixels: above any phone or DSLR photo in common use, far below a decompression bomb. */
+export const DEFAULT_MAX_INPUT_PIXELS = 50_000_000;
+
+const positiveInt = (name: string, fallback: number) =>
+  z.coerce
+    .number({ error: `${name} must be a number` })
+    .int(`${name} must be a whole number`)
+    .positive(`${name} must be positive`)
+    .default(fallback);
+
+const envSchema = z.object({
+  UPLOADS_BUCKET: z
+    .string({ error: "UPLOADS_BUCKET is required: the bucket holding originals and renditions" })
+    .min(3, "UPLOADS_BUCKET must be a bucket name"),
+  THUMBNAILS_MAX_INPUT_BYTES: positiveInt("THUMBNAILS_MAX_INPUT_BYTES", DEFAULT_MAX_INPUT_BYTES),
+  THUMBNAILS_MAX_INPUT_PIXELS: positiveInt("THUMBNAILS_MAX_INPUT_PIXELS", DEFAULT_MAX_INPUT_PIXELS),
+  THUMBNAILS_FAIL_ON: z
+    .enum(["warning", "error", "truncated"], {
+      error: "THUMBNAILS_FAIL_ON must be one of warning, error, truncated",
+    })
+    .default("warning"),
+});
+
+/** Thrown at cold start when the environment is incomplete; the message names each bad setting. */
+export class ThumbnailsConfigError extends Error {
+  override readonly name = "ThumbnailsConfigError";
+}
+
+export function thumbnailsConfigFromEnv(env: NodeJS.ProcessEnv = process.env): ThumbnailsConfig {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`);
+    throw new ThumbnailsConfigError(`invalid thumbnails configuration: ${problems.join("; ")}`);
+  }
+  const e = parsed.data;
+  return {
+    uploadsBucket: e.UPLOADS_BUCKET,
+    limits: {
+      maxInputBytes: e.THUMBNAILS_MAX_INPUT_BYTES,
+      maxInputPixels: e.THUMBNAILS_MAX_INPUT_PIXELS,
+      failOn: e.THUMBNAILS_FAIL_ON,
+    },
+  };
+}

@@ -1,0 +1,159 @@
+/**
+ * The image pipeline: one original in, the thumbnail and medium WebP renditions out. Pure sharp,
+ * no AWS, so tests call it on buffers and streams made in the test.
+ */
+import type { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import sharp, { type Metadata, type ResizeOptions, type Sharp, type SharpOptions } from "sharp";
+import { byteCap } from "./byte-cap.ts";
+import type { ImageLimits } from "./config.ts";
+import { ImageRejectedError } from "./errors.ts";
+import type { RenditionName } from "./keys.ts";
+
+export interface RenditionSpec {
+  readonly name: RenditionName;
+  readonly width: number;
+  readonly height: number;
+  readonly fit: NonNullable<ResizeOptions["fit"]>;
+  readonly quality: number;
+}
+
+/**
+ * Both renditions are never enlarged: a source smaller than the box keeps its own size (a 1×1
+ * image stays 1×1, a 300×100 one gets a 256×100 centre crop), because upscaling only adds bytes
+ * and blur. Clients should lay thumbnails out in a 256×256 box rather than assume that size.
+ */
+export const RENDITIONS: readonly RenditionSpec[] = [
+  { name: "thumb", width: 256, height: 256, fit: "cover", quality: 80 },
+  { name: "medium", width: 1280, height: 1280, fit: "inside", quality: 82 },
+];
+
+/**
+ * Formats we decode. SVG and PDF are excluded (an SVG can reference external files and costs an
+ * unbounded rasterisation; neither is a photo upload), as are RAW, FITS, OpenSlide and
+ * ImageMagick-loaded formats, which widen the attack surface for no product need. HEIF is accepted
+ * only as AVIF (AV1): sharp's prebuilt libvips has no HEVC decoder for iPhone HEIC.
+ */
+const ACCEPTED_FORMATS = new Set(["jpeg", "png", "webp", "gif", "tiff", "avif"]);
+
+export interface RenderedRendition {
+  readonly name: RenditionName;
+  readonly body: Buffer;
+  readonly width: number;
+  readonly height: number;
+  readonly contentType: "image/webp";
+}
+
+export interface RenderResult {
+  /** Format of the original as sharp detected it (never the uploader's claim). */
+  readonly sourceFormat: string;
+  /** Dimensions of the original after auto-orientation. */
+  readonly sourceWidth: number;
+  readonly sourceHeight: number;
+  readonly renditions: readonly RenderedRendition[];
+}
+
+/**
+ * Renders every rendition of one original. Throws `ImageRejectedError` for input that can never
+ * render (not an image, corrupt, unsupported, too many pixels, too many bytes); any other error
+ * (e.g. the source stream failing mid-way) propagates unchanged, so the caller retries it.
+ */
+export async function renderRenditions(input: Readable | Buffer, limits: ImageLimits): Promise<RenderResult> {
+  const options: SharpOptions = {
+    limitInputPixels: limits.maxInputPixels,
+    failOn: limits.failOn,
+    // The first frame only: a rendition is a still preview, and decoding every frame of an
+    // animated GIF/WebP multiplies CPU and memory by the frame count (a bomb of its own).
+    pages: 1,
+  };
+  let image: Sharp;
+  if (Buffer.isBuffer(input)) {
+    if (input.length > limits.maxInputBytes) {
+      throw new ImageRejectedError(
+        "too-large",
+        `original is ${input.length} bytes, over the ${limits.maxInputBytes}-byte cap`,
+      );
+    }
+    image = sharp(input, options);
+  } else {
+    image = sharp(options);
+    // sharp gathers stream input in memory before decoding; the cap bounds what it can gather.
+    await pipeline(input, byteCap(limits.maxInputBytes), image);
+  }
+
+  const metadata = await readMetadata(image, limits);
+  const format = formatOf(metadata);
+  if (!ACCEPTED_FORMATS.has(format)) {
+    throw new ImageRejectedError(
+      "unsupported-format",
+      `${format} is not accepted; upload one of ${[...ACCEPTED_FORMATS].join(", ")}`,
+    );
+  }
+
+  // .rotate() without an angle applies the EXIF orientation; the output keeps no metadata
+  // (sharp's default), so EXIF (GPS, camera serials) never leaks into a rendition.
+  const oriented = image.rotate();
+  const renditions = await Promise.all(RENDITIONS.map((spec) => renderOne(oriented, spec, limits)));
+  const swapsAxes = (metadata.orientation ?? 1) >= 5;
+  return {
+    sourceFormat: format,
+    sourceWidth: swapsAxes ? metadata.height : metadata.width,
+    sourceHeight: swapsAxes ? metadata.width : metadata.height,
+    renditions,
+  };
+}
+
+async function renderOne(
+  oriented: Sharp,
+  spec: RenditionSpec,
+  limits: ImageLimits,
+): Promise<RenderedRendition> {
+  try {
+    const { data, info } = await oriented
+      .clone()
+      .resize(spec.width, spec.height, { fit: spec.fit, withoutEnlargement: true })
+      .webp({ quality: spec.quality })
+      .toBuffer({ resolveWithObject: true });
+    return { name: spec.name, body: data, width: info.width, height: info.height, contentType: "image/webp" };
+  } catch (error) {
+    throw rejectionFor(error, limits);
+  }
+}
+
+async function readMetadata(image: Sharp, limits: ImageLimits): Promise<Metadata> {
+  try {
+    return await image.metadata();
+  } catch (error) {
+    throw rejectionFor(error, limits);
+  }
+}
+
+/** AVIF reports as "heif" with AV1 compression; name it so the accepted list reads plainly. */
+function formatOf(metadata: Metadata): string {
+  if (metadata.format === "heif") return metadata.compression === "av1" ? "avif" : "heic";
+  return metadata.format;
+}
+
+/**
+ * Maps a libvips failure to a rejection. libvips reports decode problems only as messages; every
+ * failure while decoding the same bytes would recur, so all of them are permanent.
+ */
+export function rejectionFor(error: unknown, limits: ImageLimits): ImageRejectedError {
+  if (error instanceof ImageRejectedError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  if (/unsupported image format/i.test(message)) {
+    return new ImageRejectedError("not-an-image", "the bytes are not a recognised image format", {
+      cause: error,
+    });
+  }
+  if (/exceeds pixel limit/i.test(message)) {
+    return new ImageRejectedError(
+      "too-many-pixels",
+      `the image declares more than ${limits.maxInputPixels} pixels (decompression bomb guard)`,
+      {
+        cause: error,
+      },
+    );
+  }
+  return new ImageRejectedError("corrupt", `the image could not be decoded (${message})`, { cause: error });
+}
