@@ -3,13 +3,13 @@
  * file has exactly the property a test is about.
  */
 import { crc32 } from "node:zlib";
-import sharp from "sharp";
+import sharp, { type Sharp } from "sharp";
 
 const RED = { r: 255, g: 0, b: 0 };
 const BLUE = { r: 0, g: 0, b: 255 };
 
 /** A solid-colour image in the given format. */
-export function solid(width: number, height: number, colour = RED): sharp.Sharp {
+export function solid(width: number, height: number, colour = RED): Sharp {
   return sharp({ create: { width, height, channels: 3, background: colour } });
 }
 
@@ -68,7 +68,13 @@ export async function pngDeclaring(width: number, height: number): Promise<Buffe
 /** A JPEG of noise cut off half way, as an interrupted upload leaves it. */
 export async function truncatedJpeg(): Promise<Buffer> {
   const full = await sharp({
-    create: { width: 400, height: 300, channels: 3, noise: { type: "gaussian", mean: 128, sigma: 40 } },
+    create: {
+      width: 400,
+      height: 300,
+      channels: 3,
+      background: "#808080",
+      noise: { type: "gaussian", mean: 128, sigma: 40 },
+    },
   })
     .jpeg()
     .toBuffer();
