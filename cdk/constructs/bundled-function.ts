@@ -50,11 +50,11 @@ export class BundledFunction extends Construct {
   public readonly logGroup: logs.LogGroup;
 
   constructor(scope: Construct, id: string, props: BundledFunctionProps) {
-    super(scope, id);
     const memorySize = props.memorySize ?? 256;
     if (!Number.isInteger(memorySize) || memorySize < 128 || memorySize > 10_240) {
       throw new InvalidConstructPropsError(scope, id, `memorySize must be 128..10240 MB, got ${memorySize}`);
     }
+    super(scope, id);
     const architecture = props.architecture ?? lambda.Architecture.ARM_64;
     const nativeModules = props.nativeModules ?? [];
 

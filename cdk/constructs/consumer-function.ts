@@ -34,37 +34,8 @@ export class ConsumerFunction extends Construct {
   public readonly eventSource: lambdaEventSources.SqsEventSource;
 
   constructor(scope: Construct, id: string, props: ConsumerFunctionProps) {
+    const { batchSize, timeout } = validateConsumerFunctionProps(scope, id, props);
     super(scope, id);
-    const fail = (problem: string): never => {
-      throw new InvalidConstructPropsError(scope, id, problem);
-    };
-
-    const timeout = props.timeout ?? Duration.seconds(30);
-    const visibility = props.queueVisibilityTimeout;
-    if (!Token.isUnresolved(timeout) && !Token.isUnresolved(visibility)) {
-      const minimum = 6 * timeout.toSeconds();
-      if (visibility.toSeconds() < minimum) {
-        fail(
-          `queue visibility timeout (${visibility.toSeconds()} s) must be at least 6 × the function ` +
-            `timeout (${timeout.toSeconds()} s) = ${minimum} s, or messages are processed twice`,
-        );
-      }
-    }
-    const batchSize = props.batchSize ?? 10;
-    if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 10_000) {
-      fail(`batchSize must be a whole number from 1 to 10000, got ${batchSize}`);
-    }
-    if (props.maxBatchingWindow && !Token.isUnresolved(props.maxBatchingWindow)) {
-      const seconds = props.maxBatchingWindow.toSeconds();
-      if (seconds > 300) fail(`maxBatchingWindow must be at most 300 s, got ${seconds} s`);
-    }
-    const maxConcurrency = props.maxConcurrency;
-    if (
-      maxConcurrency !== undefined &&
-      (!Number.isInteger(maxConcurrency) || maxConcurrency < 2 || maxConcurrency > 1000)
-    ) {
-      fail(`maxConcurrency must be a whole number from 2 to 1000, got ${maxConcurrency}`);
-    }
 
     const bundled = new BundledFunction(this, "Bundled", { ...props, timeout });
     this.function = bundled.function;
@@ -76,9 +47,48 @@ export class ConsumerFunction extends Construct {
       batchSize,
       reportBatchItemFailures: true,
       ...(props.maxBatchingWindow ? { maxBatchingWindow: props.maxBatchingWindow } : {}),
-      ...(maxConcurrency !== undefined ? { maxConcurrency } : {}),
+      ...(props.maxConcurrency !== undefined ? { maxConcurrency: props.maxConcurrency } : {}),
     });
     this.function.addEventSource(this.eventSource);
     props.deadLetterQueue.grantSendMessages(this.function);
   }
+}
+
+/** Checked before anything is added to the tree, so a rejected consumer leaves no half-built construct. */
+function validateConsumerFunctionProps(
+  scope: Construct,
+  id: string,
+  props: ConsumerFunctionProps,
+): { batchSize: number; timeout: Duration } {
+  const fail = (problem: string): never => {
+    throw new InvalidConstructPropsError(scope, id, problem);
+  };
+
+  const timeout = props.timeout ?? Duration.seconds(30);
+  const visibility = props.queueVisibilityTimeout;
+  if (!Token.isUnresolved(timeout) && !Token.isUnresolved(visibility)) {
+    const minimum = 6 * timeout.toSeconds();
+    if (visibility.toSeconds() < minimum) {
+      fail(
+        `queue visibility timeout (${visibility.toSeconds()} s) must be at least 6 × the function ` +
+          `timeout (${timeout.toSeconds()} s) = ${minimum} s, or messages are processed twice`,
+      );
+    }
+  }
+  const batchSize = props.batchSize ?? 10;
+  if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 10_000) {
+    fail(`batchSize must be a whole number from 1 to 10000, got ${batchSize}`);
+  }
+  if (props.maxBatchingWindow && !Token.isUnresolved(props.maxBatchingWindow)) {
+    const seconds = props.maxBatchingWindow.toSeconds();
+    if (seconds > 300) fail(`maxBatchingWindow must be at most 300 s, got ${seconds} s`);
+  }
+  const maxConcurrency = props.maxConcurrency;
+  if (
+    maxConcurrency !== undefined &&
+    (!Number.isInteger(maxConcurrency) || maxConcurrency < 2 || maxConcurrency > 1000)
+  ) {
+    fail(`maxConcurrency must be a whole number from 2 to 1000, got ${maxConcurrency}`);
+  }
+  return { batchSize, timeout };
 }

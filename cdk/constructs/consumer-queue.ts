@@ -60,39 +60,12 @@ export class ConsumerQueue extends Construct {
   public readonly oldestMessageAlarm: cloudwatch.Alarm;
 
   constructor(scope: Construct, id: string, props: ConsumerQueueProps) {
+    const { maxReceiveCount, retentionPeriod, deadLetterRetentionPeriod } = validateConsumerQueueProps(
+      scope,
+      id,
+      props,
+    );
     super(scope, id);
-    const fail = (problem: string): never => {
-      throw new InvalidConstructPropsError(scope, id, problem);
-    };
-
-    const maxReceiveCount = props.maxReceiveCount ?? 5;
-    if (!Number.isInteger(maxReceiveCount) || maxReceiveCount < 1) {
-      fail(`maxReceiveCount must be a whole number of at least 1, got ${maxReceiveCount}`);
-    }
-    const retentionPeriod = props.retentionPeriod ?? Duration.days(4);
-    const deadLetterRetentionPeriod = props.deadLetterRetentionPeriod ?? Duration.days(14);
-    if (
-      !Token.isUnresolved(retentionPeriod) &&
-      !Token.isUnresolved(deadLetterRetentionPeriod) &&
-      retentionPeriod.toSeconds() >= deadLetterRetentionPeriod.toSeconds()
-    ) {
-      fail(
-        `source retention (${retentionPeriod.toHumanString()}) must be below the DLQ retention ` +
-          `(${deadLetterRetentionPeriod.toHumanString()}): a message's expiry counts from its first ` +
-          "enqueue, so it would expire in the DLQ before anyone could redrive it",
-      );
-    }
-    const allowed = props.filterAttributeNames;
-    if (allowed && props.filterPolicy) {
-      for (const attribute of Object.keys(props.filterPolicy)) {
-        if (!allowed.includes(attribute)) {
-          fail(
-            `filter policy names attribute "${attribute}", which the topic's publisher does not set ` +
-              `(it sets: ${allowed.join(", ")}); the subscription would receive nothing`,
-          );
-        }
-      }
-    }
 
     this.visibilityTimeout = props.visibilityTimeout;
     this.maxReceiveCount = maxReceiveCount;
@@ -170,4 +143,45 @@ export class ConsumerQueue extends Construct {
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
   }
+}
+
+/** Checked before anything is added to the tree, so a rejected queue leaves no half-built construct. */
+function validateConsumerQueueProps(
+  scope: Construct,
+  id: string,
+  props: ConsumerQueueProps,
+): { maxReceiveCount: number; retentionPeriod: Duration; deadLetterRetentionPeriod: Duration } {
+  const fail = (problem: string): never => {
+    throw new InvalidConstructPropsError(scope, id, problem);
+  };
+
+  const maxReceiveCount = props.maxReceiveCount ?? 5;
+  if (!Number.isInteger(maxReceiveCount) || maxReceiveCount < 1) {
+    fail(`maxReceiveCount must be a whole number of at least 1, got ${maxReceiveCount}`);
+  }
+  const retentionPeriod = props.retentionPeriod ?? Duration.days(4);
+  const deadLetterRetentionPeriod = props.deadLetterRetentionPeriod ?? Duration.days(14);
+  if (
+    !Token.isUnresolved(retentionPeriod) &&
+    !Token.isUnresolved(deadLetterRetentionPeriod) &&
+    retentionPeriod.toSeconds() >= deadLetterRetentionPeriod.toSeconds()
+  ) {
+    fail(
+      `source retention (${retentionPeriod.toHumanString()}) must be below the DLQ retention ` +
+        `(${deadLetterRetentionPeriod.toHumanString()}): a message's expiry counts from its first ` +
+        "enqueue, so it would expire in the DLQ before anyone could redrive it",
+    );
+  }
+  const allowed = props.filterAttributeNames;
+  if (allowed && props.filterPolicy) {
+    for (const attribute of Object.keys(props.filterPolicy)) {
+      if (!allowed.includes(attribute)) {
+        fail(
+          `filter policy names attribute "${attribute}", which the topic's publisher does not set ` +
+            `(it sets: ${allowed.join(", ")}); the subscription would receive nothing`,
+        );
+      }
+    }
+  }
+  return { maxReceiveCount, retentionPeriod, deadLetterRetentionPeriod };
 }

@@ -30,7 +30,6 @@ export class RedriveFunction extends Construct {
   public readonly logGroup: BundledFunction["logGroup"];
 
   constructor(scope: Construct, id: string, props: RedriveFunctionProps) {
-    super(scope, id);
     if (props.pairs.length === 0) {
       throw new InvalidConstructPropsError(scope, id, "pairs is empty: there is nothing to redrive");
     }
@@ -39,6 +38,8 @@ export class RedriveFunction extends Construct {
     if (duplicate) {
       throw new InvalidConstructPropsError(scope, id, `pair "${duplicate}" is listed twice`);
     }
+
+    super(scope, id);
 
     const pairs = Object.fromEntries(
       props.pairs.map((p) => [

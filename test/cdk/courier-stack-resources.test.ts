@@ -1,0 +1,180 @@
+/**
+ * The shared resources and the deployability rules of the stack. Failure modes covered: a custom
+ * resource (LocalStack skips them, CloudFormation waits on them), a fixed physical name (two copies
+ * of the stack would collide), a circular reference (the DLQ naming its source), an unencrypted or
+ * public bucket, a table without TTL or PITR.
+ */
+import { Match } from "aws-cdk-lib/assertions";
+import { beforeAll, describe, expect, it } from "vitest";
+import { consumerNames } from "../../src/topology.ts";
+import {
+  type CfnTemplate,
+  logicalId,
+  props,
+  referencedIds,
+  resourcesOfType,
+  type SynthesizedCourier,
+  synthCourierStack,
+} from "./fixtures.ts";
+
+const STACK_NAME = "courier-resources-test";
+
+let synth: SynthesizedCourier;
+let json: CfnTemplate;
+beforeAll(() => {
+  synth = synthCourierStack(STACK_NAME);
+  json = synth.json;
+});
+
+describe("GIVEN the synthesized stack", () => {
+  it("THEN it holds no custom resource of any kind", () => {
+    const custom = Object.entries(json.Resources).filter(
+      ([, r]) => r.Type.startsWith("Custom::") || r.Type === "AWS::CloudFormation::CustomResource",
+    );
+    expect(custom).toEqual([]);
+  });
+
+  it("THEN no resource depends on itself through references (no circular dependency)", () => {
+    const edges = new Map<string, Set<string>>();
+    for (const [id, r] of Object.entries(json.Resources)) {
+      const deps = referencedIds(r.Properties ?? {});
+      for (const d of [r.DependsOn ?? []].flat()) deps.add(d);
+      edges.set(id, new Set([...deps].filter((d) => d in json.Resources)));
+    }
+    const state = new Map<string, "visiting" | "done">();
+    const cycle: string[] = [];
+    const visit = (id: string, path: string[]): boolean => {
+      if (state.get(id) === "done") return false;
+      if (state.get(id) === "visiting") {
+        cycle.push(...path.slice(path.indexOf(id)), id);
+        return true;
+      }
+      state.set(id, "visiting");
+      for (const next of edges.get(id) ?? []) if (visit(next, [...path, id])) return true;
+      state.set(id, "done");
+      return false;
+    };
+    for (const id of edges.keys()) if (visit(id, [])) break;
+    expect(cycle).toEqual([]);
+  });
+
+  it("THEN no resource has a fixed physical name; source queue names carry the stack name", () => {
+    const nameProperties = [
+      "TopicName",
+      "BucketName",
+      "TableName",
+      "Name",
+      "LogGroupName",
+      "FunctionName",
+      "RoleName",
+      "AlarmName",
+      "AliasName",
+    ];
+    const named = Object.entries(json.Resources)
+      .filter(([, r]) => r.Type !== "AWS::Lambda::EventSourceMapping")
+      .flatMap(([id, r]) =>
+        nameProperties.filter((p) => r.Properties?.[p] !== undefined).map((p) => `${id}.${p}`),
+      );
+    expect(named).toEqual([]);
+    const queueNames = resourcesOfType(json, "AWS::SQS::Queue")
+      .map(([, q]) => q.Properties?.QueueName)
+      .filter((n) => n !== undefined);
+    expect(queueNames).toHaveLength(consumerNames.length);
+    for (const n of queueNames) expect(String(n)).toMatch(new RegExp(`^${STACK_NAME}-[A-Za-z0-9_-]+$`));
+    for (const n of queueNames) expect(String(n).length).toBeLessThanOrEqual(80);
+  });
+
+  it("THEN every function logs to its own log group with a retention, which leaves with the stack", () => {
+    const functions = resourcesOfType(json, "AWS::Lambda::Function");
+    const groups = functions.map(
+      ([, f]) =>
+        (f.Properties?.LoggingConfig as { LogGroup?: { Ref?: string } } | undefined)?.LogGroup?.Ref ?? "",
+    );
+    expect(new Set(groups).size).toBe(functions.length);
+    for (const group of groups) {
+      expect(json.Resources[group]?.Type).toBe("AWS::Logs::LogGroup");
+      expect(props(json, group).RetentionInDays).toBe(30);
+      expect(json.Resources[group]?.DeletionPolicy).toBe("Delete");
+    }
+  });
+
+  describe("WHEN looking at the uploads bucket", () => {
+    const bucket = () => json.Resources[logicalId(synth.stack.uploadsBucket)];
+
+    it("THEN it blocks every kind of public access", () => {
+      expect(bucket()?.Properties?.PublicAccessBlockConfiguration).toEqual({
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      });
+    });
+
+    it("THEN it encrypts objects at rest", () => {
+      expect(bucket()?.Properties?.BucketEncryption).toEqual({
+        ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: "AES256" } }],
+      });
+    });
+
+    it("THEN its policy refuses requests without TLS", () => {
+      synth.template.hasResourceProperties("AWS::S3::BucketPolicy", {
+        Bucket: { Ref: logicalId(synth.stack.uploadsBucket) },
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({ Effect: "Deny", Condition: { Bool: { "aws:SecureTransport": "false" } } }),
+          ]),
+        },
+      });
+    });
+
+    it("THEN it is not versioned (renditions are rewritten in place on redelivery)", () => {
+      expect(bucket()?.Properties?.VersioningConfiguration).toBeUndefined();
+    });
+
+    it("THEN incomplete multipart uploads are aborted after one day", () => {
+      expect(bucket()?.Properties?.LifecycleConfiguration).toEqual({
+        Rules: [
+          {
+            Id: "abort-incomplete-multipart-uploads",
+            AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 },
+            Status: "Enabled",
+          },
+        ],
+      });
+    });
+
+    it("THEN deleting the stack keeps it and its originals", () => {
+      expect(bucket()?.DeletionPolicy).toBe("Retain");
+      expect(bucket()?.UpdateReplacePolicy).toBe("Retain");
+    });
+  });
+
+  describe("WHEN looking at the idempotency table", () => {
+    const table = () => props(json, logicalId(synth.stack.idempotencyTable));
+
+    it("THEN it is keyed by the string attribute id, as Powertools idempotency expects", () => {
+      expect(table().KeySchema).toEqual([{ AttributeName: "id", KeyType: "HASH" }]);
+      expect(table().AttributeDefinitions).toEqual([{ AttributeName: "id", AttributeType: "S" }]);
+    });
+
+    it("THEN records expire through TTL on the attribute expiration", () => {
+      expect(table().TimeToLiveSpecification).toEqual({ AttributeName: "expiration", Enabled: true });
+    });
+
+    it("THEN it is on-demand, with point-in-time recovery and encryption at rest", () => {
+      expect(table().BillingMode).toBe("PAY_PER_REQUEST");
+      expect(table().PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
+      expect(table().SSESpecification).toEqual({ SSEEnabled: true });
+    });
+  });
+
+  it("THEN its table name is an output for the consumers' local run", () => {
+    synth.template.hasOutput("IdempotencyTableName", {
+      Value: { Ref: logicalId(synth.stack.idempotencyTable) },
+    });
+  });
+
+  it("THEN there are exactly two alarms per consumer", () => {
+    expect(resourcesOfType(json, "AWS::CloudWatch::Alarm")).toHaveLength(2 * consumerNames.length);
+  });
+});

@@ -1,0 +1,325 @@
+/**
+ * Secure-by-default invariants of the synthesized stack. Failure modes covered: SNS encrypted under
+ * the AWS-managed key (breaks delivery), plaintext transport, a topic able to send to another topic's
+ * queues, a function reaching another consumer's queue, bucket prefix, secret or table.
+ */
+import { beforeAll, describe, expect, it } from "vitest";
+import { type ConsumerName, consumerNames, consumers, topicNames } from "../../src/topology.ts";
+import {
+  actionsOf,
+  arnOf,
+  type CfnTemplate,
+  logicalId,
+  type PolicyStatement,
+  policyStatements,
+  props,
+  ref,
+  resourcesOf,
+  resourcesOfType,
+  roleStatements,
+  type SynthesizedCourier,
+  synthCourierStack,
+} from "./fixtures.ts";
+
+let synth: SynthesizedCourier;
+let json: CfnTemplate;
+beforeAll(() => {
+  synth = synthCourierStack();
+  json = synth.json;
+});
+
+const roleOf = (fn: { role?: unknown }) => logicalId((fn as { role: Parameters<typeof logicalId>[0] }).role);
+const consumerRole = (name: ConsumerName) => roleOf(synth.stack.consumerFunctions[name].function);
+const statementsOf = (roleId: string) => roleStatements(json, roleId).filter((s) => s.Effect === "Allow");
+const withActionPrefix = (statements: PolicyStatement[], prefix: string) =>
+  statements.filter((s) => actionsOf(s).some((a) => a.startsWith(prefix)));
+const text = (value: unknown) => JSON.stringify(value);
+const sslDeny = (statement: PolicyStatement) =>
+  statement.Effect === "Deny" &&
+  text(statement.Condition) === text({ Bool: { "aws:SecureTransport": "false" } });
+const policyOf = (type: string, targetKey: string, targetId: string): PolicyStatement[] => {
+  const policies = resourcesOfType(json, type).filter(([, p]) =>
+    text(p.Properties?.[targetKey]).includes(`"${targetId}"`),
+  );
+  return policies.flatMap(([, p]) => policyStatements(p));
+};
+
+describe("GIVEN the synthesized stack", () => {
+  describe.each(topicNames)("WHEN looking at topic %s", (name) => {
+    it("THEN it is encrypted with a customer-managed key from this stack, not alias/aws/sns", () => {
+      const topic = synth.stack.topics[name];
+      expect(props(json, logicalId(topic.topic)).KmsMasterKeyId).toEqual(arnOf(logicalId(topic.masterKey)));
+    });
+
+    it("THEN its key lets the SNS service use it (same account only)", () => {
+      const key = props(json, logicalId(synth.stack.topics[name].masterKey));
+      const statements = (key.KeyPolicy as { Statement: PolicyStatement[] }).Statement;
+      const sns = statements.filter((s) => text(s.Principal) === text({ Service: "sns.amazonaws.com" }));
+      expect(sns).toHaveLength(1);
+      expect(actionsOf(sns[0] as PolicyStatement)).toEqual(
+        expect.arrayContaining(["kms:GenerateDataKey*", "kms:Decrypt"]),
+      );
+      expect(sns[0]?.Condition).toEqual({ StringEquals: { "aws:SourceAccount": { Ref: "AWS::AccountId" } } });
+    });
+
+    it("THEN its topic policy refuses requests without TLS and allows nothing", () => {
+      const statements = policyOf(
+        "AWS::SNS::TopicPolicy",
+        "Topics",
+        logicalId(synth.stack.topics[name].topic),
+      );
+      expect(statements.length).toBeGreaterThan(0);
+      expect(statements.every(sslDeny)).toBe(true);
+    });
+  });
+
+  describe.each(consumerNames)("WHEN looking at consumer %s's queues", (name) => {
+    const queues = () => synth.stack.consumerQueues[name];
+
+    it("THEN the queue and its DLQ are encrypted with the consumer's customer-managed key", () => {
+      const key = arnOf(logicalId(queues().encryptionKey));
+      expect(props(json, logicalId(queues().queue)).KmsMasterKeyId).toEqual(key);
+      expect(props(json, logicalId(queues().deadLetterQueue)).KmsMasterKeyId).toEqual(key);
+    });
+
+    it("THEN the key lets SNS use it only on behalf of the consumer's own topic", () => {
+      const key = props(json, logicalId(queues().encryptionKey));
+      const statements = (key.KeyPolicy as { Statement: PolicyStatement[] }).Statement;
+      const sns = statements.filter((s) => text(s.Principal).includes("sns.amazonaws.com"));
+      expect(sns).toHaveLength(1);
+      expect(sns[0]?.Condition).toEqual({
+        ArnEquals: { "aws:SourceArn": ref(logicalId(synth.stack.topics[consumers[name].topic].topic)) },
+      });
+    });
+
+    it("THEN the source queue's policy refuses non-TLS access and lets only its own topic send", () => {
+      const queueId = logicalId(queues().queue);
+      const statements = policyOf("AWS::SQS::QueuePolicy", "Queues", queueId);
+      expect(statements.some(sslDeny)).toBe(true);
+      const allows = statements.filter((s) => s.Effect === "Allow");
+      expect(allows).toEqual([
+        {
+          Effect: "Allow",
+          Principal: { Service: "sns.amazonaws.com" },
+          Action: "sqs:SendMessage",
+          Resource: arnOf(queueId),
+          Condition: {
+            ArnEquals: { "aws:SourceArn": ref(logicalId(synth.stack.topics[consumers[name].topic].topic)) },
+          },
+        },
+      ]);
+    });
+
+    it("THEN the DLQ's policy refuses non-TLS access and allows no one", () => {
+      const statements = policyOf("AWS::SQS::QueuePolicy", "Queues", logicalId(queues().deadLetterQueue));
+      expect(statements.length).toBeGreaterThan(0);
+      expect(statements.every(sslDeny)).toBe(true);
+    });
+  });
+
+  describe.each(consumerNames)("WHEN looking at consumer %s's function role", (name) => {
+    const own = () => {
+      const q = synth.stack.consumerQueues[name];
+      return {
+        queue: arnOf(logicalId(q.queue)),
+        dlq: arnOf(logicalId(q.deadLetterQueue)),
+        key: q.encryptionKey,
+      };
+    };
+
+    it("THEN its SQS rights name only its own queue and DLQ", () => {
+      const resources = withActionPrefix(statementsOf(consumerRole(name)), "sqs:").flatMap(resourcesOf);
+      expect(resources.length).toBeGreaterThan(0);
+      for (const r of resources) expect([own().queue, own().dlq]).toContainEqual(r);
+    });
+
+    it("THEN it may change visibility (backoff) and delete on its queue, but not send to it", () => {
+      const onQueue = withActionPrefix(statementsOf(consumerRole(name)), "sqs:")
+        .filter((s) => resourcesOf(s).some((r) => text(r) === text(own().queue)))
+        .flatMap(actionsOf);
+      expect(onQueue).toEqual(expect.arrayContaining(["sqs:ChangeMessageVisibility", "sqs:DeleteMessage"]));
+      expect(onQueue).not.toContain("sqs:SendMessage");
+    });
+
+    it("THEN it may send to its DLQ (permanent failures with their reason)", () => {
+      const onDlq = withActionPrefix(statementsOf(consumerRole(name)), "sqs:")
+        .filter((s) => resourcesOf(s).some((r) => text(r) === text(own().dlq)))
+        .flatMap(actionsOf);
+      expect(onDlq).toContain("sqs:SendMessage");
+      expect(onDlq).not.toContain("sqs:ReceiveMessage");
+    });
+
+    it("THEN its KMS rights name only its own queues' key", () => {
+      const resources = withActionPrefix(statementsOf(consumerRole(name)), "kms:").flatMap(resourcesOf);
+      expect(resources.length).toBeGreaterThan(0);
+      for (const r of resources) expect(r).toEqual(arnOf(logicalId(own().key)));
+    });
+  });
+
+  it("THEN the verification secret is readable by verification-email and verification-sms and by no other role", () => {
+    const secret = ref(logicalId(synth.stack.verificationSecret));
+    const readers = resourcesOfType(json, "AWS::IAM::Role")
+      .map(([id]) => id)
+      .filter((roleId) =>
+        withActionPrefix(statementsOf(roleId), "secretsmanager:").some((s) =>
+          resourcesOf(s).some((r) => text(r) === text(secret)),
+        ),
+      );
+    expect(readers.sort()).toEqual(
+      [consumerRole("verification-email"), consumerRole("verification-sms")].sort(),
+    );
+    const anySecretAccess = resourcesOfType(json, "AWS::IAM::Role")
+      .map(([id]) => id)
+      .filter((roleId) => withActionPrefix(statementsOf(roleId), "secretsmanager:").length > 0);
+    expect(anySecretAccess.sort()).toEqual(readers.sort());
+  });
+
+  it("THEN the verification secret is generated, not written in the template", () => {
+    const secret = props(json, logicalId(synth.stack.verificationSecret));
+    expect(secret.GenerateSecretString).toBeDefined();
+    expect(secret.SecretString).toBeUndefined();
+  });
+
+  it("THEN only the three sign-up consumers may use the idempotency table", () => {
+    const table = arnOf(logicalId(synth.stack.idempotencyTable));
+    const users = resourcesOfType(json, "AWS::IAM::Role")
+      .map(([id]) => id)
+      .filter((roleId) => withActionPrefix(statementsOf(roleId), "dynamodb:").length > 0);
+    const signups = consumerNames.filter((n) => consumers[n].topic === "account-signups").map(consumerRole);
+    expect(signups).toHaveLength(3);
+    expect(users.sort()).toEqual(signups.sort());
+    for (const roleId of signups) {
+      const statements = withActionPrefix(statementsOf(roleId), "dynamodb:");
+      expect(statements.flatMap(actionsOf)).toEqual(
+        expect.arrayContaining(["dynamodb:GetItem", "dynamodb:PutItem"]),
+      );
+      for (const r of statements.flatMap(resourcesOf)) expect(r).toEqual(table);
+    }
+  });
+
+  describe("WHEN looking at the thumbnails function's bucket rights", () => {
+    const bucketArn = () => arnOf(logicalId(synth.stack.uploadsBucket));
+    const objectArn = (prefix: string) => ({ "Fn::Join": ["", [bucketArn(), `/${prefix}`]] });
+    const s3Statements = () => withActionPrefix(statementsOf(consumerRole("thumbnails")), "s3:");
+
+    it("THEN it may read originals/*", () => {
+      const reads = s3Statements().filter((s) => actionsOf(s).includes("s3:GetObject*"));
+      expect(reads.flatMap(resourcesOf)).toContainEqual(objectArn("originals/*"));
+    });
+
+    it("THEN it may put objects only under renditions/*", () => {
+      const puts = s3Statements().filter((s) => actionsOf(s).some((a) => a.startsWith("s3:Put")));
+      expect(puts.length).toBeGreaterThan(0);
+      for (const r of puts.flatMap(resourcesOf)) expect(r).toEqual(objectArn("renditions/*"));
+    });
+
+    it("THEN it may delete nothing and reach no object outside originals/* and renditions/*", () => {
+      const actions = s3Statements().flatMap(actionsOf);
+      expect(actions.filter((a) => a.startsWith("s3:Delete"))).toEqual([]);
+      const objectResources = s3Statements()
+        .flatMap(resourcesOf)
+        .filter((r) => text(r) !== text(bucketArn()));
+      for (const r of objectResources)
+        expect([objectArn("originals/*"), objectArn("renditions/*")]).toContainEqual(r);
+    });
+
+    it("THEN no other role may touch the bucket", () => {
+      const others = resourcesOfType(json, "AWS::IAM::Role")
+        .map(([id]) => id)
+        .filter((roleId) => roleId !== consumerRole("thumbnails"))
+        .filter((roleId) => withActionPrefix(statementsOf(roleId), "s3:").length > 0);
+      expect(others).toEqual([]);
+    });
+  });
+
+  it("THEN verification-email may send mail only as the configured sender", () => {
+    const ses = withActionPrefix(statementsOf(consumerRole("verification-email")), "ses:");
+    expect(ses).toHaveLength(1);
+    expect(ses[0]?.Condition).toEqual({
+      StringEquals: { "ses:FromAddress": "no-reply@courier.example.com" },
+    });
+  });
+
+  it("THEN verification-sms may publish SMS but is denied publishing to any topic", () => {
+    const statements = roleStatements(json, consumerRole("verification-sms"));
+    const deny = statements.find((s) => s.Effect === "Deny" && actionsOf(s).includes("sns:Publish"));
+    expect(text(deny?.Resource)).toContain(":sns:*:*:*");
+    const otherPublishers = consumerNames
+      .filter((n) => n !== "verification-sms")
+      .filter((n) => withActionPrefix(statementsOf(consumerRole(n)), "sns:").length > 0);
+    expect(otherPublishers).toEqual([]);
+  });
+
+  describe("WHEN looking at the redrive function's role", () => {
+    const redriveRole = () => roleOf(synth.stack.redrive.function);
+    const pairs = () =>
+      consumerNames.map((n) => ({
+        queue: arnOf(logicalId(synth.stack.consumerQueues[n].queue)),
+        dlq: arnOf(logicalId(synth.stack.consumerQueues[n].deadLetterQueue)),
+      }));
+    const actionsOn = (arn: unknown) =>
+      withActionPrefix(statementsOf(redriveRole()), "sqs:")
+        .filter((s) => resourcesOf(s).some((r) => text(r) === text(arn)))
+        .flatMap(actionsOf);
+
+    it("THEN it may receive, delete and run message move tasks on every DLQ", () => {
+      for (const { dlq } of pairs()) {
+        expect(actionsOn(dlq)).toEqual(
+          expect.arrayContaining([
+            "sqs:ReceiveMessage",
+            "sqs:DeleteMessage",
+            "sqs:StartMessageMoveTask",
+            "sqs:ListMessageMoveTasks",
+            "sqs:CancelMessageMoveTask",
+          ]),
+        );
+        expect(actionsOn(dlq)).not.toContain("sqs:SendMessage");
+      }
+    });
+
+    it("THEN it may send to every source queue but neither receive from nor delete on one", () => {
+      for (const { queue } of pairs()) {
+        expect(actionsOn(queue)).toContain("sqs:SendMessage");
+        expect(actionsOn(queue)).not.toContain("sqs:ReceiveMessage");
+        expect(actionsOn(queue)).not.toContain("sqs:DeleteMessage");
+      }
+    });
+
+    it("THEN its SQS rights name no queue outside the topology's DLQ/source pairs", () => {
+      const allowed = pairs().flatMap((p) => [p.queue, p.dlq]);
+      const resources = withActionPrefix(statementsOf(redriveRole()), "sqs:").flatMap(resourcesOf);
+      for (const r of resources) expect(allowed).toContainEqual(r);
+    });
+
+    it("THEN its environment maps each consumer to its queue and DLQ URLs and ARNs", () => {
+      const fn = props(json, logicalId(synth.stack.redrive.function));
+      const value = (fn.Environment as { Variables: Record<string, unknown> }).Variables
+        .COURIER_REDRIVE_PAIRS;
+      const expected = Object.fromEntries(
+        consumerNames.map((n) => {
+          const q = logicalId(synth.stack.consumerQueues[n].queue);
+          const d = logicalId(synth.stack.consumerQueues[n].deadLetterQueue);
+          return [n, { queueUrl: ref(q), dlqUrl: ref(d), queueArn: arnOf(q), dlqArn: arnOf(d) }];
+        }),
+      );
+      expect(parseJoinedJson(value)).toEqual(expected);
+    });
+  });
+});
+
+/** Reads a JSON document that CloudFormation assembles with Fn::Join, keeping the tokens as objects. */
+function parseJoinedJson(value: unknown): unknown {
+  const parts = (value as { "Fn::Join": [string, unknown[]] })["Fn::Join"][1];
+  const tokens: unknown[] = [];
+  const source = parts
+    .map((part) => {
+      if (typeof part === "string") return part;
+      tokens.push(part);
+      return `@token${tokens.length - 1}@`;
+    })
+    .join("");
+  return JSON.parse(source, (_key, v: unknown) => {
+    const m = typeof v === "string" ? /^@token(\d+)@$/.exec(v) : null;
+    return m ? tokens[Number(m[1])] : v;
+  });
+}

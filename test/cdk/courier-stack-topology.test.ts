@@ -1,0 +1,226 @@
+/**
+ * Holds the synthesized template against src/topology.ts: every topic and consumer declared there
+ * is rendered once, with its settings, and nothing else is. Failure modes covered: a setting written
+ * twice and drifting, a consumer missing from the stack, a filter policy lost, outputs the local
+ * runtime cannot read.
+ */
+import { Match } from "aws-cdk-lib/assertions";
+import { beforeAll, describe, expect, it } from "vitest";
+import { type ConsumerResources, consumerEnvironment } from "../../src/consumer-environment.ts";
+import { topologyFromOutputs } from "../../src/local/deployed-topology.ts";
+import { consumerOutputKey, topicOutputKey } from "../../src/stack-outputs.ts";
+import {
+  consumerNames,
+  consumers,
+  DLQ_RETENTION_DAYS,
+  redriveFunction,
+  topicNames,
+} from "../../src/topology.ts";
+import {
+  arnOf,
+  type CfnTemplate,
+  logicalId,
+  props,
+  ref,
+  resourcesOfType,
+  type SynthesizedCourier,
+  synthCourierStack,
+  TEST_SETTINGS,
+} from "./fixtures.ts";
+
+const DAY = 24 * 60 * 60;
+
+let synth: SynthesizedCourier;
+let json: CfnTemplate;
+beforeAll(() => {
+  synth = synthCourierStack();
+  json = synth.json;
+});
+
+const ids = (name: (typeof consumerNames)[number]) => {
+  const queue = synth.stack.consumerQueues[name];
+  const fn = synth.stack.consumerFunctions[name];
+  return {
+    queue: logicalId(queue.queue),
+    dlq: logicalId(queue.deadLetterQueue),
+    topic: logicalId(synth.stack.topics[consumers[name].topic].topic),
+    fn: logicalId(fn.function),
+    logGroup: logicalId(fn.logGroup),
+  };
+};
+
+describe("GIVEN the topology declaration WHEN the stack is synthesized", () => {
+  it("THEN there is exactly one SNS topic per declared topic", () => {
+    expect(resourcesOfType(json, "AWS::SNS::Topic")).toHaveLength(topicNames.length);
+  });
+
+  it("THEN there is one source queue and one DLQ per consumer, and no other queue", () => {
+    expect(resourcesOfType(json, "AWS::SQS::Queue")).toHaveLength(2 * consumerNames.length);
+  });
+
+  it("THEN there is one subscription per consumer and no other", () => {
+    expect(resourcesOfType(json, "AWS::SNS::Subscription")).toHaveLength(consumerNames.length);
+  });
+
+  it("THEN there is one function per consumer plus the redrive function, and nothing hidden (no provider functions)", () => {
+    expect(resourcesOfType(json, "AWS::Lambda::Function")).toHaveLength(consumerNames.length + 1);
+  });
+
+  describe.each(consumerNames)("THEN consumer %s", (name) => {
+    const spec = consumers[name];
+
+    it("subscribes its queue to its own topic with raw message delivery and exactly its filter policy", () => {
+      const { queue, topic } = ids(name);
+      const subscriptions = resourcesOfType(json, "AWS::SNS::Subscription").filter(
+        ([, s]) => JSON.stringify(s.Properties?.Endpoint) === JSON.stringify(arnOf(queue)),
+      );
+      expect(subscriptions).toHaveLength(1);
+      const subscription = subscriptions[0]?.[1].Properties ?? {};
+      expect(subscription.TopicArn).toEqual(ref(topic));
+      expect(subscription.Protocol).toBe("sqs");
+      expect(subscription.RawMessageDelivery).toBe(true);
+      const filter = "filterPolicy" in spec ? spec.filterPolicy : undefined;
+      expect(subscription.FilterPolicy).toEqual(filter);
+    });
+
+    it("has the visibility timeout and retention of its declaration", () => {
+      const queue = props(json, ids(name).queue);
+      expect(queue.VisibilityTimeout).toBe(spec.visibilityTimeoutSeconds);
+      expect(queue.MessageRetentionPeriod).toBe(spec.retentionDays * DAY);
+    });
+
+    it("moves a message to its DLQ after maxReceiveCount receives", () => {
+      const { queue, dlq } = ids(name);
+      expect(props(json, queue).RedrivePolicy).toEqual({
+        deadLetterTargetArn: arnOf(dlq),
+        maxReceiveCount: spec.maxReceiveCount,
+      });
+    });
+
+    it("keeps DLQ messages 14 days and lets only its source queue redrive into it", () => {
+      const { dlq } = ids(name);
+      const queueName = props(json, ids(name).queue).QueueName as string;
+      const dlqProps = props(json, dlq);
+      expect(dlqProps.MessageRetentionPeriod).toBe(DLQ_RETENTION_DAYS * DAY);
+      const allow = dlqProps.RedriveAllowPolicy as { redrivePermission: string; sourceQueueArns: unknown[] };
+      expect(allow.redrivePermission).toBe("byQueue");
+      expect(allow.sourceQueueArns).toHaveLength(1);
+      expect(JSON.stringify(allow.sourceQueueArns[0])).toContain(`:${queueName}"`);
+    });
+
+    it("runs Node.js 22 on ARM64 with the declared memory and timeout and its own log group", () => {
+      const { fn, logGroup } = ids(name);
+      const fnProps = props(json, fn);
+      expect(fnProps.Runtime).toBe("nodejs22.x");
+      expect(fnProps.Architectures).toEqual(["arm64"]);
+      expect(fnProps.MemorySize).toBe(spec.memoryMb);
+      expect(fnProps.Timeout).toBe(spec.timeoutSeconds);
+      expect(fnProps.LoggingConfig).toEqual({ LogGroup: ref(logGroup) });
+      expect(props(json, logGroup).RetentionInDays).toBeGreaterThan(0);
+    });
+
+    it("reads its queue through an event source with partial batch responses and the declared batch settings", () => {
+      const { queue, fn } = ids(name);
+      synth.template.resourcePropertiesCountIs(
+        "AWS::Lambda::EventSourceMapping",
+        {
+          EventSourceArn: arnOf(queue),
+          FunctionName: ref(fn),
+          BatchSize: spec.batchSize,
+          MaximumBatchingWindowInSeconds: spec.maxBatchingWindowSeconds,
+          ScalingConfig: { MaximumConcurrency: spec.maxConcurrency },
+          FunctionResponseTypes: ["ReportBatchItemFailures"],
+        },
+        1,
+      );
+    });
+
+    it("gets exactly the environment consumerEnvironment() gives it, with this stack's addresses", () => {
+      const { queue, dlq, fn } = ids(name);
+      const sentinels: Required<ConsumerResources> = {
+        queueUrl: "@queueUrl",
+        dlqUrl: "@dlqUrl",
+        verificationSecretArn: "@secret",
+        uploadsBucket: "@bucket",
+        idempotencyTable: "@table",
+      };
+      const addresses: Record<string, unknown> = {
+        "@queueUrl": ref(queue),
+        "@dlqUrl": ref(dlq),
+        "@secret": ref(logicalId(synth.stack.verificationSecret)),
+        "@bucket": ref(logicalId(synth.stack.uploadsBucket)),
+        "@table": ref(logicalId(synth.stack.idempotencyTable)),
+      };
+      const declared = consumerEnvironment(name, sentinels, TEST_SETTINGS);
+      const expected = Object.fromEntries(Object.entries(declared).map(([k, v]) => [k, addresses[v] ?? v]));
+      const signup = spec.topic === "account-signups";
+      if (!signup) delete expected.IDEMPOTENCY_TABLE;
+      const variables = (props(json, fn).Environment as { Variables: Record<string, unknown> }).Variables;
+      const { NODE_OPTIONS, ...rest } = variables;
+      expect(rest).toEqual(expected);
+      expect(NODE_OPTIONS).toBe("--enable-source-maps");
+    });
+
+    it("alarms when its DLQ holds any message", () => {
+      synth.template.resourcePropertiesCountIs(
+        "AWS::CloudWatch::Alarm",
+        {
+          Namespace: "AWS/SQS",
+          MetricName: "ApproximateNumberOfMessagesVisible",
+          Dimensions: [{ Name: "QueueName", Value: { "Fn::GetAtt": [ids(name).dlq, "QueueName"] } }],
+          Threshold: 0,
+          ComparisonOperator: "GreaterThanThreshold",
+        },
+        1,
+      );
+    });
+
+    it("alarms when its oldest message is older than the declared threshold", () => {
+      synth.template.resourcePropertiesCountIs(
+        "AWS::CloudWatch::Alarm",
+        {
+          Namespace: "AWS/SQS",
+          MetricName: "ApproximateAgeOfOldestMessage",
+          Dimensions: [{ Name: "QueueName", Value: { "Fn::GetAtt": [ids(name).queue, "QueueName"] } }],
+          Threshold: spec.oldestMessageAlarmSeconds,
+          ComparisonOperator: "GreaterThanThreshold",
+        },
+        1,
+      );
+    });
+
+    it("outputs its queue and DLQ URL and ARN under the names src/stack-outputs.ts gives", () => {
+      const { queue, dlq } = ids(name);
+      synth.template.hasOutput(consumerOutputKey(name, "QueueUrl"), { Value: ref(queue) });
+      synth.template.hasOutput(consumerOutputKey(name, "QueueArn"), { Value: arnOf(queue) });
+      synth.template.hasOutput(consumerOutputKey(name, "DlqUrl"), { Value: ref(dlq) });
+      synth.template.hasOutput(consumerOutputKey(name, "DlqArn"), { Value: arnOf(dlq) });
+    });
+  });
+
+  it.each(topicNames)("THEN topic %s's ARN is an output", (name) => {
+    synth.template.hasOutput(topicOutputKey(name, "TopicArn"), {
+      Value: ref(logicalId(synth.stack.topics[name].topic)),
+    });
+  });
+
+  it("THEN topologyFromOutputs() reads every address from the stack's outputs", () => {
+    const outputs = Object.fromEntries(
+      Object.keys(json.Outputs ?? {}).map((key) => [key, `value-of-${key}`]),
+    );
+    const deployed = topologyFromOutputs("courier-test", outputs);
+    expect(deployed.idempotencyTable).toBe("value-of-IdempotencyTableName");
+    expect(deployed.uploadsBucket).toBe("value-of-UploadsBucketName");
+    expect(deployed.verificationSecretArn).toBe("value-of-VerificationSecretArn");
+  });
+
+  it("THEN the redrive function has the declared memory and timeout on Node.js 22 ARM64", () => {
+    synth.template.hasResourceProperties("AWS::Lambda::Function", {
+      Runtime: "nodejs22.x",
+      Architectures: ["arm64"],
+      MemorySize: redriveFunction.memoryMb,
+      Timeout: redriveFunction.timeoutSeconds,
+      Environment: { Variables: Match.objectLike({ COURIER_REDRIVE_PAIRS: Match.anyValue() }) },
+    });
+  });
+});

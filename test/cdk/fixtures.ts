@@ -1,0 +1,123 @@
+/**
+ * Shared by the CDK tests: one way to build the stack (bundling off) and small readers over the
+ * synthesized template, so each test states its invariant rather than template plumbing.
+ */
+import { App, type CfnElement, Stack } from "aws-cdk-lib";
+import { Template } from "aws-cdk-lib/assertions";
+import type { IConstruct } from "constructs";
+import { CourierStack } from "../../cdk/stacks/courier-stack.ts";
+import type { DeploySettings } from "../../src/consumer-environment.ts";
+
+// CDK's built-in CloudFormation validation adds ~25 s per synth on two cores and can only warn here;
+// `npm run synth` still runs it.
+process.env.CDK_VALIDATION = "false";
+
+export const TEST_SETTINGS: DeploySettings = {
+  mailFrom: "Courier <no-reply@courier.example.com>",
+  verifyUrlBase: "https://app.courier.example.com/verify",
+  teamWebhookUrl: "https://hooks.courier.example.com/services/T000/B000",
+};
+
+/** An App that skips asset bundling: templates only, no esbuild runs. */
+export function appWithoutBundling(): App {
+  return new App({ context: { "aws:cdk:bundling-stacks": [] } });
+}
+
+export interface SynthesizedCourier {
+  readonly stack: CourierStack;
+  readonly template: Template;
+  readonly json: CfnTemplate;
+}
+
+export function synthCourierStack(stackName = "courier-test"): SynthesizedCourier {
+  const stack = new CourierStack(appWithoutBundling(), stackName, { settings: TEST_SETTINGS });
+  const template = Template.fromStack(stack);
+  return { stack, template, json: template.toJSON() as CfnTemplate };
+}
+
+export interface CfnResource {
+  Type: string;
+  Properties?: Record<string, unknown>;
+  DependsOn?: string | string[];
+  [key: string]: unknown;
+}
+
+export interface CfnTemplate {
+  Resources: Record<string, CfnResource>;
+  Outputs?: Record<string, { Value: unknown }>;
+  [key: string]: unknown;
+}
+
+export interface PolicyStatement {
+  Effect: "Allow" | "Deny";
+  Action: string | string[];
+  Resource?: unknown;
+  Principal?: unknown;
+  Condition?: Record<string, Record<string, unknown>>;
+}
+
+/** The logical id CloudFormation knows a construct's main resource by. */
+export function logicalId(construct: IConstruct): string {
+  const child = construct.node.defaultChild ?? construct;
+  return Stack.of(construct).getLogicalId(child as CfnElement);
+}
+
+export function resourcesOfType(json: CfnTemplate, type: string): [string, CfnResource][] {
+  return Object.entries(json.Resources).filter(([, r]) => r.Type === type);
+}
+
+export function resource(json: CfnTemplate, id: string): CfnResource {
+  const found = json.Resources[id];
+  if (!found) throw new Error(`template has no resource ${id}`);
+  return found;
+}
+
+export function props(json: CfnTemplate, id: string): Record<string, unknown> {
+  return resource(json, id).Properties ?? {};
+}
+
+export function actionsOf(statement: PolicyStatement): string[] {
+  return Array.isArray(statement.Action) ? statement.Action : [statement.Action];
+}
+
+export function resourcesOf(statement: PolicyStatement): unknown[] {
+  return Array.isArray(statement.Resource) ? statement.Resource : [statement.Resource];
+}
+
+/** Every statement of every inline IAM policy attached to the role. */
+export function roleStatements(json: CfnTemplate, roleId: string): PolicyStatement[] {
+  return resourcesOfType(json, "AWS::IAM::Policy")
+    .filter(([, p]) => JSON.stringify(p.Properties?.Roles ?? []).includes(`"${roleId}"`))
+    .flatMap(([, p]) => policyStatements(p));
+}
+
+/** The statements of an IAM, queue, topic or bucket policy resource. */
+export function policyStatements(policy: CfnResource): PolicyStatement[] {
+  const document = policy.Properties?.PolicyDocument as { Statement?: PolicyStatement[] } | undefined;
+  return document?.Statement ?? [];
+}
+
+/** Logical ids a value refers to through Ref, Fn::GetAtt or Fn::Sub. */
+export function referencedIds(value: unknown, into = new Set<string>()): Set<string> {
+  if (Array.isArray(value)) {
+    for (const item of value) referencedIds(item, into);
+  } else if (value && typeof value === "object") {
+    for (const [key, inner] of Object.entries(value)) {
+      if (key === "Ref" && typeof inner === "string" && !inner.startsWith("AWS::")) into.add(inner);
+      else if (key === "Fn::GetAtt" && Array.isArray(inner) && typeof inner[0] === "string")
+        into.add(inner[0]);
+      else if (key === "Fn::Sub") {
+        const text = Array.isArray(inner) ? inner[0] : inner;
+        for (const m of String(text).matchAll(/\$\{([A-Za-z0-9]+)(?:\.[A-Za-z]+)?\}/g)) {
+          if (m[1]) into.add(m[1]);
+        }
+        if (Array.isArray(inner)) referencedIds(inner[1], into);
+      } else referencedIds(inner, into);
+    }
+  }
+  return into;
+}
+
+/** A resource reference as the template writes it, for comparing IAM resources and policies. */
+export const ref = (id: string) => ({ Ref: id });
+export const arnOf = (id: string) => ({ "Fn::GetAtt": [id, "Arn"] });
