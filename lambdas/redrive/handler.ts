@@ -1,8 +1,31 @@
-// Placeholder until the consumer issue lands: every record fails with a clear reason, so SQS
-// retries and then dead-letters it; nothing is acknowledged without being processed.
-import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
+/**
+ * The redrive function: the operator invokes it with
+ * `{ consumer, mode: "bulk" | "selective", type?, olderThanSeconds?, errorClass?, max?, dryRun? }`
+ * and gets the summary back. It may touch only the DLQ/source pairs in COURIER_REDRIVE_PAIRS
+ * (set by the CDK stack); the logic lives in src/redrive.
+ */
+import { Logger } from "@aws-lambda-powertools/logger";
+import { SQSClient } from "@aws-sdk/client-sqs";
+import type { Context } from "aws-lambda";
+import { redriveConfigFromEnv } from "../../src/redrive/pairs.ts";
+import { type RedriveSummary, runRedriveRequest } from "../../src/redrive/request.ts";
 
-export const handler = async (event: SQSEvent): Promise<SQSBatchResponse> => {
-  console.error("redrive: not implemented yet; failing every record so none is lost");
-  return { batchItemFailures: event.Records.map((r) => ({ itemIdentifier: r.messageId })) };
+// Fails the cold start with a message naming the missing or malformed setting.
+const config = redriveConfigFromEnv();
+const sqs = new SQSClient({});
+const logger = new Logger({ serviceName: "redrive" });
+
+/** Stop this long before the function's timeout so the summary (and the held messages) come back. */
+const STOP_BEFORE_TIMEOUT_MS = 20_000;
+
+export const handler = async (event: unknown, context: Context): Promise<RedriveSummary> => {
+  logger.addContext(context);
+  const signal = AbortSignal.timeout(
+    Math.max(1_000, context.getRemainingTimeInMillis() - STOP_BEFORE_TIMEOUT_MS),
+  );
+  logger.info("redrive requested", { request: event });
+  const summary = await runRedriveRequest(event, { sqs, ...config, signal });
+  const { items: _items, ...counts } = summary as RedriveSummary & { items?: unknown };
+  logger.info("redrive finished", { summary: counts });
+  return summary;
 };

@@ -1,10 +1,12 @@
 import { CommanderError } from "commander";
+import { register as registerDlq } from "./commands/dlq.ts";
 import { register as registerPublish } from "./commands/publish.ts";
+import { register as registerRedrive } from "./commands/redrive.ts";
 import { CliError, oneLineReason } from "./output.ts";
 import { buildProgram, type RegisterCommand } from "./program.ts";
 
 // One entry per command module; keep sorted.
-const commands: RegisterCommand[] = [registerPublish];
+const commands: RegisterCommand[] = [registerDlq, registerPublish, registerRedrive];
 
 const program = buildProgram(commands);
 try {

@@ -4,6 +4,7 @@
  */
 import type { SQSClient } from "@aws-sdk/client-sqs";
 import { z } from "zod";
+import { consumerSpec, isConsumerName } from "../topology.ts";
 import { type BulkRedriveProgress, type BulkRedriveSummary, redriveInBulk } from "./bulk.ts";
 import { pairFor, type RedriveConfig } from "./pairs.ts";
 import { approximateDepth } from "./queue-depth.ts";
@@ -72,6 +73,9 @@ export async function runRedriveRequest(input: unknown, deps: RedriveDependencie
   }
   const request = parsed.data;
   const pair = pairFor(deps.pairs, request.consumer);
+  const sourceMaxReceiveCount =
+    deps.sourceMaxReceiveCount ??
+    (isConsumerName(request.consumer) ? consumerSpec(request.consumer).maxReceiveCount : undefined);
   if (request.mode === "bulk") {
     if (request.dryRun) {
       const depth = await approximateDepth(deps.sqs, pair.dlqUrl);
@@ -108,9 +112,7 @@ export async function runRedriveRequest(input: unknown, deps: RedriveDependencie
     dryRun: request.dryRun,
     maxRedrives: deps.maxRedrives,
     ...(deps.includeItems !== undefined ? { includeItems: deps.includeItems } : {}),
-    ...(deps.sourceMaxReceiveCount !== undefined
-      ? { sourceMaxReceiveCount: deps.sourceMaxReceiveCount }
-      : {}),
+    ...(sourceMaxReceiveCount !== undefined ? { sourceMaxReceiveCount } : {}),
     ...(deps.onProgress ? { onProgress: deps.onProgress } : {}),
     ...(deps.signal ? { signal: deps.signal } : {}),
   });

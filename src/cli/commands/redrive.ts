@@ -1,0 +1,193 @@
+/**
+ * `courier redrive <consumer>`: moves a consumer's dead-lettered messages back to its queue after a
+ * fix, selectively (default) or in bulk, through the same code path as the redrive function.
+ */
+import { SQSClient } from "@aws-sdk/client-sqs";
+import type { Command } from "commander";
+import { localClientConfig } from "../../local/aws-config.ts";
+import type { BulkRedriveProgress } from "../../redrive/bulk.ts";
+import { readStackTopology } from "../../redrive/deployed.ts";
+import { DurationFormatError, parseDurationSeconds } from "../../redrive/duration.ts";
+import { MoveTaskAlreadyRunningError } from "../../redrive/errors.ts";
+import { redrivePairsFromTopology } from "../../redrive/pairs.ts";
+import { type RedriveRequest, type RedriveSummary, runRedriveRequest } from "../../redrive/request.ts";
+import type { RedriveItem, RedriveProgress } from "../../redrive/selective.ts";
+import { DEFAULT_STACK_NAME } from "../../stack-outputs.ts";
+import { consumerNames, redriveFunction } from "../../topology.ts";
+import { CliError, emit, type OutputOptions } from "../output.ts";
+import { knownConsumer, positiveInteger, withQueueErrors } from "./dlq.ts";
+
+interface RedriveOptions extends OutputOptions {
+  dryRun?: boolean;
+  type?: string;
+  olderThan?: string;
+  errorClass?: string;
+  max?: number;
+  bulk?: boolean;
+  rate?: number;
+  stack: string;
+}
+
+export function register(program: Command): void {
+  program
+    .command("redrive")
+    .description("Move a consumer's dead-lettered messages back to its queue (run with --dry-run first)")
+    .argument("<consumer>", `one of: ${consumerNames.join(", ")}`)
+    .option("--dry-run", "list what would move, be skipped or quarantined; move nothing")
+    .option("--type <type>", "only messages of this type, e.g. NewAccount")
+    .option("--older-than <duration>", "only messages first seen at least this long ago, e.g. 30m, 2h, 1d")
+    .option(
+      "--error-class <class>",
+      'only messages that failed with this error class ("unknown": moved by SQS)',
+    )
+    .option("--max <n>", "move at most this many messages", positiveInteger)
+    .option("--bulk", "move everything with SQS's message move task (no filters, no lineage update)")
+    .option("--rate <n>", "with --bulk: messages per second (SQS allows up to 500)", positiveInteger)
+    .option("--stack <name>", "deployed stack to read queue addresses from", DEFAULT_STACK_NAME)
+    .option("--json", "machine-readable output")
+    .addHelpText(
+      "after",
+      `\nA message redriven ${redriveFunction.maxRedrives} times already stays in the DLQ and is reported as quarantined.`,
+    )
+    .action(async (consumer: string, options: RedriveOptions) => {
+      const spec = knownConsumer(consumer);
+      const request = requestFrom(spec.name, options);
+      const topology = await readStackTopology(options.stack).catch((error: Error) => {
+        throw new CliError(error.message);
+      });
+      const pairs = redrivePairsFromTopology(topology);
+      const queueUrl = pairs[spec.name]?.dlqUrl ?? spec.name;
+
+      const progress = process.stderr.isTTY && !options.json ? new ProgressLine(process.stderr) : undefined;
+      const controller = new AbortController();
+      // First Ctrl-C stops after the batch in hand (bulk: cancels the move task); a second one exits.
+      const onInterrupt = () => {
+        if (controller.signal.aborted) process.exit(130);
+        controller.abort();
+        process.stderr.write("\nstopping after the current batch (Ctrl-C again to exit at once)\n");
+      };
+      process.on("SIGINT", onInterrupt);
+      let summary: RedriveSummary;
+      try {
+        summary = await withQueueErrors(spec.name, queueUrl, async () => {
+          try {
+            return await runRedriveRequest(request, {
+              sqs: new SQSClient(localClientConfig()),
+              pairs,
+              maxRedrives: redriveFunction.maxRedrives,
+              sourceMaxReceiveCount: spec.maxReceiveCount,
+              signal: controller.signal,
+              includeItems: Boolean(options.dryRun || options.json),
+              ...(progress ? { onProgress: (p) => progress.update(p) } : {}),
+            });
+          } catch (error) {
+            if (error instanceof MoveTaskAlreadyRunningError) throw new CliError(error.message);
+            throw error;
+          }
+        });
+      } finally {
+        progress?.end();
+        process.off("SIGINT", onInterrupt);
+      }
+      emit(options, { consumer: spec.name, ...summary }, () => summaryText(spec.name, summary));
+      if (summary.failed > 0) {
+        throw new CliError(
+          `${summary.failed} message(s) of "${spec.name}" could not be moved and remain in the DLQ`,
+        );
+      }
+    });
+}
+
+function requestFrom(consumer: string, options: RedriveOptions): RedriveRequest {
+  if (options.bulk && (options.type || options.olderThan || options.errorClass || options.max)) {
+    throw new CliError(
+      "--bulk moves every message; drop --type, --older-than, --error-class and --max, or drop --bulk",
+    );
+  }
+  if (options.rate && !options.bulk) throw new CliError("--rate applies to --bulk only");
+  let olderThanSeconds: number | undefined;
+  if (options.olderThan !== undefined) {
+    try {
+      olderThanSeconds = parseDurationSeconds(options.olderThan);
+    } catch (error) {
+      if (error instanceof DurationFormatError) throw new CliError(`--older-than: ${error.message}`);
+      throw error;
+    }
+  }
+  return {
+    consumer,
+    mode: options.bulk ? "bulk" : "selective",
+    dryRun: Boolean(options.dryRun),
+    ...(options.type ? { type: options.type } : {}),
+    ...(olderThanSeconds !== undefined ? { olderThanSeconds } : {}),
+    ...(options.errorClass ? { errorClass: options.errorClass } : {}),
+    ...(options.max ? { max: options.max } : {}),
+    ...(options.rate ? { maxMessagesPerSecond: options.rate } : {}),
+  };
+}
+
+function summaryText(consumer: string, summary: RedriveSummary): string {
+  const lines: string[] = [];
+  const items = "items" in summary ? (summary.items ?? []) : [];
+  if (summary.dryRun) {
+    for (const item of items) lines.push(itemLine(item));
+    lines.push(
+      summary.mode === "bulk"
+        ? `${consumer}: dry run: a bulk move would take ~${summary.moved} message(s) back; nothing moved`
+        : `${consumer}: dry run: would move ${summary.moved}, skip ${summary.skipped}, quarantine ${summary.quarantined}; nothing moved`,
+    );
+    return lines.join("\n");
+  }
+  for (const item of items.filter((i) => i.action === "failed" || i.action === "quarantined"))
+    lines.push(itemLine(item));
+  const counts = `moved ${summary.moved}, skipped ${summary.skipped}, quarantined ${summary.quarantined}, failed ${summary.failed}`;
+  lines.push(`${consumer}: ${counts}${summary.cancelled ? " (stopped early)" : ""}`);
+  if (summary.duplicates > 0) {
+    lines.push(
+      `${summary.duplicates} moved message(s) could not be deleted from the DLQ; a later redrive duplicates them`,
+    );
+  }
+  if (summary.quarantined > 0) {
+    lines.push(
+      `quarantined messages failed ${redriveFunction.maxRedrives} redrives; inspect with \`courier dlq peek ${consumer}\``,
+    );
+  }
+  return lines.join("\n");
+}
+
+const ACTION_LABEL = { moved: "move", skipped: "skip", quarantined: "quarantine", failed: "failed" } as const;
+
+function itemLine(item: RedriveItem): string {
+  const what = [item.type ?? "?", item.eventId ?? item.messageId].join(" ");
+  return `  ${ACTION_LABEL[item.action].padEnd(10)} ${what}${item.reason ? `  (${item.reason})` : ""}`;
+}
+
+/**
+ * A one-line progress bar redrawn with `\r` on a terminal. Hand-written: it is twenty lines, and
+ * the progress libraries pull in more than the CLI needs.
+ */
+class ProgressLine {
+  private lastDraw = 0;
+  constructor(private readonly stream: NodeJS.WriteStream) {}
+
+  update(progress: RedriveProgress | BulkRedriveProgress): void {
+    const now = Date.now();
+    if (now - this.lastDraw < 100) return; // a redraw per 100 ms is plenty
+    this.lastDraw = now;
+    const done = "received" in progress ? progress.received : progress.moved;
+    const total = "received" in progress ? progress.total : progress.toMove;
+    const ratio = total > 0 ? Math.min(1, done / total) : 0;
+    const width = 24;
+    const filled = Math.round(ratio * width);
+    const bar = `[${"#".repeat(filled)}${"-".repeat(width - filled)}] ${String(Math.round(ratio * 100)).padStart(3)}%`;
+    const detail =
+      "received" in progress
+        ? `${done}/${total}  moved ${progress.moved} skipped ${progress.skipped} quarantined ${progress.quarantined} failed ${progress.failed}`
+        : `${done}/${total} moved (${progress.status})`;
+    this.stream.write(`\r${bar} ${detail}\x1b[K`);
+  }
+
+  end(): void {
+    if (this.lastDraw > 0) this.stream.write("\r\x1b[K");
+  }
+}
