@@ -4,15 +4,21 @@
  */
 import { defineConsumer } from "../../src/consumer/index.ts";
 import { teamNotifyConfig } from "../../src/signup/config.ts";
+import { onceWhereConfigured } from "../../src/signup/once-where-configured.ts";
+import type { SignupEvent } from "../../src/signup/signup-event.ts";
 import { notifyTeam } from "../../src/signup/team-notify.ts";
 
 // Fails the cold start with a message naming any missing setting.
 const config = teamNotifyConfig();
 
+const notifyOnce = onceWhereConfigured("team-notify", (message: SignupEvent) =>
+  notifyTeam({ config }, message),
+);
+
 export const handler = defineConsumer({
   name: "team-notify",
   handle: async (message, ctx) => {
-    const { status } = await notifyTeam({ config }, message);
-    ctx.logger.info("team notified", { webhookStatus: status });
+    const { status } = await notifyOnce(message, ctx);
+    ctx.logger.info("team notified", { webhookStatus: status, deduplicated: notifyOnce.deduplicated });
   },
 });

@@ -7,6 +7,8 @@ import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { SESClient } from "@aws-sdk/client-ses";
 import { defineConsumer } from "../../src/consumer/index.ts";
 import { verificationEmailConfig } from "../../src/signup/config.ts";
+import { onceWhereConfigured } from "../../src/signup/once-where-configured.ts";
+import type { SignupEvent } from "../../src/signup/signup-event.ts";
 import { sendVerificationEmail } from "../../src/signup/verification-email.ts";
 import { verificationKeyFromSecret } from "../../src/signup/verification-key.ts";
 
@@ -18,14 +20,19 @@ const key = verificationKeyFromSecret(
   config.verificationSecretArn,
 );
 
+const sendOnce = onceWhereConfigured("verification-email", async (message: SignupEvent) => {
+  const sent = await sendVerificationEmail({ ses, config, key }, message);
+  return {
+    sesMessageId: sent.sesMessageId,
+    language: sent.language,
+    expiresAt: sent.expiresAt.toISOString(),
+  };
+});
+
 export const handler = defineConsumer({
   name: "verification-email",
   handle: async (message, ctx) => {
-    const sent = await sendVerificationEmail({ ses, config, key }, message);
-    ctx.logger.info("verification email sent", {
-      sesMessageId: sent.sesMessageId,
-      language: sent.language,
-      expiresAt: sent.expiresAt.toISOString(),
-    });
+    const sent = await sendOnce(message, ctx);
+    ctx.logger.info("verification email sent", { ...sent, deduplicated: sendOnce.deduplicated });
   },
 });

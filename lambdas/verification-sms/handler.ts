@@ -7,6 +7,8 @@ import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { SNSClient } from "@aws-sdk/client-sns";
 import { defineConsumer } from "../../src/consumer/index.ts";
 import { verificationSmsConfig } from "../../src/signup/config.ts";
+import { onceWhereConfigured } from "../../src/signup/once-where-configured.ts";
+import type { SignupEvent } from "../../src/signup/signup-event.ts";
 import { verificationKeyFromSecret } from "../../src/signup/verification-key.ts";
 import { sendVerificationSms } from "../../src/signup/verification-sms.ts";
 
@@ -18,13 +20,15 @@ const key = verificationKeyFromSecret(
   config.verificationSecretArn,
 );
 
+const sendOnce = onceWhereConfigured("verification-sms", async (message: SignupEvent) => {
+  const sent = await sendVerificationSms({ sns, key }, message);
+  return { snsMessageId: sent.snsMessageId, expiresAt: sent.expiresAt.toISOString() };
+});
+
 export const handler = defineConsumer({
   name: "verification-sms",
   handle: async (message, ctx) => {
-    const sent = await sendVerificationSms({ sns, key }, message);
-    ctx.logger.info("verification SMS sent", {
-      snsMessageId: sent.snsMessageId,
-      expiresAt: sent.expiresAt.toISOString(),
-    });
+    const sent = await sendOnce(message, ctx);
+    ctx.logger.info("verification SMS sent", { ...sent, deduplicated: sendOnce.deduplicated });
   },
 });

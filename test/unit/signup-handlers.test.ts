@@ -5,6 +5,7 @@
  */
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { DynamoDBClient, PutItemCommand } from "@aws-sdk/client-dynamodb";
 import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { SESClient, SendEmailCommand } from "@aws-sdk/client-ses";
 import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
@@ -20,6 +21,7 @@ const secrets = mockClient(SecretsManagerClient);
 const ses = mockClient(SESClient);
 const sns = mockClient(SNSClient);
 const sqs = mockClient(SQSClient);
+const dynamo = mockClient(DynamoDBClient);
 
 let webhook: Server;
 let webhookUrl = "";
@@ -46,7 +48,8 @@ const savedEnv = { ...process.env };
 
 beforeEach(() => {
   vi.resetModules();
-  for (const mock of [secrets, ses, sns, sqs]) mock.reset();
+  for (const mock of [secrets, ses, sns, sqs, dynamo]) mock.reset();
+  dynamo.onAnyCommand().resolves({});
   secrets.on(GetSecretValueCommand).resolves({ SecretString: KEY_MATERIAL });
   ses.on(SendEmailCommand).resolves({ MessageId: "ses-1" });
   sns.on(PublishCommand).resolves({ MessageId: "sns-1" });
@@ -58,7 +61,7 @@ afterEach(() => {
   process.env = { ...savedEnv };
 });
 
-function useEnvironmentOf(consumer: ConsumerName): void {
+function useEnvironmentOf(consumer: ConsumerName, idempotencyTable?: string): void {
   const env = consumerEnvironment(
     consumer,
     {
@@ -66,6 +69,7 @@ function useEnvironmentOf(consumer: ConsumerName): void {
       dlqUrl: `http://sqs.local/000000000000/${consumer}-dlq`,
       verificationSecretArn: "arn:aws:secretsmanager:us-east-1:000000000000:secret:verification",
       uploadsBucket: "uploads",
+      ...(idempotencyTable ? { idempotencyTable } : {}),
     },
     {
       mailFrom: "no-reply@courier.example",
@@ -131,6 +135,18 @@ describe("sign-up consumer handlers", () => {
     const response = await handler(event(), context);
     expect(response.batchItemFailures).toEqual([]);
     expect(ses.commandCalls(SendEmailCommand)).toHaveLength(1);
+  });
+
+  it("GIVEN an idempotency table WHEN a sign-up is handled THEN the email is recorded under a verification-email key", async () => {
+    // Failure mode: the deployed function ignores its table and mails again on every redelivery.
+    useEnvironmentOf("verification-email", "courier-idempotency");
+    const handler = await loadHandler("verification-email");
+    const response = await handler(event(), context);
+    expect(response.batchItemFailures).toEqual([]);
+    expect(ses.commandCalls(SendEmailCommand)).toHaveLength(1);
+    const put = dynamo.commandCalls(PutItemCommand)[0]?.args[0].input;
+    expect(put?.TableName).toBe("courier-idempotency");
+    expect(put?.Item?.id?.S).toMatch(/^courier\.verification-email#/);
   });
 
   it("GIVEN two invocations of one instance WHEN handled THEN the secret is read once", async () => {
