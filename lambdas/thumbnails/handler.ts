@@ -1,8 +1,31 @@
-// Placeholder until the consumer issue lands: every record fails with a clear reason, so SQS
-// retries and then dead-letters it; nothing is acknowledged without being processed.
-import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
+/**
+ * thumbnails: renders the thumbnail and medium WebP renditions of each uploaded image. Dependencies
+ * are built once per cold start; the logic lives in src/images/thumbnails.ts.
+ */
+import { S3Client } from "@aws-sdk/client-s3";
+import { defineConsumer } from "../../src/consumer/index.ts";
+import { thumbnailsConfigFromEnv } from "../../src/images/config.ts";
+import { makeThumbnails } from "../../src/images/thumbnails.ts";
 
-export const handler = async (event: SQSEvent): Promise<SQSBatchResponse> => {
-  console.error("thumbnails: not implemented yet; failing every record so none is lost");
-  return { batchItemFailures: event.Records.map((r) => ({ itemIdentifier: r.messageId })) };
-};
+// Fails the cold start with a message naming any missing or malformed setting.
+const config = thumbnailsConfigFromEnv();
+const s3 = new S3Client({});
+
+export const handler = defineConsumer({
+  name: "thumbnails",
+  // Decoding a large image takes most of the function's memory and both cores: one record at a
+  // time keeps a batch of five originals from decoding side by side.
+  processInParallel: false,
+  handle: async (message, ctx) => {
+    // An ImageRejectedError is a PermanentError: the runtime dead-letters it with its reason.
+    const outcome = await makeThumbnails(
+      { s3, bucket: config.uploadsBucket, limits: config.limits },
+      message.data,
+    );
+    ctx.logger.info(outcome.status === "skipped" ? "renditions already current" : "renditions written", {
+      imageId: message.data.imageId,
+      sourceEtag: outcome.sourceEtag,
+      renditions: outcome.renditions,
+    });
+  },
+});

@@ -1,8 +1,5 @@
-/**
- * Typed errors of the image pipeline and the upload producer. The pipeline never imports the
- * consumer runtime: the thumbnails handler turns an `ImageRejectedError` into the runtime's
- * `PermanentError`, so the logic stays testable without it.
- */
+/** Typed errors of the image pipeline and the upload producer. */
+import { PermanentError } from "../consumer/errors.ts";
 
 /** Why an upload can never be rendered, however often it is retried. */
 export type ImageRejection =
@@ -14,9 +11,12 @@ export type ImageRejection =
   | "missing-object"
   | "wrong-bucket";
 
-/** Input that retrying cannot fix: the handler dead-letters it at once with this message. */
-export class ImageRejectedError extends Error {
-  override readonly name = "ImageRejectedError";
+/**
+ * Input that retrying cannot fix. A `PermanentError`, so the consumer runtime dead-letters the
+ * record at once, with this class and message as the DLQ reason.
+ */
+export class ImageRejectedError extends PermanentError {
+  override readonly name: string = "ImageRejectedError";
   readonly reason: ImageRejection;
 
   constructor(reason: ImageRejection, message: string, options?: { cause?: unknown }) {
