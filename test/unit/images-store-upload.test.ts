@@ -165,14 +165,12 @@ describe("republishUpload", () => {
       now,
     }).catch((e: unknown) => e as UploadPublishError);
     const metadata = s3Mock.commandCalls(PutObjectCommand)[0]?.args[0].input.Metadata;
-    s3Mock
-      .on(HeadObjectCommand)
-      .resolves({
-        ContentType: "image/jpeg",
-        ContentLength: body.byteLength,
-        Metadata: metadata,
-        ETag: '"abc"',
-      });
+    s3Mock.on(HeadObjectCommand).resolves({
+      ContentType: "image/jpeg",
+      ContentLength: body.byteLength,
+      Metadata: metadata,
+      ETag: '"abc"',
+    });
     const healthy = recordingPublisher(steps);
 
     const republished = await republishUpload({
