@@ -84,6 +84,14 @@ export const METRIC = {
   ageAtProcessing: "AgeAtProcessing",
 } as const;
 
+/** Outcome counts of one invocation, published as metrics when it ends. */
+interface Tally {
+  processed: number;
+  retried: number;
+  deadLettered: number;
+  deadLetterFailed: number;
+}
+
 export function defineConsumer<N extends ConsumerName>(options: ConsumerOptions<N>): ConsumerHandler {
   const spec: ConsumerSpec = consumerSpec(options.name);
   const consumer = options.name;
@@ -117,7 +125,12 @@ export function defineConsumer<N extends ConsumerName>(options: ConsumerOptions<
     return addresses;
   };
 
-  const deadLetter = async (record: SQSRecord, reason: FailureReason, eventId: string | undefined) => {
+  const deadLetter = async (
+    tally: Tally,
+    record: SQSRecord,
+    reason: FailureReason,
+    eventId: string | undefined,
+  ) => {
     try {
       await sqs.send(
         new SendMessageCommand(
@@ -125,7 +138,7 @@ export function defineConsumer<N extends ConsumerName>(options: ConsumerOptions<
         ),
       );
     } catch (sendError) {
-      metrics.addMetric(METRIC.deadLetterFailed, MetricUnit.Count, 1);
+      tally.deadLetterFailed += 1;
       logger.error("dead-lettering failed; reporting the record as failed so it is not lost", {
         messageId: record.messageId,
         eventId,
@@ -134,16 +147,22 @@ export function defineConsumer<N extends ConsumerName>(options: ConsumerOptions<
       });
       throw sendError;
     }
-    metrics.addMetric(METRIC.deadLettered, MetricUnit.Count, 1);
+    tally.deadLettered += 1;
     logger.error("record dead-lettered", { messageId: record.messageId, eventId, reason });
   };
 
   // Written by hand because Powertools batch only reports a failed record; SQS then retries it
   // after the queue's fixed visibility timeout. SQS has no native backoff, so the growing delay
   // is set on the record itself before it is reported.
-  const retryLater = async (record: SQSRecord, receiveCount: number, error: unknown, eventId?: string) => {
+  const retryLater = async (
+    tally: Tally,
+    record: SQSRecord,
+    receiveCount: number,
+    error: unknown,
+    eventId: string | undefined,
+  ) => {
     const delaySeconds = backoffSeconds(receiveCount, spec.backoff, random);
-    metrics.addMetric(METRIC.retried, MetricUnit.Count, 1);
+    tally.retried += 1;
     try {
       await sqs.send(
         new ChangeMessageVisibilityCommand({
@@ -170,7 +189,7 @@ export function defineConsumer<N extends ConsumerName>(options: ConsumerOptions<
     });
   };
 
-  const processRecord = async (record: SQSRecord, context: Context | undefined): Promise<void> => {
+  const processRecord = async (tally: Tally, record: SQSRecord, context: Context | undefined) => {
     const receiveCount = Number.parseInt(record.attributes?.ApproximateReceiveCount ?? "", 10) || 1;
     const sentAt = Number(record.attributes?.SentTimestamp);
     if (Number.isFinite(sentAt) && sentAt > 0) {
@@ -184,7 +203,7 @@ export function defineConsumer<N extends ConsumerName>(options: ConsumerOptions<
         message as ConsumerMessage<N>,
         recordContext(record, message.eventId, receiveCount, context),
       );
-      metrics.addMetric(METRIC.processed, MetricUnit.Count, 1);
+      tally.processed += 1;
     } catch (error) {
       const failure = (kind: FailureReason["kind"]) =>
         failureReason({
@@ -195,11 +214,13 @@ export function defineConsumer<N extends ConsumerName>(options: ConsumerOptions<
           kind,
           messageId: record.messageId,
         });
-      if (error instanceof PermanentError) return deadLetter(record, failure("permanent"), eventId);
+      if (error instanceof PermanentError) return deadLetter(tally, record, failure("permanent"), eventId);
       // On the last allowed receive the runtime dead-letters the record itself, with its reason,
       // rather than leaving SQS to move it there without one.
-      if (receiveCount >= spec.maxReceiveCount) return deadLetter(record, failure("exhausted"), eventId);
-      await retryLater(record, receiveCount, error, eventId);
+      if (receiveCount >= spec.maxReceiveCount) {
+        return deadLetter(tally, record, failure("exhausted"), eventId);
+      }
+      await retryLater(tally, record, receiveCount, error, eventId);
       throw error;
     }
   };
@@ -218,7 +239,7 @@ export function defineConsumer<N extends ConsumerName>(options: ConsumerOptions<
       messageId: record.messageId,
       receiveCount,
       record,
-      // Built on first use: a child logger per record costs more than the rest of the runtime.
+      // Built on first use: most handlers log little, and a child logger per record is not free.
       get logger() {
         child ??= logger.createChild({ persistentKeys: { eventId, messageId: record.messageId } });
         return child;
@@ -235,8 +256,10 @@ export function defineConsumer<N extends ConsumerName>(options: ConsumerOptions<
     // A processor per invocation: the local event source runs concurrent invocations in one
     // process, and a BatchProcessor keeps the batch's state on the instance.
     const processor = new BatchProcessor(EventType.SQS);
+    const tally: Tally = { processed: 0, retried: 0, deadLettered: 0, deadLetterFailed: 0 };
     try {
-      return await processPartialResponse(event, processRecord, processor, {
+      const recordHandler = (record: SQSRecord) => processRecord(tally, record, context);
+      return await processPartialResponse(event, recordHandler, processor, {
         context,
         processInParallel,
         // Every record failed is still a partial response: each failure already carries its own
@@ -244,6 +267,10 @@ export function defineConsumer<N extends ConsumerName>(options: ConsumerOptions<
         throwOnFullBatchFailure: false,
       });
     } finally {
+      // Counts are added once per batch (one EMF value each) rather than once per record.
+      for (const [key, count] of Object.entries(tally) as Array<[keyof Tally, number]>) {
+        if (count > 0) metrics.addMetric(METRIC[key], MetricUnit.Count, count);
+      }
       metrics.publishStoredMetrics();
     }
   };

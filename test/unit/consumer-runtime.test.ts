@@ -240,14 +240,22 @@ describe("defineConsumer: success", () => {
     expect(seen).toEqual([body]);
   });
 
-  it("GIVEN a processed record WHEN the batch ends THEN processed and age-at-processing metrics are published", async () => {
+  it("GIVEN processed records WHEN the batch ends THEN one processed count and each record's age are published", async () => {
     const recorder = metricsRecorder();
     const handler = consumerWith(() => undefined, { metrics: recorder.metrics });
 
-    await handler({ Records: [sqsRecord(JSON.stringify(envelope()))] }, lambdaContext());
+    await handler(
+      { Records: [sqsRecord(JSON.stringify(envelope())), sqsRecord(JSON.stringify(envelope()))] },
+      lambdaContext(),
+    );
 
-    expect(recorder.recorded).toContainEqual({ name: "Processed", unit: "Count", value: 1 });
-    expect(recorder.recorded).toContainEqual({ name: "AgeAtProcessing", unit: "Milliseconds", value: 1500 });
+    expect(recorder.recorded.filter((m) => m.name === "Processed")).toEqual([
+      { name: "Processed", unit: "Count", value: 2 },
+    ]);
+    expect(recorder.recorded.filter((m) => m.name === "AgeAtProcessing")).toEqual([
+      { name: "AgeAtProcessing", unit: "Milliseconds", value: 1500 },
+      { name: "AgeAtProcessing", unit: "Milliseconds", value: 1500 },
+    ]);
     expect(recorder.published()).toBe(1);
   });
 
