@@ -11,6 +11,8 @@ import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { connect } from "node:net";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { ListQueuesCommand, SQSClient } from "@aws-sdk/client-sqs";
+import { localClientConfig } from "./aws-config.ts";
 import { installLocalStack, type VenvInstall, venvPython } from "./localstack-venv.ts";
 
 export const DEFAULT_LOCALSTACK_PORT = 4566;
@@ -91,6 +93,33 @@ export class LocalStackStartError extends Error {
 
 export class EndpointUnreachableError extends Error {
   override readonly name = "EndpointUnreachableError";
+}
+
+/** LocalStack answers its health check but its services fail (seen with a venv on Python 3.11). */
+export class LocalStackBrokenError extends Error {
+  override readonly name = "LocalStackBrokenError";
+}
+
+/**
+ * One cheap real call. The health endpoint answers even when a service provider cannot import
+ * (LocalStack 4.14 on Python 3.11 says "available" and then fails every SQS call with "invalid
+ * syntax"), so health alone would hand the tests a broken emulator.
+ */
+export async function checkLocalStackWorks(endpoint: string): Promise<void> {
+  const sqs = new SQSClient(localClientConfig({ ...process.env, AWS_ENDPOINT_URL: endpoint }));
+  try {
+    await sqs.send(new ListQueuesCommand({ MaxResults: 1 }));
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new LocalStackBrokenError(
+      `LocalStack at ${endpoint} answers its health check but SQS fails (${reason}); ` +
+        (/invalid syntax/.test(reason)
+          ? "it runs on Python < 3.12, which LocalStack 4.14 needs: stop it, delete its venv and run courier local up"
+          : "restart it"),
+    );
+  } finally {
+    sqs.destroy();
+  }
 }
 
 interface ResolvedOptions {
@@ -288,6 +317,13 @@ async function startLocalStack(o: ResolvedOptions, install: VenvInstall): Promis
       `LocalStack ${why}; last lines of ${paths.logFile}:\n${logTail(paths.logFile)}`,
     );
   }
+  try {
+    await checkLocalStackWorks(endpoint);
+  } catch (error) {
+    await stopProcessGroup(pid);
+    await rm(paths.stateFile, { force: true });
+    throw error;
+  }
   const startSeconds = Math.round((performance.now() - started) / 100) / 10;
   return {
     endpoint,
@@ -332,6 +368,7 @@ export async function ensureLocalStack(options: HarnessOptions = {}): Promise<Lo
         `AWS_ENDPOINT_URL=${fromEnv} does not answer as LocalStack (${fromEnv}/_localstack/health); start it or unset AWS_ENDPOINT_URL`,
       );
     }
+    await checkLocalStackWorks(fromEnv);
     return { endpoint: fromEnv, source: "environment", version: health.version };
   }
 
@@ -341,6 +378,7 @@ export async function ensureLocalStack(options: HarnessOptions = {}): Promise<Lo
   if (running) {
     const state = await readState(paths.stateFile);
     const ours = state && state.port === o.port && isLocalStackProcess(state.pid);
+    await checkLocalStackWorks(endpoint);
     return {
       endpoint,
       source: ours ? "started" : "running",
@@ -354,7 +392,10 @@ export async function ensureLocalStack(options: HarnessOptions = {}): Promise<Lo
   if (state && state.port === o.port && isLocalStackProcess(state.pid)) {
     o.log(`waiting for LocalStack (pid ${state.pid}) started earlier`);
     const health = await waitForHealth(endpoint, o.healthTimeoutMs, () => isAlive(state.pid));
-    if (health) return { endpoint, source: "started", version: health.version, pid: state.pid };
+    if (health) {
+      await checkLocalStackWorks(endpoint);
+      return { endpoint, source: "started", version: health.version, pid: state.pid };
+    }
   }
 
   if (await portInUse(o.port)) throw new PortTakenError(o.port);
