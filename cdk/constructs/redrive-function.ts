@@ -1,11 +1,9 @@
 import { Stack } from "aws-cdk-lib";
 import type * as sqs from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
+import { REDRIVE_ENV } from "../../src/redrive/pairs.ts";
 import { BundledFunction, type BundledFunctionProps } from "./bundled-function.ts";
 import { InvalidConstructPropsError } from "./errors.ts";
-
-/** Environment variable holding the redrive pairs: JSON `{ [name]: { queueUrl, dlqUrl, queueArn, dlqArn } }`. */
-export const REDRIVE_PAIRS_ENV = "COURIER_REDRIVE_PAIRS";
 
 export interface RedrivePair {
   /** The consumer's name: the key the operator redrives by. */
@@ -54,7 +52,8 @@ export class RedriveFunction extends Construct {
     );
     const bundled = new BundledFunction(this, "Bundled", {
       ...props,
-      environment: { ...props.environment, [REDRIVE_PAIRS_ENV]: Stack.of(this).toJsonString(pairs) },
+      // The handler parses this with the same names (src/redrive/pairs.ts).
+      environment: { ...props.environment, [REDRIVE_ENV.pairs]: Stack.of(this).toJsonString(pairs) },
     });
     this.function = bundled.function;
     this.logGroup = bundled.logGroup;
