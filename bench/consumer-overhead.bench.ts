@@ -17,17 +17,12 @@ import type { Context, SQSEvent, SQSRecord } from "aws-lambda";
 import { contractIndex, decodeBody } from "../src/consumer/decode.ts";
 import { type ConsumerContext, type ConsumerMessage, defineConsumer } from "../src/consumer/index.ts";
 import { topics } from "../src/topology.ts";
+import type { BenchContext, Benchmark, BenchResult } from "./lib/benchmark.ts";
 
 const RECORDS_PER_ROUND = 2_000;
 const BATCH_SIZE = 10;
 const ROUNDS = 15;
 const WARMUP_ROUNDS = 3;
-
-/** Structurally the harness's `BenchResult` (bench/lib/benchmark.ts): the first row is the baseline. */
-export interface ConsumerOverheadResult {
-  readonly rows: Array<Record<string, string | number>>;
-  readonly notes: string[];
-}
 
 type Message = ConsumerMessage<"verification-email">;
 
@@ -92,9 +87,7 @@ function round2(n: number): number {
   return Math.round(n * 100) / 100;
 }
 
-export async function measureConsumerOverhead(
-  recordsPerRound = RECORDS_PER_ROUND,
-): Promise<ConsumerOverheadResult> {
+export async function measureConsumerOverhead(recordsPerRound = RECORDS_PER_ROUND): Promise<BenchResult> {
   // The same handle for both sides: a little work on the typed message, kept alive through a sink.
   let sink = 0;
   const handle = (message: Message, _ctx: ConsumerContext<"verification-email">): void => {
@@ -181,7 +174,7 @@ export async function measureConsumerOverhead(
   if (sink === 0) throw new Error("handle never ran");
 
   const bare = median(bareUs);
-  const rows: Array<Record<string, string | number>> = [
+  const rows: BenchResult["rows"] = [
     { scenario: "bare loop calling handle (baseline)", "µs/record": round2(bare), "overhead µs/record": 0 },
     {
       scenario: "decode (JSON + zod envelope and data) then handle",
@@ -212,18 +205,17 @@ export async function measureConsumerOverhead(
   };
 }
 
-/** The harness (bench/run.ts) shape: a named `benchmark` with `run(context)`; `messages` sets records per round. */
-export const benchmark = {
+/** Run by bench/run.ts (`npm run bench -- consumer-overhead`); `--messages N` sets the records per round. */
+export const benchmark: Benchmark = {
   name: "consumer-overhead",
   description:
     "Consumer runtime overhead per record against a bare loop calling the same handle (no network)",
-  run: (context?: { readonly messages?: number | undefined }) =>
-    measureConsumerOverhead(context?.messages ?? RECORDS_PER_ROUND),
+  run: (context: BenchContext) => measureConsumerOverhead(context.messages ?? RECORDS_PER_ROUND),
 };
 export default benchmark;
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const result = await measureConsumerOverhead();
   console.table(result.rows);
-  for (const note of result.notes) console.log(`- ${note}`);
+  for (const note of result.notes ?? []) console.log(`- ${note}`);
 }
