@@ -55,7 +55,7 @@ export interface ConsumerOptions<N extends ConsumerName> {
   readonly dlqUrl?: string;
   /** @default a Logger with serviceName = the consumer's name */
   readonly logger?: Logger;
-  /** @default Metrics in namespace "courier" with serviceName = the consumer's name */
+  /** @default Metrics in namespace "courier", dimension service = the consumer's name */
   readonly metrics?: ConsumerMetrics;
   /** Source of jitter, in [0, 1). @default Math.random */
   readonly random?: () => number;
@@ -104,9 +104,7 @@ export function defineConsumer<N extends ConsumerName>(options: ConsumerOptions<
   ];
   const sqs = options.sqs ?? new SQSClient({});
   const logger = options.logger ?? new Logger({ serviceName: consumer });
-  const metrics =
-    options.metrics ??
-    new Metrics({ namespace: "courier", serviceName: consumer, defaultDimensions: { consumer } });
+  const metrics = options.metrics ?? new Metrics({ namespace: "courier", serviceName: consumer });
   const random = options.random ?? Math.random;
   const now = options.now ?? Date.now;
   const processInParallel = options.processInParallel ?? true;
