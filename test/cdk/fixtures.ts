@@ -97,27 +97,6 @@ export function policyStatements(policy: CfnResource): PolicyStatement[] {
   return document?.Statement ?? [];
 }
 
-/** Logical ids a value refers to through Ref, Fn::GetAtt or Fn::Sub. */
-export function referencedIds(value: unknown, into = new Set<string>()): Set<string> {
-  if (Array.isArray(value)) {
-    for (const item of value) referencedIds(item, into);
-  } else if (value && typeof value === "object") {
-    for (const [key, inner] of Object.entries(value)) {
-      if (key === "Ref" && typeof inner === "string" && !inner.startsWith("AWS::")) into.add(inner);
-      else if (key === "Fn::GetAtt" && Array.isArray(inner) && typeof inner[0] === "string")
-        into.add(inner[0]);
-      else if (key === "Fn::Sub") {
-        const text = Array.isArray(inner) ? inner[0] : inner;
-        for (const m of String(text).matchAll(/\$\{([A-Za-z0-9]+)(?:\.[A-Za-z]+)?\}/g)) {
-          if (m[1]) into.add(m[1]);
-        }
-        if (Array.isArray(inner)) referencedIds(inner[1], into);
-      } else referencedIds(inner, into);
-    }
-  }
-  return into;
-}
-
 /** A resource reference as the template writes it, for comparing IAM resources and policies. */
 export const ref = (id: string) => ({ Ref: id });
 export const arnOf = (id: string) => ({ "Fn::GetAtt": [id, "Arn"] });
