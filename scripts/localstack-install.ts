@@ -8,6 +8,7 @@ import { installLocalStack } from "../src/local/localstack-venv.ts";
 const paths = localstackPaths();
 try {
   const result = await installLocalStack({
+    ...(process.env.COURIER_PYTHON ? { python: process.env.COURIER_PYTHON } : {}),
     venvDir: paths.venvDir,
     constraintsFile: paths.constraintsFile,
     log: (line) => process.stderr.write(`${line}\n`),

@@ -21,7 +21,7 @@ export interface VenvOptions {
   readonly venvDir: string;
   /** The pip constraints file pinning LocalStack's dependency set. */
   readonly constraintsFile: string;
-  /** The interpreter that creates the venv. @default `COURIER_PYTHON`, else the first suitable one found */
+  /** The interpreter that creates the venv (the harness passes COURIER_PYTHON). @default the first suitable one found */
   readonly python?: string;
   readonly log?: (line: string) => void;
 }
@@ -115,7 +115,7 @@ async function pyenvInterpreters(): Promise<string[]> {
  * Picks the interpreter that creates the venv: `COURIER_PYTHON` when set, else the first of
  * python3.13, python3.12, python3 and pyenv's installed versions that is 3.12 or later.
  */
-export async function findPython(explicit: string | undefined = process.env.COURIER_PYTHON): Promise<{
+export async function findPython(explicit: string | undefined): Promise<{
   python: string;
   version: string;
 }> {
@@ -188,7 +188,7 @@ export async function installLocalStack(options: VenvOptions): Promise<VenvInsta
   if (!existsSync(options.constraintsFile)) {
     throw new LocalStackInstallError(`constraints file ${options.constraintsFile} is missing`);
   }
-  const { python, version } = await findPython(options.python ?? process.env.COURIER_PYTHON);
+  const { python, version } = await findPython(options.python);
   options.log?.(`creating ${options.venvDir} with ${python} (Python ${version})`);
   await mkdir(options.venvDir, { recursive: true });
   // --clear: a venv left by an interrupted install, or made with a too-old Python, is rebuilt whole.

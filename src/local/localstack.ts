@@ -54,10 +54,10 @@ export type LocalStackSource = "environment" | "running" | "started";
 
 export interface LocalStackHandle {
   readonly endpoint: string;
-  /** environment: AWS_ENDPOINT_URL; running: found answering; started: this harness started it. */
+  /** environment: AWS_ENDPOINT_URL; running: found answering; started: this call started it. */
   readonly source: LocalStackSource;
   readonly version?: string;
-  /** Set when this harness started the process. */
+  /** Set when the harness started the process (in this call or an earlier one), so `down` can stop it. */
   readonly pid?: number;
   readonly logFile?: string;
   readonly install?: VenvInstall;
@@ -381,7 +381,7 @@ export async function ensureLocalStack(options: HarnessOptions = {}): Promise<Lo
     await checkLocalStackWorks(endpoint);
     return {
       endpoint,
-      source: ours ? "started" : "running",
+      source: "running",
       version: running.version,
       ...(ours ? { pid: state.pid } : {}),
     };
@@ -394,13 +394,14 @@ export async function ensureLocalStack(options: HarnessOptions = {}): Promise<Lo
     const health = await waitForHealth(endpoint, o.healthTimeoutMs, () => isAlive(state.pid));
     if (health) {
       await checkLocalStackWorks(endpoint);
-      return { endpoint, source: "started", version: health.version, pid: state.pid };
+      return { endpoint, source: "running", version: health.version, pid: state.pid };
     }
   }
 
   if (await portInUse(o.port)) throw new PortTakenError(o.port);
 
   const install = await installLocalStack({
+    ...(o.env.COURIER_PYTHON ? { python: o.env.COURIER_PYTHON } : {}),
     venvDir: o.venvDir,
     constraintsFile: paths.constraintsFile,
     log: o.log,

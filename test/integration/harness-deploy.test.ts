@@ -1,0 +1,146 @@
+/**
+ * The local deploy of the real CDK app on LocalStack, read back through the SNS and SQS APIs.
+ * Failure modes covered: the transform's cascade eating part of the topology, a subscription
+ * missing or delivering SNS-wrapped bodies, a filter policy lost on the way, a redrive policy or DLQ
+ * retention that differs from the topology, a redeploy that is not idempotent, and a deployed
+ * stack whose topology cannot be read back.
+ */
+import {
+  GetSubscriptionAttributesCommand,
+  GetTopicAttributesCommand,
+  ListSubscriptionsByTopicCommand,
+  SNSClient,
+} from "@aws-sdk/client-sns";
+import { GetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { localClientConfig } from "../../src/local/aws-config.ts";
+import { deployToLocalStack, readDeployedTopology } from "../../src/local/deploy.ts";
+import {
+  type ConsumerName,
+  consumerNames,
+  consumers,
+  DLQ_RETENTION_DAYS,
+  topicNames,
+} from "../../src/topology.ts";
+import { deployTestStack, type TestStack } from "./support/deploy-test-stack.ts";
+
+const endpoint = inject("localstackEndpoint");
+const config = localClientConfig({ ...process.env, AWS_ENDPOINT_URL: endpoint });
+const sns = new SNSClient(config);
+const sqs = new SQSClient(config);
+let stack: TestStack;
+
+beforeAll(async () => {
+  stack = await deployTestStack("harness-deploy");
+});
+
+afterAll(async () => {
+  await stack?.cleanup();
+});
+
+async function queueAttributes(queueUrl: string): Promise<Record<string, string>> {
+  const result = await sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ["All"] }),
+  );
+  return result.Attributes ?? {};
+}
+
+async function subscriptionsOf(consumer: ConsumerName) {
+  const spec = consumers[consumer];
+  const { topology } = stack;
+  const listed = await sns.send(
+    new ListSubscriptionsByTopicCommand({ TopicArn: topology.topics[spec.topic].arn }),
+  );
+  const mine = (listed.Subscriptions ?? []).filter(
+    (s) => s.Endpoint === topology.consumers[consumer].queueArn,
+  );
+  return Promise.all(
+    mine.map(async (s) => {
+      const attributes = await sns.send(
+        new GetSubscriptionAttributesCommand({ SubscriptionArn: s.SubscriptionArn }),
+      );
+      return { protocol: s.Protocol, attributes: attributes.Attributes ?? {} };
+    }),
+  );
+}
+
+describe("local deploy of the CDK app", () => {
+  it("GIVEN the synthesized template WHEN deployed THEN only functions, event source mappings, the table and their dependants were left out", () => {
+    const removedTypes = new Set(stack.deployment.removed.map((r) => r.type));
+    for (const kept of [
+      "AWS::SNS::Topic",
+      "AWS::SNS::Subscription",
+      "AWS::SQS::Queue",
+      "AWS::SQS::QueuePolicy",
+      "AWS::KMS::Key",
+    ]) {
+      expect(removedTypes.has(kept)).toBe(false);
+    }
+    expect(removedTypes).toContain("AWS::Lambda::Function");
+    expect(removedTypes).toContain("AWS::Lambda::EventSourceMapping");
+    expect(removedTypes).toContain("AWS::DynamoDB::Table");
+    expect(stack.topology.idempotencyTable).toBeUndefined();
+  });
+
+  it.each(topicNames)(
+    "GIVEN topic %s WHEN read back THEN it exists and is encrypted with a customer key",
+    async (topic) => {
+      const result = await sns.send(
+        new GetTopicAttributesCommand({ TopicArn: stack.topology.topics[topic].arn }),
+      );
+      expect(result.Attributes?.TopicArn).toBe(stack.topology.topics[topic].arn);
+      expect(result.Attributes?.KmsMasterKeyId).toMatch(/^arn:aws:kms:|^[0-9a-f-]{36}$/);
+    },
+  );
+
+  it.each(consumerNames)(
+    "GIVEN consumer %s WHEN its subscription is read back THEN there is exactly one, SQS, with raw delivery on",
+    async (consumer) => {
+      const subscriptions = await subscriptionsOf(consumer);
+      expect(subscriptions).toHaveLength(1);
+      expect(subscriptions[0]?.protocol).toBe("sqs");
+      expect(subscriptions[0]?.attributes.RawMessageDelivery).toBe("true");
+    },
+  );
+
+  it("GIVEN verification-sms WHEN its subscription is read back THEN it filters on hasPhone, the others do not filter", async () => {
+    const [sms] = await subscriptionsOf("verification-sms");
+    expect(JSON.parse(sms?.attributes.FilterPolicy ?? "null")).toEqual({ hasPhone: ["true"] });
+    for (const consumer of consumerNames.filter((c) => c !== "verification-sms")) {
+      const [subscription] = await subscriptionsOf(consumer);
+      expect(subscription?.attributes.FilterPolicy).toBeUndefined();
+    }
+  });
+
+  it.each(consumerNames)(
+    "GIVEN consumer %s WHEN its queues are read back THEN the redrive policy and DLQ match the topology",
+    async (consumer) => {
+      const spec = consumers[consumer];
+      const deployed = stack.topology.consumers[consumer];
+      const queue = await queueAttributes(deployed.queueUrl);
+      expect(JSON.parse(queue.RedrivePolicy ?? "{}")).toEqual({
+        deadLetterTargetArn: deployed.dlqArn,
+        maxReceiveCount: spec.maxReceiveCount,
+      });
+      expect(Number(queue.VisibilityTimeout)).toBe(spec.visibilityTimeoutSeconds);
+      expect(queue.KmsMasterKeyId).toBeTruthy();
+
+      const dlq = await queueAttributes(deployed.dlqUrl);
+      expect(Number(dlq.MessageRetentionPeriod)).toBe(DLQ_RETENTION_DAYS * 24 * 3600);
+      expect(JSON.parse(dlq.RedriveAllowPolicy ?? "{}")).toEqual({
+        redrivePermission: "byQueue",
+        sourceQueueArns: [deployed.queueArn],
+      });
+    },
+  );
+
+  it("GIVEN the deployed stack WHEN its topology is read back THEN it equals what the deploy returned", async () => {
+    expect(await readDeployedTopology(stack.topology.stackName, { endpoint })).toEqual(stack.topology);
+  });
+
+  it("GIVEN the same stack deployed again WHEN nothing changed THEN the deploy succeeds with the same topology", async () => {
+    const again = await deployToLocalStack({ stackName: stack.topology.stackName, endpoint });
+    expect(["unchanged", "updated"]).toContain(again.action);
+    expect(again.topology).toEqual(stack.topology);
+  });
+});

@@ -1,0 +1,13 @@
+/** The stack-copy helpers under the names some test files use; see deploy-test-stack.ts. */
+import { inject } from "vitest";
+import { destroyLocalStack } from "../../../src/local/deploy.ts";
+import type { DeployedTopology } from "../../../src/local/deployed-topology.ts";
+import { deployTestStack } from "./deploy-test-stack.ts";
+
+export async function deployCourierStackCopy(prefix: string): Promise<DeployedTopology> {
+  return (await deployTestStack(prefix)).topology;
+}
+
+export async function destroyStackCopy(stackName: string): Promise<void> {
+  await destroyLocalStack(stackName, { endpoint: inject("localstackEndpoint") });
+}
