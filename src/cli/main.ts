@@ -1,12 +1,20 @@
 import { CommanderError } from "commander";
 import { register as registerDlq } from "./commands/dlq.ts";
+import { register as registerLocal } from "./commands/local.ts";
 import { register as registerPublish } from "./commands/publish.ts";
 import { register as registerRedrive } from "./commands/redrive.ts";
+import { register as registerStatus } from "./commands/status.ts";
 import { CliError, oneLineReason } from "./output.ts";
 import { buildProgram, type RegisterCommand } from "./program.ts";
 
 // One entry per command module; keep sorted.
-const commands: RegisterCommand[] = [registerDlq, registerPublish, registerRedrive];
+const commands: RegisterCommand[] = [
+  registerDlq,
+  registerLocal,
+  registerPublish,
+  registerRedrive,
+  registerStatus,
+];
 
 const program = buildProgram(commands);
 try {

@@ -100,7 +100,7 @@ async function waitForStack(
       throw new LocalDeployError(
         `deploying "${stackName}" to LocalStack ended in ${status}` +
           (stack.StackStatusReason ? ` (${stack.StackStatusReason})` : "") +
-          (failed.length > 0 ? `; failed resources:\n  ${failed.join("\n  ")}` : ""),
+          (failed.length > 0 ? `; failed resources: ${failed.join("; ")}` : ""),
       );
     }
     if (Date.now() > deadline) {

@@ -313,8 +313,10 @@ async function startLocalStack(o: ResolvedOptions, install: VenvInstall): Promis
         : `exited with code ${exited}`;
     if (exited === undefined) await stopProcessGroup(pid);
     await rm(paths.stateFile, { force: true });
+    const tail = logTail(paths.logFile);
+    const lastLine = tail.split("\n").at(-1)?.trim() ?? "";
     throw new LocalStackStartError(
-      `LocalStack ${why}; last lines of ${paths.logFile}:\n${logTail(paths.logFile)}`,
+      `LocalStack ${why} (log: ${paths.logFile}); last log line: ${lastLine}\n${tail}`,
     );
   }
   try {
