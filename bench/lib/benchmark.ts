@@ -21,7 +21,16 @@ export interface BenchResult {
 export interface Benchmark {
   readonly name: string;
   readonly description: string;
+  /** False for benchmarks that need no emulator, so running only those does not need LocalStack. @default true */
+  readonly usesLocalStack?: boolean;
   run(context: BenchContext): Promise<BenchResult>;
+}
+
+export interface RunEnvironment {
+  readonly node: string;
+  readonly cpus: string;
+  readonly endpoint: string;
+  readonly localstack: string;
 }
 
 export interface BenchReport {
@@ -29,6 +38,8 @@ export interface BenchReport {
   readonly description: string;
   readonly startedAt: string;
   readonly seconds: number;
+  /** Where it ran: reports from earlier runs are kept beside new ones. */
+  readonly environment?: RunEnvironment;
   readonly result?: BenchResult;
   /** Set when the benchmark failed; the others still run. */
   readonly error?: string;

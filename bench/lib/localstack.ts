@@ -1,35 +1,26 @@
-import { localEndpoint } from "../../src/local/aws-config.ts";
+import { ensureLocalStack, stopLocalStack } from "../../src/local/localstack.ts";
 
-interface Health {
-  version?: string;
-  services?: Record<string, string>;
+export interface BenchLocalStack {
+  readonly endpoint: string;
+  readonly version: string;
+  /** Stops LocalStack if this run started it; leaves a running or AWS_ENDPOINT_URL one alone. */
+  readonly release: () => Promise<void>;
 }
 
 /**
- * Returns the endpoint of a LocalStack that serves the given services: AWS_ENDPOINT_URL when set,
- * else the one on 127.0.0.1:4566. Benchmarks measure a running emulator; they do not start one
- * (`courier local up` does), so a missing one is a one-line error.
+ * The LocalStack to measure against, through the same harness as `courier local up`:
+ * AWS_ENDPOINT_URL when set, else the one on 127.0.0.1:4566, else one started for this run.
  */
-export async function requireLocalStack(
-  services: readonly string[],
-): Promise<{ endpoint: string; version: string }> {
-  const endpoint = localEndpoint();
-  let health: Health;
-  try {
-    const response = await fetch(new URL("/_localstack/health", endpoint), {
-      signal: AbortSignal.timeout(5_000),
-    });
-    health = (await response.json()) as Health;
-  } catch (error) {
-    throw new Error(
-      `no LocalStack answers on ${endpoint} (${(error as Error).message}); run "courier local up" or set AWS_ENDPOINT_URL`,
-    );
-  }
-  const down = services.filter((s) => !["available", "running"].includes(health.services?.[s] ?? ""));
-  if (down.length > 0) {
-    throw new Error(
-      `LocalStack on ${endpoint} does not serve ${down.join(", ")} (health: ${JSON.stringify(health.services)})`,
-    );
-  }
-  return { endpoint, version: health.version ?? "unknown" };
+export async function benchLocalStack(log: (line: string) => void): Promise<BenchLocalStack> {
+  const handle = await ensureLocalStack({ log });
+  log(`LocalStack ${handle.version ?? "unknown"} at ${handle.endpoint} (${handle.source})`);
+  // Clients built with localClientConfig() inside the benchmarks find the same endpoint.
+  process.env.AWS_ENDPOINT_URL = handle.endpoint;
+  return {
+    endpoint: handle.endpoint,
+    version: handle.version ?? "unknown",
+    release: async () => {
+      if (handle.source === "started") log((await stopLocalStack({ log })).reason);
+    },
+  };
 }

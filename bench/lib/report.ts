@@ -1,12 +1,7 @@
 import { cpus } from "node:os";
-import type { BenchReport, Cell, Row } from "./benchmark.ts";
+import type { BenchReport, Cell, Row, RunEnvironment } from "./benchmark.ts";
 
-export interface RunEnvironment {
-  readonly node: string;
-  readonly cpus: string;
-  readonly endpoint: string;
-  readonly localstack: string;
-}
+export type { RunEnvironment };
 
 export function runEnvironment(endpoint: string, localstack: string): RunEnvironment {
   const cpu = cpus();
@@ -32,21 +27,21 @@ export function markdownTable(rows: readonly Row[]): string {
   return [header, rule, ...body].join("\n");
 }
 
-export function markdownReport(reports: readonly BenchReport[], environment: RunEnvironment): string {
+function describeEnvironment(e: RunEnvironment): string {
+  return `Node ${e.node}, ${e.cpus}, LocalStack ${e.localstack} at ${e.endpoint}.`;
+}
+
+/** One section per benchmark; each may come from a different run, so each names its own. */
+export function markdownReport(reports: readonly BenchReport[]): string {
   const lines = [
     "# courier benchmarks",
     "",
-    `Node ${environment.node}, ${environment.cpus}, LocalStack ${environment.localstack} at ${environment.endpoint}.`,
-    "Figures are from one run on a shared machine: compare rows within a table, not across machines.",
+    "Each table comes from one run, its rows (baseline first) measured in that same run: compare rows within a table.",
   ];
   for (const report of reports) {
-    lines.push(
-      "",
-      `## ${report.name}`,
-      "",
-      `${report.description} (${report.startedAt}, ${report.seconds} s)`,
-      "",
-    );
+    const when = `Run ${report.startedAt}, ${report.seconds} s.`;
+    const where = report.environment ? ` ${describeEnvironment(report.environment)}` : "";
+    lines.push("", `## ${report.name}`, "", `${report.description}.`, "", `${when}${where}`, "");
     if (report.error) {
       lines.push(`**failed:** ${report.error}`);
       continue;
