@@ -11,6 +11,7 @@ import * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import * as sns from "aws-cdk-lib/aws-sns";
 import type { Construct } from "constructs";
 import { consumerEnvironment, type DeploySettings } from "../../src/consumer-environment.ts";
+import { IDEMPOTENCY_PARTITION_KEY, IDEMPOTENCY_TTL_ATTRIBUTE } from "../../src/idempotency/table-schema.ts";
 import {
   consumerOutputKey,
   IDEMPOTENCY_TABLE_OUTPUT,
@@ -46,10 +47,6 @@ export const ENVELOPE_ATTRIBUTE_NAMES = ["type", "version"] as const;
 export const CONSUMER_NATIVE_MODULES: Partial<Record<ConsumerName, readonly string[]>> = {
   thumbnails: ["sharp"],
 };
-
-/** Idempotency records only need to outlive redelivery and redrive windows; Powertools sets TTL. */
-const IDEMPOTENCY_PARTITION_KEY = "id";
-const IDEMPOTENCY_TTL_ATTRIBUTE = "expiration";
 
 export interface CourierStackProps extends StackProps {
   readonly settings: DeploySettings;

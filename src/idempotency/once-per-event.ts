@@ -13,9 +13,9 @@ import type { Context } from "aws-lambda";
 import { z } from "zod";
 import { ENV } from "../consumer-environment.ts";
 
-/** Partition key and TTL attribute of the table; the CDK stack creates it with these names. */
-export const IDEMPOTENCY_PARTITION_KEY = "id";
-export const IDEMPOTENCY_TTL_ATTRIBUTE = "expiration";
+import { IDEMPOTENCY_PARTITION_KEY, IDEMPOTENCY_TTL_ATTRIBUTE } from "./table-schema.ts";
+
+export { IDEMPOTENCY_PARTITION_KEY, IDEMPOTENCY_TTL_ATTRIBUTE };
 
 /** How long a completed effect is remembered: past the DLQ's 14 days, so a redrive stays deduplicated. */
 export const IDEMPOTENCY_RECORD_SECONDS = 15 * 24 * 60 * 60;

@@ -15,7 +15,7 @@ import {
   ResourceInUseException,
 } from "@aws-sdk/client-dynamodb";
 import dynalite from "dynalite";
-import { IDEMPOTENCY_PARTITION_KEY } from "../idempotency/once-per-event.ts";
+import { IDEMPOTENCY_PARTITION_KEY } from "../idempotency/table-schema.ts";
 import { localClientConfig } from "./aws-config.ts";
 
 export const DEFAULT_DYNAMODB_PORT = 8000;
