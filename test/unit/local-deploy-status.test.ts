@@ -1,0 +1,110 @@
+/**
+ * `courier status` figures from SQS attributes and LocalStack's side-effect-free listing.
+ * Failure modes covered: in-flight or delayed messages counted as queued, a DLQ read from the wrong
+ * queue, an unknown age shown as zero, an age computed from the newest message instead of the oldest.
+ */
+import { GetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
+import { mockClient } from "aws-sdk-client-mock";
+import { beforeEach, describe, expect, it } from "vitest";
+import {
+  consumerStatuses,
+  oldestAgeSeconds,
+  type PeekSentTimestamps,
+} from "../../src/local/consumer-status.ts";
+import { topologyFromOutputs } from "../../src/local/deployed-topology.ts";
+import {
+  consumerOutputKey,
+  topicOutputKey,
+  UPLOADS_BUCKET_OUTPUT,
+  VERIFICATION_SECRET_OUTPUT,
+} from "../../src/stack-outputs.ts";
+import { consumerNames, topicNames } from "../../src/topology.ts";
+
+const sqsMock = mockClient(SQSClient);
+const NOW = 1_800_000_000_000;
+
+const topology = topologyFromOutputs("status-test", {
+  ...Object.fromEntries(topicNames.map((t) => [topicOutputKey(t, "TopicArn"), `arn:topic:${t}`])),
+  ...Object.fromEntries(
+    consumerNames.flatMap((c) => [
+      [consumerOutputKey(c, "QueueUrl"), `http://q/${c}`],
+      [consumerOutputKey(c, "QueueArn"), `arn:q:${c}`],
+      [consumerOutputKey(c, "DlqUrl"), `http://q/${c}-dlq`],
+      [consumerOutputKey(c, "DlqArn"), `arn:q:${c}-dlq`],
+    ]),
+  ),
+  [UPLOADS_BUCKET_OUTPUT]: "bucket",
+  [VERIFICATION_SECRET_OUTPUT]: "arn:secret",
+});
+
+function attributes(visible: number, inFlight: number, delayed: number) {
+  return {
+    Attributes: {
+      ApproximateNumberOfMessages: String(visible),
+      ApproximateNumberOfMessagesNotVisible: String(inFlight),
+      ApproximateNumberOfMessagesDelayed: String(delayed),
+    },
+  };
+}
+
+beforeEach(() => {
+  sqsMock.reset();
+  sqsMock.on(GetQueueAttributesCommand).resolves(attributes(0, 0, 0));
+});
+
+describe("consumer status", () => {
+  it("GIVEN visible, in-flight and delayed messages WHEN read THEN each is counted in its own column", async () => {
+    sqsMock.on(GetQueueAttributesCommand, { QueueUrl: "http://q/team-notify" }).resolves(attributes(7, 3, 2));
+    sqsMock
+      .on(GetQueueAttributesCommand, { QueueUrl: "http://q/team-notify-dlq" })
+      .resolves(attributes(4, 0, 0));
+    const [status] = await consumerStatuses({
+      sqs: new SQSClient({}),
+      topology,
+      peek: async () => [],
+      consumers: ["team-notify"],
+    });
+    expect(status?.queue).toEqual({ visible: 7, inFlight: 3, delayed: 2 });
+    expect(status?.dlq).toEqual({ visible: 4, inFlight: 0, delayed: 0 });
+  });
+
+  it("GIVEN listed send times WHEN read THEN the age is that of the oldest message, per queue", async () => {
+    const peek: PeekSentTimestamps = async (url) =>
+      url === "http://q/thumbnails" ? [NOW - 5_000, NOW - 90_000, NOW - 1_000] : [NOW - 3_600_000];
+    const [status] = await consumerStatuses({
+      sqs: new SQSClient({}),
+      topology,
+      peek,
+      now: () => NOW,
+      consumers: ["thumbnails"],
+    });
+    expect(status?.oldestAgeSeconds).toBe(90);
+    expect(status?.dlqOldestAgeSeconds).toBe(3_600);
+  });
+
+  it("GIVEN an endpoint without a listing API WHEN read THEN the age is null (n/a), not zero", async () => {
+    const [status] = await consumerStatuses({
+      sqs: new SQSClient({}),
+      topology,
+      peek: async () => undefined,
+      consumers: ["verification-sms"],
+    });
+    expect(status?.oldestAgeSeconds).toBeNull();
+    expect(status?.dlqOldestAgeSeconds).toBeNull();
+  });
+
+  it("GIVEN no consumer filter WHEN read THEN every consumer of the topology is reported, in order", async () => {
+    const statuses = await consumerStatuses({ sqs: new SQSClient({}), topology, peek: async () => [] });
+    expect(statuses.map((s) => s.consumer)).toEqual(consumerNames);
+  });
+});
+
+describe("oldestAgeSeconds", () => {
+  it("GIVEN an empty listing WHEN computed THEN 0", () => {
+    expect(oldestAgeSeconds([], NOW)).toBe(0);
+  });
+
+  it("GIVEN a send time in the future (clock skew) WHEN computed THEN 0, never negative", () => {
+    expect(oldestAgeSeconds([NOW + 5_000], NOW)).toBe(0);
+  });
+});
