@@ -21,6 +21,8 @@ export interface BroadcastWorkerInput {
 
 export type BroadcastWorkerMessage =
   | { readonly kind: "started" }
+  /** Before each invocation: the eventIds in the batch, so the test can tell which event arrived where. */
+  | { readonly kind: "invoked"; readonly eventIds: readonly string[] }
   | {
       readonly kind: "batch";
       readonly records: number;
@@ -45,10 +47,26 @@ const { handler } = (await import(new URL(`../../${spec.handlerEntry}`, import.m
   handler: SqsHandler;
 };
 
+function eventIdOf(body: string): string {
+  try {
+    const parsed = JSON.parse(body) as { eventId?: unknown; Message?: unknown };
+    // Raw delivery carries the envelope; without it, SNS wraps the envelope in Message.
+    const envelope = typeof parsed.Message === "string" ? JSON.parse(parsed.Message) : parsed;
+    return typeof envelope.eventId === "string" ? envelope.eventId : "(no eventId)";
+  } catch {
+    return "(not JSON)";
+  }
+}
+
+const observedHandler: SqsHandler = (event, context) => {
+  post({ kind: "invoked", eventIds: event.Records.map((r) => eventIdOf(r.body)) });
+  return handler(event, context);
+};
+
 const source = await startEventSource({
   sqs: new SQSClient(localClientConfig()),
   queueUrl,
-  handler,
+  handler: observedHandler,
   functionName: consumer,
   batchSize: spec.batchSize,
   maxBatchingWindowSeconds: spec.maxBatchingWindowSeconds,
