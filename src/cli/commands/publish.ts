@@ -2,11 +2,10 @@
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
-import { CloudFormationClient, DescribeStacksCommand } from "@aws-sdk/client-cloudformation";
 import { SNSClient } from "@aws-sdk/client-sns";
 import type { Command } from "commander";
 import { localClientConfig } from "../../local/aws-config.ts";
-import { type DeployedTopology, topologyFromOutputs } from "../../local/deployed-topology.ts";
+import { readDeployedTopology } from "../../local/deploy.ts";
 import {
   createPublisher,
   type PreparedMessage,
@@ -43,23 +42,6 @@ async function readData(argument: string): Promise<unknown> {
   } catch (error) {
     throw new CliError(`${source} is not valid JSON: ${(error as Error).message}`);
   }
-}
-
-// TODO: use readDeployedTopology from src/local/deploy.ts once it is committed; same outputs, read here meanwhile.
-async function readDeployedTopology(stackName: string): Promise<DeployedTopology> {
-  const config = localClientConfig();
-  let outputs: Record<string, string>;
-  try {
-    const described = await new CloudFormationClient(config).send(
-      new DescribeStacksCommand({ StackName: stackName }),
-    );
-    outputs = Object.fromEntries(
-      (described.Stacks?.[0]?.Outputs ?? []).map((o) => [o.OutputKey ?? "", o.OutputValue ?? ""]),
-    );
-  } catch (error) {
-    throw new CliError(`cannot read stack "${stackName}" on ${config.endpoint}: ${(error as Error).message}`);
-  }
-  return topologyFromOutputs(stackName, outputs);
 }
 
 async function publishCommand(topic: string, dataArgument: string, options: PublishOptions): Promise<void> {
