@@ -202,7 +202,7 @@ export async function runThumbnailsBenchmark(
         "Job per image: decode, auto-orient, thumbnail cover 256×256 and medium inside 1280 px, both encoded. " +
           "sharp runs courier's own pipeline (metadata and format check included); jimp does the same resizes.",
         "Output formats differ: jimp 1.x cannot write WebP, so its renditions are JPEG (bigger files, cheaper " +
-          "to encode than WebP). sharp also decodes the JPEG at a reduced scale when the target is much " +
+          "to encode than WebP). sharp can also decode a JPEG at a reduced scale when the target is much " +
           "smaller (libjpeg shrink-on-load); jimp decodes all 12 MP at full size.",
         "Each engine runs alone in its own child process, one image at a time (images/s = 1000 / median ms); " +
           "peak RSS is the child's getrusage maxrss, RSS growth is that peak minus the RSS after loading the " +
