@@ -1,4 +1,5 @@
 import { Duration, RemovalPolicy } from "aws-cdk-lib";
+import * as iam from "aws-cdk-lib/aws-iam";
 import * as lambda from "aws-cdk-lib/aws-lambda";
 import * as nodejs from "aws-cdk-lib/aws-lambda-nodejs";
 import * as logs from "aws-cdk-lib/aws-logs";
@@ -64,8 +65,17 @@ export class BundledFunction extends Construct {
       removalPolicy: RemovalPolicy.DESTROY,
     });
 
+    // Its own role rather than the default one with AWSLambdaBasicExecutionRole, which may create any
+    // log group and write to every one in the account: this role writes to its own log group only.
+    const role = new iam.Role(this, "Role", {
+      assumedBy: new iam.ServicePrincipal("lambda.amazonaws.com"),
+      description: `Execution role of ${this.node.path}`,
+    });
+    this.logGroup.grantWrite(role);
+
     this.function = new nodejs.NodejsFunction(this, "Function", {
       entry: props.entry,
+      role,
       handler: props.handler ?? "handler",
       description: props.description,
       runtime: lambda.Runtime.NODEJS_22_X,

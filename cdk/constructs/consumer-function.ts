@@ -4,6 +4,7 @@ import type * as sqs from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
 import { BundledFunction, type BundledFunctionProps } from "./bundled-function.ts";
 import { InvalidConstructPropsError } from "./errors.ts";
+import { grantSendToEncryptedQueue } from "./grant-send-messages.ts";
 
 export interface ConsumerFunctionProps extends BundledFunctionProps {
   /** The consumer's source queue; the function consumes it through an SQS event source. */
@@ -50,7 +51,7 @@ export class ConsumerFunction extends Construct {
       ...(props.maxConcurrency !== undefined ? { maxConcurrency: props.maxConcurrency } : {}),
     });
     this.function.addEventSource(this.eventSource);
-    props.deadLetterQueue.grantSendMessages(this.function);
+    grantSendToEncryptedQueue(props.deadLetterQueue, this.function);
   }
 }
 

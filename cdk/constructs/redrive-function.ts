@@ -4,6 +4,7 @@ import { Construct } from "constructs";
 import { REDRIVE_ENV } from "../../src/redrive/pairs.ts";
 import { BundledFunction, type BundledFunctionProps } from "./bundled-function.ts";
 import { InvalidConstructPropsError } from "./errors.ts";
+import { grantSendToEncryptedQueue } from "./grant-send-messages.ts";
 
 export interface RedrivePair {
   /** The consumer's name: the key the operator redrives by. */
@@ -61,7 +62,7 @@ export class RedriveFunction extends Construct {
     for (const pair of props.pairs) {
       // Receive and delete on the DLQ (selective mover), send on the source: never the other way.
       pair.deadLetterQueue.grantConsumeMessages(this.function);
-      pair.queue.grantSendMessages(this.function);
+      grantSendToEncryptedQueue(pair.queue, this.function);
       pair.deadLetterQueue.grant(
         this.function,
         "sqs:StartMessageMoveTask",
