@@ -1,9 +1,7 @@
 /**
  * LocalStack fixtures for the redrive tests: uniquely named queue pairs (deleted afterwards),
- * contract-valid messages as SNS raw delivery leaves them in SQS, and a small poller that feeds a
- * `defineConsumer` handler the way Lambda's SQS event source does (receive a batch, invoke, delete
- * what did not fail).
- * TODO: drive the consumers through src/local/event-source.ts once it is committed.
+ * contract-valid messages as SNS raw delivery leaves them in SQS, and consumers run through the
+ * local event source.
  */
 import { randomUUID } from "node:crypto";
 import {
@@ -17,10 +15,10 @@ import {
   SendMessageBatchCommand,
   SQSClient,
 } from "@aws-sdk/client-sqs";
-import type { Context, SQSEvent, SQSRecord } from "aws-lambda";
 import type { ConsumerHandler } from "../../src/consumer/index.ts";
 import { ImageUploadedV1Contract, NewAccountV1Contract } from "../../src/contracts/index.ts";
 import { localClientConfig } from "../../src/local/aws-config.ts";
+import { startEventSource } from "../../src/local/event-source.ts";
 import { type PreparedMessage, prepareMessage } from "../../src/publisher/index.ts";
 
 export const sqs = new SQSClient(localClientConfig());
@@ -48,7 +46,9 @@ export async function createQueuePair(
         new CreateQueueCommand({
           QueueName: name,
           Attributes: {
-            VisibilityTimeout: String(options.visibilityTimeoutSeconds ?? 30),
+            // Short, so a message taken by a receive whose caller had gone (an aborted long poll
+            // still completes in SQS) is visible again within seconds.
+            VisibilityTimeout: String(options.visibilityTimeoutSeconds ?? 5),
             RedrivePolicy: JSON.stringify({
               deadLetterTargetArn: dlqArn,
               maxReceiveCount: options.maxReceiveCount ?? 5,
@@ -154,92 +154,43 @@ export async function sendAll(queueUrl: string, messages: readonly PreparedMessa
   }
 }
 
-/** ReceiveMessage's shape to Lambda's SQS record shape, as the event source mapping delivers it. */
-function toRecord(message: Message, queueArnValue: string): SQSRecord {
-  const attributes = Object.fromEntries(
-    Object.entries(message.MessageAttributes ?? {}).map(([name, value]) => [
-      name,
-      {
-        dataType: value.DataType ?? "String",
-        stringListValues: [],
-        binaryListValues: [],
-        ...(value.StringValue !== undefined ? { stringValue: value.StringValue } : {}),
-        ...(value.BinaryValue !== undefined
-          ? { binaryValue: Buffer.from(value.BinaryValue).toString("base64") }
-          : {}),
-      },
-    ]),
-  );
-  return {
-    messageId: message.MessageId ?? "",
-    receiptHandle: message.ReceiptHandle ?? "",
-    body: message.Body ?? "",
-    attributes: message.Attributes as SQSRecord["attributes"],
-    messageAttributes: attributes,
-    md5OfBody: message.MD5OfBody ?? "",
-    eventSource: "aws:sqs",
-    eventSourceARN: queueArnValue,
-    awsRegion: "us-east-1",
-  };
-}
-
-const lambdaContext = {
-  functionName: "redrive-it",
-  awsRequestId: "",
-  getRemainingTimeInMillis: () => 30_000,
-} as unknown as Context;
-
 /**
- * Feeds the queue to `handler` with `pollers` concurrent pollers until `done()` holds, deleting
- * the records the handler did not report as failed. Throws when `timeoutMs` passes first.
+ * Runs `handler` on the pair's source queue through the local event source (Lambda's SQS event
+ * source mapping semantics) until `done()` holds, then stops it. Throws when `timeoutMs` passes first.
  */
 export async function runConsumer(
   handler: ConsumerHandler,
   pair: QueuePair,
-  done: () => boolean | Promise<boolean>,
+  done: () => Promise<boolean>,
   options: { pollers?: number; timeoutMs?: number } = {},
 ): Promise<void> {
-  const deadline = Date.now() + (options.timeoutMs ?? 120_000);
-  let finished = false;
-  const poll = async () => {
-    while (!finished) {
-      if (Date.now() > deadline) throw new Error("consumer did not finish in time");
-      const received = await sqs.send(
-        new ReceiveMessageCommand({
-          QueueUrl: pair.queueUrl,
-          MaxNumberOfMessages: 10,
-          WaitTimeSeconds: 1,
-          MessageSystemAttributeNames: ["All"],
-          MessageAttributeNames: ["All"],
-        }),
-      );
-      const messages = received.Messages ?? [];
-      if (messages.length === 0) {
-        if (await done()) finished = true;
-        continue;
-      }
-      const event: SQSEvent = { Records: messages.map((m) => toRecord(m, pair.queueArn)) };
-      const response = await handler(event, lambdaContext);
-      const failed = new Set(response.batchItemFailures.map((f) => f.itemIdentifier));
-      const succeeded = messages.filter((m) => !failed.has(m.MessageId ?? ""));
-      if (succeeded.length > 0) {
-        await sqs.send(
-          new DeleteMessageBatchCommand({
-            QueueUrl: pair.queueUrl,
-            Entries: succeeded.map((m, i) => ({ Id: `d${i}`, ReceiptHandle: m.ReceiptHandle ?? "" })),
-          }),
-        );
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: options.pollers ?? 2 }, poll));
+  const source = await startEventSource({
+    sqs,
+    queueUrl: pair.queueUrl,
+    queueArn: pair.queueArn,
+    handler,
+    functionName: "redrive-it",
+    batchSize: 10,
+    maxBatchingWindowSeconds: 0,
+    timeoutSeconds: 30,
+    concurrency: options.pollers ?? 2,
+    waitTimeSeconds: 1,
+  });
+  try {
+    await eventually(done, options.timeoutMs ?? 120_000);
+  } finally {
+    await source.stop();
+  }
 }
 
-/** Receives every message of a queue and deletes it: for inspecting what a queue held. */
-export async function drainQueue(queueUrl: string): Promise<Message[]> {
+/**
+ * Receives every message of a queue and deletes it, for inspecting what a queue held. Ends when
+ * the queue holds nothing, in flight included: a message an aborted receive took still counts.
+ */
+export async function drainQueue(queueUrl: string, timeoutMs = 120_000): Promise<Message[]> {
   const all: Message[] = [];
-  let empty = 0;
-  while (empty < 2) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
     const received = await sqs.send(
       new ReceiveMessageCommand({
         QueueUrl: queueUrl,
@@ -252,10 +203,10 @@ export async function drainQueue(queueUrl: string): Promise<Message[]> {
     );
     const messages = received.Messages ?? [];
     if (messages.length === 0) {
-      empty += 1;
+      if ((await depth(queueUrl)) === 0) return all;
+      if (Date.now() > deadline) throw new Error(`${queueUrl} did not drain in time`);
       continue;
     }
-    empty = 0;
     all.push(...messages);
     await sqs.send(
       new DeleteMessageBatchCommand({
@@ -264,7 +215,6 @@ export async function drainQueue(queueUrl: string): Promise<Message[]> {
       }),
     );
   }
-  return all;
 }
 
 /** Polls `condition` until it holds; generous by default so load never decides a test. */

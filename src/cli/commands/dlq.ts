@@ -2,8 +2,9 @@
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { type Command, InvalidArgumentError } from "commander";
 import { localClientConfig } from "../../local/aws-config.ts";
+// Imported from its defining module (deploy.ts re-exports it) so the CLI does not load aws-cdk-lib.
+import { readDeployedTopology } from "../../local/cloudformation.ts";
 import type { DeployedConsumer } from "../../local/deployed-topology.ts";
-import { readStackTopology } from "../../redrive/deployed.ts";
 import { type PeekedMessage, peekDlq } from "../../redrive/peek.ts";
 import { DEFAULT_STACK_NAME } from "../../stack-outputs.ts";
 import { type ConsumerSpec, consumerNames, consumerSpec, isConsumerName } from "../../topology.ts";
@@ -52,7 +53,7 @@ export function knownConsumer(name: string): ConsumerSpec {
 
 export async function deployedConsumer(stackName: string, spec: ConsumerSpec): Promise<DeployedConsumer> {
   try {
-    const topology = await readStackTopology(stackName);
+    const topology = await readDeployedTopology(stackName);
     return topology.consumers[spec.name as keyof typeof topology.consumers];
   } catch (error) {
     throw new CliError((error as Error).message);

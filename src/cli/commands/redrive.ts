@@ -5,8 +5,9 @@
 import { SQSClient } from "@aws-sdk/client-sqs";
 import type { Command } from "commander";
 import { localClientConfig } from "../../local/aws-config.ts";
+// Imported from its defining module (deploy.ts re-exports it) so the CLI does not load aws-cdk-lib.
+import { readDeployedTopology } from "../../local/cloudformation.ts";
 import type { BulkRedriveProgress } from "../../redrive/bulk.ts";
-import { readStackTopology } from "../../redrive/deployed.ts";
 import { DurationFormatError, parseDurationSeconds } from "../../redrive/duration.ts";
 import { MoveTaskAlreadyRunningError } from "../../redrive/errors.ts";
 import { redrivePairsFromTopology } from "../../redrive/pairs.ts";
@@ -52,7 +53,7 @@ export function register(program: Command): void {
     .action(async (consumer: string, options: RedriveOptions) => {
       const spec = knownConsumer(consumer);
       const request = requestFrom(spec.name, options);
-      const topology = await readStackTopology(options.stack).catch((error: Error) => {
+      const topology = await readDeployedTopology(options.stack).catch((error: Error) => {
         throw new CliError(error.message);
       });
       const pairs = redrivePairsFromTopology(topology);
