@@ -4,6 +4,7 @@ import { register as registerLocal } from "./commands/local.ts";
 import { register as registerPublish } from "./commands/publish.ts";
 import { register as registerRedrive } from "./commands/redrive.ts";
 import { register as registerStatus } from "./commands/status.ts";
+import { register as registerWork } from "./commands/work.ts";
 import { CliError, oneLineReason } from "./output.ts";
 import { buildProgram, type RegisterCommand } from "./program.ts";
 
@@ -14,6 +15,7 @@ const commands: RegisterCommand[] = [
   registerPublish,
   registerRedrive,
   registerStatus,
+  registerWork,
 ];
 
 const program = buildProgram(commands);
