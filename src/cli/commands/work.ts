@@ -158,7 +158,7 @@ async function workCommand(names: string[], options: WorkOptions): Promise<void>
     },
     onFailure: (state) => {
       process.stderr.write(
-        `courier work: ${state.consumer} ${state.failure ?? "failed"}; stopping the others\n`,
+        `courier work: ${state.consumer} worker failed (${state.failure}); stopping the others\n`,
       );
       stopAll();
     },
