@@ -1,7 +1,8 @@
 /**
  * Publishing to LocalStack: one `publish` per message (1 and 10 in flight) against `publishBatch`
  * (one call for all messages, and 10-message calls 10 in flight), on a topic and subscribed queue
- * this benchmark creates with unique names and deletes afterwards.
+ * this benchmark creates with unique names and deletes afterwards. `--messages N` (default 1000)
+ * per scenario and round; BENCH_ROUNDS (default 3) rounds, scenarios interleaved.
  */
 import { randomBytes } from "node:crypto";
 import { CreateTopicCommand, DeleteTopicCommand, SNSClient, SubscribeCommand } from "@aws-sdk/client-sns";
@@ -26,6 +27,8 @@ import { forEachWithConcurrency } from "./lib/concurrency.ts";
 import { percentile, round } from "./lib/stats.ts";
 
 const DEFAULT_MESSAGES = 1_000;
+/** Each scenario publishes `messages` this many times; BENCH_ROUNDS overrides. */
+const DEFAULT_ROUNDS = 3;
 const IN_FLIGHT = 10;
 const WARM_UP_MESSAGES = 20;
 /** SNS hands messages to SQS asynchronously; give a loaded laptop plenty of time to catch up. */
@@ -162,6 +165,8 @@ async function createFixture(sns: SNSClient, sqs: SQSClient, name: string) {
 
 async function run(context: BenchContext) {
   const messages = context.messages ?? DEFAULT_MESSAGES;
+  const rounds = Number(process.env.BENCH_ROUNDS ?? DEFAULT_ROUNDS);
+  if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`BENCH_ROUNDS must be a positive integer`);
   const config = { ...localClientConfig(), endpoint: context.endpoint };
   const sns = new SNSClient(config);
   const sqs = new SQSClient(config);
@@ -183,38 +188,53 @@ async function run(context: BenchContext) {
     let expectedDepth = WARM_UP_MESSAGES;
     let depthBefore = await awaitDepth(sqs, fixture.queueUrl, expectedDepth);
 
-    const rows: Row[] = [];
-    let baselineRate = 0;
-    for (const scenario of scenarios) {
-      const items = signups(messages, runId);
-      samples.length = 0;
-      const started = performance.now();
-      const results = await scenario.run(publisher, items);
-      const seconds = (performance.now() - started) / 1000;
-      const ok = results.filter((r) => r.ok).length;
-      const rate = ok / seconds;
-      if (rows.length === 0) baselineRate = rate;
-      expectedDepth += ok;
-      const depthAfter = await awaitDepth(sqs, fixture.queueUrl, expectedDepth);
-      rows.push({
-        scenario: scenario.name,
-        messages,
-        "SNS requests": samples.length,
-        failed: results.length - ok,
-        seconds: round(seconds, 2),
-        "msg/s": Math.round(rate),
-        "× baseline": round(rate / baselineRate, 2),
-        "p50 ms/request": round(percentile(samples, 50)),
-        "p99 ms/request": round(percentile(samples, 99)),
-        "delivered to queue": depthAfter - depthBefore,
-      });
-      context.log(`  ${scenario.name}: ${Math.round(rate)} msg/s`);
-      depthBefore = depthAfter;
+    // Rounds interleave the scenarios, so a burst of load on a shared machine hits them alike.
+    const tallies = scenarios.map(() => ({
+      rates: [] as number[],
+      samples: [] as number[],
+      failed: 0,
+      delivered: 0,
+    }));
+    for (let round = 1; round <= rounds; round++) {
+      for (const [i, scenario] of scenarios.entries()) {
+        const tally = tallies[i] as (typeof tallies)[number];
+        samples.length = 0;
+        const started = performance.now();
+        const results = await scenario.run(publisher, signups(messages, `${runId}-${round}`));
+        const seconds = (performance.now() - started) / 1000;
+        const ok = results.filter((r) => r.ok).length;
+        tally.rates.push(ok / seconds);
+        tally.samples.push(...samples);
+        tally.failed += results.length - ok;
+        expectedDepth += ok;
+        const depthAfter = await awaitDepth(sqs, fixture.queueUrl, expectedDepth);
+        tally.delivered += depthAfter - depthBefore;
+        depthBefore = depthAfter;
+        context.log(`  round ${round}/${rounds} ${scenario.name}: ${Math.round(ok / seconds)} msg/s`);
+      }
     }
+    const baselineRate = percentile(tallies[0]?.rates ?? [], 50);
+    const rows: Row[] = scenarios.map((scenario, i) => {
+      const tally = tallies[i] as (typeof tallies)[number];
+      const rate = percentile(tally.rates, 50);
+      return {
+        scenario: scenario.name,
+        "messages × rounds": `${messages} × ${rounds}`,
+        "SNS requests": tally.samples.length,
+        failed: tally.failed,
+        "msg/s (median)": Math.round(rate),
+        "msg/s (min–max)": `${Math.round(Math.min(...tally.rates))}–${Math.round(Math.max(...tally.rates))}`,
+        "× baseline": round(rate / baselineRate, 2),
+        "p50 ms/request": round(percentile(tally.samples, 50)),
+        "p99 ms/request": round(percentile(tally.samples, 99)),
+        "delivered to queue": tally.delivered,
+      };
+    });
     return {
       rows,
       notes: [
-        "msg/s counts messages SNS accepted per second of publishing; delivery to SQS is asynchronous and is checked after each scenario (delivered to queue).",
+        "msg/s counts messages SNS accepted per second of publishing, median over the rounds; delivery to SQS is asynchronous and is checked after every scenario of every round (delivered to queue).",
+        "publishBatch sends its 10-message calls one after another; the last row runs several publishBatch calls at once.",
         `Each message is a NewAccount v1 envelope (about ${Buffer.byteLength(JSON.stringify(signups(1, runId)[0]))} bytes of data) with type, version and hasPhone attributes.`,
         "LocalStack runs on the same machine as the benchmark, sharing its CPUs: the figures measure request overhead, not network latency.",
       ],

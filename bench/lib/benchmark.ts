@@ -29,6 +29,8 @@ export interface Benchmark {
 export interface RunEnvironment {
   readonly node: string;
   readonly cpus: string;
+  /** 1-minute load average when the run started: the machine is often shared. */
+  readonly loadAverage?: number;
   readonly endpoint: string;
   readonly localstack: string;
 }

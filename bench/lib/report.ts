@@ -1,4 +1,4 @@
-import { cpus } from "node:os";
+import { cpus, loadavg } from "node:os";
 import type { BenchReport, Cell, Row, RunEnvironment } from "./benchmark.ts";
 
 export type { RunEnvironment };
@@ -8,6 +8,7 @@ export function runEnvironment(endpoint: string, localstack: string): RunEnviron
   return {
     node: process.version,
     cpus: `${cpu.length} × ${cpu[0]?.model.trim() ?? "unknown"}`,
+    loadAverage: Math.round((loadavg()[0] ?? 0) * 10) / 10,
     endpoint,
     localstack,
   };
@@ -28,7 +29,8 @@ export function markdownTable(rows: readonly Row[]): string {
 }
 
 function describeEnvironment(e: RunEnvironment): string {
-  return `Node ${e.node}, ${e.cpus}, LocalStack ${e.localstack} at ${e.endpoint}.`;
+  const load = e.loadAverage === undefined ? "" : `, load average ${e.loadAverage}`;
+  return `Node ${e.node}, ${e.cpus}${load}, LocalStack ${e.localstack} at ${e.endpoint}.`;
 }
 
 /** One section per benchmark; each may come from a different run, so each names its own. */
