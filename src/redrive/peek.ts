@@ -31,7 +31,10 @@ export interface PeekedMessage {
   readonly eventId?: string;
   readonly errorClass: string;
   readonly reason: string;
-  /** SQS's ApproximateReceiveCount, this peek's receive excluded. */
+  /**
+   * Receives before the message was dead-lettered: from `courier.failure` when the runtime recorded
+   * it, else SQS's ApproximateReceiveCount without this peek's own receive (earlier peeks included).
+   */
   readonly receiveCount: number;
   readonly redriveCount: number;
   readonly failure?: FailureReason;
@@ -80,7 +83,7 @@ export async function peekDlq(options: PeekOptions): Promise<PeekResult> {
           ...(m.eventId ? { eventId: m.eventId } : {}),
           errorClass: m.errorClass,
           reason: m.reason,
-          receiveCount: Math.max(0, m.receiveCount - 1),
+          receiveCount: m.failure?.receiveCount ?? Math.max(0, m.receiveCount - 1),
           redriveCount: m.redriveCount,
           ...(m.failure ? { failure: m.failure } : {}),
           ...(m.lineage ? { lineage: m.lineage } : {}),

@@ -21,12 +21,16 @@ beforeEach(() => {
 });
 
 describe("peek at a DLQ", () => {
-  it("GIVEN two dead-lettered messages WHEN peeking THEN each is listed with age, type, eventId, reason and receive count", async () => {
+  it("GIVEN a message the runtime dead-lettered and one SQS moved WHEN peeking THEN each is listed with age, type, eventId, reason and the receives before dead-lettering", async () => {
     sqsMock
       .on(ReceiveMessageCommand)
       .resolvesOnce({
         Messages: [
-          dlqMessage({ id: "a", failure: { errorClass: "ZodError", message: "bad" }, receiveCount: 2 }),
+          dlqMessage({
+            id: "a",
+            failure: { errorClass: "ZodError", message: "bad", receiveCount: 4 },
+            receiveCount: 2,
+          }),
           dlqMessage({
             id: "b",
             type: "ImageUploaded",
@@ -54,7 +58,7 @@ describe("peek at a DLQ", () => {
         eventId: "event-a",
         errorClass: "ZodError",
         reason: "ZodError (permanent): bad",
-        receiveCount: 1,
+        receiveCount: 4,
         redriveCount: 0,
       },
       {

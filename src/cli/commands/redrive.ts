@@ -131,7 +131,7 @@ function summaryText(consumer: string, summary: RedriveSummary): string {
   const lines: string[] = [];
   const items = "items" in summary ? (summary.items ?? []) : [];
   if (summary.dryRun) {
-    for (const item of items) lines.push(itemLine(item));
+    lines.push(...itemLines(items));
     lines.push(
       summary.mode === "bulk"
         ? `${consumer}: dry run: a bulk move would take ~${summary.moved} message(s) back; nothing moved`
@@ -157,6 +157,16 @@ function summaryText(consumer: string, summary: RedriveSummary): string {
 }
 
 const ACTION_LABEL = { moved: "move", skipped: "skip", quarantined: "quarantine", failed: "failed" } as const;
+
+/** A terminal's worth of per-message lines; --json has them all. */
+const MAX_ITEM_LINES = 40;
+
+function itemLines(items: readonly RedriveItem[]): string[] {
+  const lines = items.slice(0, MAX_ITEM_LINES).map(itemLine);
+  if (items.length > MAX_ITEM_LINES)
+    lines.push(`  ... and ${items.length - MAX_ITEM_LINES} more (--json lists every one)`);
+  return lines;
+}
 
 function itemLine(item: RedriveItem): string {
   const what = [item.type ?? "?", item.eventId ?? item.messageId].join(" ");
