@@ -44,7 +44,7 @@ export async function queueCounts(sqs: SQSClient, queueUrl: string): Promise<Que
   const result = await sqs.send(
     new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: COUNT_ATTRIBUTES }),
   );
-  const count = (name: string) => Number(result.Attributes?.[name] ?? 0);
+  const count = (name: QueueAttributeName) => Number(result.Attributes?.[name] ?? 0);
   return {
     visible: count("ApproximateNumberOfMessages"),
     inFlight: count("ApproximateNumberOfMessagesNotVisible"),
