@@ -1,0 +1,157 @@
+/**
+ * Worker mode end to end: the real `courier work` CLI, as a separate process, against a private
+ * copy of the deployed stack on LocalStack, running the team-notify handler module exactly as its
+ * Lambda deploys it. Failure modes covered: a worker whose environment lacks its function's
+ * settings or AWS endpoint, a handler module that is not loaded through TypeScript, sign-ups that
+ * never reach the webhook or reach it twice, a SIGTERM that does not stop the workers gracefully
+ * (non-zero exit, no summary, messages left behind), and a configuration error that is not reported
+ * as one line naming the setting.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { SNSClient } from "@aws-sdk/client-sns";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import type { NewAccountV1 } from "../../src/contracts/index.ts";
+import { localClientConfig } from "../../src/local/aws-config.ts";
+import { createPublisher, type Publisher } from "../../src/publisher/index.ts";
+import { type TopicName, topicNames } from "../../src/topology.ts";
+import { eventually, eventuallyEmpty, messagesLeft } from "./event-source-queues.ts";
+import { deployTestStack, type TestStack } from "./support/deploy-test-stack.ts";
+
+const CLI = new URL("../../bin/courier.mjs", import.meta.url).pathname;
+
+let stack: TestStack;
+let publisher: Publisher;
+let webhook: Server;
+let webhookUrl: string;
+const webhookEventIds: string[] = [];
+
+beforeAll(async () => {
+  stack = await deployTestStack("work");
+  webhook = createServer((request, response) => {
+    let body = "";
+    request.on("data", (chunk) => {
+      body += chunk;
+    });
+    request.on("end", () => {
+      const eventId = (JSON.parse(body) as { eventId?: string }).eventId;
+      if (eventId) webhookEventIds.push(eventId);
+      response.end("ok");
+    });
+  });
+  await new Promise<void>((resolve) => webhook.listen(0, "127.0.0.1", resolve));
+  webhookUrl = `http://127.0.0.1:${(webhook.address() as AddressInfo).port}/team`;
+  publisher = createPublisher({
+    sns: new SNSClient(localClientConfig()),
+    topicArns: Object.fromEntries(topicNames.map((t) => [t, stack.topology.topics[t].arn])) as Record<
+      TopicName,
+      string
+    >,
+    producer: "work-queue-worker-test",
+  });
+});
+
+afterAll(async () => {
+  webhook?.closeAllConnections();
+  await new Promise((resolve) => webhook?.close(resolve));
+  await stack?.cleanup();
+});
+
+interface CliRun {
+  readonly child: ChildProcess;
+  readonly lines: () => Record<string, unknown>[];
+  readonly stderr: () => string;
+  readonly exit: Promise<number | null>;
+}
+
+function courierWork(args: string[], env: Record<string, string>): CliRun {
+  const child = spawn(process.execPath, [CLI, "work", ...args], {
+    env: { ...process.env, AWS_ENDPOINT_URL: inject("localstackEndpoint"), ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stdout = "";
+  let stderr = "";
+  child.stdout?.on("data", (chunk) => {
+    stdout += chunk;
+  });
+  child.stderr?.on("data", (chunk) => {
+    stderr += chunk;
+  });
+  const exit = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  return {
+    child,
+    lines: () =>
+      stdout
+        .split("\n")
+        .filter((l) => l.startsWith("{"))
+        .map((l) => JSON.parse(l) as Record<string, unknown>),
+    stderr: () => stderr,
+    exit,
+  };
+}
+
+function signup(): NewAccountV1 {
+  const id = randomUUID().slice(0, 8);
+  return {
+    accountId: `acc_${id}`,
+    email: `user-${id}@example.com`,
+    displayName: "Worker Test",
+    locale: "en-GB",
+    createdAt: new Date().toISOString(),
+  };
+}
+
+describe("courier work: worker mode", () => {
+  it("GIVEN courier work team-notify running WHEN sign-ups are published and then SIGTERM arrives THEN each reaches the webhook once and the worker exits 0 with a summary", async () => {
+    const consumer = stack.topology.consumers["team-notify"];
+    const run = courierWork(
+      ["team-notify", "--stack", stack.topology.stackName, "--json", "--interval", "1"],
+      {
+        TEAM_WEBHOOK_URL: webhookUrl,
+      },
+    );
+    try {
+      await eventually(() => run.lines().some((l) => l.event === "started"), "the worker to start", 120_000);
+      const started = run.lines().find((l) => l.event === "started");
+      expect(started).toMatchObject({ consumer: "team-notify", queueUrl: consumer.queueUrl, concurrency: 2 });
+
+      const eventIds: string[] = [];
+      for (let i = 0; i < 5; i++)
+        eventIds.push((await publisher.publish("account-signups", signup())).eventId);
+      await eventually(() => eventIds.every((id) => webhookEventIds.includes(id)), "five webhook calls");
+      await eventuallyEmpty(consumer.queueUrl);
+
+      run.child.kill("SIGTERM");
+      expect(await run.exit).toBe(0);
+      const stopped = run.lines().find((l) => l.event === "stopped") as
+        | { consumers: { consumer: string; processed: number; failed: number }[] }
+        | undefined;
+      expect(stopped?.consumers).toEqual([
+        expect.objectContaining({ consumer: "team-notify", processed: 5, failed: 0 }),
+      ]);
+      expect(webhookEventIds.filter((id) => eventIds.includes(id))).toHaveLength(5);
+      expect(await messagesLeft(consumer.dlqUrl)).toBe(0);
+    } finally {
+      if (run.child.exitCode === null) run.child.kill("SIGKILL");
+    }
+  });
+
+  it("GIVEN an invalid setting for a consumer WHEN courier work starts it THEN it exits non-zero with one line naming the setting", async () => {
+    const run = courierWork(["team-notify", "--stack", stack.topology.stackName], {
+      TEAM_WEBHOOK_URL: "not a url",
+    });
+    try {
+      expect(await run.exit).toBe(1);
+      const last = run
+        .stderr()
+        .split("\n")
+        .filter((l) => l.startsWith("courier:"))
+        .at(-1);
+      expect(last).toMatch(/^courier: team-notify worker failed: .*TEAM_WEBHOOK_URL/);
+    } finally {
+      if (run.child.exitCode === null) run.child.kill("SIGKILL");
+    }
+  });
+});
