@@ -12,6 +12,7 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, inject, it } from "vitest";
+import { localClientConfig } from "../../src/local/aws-config.ts";
 import {
   EndpointUnreachableError,
   ensureLocalStack,
@@ -60,6 +61,11 @@ describe("harness: reuse", () => {
     expect(handle.install).toBeUndefined();
     // No pid file: `down` with this data dir would have nothing to stop.
     expect(await readdir(dataDir)).toEqual([]);
+  });
+
+  it("GIVEN the suite's global setup WHEN a test builds a client config THEN it points at the suite's LocalStack", () => {
+    // Test files that call localClientConfig() without inject() rely on this.
+    expect(localClientConfig().endpoint).toBe(endpoint);
   });
 
   it("GIVEN AWS_ENDPOINT_URL WHEN ensured THEN that endpoint is used as it is", async () => {
