@@ -1,0 +1,132 @@
+import { describe, expect, it } from "vitest";
+import { type DeployedTopology, topologyFromOutputs } from "../../src/local/deployed-topology.ts";
+import {
+  settingsFromEnvironment,
+  WORKER_CONCURRENCY_ENV,
+  WorkerSettingError,
+  workerEnvironment,
+} from "../../src/local/worker-environment.ts";
+import {
+  consumerOutputKey,
+  topicOutputKey,
+  UPLOADS_BUCKET_OUTPUT,
+  VERIFICATION_SECRET_OUTPUT,
+} from "../../src/stack-outputs.ts";
+import { consumerNames, topicNames } from "../../src/topology.ts";
+
+function fakeTopology(): DeployedTopology {
+  const outputs: Record<string, string> = {
+    [UPLOADS_BUCKET_OUTPUT]: "uploads-bucket",
+    [VERIFICATION_SECRET_OUTPUT]: "arn:aws:secretsmanager:us-east-1:1:secret:key",
+  };
+  for (const t of topicNames) outputs[topicOutputKey(t, "TopicArn")] = `arn:aws:sns:us-east-1:1:${t}`;
+  for (const c of consumerNames) {
+    outputs[consumerOutputKey(c, "QueueUrl")] = `https://sqs/1/${c}`;
+    outputs[consumerOutputKey(c, "QueueArn")] = `arn:aws:sqs:us-east-1:1:${c}`;
+    outputs[consumerOutputKey(c, "DlqUrl")] = `https://sqs/1/${c}-dlq`;
+    outputs[consumerOutputKey(c, "DlqArn")] = `arn:aws:sqs:us-east-1:1:${c}-dlq`;
+  }
+  return topologyFromOutputs("courier", outputs);
+}
+
+const localDefaults = {
+  mailFrom: "courier@example.com",
+  verifyUrlBase: "http://127.0.0.1:3000/verify",
+  teamWebhookUrl: "http://127.0.0.1:3000/team-webhook",
+};
+const local = { kind: "local", endpoint: "http://127.0.0.1:4566", region: "us-east-1" } as const;
+const baseEnv = { PATH: "/usr/bin", AWS_PROFILE: "prod", AWS_REGION: "eu-west-1" };
+
+describe("workerEnvironment", () => {
+  it("GIVEN the local target WHEN built THEN handlers' SDK clients point at LocalStack with dummy credentials, not a real profile", () => {
+    const env = workerEnvironment({
+      consumer: "team-notify",
+      topology: fakeTopology(),
+      settings: settingsFromEnvironment({}, localDefaults),
+      target: local,
+      baseEnv,
+    });
+    expect(env).toMatchObject({
+      AWS_ENDPOINT_URL: "http://127.0.0.1:4566",
+      AWS_REGION: "us-east-1",
+      AWS_ACCESS_KEY_ID: "test",
+      AWS_SECRET_ACCESS_KEY: "test",
+      PATH: "/usr/bin",
+    });
+    expect(env.AWS_PROFILE).toBeUndefined();
+  });
+
+  it("GIVEN a consumer WHEN built THEN it carries its function's environment from consumerEnvironment()", () => {
+    const env = workerEnvironment({
+      consumer: "team-notify",
+      topology: fakeTopology(),
+      settings: settingsFromEnvironment({}, localDefaults),
+      target: local,
+      baseEnv,
+    });
+    expect(env).toMatchObject({
+      COURIER_CONSUMER: "team-notify",
+      COURIER_QUEUE_URL: "https://sqs/1/team-notify",
+      COURIER_DLQ_URL: "https://sqs/1/team-notify-dlq",
+      TEAM_WEBHOOK_URL: "http://127.0.0.1:3000/team-webhook",
+      POWERTOOLS_SERVICE_NAME: "team-notify",
+    });
+  });
+
+  it("GIVEN the AWS target WHEN built THEN nothing AWS-related is overridden, so the SDK's default chain applies", () => {
+    const env = workerEnvironment({
+      consumer: "verification-sms",
+      topology: fakeTopology(),
+      settings: settingsFromEnvironment({}),
+      target: { kind: "aws" },
+      baseEnv,
+    });
+    expect(env.AWS_ENDPOINT_URL).toBeUndefined();
+    expect(env.AWS_ACCESS_KEY_ID).toBeUndefined();
+    expect(env).toMatchObject({ AWS_PROFILE: "prod", AWS_REGION: "eu-west-1" });
+  });
+
+  it("GIVEN the AWS target without TEAM_WEBHOOK_URL WHEN team-notify is built THEN an error names the missing variable", () => {
+    expect(() =>
+      workerEnvironment({
+        consumer: "team-notify",
+        topology: fakeTopology(),
+        settings: settingsFromEnvironment({}),
+        target: { kind: "aws" },
+        baseEnv,
+      }),
+    ).toThrow(WorkerSettingError);
+    expect(() =>
+      workerEnvironment({
+        consumer: "team-notify",
+        topology: fakeTopology(),
+        settings: settingsFromEnvironment({}),
+        target: { kind: "aws" },
+        baseEnv,
+      }),
+    ).toThrow(/TEAM_WEBHOOK_URL/);
+  });
+
+  it("GIVEN a concurrency override WHEN built THEN the worker process receives it", () => {
+    const env = workerEnvironment({
+      consumer: "thumbnails",
+      topology: fakeTopology(),
+      settings: settingsFromEnvironment({}, localDefaults),
+      target: local,
+      baseEnv,
+      concurrency: 7,
+    });
+    expect(env[WORKER_CONCURRENCY_ENV]).toBe("7");
+  });
+});
+
+describe("settingsFromEnvironment", () => {
+  it("GIVEN a setting in the environment WHEN read THEN it wins over the local default", () => {
+    const settings = settingsFromEnvironment(
+      { TEAM_WEBHOOK_URL: "https://hooks.example.com/x" },
+      localDefaults,
+    );
+    expect(settings.teamWebhookUrl).toBe("https://hooks.example.com/x");
+    expect(settings.mailFrom).toBe("courier@example.com");
+  });
+});
