@@ -263,6 +263,8 @@ export class LocalEventSource {
         this.onError(error, "receive");
       }
     }
+    // Lambda never invokes with an empty batch.
+    if (records.length === 0) return;
     this.stats.inFlight += records.length;
     const context = createLambdaContext({
       functionName: this.options.functionName,
