@@ -246,7 +246,16 @@ export class LocalEventSource {
         continue;
       }
       // Runs to completion even when a stop arrives meanwhile: the batch is finished, not dropped.
-      if (messages.length > 0) await this.runBatch(messages);
+      // A throw here (from a callback) must not end the poller; undeleted messages simply return.
+      if (messages.length > 0) await this.runBatch(messages).catch((error) => this.reportSafely(error));
+    }
+  }
+
+  private reportSafely(error: unknown): void {
+    try {
+      this.onError(error, "handler");
+    } catch {
+      // The error callback itself failed; there is nowhere left to report to.
     }
   }
 

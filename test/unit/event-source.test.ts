@@ -228,6 +228,24 @@ describe("LocalEventSource with a mocked SQS", () => {
     expect(arn).toBe("arn:aws:sqs:eu-west-1:1:q");
   });
 
+  it("GIVEN an onBatch callback that throws WHEN batches settle THEN the poller survives and takes the next batch", async () => {
+    scriptReceives([messages(1, "a"), messages(1, "b")]);
+    const bodies: string[] = [];
+    const es = source(
+      async (event) => {
+        for (const r of event.Records) bodies.push(r.body);
+      },
+      {
+        onBatch: () => {
+          throw new Error("progress display broke");
+        },
+      },
+    );
+    await es.start();
+    await until(() => bodies.length === 2, "both batches");
+    expect(bodies).toEqual(["body-a0", "body-b0"]);
+  });
+
   it("GIVEN a batch size of 0 WHEN constructed THEN a settings error names it", () => {
     expect(() => source(async () => undefined, { batchSize: 0 })).toThrow(/batchSize/);
     running = undefined;
