@@ -35,6 +35,7 @@ export class StackNotFoundError extends Error {
 /** CloudFormation's TemplateBody limit, which LocalStack enforces too; larger templates go through S3. */
 const TEMPLATE_BODY_LIMIT = 51_200;
 const TEMPLATE_BUCKET = "courier-local-cloudformation-templates";
+const DELETE_FAILED_GRACE_MS = 15_000;
 const CAPABILITIES = ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"] as const;
 
 function clientConfig(endpoint?: string) {
@@ -194,11 +195,23 @@ async function destroyStack(
   if (!existing || existing.StackStatus === "DELETE_COMPLETE") return false;
   await client.send(new DeleteStackCommand({ StackName: stackName }));
   const deadline = Date.now() + timeoutMs;
+  let failedSince: number | undefined;
   for (;;) {
     const stack = await describeStack(client, stackName);
     if (!stack || stack.StackStatus === "DELETE_COMPLETE") return true;
-    if (!inProgress(stack.StackStatus)) {
-      throw new LocalDeployError(`deleting stack "${stackName}" ended in ${stack.StackStatus}`);
+    // LocalStack's engine sets DELETE_FAILED as soon as one resource fails to delete (one a rollback
+    // already removed, say), then carries on and ends in DELETE_COMPLETE: only a lasting one counts.
+    if (stack.StackStatus === "DELETE_FAILED") failedSince ??= Date.now();
+    else failedSince = undefined;
+    if (
+      !inProgress(stack.StackStatus) &&
+      (failedSince === undefined || Date.now() - failedSince > DELETE_FAILED_GRACE_MS)
+    ) {
+      const failed = await failureEvents(client, stackName, new Date(0));
+      throw new LocalDeployError(
+        `deleting stack "${stackName}" ended in ${stack.StackStatus}` +
+          (failed.length > 0 ? `; failed resources: ${failed.join("; ")}` : ""),
+      );
     }
     if (Date.now() > deadline) throw new LocalDeployError(`deleting stack "${stackName}" timed out`);
     await sleep(1_000);

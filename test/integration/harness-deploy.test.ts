@@ -14,7 +14,8 @@ import {
 import { GetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { localClientConfig } from "../../src/local/aws-config.ts";
-import { deployToLocalStack, readDeployedTopology } from "../../src/local/deploy.ts";
+import { deployTemplate, LocalDeployError } from "../../src/local/cloudformation.ts";
+import { deployToLocalStack, destroyLocalStack, readDeployedTopology } from "../../src/local/deploy.ts";
 import {
   type ConsumerName,
   consumerNames,
@@ -22,7 +23,7 @@ import {
   DLQ_RETENTION_DAYS,
   topicNames,
 } from "../../src/topology.ts";
-import { deployTestStack, type TestStack } from "./support/deploy-test-stack.ts";
+import { deployTestStack, type TestStack, testStackName } from "./support/deploy-test-stack.ts";
 
 const endpoint = inject("localstackEndpoint");
 const config = localClientConfig({ ...process.env, AWS_ENDPOINT_URL: endpoint });
@@ -142,5 +143,28 @@ describe("local deploy of the CDK app", () => {
     const again = await deployToLocalStack({ stackName: stack.topology.stackName, endpoint });
     expect(["unchanged", "updated"]).toContain(again.action);
     expect(again.topology).toEqual(stack.topology);
+  });
+
+  it("GIVEN a template with a resource LocalStack rejects WHEN deployed THEN the error names the resource and why, and the stack can be deleted", async () => {
+    const stackName = testStackName("harness-failing");
+    try {
+      const attempt = deployTemplate(
+        stackName,
+        {
+          Resources: {
+            Fine: { Type: "AWS::SQS::Queue" },
+            Rejected: { Type: "AWS::SQS::Queue", Properties: { QueueName: "not a valid name!" } },
+          },
+        },
+        { endpoint },
+      );
+      await expect(attempt).rejects.toThrow(LocalDeployError);
+      await expect(attempt).rejects.toThrow(
+        /failed resources: Rejected \(AWS::SQS::Queue\): .*InvalidParameterValue/,
+      );
+    } finally {
+      await destroyLocalStack(stackName, { endpoint });
+    }
+    await expect(readDeployedTopology(stackName, { endpoint })).rejects.toThrow(/is not deployed/);
   });
 });
