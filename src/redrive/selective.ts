@@ -87,6 +87,8 @@ export interface SelectiveRedriveOptions {
   readonly waitTimeSeconds?: number;
   /** The run ends after this many receives in a row bring nothing new. */
   readonly emptyReceivesToStop?: number;
+  /** Batches in flight at once (each: receive, send, delete); default 4. */
+  readonly concurrency?: number;
   /** Report each message in `items`; default: in a dry run only. */
   readonly includeItems?: boolean;
   /** The source queue's maxReceiveCount, for the reason text of messages SQS moved by itself. */
@@ -101,6 +103,7 @@ export interface SelectiveRedriveOptions {
 }
 
 export const SELECTIVE_DEFAULTS = {
+  concurrency: 4,
   visibilityTimeoutSeconds: 300,
   waitTimeSeconds: 1,
   emptyReceivesToStop: 2,
@@ -115,6 +118,7 @@ export async function redriveSelectively(options: SelectiveRedriveOptions): Prom
   const includeItems = options.includeItems ?? dryRun;
   const now = options.now ?? (() => new Date());
   const emptyReceivesToStop = options.emptyReceivesToStop ?? SELECTIVE_DEFAULTS.emptyReceivesToStop;
+  const concurrency = options.concurrency ?? SELECTIVE_DEFAULTS.concurrency;
 
   const counts = { moved: 0, skipped: 0, quarantined: 0, failed: 0, duplicates: 0 };
   const items: RedriveItem[] = [];
@@ -122,7 +126,7 @@ export async function redriveSelectively(options: SelectiveRedriveOptions): Prom
   // Receipt handles of messages that stay in the DLQ; released together when the run ends.
   const held: string[] = [];
   // Handles received but not yet settled, released too if the run stops half-way through a batch.
-  let unsettled: string[] = [];
+  const unsettled = new Set<string>();
   const total = options.onProgress ? Math.min(max, await approximateDepth(sqs, dlqUrl)) : 0;
 
   const record = (message: DlqMessage, action: RedriveAction, reason?: string) => {
@@ -131,74 +135,58 @@ export async function redriveSelectively(options: SelectiveRedriveOptions): Prom
   };
   const report = () => options.onProgress?.({ ...counts, received: seen.size, total });
 
-  let emptyStreak = 0;
   let cancelled = false;
-  try {
-    while (counts.moved + counts.failed < max) {
+  // Slots of `max` taken by batches being received, so concurrent workers never overshoot it.
+  let reserved = 0;
+  let stopping = false;
+
+  // Each worker receives a batch, settles it, and goes again; SQS calls are latency-bound, so a
+  // few workers in one process keep several batches in flight.
+  const worker = async () => {
+    let emptyStreak = 0;
+    while (!stopping) {
       if (signal?.aborted) {
         cancelled = true;
-        break;
+        return;
       }
-      const received = await receive(
-        sqs,
-        dlqUrl,
-        options,
-        Math.min(MAX_BATCH_ENTRIES, max - counts.moved - counts.failed),
-      );
-      const fresh: DlqMessage[] = [];
-      for (const message of received) {
-        if (!message.MessageId || !message.ReceiptHandle) continue;
-        if (seen.has(message.MessageId)) {
-          // Held earlier and visible again (the run outlasted the visibility timeout): hold it again.
-          held.push(message.ReceiptHandle);
+      const room = Math.min(MAX_BATCH_ENTRIES, max - counts.moved - counts.failed - reserved);
+      if (room <= 0) return;
+      reserved += room;
+      try {
+        const fresh = freshMessages(await receive(sqs, dlqUrl, options, room));
+        if (fresh.length === 0) {
+          emptyStreak += 1;
+          if (emptyStreak >= emptyReceivesToStop) return;
           continue;
         }
-        seen.add(message.MessageId);
-        fresh.push(describeDlqMessage(message, options));
+        emptyStreak = 0;
+        for (const m of fresh) unsettled.add(m.receiptHandle);
+        await settle(fresh);
+        for (const m of fresh) unsettled.delete(m.receiptHandle);
+      } finally {
+        // Held until the batch is counted, so no other worker receives past `max` meanwhile.
+        reserved -= room;
       }
-      if (fresh.length === 0) {
-        emptyStreak += 1;
-        if (emptyStreak >= emptyReceivesToStop) break;
-        continue;
-      }
-      emptyStreak = 0;
-      unsettled = fresh.map((m) => m.receiptHandle);
-
-      const toSend: Outgoing[] = [];
-      const at = now();
-      for (const message of fresh) {
-        const verdict = classify(message, filter, { maxRedrives, now: at });
-        if (verdict.action !== "move") {
-          held.push(message.receiptHandle);
-          record(message, verdict.action === "skip" ? "skipped" : "quarantined", verdict.reason);
-          continue;
-        }
-        if (dryRun) {
-          held.push(message.receiptHandle);
-          record(message, "moved");
-          continue;
-        }
-        const lineage = nextLineage(message, at);
-        const entry = outgoingEntry(message, lineage, `m${toSend.length}`);
-        if (!entry.ok) {
-          held.push(message.receiptHandle);
-          record(message, "failed", entry.reason);
-          continue;
-        }
-        toSend.push({ message, lineage, entry: entry.entry, bytes: entry.bytes });
-      }
-
-      for (const batch of batchesWithinLimits(toSend)) {
-        await sendThenDelete(batch);
-      }
-      unsettled = [];
       report();
     }
-  } catch (error) {
+  };
+
+  const outcomes = await Promise.allSettled(
+    Array.from({ length: concurrency }, async () => {
+      try {
+        await worker();
+      } catch (error) {
+        stopping = true; // the other workers finish the batch in hand and stop
+        throw error;
+      }
+    }),
+  );
+  const failure = outcomes.find((o): o is PromiseRejectedResult => o.status === "rejected");
+  if (failure) {
     // Give back what this run still holds so a rerun can start at once; a message already sent
     // but not deleted is then redriven again: a duplicate, never a loss.
     await releaseMessages(sqs, dlqUrl, [...new Set([...held, ...unsettled])]);
-    throw error;
+    throw failure.reason;
   }
   await releaseMessages(sqs, dlqUrl, held);
   report();
@@ -209,6 +197,51 @@ export async function redriveSelectively(options: SelectiveRedriveOptions): Prom
     cancelled,
     ...(includeItems ? { items } : {}),
   };
+
+  /** Drops what this run has seen already (held, then visible again after the visibility timeout). */
+  function freshMessages(received: Message[]): DlqMessage[] {
+    const fresh: DlqMessage[] = [];
+    for (const message of received) {
+      if (!message.MessageId || !message.ReceiptHandle) continue;
+      if (seen.has(message.MessageId)) {
+        held.push(message.ReceiptHandle);
+        continue;
+      }
+      seen.add(message.MessageId);
+      fresh.push(describeDlqMessage(message, options));
+    }
+    return fresh;
+  }
+
+  /** Classifies a batch, holds what stays, and moves the rest: send, then delete what was sent. */
+  async function settle(fresh: readonly DlqMessage[]) {
+    const toSend: Outgoing[] = [];
+    const at = now();
+    for (const message of fresh) {
+      const verdict = classify(message, filter, { maxRedrives, now: at });
+      if (verdict.action !== "move") {
+        held.push(message.receiptHandle);
+        record(message, verdict.action === "skip" ? "skipped" : "quarantined", verdict.reason);
+        continue;
+      }
+      if (dryRun) {
+        held.push(message.receiptHandle);
+        record(message, "moved");
+        continue;
+      }
+      const lineage = nextLineage(message, at);
+      const entry = outgoingEntry(message, lineage, `m${toSend.length}`);
+      if (!entry.ok) {
+        held.push(message.receiptHandle);
+        record(message, "failed", entry.reason);
+        continue;
+      }
+      toSend.push({ message, lineage, entry: entry.entry, bytes: entry.bytes });
+    }
+    for (const batch of batchesWithinLimits(toSend)) {
+      await sendThenDelete(batch);
+    }
+  }
 
   async function sendThenDelete(batch: Outgoing[]) {
     const byId = new Map(batch.map((b) => [b.entry.Id, b]));

@@ -45,6 +45,8 @@ function run(options: Partial<SelectiveRedriveOptions> = {}) {
     queueUrl: QUEUE_URL,
     maxRedrives: 3,
     waitTimeSeconds: 0,
+    // One worker keeps the mocked receive sequence in order; the concurrency tests set their own.
+    concurrency: 1,
     now: () => NOW,
     ...options,
   });
@@ -426,5 +428,65 @@ describe("selective redrive: when to stop", () => {
     await run({ filter: { type: "NewAccount" }, onProgress: (p) => seen.push(p) });
 
     expect(seen.at(-1)).toMatchObject({ received: 2, moved: 1, skipped: 1, total: 3 });
+  });
+});
+
+describe("selective redrive: concurrent workers", () => {
+  /** A DLQ of `count` messages that hands each out once, as many as each receive asks for. */
+  function dlqPool(count: number) {
+    const pool = Array.from({ length: count }, (_, i) => dlqMessage({ id: `p${i}` }));
+    sqsMock.on(ReceiveMessageCommand).callsFake((input: { MaxNumberOfMessages: number }) => ({
+      Messages: pool.splice(0, input.MaxNumberOfMessages),
+    }));
+  }
+
+  it("GIVEN 4 workers and 35 messages WHEN redriving with max 25 THEN exactly 25 are sent and deleted", async () => {
+    dlqPool(35);
+    sendsSucceed();
+    deletesSucceed();
+
+    const summary = await run({ concurrency: 4, max: 25 });
+
+    expect(summary.moved).toBe(25);
+    expect(sentEntries()).toHaveLength(25);
+    expect(deletedHandles()).toHaveLength(25);
+  });
+
+  it("GIVEN 4 workers and 95 messages WHEN redriving THEN each message is sent once and deleted once", async () => {
+    dlqPool(95);
+    sendsSucceed();
+    deletesSucceed();
+
+    const summary = await run({ concurrency: 4 });
+
+    expect(summary.moved).toBe(95);
+    expect(new Set(deletedHandles()).size).toBe(95);
+    expect(deletedHandles()).toHaveLength(95);
+  });
+
+  it("GIVEN 4 workers WHEN one batch crashes between send and delete THEN only that batch stays undeleted and is released", async () => {
+    dlqPool(40);
+    sendsSucceed();
+    deletesSucceed();
+    let calls = 0;
+    let crashed: string[] = [];
+
+    const redrive = run({
+      concurrency: 4,
+      hooks: {
+        afterSendBeforeDelete: (sent) => {
+          calls += 1;
+          if (calls === 2) {
+            crashed = sent.map((m) => m.receiptHandle);
+            throw new Error("crash");
+          }
+        },
+      },
+    });
+
+    await expect(redrive).rejects.toThrow("crash");
+    expect(crashed).toHaveLength(10);
+    expect(deletedHandles().filter((h) => h !== undefined && crashed.includes(h))).toEqual([]);
+    expect(releasedHandles().map(([h]) => h)).toEqual(expect.arrayContaining(crashed));
   });
 });
