@@ -16,6 +16,15 @@ import { PublisherError, PublishFailedError, UnknownTopicError } from "./errors.
 /** What a producer passes for a topic: the input of the topic's current contract. */
 export type TopicData<T extends TopicName> = z.input<(typeof topics)[T]["current"]["data"]>;
 
+/**
+ * An identity fixed before publishing, for producers that must republish the SAME event after a
+ * crash (the transactional outbox): consumers deduplicate on eventId.
+ */
+export interface EventIdentity {
+  readonly eventId: string;
+  readonly occurredAt: string;
+}
+
 export interface Published {
   readonly eventId: string;
   readonly messageId: string;
@@ -39,7 +48,7 @@ export interface Publisher {
    * Validates, envelopes and publishes one message. Throws UnknownTopicError, InvalidMessageError,
    * MessageTooLargeError or PublishFailedError.
    */
-  publish<T extends TopicName>(topic: T, data: TopicData<T>): Promise<Published>;
+  publish<T extends TopicName>(topic: T, data: TopicData<T>, identity?: EventIdentity): Promise<Published>;
   /**
    * Publishes many messages with PublishBatch. Throws only UnknownTopicError; every other failure
    * is reported in the result for its item, which is in input order.
@@ -50,6 +59,15 @@ export interface Publisher {
 interface Pending {
   readonly index: number;
   readonly message: PreparedMessage;
+}
+
+function assertIdentity(identity: EventIdentity): void {
+  const checked = envelopeHeaderSchema.pick({ eventId: true, occurredAt: true }).safeParse(identity);
+  if (!checked.success) {
+    throw new TypeError(
+      `event identity must be a UUID eventId and an ISO occurredAt: ${checked.error.message}`,
+    );
+  }
 }
 
 export function createPublisher(options: PublisherOptions): Publisher {
@@ -64,11 +82,27 @@ export function createPublisher(options: PublisherOptions): Publisher {
   };
 
   // Topic names come from untyped callers too (the CLI, JavaScript), so check at run time.
-  function resolveTopic(topic: string): { arn: string; prepare: (data: unknown) => PreparedMessage } {
+  function resolveTopic(topic: string): {
+    arn: string;
+    prepare: (data: unknown, identity?: EventIdentity) => PreparedMessage;
+  } {
     const arn = isTopicName(topic) ? options.topicArns[topic] : undefined;
     if (!isTopicName(topic) || !arn) throw new UnknownTopicError(topic, topicNames);
     const contract = topics[topic].current;
-    return { arn, prepare: (data) => prepareMessage(topic, contract, data, source) };
+    return {
+      arn,
+      prepare: (data, identity) => {
+        if (identity) assertIdentity(identity);
+        return prepareMessage(
+          topic,
+          contract,
+          data,
+          identity
+            ? { ...source, newId: () => identity.eventId, now: () => new Date(identity.occurredAt) }
+            : source,
+        );
+      },
+    };
   }
 
   async function sendChunk(topic: string, arn: string, chunk: Pending[], results: BatchItemResult[]) {
@@ -120,9 +154,9 @@ export function createPublisher(options: PublisherOptions): Publisher {
   }
 
   return {
-    async publish(topic, data) {
+    async publish(topic, data, identity) {
       const { arn, prepare } = resolveTopic(topic);
-      const message = prepare(data);
+      const message = prepare(data, identity);
       let messageId: string | undefined;
       try {
         const response = await options.sns.send(

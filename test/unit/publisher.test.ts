@@ -328,3 +328,53 @@ describe("publishBatch", () => {
     expect(snsMock.calls()).toHaveLength(0);
   });
 });
+
+describe("publish with a fixed event identity (the outbox's republish)", () => {
+  it("GIVEN an eventId and occurredAt WHEN publishing twice THEN both envelopes carry that identity", async () => {
+    const { sns, publisher } = identityFixture();
+    const identity = {
+      eventId: "6f1c2b9e-8a4d-4c3b-9e2f-1a2b3c4d5e6f",
+      occurredAt: "2026-11-27T10:00:00.000Z",
+    };
+    const first = await publisher.publish("account-signups", identityAccount, identity);
+    const second = await publisher.publish("account-signups", identityAccount, identity);
+    expect(first.eventId).toBe(identity.eventId);
+    expect(second.eventId).toBe(identity.eventId);
+    const body = JSON.parse(String(sns.commandCalls(PublishCommand)[1]?.args[0].input.Message));
+    expect(body).toMatchObject(identity);
+  });
+
+  it("GIVEN an eventId that is not a UUID WHEN publishing THEN it is refused before SNS is called", async () => {
+    const { sns, publisher } = identityFixture();
+    await expect(
+      publisher.publish("account-signups", identityAccount, {
+        eventId: "42",
+        occurredAt: "2026-11-27T10:00:00Z",
+      }),
+    ).rejects.toThrow(/UUID/);
+    expect(sns.commandCalls(PublishCommand)).toHaveLength(0);
+  });
+});
+
+const identityAccount = {
+  accountId: "acc-identity",
+  email: "ada@example.com",
+  displayName: "Ada",
+  locale: "en-GB",
+  createdAt: "2026-11-27T10:00:00.000Z",
+};
+
+function identityFixture() {
+  const sns = mockClient(SNSClient);
+  sns.reset();
+  sns.on(PublishCommand).resolves({ MessageId: "m-1" });
+  const publisher = createPublisher({
+    sns: new SNSClient({ region: "us-east-1" }),
+    topicArns: {
+      "account-signups": "arn:aws:sns:us-east-1:000000000000:signups",
+      "image-uploads": "arn:aws:sns:us-east-1:000000000000:images",
+    },
+    producer: "outbox-test",
+  });
+  return { sns, publisher };
+}
