@@ -3,6 +3,7 @@ import { register as registerDlq } from "./commands/dlq.ts";
 import { register as registerLocal } from "./commands/local.ts";
 import { register as registerPublish } from "./commands/publish.ts";
 import { register as registerRedrive } from "./commands/redrive.ts";
+import { register as registerStart } from "./commands/start.ts";
 import { register as registerStatus } from "./commands/status.ts";
 import { register as registerWork } from "./commands/work.ts";
 import { CliError, oneLineReason } from "./output.ts";
@@ -14,6 +15,7 @@ const commands: RegisterCommand[] = [
   registerLocal,
   registerPublish,
   registerRedrive,
+  registerStart,
   registerStatus,
   registerWork,
 ];
