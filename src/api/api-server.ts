@@ -44,6 +44,15 @@ const verifyRequestSchema = z.union([
 
 const imageIdSchema = z.string().regex(/^[A-Za-z0-9_-]{1,128}$/);
 
+/** decodeURIComponent throws URIError on a malformed escape such as "%E0%A4%A": that is the client's 400. */
+function decodePathSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new HttpError(400, "invalid_request", "the path has a malformed percent-encoding");
+  }
+}
+
 type Route = (req: IncomingMessage, res: ServerResponse, params: string[], url: URL) => Promise<void>;
 
 export function createApiServer(deps: ApiServerDeps): Server {
@@ -111,7 +120,7 @@ export function createApiServer(deps: ApiServerDeps): Server {
       handle: async (req, res, [accountId]) => {
         const parsed = verifyRequestSchema.safeParse(await readJson(req));
         if (!parsed.success) throw validationError(parsed.error);
-        await verify(res, decodeURIComponent(accountId ?? ""), parsed.data);
+        await verify(res, decodePathSegment(accountId ?? ""), parsed.data);
       },
     },
     {
@@ -165,7 +174,7 @@ export function createApiServer(deps: ApiServerDeps): Server {
       method: "GET",
       pattern: /^\/images\/([^/]+)$/,
       handle: async (_req, res, [rawId]) => {
-        const imageId = imageIdSchema.safeParse(decodeURIComponent(rawId ?? ""));
+        const imageId = imageIdSchema.safeParse(decodePathSegment(rawId ?? ""));
         if (!imageId.success)
           throw new HttpError(400, "invalid_image_id", "image ids are 1-128 of A-Z a-z 0-9 _ -");
         const keys = {

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { defineContract } from "./contract.ts";
+import { plainText } from "./text.ts";
 
 export const imageUploadedDataV1 = z.object({
   imageId: z.string().regex(/^[A-Za-z0-9_-]{1,128}$/, "imageId must be 1-128 of A-Z a-z 0-9 _ -"),
@@ -7,7 +8,7 @@ export const imageUploadedDataV1 = z.object({
   key: z.string().min(1).max(1024),
   contentType: z.string().regex(/^[\w.+-]+\/[\w.+-]+$/, "contentType must be a MIME type such as image/jpeg"),
   byteSize: z.number().int().nonnegative(),
-  uploadedBy: z.string().min(1).max(128),
+  uploadedBy: plainText(1, 128),
   uploadedAt: z.iso.datetime({ offset: true }),
 });
 export type ImageUploadedV1 = z.infer<typeof imageUploadedDataV1>;

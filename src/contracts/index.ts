@@ -2,3 +2,4 @@ export * from "./contract.ts";
 export * from "./envelope.ts";
 export * from "./image-uploaded.ts";
 export * from "./new-account.ts";
+export * from "./text.ts";

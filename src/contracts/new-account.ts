@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { defineContract } from "./contract.ts";
+import { plainText } from "./text.ts";
 
 /** E.164: a plus, a non-zero country digit, at most 15 digits in all. */
 export const e164PhoneSchema = z
@@ -7,9 +8,9 @@ export const e164PhoneSchema = z
   .regex(/^\+[1-9]\d{1,14}$/, "phone must be in E.164 form, e.g. +14155550123");
 
 export const newAccountDataV1 = z.object({
-  accountId: z.string().min(1).max(128),
+  accountId: plainText(1, 128),
   email: z.email().max(254),
-  displayName: z.string().trim().min(1).max(200),
+  displayName: plainText(1, 200, { trim: true }),
   phone: e164PhoneSchema.optional(),
   /** BCP 47 language tag, e.g. en-US. */
   locale: z
