@@ -1,0 +1,163 @@
+/**
+ * The whole local system, driven through the example API server as a user would: LocalStack with
+ * the stack, every consumer in its worker process, dynalite for idempotency, the outbox relay.
+ */
+import { randomBytes, randomUUID } from "node:crypto";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
+import sharp from "sharp";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { createAccount, openAccountsDb } from "../../src/accounts/account-store.ts";
+import { localClientConfig } from "../../src/local/aws-config.ts";
+import { destroyLocalStack } from "../../src/local/deploy.ts";
+import { type LocalSystem, startLocalSystem } from "../../src/local/local-system.ts";
+import { outboxCounts } from "../../src/outbox/index.ts";
+import { testStackName } from "./support/deploy-test-stack.ts";
+
+interface SesMessage {
+  Destination: { ToAddresses: string[] };
+  Body: { text_part: string | null; html_part: string | null };
+}
+
+const run = randomBytes(4).toString("hex");
+const address = (who: string) => `${who}-${run}@example.com`;
+const stackName = testStackName("system");
+const dataDir = mkdtempSync(join(tmpdir(), "courier-system-"));
+let system: LocalSystem;
+
+async function mailTo(endpoint: string, to: string): Promise<SesMessage[]> {
+  const res = await fetch(`${endpoint}/_aws/ses`);
+  const { messages } = (await res.json()) as { messages: SesMessage[] };
+  return messages.filter((m) => m.Destination.ToAddresses.includes(to));
+}
+
+/** Polls until `count` mails reached `to`, then waits a quiet period so a late duplicate shows. */
+async function settledMail(to: string, count: number, quietMs = 4000): Promise<SesMessage[]> {
+  const deadline = Date.now() + 90_000;
+  while (Date.now() < deadline && (await mailTo(system.endpoint, to)).length < count) {
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  await new Promise((r) => setTimeout(r, quietMs));
+  return mailTo(system.endpoint, to);
+}
+
+function linkIn(mail: SesMessage): URL {
+  const match = /(http:\/\/\S+\/verify\?\S+)/.exec(mail.Body.text_part ?? "");
+  if (!match?.[1]) throw new Error(`no verification link in: ${mail.Body.text_part}`);
+  return new URL(match[1]);
+}
+
+beforeAll(async () => {
+  // A sign-up committed while no relay ran: the process stopped between the commit and the publish.
+  const db = openAccountsDb(join(dataDir, `${stackName}-accounts.db`));
+  createAccount(db, { email: address("stranded"), displayName: "Stranded" });
+  expect(outboxCounts(db)).toEqual({ pending: 1, sent: 0 });
+  db.close();
+
+  system = await startLocalSystem({
+    stackName,
+    apiPort: 0,
+    dataDir,
+    workerOutput: process.stderr,
+  });
+}, 300_000);
+
+afterAll(async () => {
+  await system?.stop();
+  await destroyLocalStack(stackName, { endpoint: inject("localstackEndpoint") });
+}, 300_000);
+
+describe("the local system through the example API", () => {
+  it("GIVEN a sign-up WHEN POST /accounts THEN 201 at once, one email arrives, and its link verifies the account", async () => {
+    const email = address("ada");
+    const res = await fetch(`${system.apiUrl}/accounts`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ email, displayName: "Ada", phone: "+14155550123" }),
+    });
+    expect(res.status).toBe(201);
+    const { accountId } = (await res.json()) as { accountId: string };
+
+    const mails = await settledMail(email, 1);
+    expect(mails).toHaveLength(1);
+    const link = linkIn(mails[0] as SesMessage);
+    expect(link.searchParams.get("accountId")).toBe(accountId);
+
+    const verify = await fetch(`${system.apiUrl}/accounts/${accountId}/verify`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ token: link.searchParams.get("token") }),
+    });
+    expect(verify.status).toBe(200);
+    expect(await verify.json()).toEqual({ accountId, verified: true });
+  });
+
+  it("GIVEN a sign-up committed before the process stopped WHEN the system restarts THEN its NewAccount is published exactly once (failure mode: lost message)", async () => {
+    const mails = await settledMail(address("stranded"), 1);
+    expect(mails).toHaveLength(1);
+    expect(outboxCounts(system.db).pending).toBe(0);
+  });
+
+  it("GIVEN the same event delivered twice to verification-email WHEN both are processed THEN one email is sent (failure mode: duplicate side effect)", async () => {
+    const email = address("twice");
+    const envelope = {
+      eventId: randomUUID(),
+      type: "NewAccount",
+      version: 1,
+      occurredAt: new Date().toISOString(),
+      producer: "system-test",
+      data: {
+        accountId: `acc-${run}`,
+        email,
+        displayName: "Twice",
+        locale: "en-US",
+        createdAt: new Date().toISOString(),
+      },
+    };
+    const sqs = new SQSClient(localClientConfig({ AWS_ENDPOINT_URL: system.endpoint }));
+    const queueUrl = system.topology.consumers["verification-email"].queueUrl;
+    for (let i = 0; i < 2; i++) {
+      await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: JSON.stringify(envelope) }));
+    }
+    // Wait for both deliveries to be processed (the queue drains), then count mail.
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const line = (await system.consumerLines()).find((l) => l.consumer === "verification-email");
+      if (line?.queueDepth === 0 || Date.now() > deadline) break;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    const mails = await settledMail(email, 1);
+    expect(mails).toHaveLength(1);
+  });
+
+  it("GIVEN an image upload WHEN POST /images THEN 202, and GET /images/:id soon lists both renditions", async () => {
+    const jpeg = await sharp({ create: { width: 1600, height: 1200, channels: 3, background: "#3366aa" } })
+      .jpeg()
+      .toBuffer();
+    const res = await fetch(`${system.apiUrl}/images?uploadedBy=system-test`, {
+      method: "POST",
+      headers: { "content-type": "image/jpeg" },
+      body: jpeg,
+    });
+    expect(res.status).toBe(202);
+    const { imageId } = (await res.json()) as { imageId: string };
+    const deadline = Date.now() + 90_000;
+    let status = 0;
+    let body: unknown;
+    while (Date.now() < deadline) {
+      const got = await fetch(`${system.apiUrl}/images/${imageId}`);
+      status = got.status;
+      body = await got.json();
+      if (status === 200) break;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    expect(status).toBe(200);
+    expect(body).toEqual({
+      imageId,
+      status: "ready",
+      renditions: { thumb: `renditions/${imageId}/thumb.webp`, medium: `renditions/${imageId}/medium.webp` },
+    });
+  });
+});
