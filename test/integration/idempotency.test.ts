@@ -40,7 +40,7 @@ describe("side effects once per event (Powertools idempotency on a DynamoDB-API 
   it("GIVEN the same event delivered twice WHEN the effect runs THEN it takes effect once (failure mode: duplicate email on redelivery)", async () => {
     let sent = 0;
     const send = oncePerEvent(
-      async (input: { eventId: string; to: string }) => {
+      async (_input: { eventId: string; to: string }) => {
         sent += 1;
         return { messageId: `mail-${sent}` };
       },

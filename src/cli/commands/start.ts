@@ -48,7 +48,7 @@ export function register(program: Command): void {
       say(`SMS           ${system.smsUrl}`);
       say(`Team webhook  ${system.webhook.url}   (each post is printed below)`);
       say(`Renditions    s3://${system.topology.uploadsBucket}/renditions/<imageId>/{thumb,medium}.webp`);
-      say(`Operate       npx courier status | dlq peek <consumer> | redrive <consumer>`);
+      say(`Operate       npm run courier -- status | dlq peek <consumer> | redrive <consumer>`);
       say("Ctrl-C stops everything this started.\n");
 
       let last = "";
