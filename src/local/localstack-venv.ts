@@ -12,9 +12,11 @@ export const LOCALSTACK_VERSION = "4.14.0";
 /**
  * localstack-core 4.14.0 declares Python >= 3.10 but its code uses PEP 695 generics (`class
  * InterruptibleQueue[T](Queue)` in its SQS provider): on 3.11 it boots, answers /_localstack/health,
- * then fails every SQS and CloudFormation call with "invalid syntax". So 3.12 is the real minimum.
+ * then fails every SQS and CloudFormation call with "invalid syntax". On 3.12 SQS fails too:
+ * `localstack/utils/tagging.py` imports `warnings.deprecated`, new in 3.13 (its constraints file
+ * was compiled with 3.13). So 3.13 is the real minimum.
  */
-export const MIN_PYTHON: readonly [number, number] = [3, 12];
+export const MIN_PYTHON: readonly [number, number] = [3, 13];
 
 export interface VenvOptions {
   /** The virtualenv directory (created when absent). */
@@ -38,7 +40,7 @@ export class PythonMissingError extends Error {
   override readonly name = "PythonMissingError";
   constructor(python: string, detail: string) {
     super(
-      `LocalStack 4.14 needs Python ${MIN_PYTHON.join(".")}+ but ${python} ${detail}; install Python 3.12+ ` +
+      `LocalStack 4.14 needs Python ${MIN_PYTHON.join(".")}+ but ${python} ${detail}; install Python 3.13+ ` +
         "(or set COURIER_PYTHON), or run LocalStack in Docker and set AWS_ENDPOINT_URL",
     );
   }
@@ -113,7 +115,7 @@ async function pyenvInterpreters(): Promise<string[]> {
 
 /**
  * Picks the interpreter that creates the venv: `COURIER_PYTHON` when set, else the first of
- * python3.13, python3.12, python3 and pyenv's installed versions that is 3.12 or later.
+ * python3.14, python3.13, python3 and pyenv's installed versions that is 3.13 or later.
  */
 export async function findPython(explicit: string | undefined): Promise<{
   python: string;
@@ -128,7 +130,7 @@ export async function findPython(explicit: string | undefined): Promise<{
     return { python: explicit, version };
   }
   const seen: string[] = [];
-  for (const candidate of ["python3.13", "python3.12", "python3", ...(await pyenvInterpreters())]) {
+  for (const candidate of ["python3.14", "python3.13", "python3", ...(await pyenvInterpreters())]) {
     const version = await pythonVersion(candidate);
     if (!version) continue;
     const parsed = parseVersion(version);
@@ -139,7 +141,7 @@ export async function findPython(explicit: string | undefined): Promise<{
     "no interpreter",
     seen.length > 0
       ? `was found (${seen.join(", ")})`
-      : "was found on PATH (python3.13, python3.12, python3)",
+      : "was found on PATH (python3.14, python3.13, python3)",
   );
 }
 

@@ -114,7 +114,7 @@ export async function checkLocalStackWorks(endpoint: string): Promise<void> {
     throw new LocalStackBrokenError(
       `LocalStack at ${endpoint} answers its health check but SQS fails (${reason}); ` +
         (/invalid syntax/.test(reason)
-          ? "it runs on Python < 3.12, which LocalStack 4.14 needs: stop it, delete its venv and run courier local up"
+          ? "it runs on Python < 3.13, which LocalStack 4.14 needs: stop it, delete its venv and run courier local up"
           : "restart it"),
     );
   } finally {

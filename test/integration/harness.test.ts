@@ -111,7 +111,7 @@ describe("harness: errors", () => {
     });
     await expect(attempt).rejects.toThrow(PythonMissingError);
     await expect(attempt).rejects.toThrow(
-      "LocalStack 4.14 needs Python 3.12+ but COURIER_PYTHON=/nonexistent/python3 does not run",
+      "LocalStack 4.14 needs Python 3.13+ but COURIER_PYTHON=/nonexistent/python3 does not run",
     );
   });
 });
