@@ -97,6 +97,8 @@ export function workerEnvironment(options: WorkerEnvironmentOptions): Record<str
     });
   }
   Object.assign(env, functionEnv);
+  // The AWS SDK's Node.js 20 support notice is printed once by the parent, not once per worker.
+  env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
   if (options.concurrency !== undefined) env[WORKER_CONCURRENCY_ENV] = String(options.concurrency);
   return env;
 }
