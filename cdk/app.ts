@@ -1,6 +1,6 @@
 /**
  * The CDK app: reads per-deployment settings from CDK context (`-c mailFrom=... -c verifyUrlBase=...
- * -c teamWebhookUrl=... -c stackName=...`), instantiates the stack and registers the cdk-nag checks.
+ * -c teamWebhookSecretArn=... (or -c teamWebhookUrl=...) -c stackName=...`), instantiates the stack and registers the cdk-nag checks.
  */
 import { App } from "aws-cdk-lib";
 import type { DeploySettings } from "../src/consumer-environment.ts";
@@ -26,6 +26,10 @@ const settings: DeploySettings = {
   mailFrom: setting("mailFrom", DEFAULT_SETTINGS.mailFrom),
   verifyUrlBase: setting("verifyUrlBase", DEFAULT_SETTINGS.verifyUrlBase),
   teamWebhookUrl: setting("teamWebhookUrl", DEFAULT_SETTINGS.teamWebhookUrl),
+  // Preferred in AWS: the webhook URL stays in Secrets Manager and out of the template.
+  ...(setting("teamWebhookSecretArn", "")
+    ? { teamWebhookSecretArn: setting("teamWebhookSecretArn", "") }
+    : {}),
 };
 
 const stack = new CourierStack(app, setting("stackName", DEFAULT_STACK_NAME), { settings });

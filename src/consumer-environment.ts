@@ -19,8 +19,13 @@ export interface DeploySettings {
   readonly mailFrom: string;
   /** Base of the verification link; the code and account id are appended as query parameters. */
   readonly verifyUrlBase: string;
-  /** The team chat webhook (Slack-style) team-notify posts to. */
+  /**
+   * The team chat webhook (Slack-style) team-notify posts to. A Slack webhook URL is a bearer
+   * secret: in AWS prefer `teamWebhookSecretArn`, which keeps it out of the template.
+   */
   readonly teamWebhookUrl: string;
+  /** A Secrets Manager secret whose value is the webhook URL; when set, it replaces `teamWebhookUrl`. */
+  readonly teamWebhookSecretArn?: string;
 }
 
 export const ENV = {
@@ -31,6 +36,7 @@ export const ENV = {
   mailFrom: "MAIL_FROM",
   verifyUrlBase: "VERIFY_URL_BASE",
   teamWebhookUrl: "TEAM_WEBHOOK_URL",
+  teamWebhookSecretArn: "TEAM_WEBHOOK_SECRET_ARN",
   uploadsBucket: "UPLOADS_BUCKET",
   idempotencyTable: "IDEMPOTENCY_TABLE",
 } as const;
@@ -59,7 +65,9 @@ export function consumerEnvironment(
     case "verification-sms":
       return { ...common, [ENV.verificationSecretArn]: resources.verificationSecretArn };
     case "team-notify":
-      return { ...common, [ENV.teamWebhookUrl]: settings.teamWebhookUrl };
+      return settings.teamWebhookSecretArn
+        ? { ...common, [ENV.teamWebhookSecretArn]: settings.teamWebhookSecretArn }
+        : { ...common, [ENV.teamWebhookUrl]: settings.teamWebhookUrl };
     case "thumbnails":
       return { ...common, [ENV.uploadsBucket]: resources.uploadsBucket };
   }

@@ -209,6 +209,14 @@ export class CourierStack extends Stack {
         return;
       case "team-notify":
         this.idempotencyTable.grantReadWriteData(fn);
+        // The webhook URL is a bearer secret: given as a secret, only its ARN is in the template.
+        if (settings.teamWebhookSecretArn) {
+          secretsmanager.Secret.fromSecretCompleteArn(
+            this,
+            "TeamWebhookSecret",
+            settings.teamWebhookSecretArn,
+          ).grantRead(fn);
+        }
         return;
       case "thumbnails":
         this.uploadsBucket.grantRead(fn, "originals/*");
@@ -253,12 +261,19 @@ function validateSettings(scope: Construct, settings: DeploySettings): void {
   if (!/^[^\s@<>]+@[^\s@<>]+\.[^\s@<>]+$/.test(senderAddress(settings.mailFrom))) {
     fail(`mailFrom must be an email address or "Name <address>", got "${settings.mailFrom}"`);
   }
-  for (const [key, value] of [
-    ["verifyUrlBase", settings.verifyUrlBase],
-    ["teamWebhookUrl", settings.teamWebhookUrl],
-  ] as const) {
+  const urls: Array<readonly [string, string]> = [["verifyUrlBase", settings.verifyUrlBase]];
+  if (settings.teamWebhookSecretArn === undefined) urls.push(["teamWebhookUrl", settings.teamWebhookUrl]);
+  for (const [key, value] of urls) {
     if (!URL.canParse(value) || !/^https?:$/.test(new URL(value).protocol)) {
       fail(`${key} must be an http(s) URL, got "${value}"`);
     }
+  }
+  const secretArn = settings.teamWebhookSecretArn;
+  // A complete ARN (with its random suffix): IAM grants on a partial ARN would not match the secret.
+  if (
+    secretArn !== undefined &&
+    !/^arn:aws[\w-]*:secretsmanager:[\w-]+:\d{12}:secret:.+-[A-Za-z0-9]{6}$/.test(secretArn)
+  ) {
+    fail(`teamWebhookSecretArn must be a complete Secrets Manager secret ARN, got "${secretArn}"`);
   }
 }

@@ -1,18 +1,26 @@
 /**
  * team-notify: posts a summary of each sign-up to the team's chat webhook. Config is parsed once
- * per cold start; the logic lives in src/signup/team-notify.ts.
+ * per cold start; the webhook URL comes from Secrets Manager (TEAM_WEBHOOK_SECRET_ARN) or, in local
+ * runs, from TEAM_WEBHOOK_URL. The logic lives in src/signup/team-notify.ts.
  */
+import { SecretsProvider } from "@aws-lambda-powertools/parameters/secrets";
+import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { defineConsumer } from "../../src/consumer/index.ts";
-import { teamNotifyConfig } from "../../src/signup/config.ts";
+import { teamNotifySettings } from "../../src/signup/config.ts";
 import { onceWhereConfigured } from "../../src/signup/once-where-configured.ts";
 import type { SignupEvent } from "../../src/signup/signup-event.ts";
 import { notifyTeam } from "../../src/signup/team-notify.ts";
+import { webhookUrlSource } from "../../src/signup/team-webhook-url.ts";
 
 // Fails the cold start with a message naming any missing setting.
-const config = teamNotifyConfig();
+const settings = teamNotifySettings();
+const webhookUrl = webhookUrlSource(
+  settings,
+  () => new SecretsProvider({ awsSdkV3Client: new SecretsManagerClient({}) }),
+);
 
-const notifyOnce = onceWhereConfigured("team-notify", (message: SignupEvent) =>
-  notifyTeam({ config }, message),
+const notifyOnce = onceWhereConfigured("team-notify", async (message: SignupEvent) =>
+  notifyTeam({ config: { webhookUrl: await webhookUrl(), timeoutMs: settings.timeoutMs } }, message),
 );
 
 export const handler = defineConsumer({

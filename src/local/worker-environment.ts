@@ -26,6 +26,7 @@ export const SETTINGS_ENV: Record<keyof DeploySettings, string> = {
   mailFrom: ENV.mailFrom,
   verifyUrlBase: ENV.verifyUrlBase,
   teamWebhookUrl: ENV.teamWebhookUrl,
+  teamWebhookSecretArn: ENV.teamWebhookSecretArn,
 };
 
 export class WorkerSettingError extends Error {
@@ -38,10 +39,13 @@ const UNSET = "\u0000unset";
 /** Settings from the environment, falling back to `defaults` (the local run's) where given. */
 export function settingsFromEnvironment(env: NodeJS.ProcessEnv, defaults?: DeploySettings): DeploySettings {
   const pick = (key: keyof DeploySettings) => env[SETTINGS_ENV[key]] || defaults?.[key] || UNSET;
+  // Optional: when present it replaces teamWebhookUrl, so it must not default to UNSET.
+  const secretArn = env[SETTINGS_ENV.teamWebhookSecretArn] || defaults?.teamWebhookSecretArn;
   return {
     mailFrom: pick("mailFrom"),
     verifyUrlBase: pick("verifyUrlBase"),
     teamWebhookUrl: pick("teamWebhookUrl"),
+    ...(secretArn ? { teamWebhookSecretArn: secretArn } : {}),
   };
 }
 

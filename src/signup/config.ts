@@ -39,15 +39,25 @@ const verificationSmsSchema = z.object({
   [ENV.verificationSecretArn]: nonEmpty("the Secrets Manager ARN of the verification HMAC key"),
 });
 
+const webhookTimeout = z.coerce
+  .number({ error: "must be a number of milliseconds" })
+  .int("must be a whole number of milliseconds")
+  .min(100, "must be at least 100 ms")
+  .max(60_000, "must be at most 60000 ms (the function timeout bounds it anyway)")
+  .default(DEFAULT_TEAM_WEBHOOK_TIMEOUT_MS);
+
 const teamNotifySchema = z.object({
   [ENV.teamWebhookUrl]: httpUrl("the team chat webhook team-notify posts to"),
-  [TEAM_WEBHOOK_TIMEOUT_ENV]: z.coerce
-    .number({ error: "must be a number of milliseconds" })
-    .int("must be a whole number of milliseconds")
-    .min(100, "must be at least 100 ms")
-    .max(60_000, "must be at most 60000 ms (the function timeout bounds it anyway)")
-    .default(DEFAULT_TEAM_WEBHOOK_TIMEOUT_MS),
+  [TEAM_WEBHOOK_TIMEOUT_ENV]: webhookTimeout,
 });
+
+const teamNotifySecretSchema = z.object({
+  [ENV.teamWebhookSecretArn]: nonEmpty("the Secrets Manager ARN holding the team webhook URL"),
+  [TEAM_WEBHOOK_TIMEOUT_ENV]: webhookTimeout,
+});
+
+/** The webhook URL read from a secret's value: checked like TEAM_WEBHOOK_URL, never echoed. */
+export const webhookUrlSecretValue = httpUrl("the value of the team webhook secret");
 
 function parseEnvironment<S extends z.ZodObject>(
   consumer: string,
@@ -92,4 +102,21 @@ export interface TeamNotifyConfig {
 export function teamNotifyConfig(env: NodeJS.ProcessEnv = process.env): TeamNotifyConfig {
   const parsed = parseEnvironment("team-notify", teamNotifySchema, env);
   return { webhookUrl: parsed[ENV.teamWebhookUrl], timeoutMs: parsed[TEAM_WEBHOOK_TIMEOUT_ENV] };
+}
+
+/** Where team-notify finds its webhook: the URL itself, or a secret holding it (kept out of templates). */
+export type TeamNotifySettings =
+  | { readonly webhookUrl: string; readonly timeoutMs: number }
+  | { readonly webhookSecretArn: string; readonly timeoutMs: number };
+
+/** TEAM_WEBHOOK_SECRET_ARN when set, else TEAM_WEBHOOK_URL (whose absence is the error reported). */
+export function teamNotifySettings(env: NodeJS.ProcessEnv = process.env): TeamNotifySettings {
+  if (env[ENV.teamWebhookSecretArn] !== undefined) {
+    const parsed = parseEnvironment("team-notify", teamNotifySecretSchema, env);
+    return {
+      webhookSecretArn: parsed[ENV.teamWebhookSecretArn],
+      timeoutMs: parsed[TEAM_WEBHOOK_TIMEOUT_ENV],
+    };
+  }
+  return teamNotifyConfig(env);
 }

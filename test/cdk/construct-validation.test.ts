@@ -186,6 +186,11 @@ describe("GIVEN the stack rendered from a topology with a mistake", () => {
     ["mailFrom", { mailFrom: "not an address" }, /mailFrom must be an email address/],
     ["verifyUrlBase", { verifyUrlBase: "ftp://example.com" }, /verifyUrlBase must be an http\(s\) URL/],
     ["teamWebhookUrl", { teamWebhookUrl: "hooks" }, /teamWebhookUrl must be an http\(s\) URL/],
+    [
+      "teamWebhookSecretArn",
+      { teamWebhookSecretArn: "arn:aws:secretsmanager:us-east-1:123456789012:secret:team-webhook" },
+      /teamWebhookSecretArn must be a complete Secrets Manager secret ARN/,
+    ],
   ])(
     "WHEN the deploy setting %s is malformed THEN building the stack throws naming it",
     (_key, bad, message) => {

@@ -5,9 +5,11 @@ import {
   SignupConfigError,
   TEAM_WEBHOOK_TIMEOUT_ENV,
   teamNotifyConfig,
+  teamNotifySettings,
   verificationEmailConfig,
   verificationSmsConfig,
 } from "../../src/signup/config.ts";
+import { webhookUrlSource } from "../../src/signup/team-webhook-url.ts";
 
 const emailEnv = {
   [ENV.verificationSecretArn]: "arn:aws:secretsmanager:us-east-1:000000000000:secret:v",
@@ -69,5 +71,56 @@ describe("sign-up consumer configuration", () => {
   it("GIVEN a timeout that is not a number WHEN team-notify's config is parsed THEN the error names the setting", () => {
     const env = { [ENV.teamWebhookUrl]: "https://hooks.example/T/B/X", [TEAM_WEBHOOK_TIMEOUT_ENV]: "soon" };
     expect(() => teamNotifyConfig(env)).toThrow(/TEAM_WEBHOOK_TIMEOUT_MS must be a number/);
+  });
+});
+
+describe("team-notify webhook from Secrets Manager", () => {
+  const arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:team-webhook-AbC123";
+  const provider = (values: Array<string | Error>) => {
+    let calls = 0;
+    return {
+      calls: () => calls,
+      get: async () => {
+        const value = values[Math.min(calls, values.length - 1)];
+        calls += 1;
+        if (value instanceof Error) throw value;
+        return value;
+      },
+    };
+  };
+
+  it("GIVEN TEAM_WEBHOOK_SECRET_ARN WHEN settings are parsed THEN the URL is not required and the ARN is kept", () => {
+    expect(teamNotifySettings({ [ENV.teamWebhookSecretArn]: arn })).toEqual({
+      webhookSecretArn: arn,
+      timeoutMs: DEFAULT_TEAM_WEBHOOK_TIMEOUT_MS,
+    });
+  });
+
+  it("GIVEN neither setting WHEN settings are parsed THEN the error names TEAM_WEBHOOK_URL", () => {
+    expect(() => teamNotifySettings({})).toThrow(/TEAM_WEBHOOK_URL is not set/);
+  });
+
+  it("GIVEN a secret holding the URL WHEN the URL is needed twice THEN it is read once and returned", async () => {
+    const secrets = provider(["https://hooks.example/T/B/X"]);
+    const url = webhookUrlSource({ webhookSecretArn: arn, timeoutMs: 100 }, () => secrets as never);
+    expect(await url()).toBe("https://hooks.example/T/B/X");
+    expect(await url()).toBe("https://hooks.example/T/B/X");
+    expect(secrets.calls()).toBe(1);
+  });
+
+  it("GIVEN a secret that is not a URL WHEN read THEN a config error names the secret but never echoes its value", async () => {
+    const secrets = provider(["not-a-url-but-secret-material"]);
+    const url = webhookUrlSource({ webhookSecretArn: arn, timeoutMs: 100 }, () => secrets as never);
+    const error = (await url().catch((e: unknown) => e)) as Error;
+    expect(error).toBeInstanceOf(SignupConfigError);
+    expect(error.message).toContain(arn);
+    expect(error.message).not.toContain("secret-material");
+  });
+
+  it("GIVEN a failed secret read WHEN the URL is needed again THEN it is read again (failure mode: one outage poisons the instance)", async () => {
+    const secrets = provider([new Error("throttled"), "https://hooks.example/T/B/X"]);
+    const url = webhookUrlSource({ webhookSecretArn: arn, timeoutMs: 100 }, () => secrets as never);
+    await expect(url()).rejects.toThrow("throttled");
+    expect(await url()).toBe("https://hooks.example/T/B/X");
   });
 });
