@@ -52,6 +52,12 @@ export async function queueCounts(sqs: SQSClient, queueUrl: string): Promise<Que
   };
 }
 
+/** Visible plus in flight plus delayed: zero only when every message in the queue was deleted. */
+export async function queueDepth(sqs: SQSClient, queueUrl: string): Promise<number> {
+  const counts = await queueCounts(sqs, queueUrl);
+  return counts.visible + counts.inFlight + counts.delayed;
+}
+
 /** The age of the oldest of the given send times, in whole seconds; null for none known, 0 for an empty queue. */
 export function oldestAgeSeconds(sentTimestamps: readonly number[] | undefined, now: number): number | null {
   if (sentTimestamps === undefined) return null;

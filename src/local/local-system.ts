@@ -26,7 +26,7 @@ import { verificationKeyFromSecret } from "../signup/verification-key.ts";
 import { DEFAULT_STACK_NAME } from "../stack-outputs.ts";
 import { type ConsumerName, consumerNames, type TopicName, topicNames } from "../topology.ts";
 import { localClientConfig } from "./aws-config.ts";
-import { queueCounts } from "./consumer-status.ts";
+import { queueDepth } from "./consumer-status.ts";
 import type { DeployedTopology } from "./deployed-topology.ts";
 import { ensureIdempotencyTable, ensureLocalDynamo, localIdempotencyTableName } from "./dynamodb-local.ts";
 import { ensureLocalStack, type LocalStackHandle, PROJECT_ROOT, stopLocalStack } from "./localstack.ts";
@@ -174,10 +174,7 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
     cleanups.push(() => workers.stop());
 
     const sqs = new SQSClient(aws);
-    const depth = async (url: string) => {
-      const c = await queueCounts(sqs, url);
-      return c.visible + c.inFlight + c.delayed;
-    };
+    const depth = (url: string) => queueDepth(sqs, url);
     return {
       apiUrl,
       endpoint,

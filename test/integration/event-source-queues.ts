@@ -12,6 +12,7 @@ import {
   SQSClient,
 } from "@aws-sdk/client-sqs";
 import { localClientConfig } from "../../src/local/aws-config.ts";
+import { queueDepth } from "../../src/local/consumer-status.ts";
 
 export const sqs = new SQSClient(localClientConfig());
 
@@ -101,22 +102,8 @@ export async function sendAll(
 }
 
 /** Visible plus in-flight plus delayed: zero only when every message was deleted. */
-export async function messagesLeft(queueUrl: string): Promise<number> {
-  const { Attributes = {} } = await sqs.send(
-    new GetQueueAttributesCommand({
-      QueueUrl: queueUrl,
-      AttributeNames: [
-        "ApproximateNumberOfMessages",
-        "ApproximateNumberOfMessagesNotVisible",
-        "ApproximateNumberOfMessagesDelayed",
-      ],
-    }),
-  );
-  return (
-    Number(Attributes.ApproximateNumberOfMessages ?? 0) +
-    Number(Attributes.ApproximateNumberOfMessagesNotVisible ?? 0) +
-    Number(Attributes.ApproximateNumberOfMessagesDelayed ?? 0)
-  );
+export function messagesLeft(queueUrl: string): Promise<number> {
+  return queueDepth(sqs, queueUrl);
 }
 
 /** Polls until the condition holds; the deadline only bounds a broken run, it never decides a pass. */

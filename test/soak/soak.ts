@@ -22,10 +22,11 @@ import {
   type ScanCommandOutput,
 } from "@aws-sdk/client-dynamodb";
 import { SNSClient } from "@aws-sdk/client-sns";
-import { GetQueueAttributesCommand, SetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
+import { SetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { Command } from "commander";
 import type { NewAccountV1 } from "../../src/contracts/index.ts";
 import { localClientConfig } from "../../src/local/aws-config.ts";
+import { queueDepth } from "../../src/local/consumer-status.ts";
 import { deployToLocalStack, destroyLocalStack } from "../../src/local/deploy.ts";
 import type { DeployedTopology } from "../../src/local/deployed-topology.ts";
 import { ensureIdempotencyTable, type LocalDynamo } from "../../src/local/dynamodb-local.ts";
@@ -312,24 +313,6 @@ function signup(i: number, run: string, phone: boolean, poison: boolean): NewAcc
     locale: "en-US",
     createdAt: new Date().toISOString(),
   };
-}
-
-async function queueDepth(sqs: SQSClient, queueUrl: string): Promise<number> {
-  const { Attributes = {} } = await sqs.send(
-    new GetQueueAttributesCommand({
-      QueueUrl: queueUrl,
-      AttributeNames: [
-        "ApproximateNumberOfMessages",
-        "ApproximateNumberOfMessagesNotVisible",
-        "ApproximateNumberOfMessagesDelayed",
-      ],
-    }),
-  );
-  return (
-    Number(Attributes.ApproximateNumberOfMessages ?? 0) +
-    Number(Attributes.ApproximateNumberOfMessagesNotVisible ?? 0) +
-    Number(Attributes.ApproximateNumberOfMessagesDelayed ?? 0)
-  );
 }
 
 /** Waits until the three source queues hold nothing (visible, in flight or delayed) twice in a row. */
