@@ -19,10 +19,10 @@ import {
   SendMessageCommand,
   SQSClient,
 } from "@aws-sdk/client-sqs";
-import { FAILURE_ATTRIBUTE } from "../src/consumer/failure-attributes.ts";
-import { localClientConfig } from "../src/local/aws-config.ts";
-import { redriveInBulk } from "../src/redrive/bulk.ts";
-import { redriveSelectively, SELECTIVE_DEFAULTS } from "../src/redrive/selective.ts";
+import { localClientConfig } from "../src/dev/aws-config.ts";
+import { FAILURE_ATTRIBUTE } from "../src/lib/consumer/failure-attributes.ts";
+import { redriveInBulk } from "../src/lib/redrive/bulk.ts";
+import { redriveSelectively, SELECTIVE_DEFAULTS } from "../src/lib/redrive/selective.ts";
 import type { BenchContext, Benchmark, BenchResult, Row } from "./lib/benchmark.ts";
 import { forEachWithConcurrency } from "./lib/concurrency.ts";
 import { round } from "./lib/stats.ts";

@@ -76,8 +76,8 @@ async function sharpJob(): Promise<
   // libvips' operation cache would serve repeated runs on the same buffer from memory; a Lambda
   // sees each original once, so measure without it.
   sharp.cache(false);
-  const { renderRenditions } = await import("../src/images/render.ts");
-  const { DEFAULT_MAX_INPUT_BYTES, DEFAULT_MAX_INPUT_PIXELS } = await import("../src/images/config.ts");
+  const { renderRenditions } = await import("../src/app/images/render.ts");
+  const { DEFAULT_MAX_INPUT_BYTES, DEFAULT_MAX_INPUT_PIXELS } = await import("../src/app/images/config.ts");
   const limits = {
     maxInputBytes: DEFAULT_MAX_INPUT_BYTES,
     maxInputPixels: DEFAULT_MAX_INPUT_PIXELS,

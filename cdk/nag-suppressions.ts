@@ -11,7 +11,7 @@
 import { type App, type CfnElement, Stack, Validations } from "aws-cdk-lib";
 import { AwsSolutionsChecks } from "cdk-nag";
 import type { IConstruct } from "constructs";
-import { consumerNames } from "../src/topology.ts";
+import { consumerNames } from "../src/deployment/topology.ts";
 import type { CourierStack } from "./stacks/courier-stack.ts";
 
 export interface NagAcknowledgement {

@@ -2,8 +2,8 @@
  * Installs LocalStack 4.14.0 into the project's virtualenv (reused when complete), the step CI and a
  * new clone run before the integration tests. `npm run localstack:install`.
  */
-import { localstackPaths } from "../src/local/localstack.ts";
-import { installLocalStack } from "../src/local/localstack-venv.ts";
+import { localstackPaths } from "../src/dev/localstack.ts";
+import { installLocalStack } from "../src/dev/localstack-venv.ts";
 
 const paths = localstackPaths();
 try {

@@ -1,4 +1,4 @@
-import { ensureLocalStack, stopLocalStack } from "../../src/local/localstack.ts";
+import { ensureLocalStack, stopLocalStack } from "../../src/dev/localstack.ts";
 
 export interface BenchLocalStack {
   readonly endpoint: string;

@@ -10,8 +10,7 @@ import * as s3 from "aws-cdk-lib/aws-s3";
 import * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import * as sns from "aws-cdk-lib/aws-sns";
 import type { Construct } from "constructs";
-import { consumerEnvironment, type DeploySettings } from "../../src/consumer-environment.ts";
-import { IDEMPOTENCY_PARTITION_KEY, IDEMPOTENCY_TTL_ATTRIBUTE } from "../../src/idempotency/table-schema.ts";
+import { consumerEnvironment, type DeploySettings } from "../../src/deployment/consumer-environment.ts";
 import {
   consumerOutputKey,
   IDEMPOTENCY_TABLE_OUTPUT,
@@ -19,7 +18,7 @@ import {
   topicOutputKey,
   UPLOADS_BUCKET_OUTPUT,
   VERIFICATION_SECRET_OUTPUT,
-} from "../../src/stack-outputs.ts";
+} from "../../src/deployment/stack-outputs.ts";
 import {
   type ConsumerName,
   type ConsumerSpec,
@@ -30,7 +29,11 @@ import {
   type TopicName,
   topicNames,
   topics,
-} from "../../src/topology.ts";
+} from "../../src/deployment/topology.ts";
+import {
+  IDEMPOTENCY_PARTITION_KEY,
+  IDEMPOTENCY_TTL_ATTRIBUTE,
+} from "../../src/lib/idempotency/table-schema.ts";
 import { ConsumerFunction } from "../constructs/consumer-function.ts";
 import { ConsumerQueue } from "../constructs/consumer-queue.ts";
 import { EncryptedTopic } from "../constructs/encrypted-topic.ts";

@@ -5,12 +5,12 @@
  */
 import { SecretsProvider } from "@aws-lambda-powertools/parameters/secrets";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
-import { defineConsumer } from "../../src/consumer/index.ts";
-import { teamNotifySettings } from "../../src/signup/config.ts";
-import { onceWhereConfigured } from "../../src/signup/once-where-configured.ts";
-import type { SignupEvent } from "../../src/signup/signup-event.ts";
-import { notifyTeam } from "../../src/signup/team-notify.ts";
-import { webhookUrlSource } from "../../src/signup/team-webhook-url.ts";
+import { teamNotifySettings } from "../../src/app/signup/config.ts";
+import { onceWhereConfigured } from "../../src/app/signup/once-where-configured.ts";
+import type { SignupEvent } from "../../src/app/signup/signup-event.ts";
+import { notifyTeam } from "../../src/app/signup/team-notify.ts";
+import { webhookUrlSource } from "../../src/app/signup/team-webhook-url.ts";
+import { defineConsumer } from "../../src/lib/consumer/index.ts";
 
 // Fails the cold start with a message naming any missing setting.
 const settings = teamNotifySettings();

@@ -3,9 +3,9 @@
  * are built once per cold start; the logic lives in src/images/thumbnails.ts.
  */
 import { S3Client } from "@aws-sdk/client-s3";
-import { defineConsumer } from "../../src/consumer/index.ts";
-import { thumbnailsConfigFromEnv } from "../../src/images/config.ts";
-import { makeThumbnails } from "../../src/images/thumbnails.ts";
+import { thumbnailsConfigFromEnv } from "../../src/app/images/config.ts";
+import { makeThumbnails } from "../../src/app/images/thumbnails.ts";
+import { defineConsumer } from "../../src/lib/consumer/index.ts";
 
 // Fails the cold start with a message naming any missing or malformed setting.
 const config = thumbnailsConfigFromEnv();

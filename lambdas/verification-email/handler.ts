@@ -5,12 +5,12 @@
 import { SecretsProvider } from "@aws-lambda-powertools/parameters/secrets";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { SESClient } from "@aws-sdk/client-ses";
-import { defineConsumer } from "../../src/consumer/index.ts";
-import { verificationEmailConfig } from "../../src/signup/config.ts";
-import { onceWhereConfigured } from "../../src/signup/once-where-configured.ts";
-import type { SignupEvent } from "../../src/signup/signup-event.ts";
-import { sendVerificationEmail } from "../../src/signup/verification-email.ts";
-import { verificationKeyFromSecret } from "../../src/signup/verification-key.ts";
+import { verificationEmailConfig } from "../../src/app/signup/config.ts";
+import { onceWhereConfigured } from "../../src/app/signup/once-where-configured.ts";
+import type { SignupEvent } from "../../src/app/signup/signup-event.ts";
+import { sendVerificationEmail } from "../../src/app/signup/verification-email.ts";
+import { verificationKeyFromSecret } from "../../src/app/signup/verification-key.ts";
+import { defineConsumer } from "../../src/lib/consumer/index.ts";
 
 // Fails the cold start with a message naming any missing setting.
 const config = verificationEmailConfig();

@@ -5,12 +5,12 @@
 import { SecretsProvider } from "@aws-lambda-powertools/parameters/secrets";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { SNSClient } from "@aws-sdk/client-sns";
-import { defineConsumer } from "../../src/consumer/index.ts";
-import { verificationSmsConfig } from "../../src/signup/config.ts";
-import { onceWhereConfigured } from "../../src/signup/once-where-configured.ts";
-import type { SignupEvent } from "../../src/signup/signup-event.ts";
-import { verificationKeyFromSecret } from "../../src/signup/verification-key.ts";
-import { sendVerificationSms } from "../../src/signup/verification-sms.ts";
+import { verificationSmsConfig } from "../../src/app/signup/config.ts";
+import { onceWhereConfigured } from "../../src/app/signup/once-where-configured.ts";
+import type { SignupEvent } from "../../src/app/signup/signup-event.ts";
+import { verificationKeyFromSecret } from "../../src/app/signup/verification-key.ts";
+import { sendVerificationSms } from "../../src/app/signup/verification-sms.ts";
+import { defineConsumer } from "../../src/lib/consumer/index.ts";
 
 // Fails the cold start with a message naming any missing setting.
 const config = verificationSmsConfig();

@@ -12,7 +12,7 @@ import { ConsumerQueue, type ConsumerQueueProps } from "../../cdk/constructs/con
 import { InvalidConstructPropsError } from "../../cdk/constructs/errors.ts";
 import { RedriveFunction } from "../../cdk/constructs/redrive-function.ts";
 import { CourierStack } from "../../cdk/stacks/courier-stack.ts";
-import { consumers } from "../../src/topology.ts";
+import { consumers } from "../../src/deployment/topology.ts";
 import { appWithoutBundling, TEST_SETTINGS } from "./fixtures.ts";
 
 const ENTRY = fileURLToPath(new URL("../../lambdas/team-notify/handler.ts", import.meta.url));

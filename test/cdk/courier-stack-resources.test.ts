@@ -7,7 +7,7 @@
  */
 import { Match } from "aws-cdk-lib/assertions";
 import { beforeAll, describe, expect, it } from "vitest";
-import { consumerNames } from "../../src/topology.ts";
+import { consumerNames } from "../../src/deployment/topology.ts";
 import {
   type CfnTemplate,
   logicalId,

@@ -6,16 +6,16 @@
  */
 import { Match } from "aws-cdk-lib/assertions";
 import { beforeAll, describe, expect, it } from "vitest";
-import { type ConsumerResources, consumerEnvironment } from "../../src/consumer-environment.ts";
-import { topologyFromOutputs } from "../../src/local/deployed-topology.ts";
-import { consumerOutputKey, topicOutputKey } from "../../src/stack-outputs.ts";
+import { type ConsumerResources, consumerEnvironment } from "../../src/deployment/consumer-environment.ts";
+import { consumerOutputKey, topicOutputKey } from "../../src/deployment/stack-outputs.ts";
 import {
   consumerNames,
   consumers,
   DLQ_RETENTION_DAYS,
   redriveFunction,
   topicNames,
-} from "../../src/topology.ts";
+} from "../../src/deployment/topology.ts";
+import { topologyFromOutputs } from "../../src/dev/deployed-topology.ts";
 import {
   arnOf,
   type CfnTemplate,

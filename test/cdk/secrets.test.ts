@@ -15,7 +15,7 @@ import { fileURLToPath } from "node:url";
 import { App, Stack } from "aws-cdk-lib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BundledFunction } from "../../cdk/constructs/bundled-function.ts";
-import { consumers } from "../../src/topology.ts";
+import { consumers } from "../../src/deployment/topology.ts";
 import { type CfnTemplate, logicalId, props, resourcesOfType, synthCourierStack } from "./fixtures.ts";
 
 /**

@@ -12,7 +12,7 @@ import { App, Stack } from "aws-cdk-lib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BundledFunction } from "../../cdk/constructs/bundled-function.ts";
 import { CONSUMER_NATIVE_MODULES } from "../../cdk/stacks/courier-stack.ts";
-import { consumers } from "../../src/topology.ts";
+import { consumers } from "../../src/deployment/topology.ts";
 import "./fixtures.ts";
 
 /** ELF e_machine of AArch64 (ARM64) and x86-64. */

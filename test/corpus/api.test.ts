@@ -13,10 +13,10 @@ import { join } from "node:path";
 import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openAccountsDb } from "../../src/accounts/account-store.ts";
-import { createApiServer } from "../../src/api/api-server.ts";
-import { outboxCounts } from "../../src/outbox/index.ts";
-import { verificationKey } from "../../src/signup/verification-code.ts";
+import { openAccountsDb } from "../../src/app/accounts/account-store.ts";
+import { createApiServer } from "../../src/app/api/api-server.ts";
+import { outboxCounts } from "../../src/app/outbox/index.ts";
+import { verificationKey } from "../../src/app/signup/verification-code.ts";
 import { apiCases } from "./inputs.ts";
 
 const s3Mock = mockClient(S3Client);

@@ -8,7 +8,8 @@ import { PublishBatchCommand, PublishCommand, SNSClient } from "@aws-sdk/client-
 import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
 import { z } from "zod";
-import { defineContract } from "../../src/contracts/index.ts";
+import type { TopicName } from "../../src/deployment/topology.ts";
+import { defineContract } from "../../src/lib/contracts/index.ts";
 import {
   createPublisher,
   InvalidMessageError,
@@ -18,8 +19,7 @@ import {
   SNS_MAX_PAYLOAD_BYTES,
   type TopicData,
   UnknownTopicError,
-} from "../../src/publisher/index.ts";
-import type { TopicName } from "../../src/topology.ts";
+} from "../../src/lib/publisher/index.ts";
 import { oversizedBodies, publisherCases, validSignup } from "./inputs.ts";
 
 const snsMock = mockClient(SNSClient);

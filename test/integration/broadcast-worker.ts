@@ -10,10 +10,10 @@
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { SQSClient } from "@aws-sdk/client-sqs";
-import { ENV } from "../../src/consumer-environment.ts";
-import { localClientConfig } from "../../src/local/aws-config.ts";
-import { type SqsHandler, startEventSource } from "../../src/local/event-source.ts";
-import { consumerSpec } from "../../src/topology.ts";
+import { ENV } from "../../src/deployment/consumer-environment.ts";
+import { consumerSpec } from "../../src/deployment/topology.ts";
+import { localClientConfig } from "../../src/dev/aws-config.ts";
+import { type SqsHandler, startEventSource } from "../../src/dev/event-source.ts";
 
 export interface BroadcastWorkerInput {
   readonly consumer: string;

@@ -11,8 +11,8 @@ import {
   SendMessageBatchCommand,
   SQSClient,
 } from "@aws-sdk/client-sqs";
-import { localClientConfig } from "../../src/local/aws-config.ts";
-import { queueDepth } from "../../src/local/consumer-status.ts";
+import { localClientConfig } from "../../src/dev/aws-config.ts";
+import { queueDepth } from "../../src/dev/consumer-status.ts";
 
 export const sqs = new SQSClient(localClientConfig());
 

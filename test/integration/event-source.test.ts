@@ -12,7 +12,7 @@ import {
   type EventSourceOptions,
   type LocalEventSource,
   startEventSource,
-} from "../../src/local/event-source.ts";
+} from "../../src/dev/event-source.ts";
 import {
   createTestQueue,
   eventually,

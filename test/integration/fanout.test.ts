@@ -15,21 +15,21 @@ import {
 } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import {
-  type ImageUploadedV1,
-  ImageUploadedV1Contract,
-  type NewAccountV1,
-  NewAccountV1Contract,
-} from "../../src/contracts/index.ts";
-import { localClientConfig } from "../../src/local/aws-config.ts";
-import type { DeployedTopology } from "../../src/local/deployed-topology.ts";
-import { createPublisher, type Publisher } from "../../src/publisher/index.ts";
-import {
   type ConsumerName,
   consumerNames,
   consumersOf,
   type TopicName,
   topicNames,
-} from "../../src/topology.ts";
+} from "../../src/deployment/topology.ts";
+import { localClientConfig } from "../../src/dev/aws-config.ts";
+import type { DeployedTopology } from "../../src/dev/deployed-topology.ts";
+import {
+  type ImageUploadedV1,
+  ImageUploadedV1Contract,
+  type NewAccountV1,
+  NewAccountV1Contract,
+} from "../../src/lib/contracts/index.ts";
+import { createPublisher, type Publisher } from "../../src/lib/publisher/index.ts";
 import { deployTestStack, type TestStack } from "./support/deploy-test-stack.ts";
 
 /** How long to wait for an expected message; LocalStack on two busy cores can be slow. */

@@ -5,7 +5,7 @@
  * (support/deploy-test-stack.ts). Teardown stops LocalStack only if this setup started it.
  */
 import type { TestProject } from "vitest/node";
-import { ensureLocalStack, stopLocalStack } from "../../src/local/localstack.ts";
+import { ensureLocalStack, stopLocalStack } from "../../src/dev/localstack.ts";
 
 declare module "vitest" {
   export interface ProvidedContext {

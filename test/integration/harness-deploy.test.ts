@@ -13,16 +13,16 @@ import {
 } from "@aws-sdk/client-sns";
 import { GetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { localClientConfig } from "../../src/local/aws-config.ts";
-import { deployTemplate, LocalDeployError } from "../../src/local/cloudformation.ts";
-import { deployToLocalStack, destroyLocalStack, readDeployedTopology } from "../../src/local/deploy.ts";
 import {
   type ConsumerName,
   consumerNames,
   consumers,
   DLQ_RETENTION_DAYS,
   topicNames,
-} from "../../src/topology.ts";
+} from "../../src/deployment/topology.ts";
+import { localClientConfig } from "../../src/dev/aws-config.ts";
+import { deployTemplate, LocalDeployError } from "../../src/dev/cloudformation.ts";
+import { deployToLocalStack, destroyLocalStack, readDeployedTopology } from "../../src/dev/deploy.ts";
 import { deployTestStack, type TestStack, testStackName } from "./support/deploy-test-stack.ts";
 
 const endpoint = inject("localstackEndpoint");

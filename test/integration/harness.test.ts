@@ -12,7 +12,7 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, inject, it } from "vitest";
-import { localClientConfig } from "../../src/local/aws-config.ts";
+import { localClientConfig } from "../../src/dev/aws-config.ts";
 import {
   EndpointUnreachableError,
   ensureLocalStack,
@@ -21,8 +21,8 @@ import {
   localStackHealth,
   PortTakenError,
   stopLocalStack,
-} from "../../src/local/localstack.ts";
-import { PythonMissingError } from "../../src/local/localstack-venv.ts";
+} from "../../src/dev/localstack.ts";
+import { PythonMissingError } from "../../src/dev/localstack-venv.ts";
 
 const endpoint = inject("localstackEndpoint");
 const port = Number(new URL(endpoint).port);

@@ -2,17 +2,13 @@ import { randomUUID } from "node:crypto";
 import { DynamoDBPersistenceLayer } from "@aws-lambda-powertools/idempotency/dynamodb";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { localClientConfig } from "../../src/dev/aws-config.ts";
+import { ensureIdempotencyTable, ensureLocalDynamo, type LocalDynamo } from "../../src/dev/dynamodb-local.ts";
 import {
   IDEMPOTENCY_PARTITION_KEY,
   IDEMPOTENCY_TTL_ATTRIBUTE,
   oncePerEvent,
-} from "../../src/idempotency/once-per-event.ts";
-import { localClientConfig } from "../../src/local/aws-config.ts";
-import {
-  ensureIdempotencyTable,
-  ensureLocalDynamo,
-  type LocalDynamo,
-} from "../../src/local/dynamodb-local.ts";
+} from "../../src/lib/idempotency/once-per-event.ts";
 
 // Real DynamoDB API (dynalite on loopback), real Powertools persistence: no mocks.
 let dynamo: LocalDynamo;

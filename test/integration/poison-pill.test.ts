@@ -22,18 +22,18 @@ import { Logger } from "@aws-lambda-powertools/logger";
 import { type Message, ReceiveMessageCommand } from "@aws-sdk/client-sqs";
 import type { SQSRecord } from "aws-lambda";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { consumerSpec } from "../../src/deployment/topology.ts";
+import { localClientConfig } from "../../src/dev/aws-config.ts";
+import { type LocalEventSource, startEventSource } from "../../src/dev/event-source.ts";
 import {
   type ConsumerHandler,
   type ConsumerMetrics,
   defineConsumer,
   FAILURE_ATTRIBUTE,
   type FailureReason,
-} from "../../src/consumer/index.ts";
-import { NewAccountV1Contract } from "../../src/contracts/index.ts";
-import { localClientConfig } from "../../src/local/aws-config.ts";
-import { type LocalEventSource, startEventSource } from "../../src/local/event-source.ts";
-import { type PreparedMessage, prepareMessage } from "../../src/publisher/index.ts";
-import { consumerSpec } from "../../src/topology.ts";
+} from "../../src/lib/consumer/index.ts";
+import { NewAccountV1Contract } from "../../src/lib/contracts/index.ts";
+import { type PreparedMessage, prepareMessage } from "../../src/lib/publisher/index.ts";
 import {
   createTestQueue,
   eventually,

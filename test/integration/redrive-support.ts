@@ -15,11 +15,11 @@ import {
   SendMessageBatchCommand,
   SQSClient,
 } from "@aws-sdk/client-sqs";
-import type { ConsumerHandler } from "../../src/consumer/index.ts";
-import { ImageUploadedV1Contract, NewAccountV1Contract } from "../../src/contracts/index.ts";
-import { localClientConfig } from "../../src/local/aws-config.ts";
-import { startEventSource } from "../../src/local/event-source.ts";
-import { type PreparedMessage, prepareMessage } from "../../src/publisher/index.ts";
+import { localClientConfig } from "../../src/dev/aws-config.ts";
+import { startEventSource } from "../../src/dev/event-source.ts";
+import type { ConsumerHandler } from "../../src/lib/consumer/index.ts";
+import { ImageUploadedV1Contract, NewAccountV1Contract } from "../../src/lib/contracts/index.ts";
+import { type PreparedMessage, prepareMessage } from "../../src/lib/publisher/index.ts";
 
 export const sqs = new SQSClient(localClientConfig());
 

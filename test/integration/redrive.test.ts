@@ -5,6 +5,7 @@
 import { Logger } from "@aws-lambda-powertools/logger";
 import type { SQSMessageAttributes } from "aws-lambda";
 import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
+import { localEndpoint } from "../../src/dev/aws-config.ts";
 import {
   type ConsumerHandler,
   type ConsumerMetrics,
@@ -13,13 +14,12 @@ import {
   LINEAGE_ATTRIBUTE,
   type Lineage,
   PermanentError,
-} from "../../src/consumer/index.ts";
-import { localEndpoint } from "../../src/local/aws-config.ts";
-import type { PreparedMessage } from "../../src/publisher/index.ts";
-import { redriveInBulk } from "../../src/redrive/bulk.ts";
-import { MoveTaskAlreadyRunningError } from "../../src/redrive/errors.ts";
-import { peekDlq } from "../../src/redrive/peek.ts";
-import { redriveSelectively } from "../../src/redrive/selective.ts";
+} from "../../src/lib/consumer/index.ts";
+import type { PreparedMessage } from "../../src/lib/publisher/index.ts";
+import { redriveInBulk } from "../../src/lib/redrive/bulk.ts";
+import { MoveTaskAlreadyRunningError } from "../../src/lib/redrive/errors.ts";
+import { peekDlq } from "../../src/lib/redrive/peek.ts";
+import { redriveSelectively } from "../../src/lib/redrive/selective.ts";
 import {
   createQueuePair,
   deleteCreatedQueues,

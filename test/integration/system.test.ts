@@ -9,11 +9,11 @@ import { join } from "node:path";
 import { SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { createAccount, openAccountsDb } from "../../src/accounts/account-store.ts";
-import { localClientConfig } from "../../src/local/aws-config.ts";
-import { destroyLocalStack } from "../../src/local/deploy.ts";
-import { type LocalSystem, startLocalSystem } from "../../src/local/local-system.ts";
-import { outboxCounts } from "../../src/outbox/index.ts";
+import { createAccount, openAccountsDb } from "../../src/app/accounts/account-store.ts";
+import { outboxCounts } from "../../src/app/outbox/index.ts";
+import { localClientConfig } from "../../src/dev/aws-config.ts";
+import { destroyLocalStack } from "../../src/dev/deploy.ts";
+import { type LocalSystem, startLocalSystem } from "../../src/dev/local-system.ts";
 import { testStackName } from "./support/deploy-test-stack.ts";
 
 interface SesMessage {

@@ -19,15 +19,15 @@ import { SNSClient } from "@aws-sdk/client-sns";
 import { type Message, ReceiveMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { FAILURE_ATTRIBUTE, type FailureReason } from "../../src/consumer/failure-attributes.ts";
-import { consumerEnvironment } from "../../src/consumer-environment.ts";
-import { republishUpload, storeUpload, UploadPublishError } from "../../src/images/index.ts";
-import { localClientConfig, localEndpoint } from "../../src/local/aws-config.ts";
-import { deployToLocalStack, destroyLocalStack, LOCAL_DEPLOY_SETTINGS } from "../../src/local/deploy.ts";
-import type { DeployedTopology } from "../../src/local/deployed-topology.ts";
-import { LocalEventSource } from "../../src/local/event-source.ts";
-import { createPublisher, type Publisher } from "../../src/publisher/index.ts";
-import { consumers } from "../../src/topology.ts";
+import { republishUpload, storeUpload, UploadPublishError } from "../../src/app/images/index.ts";
+import { consumerEnvironment } from "../../src/deployment/consumer-environment.ts";
+import { consumers } from "../../src/deployment/topology.ts";
+import { localClientConfig, localEndpoint } from "../../src/dev/aws-config.ts";
+import { deployToLocalStack, destroyLocalStack, LOCAL_DEPLOY_SETTINGS } from "../../src/dev/deploy.ts";
+import type { DeployedTopology } from "../../src/dev/deployed-topology.ts";
+import { LocalEventSource } from "../../src/dev/event-source.ts";
+import { FAILURE_ATTRIBUTE, type FailureReason } from "../../src/lib/consumer/failure-attributes.ts";
+import { createPublisher, type Publisher } from "../../src/lib/publisher/index.ts";
 import { jpegWithOrientation6, solid, truncatedJpeg } from "../unit/images-fixtures.ts";
 
 /** LocalStack on two busy cores can be slow; conditions are polled up to this long. */

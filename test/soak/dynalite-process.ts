@@ -4,7 +4,7 @@
  * share an event loop with the runner's publishing and bookkeeping. Started by soak.ts with `fork`;
  * lives as long as its IPC channel.
  */
-import { ensureLocalDynamo } from "../../src/local/dynamodb-local.ts";
+import { ensureLocalDynamo } from "../../src/dev/dynamodb-local.ts";
 
 const port = Number(process.env.COURIER_SOAK_DYNAMO_PORT);
 if (!process.send || !Number.isInteger(port)) throw new Error("dynalite-process runs only under soak.ts");

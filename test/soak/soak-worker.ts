@@ -14,20 +14,20 @@ import { Logger } from "@aws-lambda-powertools/logger";
 import { DynamoDBClient, PutItemCommand } from "@aws-sdk/client-dynamodb";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import type { Context } from "aws-lambda";
+import { consumerSpec } from "../../src/deployment/topology.ts";
+import { localClientConfig } from "../../src/dev/aws-config.ts";
+import { type LocalEventSource, startEventSource } from "../../src/dev/event-source.ts";
 import {
   type ConsumerMetrics,
   defineConsumer,
   PermanentError,
   RetryableError,
-} from "../../src/consumer/index.ts";
+} from "../../src/lib/consumer/index.ts";
 import {
   IDEMPOTENCY_PARTITION_KEY,
   IDEMPOTENCY_TTL_ATTRIBUTE,
   oncePerEvent,
-} from "../../src/idempotency/once-per-event.ts";
-import { localClientConfig } from "../../src/local/aws-config.ts";
-import { type LocalEventSource, startEventSource } from "../../src/local/event-source.ts";
-import { consumerSpec } from "../../src/topology.ts";
+} from "../../src/lib/idempotency/once-per-event.ts";
 import {
   EFFECT_KEY,
   type FaultKind,

@@ -24,16 +24,16 @@ import {
 import { SNSClient } from "@aws-sdk/client-sns";
 import { SetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { Command } from "commander";
-import type { NewAccountV1 } from "../../src/contracts/index.ts";
-import { localClientConfig } from "../../src/local/aws-config.ts";
-import { queueDepth } from "../../src/local/consumer-status.ts";
-import { deployToLocalStack, destroyLocalStack } from "../../src/local/deploy.ts";
-import type { DeployedTopology } from "../../src/local/deployed-topology.ts";
-import { ensureIdempotencyTable, type LocalDynamo } from "../../src/local/dynamodb-local.ts";
-import { ensureLocalStack, PROJECT_ROOT } from "../../src/local/localstack.ts";
-import { createPublisher } from "../../src/publisher/index.ts";
-import { type PeekedMessage, peekDlq, redriveSelectively } from "../../src/redrive/index.ts";
-import { consumers } from "../../src/topology.ts";
+import { consumers } from "../../src/deployment/topology.ts";
+import { localClientConfig } from "../../src/dev/aws-config.ts";
+import { queueDepth } from "../../src/dev/consumer-status.ts";
+import { deployToLocalStack, destroyLocalStack } from "../../src/dev/deploy.ts";
+import type { DeployedTopology } from "../../src/dev/deployed-topology.ts";
+import { ensureIdempotencyTable, type LocalDynamo } from "../../src/dev/dynamodb-local.ts";
+import { ensureLocalStack, PROJECT_ROOT } from "../../src/dev/localstack.ts";
+import type { NewAccountV1 } from "../../src/lib/contracts/index.ts";
+import { createPublisher } from "../../src/lib/publisher/index.ts";
+import { type PeekedMessage, peekDlq, redriveSelectively } from "../../src/lib/redrive/index.ts";
 import {
   EFFECT_KEY,
   type FaultKind,

@@ -5,10 +5,10 @@ import { join } from "node:path";
 import { HeadObjectCommand, NotFound, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { findAccount, openAccountsDb } from "../../src/accounts/account-store.ts";
-import { createApiServer } from "../../src/api/api-server.ts";
-import { outboxCounts } from "../../src/outbox/index.ts";
-import { issueEmailToken, issueSmsCode, verificationKey } from "../../src/signup/verification-code.ts";
+import { findAccount, openAccountsDb } from "../../src/app/accounts/account-store.ts";
+import { createApiServer } from "../../src/app/api/api-server.ts";
+import { outboxCounts } from "../../src/app/outbox/index.ts";
+import { issueEmailToken, issueSmsCode, verificationKey } from "../../src/app/signup/verification-code.ts";
 
 const key = verificationKey("k".repeat(43));
 const s3Mock = mockClient(S3Client);

@@ -1,15 +1,15 @@
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { contractIndex, decodeBody } from "../../src/consumer/decode.ts";
+import { contractIndex, decodeBody } from "../../src/lib/consumer/decode.ts";
 import {
   ConsumerConfigError,
   InvalidDataError,
   MissingEnvelopeError,
   PermanentError,
   UnsupportedMessageError,
-} from "../../src/consumer/index.ts";
-import { queueAddressesFromEnv } from "../../src/consumer/runtime-config.ts";
-import { defineContract, NewAccountV1Contract } from "../../src/contracts/index.ts";
+} from "../../src/lib/consumer/index.ts";
+import { queueAddressesFromEnv } from "../../src/lib/consumer/runtime-config.ts";
+import { defineContract, NewAccountV1Contract } from "../../src/lib/contracts/index.ts";
 
 // A breaking change during a migration: v2 renames displayName to name. Consumers accept both.
 const NewAccountV2Contract = defineContract({

@@ -8,6 +8,7 @@ import {
 import type { Context, SQSMessageAttributes, SQSRecord } from "aws-lambda";
 import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, expectTypeOf, it, vi } from "vitest";
+import { consumers } from "../../src/deployment/topology.ts";
 import {
   ConsumerConfigError,
   type ConsumerContext,
@@ -19,9 +20,8 @@ import {
   LINEAGE_ATTRIBUTE,
   PermanentError,
   RetryableError,
-} from "../../src/consumer/index.ts";
-import type { ContractEnvelope, NewAccountV1Contract } from "../../src/contracts/index.ts";
-import { consumers } from "../../src/topology.ts";
+} from "../../src/lib/consumer/index.ts";
+import type { ContractEnvelope, NewAccountV1Contract } from "../../src/lib/contracts/index.ts";
 
 const QUEUE_URL = "http://sqs.local/000000000000/verification-email";
 const DLQ_URL = "http://sqs.local/000000000000/verification-email-dlq";

@@ -5,7 +5,7 @@ import {
   ImageUploadedV1Contract,
   type NewAccountV1,
   NewAccountV1Contract,
-} from "../../src/contracts/index.ts";
+} from "../../src/lib/contracts/index.ts";
 
 const newAccount: NewAccountV1 = {
   accountId: "acc_123",

@@ -1,18 +1,18 @@
 import { describe, expect, it } from "vitest";
-import { type DeployedTopology, topologyFromOutputs } from "../../src/local/deployed-topology.ts";
-import {
-  settingsFromEnvironment,
-  WORKER_CONCURRENCY_ENV,
-  WorkerSettingError,
-  workerEnvironment,
-} from "../../src/local/worker-environment.ts";
 import {
   consumerOutputKey,
   topicOutputKey,
   UPLOADS_BUCKET_OUTPUT,
   VERIFICATION_SECRET_OUTPUT,
-} from "../../src/stack-outputs.ts";
-import { consumerNames, topicNames } from "../../src/topology.ts";
+} from "../../src/deployment/stack-outputs.ts";
+import { consumerNames, topicNames } from "../../src/deployment/topology.ts";
+import { type DeployedTopology, topologyFromOutputs } from "../../src/dev/deployed-topology.ts";
+import {
+  settingsFromEnvironment,
+  WORKER_CONCURRENCY_ENV,
+  WorkerSettingError,
+  workerEnvironment,
+} from "../../src/dev/worker-environment.ts";
 
 function fakeTopology(): DeployedTopology {
   const outputs: Record<string, string> = {

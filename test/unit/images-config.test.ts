@@ -4,7 +4,7 @@ import {
   DEFAULT_MAX_INPUT_PIXELS,
   ThumbnailsConfigError,
   thumbnailsConfigFromEnv,
-} from "../../src/images/config.ts";
+} from "../../src/app/images/config.ts";
 
 describe("thumbnailsConfigFromEnv", () => {
   it("GIVEN only UPLOADS_BUCKET WHEN parsed THEN the caps take their defaults", () => {

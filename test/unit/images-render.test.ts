@@ -1,9 +1,9 @@
 import { Readable } from "node:stream";
 import sharp from "sharp";
 import { describe, expect, it } from "vitest";
-import type { ImageLimits } from "../../src/images/config.ts";
-import { ImageRejectedError } from "../../src/images/errors.ts";
-import { type RenderResult, renderRenditions } from "../../src/images/render.ts";
+import type { ImageLimits } from "../../src/app/images/config.ts";
+import { ImageRejectedError } from "../../src/app/images/errors.ts";
+import { type RenderResult, renderRenditions } from "../../src/app/images/render.ts";
 import {
   animatedGif,
   jpegWithOrientation6,

@@ -1,6 +1,6 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: the strings are CloudFormation Fn::Sub templates.
 import { describe, expect, it } from "vitest";
-import { type CfnTemplate, localTemplate, referencedIds } from "../../src/local/local-template.ts";
+import { type CfnTemplate, localTemplate, referencedIds } from "../../src/dev/local-template.ts";
 
 const queue = { Type: "AWS::SQS::Queue", Properties: {} };
 

@@ -7,8 +7,13 @@ import {
   DuplicateAccountError,
   findAccount,
   openAccountsDb,
-} from "../../src/accounts/account-store.ts";
-import { createOutboxRelay, type OutboxMessage, outboxCounts, retryDelayMs } from "../../src/outbox/index.ts";
+} from "../../src/app/accounts/account-store.ts";
+import {
+  createOutboxRelay,
+  type OutboxMessage,
+  outboxCounts,
+  retryDelayMs,
+} from "../../src/app/outbox/index.ts";
 
 function freshDbPath(): string {
   return join(mkdtempSync(join(tmpdir(), "courier-outbox-")), "accounts.db");

@@ -7,15 +7,15 @@ import {
 } from "@aws-sdk/client-sns";
 import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
-import type { NewAccountV1 } from "../../src/contracts/index.ts";
+import type { TopicName } from "../../src/deployment/topology.ts";
+import type { NewAccountV1 } from "../../src/lib/contracts/index.ts";
 import {
   createPublisher,
   InvalidMessageError,
   PublishFailedError,
   type TopicData,
   UnknownTopicError,
-} from "../../src/publisher/index.ts";
-import type { TopicName } from "../../src/topology.ts";
+} from "../../src/lib/publisher/index.ts";
 
 const snsMock = mockClient(SNSClient);
 

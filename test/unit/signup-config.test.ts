@@ -1,5 +1,4 @@
 import { describe, expect, it } from "vitest";
-import { ENV } from "../../src/consumer-environment.ts";
 import {
   DEFAULT_TEAM_WEBHOOK_TIMEOUT_MS,
   SignupConfigError,
@@ -8,8 +7,9 @@ import {
   teamNotifySettings,
   verificationEmailConfig,
   verificationSmsConfig,
-} from "../../src/signup/config.ts";
-import { webhookUrlSource } from "../../src/signup/team-webhook-url.ts";
+} from "../../src/app/signup/config.ts";
+import { webhookUrlSource } from "../../src/app/signup/team-webhook-url.ts";
+import { ENV } from "../../src/deployment/consumer-environment.ts";
 
 const emailEnv = {
   [ENV.verificationSecretArn]: "arn:aws:secretsmanager:us-east-1:000000000000:secret:v",

@@ -13,8 +13,8 @@ import { SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import type { Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
-import { consumerEnvironment } from "../../src/consumer-environment.ts";
-import type { ConsumerName } from "../../src/topology.ts";
+import { consumerEnvironment } from "../../src/deployment/consumer-environment.ts";
+import type { ConsumerName } from "../../src/deployment/topology.ts";
 
 const KEY_MATERIAL = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ01";
 const secrets = mockClient(SecretsManagerClient);

@@ -19,9 +19,9 @@ import { SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { FAILURE_ATTRIBUTE } from "../../src/consumer/failure-attributes.ts";
-import { consumerEnvironment } from "../../src/consumer-environment.ts";
-import { LOCAL_DEPLOY_SETTINGS } from "../../src/local/deploy.ts";
+import { consumerEnvironment } from "../../src/deployment/consumer-environment.ts";
+import { LOCAL_DEPLOY_SETTINGS } from "../../src/dev/deploy.ts";
+import { FAILURE_ATTRIBUTE } from "../../src/lib/consumer/failure-attributes.ts";
 import { solid, truncatedJpeg } from "./images-fixtures.ts";
 
 const s3 = mockClient(S3Client);

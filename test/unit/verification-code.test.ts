@@ -7,7 +7,7 @@ import {
   VERIFICATION_TTL_SECONDS,
   verificationKey,
   verifyCode,
-} from "../../src/signup/verification-code.ts";
+} from "../../src/app/signup/verification-code.ts";
 import { CREATED_AT, OTHER_KEY, SOON_AFTER, TEST_KEY } from "./signup-fixtures.ts";
 
 const ada = { accountId: "acct-0001", address: "ada.lovelace@example.com" };

@@ -2,8 +2,8 @@ import { SecretsProvider } from "@aws-lambda-powertools/parameters/secrets";
 import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
-import { InvalidVerificationKeyError } from "../../src/signup/verification-code.ts";
-import { keyFromSecretValue, verificationKeyFromSecret } from "../../src/signup/verification-key.ts";
+import { InvalidVerificationKeyError } from "../../src/app/signup/verification-code.ts";
+import { keyFromSecretValue, verificationKeyFromSecret } from "../../src/app/signup/verification-key.ts";
 
 const SECRET_ARN = "arn:aws:secretsmanager:us-east-1:000000000000:secret:courier-verification-AbCdEf";
 const KEY_MATERIAL = "Zq3t6w9z$C&F)J@NcRfUjXn2r5u8x/A?";

@@ -4,11 +4,11 @@
  * the LocalStack that `up` started, and nothing else.
  */
 import type { Command } from "commander";
-import { DEFAULT_LOCAL_ENDPOINT } from "../../local/aws-config.ts";
-import type { DeployedTopology } from "../../local/deployed-topology.ts";
-import { ensureLocalStack, type LocalStackHandle, stopLocalStack } from "../../local/localstack.ts";
-import { DEFAULT_STACK_NAME } from "../../stack-outputs.ts";
-import { consumerNames, topicNames } from "../../topology.ts";
+import { DEFAULT_STACK_NAME } from "../../deployment/stack-outputs.ts";
+import { consumerNames, topicNames } from "../../deployment/topology.ts";
+import { DEFAULT_LOCAL_ENDPOINT } from "../../dev/aws-config.ts";
+import type { DeployedTopology } from "../../dev/deployed-topology.ts";
+import { ensureLocalStack, type LocalStackHandle, stopLocalStack } from "../../dev/localstack.ts";
 import { CliError, emit, type OutputOptions } from "../output.ts";
 
 interface UpOptions extends OutputOptions {
@@ -36,7 +36,7 @@ export function register(program: Command): void {
       const localstack = await asCliError(() => ensureLocalStack({ log: progress }));
       progress(describeLocalStack(localstack));
       // Loaded here, not at the top: aws-cdk-lib takes seconds to import and only `up` needs it.
-      const { deployToLocalStack } = await import("../../local/deploy.ts");
+      const { deployToLocalStack } = await import("../../dev/deploy.ts");
       const deployment = await asCliError(() =>
         deployToLocalStack({ stackName: options.stack, endpoint: localstack.endpoint, log: progress }),
       );
@@ -80,7 +80,7 @@ export function register(program: Command): void {
     .action(async (options: DownOptions) => {
       let stackDeleted: boolean | undefined;
       if (options.deleteStack) {
-        const { destroyLocalStack } = await import("../../local/cloudformation.ts");
+        const { destroyLocalStack } = await import("../../dev/cloudformation.ts");
         stackDeleted = await asCliError(() => destroyLocalStack(options.stack));
       }
       const result = await asCliError(() => stopLocalStack({ log: progress }));

@@ -4,17 +4,17 @@ import { readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { SNSClient } from "@aws-sdk/client-sns";
 import type { Command } from "commander";
-import { localClientConfig } from "../../local/aws-config.ts";
-import { readDeployedTopology } from "../../local/deploy.ts";
+import { DEFAULT_STACK_NAME } from "../../deployment/stack-outputs.ts";
+import { isTopicName, type TopicName, topicNames, topics } from "../../deployment/topology.ts";
+import { localClientConfig } from "../../dev/aws-config.ts";
+import { readDeployedTopology } from "../../dev/deploy.ts";
 import {
   createPublisher,
   type PreparedMessage,
   PublisherError,
   prepareMessage,
   type TopicData,
-} from "../../publisher/index.ts";
-import { DEFAULT_STACK_NAME } from "../../stack-outputs.ts";
-import { isTopicName, type TopicName, topicNames, topics } from "../../topology.ts";
+} from "../../lib/publisher/index.ts";
 import { CliError, emit, type OutputOptions } from "../output.ts";
 
 interface PublishOptions extends OutputOptions {

@@ -3,7 +3,7 @@
  * live line per consumer; Ctrl-C stops everything it started without losing a message.
  */
 import type { Command } from "commander";
-import { DEFAULT_STACK_NAME } from "../../stack-outputs.ts";
+import { DEFAULT_STACK_NAME } from "../../deployment/stack-outputs.ts";
 import { CliError, type OutputOptions } from "../output.ts";
 
 interface StartOptions extends OutputOptions {
@@ -29,7 +29,7 @@ export function register(program: Command): void {
       if (!(intervalMs > 0)) throw new CliError(`--interval must be a positive number of seconds`, 2);
       const say = (line: string) => process.stdout.write(`${line}\n`);
       // Loaded here: it pulls in the CDK app, which only this command needs.
-      const { startLocalSystem } = await import("../../local/local-system.ts");
+      const { startLocalSystem } = await import("../../dev/local-system.ts");
       say("courier: starting the local system (first run installs LocalStack, about a minute)");
       const system = await startLocalSystem({
         stackName: options.stack,

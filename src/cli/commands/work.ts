@@ -9,19 +9,19 @@
  */
 import { CloudFormationClient, DescribeStacksCommand } from "@aws-sdk/client-cloudformation";
 import type { Command } from "commander";
-import type { DeploySettings } from "../../consumer-environment.ts";
-import { localClientConfig } from "../../local/aws-config.ts";
-import { readDeployedTopology } from "../../local/cloudformation.ts";
-import { type DeployedTopology, topologyFromOutputs } from "../../local/deployed-topology.ts";
-import type { EventSourceStats } from "../../local/event-source.ts";
-import { type WorkerPlan, WorkerPool, type WorkerState } from "../../local/worker.ts";
+import type { DeploySettings } from "../../deployment/consumer-environment.ts";
+import { DEFAULT_STACK_NAME } from "../../deployment/stack-outputs.ts";
+import { type ConsumerName, consumerNames, consumerSpec } from "../../deployment/topology.ts";
+import { localClientConfig } from "../../dev/aws-config.ts";
+import { readDeployedTopology } from "../../dev/cloudformation.ts";
+import { type DeployedTopology, topologyFromOutputs } from "../../dev/deployed-topology.ts";
+import type { EventSourceStats } from "../../dev/event-source.ts";
+import { type WorkerPlan, WorkerPool, type WorkerState } from "../../dev/worker.ts";
 import {
   settingsFromEnvironment,
   type WorkerTarget,
   workerEnvironment,
-} from "../../local/worker-environment.ts";
-import { DEFAULT_STACK_NAME } from "../../stack-outputs.ts";
-import { type ConsumerName, consumerNames, consumerSpec } from "../../topology.ts";
+} from "../../dev/worker-environment.ts";
 import { CliError, emit, type OutputOptions } from "../output.ts";
 
 interface WorkOptions extends OutputOptions {
@@ -64,14 +64,14 @@ async function awsTopology(stackName: string): Promise<DeployedTopology> {
 
 async function localDefaults(): Promise<DeploySettings> {
   // Imported lazily: deploy.ts loads the CDK app, which only this fallback needs.
-  const { LOCAL_DEPLOY_SETTINGS } = await import("../../local/deploy.ts");
+  const { LOCAL_DEPLOY_SETTINGS } = await import("../../dev/deploy.ts");
   return LOCAL_DEPLOY_SETTINGS;
 }
 
 /** Locally the stack has no table; a DynamoDB-API server (dynalite) may hold the stand-in. */
 async function localIdempotencyTable(stackName: string): Promise<string | undefined> {
   if (!process.env.AWS_ENDPOINT_URL_DYNAMODB) return undefined;
-  const { localIdempotencyTableName } = await import("../../local/dynamodb-local.ts");
+  const { localIdempotencyTableName } = await import("../../dev/dynamodb-local.ts");
   return localIdempotencyTableName(stackName);
 }
 

@@ -1,0 +1,160 @@
+/**
+ * The single declaration of courier's topics and consumers. `cdk/` renders it to CloudFormation,
+ * the local runtime reads the same declaration (and the stack that CloudFormation made from it),
+ * and a CDK test holds the synthesized template against it. Nothing about a queue is written twice.
+ */
+import { type AnyContract, ImageUploadedV1Contract, NewAccountV1Contract } from "../lib/contracts/index.ts";
+
+export interface TopicSpec {
+  readonly name: string;
+  readonly description: string;
+  /** The contract producers publish now. */
+  readonly current: AnyContract;
+  /** Every contract consumers accept (current included): old and new versions during a migration. */
+  readonly accepts: readonly AnyContract[];
+}
+
+export interface BackoffSpec {
+  /** Delay before the second receive; doubles with each further receive (full jitter). */
+  readonly baseSeconds: number;
+  /** Cap on any one delay. */
+  readonly maxSeconds: number;
+}
+
+export interface ConsumerSpec {
+  readonly name: string;
+  readonly description: string;
+  readonly topic: TopicName;
+  /** The Lambda handler module, relative to the repository root; it exports `handler`. */
+  readonly handlerEntry: string;
+  /** SNS filter policy on message attributes: attribute name to the allowed string values. */
+  readonly filterPolicy?: Readonly<Record<string, readonly string[]>>;
+  /** Receives before SQS moves a message to the DLQ. */
+  readonly maxReceiveCount: number;
+  readonly batchSize: number;
+  readonly maxBatchingWindowSeconds: number;
+  /** Lambda's SQS event source maximum concurrency (2 to 1,000); also the local poller count. */
+  readonly maxConcurrency: number;
+  readonly timeoutSeconds: number;
+  readonly memoryMb: number;
+  /** At least 6 × timeoutSeconds (AWS guidance); checked at synth time. */
+  readonly visibilityTimeoutSeconds: number;
+  readonly backoff: BackoffSpec;
+  /** Source queue retention; the DLQ keeps 14 days, which must exceed it. */
+  readonly retentionDays: number;
+  /** Alarm when the oldest message in the source queue is older than this. */
+  readonly oldestMessageAlarmSeconds: number;
+}
+
+export interface RedriveFunctionSpec {
+  readonly handlerEntry: string;
+  readonly timeoutSeconds: number;
+  readonly memoryMb: number;
+  /** A message redriven more often than this stays in the DLQ, reported as quarantined. */
+  readonly maxRedrives: number;
+}
+
+const signupContracts = [NewAccountV1Contract] as const;
+
+export const topics = {
+  "account-signups": {
+    name: "account-signups",
+    description: "A new account was created; consumers verify its address and tell the team.",
+    current: NewAccountV1Contract,
+    accepts: signupContracts,
+  },
+  "image-uploads": {
+    name: "image-uploads",
+    description: "An original image was stored; consumers make its renditions.",
+    current: ImageUploadedV1Contract,
+    accepts: [ImageUploadedV1Contract],
+  },
+} as const satisfies Record<string, TopicSpec>;
+
+export type TopicName = keyof typeof topics;
+
+/** Settings most consumers share; each consumer below states what differs. */
+const defaults = {
+  maxReceiveCount: 5,
+  batchSize: 10,
+  maxBatchingWindowSeconds: 1,
+  maxConcurrency: 5,
+  timeoutSeconds: 30,
+  memoryMb: 256,
+  visibilityTimeoutSeconds: 180,
+  backoff: { baseSeconds: 2, maxSeconds: 300 },
+  retentionDays: 4,
+  oldestMessageAlarmSeconds: 900,
+} as const;
+
+export const consumers = {
+  "verification-email": {
+    ...defaults,
+    name: "verification-email",
+    description: "Sends the address verification email with a secure confirmation code.",
+    topic: "account-signups",
+    handlerEntry: "lambdas/verification-email/handler.ts",
+  },
+  "verification-sms": {
+    ...defaults,
+    name: "verification-sms",
+    description: "Sends the confirmation code by SMS to sign-ups that gave a phone number.",
+    topic: "account-signups",
+    handlerEntry: "lambdas/verification-sms/handler.ts",
+    filterPolicy: { hasPhone: ["true"] },
+  },
+  "team-notify": {
+    ...defaults,
+    name: "team-notify",
+    description: "Posts a summary of each sign-up to the team's chat webhook.",
+    topic: "account-signups",
+    handlerEntry: "lambdas/team-notify/handler.ts",
+    maxConcurrency: 2,
+  },
+  thumbnails: {
+    ...defaults,
+    name: "thumbnails",
+    description: "Makes the thumbnail and medium-resolution renditions of an uploaded image.",
+    topic: "image-uploads",
+    handlerEntry: "lambdas/thumbnails/handler.ts",
+    batchSize: 5,
+    timeoutSeconds: 60,
+    memoryMb: 1536,
+    visibilityTimeoutSeconds: 360,
+  },
+} as const satisfies Record<string, ConsumerSpec>;
+
+export type ConsumerName = keyof typeof consumers;
+
+export const redriveFunction: RedriveFunctionSpec = {
+  handlerEntry: "lambdas/redrive/handler.ts",
+  timeoutSeconds: 900,
+  memoryMb: 512,
+  maxRedrives: 3,
+};
+
+/** DLQ retention: the maximum SQS allows, so it always exceeds the source's. */
+export const DLQ_RETENTION_DAYS = 14;
+
+export const topicNames = Object.keys(topics) as TopicName[];
+export const consumerNames = Object.keys(consumers) as ConsumerName[];
+
+export function isTopicName(name: string): name is TopicName {
+  return Object.hasOwn(topics, name);
+}
+
+export function isConsumerName(name: string): name is ConsumerName {
+  return Object.hasOwn(consumers, name);
+}
+
+export function consumersOf(topic: TopicName): ConsumerSpec[] {
+  return Object.values(consumers).filter((c) => c.topic === topic);
+}
+
+/** Looks a consumer up by name, with an error that lists the valid names. */
+export function consumerSpec(name: string): ConsumerSpec {
+  if (!isConsumerName(name)) {
+    throw new Error(`unknown consumer "${name}"; known consumers: ${consumerNames.join(", ")}`);
+  }
+  return consumers[name];
+}

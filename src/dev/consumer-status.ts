@@ -1,0 +1,118 @@
+/**
+ * What `courier status` shows per consumer: queue depth, in flight, delayed, DLQ depth and the age
+ * of the oldest message.
+ *
+ * SQS's GetQueueAttributes has no age; ApproximateAgeOfOldestMessage exists only as a CloudWatch
+ * metric, which LocalStack does not compute. Receiving messages to look at their SentTimestamp
+ * would raise their receive count and push them towards the DLQ, so that is not an option either.
+ * On LocalStack the age comes from its developer endpoint `/_aws/sqs/messages`, which lists a
+ * queue's messages without side effects; elsewhere it is reported as unavailable ("n/a").
+ */
+import { GetQueueAttributesCommand, type QueueAttributeName, type SQSClient } from "@aws-sdk/client-sqs";
+import { type ConsumerName, consumerNames } from "../deployment/topology.ts";
+import type { DeployedTopology } from "./deployed-topology.ts";
+
+export interface QueueCounts {
+  /** Messages available to receive. */
+  readonly visible: number;
+  /** Received and not yet deleted nor returned (within their visibility timeout). */
+  readonly inFlight: number;
+  /** Sent with a delay, or held back by a consumer's backoff, not yet visible. */
+  readonly delayed: number;
+}
+
+export interface ConsumerStatus {
+  readonly consumer: ConsumerName;
+  readonly queue: QueueCounts;
+  readonly dlq: QueueCounts;
+  /** Age in seconds of the oldest message in the source queue; null when unknown (see module comment). */
+  readonly oldestAgeSeconds: number | null;
+  /** Age in seconds of the oldest message in the DLQ; null when unknown. */
+  readonly dlqOldestAgeSeconds: number | null;
+}
+
+/** Lists a queue's messages without receiving them, or undefined where no such API exists. */
+export type PeekSentTimestamps = (queueUrl: string) => Promise<number[] | undefined>;
+
+const COUNT_ATTRIBUTES: QueueAttributeName[] = [
+  "ApproximateNumberOfMessages",
+  "ApproximateNumberOfMessagesNotVisible",
+  "ApproximateNumberOfMessagesDelayed",
+];
+
+export async function queueCounts(sqs: SQSClient, queueUrl: string): Promise<QueueCounts> {
+  const result = await sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: COUNT_ATTRIBUTES }),
+  );
+  const count = (name: QueueAttributeName) => Number(result.Attributes?.[name] ?? 0);
+  return {
+    visible: count("ApproximateNumberOfMessages"),
+    inFlight: count("ApproximateNumberOfMessagesNotVisible"),
+    delayed: count("ApproximateNumberOfMessagesDelayed"),
+  };
+}
+
+/** Visible plus in flight plus delayed: zero only when every message in the queue was deleted. */
+export async function queueDepth(sqs: SQSClient, queueUrl: string): Promise<number> {
+  const counts = await queueCounts(sqs, queueUrl);
+  return counts.visible + counts.inFlight + counts.delayed;
+}
+
+/** The age of the oldest of the given send times, in whole seconds; null for none known, 0 for an empty queue. */
+export function oldestAgeSeconds(sentTimestamps: readonly number[] | undefined, now: number): number | null {
+  if (sentTimestamps === undefined) return null;
+  if (sentTimestamps.length === 0) return 0;
+  return Math.max(0, Math.floor((now - Math.min(...sentTimestamps)) / 1000));
+}
+
+/**
+ * LocalStack's side-effect-free message listing (visible and in flight, not delayed: AWS's age
+ * metric also ignores messages that were never deliverable). Undefined when the endpoint is not
+ * LocalStack or does not offer it.
+ */
+export function localStackPeek(endpoint: string): PeekSentTimestamps {
+  return async (queueUrl) => {
+    try {
+      const response = await fetch(new URL("/_aws/sqs/messages?ShowInvisible=true", endpoint), {
+        method: "POST",
+        headers: { "Content-Type": "application/x-amz-json-1.0", "X-Amz-Target": "AmazonSQS.ReceiveMessage" },
+        body: JSON.stringify({ QueueUrl: queueUrl }),
+        signal: AbortSignal.timeout(10_000),
+      });
+      if (!response.ok) return undefined;
+      const body = (await response.json()) as { Messages?: { Attributes?: Record<string, string> }[] };
+      if (!body || typeof body !== "object") return undefined;
+      return (body.Messages ?? []).map((m) => Number(m.Attributes?.SentTimestamp)).filter(Number.isFinite);
+    } catch {
+      return undefined;
+    }
+  };
+}
+
+export async function consumerStatuses(options: {
+  sqs: SQSClient;
+  topology: DeployedTopology;
+  peek: PeekSentTimestamps;
+  now?: () => number;
+  consumers?: readonly ConsumerName[];
+}): Promise<ConsumerStatus[]> {
+  const now = options.now ?? Date.now;
+  return Promise.all(
+    (options.consumers ?? consumerNames).map(async (consumer) => {
+      const deployed = options.topology.consumers[consumer];
+      const [queue, dlq, queueSent, dlqSent] = await Promise.all([
+        queueCounts(options.sqs, deployed.queueUrl),
+        queueCounts(options.sqs, deployed.dlqUrl),
+        options.peek(deployed.queueUrl),
+        options.peek(deployed.dlqUrl),
+      ]);
+      return {
+        consumer,
+        queue,
+        dlq,
+        oldestAgeSeconds: oldestAgeSeconds(queueSent, now()),
+        dlqOldestAgeSeconds: oldestAgeSeconds(dlqSent, now()),
+      };
+    }),
+  );
+}

@@ -1,0 +1,66 @@
+/** Addresses of a deployed courier stack, read back from its CloudFormation outputs. */
+import {
+  consumerOutputKey,
+  IDEMPOTENCY_TABLE_OUTPUT,
+  topicOutputKey,
+  UPLOADS_BUCKET_OUTPUT,
+  VERIFICATION_SECRET_OUTPUT,
+} from "../deployment/stack-outputs.ts";
+import { type ConsumerName, consumerNames, type TopicName, topicNames } from "../deployment/topology.ts";
+
+export interface DeployedConsumer {
+  readonly name: ConsumerName;
+  readonly queueUrl: string;
+  readonly queueArn: string;
+  readonly dlqUrl: string;
+  readonly dlqArn: string;
+}
+
+export interface DeployedTopology {
+  readonly stackName: string;
+  readonly topics: Record<TopicName, { readonly arn: string }>;
+  readonly consumers: Record<ConsumerName, DeployedConsumer>;
+  readonly uploadsBucket: string;
+  readonly verificationSecretArn: string;
+  /** Absent where the stack was deployed without its DynamoDB table (LocalStack here). */
+  readonly idempotencyTable?: string;
+}
+
+export class MissingStackOutputError extends Error {
+  override readonly name = "MissingStackOutputError";
+  constructor(stackName: string, key: string) {
+    super(`stack "${stackName}" has no output "${key}"; is it a courier stack, deployed from this version?`);
+  }
+}
+
+export function topologyFromOutputs(stackName: string, outputs: Record<string, string>): DeployedTopology {
+  const need = (key: string): string => {
+    const value = outputs[key];
+    if (!value) throw new MissingStackOutputError(stackName, key);
+    return value;
+  };
+  const topics = Object.fromEntries(
+    topicNames.map((t) => [t, { arn: need(topicOutputKey(t, "TopicArn")) }]),
+  ) as DeployedTopology["topics"];
+  const consumers = Object.fromEntries(
+    consumerNames.map((c) => [
+      c,
+      {
+        name: c,
+        queueUrl: need(consumerOutputKey(c, "QueueUrl")),
+        queueArn: need(consumerOutputKey(c, "QueueArn")),
+        dlqUrl: need(consumerOutputKey(c, "DlqUrl")),
+        dlqArn: need(consumerOutputKey(c, "DlqArn")),
+      },
+    ]),
+  ) as DeployedTopology["consumers"];
+  const idempotencyTable = outputs[IDEMPOTENCY_TABLE_OUTPUT];
+  return {
+    stackName,
+    topics,
+    consumers,
+    uploadsBucket: need(UPLOADS_BUCKET_OUTPUT),
+    verificationSecretArn: need(VERIFICATION_SECRET_OUTPUT),
+    ...(idempotencyTable ? { idempotencyTable } : {}),
+  };
+}

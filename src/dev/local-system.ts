@@ -1,0 +1,204 @@
+/**
+ * The whole system on one laptop, as `npm start` runs it: LocalStack with the CDK app's stack,
+ * a DynamoDB-API server for idempotency, every consumer in its own worker process through the
+ * local event source, a stand-in team webhook, and the example API server with its outbox relay.
+ * `stop()` ends what this started, in the order that loses nothing: stop taking requests, finish
+ * the relay's pass, let the workers finish their batches.
+ */
+import { once } from "node:events";
+import { mkdirSync } from "node:fs";
+import type { Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { join } from "node:path";
+import { SecretsProvider } from "@aws-lambda-powertools/parameters/secrets";
+import { S3Client } from "@aws-sdk/client-s3";
+import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { SESClient, VerifyEmailIdentityCommand } from "@aws-sdk/client-ses";
+import { SNSClient } from "@aws-sdk/client-sns";
+import { SQSClient } from "@aws-sdk/client-sqs";
+import type Database from "better-sqlite3";
+import { openAccountsDb } from "../app/accounts/account-store.ts";
+import { createApiServer } from "../app/api/api-server.ts";
+import { createOutboxRelay, type OutboxRelay } from "../app/outbox/index.ts";
+import { verificationKeyFromSecret } from "../app/signup/verification-key.ts";
+import type { DeploySettings } from "../deployment/consumer-environment.ts";
+import { DEFAULT_STACK_NAME } from "../deployment/stack-outputs.ts";
+import { type ConsumerName, consumerNames, type TopicName, topicNames } from "../deployment/topology.ts";
+import { createPublisher } from "../lib/publisher/index.ts";
+import { localClientConfig } from "./aws-config.ts";
+import { queueDepth } from "./consumer-status.ts";
+import type { DeployedTopology } from "./deployed-topology.ts";
+import { ensureIdempotencyTable, ensureLocalDynamo, localIdempotencyTableName } from "./dynamodb-local.ts";
+import { ensureLocalStack, type LocalStackHandle, PROJECT_ROOT, stopLocalStack } from "./localstack.ts";
+import { startWebhookSink, type WebhookSink } from "./webhook-sink.ts";
+import { type WorkerPlan, WorkerPool } from "./worker.ts";
+import { workerEnvironment } from "./worker-environment.ts";
+
+export interface LocalSystemOptions {
+  /** @default "courier" */
+  readonly stackName?: string;
+  /** Port of the example API server; 0 picks a free one. @default 3000 */
+  readonly apiPort?: number;
+  /** Where the accounts database and the local DynamoDB data live. @default <project>/.courier */
+  readonly dataDir?: string;
+  /** @default every consumer */
+  readonly consumers?: readonly ConsumerName[];
+  readonly log?: (line: string) => void;
+  /** Where workers' handler logs go. @default process.stderr */
+  readonly workerOutput?: NodeJS.WritableStream;
+}
+
+export interface ConsumerLine {
+  readonly consumer: ConsumerName;
+  readonly processed: number;
+  readonly failed: number;
+  readonly queueDepth: number;
+  readonly dlqDepth: number;
+}
+
+export interface LocalSystem {
+  readonly apiUrl: string;
+  readonly endpoint: string;
+  /** LocalStack's record of sent mail. */
+  readonly mailboxUrl: string;
+  readonly smsUrl: string;
+  readonly topology: DeployedTopology;
+  readonly webhook: WebhookSink;
+  readonly workers: WorkerPool;
+  readonly relay: OutboxRelay;
+  readonly db: Database.Database;
+  /** Per consumer: processed and failed by its worker, queue and DLQ depth. */
+  consumerLines(): Promise<ConsumerLine[]>;
+  stop(): Promise<void>;
+}
+
+/** The sender the local run verifies in LocalStack's SES, which refuses unverified senders. */
+export const LOCAL_MAIL_FROM = "courier@example.com";
+
+export async function startLocalSystem(options: LocalSystemOptions = {}): Promise<LocalSystem> {
+  const log = options.log ?? (() => {});
+  const stackName = options.stackName ?? DEFAULT_STACK_NAME;
+  const dataDir = options.dataDir ?? join(PROJECT_ROOT, ".courier");
+  mkdirSync(dataDir, { recursive: true });
+  const cleanups: Array<() => Promise<unknown>> = [];
+  const stopAll = async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
+  };
+
+  try {
+    const localstack: LocalStackHandle = await ensureLocalStack({ log });
+    if (localstack.source === "started") cleanups.push(() => stopLocalStack());
+    const endpoint = localstack.endpoint;
+    const aws = { ...localClientConfig({ ...process.env, AWS_ENDPOINT_URL: endpoint }) };
+
+    // Loaded lazily: the CDK app takes seconds to import.
+    const { deployToLocalStack } = await import("./deploy.ts");
+    const { topology } = await deployToLocalStack({ stackName, endpoint, log });
+
+    const dynamo = await ensureLocalDynamo({ path: join(dataDir, "dynamodb") });
+    cleanups.push(() => dynamo.close());
+    const idempotencyTable = localIdempotencyTableName(stackName);
+    await ensureIdempotencyTable(dynamo.endpoint, idempotencyTable);
+    log(
+      `idempotency table "${idempotencyTable}" on ${dynamo.endpoint}${dynamo.started ? " (dynalite)" : ""}`,
+    );
+
+    const webhook = await startWebhookSink({
+      onPost: (post) =>
+        log(`team webhook: ${JSON.stringify((post.body as { text?: string }).text ?? post.body)}`),
+    });
+    cleanups.push(() => webhook.close());
+
+    // The API server first: the verification link in the email points at its port.
+    const db = openAccountsDb(join(dataDir, `${stackName}-accounts.db`));
+    cleanups.push(async () => db.close());
+    const sns = new SNSClient(aws);
+    const s3 = new S3Client(aws);
+    const publisher = createPublisher({
+      sns,
+      topicArns: Object.fromEntries(topicNames.map((t) => [t, topology.topics[t].arn])) as Record<
+        TopicName,
+        string
+      >,
+      producer: "example-api",
+    });
+    const secrets = new SecretsProvider({ awsSdkV3Client: new SecretsManagerClient(aws) });
+    const server: Server = createApiServer({
+      db,
+      verificationKey: verificationKeyFromSecret(secrets, topology.verificationSecretArn),
+      s3,
+      uploadsBucket: topology.uploadsBucket,
+      imagePublisher: publisher,
+    });
+    server.listen(options.apiPort ?? 3000, "127.0.0.1");
+    await once(server, "listening");
+    cleanups.push(() => new Promise((resolve) => server.close(resolve)));
+    const apiUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+    const relay = createOutboxRelay({
+      db,
+      publish: (message) =>
+        publisher.publish(message.topic as TopicName, message.data as never, {
+          eventId: message.eventId,
+          occurredAt: message.occurredAt,
+        }),
+      onError: (row, error) => log(`outbox: publishing ${row.eventId} failed, will retry: ${String(error)}`),
+    });
+    relay.start();
+    cleanups.push(() => relay.stop());
+
+    const settings: DeploySettings = {
+      mailFrom: LOCAL_MAIL_FROM,
+      verifyUrlBase: `${apiUrl}/verify`,
+      teamWebhookUrl: webhook.url,
+    };
+    await new SESClient(aws).send(new VerifyEmailIdentityCommand({ EmailAddress: settings.mailFrom }));
+
+    const selected = options.consumers ?? consumerNames;
+    const plans: WorkerPlan[] = selected.map((consumer) => ({
+      consumer,
+      env: workerEnvironment({
+        consumer,
+        topology,
+        settings,
+        target: { kind: "local", endpoint, region: aws.region },
+        baseEnv: { ...process.env, AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint },
+        idempotencyTable,
+      }),
+    }));
+    const workers = new WorkerPool(plans, {
+      ...(options.workerOutput ? { output: options.workerOutput } : {}),
+      onFailure: (state) => log(`worker ${state.consumer} failed: ${state.failure}`),
+    });
+    // Workers stop before the relay and the API (cleanups run in reverse).
+    cleanups.push(() => workers.stop());
+
+    const sqs = new SQSClient(aws);
+    const depth = (url: string) => queueDepth(sqs, url);
+    return {
+      apiUrl,
+      endpoint,
+      mailboxUrl: `${endpoint}/_aws/ses`,
+      smsUrl: `${endpoint}/_aws/sns/sms-messages`,
+      topology,
+      webhook,
+      workers,
+      relay,
+      db,
+      consumerLines: () =>
+        Promise.all(
+          workers.states.map(async (state) => ({
+            consumer: state.consumer,
+            processed: state.stats?.succeeded ?? 0,
+            failed: state.stats?.failed ?? 0,
+            queueDepth: await depth(topology.consumers[state.consumer].queueUrl),
+            dlqDepth: await depth(topology.consumers[state.consumer].dlqUrl),
+          })),
+        ),
+      stop: stopAll,
+    };
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}

@@ -1,0 +1,108 @@
+/**
+ * The environment of one consumer's worker process: what its Lambda function would get
+ * (`consumerEnvironment()` with the deployed stack's addresses), plus where AWS is. Locally that is
+ * LocalStack with its dummy credentials; against real AWS (container worker mode) nothing is
+ * overridden and the SDK's default chain finds credentials, region and endpoints.
+ */
+import {
+  type ConsumerResources,
+  consumerEnvironment,
+  type DeploySettings,
+  ENV,
+} from "../deployment/consumer-environment.ts";
+import type { ConsumerName } from "../deployment/topology.ts";
+import type { DeployedTopology } from "./deployed-topology.ts";
+
+/** Where the workers' AWS calls go. */
+export type WorkerTarget =
+  | { readonly kind: "local"; readonly endpoint: string; readonly region: string }
+  | { readonly kind: "aws" };
+
+/** Optional override of the poller count, read by the worker process. */
+export const WORKER_CONCURRENCY_ENV = "COURIER_WORKER_CONCURRENCY";
+
+/** Deploy settings a worker reads from its own environment; locally they have defaults. */
+export const SETTINGS_ENV: Record<keyof DeploySettings, string> = {
+  mailFrom: ENV.mailFrom,
+  verifyUrlBase: ENV.verifyUrlBase,
+  teamWebhookUrl: ENV.teamWebhookUrl,
+  teamWebhookSecretArn: ENV.teamWebhookSecretArn,
+};
+
+export class WorkerSettingError extends Error {
+  override readonly name = "WorkerSettingError";
+}
+
+/** Marks a setting nobody supplied, so only the consumers that need it fail, naming it. */
+const UNSET = "\u0000unset";
+
+/** Settings from the environment, falling back to `defaults` (the local run's) where given. */
+export function settingsFromEnvironment(env: NodeJS.ProcessEnv, defaults?: DeploySettings): DeploySettings {
+  const pick = (key: keyof DeploySettings) => env[SETTINGS_ENV[key]] || defaults?.[key] || UNSET;
+  // Optional: when present it replaces teamWebhookUrl, so it must not default to UNSET.
+  const secretArn = env[SETTINGS_ENV.teamWebhookSecretArn] || defaults?.teamWebhookSecretArn;
+  return {
+    mailFrom: pick("mailFrom"),
+    verifyUrlBase: pick("verifyUrlBase"),
+    teamWebhookUrl: pick("teamWebhookUrl"),
+    ...(secretArn ? { teamWebhookSecretArn: secretArn } : {}),
+  };
+}
+
+/** Variables that would point a local worker's SDK clients somewhere other than LocalStack. */
+const CREDENTIAL_SOURCES = [
+  "AWS_PROFILE",
+  "AWS_SESSION_TOKEN",
+  "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+  "AWS_WEB_IDENTITY_TOKEN_FILE",
+];
+
+export interface WorkerEnvironmentOptions {
+  readonly consumer: ConsumerName;
+  readonly topology: DeployedTopology;
+  readonly settings: DeploySettings;
+  readonly target: WorkerTarget;
+  /** The parent's environment (PATH, NODE_OPTIONS, AWS settings in AWS mode, ...). */
+  readonly baseEnv: NodeJS.ProcessEnv;
+  readonly concurrency?: number;
+  /** Set where no table is deployed but a local DynamoDB-API server has one. */
+  readonly idempotencyTable?: string;
+}
+
+export function workerEnvironment(options: WorkerEnvironmentOptions): Record<string, string> {
+  const { consumer, topology, target } = options;
+  const deployed = topology.consumers[consumer];
+  const idempotencyTable = topology.idempotencyTable ?? options.idempotencyTable;
+  const resources: ConsumerResources = {
+    queueUrl: deployed.queueUrl,
+    dlqUrl: deployed.dlqUrl,
+    verificationSecretArn: topology.verificationSecretArn,
+    uploadsBucket: topology.uploadsBucket,
+    ...(idempotencyTable ? { idempotencyTable } : {}),
+  };
+  const functionEnv = consumerEnvironment(consumer, resources, options.settings);
+  const missing = Object.entries(functionEnv)
+    .filter(([, value]) => value === UNSET)
+    .map(([key]) => key);
+  if (missing.length > 0) {
+    throw new WorkerSettingError(`${consumer} needs ${missing.join(", ")}: set it in the environment`);
+  }
+
+  const env: Record<string, string> = {};
+  for (const [key, value] of Object.entries(options.baseEnv)) if (value !== undefined) env[key] = value;
+  if (target.kind === "local") {
+    for (const key of CREDENTIAL_SOURCES) delete env[key];
+    // The handlers build their own SDK clients from the environment, as on Lambda.
+    Object.assign(env, {
+      AWS_ENDPOINT_URL: target.endpoint,
+      AWS_REGION: target.region,
+      AWS_ACCESS_KEY_ID: "test",
+      AWS_SECRET_ACCESS_KEY: "test",
+    });
+  }
+  Object.assign(env, functionEnv);
+  // The AWS SDK's Node.js 20 support notice is printed once by the parent, not once per worker.
+  env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+  if (options.concurrency !== undefined) env[WORKER_CONCURRENCY_ENV] = String(options.concurrency);
+  return env;
+}

@@ -1,0 +1,119 @@
+/**
+ * Worker mode: one child process per consumer, each running that consumer's handler module through
+ * the local event source (worker-process.ts) with its own environment, as each Lambda function has
+ * its own. Separate processes rather than threads: handlers read their configuration from
+ * process.env at module scope, and a crashing handler takes down only its own consumer.
+ *
+ * Children run in their own process group, so a terminal's Ctrl-C reaches only this parent, which
+ * then stops every child gracefully; a container's SIGTERM to the parent does the same.
+ */
+import { type ChildProcess, fork } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import type { ConsumerName } from "../deployment/topology.ts";
+import type { EventSourceStats } from "./event-source.ts";
+import type { WorkerMessage } from "./worker-process.ts";
+
+export interface WorkerPlan {
+  readonly consumer: ConsumerName;
+  readonly env: Record<string, string>;
+}
+
+export interface WorkerState {
+  readonly consumer: ConsumerName;
+  started?: Extract<WorkerMessage, { kind: "started" }>;
+  stats?: EventSourceStats;
+  /** Set when the worker ended without being asked to. */
+  failure?: string;
+  exited: boolean;
+}
+
+export interface WorkerPoolEvents {
+  readonly onStarted?: (state: WorkerState) => void;
+  readonly onProgress?: (state: WorkerState) => void;
+  /** A worker ended without being asked to (its module failed to load, or it crashed). */
+  readonly onFailure?: (state: WorkerState) => void;
+  /** Where the children's stdout and stderr go (their handler logs); default this process's stderr. */
+  readonly output?: NodeJS.WritableStream;
+}
+
+export class WorkerExitError extends Error {
+  override readonly name = "WorkerExitError";
+}
+
+const workerEntry = fileURLToPath(new URL("./worker-process.ts", import.meta.url));
+// An absolute specifier: `--import tsx` alone would resolve from the caller's working directory.
+const tsxLoader = import.meta.resolve("tsx");
+
+export class WorkerPool {
+  readonly states: WorkerState[];
+  private readonly children = new Map<ConsumerName, ChildProcess>();
+  private readonly exits: Promise<void>[] = [];
+  private stopping = false;
+
+  constructor(plans: readonly WorkerPlan[], events: WorkerPoolEvents = {}) {
+    const output = events.output ?? process.stderr;
+    this.states = plans.map((plan) => {
+      const state: WorkerState = { consumer: plan.consumer, exited: false };
+      const child = fork(workerEntry, [], {
+        env: plan.env,
+        execArgv: ["--import", tsxLoader],
+        stdio: ["ignore", "pipe", "pipe", "ipc"],
+        detached: true,
+      });
+      // Handler logs go to stderr, keeping stdout for progress lines and --json output.
+      child.stdout?.pipe(output, { end: false });
+      child.stderr?.pipe(output, { end: false });
+      child.on("message", (message: WorkerMessage) => {
+        switch (message.kind) {
+          case "started":
+            state.started = message;
+            events.onStarted?.(state);
+            break;
+          case "progress":
+          case "stopped":
+            state.stats = message.stats;
+            events.onProgress?.(state);
+            break;
+          case "failed":
+            state.failure = message.reason;
+            break;
+        }
+      });
+      this.exits.push(
+        new Promise<void>((resolve) => {
+          child.on("exit", (code, signal) => {
+            state.exited = true;
+            if (!this.stopping || code !== 0) {
+              state.failure ??= `exited with ${signal ?? `code ${code}`}`;
+              if (!this.stopping) events.onFailure?.(state);
+            }
+            resolve();
+          });
+          child.on("error", (error) => {
+            state.failure ??= error.message;
+          });
+        }),
+      );
+      this.children.set(plan.consumer, child);
+      return state;
+    });
+  }
+
+  /** Resolves when every worker has exited (after `stop()`, or on their own). */
+  async done(): Promise<readonly WorkerState[]> {
+    await Promise.all(this.exits);
+    return this.states;
+  }
+
+  /**
+   * Asks every worker to stop (SIGTERM): they stop receiving and finish their in-flight batches.
+   * Calling it again sends a second signal, which makes workers exit at once.
+   */
+  async stop(): Promise<readonly WorkerState[]> {
+    this.stopping = true;
+    for (const child of this.children.values()) {
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+    }
+    return this.done();
+  }
+}

@@ -1,0 +1,192 @@
+import { randomUUID } from "node:crypto";
+import {
+  PublishBatchCommand,
+  type PublishBatchRequestEntry,
+  type PublishBatchResponse,
+  PublishCommand,
+  type SNSClient,
+} from "@aws-sdk/client-sns";
+import type { z } from "zod";
+import { isTopicName, type TopicName, topicNames, topics } from "../../deployment/topology.ts";
+import { envelopeHeaderSchema } from "../contracts/index.ts";
+import { chunkForPublishBatch } from "./chunks.ts";
+import { type PreparedMessage, prepareMessage } from "./envelope.ts";
+import { PublisherError, PublishFailedError, UnknownTopicError } from "./errors.ts";
+
+/** What a producer passes for a topic: the input of the topic's current contract. */
+export type TopicData<T extends TopicName> = z.input<(typeof topics)[T]["current"]["data"]>;
+
+/**
+ * An identity fixed before publishing, for producers that must republish the SAME event after a
+ * crash (the transactional outbox): consumers deduplicate on eventId.
+ */
+export interface EventIdentity {
+  readonly eventId: string;
+  readonly occurredAt: string;
+}
+
+export interface Published {
+  readonly eventId: string;
+  readonly messageId: string;
+}
+
+export type BatchItemResult =
+  | ({ readonly ok: true } & Published)
+  | { readonly ok: false; readonly error: PublisherError };
+
+export interface PublisherOptions {
+  readonly sns: SNSClient;
+  readonly topicArns: Record<TopicName, string>;
+  /** Goes into every envelope's `producer`, e.g. "api-server". */
+  readonly producer: string;
+  readonly now?: () => Date;
+  readonly newId?: () => string;
+}
+
+export interface Publisher {
+  /**
+   * Validates, envelopes and publishes one message. Throws UnknownTopicError, InvalidMessageError,
+   * MessageTooLargeError or PublishFailedError.
+   */
+  publish<T extends TopicName>(topic: T, data: TopicData<T>, identity?: EventIdentity): Promise<Published>;
+  /**
+   * Publishes many messages with PublishBatch. Throws only UnknownTopicError; every other failure
+   * is reported in the result for its item, which is in input order.
+   */
+  publishBatch<T extends TopicName>(topic: T, items: readonly TopicData<T>[]): Promise<BatchItemResult[]>;
+}
+
+interface Pending {
+  readonly index: number;
+  readonly message: PreparedMessage;
+}
+
+function assertIdentity(identity: EventIdentity): void {
+  const checked = envelopeHeaderSchema.pick({ eventId: true, occurredAt: true }).safeParse(identity);
+  if (!checked.success) {
+    throw new TypeError(
+      `event identity must be a UUID eventId and an ISO occurredAt: ${checked.error.message}`,
+    );
+  }
+}
+
+export function createPublisher(options: PublisherOptions): Publisher {
+  const producer = envelopeHeaderSchema.shape.producer.safeParse(options.producer);
+  if (!producer.success) {
+    throw new TypeError(`publisher producer must be 1-128 characters, got "${options.producer}"`);
+  }
+  const source = {
+    producer: producer.data,
+    now: options.now ?? (() => new Date()),
+    newId: options.newId ?? randomUUID,
+  };
+
+  // Topic names come from untyped callers too (the CLI, JavaScript), so check at run time.
+  function resolveTopic(topic: string): {
+    arn: string;
+    prepare: (data: unknown, identity?: EventIdentity) => PreparedMessage;
+  } {
+    const arn = isTopicName(topic) ? options.topicArns[topic] : undefined;
+    if (!isTopicName(topic) || !arn) throw new UnknownTopicError(topic, topicNames);
+    const contract = topics[topic].current;
+    return {
+      arn,
+      prepare: (data, identity) => {
+        if (identity) assertIdentity(identity);
+        return prepareMessage(
+          topic,
+          contract,
+          data,
+          identity
+            ? { ...source, newId: () => identity.eventId, now: () => new Date(identity.occurredAt) }
+            : source,
+        );
+      },
+    };
+  }
+
+  async function sendChunk(topic: string, arn: string, chunk: Pending[], results: BatchItemResult[]) {
+    const entries: PublishBatchRequestEntry[] = chunk.map(({ index, message }) => ({
+      Id: String(index),
+      Message: message.body,
+      MessageAttributes: message.attributes,
+    }));
+    let response: PublishBatchResponse;
+    try {
+      response = await options.sns.send(
+        new PublishBatchCommand({ TopicArn: arn, PublishBatchRequestEntries: entries }),
+      );
+    } catch (error) {
+      // The whole call failed: each of its items failed, and only those.
+      for (const { index } of chunk)
+        results[index] = { ok: false, error: PublishFailedError.fromSdkError(topic, error) };
+      return;
+    }
+    const byId = new Map(chunk.map((item) => [String(item.index), item]));
+    for (const success of response.Successful ?? []) {
+      const item = success.Id === undefined ? undefined : byId.get(success.Id);
+      if (item && success.MessageId) {
+        results[item.index] = {
+          ok: true,
+          eventId: item.message.envelope.eventId,
+          messageId: success.MessageId,
+        };
+      }
+    }
+    for (const failure of response.Failed ?? []) {
+      const item = failure.Id === undefined ? undefined : byId.get(failure.Id);
+      if (item) {
+        results[item.index] = {
+          ok: false,
+          error: new PublishFailedError(topic, failure.Code ?? "Unknown", failure.Message ?? "no message", {
+            senderFault: failure.SenderFault,
+          }),
+        };
+      }
+    }
+    // An entry SNS answered neither way is a failure too: never report it as sent.
+    for (const { index } of chunk) {
+      results[index] ??= {
+        ok: false,
+        error: new PublishFailedError(topic, "NoResult", "PublishBatch returned no result for this entry"),
+      };
+    }
+  }
+
+  return {
+    async publish(topic, data, identity) {
+      const { arn, prepare } = resolveTopic(topic);
+      const message = prepare(data, identity);
+      let messageId: string | undefined;
+      try {
+        const response = await options.sns.send(
+          new PublishCommand({ TopicArn: arn, Message: message.body, MessageAttributes: message.attributes }),
+        );
+        messageId = response.MessageId;
+      } catch (error) {
+        throw PublishFailedError.fromSdkError(topic, error);
+      }
+      if (!messageId) throw new PublishFailedError(topic, "NoMessageId", "Publish returned no MessageId");
+      return { eventId: message.envelope.eventId, messageId };
+    },
+
+    async publishBatch(topic, items) {
+      const { arn, prepare } = resolveTopic(topic);
+      const results: BatchItemResult[] = new Array(items.length);
+      const pending: Pending[] = [];
+      items.forEach((data, index) => {
+        try {
+          pending.push({ index, message: prepare(data) });
+        } catch (error) {
+          // Invalid or too large: this item fails alone. Anything else is a bug, not a per-item result.
+          if (!(error instanceof PublisherError)) throw error;
+          results[index] = { ok: false, error };
+        }
+      });
+      // One call after another: a batch is already 10 messages per request, and order is kept.
+      for (const chunk of chunkForPublishBatch(pending, (item) => item.message.sizeBytes))
+        await sendChunk(topic, arn, chunk, results);
+      return results;
+    },
+  };
+}

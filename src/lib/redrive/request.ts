@@ -1,0 +1,119 @@
+/**
+ * One redrive request, as the redrive function receives it and the CLI builds it: validated with
+ * zod, resolved to the consumer's DLQ/source pair, and run in the requested mode.
+ */
+import type { SQSClient } from "@aws-sdk/client-sqs";
+import { z } from "zod";
+import { consumerSpec, isConsumerName } from "../../deployment/topology.ts";
+import { type BulkRedriveProgress, type BulkRedriveSummary, redriveInBulk } from "./bulk.ts";
+import { pairFor, type RedriveConfig } from "./pairs.ts";
+import { approximateDepth } from "./queue-depth.ts";
+import { type RedriveProgress, redriveSelectively, type SelectiveRedriveSummary } from "./selective.ts";
+
+export const redriveRequestSchema = z
+  .strictObject({
+    consumer: z.string().min(1),
+    mode: z.enum(["bulk", "selective"]).default("selective"),
+    type: z.string().min(1).optional(),
+    olderThanSeconds: z.number().nonnegative().optional(),
+    errorClass: z.string().min(1).optional(),
+    max: z.number().int().positive().optional(),
+    dryRun: z.boolean().default(false),
+    /** Bulk only: SQS's MaxNumberOfMessagesPerSecond (1 to 500). */
+    maxMessagesPerSecond: z.number().int().min(1).max(500).optional(),
+  })
+  .refine(
+    (r) =>
+      r.mode === "selective" ||
+      (r.type === undefined &&
+        r.olderThanSeconds === undefined &&
+        r.errorClass === undefined &&
+        r.max === undefined),
+    {
+      message:
+        "bulk mode moves every message; type, olderThanSeconds, errorClass and max need mode selective",
+    },
+  );
+export type RedriveRequest = z.input<typeof redriveRequestSchema>;
+
+export class InvalidRedriveRequestError extends Error {
+  override readonly name = "InvalidRedriveRequestError";
+}
+
+/** What a bulk dry run reports: the DLQ's depth, which a move task would move. */
+export interface BulkDryRunSummary {
+  readonly mode: "bulk";
+  readonly moved: number;
+  readonly skipped: 0;
+  readonly quarantined: 0;
+  readonly failed: 0;
+  readonly duplicates: 0;
+  readonly dryRun: true;
+  readonly cancelled: false;
+}
+
+export type RedriveSummary = SelectiveRedriveSummary | BulkRedriveSummary | BulkDryRunSummary;
+
+export interface RedriveDependencies extends RedriveConfig {
+  readonly sqs: SQSClient;
+  readonly signal?: AbortSignal;
+  readonly onProgress?: (progress: RedriveProgress | BulkRedriveProgress) => void;
+  /** Report each message; default: in a dry run only. */
+  readonly includeItems?: boolean;
+  /** The consumer's maxReceiveCount, for the reason text of messages SQS moved by itself. */
+  readonly sourceMaxReceiveCount?: number;
+}
+
+export async function runRedriveRequest(input: unknown, deps: RedriveDependencies): Promise<RedriveSummary> {
+  const parsed = redriveRequestSchema.safeParse(input);
+  if (!parsed.success) {
+    throw new InvalidRedriveRequestError(
+      `invalid redrive request: ${z.prettifyError(parsed.error).replace(/\n/g, "; ")}`,
+    );
+  }
+  const request = parsed.data;
+  const pair = pairFor(deps.pairs, request.consumer);
+  const sourceMaxReceiveCount =
+    deps.sourceMaxReceiveCount ??
+    (isConsumerName(request.consumer) ? consumerSpec(request.consumer).maxReceiveCount : undefined);
+  if (request.mode === "bulk") {
+    if (request.dryRun) {
+      const depth = await approximateDepth(deps.sqs, pair.dlqUrl);
+      return {
+        mode: "bulk",
+        moved: depth,
+        skipped: 0,
+        quarantined: 0,
+        failed: 0,
+        duplicates: 0,
+        dryRun: true,
+        cancelled: false,
+      };
+    }
+    return redriveInBulk({
+      sqs: deps.sqs,
+      dlqArn: pair.dlqArn,
+      queueArn: pair.queueArn,
+      ...(request.maxMessagesPerSecond ? { maxMessagesPerSecond: request.maxMessagesPerSecond } : {}),
+      ...(deps.onProgress ? { onProgress: deps.onProgress } : {}),
+      ...(deps.signal ? { signal: deps.signal } : {}),
+    });
+  }
+  return redriveSelectively({
+    sqs: deps.sqs,
+    dlqUrl: pair.dlqUrl,
+    queueUrl: pair.queueUrl,
+    filter: {
+      ...(request.type ? { type: request.type } : {}),
+      ...(request.olderThanSeconds !== undefined ? { olderThanSeconds: request.olderThanSeconds } : {}),
+      ...(request.errorClass ? { errorClass: request.errorClass } : {}),
+    },
+    ...(request.max ? { max: request.max } : {}),
+    dryRun: request.dryRun,
+    maxRedrives: deps.maxRedrives,
+    ...(deps.includeItems !== undefined ? { includeItems: deps.includeItems } : {}),
+    ...(sourceMaxReceiveCount !== undefined ? { sourceMaxReceiveCount } : {}),
+    ...(deps.onProgress ? { onProgress: deps.onProgress } : {}),
+    ...(deps.signal ? { signal: deps.signal } : {}),
+  });
+}
