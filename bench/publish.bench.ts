@@ -14,7 +14,7 @@ import {
   SQSClient,
 } from "@aws-sdk/client-sqs";
 import type { TopicName } from "../src/deployment/topology.ts";
-import { localClientConfig } from "../src/dev/aws-config.ts";
+import { localClientConfig } from "../src/dev/local-aws-config.ts";
 import type { NewAccountV1 } from "../src/lib/contracts/index.ts";
 import {
   type BatchItemResult,

@@ -19,7 +19,7 @@ import {
   SendMessageCommand,
   SQSClient,
 } from "@aws-sdk/client-sqs";
-import { localClientConfig } from "../src/dev/aws-config.ts";
+import { localClientConfig } from "../src/dev/local-aws-config.ts";
 import { FAILURE_ATTRIBUTE } from "../src/lib/consumer/failure-attributes.ts";
 import { redriveInBulk } from "../src/lib/redrive/bulk.ts";
 import { redriveSelectively, SELECTIVE_DEFAULTS } from "../src/lib/redrive/selective.ts";

@@ -8,7 +8,7 @@ import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
-import { localEndpoint } from "../src/dev/aws-config.ts";
+import { localEndpoint } from "../src/dev/local-aws-config.ts";
 import type { BenchContext, Benchmark, BenchReport, RunEnvironment } from "./lib/benchmark.ts";
 import { benchLocalStack } from "./lib/localstack.ts";
 import { markdownReport, runEnvironment } from "./lib/report.ts";

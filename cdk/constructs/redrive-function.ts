@@ -1,7 +1,7 @@
 import { Stack } from "aws-cdk-lib";
 import type * as sqs from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
-import { REDRIVE_ENV } from "../../src/lib/redrive/pairs.ts";
+import { REDRIVE_ENV } from "../../src/deployment/redrive-pairs.ts";
 import { BundledFunction, type BundledFunctionProps } from "./bundled-function.ts";
 import { InvalidConstructPropsError } from "./errors.ts";
 import { grantSendToEncryptedQueue } from "./grant-send-messages.ts";

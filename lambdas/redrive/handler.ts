@@ -7,8 +7,8 @@
 import { Logger } from "@aws-lambda-powertools/logger";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import type { Context } from "aws-lambda";
-import { redriveConfigFromEnv } from "../../src/lib/redrive/pairs.ts";
-import { type RedriveSummary, runRedriveRequest } from "../../src/lib/redrive/request.ts";
+import { redriveConfigFromEnv } from "../../src/deployment/redrive-pairs.ts";
+import { type RedriveSummary, runRedriveRequest } from "../../src/deployment/redrive-request.ts";
 
 // Fails the cold start with a message naming the missing or malformed setting.
 const config = redriveConfigFromEnv();

@@ -15,8 +15,8 @@ import {
   UpdateStackCommand,
 } from "@aws-sdk/client-cloudformation";
 import { CreateBucketCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
-import { localClientConfig } from "./aws-config.ts";
-import { type DeployedTopology, topologyFromOutputs } from "./deployed-topology.ts";
+import { type DeployedTopology, topologyFromOutputs } from "../deployment/deployed-topology.ts";
+import { localClientConfig } from "./local-aws-config.ts";
 import type { CfnTemplate } from "./local-template.ts";
 
 export type DeployAction = "created" | "updated" | "unchanged";

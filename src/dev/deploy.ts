@@ -8,8 +8,8 @@ import { join } from "node:path";
 import { App, type Stack } from "aws-cdk-lib";
 import { CourierStack } from "../../cdk/stacks/courier-stack.ts";
 import type { DeploySettings } from "../deployment/consumer-environment.ts";
+import { type DeployedTopology, topologyFromOutputs } from "../deployment/deployed-topology.ts";
 import { type DeployAction, deployTemplate } from "./cloudformation.ts";
-import { type DeployedTopology, topologyFromOutputs } from "./deployed-topology.ts";
 import { type CfnTemplate, localTemplate, type Removed } from "./local-template.ts";
 import { PROJECT_ROOT } from "./localstack.ts";
 

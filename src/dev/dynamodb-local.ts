@@ -16,7 +16,7 @@ import {
 } from "@aws-sdk/client-dynamodb";
 import dynalite from "dynalite";
 import { IDEMPOTENCY_PARTITION_KEY } from "../lib/idempotency/table-schema.ts";
-import { localClientConfig } from "./aws-config.ts";
+import { localClientConfig } from "./local-aws-config.ts";
 
 export const DEFAULT_DYNAMODB_PORT = 8000;
 

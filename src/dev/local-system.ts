@@ -22,17 +22,17 @@ import { createApiServer } from "../app/api/api-server.ts";
 import { createOutboxRelay, type OutboxRelay } from "../app/outbox/index.ts";
 import { verificationKeyFromSecret } from "../app/signup/verification-key.ts";
 import type { DeploySettings } from "../deployment/consumer-environment.ts";
+import { queueDepth } from "../deployment/consumer-status.ts";
+import type { DeployedTopology } from "../deployment/deployed-topology.ts";
 import { DEFAULT_STACK_NAME } from "../deployment/stack-outputs.ts";
 import { type ConsumerName, consumerNames, type TopicName, topicNames } from "../deployment/topology.ts";
 import { createPublisher } from "../lib/publisher/index.ts";
-import { localClientConfig } from "./aws-config.ts";
-import { queueDepth } from "./consumer-status.ts";
-import type { DeployedTopology } from "./deployed-topology.ts";
+import { type WorkerPlan, WorkerPool } from "../worker/worker.ts";
+import { workerEnvironment } from "../worker/worker-environment.ts";
 import { ensureIdempotencyTable, ensureLocalDynamo, localIdempotencyTableName } from "./dynamodb-local.ts";
+import { localClientConfig } from "./local-aws-config.ts";
 import { ensureLocalStack, type LocalStackHandle, PROJECT_ROOT, stopLocalStack } from "./localstack.ts";
 import { startWebhookSink, type WebhookSink } from "./webhook-sink.ts";
-import { type WorkerPlan, WorkerPool } from "./worker.ts";
-import { workerEnvironment } from "./worker-environment.ts";
 
 export interface LocalSystemOptions {
   /** @default "courier" */

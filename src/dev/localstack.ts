@@ -12,7 +12,7 @@ import { connect } from "node:net";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ListQueuesCommand, SQSClient } from "@aws-sdk/client-sqs";
-import { localClientConfig } from "./aws-config.ts";
+import { localClientConfig } from "./local-aws-config.ts";
 import { installLocalStack, type VenvInstall, venvPython } from "./localstack-venv.ts";
 
 export const DEFAULT_LOCALSTACK_PORT = 4566;

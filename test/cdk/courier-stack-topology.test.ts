@@ -7,6 +7,7 @@
 import { Match } from "aws-cdk-lib/assertions";
 import { beforeAll, describe, expect, it } from "vitest";
 import { type ConsumerResources, consumerEnvironment } from "../../src/deployment/consumer-environment.ts";
+import { topologyFromOutputs } from "../../src/deployment/deployed-topology.ts";
 import { consumerOutputKey, topicOutputKey } from "../../src/deployment/stack-outputs.ts";
 import {
   consumerNames,
@@ -15,7 +16,6 @@ import {
   redriveFunction,
   topicNames,
 } from "../../src/deployment/topology.ts";
-import { topologyFromOutputs } from "../../src/dev/deployed-topology.ts";
 import {
   arnOf,
   type CfnTemplate,

@@ -12,8 +12,8 @@ import { parentPort, workerData } from "node:worker_threads";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { ENV } from "../../src/deployment/consumer-environment.ts";
 import { consumerSpec } from "../../src/deployment/topology.ts";
-import { localClientConfig } from "../../src/dev/aws-config.ts";
-import { type SqsHandler, startEventSource } from "../../src/dev/event-source.ts";
+import { localClientConfig } from "../../src/dev/local-aws-config.ts";
+import { type SqsHandler, startEventSource } from "../../src/worker/event-source.ts";
 
 export interface BroadcastWorkerInput {
   readonly consumer: string;

@@ -11,8 +11,8 @@ import {
   SendMessageBatchCommand,
   SQSClient,
 } from "@aws-sdk/client-sqs";
-import { localClientConfig } from "../../src/dev/aws-config.ts";
-import { queueDepth } from "../../src/dev/consumer-status.ts";
+import { queueDepth } from "../../src/deployment/consumer-status.ts";
+import { localClientConfig } from "../../src/dev/local-aws-config.ts";
 
 export const sqs = new SQSClient(localClientConfig());
 

@@ -12,7 +12,7 @@ import {
   type EventSourceOptions,
   type LocalEventSource,
   startEventSource,
-} from "../../src/dev/event-source.ts";
+} from "../../src/worker/event-source.ts";
 import {
   createTestQueue,
   eventually,

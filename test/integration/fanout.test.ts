@@ -14,6 +14,7 @@ import {
   SQSClient,
 } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import type { DeployedTopology } from "../../src/deployment/deployed-topology.ts";
 import {
   type ConsumerName,
   consumerNames,
@@ -21,8 +22,7 @@ import {
   type TopicName,
   topicNames,
 } from "../../src/deployment/topology.ts";
-import { localClientConfig } from "../../src/dev/aws-config.ts";
-import type { DeployedTopology } from "../../src/dev/deployed-topology.ts";
+import { localClientConfig } from "../../src/dev/local-aws-config.ts";
 import {
   type ImageUploadedV1,
   ImageUploadedV1Contract,

@@ -20,9 +20,9 @@ import {
   DLQ_RETENTION_DAYS,
   topicNames,
 } from "../../src/deployment/topology.ts";
-import { localClientConfig } from "../../src/dev/aws-config.ts";
 import { deployTemplate, LocalDeployError } from "../../src/dev/cloudformation.ts";
 import { deployToLocalStack, destroyLocalStack, readDeployedTopology } from "../../src/dev/deploy.ts";
+import { localClientConfig } from "../../src/dev/local-aws-config.ts";
 import { deployTestStack, type TestStack, testStackName } from "./support/deploy-test-stack.ts";
 
 const endpoint = inject("localstackEndpoint");

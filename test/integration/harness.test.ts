@@ -12,7 +12,7 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, inject, it } from "vitest";
-import { localClientConfig } from "../../src/dev/aws-config.ts";
+import { localClientConfig } from "../../src/dev/local-aws-config.ts";
 import {
   EndpointUnreachableError,
   ensureLocalStack,

@@ -23,8 +23,7 @@ import { type Message, ReceiveMessageCommand } from "@aws-sdk/client-sqs";
 import type { SQSRecord } from "aws-lambda";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { consumerSpec } from "../../src/deployment/topology.ts";
-import { localClientConfig } from "../../src/dev/aws-config.ts";
-import { type LocalEventSource, startEventSource } from "../../src/dev/event-source.ts";
+import { localClientConfig } from "../../src/dev/local-aws-config.ts";
 import {
   type ConsumerHandler,
   type ConsumerMetrics,
@@ -34,6 +33,7 @@ import {
 } from "../../src/lib/consumer/index.ts";
 import { NewAccountV1Contract } from "../../src/lib/contracts/index.ts";
 import { type PreparedMessage, prepareMessage } from "../../src/lib/publisher/index.ts";
+import { type LocalEventSource, startEventSource } from "../../src/worker/event-source.ts";
 import {
   createTestQueue,
   eventually,

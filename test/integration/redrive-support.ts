@@ -15,11 +15,11 @@ import {
   SendMessageBatchCommand,
   SQSClient,
 } from "@aws-sdk/client-sqs";
-import { localClientConfig } from "../../src/dev/aws-config.ts";
-import { startEventSource } from "../../src/dev/event-source.ts";
+import { localClientConfig } from "../../src/dev/local-aws-config.ts";
 import type { ConsumerHandler } from "../../src/lib/consumer/index.ts";
 import { ImageUploadedV1Contract, NewAccountV1Contract } from "../../src/lib/contracts/index.ts";
 import { type PreparedMessage, prepareMessage } from "../../src/lib/publisher/index.ts";
+import { startEventSource } from "../../src/worker/event-source.ts";
 
 export const sqs = new SQSClient(localClientConfig());
 

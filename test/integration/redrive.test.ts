@@ -5,7 +5,7 @@
 import { Logger } from "@aws-lambda-powertools/logger";
 import type { SQSMessageAttributes } from "aws-lambda";
 import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
-import { localEndpoint } from "../../src/dev/aws-config.ts";
+import { localEndpoint } from "../../src/dev/local-aws-config.ts";
 import {
   type ConsumerHandler,
   type ConsumerMetrics,

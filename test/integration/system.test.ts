@@ -11,8 +11,8 @@ import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createAccount, openAccountsDb } from "../../src/app/accounts/account-store.ts";
 import { outboxCounts } from "../../src/app/outbox/index.ts";
-import { localClientConfig } from "../../src/dev/aws-config.ts";
 import { destroyLocalStack } from "../../src/dev/deploy.ts";
+import { localClientConfig } from "../../src/dev/local-aws-config.ts";
 import { type LocalSystem, startLocalSystem } from "../../src/dev/local-system.ts";
 import { testStackName } from "./support/deploy-test-stack.ts";
 

@@ -21,13 +21,13 @@ import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { republishUpload, storeUpload, UploadPublishError } from "../../src/app/images/index.ts";
 import { consumerEnvironment } from "../../src/deployment/consumer-environment.ts";
+import type { DeployedTopology } from "../../src/deployment/deployed-topology.ts";
 import { consumers } from "../../src/deployment/topology.ts";
-import { localClientConfig, localEndpoint } from "../../src/dev/aws-config.ts";
 import { deployToLocalStack, destroyLocalStack, LOCAL_DEPLOY_SETTINGS } from "../../src/dev/deploy.ts";
-import type { DeployedTopology } from "../../src/dev/deployed-topology.ts";
-import { LocalEventSource } from "../../src/dev/event-source.ts";
+import { localClientConfig, localEndpoint } from "../../src/dev/local-aws-config.ts";
 import { FAILURE_ATTRIBUTE, type FailureReason } from "../../src/lib/consumer/failure-attributes.ts";
 import { createPublisher, type Publisher } from "../../src/lib/publisher/index.ts";
+import { LocalEventSource } from "../../src/worker/event-source.ts";
 import { jpegWithOrientation6, solid, truncatedJpeg } from "../unit/images-fixtures.ts";
 
 /** LocalStack on two busy cores can be slow; conditions are polled up to this long. */

@@ -5,7 +5,7 @@
  * pollers holding it), a poller count that is not honoured, leftovers in the queue or its DLQ.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { type LocalEventSource, startEventSource } from "../../src/dev/event-source.ts";
+import { type LocalEventSource, startEventSource } from "../../src/worker/event-source.ts";
 import {
   createTestQueue,
   eventually,

@@ -15,8 +15,7 @@ import { DynamoDBClient, PutItemCommand } from "@aws-sdk/client-dynamodb";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import type { Context } from "aws-lambda";
 import { consumerSpec } from "../../src/deployment/topology.ts";
-import { localClientConfig } from "../../src/dev/aws-config.ts";
-import { type LocalEventSource, startEventSource } from "../../src/dev/event-source.ts";
+import { localClientConfig } from "../../src/dev/local-aws-config.ts";
 import {
   type ConsumerMetrics,
   defineConsumer,
@@ -28,6 +27,7 @@ import {
   IDEMPOTENCY_TTL_ATTRIBUTE,
   oncePerEvent,
 } from "../../src/lib/idempotency/once-per-event.ts";
+import { type LocalEventSource, startEventSource } from "../../src/worker/event-source.ts";
 import {
   EFFECT_KEY,
   type FaultKind,

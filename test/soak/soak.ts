@@ -24,12 +24,12 @@ import {
 import { SNSClient } from "@aws-sdk/client-sns";
 import { SetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { Command } from "commander";
+import { queueDepth } from "../../src/deployment/consumer-status.ts";
+import type { DeployedTopology } from "../../src/deployment/deployed-topology.ts";
 import { consumers } from "../../src/deployment/topology.ts";
-import { localClientConfig } from "../../src/dev/aws-config.ts";
-import { queueDepth } from "../../src/dev/consumer-status.ts";
 import { deployToLocalStack, destroyLocalStack } from "../../src/dev/deploy.ts";
-import type { DeployedTopology } from "../../src/dev/deployed-topology.ts";
 import { ensureIdempotencyTable, type LocalDynamo } from "../../src/dev/dynamodb-local.ts";
+import { localClientConfig } from "../../src/dev/local-aws-config.ts";
 import { ensureLocalStack, PROJECT_ROOT } from "../../src/dev/localstack.ts";
 import type { NewAccountV1 } from "../../src/lib/contracts/index.ts";
 import { createPublisher } from "../../src/lib/publisher/index.ts";

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { type DeployedTopology, topologyFromOutputs } from "../../src/deployment/deployed-topology.ts";
 import {
   consumerOutputKey,
   topicOutputKey,
@@ -6,13 +7,12 @@ import {
   VERIFICATION_SECRET_OUTPUT,
 } from "../../src/deployment/stack-outputs.ts";
 import { consumerNames, topicNames } from "../../src/deployment/topology.ts";
-import { type DeployedTopology, topologyFromOutputs } from "../../src/dev/deployed-topology.ts";
 import {
   settingsFromEnvironment,
   WORKER_CONCURRENCY_ENV,
   WorkerSettingError,
   workerEnvironment,
-} from "../../src/dev/worker-environment.ts";
+} from "../../src/worker/worker-environment.ts";
 
 function fakeTopology(): DeployedTopology {
   const outputs: Record<string, string> = {

@@ -7,18 +7,18 @@ import { GetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
 import {
+  consumerStatuses,
+  oldestAgeSeconds,
+  type PeekSentTimestamps,
+} from "../../src/deployment/consumer-status.ts";
+import { topologyFromOutputs } from "../../src/deployment/deployed-topology.ts";
+import {
   consumerOutputKey,
   topicOutputKey,
   UPLOADS_BUCKET_OUTPUT,
   VERIFICATION_SECRET_OUTPUT,
 } from "../../src/deployment/stack-outputs.ts";
 import { consumerNames, topicNames } from "../../src/deployment/topology.ts";
-import {
-  consumerStatuses,
-  oldestAgeSeconds,
-  type PeekSentTimestamps,
-} from "../../src/dev/consumer-status.ts";
-import { topologyFromOutputs } from "../../src/dev/deployed-topology.ts";
 
 const sqsMock = mockClient(SQSClient);
 const NOW = 1_800_000_000_000;

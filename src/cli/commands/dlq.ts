@@ -1,12 +1,12 @@
 /** `courier dlq peek <consumer>`: what a consumer's dead-letter queue holds, and why. */
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { type Command, InvalidArgumentError } from "commander";
+import type { DeployedConsumer } from "../../deployment/deployed-topology.ts";
 import { DEFAULT_STACK_NAME } from "../../deployment/stack-outputs.ts";
 import { type ConsumerSpec, consumerNames, consumerSpec, isConsumerName } from "../../deployment/topology.ts";
-import { localClientConfig } from "../../dev/aws-config.ts";
 // Imported from its defining module (deploy.ts re-exports it) so the CLI does not load aws-cdk-lib.
 import { readDeployedTopology } from "../../dev/cloudformation.ts";
-import type { DeployedConsumer } from "../../dev/deployed-topology.ts";
+import { localClientConfig } from "../../dev/local-aws-config.ts";
 import { type PeekedMessage, peekDlq } from "../../lib/redrive/peek.ts";
 import { CliError, emit, type OutputOptions } from "../output.ts";
 

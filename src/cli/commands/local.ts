@@ -4,10 +4,10 @@
  * the LocalStack that `up` started, and nothing else.
  */
 import type { Command } from "commander";
+import type { DeployedTopology } from "../../deployment/deployed-topology.ts";
 import { DEFAULT_STACK_NAME } from "../../deployment/stack-outputs.ts";
 import { consumerNames, topicNames } from "../../deployment/topology.ts";
-import { DEFAULT_LOCAL_ENDPOINT } from "../../dev/aws-config.ts";
-import type { DeployedTopology } from "../../dev/deployed-topology.ts";
+import { DEFAULT_LOCAL_ENDPOINT } from "../../dev/local-aws-config.ts";
 import { ensureLocalStack, type LocalStackHandle, stopLocalStack } from "../../dev/localstack.ts";
 import { CliError, emit, type OutputOptions } from "../output.ts";
 

@@ -6,8 +6,8 @@ import { SNSClient } from "@aws-sdk/client-sns";
 import type { Command } from "commander";
 import { DEFAULT_STACK_NAME } from "../../deployment/stack-outputs.ts";
 import { isTopicName, type TopicName, topicNames, topics } from "../../deployment/topology.ts";
-import { localClientConfig } from "../../dev/aws-config.ts";
 import { readDeployedTopology } from "../../dev/deploy.ts";
+import { localClientConfig } from "../../dev/local-aws-config.ts";
 import {
   createPublisher,
   type PreparedMessage,

@@ -4,16 +4,20 @@
  */
 import { SQSClient } from "@aws-sdk/client-sqs";
 import type { Command } from "commander";
+import { redrivePairsFromTopology } from "../../deployment/redrive-pairs.ts";
+import {
+  type RedriveRequest,
+  type RedriveSummary,
+  runRedriveRequest,
+} from "../../deployment/redrive-request.ts";
 import { DEFAULT_STACK_NAME } from "../../deployment/stack-outputs.ts";
 import { consumerNames, redriveFunction } from "../../deployment/topology.ts";
-import { localClientConfig } from "../../dev/aws-config.ts";
 // Imported from its defining module (deploy.ts re-exports it) so the CLI does not load aws-cdk-lib.
 import { readDeployedTopology } from "../../dev/cloudformation.ts";
+import { localClientConfig } from "../../dev/local-aws-config.ts";
 import type { BulkRedriveProgress } from "../../lib/redrive/bulk.ts";
 import { DurationFormatError, parseDurationSeconds } from "../../lib/redrive/duration.ts";
 import { MoveTaskAlreadyRunningError } from "../../lib/redrive/errors.ts";
-import { redrivePairsFromTopology } from "../../lib/redrive/pairs.ts";
-import { type RedriveRequest, type RedriveSummary, runRedriveRequest } from "../../lib/redrive/request.ts";
 import type { RedriveItem, RedriveProgress } from "../../lib/redrive/selective.ts";
 import { CliError, emit, type OutputOptions } from "../output.ts";
 import { knownConsumer, positiveInteger, withQueueErrors } from "./dlq.ts";

@@ -1,10 +1,10 @@
 /** `courier status`: per consumer, queue depth, in flight, DLQ depth and the age of the oldest message. */
 import { SQSClient } from "@aws-sdk/client-sqs";
 import type { Command } from "commander";
+import { type ConsumerStatus, consumerStatuses, localStackPeek } from "../../deployment/consumer-status.ts";
 import { DEFAULT_STACK_NAME } from "../../deployment/stack-outputs.ts";
-import { localClientConfig } from "../../dev/aws-config.ts";
 import { readDeployedTopology } from "../../dev/cloudformation.ts";
-import { type ConsumerStatus, consumerStatuses, localStackPeek } from "../../dev/consumer-status.ts";
+import { localClientConfig } from "../../dev/local-aws-config.ts";
 import { CliError, emit, type OutputOptions } from "../output.ts";
 
 interface StatusOptions extends OutputOptions {

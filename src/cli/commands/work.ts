@@ -10,18 +10,18 @@
 import { CloudFormationClient, DescribeStacksCommand } from "@aws-sdk/client-cloudformation";
 import type { Command } from "commander";
 import type { DeploySettings } from "../../deployment/consumer-environment.ts";
+import { type DeployedTopology, topologyFromOutputs } from "../../deployment/deployed-topology.ts";
 import { DEFAULT_STACK_NAME } from "../../deployment/stack-outputs.ts";
 import { type ConsumerName, consumerNames, consumerSpec } from "../../deployment/topology.ts";
-import { localClientConfig } from "../../dev/aws-config.ts";
 import { readDeployedTopology } from "../../dev/cloudformation.ts";
-import { type DeployedTopology, topologyFromOutputs } from "../../dev/deployed-topology.ts";
-import type { EventSourceStats } from "../../dev/event-source.ts";
-import { type WorkerPlan, WorkerPool, type WorkerState } from "../../dev/worker.ts";
+import { localClientConfig } from "../../dev/local-aws-config.ts";
+import type { EventSourceStats } from "../../worker/event-source.ts";
+import { type WorkerPlan, WorkerPool, type WorkerState } from "../../worker/worker.ts";
 import {
   settingsFromEnvironment,
   type WorkerTarget,
   workerEnvironment,
-} from "../../dev/worker-environment.ts";
+} from "../../worker/worker-environment.ts";
 import { CliError, emit, type OutputOptions } from "../output.ts";
 
 interface WorkOptions extends OutputOptions {

@@ -1,7 +1,7 @@
 /** The stack-copy helpers under the names some test files use; see deploy-test-stack.ts. */
 import { inject } from "vitest";
+import type { DeployedTopology } from "../../../src/deployment/deployed-topology.ts";
 import { destroyLocalStack } from "../../../src/dev/deploy.ts";
-import type { DeployedTopology } from "../../../src/dev/deployed-topology.ts";
 import { deployTestStack } from "./deploy-test-stack.ts";
 
 export async function deployCourierStackCopy(prefix: string): Promise<DeployedTopology> {

@@ -4,8 +4,8 @@
  */
 import { randomBytes } from "node:crypto";
 import { inject } from "vitest";
+import type { DeployedTopology } from "../../../src/deployment/deployed-topology.ts";
 import { deployToLocalStack, destroyLocalStack, type LocalDeployment } from "../../../src/dev/deploy.ts";
-import type { DeployedTopology } from "../../../src/dev/deployed-topology.ts";
 
 export interface TestStack {
   readonly topology: DeployedTopology;

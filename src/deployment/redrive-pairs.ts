@@ -5,9 +5,9 @@
  * arbitrary queues.
  */
 import { z } from "zod";
-import { redriveFunction } from "../../deployment/topology.ts";
-import type { DeployedTopology } from "../../dev/deployed-topology.ts";
-import { RedriveConfigError, UnknownRedriveConsumerError } from "./errors.ts";
+import { RedriveConfigError, UnknownRedriveConsumerError } from "../lib/redrive/errors.ts";
+import type { DeployedTopology } from "./deployed-topology.ts";
+import { redriveFunction } from "./topology.ts";
 
 export const REDRIVE_ENV = {
   /** JSON map: consumer name -> { queueUrl, dlqUrl, queueArn, dlqArn }. */

@@ -5,8 +5,8 @@ import {
   topicOutputKey,
   UPLOADS_BUCKET_OUTPUT,
   VERIFICATION_SECRET_OUTPUT,
-} from "../deployment/stack-outputs.ts";
-import { type ConsumerName, consumerNames, type TopicName, topicNames } from "../deployment/topology.ts";
+} from "./stack-outputs.ts";
+import { type ConsumerName, consumerNames, type TopicName, topicNames } from "./topology.ts";
 
 export interface DeployedConsumer {
   readonly name: ConsumerName;

@@ -9,8 +9,8 @@
  * queue's messages without side effects; elsewhere it is reported as unavailable ("n/a").
  */
 import { GetQueueAttributesCommand, type QueueAttributeName, type SQSClient } from "@aws-sdk/client-sqs";
-import { type ConsumerName, consumerNames } from "../deployment/topology.ts";
 import type { DeployedTopology } from "./deployed-topology.ts";
+import { type ConsumerName, consumerNames } from "./topology.ts";
 
 export interface QueueCounts {
   /** Messages available to receive. */

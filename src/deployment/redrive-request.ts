@@ -4,11 +4,15 @@
  */
 import type { SQSClient } from "@aws-sdk/client-sqs";
 import { z } from "zod";
-import { consumerSpec, isConsumerName } from "../../deployment/topology.ts";
-import { type BulkRedriveProgress, type BulkRedriveSummary, redriveInBulk } from "./bulk.ts";
-import { pairFor, type RedriveConfig } from "./pairs.ts";
-import { approximateDepth } from "./queue-depth.ts";
-import { type RedriveProgress, redriveSelectively, type SelectiveRedriveSummary } from "./selective.ts";
+import { type BulkRedriveProgress, type BulkRedriveSummary, redriveInBulk } from "../lib/redrive/bulk.ts";
+import { approximateDepth } from "../lib/redrive/queue-depth.ts";
+import {
+  type RedriveProgress,
+  redriveSelectively,
+  type SelectiveRedriveSummary,
+} from "../lib/redrive/selective.ts";
+import { pairFor, type RedriveConfig } from "./redrive-pairs.ts";
+import { consumerSpec, isConsumerName } from "./topology.ts";
 
 export const redriveRequestSchema = z
   .strictObject({

@@ -10,8 +10,8 @@ import {
   type DeploySettings,
   ENV,
 } from "../deployment/consumer-environment.ts";
+import type { DeployedTopology } from "../deployment/deployed-topology.ts";
 import type { ConsumerName } from "../deployment/topology.ts";
-import type { DeployedTopology } from "./deployed-topology.ts";
 
 /** Where the workers' AWS calls go. */
 export type WorkerTarget =
