@@ -14,9 +14,13 @@ import { Logger } from "@aws-lambda-powertools/logger";
 import { Metrics } from "@aws-lambda-powertools/metrics";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import type { Context, SQSEvent, SQSRecord } from "aws-lambda";
+import {
+  type ConsumerContext,
+  type ConsumerMessage,
+  defineConsumer,
+} from "../src/deployment/define-consumer.ts";
 import { topics } from "../src/deployment/topology.ts";
 import { contractIndex, decodeBody } from "../src/lib/consumer/decode.ts";
-import { type ConsumerContext, type ConsumerMessage, defineConsumer } from "../src/lib/consumer/index.ts";
 import type { BenchContext, Benchmark, BenchResult } from "./lib/benchmark.ts";
 
 const RECORDS_PER_ROUND = 2_000;

@@ -13,15 +13,15 @@ import {
   SetQueueAttributesCommand,
   SQSClient,
 } from "@aws-sdk/client-sqs";
-import type { TopicName } from "../src/deployment/topology.ts";
-import { localClientConfig } from "../src/dev/local-aws-config.ts";
-import type { NewAccountV1 } from "../src/lib/contracts/index.ts";
 import {
   type BatchItemResult,
   createPublisher,
   type Publisher,
   type PublisherError,
-} from "../src/lib/publisher/index.ts";
+} from "../src/deployment/publisher.ts";
+import type { TopicName } from "../src/deployment/topology.ts";
+import { localClientConfig } from "../src/dev/local-aws-config.ts";
+import type { NewAccountV1 } from "../src/lib/contracts/index.ts";
 import type { BenchContext, Benchmark, Row } from "./lib/benchmark.ts";
 import { forEachWithConcurrency } from "./lib/concurrency.ts";
 import { percentile, round } from "./lib/stats.ts";

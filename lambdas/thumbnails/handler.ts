@@ -5,7 +5,7 @@
 import { S3Client } from "@aws-sdk/client-s3";
 import { thumbnailsConfigFromEnv } from "../../src/app/images/config.ts";
 import { makeThumbnails } from "../../src/app/images/thumbnails.ts";
-import { defineConsumer } from "../../src/lib/consumer/index.ts";
+import { defineConsumer } from "../../src/deployment/define-consumer.ts";
 
 // Fails the cold start with a message naming any missing or malformed setting.
 const config = thumbnailsConfigFromEnv();

@@ -10,7 +10,7 @@ import { onceWhereConfigured } from "../../src/app/signup/once-where-configured.
 import type { SignupEvent } from "../../src/app/signup/signup-event.ts";
 import { verificationKeyFromSecret } from "../../src/app/signup/verification-key.ts";
 import { sendVerificationSms } from "../../src/app/signup/verification-sms.ts";
-import { defineConsumer } from "../../src/lib/consumer/index.ts";
+import { defineConsumer } from "../../src/deployment/define-consumer.ts";
 
 // Fails the cold start with a message naming any missing setting.
 const config = verificationSmsConfig();

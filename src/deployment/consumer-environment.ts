@@ -3,6 +3,7 @@
  * the local runtime passes the deployed stack's real values, through this one function, so the
  * two cannot drift apart.
  */
+import { RUNTIME_ENV } from "../lib/runtime-env.ts";
 import type { ConsumerName } from "./topology.ts";
 
 export interface ConsumerResources {
@@ -29,16 +30,13 @@ export interface DeploySettings {
 }
 
 export const ENV = {
-  consumer: "COURIER_CONSUMER",
-  queueUrl: "COURIER_QUEUE_URL",
-  dlqUrl: "COURIER_DLQ_URL",
+  ...RUNTIME_ENV,
   verificationSecretArn: "VERIFICATION_SECRET_ARN",
   mailFrom: "MAIL_FROM",
   verifyUrlBase: "VERIFY_URL_BASE",
   teamWebhookUrl: "TEAM_WEBHOOK_URL",
   teamWebhookSecretArn: "TEAM_WEBHOOK_SECRET_ARN",
   uploadsBucket: "UPLOADS_BUCKET",
-  idempotencyTable: "IDEMPOTENCY_TABLE",
 } as const;
 
 export function consumerEnvironment(

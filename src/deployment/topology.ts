@@ -3,23 +3,10 @@
  * the local runtime reads the same declaration (and the stack that CloudFormation made from it),
  * and a CDK test holds the synthesized template against it. Nothing about a queue is written twice.
  */
-import { type AnyContract, ImageUploadedV1Contract, NewAccountV1Contract } from "../lib/contracts/index.ts";
+import type { BackoffSpec } from "../lib/consumer/backoff.ts";
+import { ImageUploadedV1Contract, NewAccountV1Contract, type TopicSpec } from "../lib/contracts/index.ts";
 
-export interface TopicSpec {
-  readonly name: string;
-  readonly description: string;
-  /** The contract producers publish now. */
-  readonly current: AnyContract;
-  /** Every contract consumers accept (current included): old and new versions during a migration. */
-  readonly accepts: readonly AnyContract[];
-}
-
-export interface BackoffSpec {
-  /** Delay before the second receive; doubles with each further receive (full jitter). */
-  readonly baseSeconds: number;
-  /** Cap on any one delay. */
-  readonly maxSeconds: number;
-}
+export type { BackoffSpec, TopicSpec };
 
 export interface ConsumerSpec {
   readonly name: string;

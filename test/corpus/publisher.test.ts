@@ -8,8 +8,6 @@ import { PublishBatchCommand, PublishCommand, SNSClient } from "@aws-sdk/client-
 import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
 import { z } from "zod";
-import type { TopicName } from "../../src/deployment/topology.ts";
-import { defineContract } from "../../src/lib/contracts/index.ts";
 import {
   createPublisher,
   InvalidMessageError,
@@ -19,7 +17,9 @@ import {
   SNS_MAX_PAYLOAD_BYTES,
   type TopicData,
   UnknownTopicError,
-} from "../../src/lib/publisher/index.ts";
+} from "../../src/deployment/publisher.ts";
+import type { TopicName } from "../../src/deployment/topology.ts";
+import { defineContract } from "../../src/lib/contracts/index.ts";
 import { oversizedBodies, publisherCases, validSignup } from "./inputs.ts";
 
 const snsMock = mockClient(SNSClient);

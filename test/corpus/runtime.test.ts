@@ -17,7 +17,7 @@ import {
   FAILURE_ATTRIBUTE,
   FAILURE_MESSAGE_MAX_CHARS,
   type FailureReason,
-} from "../../src/lib/consumer/index.ts";
+} from "../../src/deployment/define-consumer.ts";
 import { runtimeAcceptedOddities, runtimeCases, validEnvelope, validSignup } from "./inputs.ts";
 
 const QUEUE_URL = "http://sqs.local/000000000000/verification-email";

@@ -21,10 +21,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { keyFromSecretValue, type VerificationKey, verifyCode } from "../../src/app/signup/index.ts";
 import { consumerEnvironment } from "../../src/deployment/consumer-environment.ts";
 import type { DeployedTopology } from "../../src/deployment/deployed-topology.ts";
+import { createPublisher, type Publisher } from "../../src/deployment/publisher.ts";
 import { type ConsumerName, type TopicName, topicNames } from "../../src/deployment/topology.ts";
 import { localClientConfig, localEndpoint } from "../../src/dev/local-aws-config.ts";
 import type { NewAccountV1 } from "../../src/lib/contracts/index.ts";
-import { createPublisher, type Publisher } from "../../src/lib/publisher/index.ts";
 import type { BroadcastWorkerMessage } from "./broadcast-worker.ts";
 import { deployTestStack, type TestStack } from "./support/deploy-test-stack.ts";
 

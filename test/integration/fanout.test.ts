@@ -15,6 +15,7 @@ import {
 } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { DeployedTopology } from "../../src/deployment/deployed-topology.ts";
+import { createPublisher, type Publisher } from "../../src/deployment/publisher.ts";
 import {
   type ConsumerName,
   consumerNames,
@@ -29,7 +30,6 @@ import {
   type NewAccountV1,
   NewAccountV1Contract,
 } from "../../src/lib/contracts/index.ts";
-import { createPublisher, type Publisher } from "../../src/lib/publisher/index.ts";
 import { deployTestStack, type TestStack } from "./support/deploy-test-stack.ts";
 
 /** How long to wait for an expected message; LocalStack on two busy cores can be slow. */

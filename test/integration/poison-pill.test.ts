@@ -22,17 +22,17 @@ import { Logger } from "@aws-lambda-powertools/logger";
 import { type Message, ReceiveMessageCommand } from "@aws-sdk/client-sqs";
 import type { SQSRecord } from "aws-lambda";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { consumerSpec } from "../../src/deployment/topology.ts";
-import { localClientConfig } from "../../src/dev/local-aws-config.ts";
 import {
   type ConsumerHandler,
   type ConsumerMetrics,
   defineConsumer,
   FAILURE_ATTRIBUTE,
   type FailureReason,
-} from "../../src/lib/consumer/index.ts";
+} from "../../src/deployment/define-consumer.ts";
+import { type PreparedMessage, prepareMessage } from "../../src/deployment/publisher.ts";
+import { consumerSpec } from "../../src/deployment/topology.ts";
+import { localClientConfig } from "../../src/dev/local-aws-config.ts";
 import { NewAccountV1Contract } from "../../src/lib/contracts/index.ts";
-import { type PreparedMessage, prepareMessage } from "../../src/lib/publisher/index.ts";
 import { type LocalEventSource, startEventSource } from "../../src/worker/event-source.ts";
 import {
   createTestQueue,

@@ -15,10 +15,10 @@ import {
   SendMessageBatchCommand,
   SQSClient,
 } from "@aws-sdk/client-sqs";
+import { type PreparedMessage, prepareMessage } from "../../src/deployment/publisher.ts";
 import { localClientConfig } from "../../src/dev/local-aws-config.ts";
 import type { ConsumerHandler } from "../../src/lib/consumer/index.ts";
 import { ImageUploadedV1Contract, NewAccountV1Contract } from "../../src/lib/contracts/index.ts";
-import { type PreparedMessage, prepareMessage } from "../../src/lib/publisher/index.ts";
 import { startEventSource } from "../../src/worker/event-source.ts";
 
 export const sqs = new SQSClient(localClientConfig());

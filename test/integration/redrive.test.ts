@@ -5,7 +5,6 @@
 import { Logger } from "@aws-lambda-powertools/logger";
 import type { SQSMessageAttributes } from "aws-lambda";
 import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
-import { localEndpoint } from "../../src/dev/local-aws-config.ts";
 import {
   type ConsumerHandler,
   type ConsumerMetrics,
@@ -14,8 +13,9 @@ import {
   LINEAGE_ATTRIBUTE,
   type Lineage,
   PermanentError,
-} from "../../src/lib/consumer/index.ts";
-import type { PreparedMessage } from "../../src/lib/publisher/index.ts";
+} from "../../src/deployment/define-consumer.ts";
+import type { PreparedMessage } from "../../src/deployment/publisher.ts";
+import { localEndpoint } from "../../src/dev/local-aws-config.ts";
 import { redriveInBulk } from "../../src/lib/redrive/bulk.ts";
 import { MoveTaskAlreadyRunningError } from "../../src/lib/redrive/errors.ts";
 import { peekDlq } from "../../src/lib/redrive/peek.ts";

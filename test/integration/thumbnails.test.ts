@@ -22,11 +22,11 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { republishUpload, storeUpload, UploadPublishError } from "../../src/app/images/index.ts";
 import { consumerEnvironment } from "../../src/deployment/consumer-environment.ts";
 import type { DeployedTopology } from "../../src/deployment/deployed-topology.ts";
+import { createPublisher, type Publisher } from "../../src/deployment/publisher.ts";
 import { consumers } from "../../src/deployment/topology.ts";
 import { deployToLocalStack, destroyLocalStack, LOCAL_DEPLOY_SETTINGS } from "../../src/dev/deploy.ts";
 import { localClientConfig, localEndpoint } from "../../src/dev/local-aws-config.ts";
 import { FAILURE_ATTRIBUTE, type FailureReason } from "../../src/lib/consumer/failure-attributes.ts";
-import { createPublisher, type Publisher } from "../../src/lib/publisher/index.ts";
 import { LocalEventSource } from "../../src/worker/event-source.ts";
 import { jpegWithOrientation6, solid, truncatedJpeg } from "../unit/images-fixtures.ts";
 

@@ -13,10 +13,10 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { SNSClient } from "@aws-sdk/client-sns";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { createPublisher, type Publisher } from "../../src/deployment/publisher.ts";
 import { type TopicName, topicNames } from "../../src/deployment/topology.ts";
 import { localClientConfig } from "../../src/dev/local-aws-config.ts";
 import type { NewAccountV1 } from "../../src/lib/contracts/index.ts";
-import { createPublisher, type Publisher } from "../../src/lib/publisher/index.ts";
 import { eventually, eventuallyEmpty, messagesLeft } from "./event-source-queues.ts";
 import { deployTestStack, type TestStack } from "./support/deploy-test-stack.ts";
 

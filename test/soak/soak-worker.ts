@@ -14,14 +14,14 @@ import { Logger } from "@aws-lambda-powertools/logger";
 import { DynamoDBClient, PutItemCommand } from "@aws-sdk/client-dynamodb";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import type { Context } from "aws-lambda";
-import { consumerSpec } from "../../src/deployment/topology.ts";
-import { localClientConfig } from "../../src/dev/local-aws-config.ts";
 import {
   type ConsumerMetrics,
   defineConsumer,
   PermanentError,
   RetryableError,
-} from "../../src/lib/consumer/index.ts";
+} from "../../src/deployment/define-consumer.ts";
+import { consumerSpec } from "../../src/deployment/topology.ts";
+import { localClientConfig } from "../../src/dev/local-aws-config.ts";
 import {
   IDEMPOTENCY_PARTITION_KEY,
   IDEMPOTENCY_TTL_ATTRIBUTE,

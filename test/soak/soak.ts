@@ -26,13 +26,13 @@ import { SetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { Command } from "commander";
 import { queueDepth } from "../../src/deployment/consumer-status.ts";
 import type { DeployedTopology } from "../../src/deployment/deployed-topology.ts";
+import { createPublisher } from "../../src/deployment/publisher.ts";
 import { consumers } from "../../src/deployment/topology.ts";
 import { deployToLocalStack, destroyLocalStack } from "../../src/dev/deploy.ts";
 import { ensureIdempotencyTable, type LocalDynamo } from "../../src/dev/dynamodb-local.ts";
 import { localClientConfig } from "../../src/dev/local-aws-config.ts";
 import { ensureLocalStack, PROJECT_ROOT } from "../../src/dev/localstack.ts";
 import type { NewAccountV1 } from "../../src/lib/contracts/index.ts";
-import { createPublisher } from "../../src/lib/publisher/index.ts";
 import { type PeekedMessage, peekDlq, redriveSelectively } from "../../src/lib/redrive/index.ts";
 import {
   EFFECT_KEY,

@@ -8,7 +8,6 @@ import {
 import type { Context, SQSMessageAttributes, SQSRecord } from "aws-lambda";
 import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, expectTypeOf, it, vi } from "vitest";
-import { consumers } from "../../src/deployment/topology.ts";
 import {
   ConsumerConfigError,
   type ConsumerContext,
@@ -20,7 +19,8 @@ import {
   LINEAGE_ATTRIBUTE,
   PermanentError,
   RetryableError,
-} from "../../src/lib/consumer/index.ts";
+} from "../../src/deployment/define-consumer.ts";
+import { consumers } from "../../src/deployment/topology.ts";
 import type { ContractEnvelope, NewAccountV1Contract } from "../../src/lib/contracts/index.ts";
 
 const QUEUE_URL = "http://sqs.local/000000000000/verification-email";

@@ -1,13 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { defineContract } from "../../src/lib/contracts/index.ts";
 import {
   chunkForPublishBatch,
   MessageTooLargeError,
   prepareMessage,
   SNS_MAX_PAYLOAD_BYTES,
   snsMessageSize,
-} from "../../src/lib/publisher/index.ts";
+} from "../../src/deployment/publisher.ts";
+import { defineContract } from "../../src/lib/contracts/index.ts";
 
 // The current contracts cap every field well below 256 KiB, so the limit is exercised with a
 // contract that can carry a large field.

@@ -7,15 +7,15 @@ import {
 } from "@aws-sdk/client-sns";
 import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
-import type { TopicName } from "../../src/deployment/topology.ts";
-import type { NewAccountV1 } from "../../src/lib/contracts/index.ts";
 import {
   createPublisher,
   InvalidMessageError,
   PublishFailedError,
   type TopicData,
   UnknownTopicError,
-} from "../../src/lib/publisher/index.ts";
+} from "../../src/deployment/publisher.ts";
+import type { TopicName } from "../../src/deployment/topology.ts";
+import type { NewAccountV1 } from "../../src/lib/contracts/index.ts";
 
 const snsMock = mockClient(SNSClient);
 

@@ -4,17 +4,17 @@ import { readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { SNSClient } from "@aws-sdk/client-sns";
 import type { Command } from "commander";
-import { DEFAULT_STACK_NAME } from "../../deployment/stack-outputs.ts";
-import { isTopicName, type TopicName, topicNames, topics } from "../../deployment/topology.ts";
-import { readDeployedTopology } from "../../dev/deploy.ts";
-import { localClientConfig } from "../../dev/local-aws-config.ts";
 import {
   createPublisher,
   type PreparedMessage,
   PublisherError,
   prepareMessage,
   type TopicData,
-} from "../../lib/publisher/index.ts";
+} from "../../deployment/publisher.ts";
+import { DEFAULT_STACK_NAME } from "../../deployment/stack-outputs.ts";
+import { isTopicName, type TopicName, topicNames, topics } from "../../deployment/topology.ts";
+import { readDeployedTopology } from "../../dev/deploy.ts";
+import { localClientConfig } from "../../dev/local-aws-config.ts";
 import { CliError, emit, type OutputOptions } from "../output.ts";
 
 interface PublishOptions extends OutputOptions {

@@ -1,4 +1,9 @@
-import type { BackoffSpec } from "../../deployment/topology.ts";
+export interface BackoffSpec {
+  /** Delay before the second receive; doubles with each further receive (full jitter). */
+  readonly baseSeconds: number;
+  /** Cap on any one delay. */
+  readonly maxSeconds: number;
+}
 
 /** SQS refuses a visibility timeout above 12 hours. */
 export const MAX_VISIBILITY_TIMEOUT_SECONDS = 12 * 60 * 60;

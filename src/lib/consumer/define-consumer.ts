@@ -7,31 +7,30 @@ import { Logger } from "@aws-lambda-powertools/logger";
 import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
 import { ChangeMessageVisibilityCommand, SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
-import {
-  type ConsumerName,
-  type ConsumerSpec,
-  consumerSpec,
-  type consumers,
-  topics,
-} from "../../deployment/topology.ts";
 import type { AnyContract, ContractEnvelope } from "../contracts/index.ts";
-import { backoffSeconds } from "./backoff.ts";
+import { type BackoffSpec, backoffSeconds } from "./backoff.ts";
 import { deadLetterMessage, errorClassOf, errorMessageOf, failureReason } from "./dead-letter.ts";
 import { contractIndex, decodeBody } from "./decode.ts";
 import { PermanentError } from "./errors.ts";
 import type { FailureReason } from "./failure-attributes.ts";
 import { type QueueAddresses, queueAddressesFromEnv } from "./runtime-config.ts";
 
-/** The contracts a consumer accepts: every version its topic accepts. */
-export type AcceptedContract<N extends ConsumerName> =
-  (typeof topics)[(typeof consumers)[N]["topic"]]["accepts"][number];
+/** What `handle` receives for a set of contracts: the union of their envelopes (narrow on type/version). */
+export type EnvelopeOf<C> = C extends AnyContract ? ContractEnvelope<C> : never;
 
-type EnvelopeOf<C> = C extends AnyContract ? ContractEnvelope<C> : never;
+/** What the runtime must know of a consumer; courier's topology supplies it (src/deployment). */
+export interface ConsumerRuntimeSpec<C extends AnyContract = AnyContract> {
+  readonly name: string;
+  /** Every contract the consumer accepts: old and new versions during a migration. */
+  readonly accepts: readonly C[];
+  /** On this receive a failing record is dead-lettered (exhausted) rather than retried. */
+  readonly maxReceiveCount: number;
+  readonly backoff: BackoffSpec;
+  /** For `remainingTimeMs()` when no Lambda context says it. */
+  readonly timeoutSeconds: number;
+}
 
-/** What `handle` receives: the union of the accepted contracts' envelopes (narrow on type/version). */
-export type ConsumerMessage<N extends ConsumerName> = EnvelopeOf<AcceptedContract<N>>;
-
-export interface ConsumerContext<N extends ConsumerName = ConsumerName> {
+export interface ConsumerContext<N extends string = string> {
   readonly consumer: N;
   /** The producer's id for the message: the idempotency key for side effects. */
   readonly eventId: string;
@@ -49,10 +48,8 @@ export interface ConsumerContext<N extends ConsumerName = ConsumerName> {
 /** The parts of Powertools Metrics the runtime uses, so tests can pass a recorder. */
 export type ConsumerMetrics = Pick<Metrics, "addMetric" | "publishStoredMetrics">;
 
-export interface ConsumerOptions<N extends ConsumerName> {
-  readonly name: N;
-  /** Throw to fail the record: a `PermanentError` dead-letters it at once, anything else retries it. */
-  readonly handle: (message: ConsumerMessage<N>, ctx: ConsumerContext<N>) => unknown;
+/** Settings of a consumer handler other than its spec and `handle`: clients, clock, and the like. */
+export interface ConsumerHandlerSettings {
   /** @default a new SQSClient with the default configuration chain */
   readonly sqs?: SQSClient;
   /** @default process.env.COURIER_QUEUE_URL, parsed at first invocation */
@@ -80,6 +77,13 @@ export interface ConsumerOptions<N extends ConsumerName> {
   readonly env?: NodeJS.ProcessEnv;
 }
 
+export interface ConsumerHandlerOptions<C extends AnyContract, N extends string = string>
+  extends ConsumerHandlerSettings {
+  readonly spec: ConsumerRuntimeSpec<C> & { readonly name: N };
+  /** Throw to fail the record: a `PermanentError` dead-letters it at once, anything else retries it. */
+  readonly handle: (message: EnvelopeOf<C>, ctx: ConsumerContext<N>) => unknown;
+}
+
 export type ConsumerHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
 
 export const METRIC = {
@@ -98,10 +102,12 @@ interface Tally {
   deadLetterFailed: number;
 }
 
-export function defineConsumer<N extends ConsumerName>(options: ConsumerOptions<N>): ConsumerHandler {
-  const spec: ConsumerSpec = consumerSpec(options.name);
-  const consumer = options.name;
-  const accepts: readonly AnyContract[] = consumerAccepts(spec);
+export function createConsumerHandler<C extends AnyContract, N extends string>(
+  options: ConsumerHandlerOptions<C, N>,
+): ConsumerHandler {
+  const { spec } = options;
+  const consumer = spec.name;
+  const accepts: readonly AnyContract[] = spec.accepts;
   const contracts = contractIndex(accepts);
   // The contract's attributes (type, version, filter fields) are the ones to keep when a DLQ copy
   // must drop some to stay within SQS's 10-attribute limit.
@@ -204,7 +210,7 @@ export function defineConsumer<N extends ConsumerName>(options: ConsumerOptions<
       const { message } = decodeBody(record.body, contracts);
       eventId = message.eventId;
       await options.handle(
-        message as ConsumerMessage<N>,
+        message as EnvelopeOf<C>,
         recordContext(record, message.eventId, receiveCount, context),
       );
       tally.processed += 1;
@@ -278,8 +284,4 @@ export function defineConsumer<N extends ConsumerName>(options: ConsumerOptions<
       metrics.publishStoredMetrics();
     }
   };
-}
-
-function consumerAccepts(spec: ConsumerSpec): readonly AnyContract[] {
-  return topics[spec.topic].accepts;
 }

@@ -1,12 +1,18 @@
-export { backoffCeilingSeconds, backoffSeconds, MAX_VISIBILITY_TIMEOUT_SECONDS } from "./backoff.ts";
 export {
-  type AcceptedContract,
+  type BackoffSpec,
+  backoffCeilingSeconds,
+  backoffSeconds,
+  MAX_VISIBILITY_TIMEOUT_SECONDS,
+} from "./backoff.ts";
+export {
   type ConsumerContext,
   type ConsumerHandler,
-  type ConsumerMessage,
+  type ConsumerHandlerOptions,
+  type ConsumerHandlerSettings,
   type ConsumerMetrics,
-  type ConsumerOptions,
-  defineConsumer,
+  type ConsumerRuntimeSpec,
+  createConsumerHandler,
+  type EnvelopeOf,
   METRIC,
 } from "./define-consumer.ts";
 export {

@@ -4,7 +4,7 @@
  * `consumerEnvironment()`. Parsed at first use, so importing a handler module needs no environment.
  */
 import { z } from "zod";
-import { ENV } from "../../deployment/consumer-environment.ts";
+import { RUNTIME_ENV as ENV } from "../runtime-env.ts";
 import { ConsumerConfigError } from "./errors.ts";
 
 export interface QueueAddresses {

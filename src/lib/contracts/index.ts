@@ -3,3 +3,4 @@ export * from "./envelope.ts";
 export * from "./image-uploaded.ts";
 export * from "./new-account.ts";
 export * from "./text.ts";
+export type { TopicSpec } from "./topic-spec.ts";

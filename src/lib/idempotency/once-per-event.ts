@@ -11,8 +11,7 @@ import type { BasePersistenceLayer } from "@aws-lambda-powertools/idempotency/pe
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { Context } from "aws-lambda";
 import { z } from "zod";
-import { ENV } from "../../deployment/consumer-environment.ts";
-
+import { RUNTIME_ENV as ENV } from "../runtime-env.ts";
 import { IDEMPOTENCY_PARTITION_KEY, IDEMPOTENCY_TTL_ATTRIBUTE } from "./table-schema.ts";
 
 export { IDEMPOTENCY_PARTITION_KEY, IDEMPOTENCY_TTL_ATTRIBUTE };

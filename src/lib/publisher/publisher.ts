@@ -7,14 +7,16 @@ import {
   type SNSClient,
 } from "@aws-sdk/client-sns";
 import type { z } from "zod";
-import { isTopicName, type TopicName, topicNames, topics } from "../../deployment/topology.ts";
-import { envelopeHeaderSchema } from "../contracts/index.ts";
+import { envelopeHeaderSchema, type TopicSpec } from "../contracts/index.ts";
 import { chunkForPublishBatch } from "./chunks.ts";
 import { type PreparedMessage, prepareMessage } from "./envelope.ts";
 import { PublisherError, PublishFailedError, UnknownTopicError } from "./errors.ts";
 
+/** The topics a publisher serves, by name. */
+export type TopicMap = Readonly<Record<string, TopicSpec>>;
+
 /** What a producer passes for a topic: the input of the topic's current contract. */
-export type TopicData<T extends TopicName> = z.input<(typeof topics)[T]["current"]["data"]>;
+export type TopicDataOf<M extends TopicMap, T extends keyof M> = z.input<M[T]["current"]["data"]>;
 
 /**
  * An identity fixed before publishing, for producers that must republish the SAME event after a
@@ -34,26 +36,35 @@ export type BatchItemResult =
   | ({ readonly ok: true } & Published)
   | { readonly ok: false; readonly error: PublisherError };
 
-export interface PublisherOptions {
+export interface PublisherOptions<M extends TopicMap> {
+  /** The topics and their contracts (courier's are in src/deployment/topology.ts). */
+  readonly topics: M;
   readonly sns: SNSClient;
-  readonly topicArns: Record<TopicName, string>;
+  readonly topicArns: Record<keyof M & string, string>;
   /** Goes into every envelope's `producer`, e.g. "api-server". */
   readonly producer: string;
   readonly now?: () => Date;
   readonly newId?: () => string;
 }
 
-export interface Publisher {
+export interface TopicPublisher<M extends TopicMap> {
   /**
    * Validates, envelopes and publishes one message. Throws UnknownTopicError, InvalidMessageError,
    * MessageTooLargeError or PublishFailedError.
    */
-  publish<T extends TopicName>(topic: T, data: TopicData<T>, identity?: EventIdentity): Promise<Published>;
+  publish<T extends keyof M & string>(
+    topic: T,
+    data: TopicDataOf<M, T>,
+    identity?: EventIdentity,
+  ): Promise<Published>;
   /**
    * Publishes many messages with PublishBatch. Throws only UnknownTopicError; every other failure
    * is reported in the result for its item, which is in input order.
    */
-  publishBatch<T extends TopicName>(topic: T, items: readonly TopicData<T>[]): Promise<BatchItemResult[]>;
+  publishBatch<T extends keyof M & string>(
+    topic: T,
+    items: readonly TopicDataOf<M, T>[],
+  ): Promise<BatchItemResult[]>;
 }
 
 interface Pending {
@@ -70,7 +81,9 @@ function assertIdentity(identity: EventIdentity): void {
   }
 }
 
-export function createPublisher(options: PublisherOptions): Publisher {
+export function createTopicPublisher<M extends TopicMap>(options: PublisherOptions<M>): TopicPublisher<M> {
+  const { topics } = options;
+  const topicNames = Object.keys(topics);
   const producer = envelopeHeaderSchema.shape.producer.safeParse(options.producer);
   if (!producer.success) {
     throw new TypeError(`publisher producer must be 1-128 characters, got "${options.producer}"`);
@@ -86,9 +99,10 @@ export function createPublisher(options: PublisherOptions): Publisher {
     arn: string;
     prepare: (data: unknown, identity?: EventIdentity) => PreparedMessage;
   } {
-    const arn = isTopicName(topic) ? options.topicArns[topic] : undefined;
-    if (!isTopicName(topic) || !arn) throw new UnknownTopicError(topic, topicNames);
-    const contract = topics[topic].current;
+    const spec = Object.hasOwn(topics, topic) ? topics[topic] : undefined;
+    const arn = spec ? options.topicArns[topic as keyof M & string] : undefined;
+    if (!spec || !arn) throw new UnknownTopicError(topic, topicNames);
+    const contract = spec.current;
     return {
       arn,
       prepare: (data, identity) => {

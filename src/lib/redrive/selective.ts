@@ -12,7 +12,9 @@ import {
   type SendMessageBatchRequestEntry,
   type SQSClient,
 } from "@aws-sdk/client-sqs";
-import { redriveFunction } from "../../deployment/topology.ts";
+/** A message redriven more often than this stays in the DLQ (courier's topology sets its own). */
+export const DEFAULT_MAX_REDRIVES = 3;
+
 import type { Lineage } from "../consumer/failure-attributes.ts";
 import { type DlqMessage, describeDlqMessage } from "./dlq-message.ts";
 import { classify, type RedriveFilter } from "./filter.ts";
@@ -76,7 +78,7 @@ export interface SelectiveRedriveOptions {
   /** Most messages to move (moved + failed); default: all. */
   readonly max?: number;
   readonly dryRun?: boolean;
-  /** Redrive limit; default `redriveFunction.maxRedrives` from the topology. */
+  /** Redrive limit; default DEFAULT_MAX_REDRIVES; courier passes the topology's. */
   readonly maxRedrives?: number;
   /**
    * How long received messages stay invisible. Messages the run leaves in the DLQ are held until
@@ -114,7 +116,7 @@ export async function redriveSelectively(options: SelectiveRedriveOptions): Prom
   const filter = options.filter ?? {};
   const max = options.max ?? Number.POSITIVE_INFINITY;
   const dryRun = options.dryRun ?? false;
-  const maxRedrives = options.maxRedrives ?? redriveFunction.maxRedrives;
+  const maxRedrives = options.maxRedrives ?? DEFAULT_MAX_REDRIVES;
   const includeItems = options.includeItems ?? dryRun;
   const now = options.now ?? (() => new Date());
   const emptyReceivesToStop = options.emptyReceivesToStop ?? SELECTIVE_DEFAULTS.emptyReceivesToStop;
