@@ -16,7 +16,7 @@ import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { SESClient, VerifyEmailIdentityCommand } from "@aws-sdk/client-ses";
 import { SNSClient } from "@aws-sdk/client-sns";
 import { SQSClient } from "@aws-sdk/client-sqs";
-import type Database from "better-sqlite3";
+import type { DatabaseSync } from "node:sqlite";
 import { openAccountsDb } from "../app/accounts/account-store.ts";
 import { createApiServer } from "../app/api/api-server.ts";
 import { createOutboxRelay, type OutboxRelay } from "../app/outbox/index.ts";
@@ -66,7 +66,7 @@ export interface LocalSystem {
   readonly webhook: WebhookSink;
   readonly workers: WorkerPool;
   readonly relay: OutboxRelay;
-  readonly db: Database.Database;
+  readonly db: DatabaseSync;
   /** Per consumer: processed and failed by its worker, queue and DLQ depth. */
   consumerLines(): Promise<ConsumerLine[]>;
   stop(): Promise<void>;

@@ -4,7 +4,7 @@
  * sign-up goes unannounced and no message announces an account that was never created.
  */
 import { randomUUID } from "node:crypto";
-import Database from "better-sqlite3";
+import { DatabaseSync } from "node:sqlite";
 import { z } from "zod";
 import { e164PhoneSchema, type NewAccountV1, newAccountDataV1 } from "../../lib/contracts/index.ts";
 import { enqueueOutbox, migrateOutbox } from "../outbox/index.ts";
@@ -31,11 +31,27 @@ export class DuplicateAccountError extends Error {
   }
 }
 
-export function openAccountsDb(path: string): Database.Database {
-  const db = new Database(path);
+/** SQLite's extended result code for a UNIQUE constraint violation. */
+const SQLITE_CONSTRAINT_UNIQUE = 2067;
+
+/** Runs `work` in one transaction: committed if it returns, rolled back if it throws. */
+export function inTransaction<T>(db: DatabaseSync, work: () => T): T {
+  db.exec("BEGIN IMMEDIATE");
+  try {
+    const result = work();
+    db.exec("COMMIT");
+    return result;
+  } catch (error) {
+    db.exec("ROLLBACK");
+    throw error;
+  }
+}
+
+export function openAccountsDb(path: string): DatabaseSync {
+  // node:sqlite (built in since Node.js 22): no native module to compile at install.
+  const db = new DatabaseSync(path);
   // WAL: the relay reads while the API writes, without blocking each other.
-  db.pragma("journal_mode = WAL");
-  db.pragma("busy_timeout = 5000");
+  db.exec("PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000;");
   db.exec(`
     CREATE TABLE IF NOT EXISTS accounts (
       id TEXT PRIMARY KEY,
@@ -58,7 +74,7 @@ export interface CreateAccountOptions {
 
 /** Validated sign-up in, account out; the NewAccount message waits in the outbox. */
 export function createAccount(
-  db: Database.Database,
+  db: DatabaseSync,
   request: SignupRequest,
   options: CreateAccountOptions = {},
 ): Account {
@@ -66,22 +82,29 @@ export function createAccount(
   const newId = options.newId ?? randomUUID;
   const createdAt = (options.now?.() ?? new Date()).toISOString();
   const account: NewAccountV1 = newAccountDataV1.parse({ accountId: newId(), createdAt, ...input });
-  const write = db.transaction(() => {
+  const write = () => {
     db.prepare(
       `INSERT INTO accounts (id, email, display_name, phone, locale, created_at)
        VALUES (@accountId, @email, @displayName, @phone, @locale, @createdAt)`,
-    ).run({ ...account, phone: account.phone ?? null });
+    ).run({
+      accountId: account.accountId,
+      email: account.email,
+      displayName: account.displayName,
+      phone: account.phone ?? null,
+      locale: account.locale,
+      createdAt: account.createdAt,
+    });
     enqueueOutbox(db, {
       topic: "account-signups",
       eventId: randomUUID(),
       occurredAt: createdAt,
       data: account,
     });
-  });
+  };
   try {
-    write();
+    inTransaction(db, write);
   } catch (error) {
-    if (error instanceof Error && "code" in error && error.code === "SQLITE_CONSTRAINT_UNIQUE") {
+    if (error instanceof Error && "errcode" in error && error.errcode === SQLITE_CONSTRAINT_UNIQUE) {
       throw new DuplicateAccountError(account.email);
     }
     throw error;
@@ -99,8 +122,8 @@ interface AccountRow {
   verified_at: string | null;
 }
 
-export function findAccount(db: Database.Database, id: string): Account | undefined {
-  const row = db.prepare("SELECT * FROM accounts WHERE id = ?").get(id) as AccountRow | undefined;
+export function findAccount(db: DatabaseSync, id: string): Account | undefined {
+  const row = db.prepare("SELECT * FROM accounts WHERE id = ?").get(id) as unknown as AccountRow | undefined;
   if (!row) return undefined;
   return {
     accountId: row.id,
@@ -113,7 +136,7 @@ export function findAccount(db: Database.Database, id: string): Account | undefi
   };
 }
 
-export function markVerified(db: Database.Database, id: string, at: Date): void {
+export function markVerified(db: DatabaseSync, id: string, at: Date): void {
   db.prepare("UPDATE accounts SET verified_at = COALESCE(verified_at, ?) WHERE id = ?").run(
     at.toISOString(),
     id,

@@ -9,7 +9,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { HeadObjectCommand, type S3Client } from "@aws-sdk/client-s3";
-import type Database from "better-sqlite3";
+import type { DatabaseSync } from "node:sqlite";
 import { z } from "zod";
 import {
   createAccount,
@@ -27,7 +27,7 @@ import type { VerificationKeySource } from "../signup/verification-key.ts";
 import { HttpError, readBody, readJson, sendJson, validationError } from "./http.ts";
 
 export interface ApiServerDeps {
-  readonly db: Database.Database;
+  readonly db: DatabaseSync;
   readonly verificationKey: VerificationKeySource;
   readonly s3: S3Client;
   readonly uploadsBucket: string;

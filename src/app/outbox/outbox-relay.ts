@@ -4,7 +4,7 @@
  * row is marked sent only after SNS confirmed it: a crash in between republishes the row (same
  * eventId) on the next start, so a message is never lost and never invented.
  */
-import type Database from "better-sqlite3";
+import type { DatabaseSync } from "node:sqlite";
 import { duePending, markFailed, markSent, type OutboxRow } from "./outbox-store.ts";
 
 export interface OutboxMessage {
@@ -18,7 +18,7 @@ export interface OutboxMessage {
 export type PublishOutboxMessage = (message: OutboxMessage) => Promise<{ messageId: string }>;
 
 export interface OutboxRelayOptions {
-  readonly db: Database.Database;
+  readonly db: DatabaseSync;
   readonly publish: PublishOutboxMessage;
   /** @default 50 */
   readonly batchSize?: number;

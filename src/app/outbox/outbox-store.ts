@@ -4,7 +4,7 @@
  * row is written, so a relay that publishes and then crashes before marking the row sent
  * republishes the SAME eventId, which the idempotent consumers absorb.
  */
-import type Database from "better-sqlite3";
+import type { DatabaseSync } from "node:sqlite";
 
 export interface OutboxRow {
   readonly id: number;
@@ -23,7 +23,7 @@ export interface NewOutboxEntry {
   readonly data: unknown;
 }
 
-export function migrateOutbox(db: Database.Database): void {
+export function migrateOutbox(db: DatabaseSync): void {
   db.exec(`
     CREATE TABLE IF NOT EXISTS outbox (
       id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -42,22 +42,27 @@ export function migrateOutbox(db: Database.Database): void {
 }
 
 /** Adds an entry; call it inside the transaction that writes the business row. */
-export function enqueueOutbox(db: Database.Database, entry: NewOutboxEntry): void {
+export function enqueueOutbox(db: DatabaseSync, entry: NewOutboxEntry): void {
   db.prepare(
     "INSERT INTO outbox (topic, event_id, occurred_at, data) VALUES (@topic, @eventId, @occurredAt, @data)",
-  ).run({ ...entry, data: JSON.stringify(entry.data) });
+  ).run({
+    topic: entry.topic,
+    eventId: entry.eventId,
+    occurredAt: entry.occurredAt,
+    data: JSON.stringify(entry.data),
+  });
 }
 
-export function duePending(db: Database.Database, nowMs: number, limit: number): OutboxRow[] {
+export function duePending(db: DatabaseSync, nowMs: number, limit: number): OutboxRow[] {
   return db
     .prepare(
       `SELECT id, topic, event_id AS eventId, occurred_at AS occurredAt, data, attempts
        FROM outbox WHERE sent_at IS NULL AND next_attempt_at <= ? ORDER BY id LIMIT ?`,
     )
-    .all(nowMs, limit) as OutboxRow[];
+    .all(nowMs, limit) as unknown as OutboxRow[];
 }
 
-export function markSent(db: Database.Database, id: number, messageId: string, sentAt: string): void {
+export function markSent(db: DatabaseSync, id: number, messageId: string, sentAt: string): void {
   db.prepare("UPDATE outbox SET sent_at = ?, message_id = ?, last_error = NULL WHERE id = ?").run(
     sentAt,
     messageId,
@@ -65,7 +70,7 @@ export function markSent(db: Database.Database, id: number, messageId: string, s
   );
 }
 
-export function markFailed(db: Database.Database, id: number, error: string, nextAttemptAtMs: number): void {
+export function markFailed(db: DatabaseSync, id: number, error: string, nextAttemptAtMs: number): void {
   db.prepare(
     "UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ? WHERE id = ?",
   ).run(error.slice(0, 1000), nextAttemptAtMs, id);
@@ -76,9 +81,9 @@ export interface OutboxCounts {
   readonly sent: number;
 }
 
-export function outboxCounts(db: Database.Database): OutboxCounts {
+export function outboxCounts(db: DatabaseSync): OutboxCounts {
   const row = db
     .prepare("SELECT SUM(sent_at IS NULL) AS pending, SUM(sent_at IS NOT NULL) AS sent FROM outbox")
-    .get() as { pending: number | null; sent: number | null };
+    .get() as unknown as { pending: number | null; sent: number | null };
   return { pending: row.pending ?? 0, sent: row.sent ?? 0 };
 }
