@@ -11,7 +11,6 @@
 import { type App, type CfnElement, Stack, Validations } from "aws-cdk-lib";
 import { AwsSolutionsChecks } from "cdk-nag";
 import type { IConstruct } from "constructs";
-import { consumerNames } from "../src/deployment/topology.ts";
 import type { CourierStack } from "./stacks/courier-stack.ts";
 
 export interface NagAcknowledgement {
@@ -42,10 +41,6 @@ function roleOf(fn: { readonly role?: IConstruct }): IConstruct {
 
 /** The findings courier accepts, with their reasons. */
 export function nagAcknowledgements(stack: CourierStack): NagAcknowledgement[] {
-  const functions = [
-    ...consumerNames.map((name) => stack.consumerFunctions[name].function),
-    stack.redrive.function,
-  ];
   const thumbnails = roleOf(stack.consumerFunctions.thumbnails.function);
   const bucket = arnToken(stack.uploadsBucket);
   const thumbnailsS3 = (finding: string, reason: string): NagAcknowledgement => ({
@@ -66,12 +61,6 @@ export function nagAcknowledgements(stack: CourierStack): NagAcknowledgement[] {
       reason:
         "An HMAC key for short-lived verification codes, not a credential of another system: rotating it needs no partner and would void the codes already sent, so it is rotated by hand.",
     },
-    ...functions.map((fn) => ({
-      construct: fn,
-      id: "AwsSolutions-L1",
-      reason:
-        "Node.js 22 is the runtime courier pins, bundles for (esbuild target node22) and tests; moving to a newer one is a deliberate upgrade, not a synth-time default.",
-    })),
     {
       construct: roleOf(stack.consumerFunctions["verification-email"].function),
       id: "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ses:<AWS::Region>:<AWS::AccountId>:identity/*]",

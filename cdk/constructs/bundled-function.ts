@@ -42,7 +42,7 @@ export function npmPlatformEnvironment(architecture: lambda.Architecture): Recor
 }
 
 /**
- * A Node.js 22 function bundled by esbuild (minified ESM with source maps) with its own log group,
+ * A Node.js 24 function bundled by esbuild (minified ESM with source maps) with its own log group,
  * so retention is a plain CloudFormation property rather than the custom resource behind
  * `logRetention`.
  */
@@ -78,7 +78,7 @@ export class BundledFunction extends Construct {
       role,
       handler: props.handler ?? "handler",
       description: props.description,
-      runtime: lambda.Runtime.NODEJS_22_X,
+      runtime: lambda.Runtime.NODEJS_24_X,
       architecture,
       memorySize,
       timeout: props.timeout ?? Duration.seconds(30),
@@ -88,7 +88,7 @@ export class BundledFunction extends Construct {
         minify: true,
         sourceMap: true,
         sourcesContent: false,
-        target: "node22",
+        target: "node24",
         format: nodejs.OutputFormat.ESM,
         mainFields: ["module", "main"],
         // CommonJS dependencies call require(); ESM output has none unless we make one.

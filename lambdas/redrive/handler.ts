@@ -4,15 +4,16 @@
  * and gets the summary back. It may touch only the DLQ/source pairs in COURIER_REDRIVE_PAIRS
  * (set by the CDK stack); the logic lives in src/redrive.
  */
+
 import { Logger } from "@aws-lambda-powertools/logger";
-import { SQSClient } from "@aws-sdk/client-sqs";
 import type { Context } from "aws-lambda";
 import { redriveConfigFromEnv } from "../../src/deployment/redrive-pairs.ts";
 import { type RedriveSummary, runRedriveRequest } from "../../src/deployment/redrive-request.ts";
+import { sqsClient } from "../../src/lib/sqs-client.ts";
 
 // Fails the cold start with a message naming the missing or malformed setting.
 const config = redriveConfigFromEnv();
-const sqs = new SQSClient({});
+const sqs = sqsClient();
 const logger = new Logger({ serviceName: "redrive" });
 
 /** Stop this long before the function's timeout so the summary (and the held messages) come back. */

@@ -5,9 +5,11 @@
  * SQS's GetQueueAttributes has no age; ApproximateAgeOfOldestMessage exists only as a CloudWatch
  * metric, which LocalStack does not compute. Receiving messages to look at their SentTimestamp
  * would raise their receive count and push them towards the DLQ, so that is not an option either.
- * On LocalStack the age comes from its developer endpoint `/_aws/sqs/messages`, which lists a
- * queue's messages without side effects; elsewhere it is reported as unavailable ("n/a").
+ * On AWS the age is CloudWatch's ApproximateAgeOfOldestMessage (its newest datapoint, published
+ * every minute); on LocalStack it comes from its developer endpoint `/_aws/sqs/messages`, which
+ * lists a queue's messages without side effects. Where neither answers it is reported as "n/a".
  */
+import { type CloudWatchClient, GetMetricDataCommand } from "@aws-sdk/client-cloudwatch";
 import { GetQueueAttributesCommand, type QueueAttributeName, type SQSClient } from "@aws-sdk/client-sqs";
 import type { DeployedTopology } from "./deployed-topology.ts";
 import { type ConsumerName, consumerNames } from "./topology.ts";
@@ -33,6 +35,51 @@ export interface ConsumerStatus {
 
 /** Lists a queue's messages without receiving them, or undefined where no such API exists. */
 export type PeekSentTimestamps = (queueUrl: string) => Promise<number[] | undefined>;
+
+/** The age in seconds of a queue's oldest message, null where it cannot be known. */
+export type OldestAge = (queueUrl: string, now: number) => Promise<number | null>;
+
+/** On LocalStack: from the side-effect-free listing of the queue's messages. */
+export function oldestAgeFromPeek(peek: PeekSentTimestamps): OldestAge {
+  return async (queueUrl, now) => oldestAgeSeconds(await peek(queueUrl), now);
+}
+
+/**
+ * On AWS: CloudWatch's ApproximateAgeOfOldestMessage, newest datapoint of the last 15 minutes (SQS
+ * publishes it each minute while the queue is active; none for an idle, empty queue means 0).
+ */
+export function oldestAgeFromCloudWatch(cloudwatch: CloudWatchClient): OldestAge {
+  return async (queueUrl, now) => {
+    const queueName = queueUrl.split("/").pop() ?? queueUrl;
+    try {
+      const result = await cloudwatch.send(
+        new GetMetricDataCommand({
+          StartTime: new Date(now - 15 * 60_000),
+          EndTime: new Date(now),
+          ScanBy: "TimestampDescending",
+          MetricDataQueries: [
+            {
+              Id: "age",
+              MetricStat: {
+                Metric: {
+                  Namespace: "AWS/SQS",
+                  MetricName: "ApproximateAgeOfOldestMessage",
+                  Dimensions: [{ Name: "QueueName", Value: queueName }],
+                },
+                Period: 60,
+                Stat: "Maximum",
+              },
+            },
+          ],
+        }),
+      );
+      const newest = result.MetricDataResults?.[0]?.Values?.[0];
+      return newest === undefined ? 0 : Math.floor(newest);
+    } catch {
+      return null;
+    }
+  };
+}
 
 const COUNT_ATTRIBUTES: QueueAttributeName[] = [
   "ApproximateNumberOfMessages",
@@ -92,7 +139,8 @@ export function localStackPeek(endpoint: string): PeekSentTimestamps {
 export async function consumerStatuses(options: {
   sqs: SQSClient;
   topology: DeployedTopology;
-  peek: PeekSentTimestamps;
+  /** Where the oldest message's age comes from; without one it is reported as unknown (null). */
+  oldestAge?: OldestAge;
   now?: () => number;
   consumers?: readonly ConsumerName[];
 }): Promise<ConsumerStatus[]> {
@@ -100,19 +148,14 @@ export async function consumerStatuses(options: {
   return Promise.all(
     (options.consumers ?? consumerNames).map(async (consumer) => {
       const deployed = options.topology.consumers[consumer];
-      const [queue, dlq, queueSent, dlqSent] = await Promise.all([
+      const age = options.oldestAge ?? (async () => null);
+      const [queue, dlq, queueAge, dlqAge] = await Promise.all([
         queueCounts(options.sqs, deployed.queueUrl),
         queueCounts(options.sqs, deployed.dlqUrl),
-        options.peek(deployed.queueUrl),
-        options.peek(deployed.dlqUrl),
+        age(deployed.queueUrl, now()),
+        age(deployed.dlqUrl, now()),
       ]);
-      return {
-        consumer,
-        queue,
-        dlq,
-        oldestAgeSeconds: oldestAgeSeconds(queueSent, now()),
-        dlqOldestAgeSeconds: oldestAgeSeconds(dlqSent, now()),
-      };
+      return { consumer, queue, dlq, oldestAgeSeconds: queueAge, dlqOldestAgeSeconds: dlqAge };
     }),
   );
 }

@@ -10,12 +10,17 @@ import {
   DeleteStackCommand,
   type Stack as DescribedStack,
   DescribeStackEventsCommand,
-  DescribeStacksCommand,
   type StackEvent,
   UpdateStackCommand,
 } from "@aws-sdk/client-cloudformation";
 import { CreateBucketCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
-import { type DeployedTopology, topologyFromOutputs } from "../deployment/deployed-topology.ts";
+import {
+  describeStack,
+  outputsOf,
+  readDeployedTopology as readDeployedStackTopology,
+  StackNotFoundError,
+} from "../deployment/deployed-stack.ts";
+import type { DeployedTopology } from "../deployment/deployed-topology.ts";
 import { localClientConfig } from "./local-aws-config.ts";
 import type { CfnTemplate } from "./local-template.ts";
 
@@ -25,12 +30,7 @@ export class LocalDeployError extends Error {
   override readonly name = "LocalDeployError";
 }
 
-export class StackNotFoundError extends Error {
-  override readonly name = "StackNotFoundError";
-  constructor(stackName: string, endpoint: string) {
-    super(`stack "${stackName}" is not deployed on ${endpoint}; run "courier local up" first`);
-  }
-}
+export { StackNotFoundError };
 
 /** CloudFormation's TemplateBody limit, which LocalStack enforces too; larger templates go through S3. */
 const TEMPLATE_BODY_LIMIT = 51_200;
@@ -44,27 +44,6 @@ function clientConfig(endpoint?: string) {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
-}
-
-async function describeStack(
-  client: CloudFormationClient,
-  stackName: string,
-): Promise<DescribedStack | undefined> {
-  try {
-    const result = await client.send(new DescribeStacksCommand({ StackName: stackName }));
-    return result.Stacks?.[0];
-  } catch (error) {
-    if (error instanceof Error && /does not exist/.test(error.message)) return undefined;
-    throw error;
-  }
-}
-
-function outputsOf(stack: DescribedStack): Record<string, string> {
-  return Object.fromEntries(
-    (stack.Outputs ?? []).flatMap((o) =>
-      o.OutputKey && o.OutputValue ? [[o.OutputKey, o.OutputValue]] : [],
-    ),
-  );
 }
 
 const inProgress = (status: string | undefined) => status?.endsWith("_IN_PROGRESS") ?? false;
@@ -179,11 +158,11 @@ export async function readDeployedTopology(
   options: { endpoint?: string } = {},
 ): Promise<DeployedTopology> {
   const config = clientConfig(options.endpoint);
-  const client = new CloudFormationClient(config);
-  const stack = await describeStack(client, stackName);
-  if (!stack || stack.StackStatus === "DELETE_COMPLETE")
-    throw new StackNotFoundError(stackName, config.endpoint);
-  return topologyFromOutputs(stackName, outputsOf(stack));
+  return readDeployedStackTopology(stackName, config, config.endpoint).catch((error: unknown) => {
+    throw error instanceof StackNotFoundError
+      ? new StackNotFoundError(stackName, config.endpoint, 'run "courier local up" first')
+      : error;
+  });
 }
 
 async function destroyStack(

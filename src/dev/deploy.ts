@@ -7,8 +7,8 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { App, type Stack } from "aws-cdk-lib";
 import { CourierStack } from "../../cdk/stacks/courier-stack.ts";
-import type { DeploySettings } from "../deployment/consumer-environment.ts";
 import { type DeployedTopology, topologyFromOutputs } from "../deployment/deployed-topology.ts";
+import { LOCAL_DEPLOY_SETTINGS } from "../deployment/local-run.ts";
 import { type DeployAction, deployTemplate } from "./cloudformation.ts";
 import { type CfnTemplate, localTemplate, type Removed } from "./local-template.ts";
 import { PROJECT_ROOT } from "./localstack.ts";
@@ -18,16 +18,9 @@ export { destroyLocalStack, readDeployedTopology } from "./cloudformation.ts";
 /** Builds the stack to deploy into the given app; the default builds the courier stack. */
 export type StackFactory = (app: App, stackName: string) => Stack;
 
-/**
- * Settings for a local deploy. Only the functions' environments use them, and the functions are
- * left out on LocalStack (the local runtime passes its own values), so placeholders that pass the
- * stack's validation suffice.
- */
-export const LOCAL_DEPLOY_SETTINGS: DeploySettings = {
-  mailFrom: "courier@example.com",
-  verifyUrlBase: "http://127.0.0.1:3000/verify",
-  teamWebhookUrl: "http://127.0.0.1:3000/team-webhook",
-};
+// Settings for a local deploy. Only the functions' environments use them, and the functions are
+// left out on LocalStack (the local runtime passes its own values), so placeholders suffice.
+export { LOCAL_DEPLOY_SETTINGS };
 
 /** The CDK app's own stack, exactly as `cdk deploy` would build it. */
 export const buildCourierStack: StackFactory = (app, stackName) =>

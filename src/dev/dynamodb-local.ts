@@ -15,6 +15,7 @@ import {
   ResourceInUseException,
 } from "@aws-sdk/client-dynamodb";
 import dynalite from "dynalite";
+import { localIdempotencyTableName } from "../deployment/local-run.ts";
 import { IDEMPOTENCY_PARTITION_KEY } from "../lib/idempotency/table-schema.ts";
 import { localClientConfig } from "./local-aws-config.ts";
 
@@ -108,6 +109,4 @@ export async function ensureIdempotencyTable(endpoint: string, tableName: string
 }
 
 /** The local stand-in for the stack's table, one per stack copy. */
-export function localIdempotencyTableName(stackName: string): string {
-  return `${stackName}-idempotency`;
-}
+export { localIdempotencyTableName };

@@ -1,17 +1,21 @@
 /**
- * Client configuration for the local run. `AWS_ENDPOINT_URL` wins when set (a LocalStack in
- * Docker, or elsewhere); otherwise the harness's host-mode LocalStack on 127.0.0.1:4566 (or the
- * port in COURIER_LOCALSTACK_PORT).
+ * Client configuration for the local run: LocalStack at `AWS_ENDPOINT_URL` when set (a LocalStack
+ * in Docker, or elsewhere), otherwise the harness's host-mode LocalStack on 127.0.0.1:4566 (or the
+ * port in COURIER_LOCALSTACK_PORT), with its dummy credentials. The rule itself lives with the other
+ * target rules in src/deployment/aws-target.ts.
  */
-export const DEFAULT_LOCAL_ENDPOINT = "http://127.0.0.1:4566";
-export const LOCAL_REGION = "us-east-1";
+import {
+  LOCALSTACK_DEFAULT_PORT,
+  LOCALSTACK_REGION,
+  localStackEndpoint,
+  localTarget,
+} from "../deployment/aws-target.ts";
+
+export const DEFAULT_LOCAL_ENDPOINT = `http://127.0.0.1:${LOCALSTACK_DEFAULT_PORT}`;
+export const LOCAL_REGION = LOCALSTACK_REGION;
 
 export function localEndpoint(env: NodeJS.ProcessEnv = process.env): string {
-  if (env.AWS_ENDPOINT_URL) return env.AWS_ENDPOINT_URL;
-  // The harness can run LocalStack on another port (COURIER_LOCALSTACK_PORT); clients follow it.
-  return env.COURIER_LOCALSTACK_PORT
-    ? `http://127.0.0.1:${env.COURIER_LOCALSTACK_PORT}`
-    : DEFAULT_LOCAL_ENDPOINT;
+  return localStackEndpoint(env);
 }
 
 export interface LocalClientConfig {
@@ -21,11 +25,11 @@ export interface LocalClientConfig {
   forcePathStyle: boolean;
 }
 
-/** LocalStack accepts any credentials; "test" keeps the account id at 000000000000. */
 export function localClientConfig(env: NodeJS.ProcessEnv = process.env): LocalClientConfig {
+  const target = localTarget(env);
   return {
-    endpoint: localEndpoint(env),
-    region: env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? LOCAL_REGION,
+    endpoint: target.endpoint ?? localStackEndpoint(env),
+    region: target.region ?? LOCALSTACK_REGION,
     credentials: { accessKeyId: "test", secretAccessKey: "test" },
     forcePathStyle: true,
   };

@@ -5,22 +5,24 @@
  * `stop()` ends what this started, in the order that loses nothing: stop taking requests, finish
  * the relay's pass, let the workers finish their batches.
  */
+
 import { once } from "node:events";
 import { mkdirSync } from "node:fs";
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
+import type { DatabaseSync } from "node:sqlite";
 import { SecretsProvider } from "@aws-lambda-powertools/parameters/secrets";
 import { S3Client } from "@aws-sdk/client-s3";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { SESClient, VerifyEmailIdentityCommand } from "@aws-sdk/client-ses";
 import { SNSClient } from "@aws-sdk/client-sns";
 import { SQSClient } from "@aws-sdk/client-sqs";
-import type { DatabaseSync } from "node:sqlite";
 import { openAccountsDb } from "../app/accounts/account-store.ts";
 import { createApiServer } from "../app/api/api-server.ts";
 import { createOutboxRelay, type OutboxRelay } from "../app/outbox/index.ts";
 import { verificationKeyFromSecret } from "../app/signup/verification-key.ts";
+import { localTarget, targetEnvironment } from "../deployment/aws-target.ts";
 import type { DeploySettings } from "../deployment/consumer-environment.ts";
 import { queueDepth } from "../deployment/consumer-status.ts";
 import type { DeployedTopology } from "../deployment/deployed-topology.ts";
@@ -161,7 +163,10 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
         consumer,
         topology,
         settings,
-        target: { kind: "local", endpoint, region: aws.region },
+        target: {
+          env: targetEnvironment(localTarget({ ...process.env, AWS_ENDPOINT_URL: endpoint })),
+          isolated: true,
+        },
         baseEnv: { ...process.env, AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint },
         idempotencyTable,
       }),

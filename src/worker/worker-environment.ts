@@ -1,9 +1,12 @@
 /**
  * The environment of one consumer's worker process: what its Lambda function would get
- * (`consumerEnvironment()` with the deployed stack's addresses), plus where AWS is. Locally that is
- * LocalStack with its dummy credentials; against real AWS (container worker mode) nothing is
- * overridden and the SDK's default chain finds credentials, region and endpoints.
+ * (`consumerEnvironment()` with the deployed stack's addresses), plus where AWS is: the variables of
+ * the command's target (src/deployment/aws-target.ts). Locally that is LocalStack with its dummy
+ * credentials; against AWS (container worker mode) only what the operator chose (profile, region,
+ * endpoint) is set and the SDK's default chain finds the rest.
  */
+
+import { CREDENTIAL_SOURCES } from "../deployment/aws-target.ts";
 import {
   type ConsumerResources,
   consumerEnvironment,
@@ -14,9 +17,15 @@ import type { DeployedTopology } from "../deployment/deployed-topology.ts";
 import type { ConsumerName } from "../deployment/topology.ts";
 
 /** Where the workers' AWS calls go. */
-export type WorkerTarget =
-  | { readonly kind: "local"; readonly endpoint: string; readonly region: string }
-  | { readonly kind: "aws" };
+export interface WorkerTarget {
+  /** AWS_* variables that name the target (from `targetEnvironment()`). */
+  readonly env: Readonly<Record<string, string>>;
+  /**
+   * True for LocalStack: credential sources inherited from the parent (a profile, a container
+   * role) are removed so nothing the worker does can reach a real account.
+   */
+  readonly isolated: boolean;
+}
 
 /** Optional override of the poller count, read by the worker process. */
 export const WORKER_CONCURRENCY_ENV = "COURIER_WORKER_CONCURRENCY";
@@ -48,14 +57,6 @@ export function settingsFromEnvironment(env: NodeJS.ProcessEnv, defaults?: Deplo
     ...(secretArn ? { teamWebhookSecretArn: secretArn } : {}),
   };
 }
-
-/** Variables that would point a local worker's SDK clients somewhere other than LocalStack. */
-const CREDENTIAL_SOURCES = [
-  "AWS_PROFILE",
-  "AWS_SESSION_TOKEN",
-  "AWS_CONTAINER_CREDENTIALS_FULL_URI",
-  "AWS_WEB_IDENTITY_TOKEN_FILE",
-];
 
 export interface WorkerEnvironmentOptions {
   readonly consumer: ConsumerName;
@@ -90,16 +91,9 @@ export function workerEnvironment(options: WorkerEnvironmentOptions): Record<str
 
   const env: Record<string, string> = {};
   for (const [key, value] of Object.entries(options.baseEnv)) if (value !== undefined) env[key] = value;
-  if (target.kind === "local") {
-    for (const key of CREDENTIAL_SOURCES) delete env[key];
-    // The handlers build their own SDK clients from the environment, as on Lambda.
-    Object.assign(env, {
-      AWS_ENDPOINT_URL: target.endpoint,
-      AWS_REGION: target.region,
-      AWS_ACCESS_KEY_ID: "test",
-      AWS_SECRET_ACCESS_KEY: "test",
-    });
-  }
+  if (target.isolated) for (const key of CREDENTIAL_SOURCES) delete env[key];
+  // The handlers build their own SDK clients from the environment, as on Lambda.
+  Object.assign(env, target.env);
   Object.assign(env, functionEnv);
   // The AWS SDK's Node.js 20 support notice is printed once by the parent, not once per worker.
   env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";

@@ -10,9 +10,10 @@
  * finish (or time out) and their deletes complete. A second signal exits at once; what was in
  * flight reappears after its visibility timeout, so nothing is lost either way.
  */
-import { SQSClient } from "@aws-sdk/client-sqs";
+
 import { ENV } from "../deployment/consumer-environment.ts";
 import { consumerSpec } from "../deployment/topology.ts";
+import { sqsClient } from "../lib/sqs-client.ts";
 import {
   type EventSourceStats,
   type LocalEventSource,
@@ -113,7 +114,7 @@ async function main(): Promise<void> {
   process.on("disconnect", () => void stop());
 
   source = await startEventSource({
-    sqs: new SQSClient({}),
+    sqs: sqsClient(),
     queueUrl,
     handler,
     functionName: spec.name,

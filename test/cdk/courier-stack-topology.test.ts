@@ -108,10 +108,10 @@ describe("GIVEN the topology declaration WHEN the stack is synthesized", () => {
       expect(JSON.stringify(allow.sourceQueueArns[0])).toContain(`:${queueName}"`);
     });
 
-    it("runs Node.js 22 on ARM64 with the declared memory and timeout and its own log group", () => {
+    it("runs Node.js 24 on ARM64 with the declared memory and timeout and its own log group", () => {
       const { fn, logGroup } = ids(name);
       const fnProps = props(json, fn);
-      expect(fnProps.Runtime).toBe("nodejs22.x");
+      expect(fnProps.Runtime).toBe("nodejs24.x");
       expect(fnProps.Architectures).toEqual(["arm64"]);
       expect(fnProps.MemorySize).toBe(spec.memoryMb);
       expect(fnProps.Timeout).toBe(spec.timeoutSeconds);
@@ -214,9 +214,9 @@ describe("GIVEN the topology declaration WHEN the stack is synthesized", () => {
     expect(deployed.verificationSecretArn).toBe("value-of-VerificationSecretArn");
   });
 
-  it("THEN the redrive function has the declared memory and timeout on Node.js 22 ARM64", () => {
+  it("THEN the redrive function has the declared memory and timeout on Node.js 24 ARM64", () => {
     synth.template.hasResourceProperties("AWS::Lambda::Function", {
-      Runtime: "nodejs22.x",
+      Runtime: "nodejs24.x",
       Architectures: ["arm64"],
       MemorySize: redriveFunction.memoryMb,
       Timeout: redriveFunction.timeoutSeconds,

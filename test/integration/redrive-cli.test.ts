@@ -29,7 +29,8 @@ function courier(...args: string[]): Promise<CliRun> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      ["bin/courier.mjs", ...args],
+      // --local: LocalStack at AWS_ENDPOINT_URL with its dummy credentials (without it, AWS).
+      ["bin/courier.mjs", ...args, "--local"],
       { cwd: repoRoot, env: { ...process.env, AWS_ENDPOINT_URL: inject("localstackEndpoint") } },
       (error, stdout, stderr) => {
         resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr });

@@ -67,7 +67,7 @@ interface CliRun {
 }
 
 function courierWork(args: string[], env: Record<string, string>): CliRun {
-  const child = spawn(process.execPath, [CLI, "work", ...args], {
+  const child = spawn(process.execPath, [CLI, "work", ...args, "--local"], {
     env: { ...process.env, AWS_ENDPOINT_URL: inject("localstackEndpoint"), ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { localTarget, resolveTarget, targetEnvironment } from "../../src/deployment/aws-target.ts";
 import { type DeployedTopology, topologyFromOutputs } from "../../src/deployment/deployed-topology.ts";
 import {
   consumerOutputKey,
@@ -34,10 +35,26 @@ const localDefaults = {
   verifyUrlBase: "http://127.0.0.1:3000/verify",
   teamWebhookUrl: "http://127.0.0.1:3000/team-webhook",
 };
-const local = { kind: "local", endpoint: "http://127.0.0.1:4566", region: "us-east-1" } as const;
+const local = { env: targetEnvironment(localTarget({})), isolated: true };
+const aws = { env: {}, isolated: false };
 const baseEnv = { PATH: "/usr/bin", AWS_PROFILE: "prod", AWS_REGION: "eu-west-1" };
 
 describe("workerEnvironment", () => {
+  it("GIVEN an AWS target with a profile and region WHEN built THEN the workers use that profile and region", () => {
+    const env = workerEnvironment({
+      consumer: "verification-sms",
+      topology: fakeTopology(),
+      settings: settingsFromEnvironment({}),
+      target: {
+        env: targetEnvironment(resolveTarget({ profile: "ops", region: "eu-central-1" }, {})),
+        isolated: false,
+      },
+      baseEnv,
+    });
+    expect(env).toMatchObject({ AWS_PROFILE: "ops", AWS_REGION: "eu-central-1" });
+    expect(env.AWS_ACCESS_KEY_ID).toBeUndefined();
+  });
+
   it("GIVEN the local target WHEN built THEN handlers' SDK clients point at LocalStack with dummy credentials, not a real profile", () => {
     const env = workerEnvironment({
       consumer: "team-notify",
@@ -78,7 +95,7 @@ describe("workerEnvironment", () => {
       consumer: "verification-sms",
       topology: fakeTopology(),
       settings: settingsFromEnvironment({}),
-      target: { kind: "aws" },
+      target: aws,
       baseEnv,
     });
     expect(env.AWS_ENDPOINT_URL).toBeUndefined();
@@ -92,7 +109,7 @@ describe("workerEnvironment", () => {
         consumer: "team-notify",
         topology: fakeTopology(),
         settings: settingsFromEnvironment({}),
-        target: { kind: "aws" },
+        target: aws,
         baseEnv,
       }),
     ).toThrow(WorkerSettingError);
@@ -101,7 +118,7 @@ describe("workerEnvironment", () => {
         consumer: "team-notify",
         topology: fakeTopology(),
         settings: settingsFromEnvironment({}),
-        target: { kind: "aws" },
+        target: aws,
         baseEnv,
       }),
     ).toThrow(/TEAM_WEBHOOK_URL/);

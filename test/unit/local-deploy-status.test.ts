@@ -3,11 +3,15 @@
  * Failure modes covered: in-flight or delayed messages counted as queued, a DLQ read from the wrong
  * queue, an unknown age shown as zero, an age computed from the newest message instead of the oldest.
  */
+
+import { CloudWatchClient, GetMetricDataCommand } from "@aws-sdk/client-cloudwatch";
 import { GetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
 import {
   consumerStatuses,
+  oldestAgeFromCloudWatch,
+  oldestAgeFromPeek,
   oldestAgeSeconds,
   type PeekSentTimestamps,
 } from "../../src/deployment/consumer-status.ts";
@@ -21,6 +25,7 @@ import {
 import { consumerNames, topicNames } from "../../src/deployment/topology.ts";
 
 const sqsMock = mockClient(SQSClient);
+const cloudwatchMock = mockClient(CloudWatchClient);
 const NOW = 1_800_000_000_000;
 
 const topology = topologyFromOutputs("status-test", {
@@ -61,7 +66,7 @@ describe("consumer status", () => {
     const [status] = await consumerStatuses({
       sqs: new SQSClient({}),
       topology,
-      peek: async () => [],
+      oldestAge: oldestAgeFromPeek(async () => []),
       consumers: ["team-notify"],
     });
     expect(status?.queue).toEqual({ visible: 7, inFlight: 3, delayed: 2 });
@@ -74,7 +79,7 @@ describe("consumer status", () => {
     const [status] = await consumerStatuses({
       sqs: new SQSClient({}),
       topology,
-      peek,
+      oldestAge: oldestAgeFromPeek(peek),
       now: () => NOW,
       consumers: ["thumbnails"],
     });
@@ -86,7 +91,7 @@ describe("consumer status", () => {
     const [status] = await consumerStatuses({
       sqs: new SQSClient({}),
       topology,
-      peek: async () => undefined,
+      oldestAge: oldestAgeFromPeek(async () => undefined),
       consumers: ["verification-sms"],
     });
     expect(status?.oldestAgeSeconds).toBeNull();
@@ -94,8 +99,42 @@ describe("consumer status", () => {
   });
 
   it("GIVEN no consumer filter WHEN read THEN every consumer of the topology is reported, in order", async () => {
-    const statuses = await consumerStatuses({ sqs: new SQSClient({}), topology, peek: async () => [] });
+    const statuses = await consumerStatuses({ sqs: new SQSClient({}), topology });
     expect(statuses.map((s) => s.consumer)).toEqual(consumerNames);
+  });
+});
+
+describe("oldest age on AWS (CloudWatch)", () => {
+  beforeEach(() => cloudwatchMock.reset());
+
+  it("GIVEN datapoints newest first WHEN read THEN the newest maximum is the age, for that queue's name", async () => {
+    cloudwatchMock
+      .on(GetMetricDataCommand)
+      .resolves({ MetricDataResults: [{ Id: "age", Values: [42.7, 900] }] });
+    const age = await oldestAgeFromCloudWatch(new CloudWatchClient({ region: "us-east-1" }))(
+      "https://sqs.eu-west-1.amazonaws.com/123/courier-Thumbnails",
+      NOW,
+    );
+    expect(age).toBe(42);
+    const query = cloudwatchMock.commandCalls(GetMetricDataCommand)[0]?.args[0].input.MetricDataQueries?.[0];
+    expect(query?.MetricStat?.Metric?.Dimensions).toEqual([
+      { Name: "QueueName", Value: "courier-Thumbnails" },
+    ]);
+    expect(query?.MetricStat?.Metric?.MetricName).toBe("ApproximateAgeOfOldestMessage");
+  });
+
+  it("GIVEN no datapoint (an idle, empty queue) WHEN read THEN 0", async () => {
+    cloudwatchMock.on(GetMetricDataCommand).resolves({ MetricDataResults: [{ Id: "age", Values: [] }] });
+    expect(
+      await oldestAgeFromCloudWatch(new CloudWatchClient({ region: "us-east-1" }))("https://q/x", NOW),
+    ).toBe(0);
+  });
+
+  it("GIVEN CloudWatch refuses (no permission) WHEN read THEN null (n/a), not zero", async () => {
+    cloudwatchMock.on(GetMetricDataCommand).rejects(new Error("AccessDenied"));
+    expect(
+      await oldestAgeFromCloudWatch(new CloudWatchClient({ region: "us-east-1" }))("https://q/x", NOW),
+    ).toBeNull();
   });
 });
 

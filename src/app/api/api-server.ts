@@ -8,8 +8,8 @@
  * - GET  /images/:id          the rendition keys once they exist
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import { HeadObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import type { DatabaseSync } from "node:sqlite";
+import { HeadObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { z } from "zod";
 import {
   createAccount,

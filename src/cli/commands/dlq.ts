@@ -1,47 +1,50 @@
 /** `courier dlq peek <consumer>`: what a consumer's dead-letter queue holds, and why. */
-import { SQSClient } from "@aws-sdk/client-sqs";
+
 import { type Command, InvalidArgumentError } from "commander";
 import type { DeployedConsumer } from "../../deployment/deployed-topology.ts";
-import { DEFAULT_STACK_NAME } from "../../deployment/stack-outputs.ts";
 import { type ConsumerSpec, consumerNames, consumerSpec, isConsumerName } from "../../deployment/topology.ts";
-// Imported from its defining module (deploy.ts re-exports it) so the CLI does not load aws-cdk-lib.
-import { readDeployedTopology } from "../../dev/cloudformation.ts";
-import { localClientConfig } from "../../dev/local-aws-config.ts";
 import { type PeekedMessage, peekDlq } from "../../lib/redrive/peek.ts";
+import { sqsClient } from "../../lib/sqs-client.ts";
 import { CliError, emit, type OutputOptions } from "../output.ts";
+import {
+  type CommandTarget,
+  commandTarget,
+  deployedTopology,
+  type TargetCliOptions,
+  withTargetOptions,
+} from "../target.ts";
 
-interface PeekOptions extends OutputOptions {
+interface PeekOptions extends OutputOptions, TargetCliOptions {
   max: number;
-  stack: string;
 }
 
 export function register(program: Command): void {
   const dlq = program.command("dlq").description("Inspect a consumer's dead-letter queue");
-  dlq
+  const peek = dlq
     .command("peek")
     .description(
       "List DLQ messages with age, type, eventId, failure reason and receive count; changes nothing",
     )
     .argument("<consumer>", `one of: ${consumerNames.join(", ")}`)
     .option("--max <n>", "most messages to list", positiveInteger, 50)
-    .option("--stack <name>", "deployed stack to read queue addresses from", DEFAULT_STACK_NAME)
-    .option("--json", "machine-readable output")
-    .action(async (consumer: string, options: PeekOptions) => {
-      const spec = knownConsumer(consumer);
-      const deployed = await deployedConsumer(options.stack, spec);
-      const sqs = new SQSClient(localClientConfig());
-      const result = await withQueueErrors(spec.name, deployed.dlqUrl, () =>
-        peekDlq({
-          sqs,
-          dlqUrl: deployed.dlqUrl,
-          max: options.max,
-          sourceMaxReceiveCount: spec.maxReceiveCount,
-        }),
-      );
-      emit(options, { consumer: spec.name, dlqUrl: deployed.dlqUrl, ...result }, () =>
-        peekTable(spec.name, result.approximateDepth, result.messages),
-      );
-    });
+    .option("--json", "machine-readable output");
+  withTargetOptions(peek).action(async (consumer: string, options: PeekOptions) => {
+    const spec = knownConsumer(consumer);
+    const where = await commandTarget(options);
+    const deployed = await deployedConsumer(where, spec);
+    const sqs = sqsClient(where.config);
+    const result = await withQueueErrors(spec.name, deployed.dlqUrl, () =>
+      peekDlq({
+        sqs,
+        dlqUrl: deployed.dlqUrl,
+        max: options.max,
+        sourceMaxReceiveCount: spec.maxReceiveCount,
+      }),
+    );
+    emit(options, { consumer: spec.name, dlqUrl: deployed.dlqUrl, ...result }, () =>
+      peekTable(spec.name, result.approximateDepth, result.messages),
+    );
+  });
 }
 
 export function knownConsumer(name: string): ConsumerSpec {
@@ -51,13 +54,9 @@ export function knownConsumer(name: string): ConsumerSpec {
   return consumerSpec(name);
 }
 
-export async function deployedConsumer(stackName: string, spec: ConsumerSpec): Promise<DeployedConsumer> {
-  try {
-    const topology = await readDeployedTopology(stackName);
-    return topology.consumers[spec.name as keyof typeof topology.consumers];
-  } catch (error) {
-    throw new CliError((error as Error).message);
-  }
+export async function deployedConsumer(where: CommandTarget, spec: ConsumerSpec): Promise<DeployedConsumer> {
+  const topology = await deployedTopology(where);
+  return topology.consumers[spec.name as keyof typeof topology.consumers];
 }
 
 /** Turns SQS's "no such queue" into a line that names the consumer and the queue. */
@@ -72,7 +71,7 @@ export async function withQueueErrors<T>(
     const name = (error as Error).name ?? "";
     if (/QueueDoesNotExist|NonExistentQueue/.test(name)) {
       throw new CliError(
-        `queue ${queueUrl} of consumer "${consumer}" does not exist; redeploy with \`courier local up\``,
+        `queue ${queueUrl} of consumer "${consumer}" does not exist; redeploy the stack (npx cdk deploy, or courier local up)`,
       );
     }
     throw new CliError(`consumer "${consumer}": ${(error as Error).message}`);

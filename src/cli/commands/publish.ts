@@ -11,17 +11,17 @@ import {
   prepareMessage,
   type TopicData,
 } from "../../deployment/publisher.ts";
-import { DEFAULT_STACK_NAME } from "../../deployment/stack-outputs.ts";
 import { isTopicName, type TopicName, topicNames, topics } from "../../deployment/topology.ts";
-import { readDeployedTopology } from "../../dev/deploy.ts";
-import { localClientConfig } from "../../dev/local-aws-config.ts";
 import { CliError, emit, type OutputOptions } from "../output.ts";
+import { commandTarget, deployedTopology, type TargetCliOptions, withTargetOptions } from "../target.ts";
 
-interface PublishOptions extends OutputOptions {
-  stack: string;
+interface PublishOptions extends OutputOptions, TargetCliOptions {
   producer: string;
   dryRun?: boolean;
+  eventId?: string;
 }
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** The message data: inline JSON, `@path` to a JSON file, or `@-` for standard input. */
 async function readData(argument: string): Promise<unknown> {
@@ -49,6 +49,14 @@ async function publishCommand(topic: string, dataArgument: string, options: Publ
   if (!isTopicName(topic)) {
     throw new CliError(`unknown topic "${topic}"; known topics: ${topicNames.join(", ")}`, 2);
   }
+  if (options.eventId !== undefined && !UUID.test(options.eventId)) {
+    throw new CliError(`--event-id must be a UUID, got "${options.eventId}"`, 2);
+  }
+  // A given eventId republishes the same event on purpose (a retry, a deduplication test): consumers
+  // deduplicate side effects on it.
+  const identity = options.eventId
+    ? { eventId: options.eventId, occurredAt: new Date().toISOString() }
+    : undefined;
   const data = await readData(dataArgument);
   const contract = topics[topic].current;
   // Validate before reaching for the stack: a bad message fails the same with LocalStack down.
@@ -57,7 +65,7 @@ async function publishCommand(topic: string, dataArgument: string, options: Publ
     envelope = prepareMessage(topic, contract, data, {
       producer: options.producer,
       now: () => new Date(),
-      newId: randomUUID,
+      newId: identity ? () => identity.eventId : randomUUID,
     }).envelope;
   } catch (error) {
     if (error instanceof PublisherError) throw new CliError(error.message);
@@ -71,20 +79,21 @@ async function publishCommand(topic: string, dataArgument: string, options: Publ
     );
     return;
   }
-  const deployed = await readDeployedTopology(options.stack);
+  const where = await commandTarget(options);
+  const deployed = await deployedTopology(where);
   const topicArns = Object.fromEntries(topicNames.map((t) => [t, deployed.topics[t].arn])) as Record<
     TopicName,
     string
   >;
   const publisher = createPublisher({
-    sns: new SNSClient(localClientConfig()),
+    sns: new SNSClient(where.config),
     topicArns,
     producer: options.producer,
   });
   let published: Awaited<ReturnType<typeof publisher.publish>>;
   try {
     // The data is checked against the contract inside publish; its static type cannot be known here.
-    published = await publisher.publish(topic, data as TopicData<typeof topic>);
+    published = await publisher.publish(topic, data as TopicData<typeof topic>, identity);
   } catch (error) {
     if (error instanceof PublisherError) throw new CliError(error.message);
     throw error;
@@ -98,11 +107,12 @@ async function publishCommand(topic: string, dataArgument: string, options: Publ
       version: contract.version,
       eventId: published.eventId,
       messageId: published.messageId,
-      stack: options.stack,
+      stack: where.stack,
+      target: where.target.label,
     },
     () =>
       [
-        `published ${contract.type} v${contract.version} to ${topic} (stack ${options.stack})`,
+        `published ${contract.type} v${contract.version} to ${topic} (stack ${where.stack} on ${where.target.label})`,
         `eventId    ${published.eventId}`,
         `MessageId  ${published.messageId}`,
       ].join("\n"),
@@ -110,14 +120,14 @@ async function publishCommand(topic: string, dataArgument: string, options: Publ
 }
 
 export function register(program: Command): void {
-  program
+  const command = program
     .command("publish")
-    .description("Validate a message against its topic's contract and publish it to the local stack")
+    .description("Validate a message against its topic's contract and publish it to the deployed stack")
     .argument("<topic>", `topic name: ${topicNames.join(", ")}`)
     .argument("<data>", "the message data as JSON, @file.json, or @- for standard input")
-    .option("--stack <name>", "the deployed courier stack", DEFAULT_STACK_NAME)
     .option("--producer <name>", "the envelope's producer", "courier-cli")
+    .option("--event-id <uuid>", "publish under this eventId (republish an event, or test deduplication)")
     .option("--dry-run", "validate and print the envelope without publishing")
-    .option("--json", "print machine-readable JSON")
-    .action(publishCommand);
+    .option("--json", "print machine-readable JSON");
+  withTargetOptions(command).action(publishCommand);
 }

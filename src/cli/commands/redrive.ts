@@ -2,7 +2,7 @@
  * `courier redrive <consumer>`: moves a consumer's dead-lettered messages back to its queue after a
  * fix, selectively (default) or in bulk, through the same code path as the redrive function.
  */
-import { SQSClient } from "@aws-sdk/client-sqs";
+
 import type { Command } from "commander";
 import { redrivePairsFromTopology } from "../../deployment/redrive-pairs.ts";
 import {
@@ -10,19 +10,17 @@ import {
   type RedriveSummary,
   runRedriveRequest,
 } from "../../deployment/redrive-request.ts";
-import { DEFAULT_STACK_NAME } from "../../deployment/stack-outputs.ts";
 import { consumerNames, redriveFunction } from "../../deployment/topology.ts";
-// Imported from its defining module (deploy.ts re-exports it) so the CLI does not load aws-cdk-lib.
-import { readDeployedTopology } from "../../dev/cloudformation.ts";
-import { localClientConfig } from "../../dev/local-aws-config.ts";
 import type { BulkRedriveProgress } from "../../lib/redrive/bulk.ts";
 import { DurationFormatError, parseDurationSeconds } from "../../lib/redrive/duration.ts";
 import { MoveTaskAlreadyRunningError } from "../../lib/redrive/errors.ts";
 import type { RedriveItem, RedriveProgress } from "../../lib/redrive/selective.ts";
+import { sqsClient } from "../../lib/sqs-client.ts";
 import { CliError, emit, type OutputOptions } from "../output.ts";
+import { commandTarget, deployedTopology, type TargetCliOptions, withTargetOptions } from "../target.ts";
 import { knownConsumer, positiveInteger, withQueueErrors } from "./dlq.ts";
 
-interface RedriveOptions extends OutputOptions {
+interface RedriveOptions extends OutputOptions, TargetCliOptions {
   dryRun?: boolean;
   type?: string;
   olderThan?: string;
@@ -30,11 +28,10 @@ interface RedriveOptions extends OutputOptions {
   max?: number;
   bulk?: boolean;
   rate?: number;
-  stack: string;
 }
 
 export function register(program: Command): void {
-  program
+  const command = program
     .command("redrive")
     .description("Move a consumer's dead-lettered messages back to its queue (run with --dry-run first)")
     .argument("<consumer>", `one of: ${consumerNames.join(", ")}`)
@@ -48,8 +45,8 @@ export function register(program: Command): void {
     .option("--max <n>", "move at most this many messages", positiveInteger)
     .option("--bulk", "move everything with SQS's message move task (no filters, no lineage update)")
     .option("--rate <n>", "with --bulk: messages per second (SQS allows up to 500)", positiveInteger)
-    .option("--stack <name>", "deployed stack to read queue addresses from", DEFAULT_STACK_NAME)
-    .option("--json", "machine-readable output")
+    .option("--json", "machine-readable output");
+  withTargetOptions(command)
     .addHelpText(
       "after",
       `\nA message redriven ${redriveFunction.maxRedrives} times already stays in the DLQ and is reported as quarantined.`,
@@ -57,9 +54,8 @@ export function register(program: Command): void {
     .action(async (consumer: string, options: RedriveOptions) => {
       const spec = knownConsumer(consumer);
       const request = requestFrom(spec.name, options);
-      const topology = await readDeployedTopology(options.stack).catch((error: Error) => {
-        throw new CliError(error.message);
-      });
+      const where = await commandTarget(options);
+      const topology = await deployedTopology(where);
       const pairs = redrivePairsFromTopology(topology);
       const queueUrl = pairs[spec.name]?.dlqUrl ?? spec.name;
 
@@ -77,7 +73,7 @@ export function register(program: Command): void {
         summary = await withQueueErrors(spec.name, queueUrl, async () => {
           try {
             return await runRedriveRequest(request, {
-              sqs: new SQSClient(localClientConfig()),
+              sqs: sqsClient(where.config),
               pairs,
               maxRedrives: redriveFunction.maxRedrives,
               sourceMaxReceiveCount: spec.maxReceiveCount,

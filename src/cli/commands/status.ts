@@ -1,37 +1,40 @@
 /** `courier status`: per consumer, queue depth, in flight, DLQ depth and the age of the oldest message. */
-import { SQSClient } from "@aws-sdk/client-sqs";
-import type { Command } from "commander";
-import { type ConsumerStatus, consumerStatuses, localStackPeek } from "../../deployment/consumer-status.ts";
-import { DEFAULT_STACK_NAME } from "../../deployment/stack-outputs.ts";
-import { readDeployedTopology } from "../../dev/cloudformation.ts";
-import { localClientConfig } from "../../dev/local-aws-config.ts";
-import { CliError, emit, type OutputOptions } from "../output.ts";
 
-interface StatusOptions extends OutputOptions {
-  stack: string;
-}
+import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
+import type { Command } from "commander";
+import {
+  type ConsumerStatus,
+  consumerStatuses,
+  localStackPeek,
+  oldestAgeFromCloudWatch,
+  oldestAgeFromPeek,
+} from "../../deployment/consumer-status.ts";
+import { sqsClient } from "../../lib/sqs-client.ts";
+import { CliError, emit, type OutputOptions } from "../output.ts";
+import { commandTarget, deployedTopology, type TargetCliOptions, withTargetOptions } from "../target.ts";
+
+interface StatusOptions extends OutputOptions, TargetCliOptions {}
 
 export function register(program: Command): void {
-  program
+  const command = program
     .command("status")
     .description("Per consumer: queue depth, in flight, delayed, DLQ depth and the age of the oldest message")
-    .option("--stack <name>", "deployed stack to read queue addresses from", DEFAULT_STACK_NAME)
-    .option("--json", "machine-readable output")
-    .action(async (options: StatusOptions) => {
-      const config = localClientConfig();
-      const topology = await readDeployedTopology(options.stack).catch((error: unknown) => {
-        throw new CliError(error instanceof Error ? error.message : String(error));
-      });
-      const sqs = new SQSClient(config);
-      const statuses = await consumerStatuses({ sqs, topology, peek: localStackPeek(config.endpoint) }).catch(
-        (error: unknown) => {
-          throw new CliError(`reading queue attributes on ${config.endpoint} failed: ${String(error)}`);
-        },
-      );
-      emit(options, { stack: options.stack, endpoint: config.endpoint, consumers: statuses }, () =>
-        statusTable(statuses),
-      );
+    .option("--json", "machine-readable output");
+  withTargetOptions(command).action(async (options: StatusOptions) => {
+    const where = await commandTarget(options);
+    const topology = await deployedTopology(where);
+    const sqs = sqsClient(where.config);
+    const oldestAge =
+      where.target.kind === "local" && where.config.endpoint
+        ? oldestAgeFromPeek(localStackPeek(where.config.endpoint))
+        : oldestAgeFromCloudWatch(new CloudWatchClient(where.config));
+    const statuses = await consumerStatuses({ sqs, topology, oldestAge }).catch((error: unknown) => {
+      throw new CliError(`reading queue attributes on ${where.target.label} failed: ${String(error)}`);
     });
+    emit(options, { stack: where.stack, target: where.target.label, consumers: statuses }, () =>
+      statusTable(statuses),
+    );
+  });
 }
 
 function age(seconds: number | null, empty: boolean): string {
@@ -62,7 +65,10 @@ export function statusTable(statuses: readonly ConsumerStatus[]): string {
   const line = (cells: readonly string[]) =>
     cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join("  ");
   const unknown = statuses.some((s) => s.oldestAgeSeconds === null)
-    ? ["", "oldest n/a: SQS reports that age only as a CloudWatch metric; it is computed on LocalStack only"]
+    ? [
+        "",
+        "oldest n/a: the age could not be read (CloudWatch's ApproximateAgeOfOldestMessage, or LocalStack's listing)",
+      ]
     : [];
   return [line(header), ...rows.map(line), ...unknown].join("\n");
 }

@@ -2,19 +2,15 @@
  * `courier work [consumer ...]`: runs consumers' Lambda handler modules against their deployed
  * queues through the local event source, one worker process per consumer, until SIGINT/SIGTERM.
  *
- * Two targets, chosen explicitly:
- * - default, LocalStack: AWS_ENDPOINT_URL or the harness's 127.0.0.1:4566, dummy credentials;
- * - `--aws`, real AWS (the container worker mode): nothing is overridden, so the SDK's default
- *   chain supplies credentials, region and endpoints, to this process and to the handlers alike.
+ * The target follows the rule of every command (src/cli/target.ts): AWS through the standard
+ * configuration chain by default (the container worker mode), an explicit endpoint, or LocalStack
+ * with --local. The worker processes get the same target through their environment, as a Lambda
+ * function would.
  */
-import { CloudFormationClient, DescribeStacksCommand } from "@aws-sdk/client-cloudformation";
-import type { Command } from "commander";
-import type { DeploySettings } from "../../deployment/consumer-environment.ts";
-import { type DeployedTopology, topologyFromOutputs } from "../../deployment/deployed-topology.ts";
-import { DEFAULT_STACK_NAME } from "../../deployment/stack-outputs.ts";
+import { type Command, Option } from "commander";
+import { targetEnvironment } from "../../deployment/aws-target.ts";
+import { LOCAL_DEPLOY_SETTINGS, localIdempotencyTableName } from "../../deployment/local-run.ts";
 import { type ConsumerName, consumerNames, consumerSpec } from "../../deployment/topology.ts";
-import { readDeployedTopology } from "../../dev/cloudformation.ts";
-import { localClientConfig } from "../../dev/local-aws-config.ts";
 import type { EventSourceStats } from "../../worker/event-source.ts";
 import { type WorkerPlan, WorkerPool, type WorkerState } from "../../worker/worker.ts";
 import {
@@ -23,11 +19,10 @@ import {
   workerEnvironment,
 } from "../../worker/worker-environment.ts";
 import { CliError, emit, type OutputOptions } from "../output.ts";
+import { commandTarget, deployedTopology, type TargetCliOptions, withTargetOptions } from "../target.ts";
 
-interface WorkOptions extends OutputOptions {
-  stack: string;
+interface WorkOptions extends OutputOptions, TargetCliOptions {
   concurrency?: string;
-  aws?: boolean;
   interval: string;
 }
 
@@ -51,28 +46,9 @@ function selectConsumers(names: readonly string[]): ConsumerName[] {
   return [...selected];
 }
 
-async function awsTopology(stackName: string): Promise<DeployedTopology> {
-  const client = new CloudFormationClient({});
-  const { Stacks } = await client.send(new DescribeStacksCommand({ StackName: stackName }));
-  const outputs = Object.fromEntries(
-    (Stacks?.[0]?.Outputs ?? []).flatMap((o) =>
-      o.OutputKey && o.OutputValue ? [[o.OutputKey, o.OutputValue]] : [],
-    ),
-  );
-  return topologyFromOutputs(stackName, outputs);
-}
-
-async function localDefaults(): Promise<DeploySettings> {
-  // Imported lazily: deploy.ts loads the CDK app, which only this fallback needs.
-  const { LOCAL_DEPLOY_SETTINGS } = await import("../../dev/deploy.ts");
-  return LOCAL_DEPLOY_SETTINGS;
-}
-
 /** Locally the stack has no table; a DynamoDB-API server (dynalite) may hold the stand-in. */
-async function localIdempotencyTable(stackName: string): Promise<string | undefined> {
-  if (!process.env.AWS_ENDPOINT_URL_DYNAMODB) return undefined;
-  const { localIdempotencyTableName } = await import("../../dev/dynamodb-local.ts");
-  return localIdempotencyTableName(stackName);
+function localIdempotencyTable(stackName: string): string | undefined {
+  return process.env.AWS_ENDPOINT_URL_DYNAMODB ? localIdempotencyTableName(stackName) : undefined;
 }
 
 function withoutKind<T extends { kind: string }>(message: T): Omit<T, "kind"> {
@@ -105,23 +81,13 @@ async function workCommand(names: string[], options: WorkOptions): Promise<void>
   const selected = selectConsumers(names);
   const concurrency = options.concurrency ? positiveInteger("--concurrency", options.concurrency) : undefined;
   const intervalMs = positiveInteger("--interval", options.interval) * 1000;
-  const local = localClientConfig();
-  const target: WorkerTarget = options.aws
-    ? { kind: "aws" }
-    : { kind: "local", endpoint: local.endpoint, region: local.region };
-  const where = target.kind === "aws" ? "AWS" : target.endpoint;
-
-  const topology = await (target.kind === "aws"
-    ? awsTopology(options.stack)
-    : readDeployedTopology(options.stack)
-  ).catch((error: unknown) => {
-    throw new CliError(`reading stack "${options.stack}" on ${where}: ${(error as Error).message}`);
-  });
-  const settings = settingsFromEnvironment(
-    process.env,
-    target.kind === "local" ? await localDefaults() : undefined,
-  );
-  const idempotencyTable = target.kind === "local" ? await localIdempotencyTable(options.stack) : undefined;
+  const resolved = await commandTarget(options);
+  const where = resolved.target.label;
+  const local = resolved.target.kind === "local";
+  const target: WorkerTarget = { env: targetEnvironment(resolved.target), isolated: local };
+  const topology = await deployedTopology(resolved);
+  const settings = settingsFromEnvironment(process.env, local ? LOCAL_DEPLOY_SETTINGS : undefined);
+  const idempotencyTable = local ? localIdempotencyTable(resolved.stack) : undefined;
   const plans: WorkerPlan[] = selected.map((consumer) => {
     try {
       return {
@@ -195,7 +161,7 @@ async function workCommand(names: string[], options: WorkOptions): Promise<void>
   try {
     const states = await pool.done();
     const rows = states.map(summaryRow);
-    const summary = { stack: options.stack, target: where, consumers: rows };
+    const summary = { stack: resolved.stack, target: where, consumers: rows };
     // One JSON line, like the progress lines before it, so --json output is a clean JSON-lines stream.
     if (options.json) print("", { event: "stopped", ...summary });
     else
@@ -217,7 +183,7 @@ async function workCommand(names: string[], options: WorkOptions): Promise<void>
 }
 
 export function register(program: Command): void {
-  program
+  const command = program
     .command("work")
     .description(
       "Run consumers' Lambda handlers against their queues through the local event source, one worker process per consumer, until SIGINT/SIGTERM (also the container worker mode)",
@@ -227,12 +193,9 @@ export function register(program: Command): void {
       "--concurrency <n>",
       "pollers per consumer (default: each consumer's maxConcurrency from the topology)",
     )
-    .option("--stack <name>", "deployed stack to read queue addresses from", DEFAULT_STACK_NAME)
-    .option(
-      "--aws",
-      "run against real AWS with the SDK's default credentials, region and endpoints (containers); without it, LocalStack at AWS_ENDPOINT_URL or 127.0.0.1:4566",
-    )
     .option("--interval <seconds>", "seconds between progress lines", "10")
     .option("--json", "progress and the final summary as JSON lines")
-    .action(workCommand);
+    // Before every command reached AWS by default, --aws asked for it; kept so scripts still run.
+    .addOption(new Option("--aws", "AWS through the standard chain (the default)").hideHelp());
+  withTargetOptions(command).action(workCommand);
 }

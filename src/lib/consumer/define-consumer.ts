@@ -2,12 +2,14 @@
  * The consumer runtime: `defineConsumer` turns a typed `handle(message, ctx)` into a Lambda handler
  * for SQS events with partial batch responses, retries with backoff, and dead-lettering with reasons.
  */
+
 import { BatchProcessor, EventType, processPartialResponse } from "@aws-lambda-powertools/batch";
 import { Logger } from "@aws-lambda-powertools/logger";
 import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
-import { ChangeMessageVisibilityCommand, SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
+import { ChangeMessageVisibilityCommand, SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import type { AnyContract, ContractEnvelope } from "../contracts/index.ts";
+import { sqsClient } from "../sqs-client.ts";
 import { type BackoffSpec, backoffSeconds } from "./backoff.ts";
 import { deadLetterMessage, errorClassOf, errorMessageOf, failureReason } from "./dead-letter.ts";
 import { contractIndex, decodeBody } from "./decode.ts";
@@ -114,7 +116,7 @@ export function createConsumerHandler<C extends AnyContract, N extends string>(
   const priorityAttributes = [
     ...new Set(["type", "version", ...accepts.flatMap((c) => c.filterAttributeNames)]),
   ];
-  const sqs = options.sqs ?? new SQSClient({});
+  const sqs = options.sqs ?? sqsClient();
   const logger = options.logger ?? new Logger({ serviceName: consumer });
   const metrics = options.metrics ?? new Metrics({ namespace: "courier", serviceName: consumer });
   const random = options.random ?? Math.random;

@@ -3,8 +3,8 @@
  * live line per consumer; Ctrl-C stops everything it started without losing a message.
  */
 import type { Command } from "commander";
+import { CliError, type OutputOptions } from "../../cli/output.ts";
 import { DEFAULT_STACK_NAME } from "../../deployment/stack-outputs.ts";
-import { CliError, type OutputOptions } from "../output.ts";
 
 interface StartOptions extends OutputOptions {
   stack: string;
@@ -29,7 +29,7 @@ export function register(program: Command): void {
       if (!(intervalMs > 0)) throw new CliError(`--interval must be a positive number of seconds`, 2);
       const say = (line: string) => process.stdout.write(`${line}\n`);
       // Loaded here: it pulls in the CDK app, which only this command needs.
-      const { startLocalSystem } = await import("../../dev/local-system.ts");
+      const { startLocalSystem } = await import("../local-system.ts");
       say("courier: starting the local system (first run installs LocalStack, about a minute)");
       const system = await startLocalSystem({
         stackName: options.stack,
@@ -48,7 +48,7 @@ export function register(program: Command): void {
       say(`SMS           ${system.smsUrl}`);
       say(`Team webhook  ${system.webhook.url}   (each post is printed below)`);
       say(`Renditions    s3://${system.topology.uploadsBucket}/renditions/<imageId>/{thumb,medium}.webp`);
-      say(`Operate       npm run courier -- status | dlq peek <consumer> | redrive <consumer>`);
+      say(`Operate       npm run courier -- status --local | dlq peek <consumer> --local | redrive <consumer> --local`);
       say("Ctrl-C stops everything this started.\n");
 
       let last = "";

@@ -4,12 +4,12 @@
  * the LocalStack that `up` started, and nothing else.
  */
 import type { Command } from "commander";
+import { CliError, emit, type OutputOptions } from "../../cli/output.ts";
 import type { DeployedTopology } from "../../deployment/deployed-topology.ts";
 import { DEFAULT_STACK_NAME } from "../../deployment/stack-outputs.ts";
 import { consumerNames, topicNames } from "../../deployment/topology.ts";
-import { DEFAULT_LOCAL_ENDPOINT } from "../../dev/local-aws-config.ts";
-import { ensureLocalStack, type LocalStackHandle, stopLocalStack } from "../../dev/localstack.ts";
-import { CliError, emit, type OutputOptions } from "../output.ts";
+import { DEFAULT_LOCAL_ENDPOINT } from "../local-aws-config.ts";
+import { ensureLocalStack, type LocalStackHandle, stopLocalStack } from "../localstack.ts";
 
 interface UpOptions extends OutputOptions {
   stack: string;
@@ -36,7 +36,7 @@ export function register(program: Command): void {
       const localstack = await asCliError(() => ensureLocalStack({ log: progress }));
       progress(describeLocalStack(localstack));
       // Loaded here, not at the top: aws-cdk-lib takes seconds to import and only `up` needs it.
-      const { deployToLocalStack } = await import("../../dev/deploy.ts");
+      const { deployToLocalStack } = await import("../deploy.ts");
       const deployment = await asCliError(() =>
         deployToLocalStack({ stackName: options.stack, endpoint: localstack.endpoint, log: progress }),
       );
@@ -80,7 +80,7 @@ export function register(program: Command): void {
     .action(async (options: DownOptions) => {
       let stackDeleted: boolean | undefined;
       if (options.deleteStack) {
-        const { destroyLocalStack } = await import("../../dev/cloudformation.ts");
+        const { destroyLocalStack } = await import("../cloudformation.ts");
         stackDeleted = await asCliError(() => destroyLocalStack(options.stack));
       }
       const result = await asCliError(() => stopLocalStack({ log: progress }));
