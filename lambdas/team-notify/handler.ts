@@ -26,6 +26,8 @@ const notifyOnce = onceWhereConfigured("team-notify", async (message: SignupEven
 export const handler = defineConsumer({
   name: "team-notify",
   handle: async (message, ctx) => {
+    // A code re-send is not a sign-up; the subscription filter (purpose) keeps it away too.
+    if (message.data.resendChannel !== undefined) return;
     const { status } = await notifyOnce(message, ctx);
     ctx.logger.info("team notified", { webhookStatus: status, deduplicated: notifyOnce.deduplicated });
   },

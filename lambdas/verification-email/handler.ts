@@ -7,7 +7,7 @@ import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { SESClient } from "@aws-sdk/client-ses";
 import { verificationEmailConfig } from "../../src/app/signup/config.ts";
 import { onceWhereConfigured } from "../../src/app/signup/once-where-configured.ts";
-import type { SignupEvent } from "../../src/app/signup/signup-event.ts";
+import { type SignupEvent, wantsChannel } from "../../src/app/signup/signup-event.ts";
 import { sendVerificationEmail } from "../../src/app/signup/verification-email.ts";
 import { verificationKeyFromSecret } from "../../src/app/signup/verification-key.ts";
 import { defineConsumer } from "../../src/deployment/define-consumer.ts";
@@ -32,6 +32,8 @@ const sendOnce = onceWhereConfigured("verification-email", async (message: Signu
 export const handler = defineConsumer({
   name: "verification-email",
   handle: async (message, ctx) => {
+    // The subscription filter keeps the other channel's re-sends away; this guards a filterless run.
+    if (!wantsChannel(message.data, "email")) return;
     const sent = await sendOnce(message, ctx);
     ctx.logger.info("verification email sent", { ...sent, deduplicated: sendOnce.deduplicated });
   },

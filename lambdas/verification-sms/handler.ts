@@ -7,7 +7,7 @@ import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { SNSClient } from "@aws-sdk/client-sns";
 import { verificationSmsConfig } from "../../src/app/signup/config.ts";
 import { onceWhereConfigured } from "../../src/app/signup/once-where-configured.ts";
-import type { SignupEvent } from "../../src/app/signup/signup-event.ts";
+import { type SignupEvent, wantsChannel } from "../../src/app/signup/signup-event.ts";
 import { verificationKeyFromSecret } from "../../src/app/signup/verification-key.ts";
 import { sendVerificationSms } from "../../src/app/signup/verification-sms.ts";
 import { defineConsumer } from "../../src/deployment/define-consumer.ts";
@@ -28,6 +28,8 @@ const sendOnce = onceWhereConfigured("verification-sms", async (message: SignupE
 export const handler = defineConsumer({
   name: "verification-sms",
   handle: async (message, ctx) => {
+    // The subscription filter keeps the other channel's re-sends away; this guards a filterless run.
+    if (!wantsChannel(message.data, "sms")) return;
     const sent = await sendOnce(message, ctx);
     ctx.logger.info("verification SMS sent", { ...sent, deduplicated: sendOnce.deduplicated });
   },

@@ -81,6 +81,8 @@ export const consumers = {
     description: "Sends the address verification email with a secure confirmation code.",
     topic: "account-signups",
     handlerEntry: "lambdas/verification-email/handler.ts",
+    // Sign-ups and email code re-sends; an SMS re-send is not for it.
+    filterPolicy: { purpose: ["signup", "resend-email"] },
   },
   "verification-sms": {
     ...defaults,
@@ -96,6 +98,8 @@ export const consumers = {
     description: "Posts a summary of each sign-up to the team's chat webhook.",
     topic: "account-signups",
     handlerEntry: "lambdas/team-notify/handler.ts",
+    // Only real sign-ups: a code re-send is not news for the team.
+    filterPolicy: { purpose: ["signup"] },
     maxConcurrency: 2,
   },
   thumbnails: {

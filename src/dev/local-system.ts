@@ -20,6 +20,7 @@ import { SNSClient } from "@aws-sdk/client-sns";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { openAccountsDb } from "../app/accounts/account-store.ts";
 import { createApiServer } from "../app/api/api-server.ts";
+import { apiAbuseSettingsFromEnv } from "../app/api/api-settings.ts";
 import { createOutboxRelay, type OutboxRelay } from "../app/outbox/index.ts";
 import { verificationKeyFromSecret } from "../app/signup/verification-key.ts";
 import { localTarget, targetEnvironment } from "../deployment/aws-target.ts";
@@ -131,6 +132,8 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
       s3,
       uploadsBucket: topology.uploadsBucket,
       imagePublisher: publisher,
+      // Rate limits, attempt limits and timeouts: defaults, or COURIER_API_* from the environment.
+      ...apiAbuseSettingsFromEnv(),
     });
     server.listen(options.apiPort ?? 3000, "127.0.0.1");
     await once(server, "listening");

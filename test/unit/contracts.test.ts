@@ -99,12 +99,34 @@ describe("NewAccount v1 contract", () => {
   });
 
   it("GIVEN a sign-up with a phone WHEN its filter attributes are derived THEN hasPhone is 'true'", () => {
-    expect(NewAccountV1Contract.filterAttributes(newAccount)).toEqual({ hasPhone: "true" });
+    expect(NewAccountV1Contract.filterAttributes(newAccount)).toEqual({
+      hasPhone: "true",
+      purpose: "signup",
+    });
   });
 
   it("GIVEN a sign-up without a phone WHEN its filter attributes are derived THEN hasPhone is 'false'", () => {
     const { phone: _phone, ...withoutPhone } = newAccount;
-    expect(NewAccountV1Contract.filterAttributes(withoutPhone)).toEqual({ hasPhone: "false" });
+    expect(NewAccountV1Contract.filterAttributes(withoutPhone)).toEqual({
+      hasPhone: "false",
+      purpose: "signup",
+    });
+  });
+
+  it("GIVEN an SMS code re-send WHEN its filter attributes are derived THEN it is for verification-sms only", () => {
+    const resend = { ...newAccount, resendChannel: "sms" as const, codeIssuedAt: newAccount.createdAt };
+    expect(NewAccountV1Contract.filterAttributes(resend)).toEqual({
+      hasPhone: "true",
+      purpose: "resend-sms",
+    });
+  });
+
+  it("GIVEN an email code re-send for an account with a phone WHEN its filter attributes are derived THEN no SMS is wanted", () => {
+    const resend = { ...newAccount, resendChannel: "email" as const, codeIssuedAt: newAccount.createdAt };
+    expect(NewAccountV1Contract.filterAttributes(resend)).toEqual({
+      hasPhone: "false",
+      purpose: "resend-email",
+    });
   });
 });
 

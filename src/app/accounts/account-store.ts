@@ -8,6 +8,8 @@ import { DatabaseSync } from "node:sqlite";
 import { z } from "zod";
 import { e164PhoneSchema, type NewAccountV1, newAccountDataV1 } from "../../lib/contracts/index.ts";
 import { enqueueOutbox, migrateOutbox } from "../outbox/index.ts";
+import { inTransaction } from "./transaction.ts";
+import { codeState, migrateVerificationAttempts, reissueCode } from "./verification-attempts.ts";
 
 /** What a client sends to sign up; the server assigns the id and the time. */
 export const signupRequestSchema = z
@@ -34,18 +36,7 @@ export class DuplicateAccountError extends Error {
 /** SQLite's extended result code for a UNIQUE constraint violation. */
 const SQLITE_CONSTRAINT_UNIQUE = 2067;
 
-/** Runs `work` in one transaction: committed if it returns, rolled back if it throws. */
-export function inTransaction<T>(db: DatabaseSync, work: () => T): T {
-  db.exec("BEGIN IMMEDIATE");
-  try {
-    const result = work();
-    db.exec("COMMIT");
-    return result;
-  } catch (error) {
-    db.exec("ROLLBACK");
-    throw error;
-  }
-}
+export { inTransaction };
 
 export function openAccountsDb(path: string): DatabaseSync {
   // node:sqlite (built in since Node.js 22): no native module to compile at install.
@@ -64,6 +55,7 @@ export function openAccountsDb(path: string): DatabaseSync {
     );
   `);
   migrateOutbox(db);
+  migrateVerificationAttempts(db);
   return db;
 }
 
@@ -141,4 +133,47 @@ export function markVerified(db: DatabaseSync, id: string, at: Date): void {
     at.toISOString(),
     id,
   );
+}
+
+export type ResendChannel = "email" | "sms";
+
+/**
+ * Issues a new code for one channel and enqueues the message that sends it, in one transaction:
+ * the new code (derived from its issue time) replaces the old one, the attempt count and any lock
+ * are cleared, and only that channel's consumer acts on the message (`resendChannel`).
+ */
+export function requestCodeResend(
+  db: DatabaseSync,
+  account: Account,
+  channel: ResendChannel,
+  at: Date,
+): NewAccountV1 {
+  const { verifiedAt: _verifiedAt, ...fields } = account;
+  return inTransaction(db, () => {
+    const previous = codeState(db, account.accountId, channel).issuedAt ?? account.createdAt;
+    const issuedAt = laterSecond(at, previous);
+    const data: NewAccountV1 = newAccountDataV1.parse({
+      ...fields,
+      codeIssuedAt: issuedAt.toISOString(),
+      resendChannel: channel,
+    });
+    reissueCode(db, account.accountId, channel, issuedAt);
+    enqueueOutbox(db, {
+      topic: "account-signups",
+      eventId: randomUUID(),
+      occurredAt: at.toISOString(),
+      data,
+    });
+    return data;
+  });
+}
+
+/**
+ * `at`, or the whole second after `previous` if `at` is not past it: a code's expiry is in whole
+ * seconds and the code derives from it, so a re-send within the same second would repeat the old
+ * code instead of replacing it.
+ */
+function laterSecond(at: Date, previous: string): Date {
+  const previousSecond = Math.floor(Date.parse(previous) / 1000);
+  return Math.floor(at.getTime() / 1000) > previousSecond ? at : new Date((previousSecond + 1) * 1000);
 }

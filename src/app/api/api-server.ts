@@ -3,7 +3,12 @@
  *
  * - POST /accounts            create an account; NewAccount goes out through the outbox (201)
  * - POST /accounts/:id/verify check an email token ({ token }) or SMS code ({ code })
+ * - POST /accounts/:id/verification/resend  issue a new code ({ channel: "sms" | "email" }) (202)
  * - GET  /verify?accountId&token  the link in the verification email
+ *
+ * Abuse resistance (README "Threat model"): wrong codes are counted per account and channel and
+ * lock the code (verification-attempts.ts); sign-ups and re-sends are rate limited per client and
+ * per target (edge-limits.ts); slow or endless requests are cut (server-hardening.ts).
  * - POST /images              store an original (raw body, Content-Type image/*); renditions follow (202)
  * - GET  /images/:id          the rendition keys once they exist
  */
@@ -12,19 +17,48 @@ import type { DatabaseSync } from "node:sqlite";
 import { HeadObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { z } from "zod";
 import {
+  type Account,
   createAccount,
   DuplicateAccountError,
   findAccount,
   markVerified,
+  requestCodeResend,
   signupRequestSchema,
 } from "../accounts/account-store.ts";
+import {
+  attemptCode,
+  type ComparisonOutcome,
+  DEFAULT_MAX_CODE_FAILURES,
+} from "../accounts/verification-attempts.ts";
 import { UploadPublishError } from "../images/errors.ts";
 import { renditionKey } from "../images/keys.ts";
 import { isMissingObject } from "../images/s3-errors.ts";
 import { type ImageUploadPublisher, storeUpload } from "../images/store-upload.ts";
-import { verifyCode } from "../signup/verification-code.ts";
+import {
+  expiryFor,
+  type VerificationChannel,
+  type VerificationResult,
+  verifyCode,
+} from "../signup/verification-code.ts";
 import type { VerificationKeySource } from "../signup/verification-key.ts";
-import { HttpError, readBody, readJson, sendJson, validationError } from "./http.ts";
+import { clientAddress } from "./client-address.ts";
+import { createEdgeLimiter, type EdgeLimiter } from "./edge-limits.ts";
+import {
+  closeAfterResponse,
+  HttpError,
+  readBody,
+  readJson,
+  sendJson,
+  TooManyRequestsError,
+  validationError,
+} from "./http.ts";
+import {
+  applyConnectionLimits,
+  DEFAULT_SERVER_TIMEOUTS,
+  hardenedServerOptions,
+  type ServerTimeouts,
+  validateTimeouts,
+} from "./server-hardening.ts";
 
 export interface ApiServerDeps {
   readonly db: DatabaseSync;
@@ -35,6 +69,21 @@ export interface ApiServerDeps {
   /** @default 20 MiB */
   readonly maxUploadBytes?: number;
   readonly now?: () => Date;
+  /** Rate limits of sign-ups and re-sends. @default createEdgeLimiter(DEFAULT_EDGE_LIMITS) */
+  readonly edgeLimiter?: EdgeLimiter;
+  /** Proxies in front that append to X-Forwarded-For; 0 trusts only the socket. @default 0 */
+  readonly trustedProxyHops?: number;
+  /** Wrong codes per account and channel before the code locks. @default DEFAULT_MAX_CODE_FAILURES (5) */
+  readonly maxCodeFailures?: number;
+  /** @default DEFAULT_SERVER_TIMEOUTS */
+  readonly timeouts?: ServerTimeouts;
+}
+
+const resendRequestSchema = z.object({ channel: z.enum(["sms", "email"]) }).strict();
+
+/** The target a code goes to: what per-target limits count. */
+function codeTarget(account: Account, channel: VerificationChannel): string {
+  return channel === "sms" ? (account.phone ?? "") : account.email.toLowerCase();
 }
 
 const verifyRequestSchema = z.union([
@@ -59,36 +108,74 @@ export function createApiServer(deps: ApiServerDeps): Server {
   const now = deps.now ?? (() => new Date());
   const maxUploadBytes = deps.maxUploadBytes ?? 20 * 1024 * 1024;
 
+  const limiter = deps.edgeLimiter ?? createEdgeLimiter();
+  const maxCodeFailures = deps.maxCodeFailures ?? DEFAULT_MAX_CODE_FAILURES;
+  const timeouts = deps.timeouts ?? DEFAULT_SERVER_TIMEOUTS;
+  validateTimeouts(timeouts);
+  const client = (req: IncomingMessage) =>
+    clientAddress(
+      req,
+      deps.trustedProxyHops !== undefined ? { trustedProxyHops: deps.trustedProxyHops } : {},
+    );
+
   async function verify(res: ServerResponse, accountId: string, proof: { token?: string; code?: string }) {
     const account = findAccount(deps.db, accountId);
-    if (!account) throw new HttpError(404, "not_found", `no account ${accountId}`);
+    if (!account) throw new HttpError(404, "not_found", "no such account");
+    const channel: VerificationChannel = proof.token !== undefined ? "email" : "sms";
+    if (channel === "sms" && !account.phone)
+      throw new HttpError(400, "no_phone", "this account has no phone to verify by code");
     const key = await deps.verificationKey();
-    let result: ReturnType<typeof verifyCode>;
-    if (proof.token !== undefined) {
-      result = verifyCode(
-        key,
-        { channel: "email", accountId, email: account.email, token: proof.token },
-        now(),
-      );
-    } else {
-      if (!account.phone) throw new HttpError(400, "no_phone", "this account has no phone to verify by code");
-      result = verifyCode(
-        key,
-        {
-          channel: "sms",
-          accountId,
-          phone: account.phone,
-          code: proof.code ?? "",
-          issuedAt: account.createdAt,
-        },
-        now(),
+    const at = now();
+    const attempt = attemptCode(
+      deps.db,
+      accountId,
+      channel,
+      (state): { outcome: ComparisonOutcome; result: VerificationResult } => {
+        // The code in force dates from the latest re-send, else from the account's creation.
+        const issuedAt = state.issuedAt ?? account.createdAt;
+        let result: VerificationResult;
+        if (channel === "email") {
+          result = verifyCode(
+            key,
+            { channel, accountId, email: account.email, token: proof.token ?? "" },
+            at,
+          );
+          // A link carries its own expiry: one from before the latest re-send is genuine but void.
+          if ("expiresAt" in result && result.expiresAt.getTime() !== expiryFor(issuedAt) * 1000) {
+            result = { status: "mismatch" };
+          }
+        } else {
+          result = verifyCode(
+            key,
+            { channel, accountId, phone: account.phone ?? "", code: proof.code ?? "", issuedAt },
+            at,
+          );
+        }
+        if (result.status === "valid") markVerified(deps.db, accountId, at);
+        const outcome =
+          result.status === "valid" ? "match" : result.status === "mismatch" ? "mismatch" : "other";
+        return { outcome, result };
+      },
+      { maxFailures: maxCodeFailures, now: at },
+    );
+    if (attempt.status === "locked") {
+      // Retrying the same code cannot help: only a re-send unlocks it, so say when one is allowed.
+      const wait = await limiter.waitSeconds("code-resend", codeTarget(account, channel));
+      throw new TooManyRequestsError(
+        Math.max(1, wait),
+        "code_locked",
+        `too many wrong codes: this code is locked; request a new one`,
+        { resend: `/accounts/${encodeURIComponent(accountId)}/verification/resend`, channel },
       );
     }
+    const { result } = attempt;
     if (result.status !== "valid") {
       const status = result.status === "malformed" ? 400 : 422;
-      throw new HttpError(status, `code_${result.status}`, `verification ${result.status}`);
+      const attemptsLeft = Math.max(0, maxCodeFailures - attempt.failures);
+      throw new HttpError(status, `code_${result.status}`, `verification ${result.status}`, {
+        attemptsLeft,
+      });
     }
-    markVerified(deps.db, accountId, now());
     sendJson(res, 200, { accountId, verified: true });
   }
 
@@ -99,6 +186,10 @@ export function createApiServer(deps: ApiServerDeps): Server {
       handle: async (req, res) => {
         const parsed = signupRequestSchema.safeParse(await readJson(req));
         if (!parsed.success) throw validationError(parsed.error);
+        // Counted once well-formed: a malformed request costs nothing downstream, a sign-up an email
+        // and maybe an SMS. Duplicates count too, so the limit also slows probing for addresses.
+        const targets = [parsed.data.email.toLowerCase(), ...(parsed.data.phone ? [parsed.data.phone] : [])];
+        await limiter.take("signup", { client: client(req), targets });
         try {
           const account = createAccount(deps.db, parsed.data, { now });
           // 201 before any email is sent: the outbox relay publishes NewAccount after the commit.
@@ -108,8 +199,9 @@ export function createApiServer(deps: ApiServerDeps): Server {
             createdAt: account.createdAt,
           });
         } catch (error) {
+          // The message does not repeat the address: errors never echo the request.
           if (error instanceof DuplicateAccountError)
-            throw new HttpError(409, "duplicate_email", error.message);
+            throw new HttpError(409, "duplicate_email", "an account with this email already exists");
           throw error;
         }
       },
@@ -121,6 +213,25 @@ export function createApiServer(deps: ApiServerDeps): Server {
         const parsed = verifyRequestSchema.safeParse(await readJson(req));
         if (!parsed.success) throw validationError(parsed.error);
         await verify(res, decodePathSegment(accountId ?? ""), parsed.data);
+      },
+    },
+    {
+      method: "POST",
+      pattern: /^\/accounts\/([^/]+)\/verification\/resend$/,
+      handle: async (req, res, [rawId]) => {
+        const parsed = resendRequestSchema.safeParse(await readJson(req));
+        if (!parsed.success) throw validationError(parsed.error);
+        const accountId = decodePathSegment(rawId ?? "");
+        const account = findAccount(deps.db, accountId);
+        if (!account) throw new HttpError(404, "not_found", "no such account");
+        const { channel } = parsed.data;
+        if (account.verifiedAt)
+          throw new HttpError(409, "already_verified", "this account is verified already");
+        if (channel === "sms" && !account.phone)
+          throw new HttpError(400, "no_phone", "this account has no phone to send a code to");
+        await limiter.take("code-resend", { client: client(req), targets: [codeTarget(account, channel)] });
+        requestCodeResend(deps.db, account, channel, now());
+        sendJson(res, 202, { accountId, channel, resent: true });
       },
     },
     {
@@ -199,30 +310,37 @@ export function createApiServer(deps: ApiServerDeps): Server {
     },
   ];
 
-  return createServer((req, res) => {
+  const server = createServer(hardenedServerOptions(timeouts), (req, res) => {
     const url = new URL(req.url ?? "/", "http://localhost");
     const matching = routes.filter((r) => r.pattern.test(url.pathname));
     const route = matching.find((r) => r.method === req.method);
     const work = async () => {
       if (!route) {
-        if (matching.length > 0)
-          throw new HttpError(405, "method_not_allowed", `${req.method} not allowed here`);
-        throw new HttpError(404, "not_found", `no route for ${url.pathname}`);
+        if (matching.length > 0) throw new HttpError(405, "method_not_allowed", "method not allowed here");
+        throw new HttpError(404, "not_found", "no such route");
       }
       const params = route.pattern.exec(url.pathname)?.slice(1) ?? [];
       await route.handle(req, res, params, url);
     };
     work().catch((error: unknown) => {
+      // A refused request whose body was not read: end the connection rather than drain the body.
+      if (!req.complete) closeAfterResponse(req, res);
       if (error instanceof HttpError) {
-        sendJson(res, error.status, {
-          error: error.code,
-          message: error.message,
-          ...(error.details ? { details: error.details } : {}),
-        });
+        const headers: Record<string, number> =
+          error instanceof TooManyRequestsError ? { "retry-after": error.retryAfterSeconds } : {};
+        sendJson(
+          res,
+          error.status,
+          { error: error.code, message: error.message, ...(error.details ? { details: error.details } : {}) },
+          headers,
+        );
       } else {
+        // The operator's log gets the details; the client gets none of them.
         console.error("api: unexpected error", error);
         sendJson(res, 500, { error: "internal", message: "internal error" });
       }
     });
   });
+  applyConnectionLimits(server, timeouts);
+  return server;
 }

@@ -1,4 +1,7 @@
-/** Small HTTP helpers for the example API server: JSON in and out, typed 4xx errors. */
+/**
+ * Small HTTP helpers for the example API server: JSON in and out, typed 4xx errors. An error's
+ * message is written by the server and never quotes the request's body or a secret.
+ */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { ZodError } from "zod";
 
@@ -14,8 +17,25 @@ export class HttpError extends Error {
   }
 }
 
+/** 429 with the seconds after which the client may try again (sent as Retry-After). */
+export class TooManyRequestsError extends HttpError {
+  constructor(
+    readonly retryAfterSeconds: number,
+    code: string,
+    message: string,
+    details?: unknown,
+  ) {
+    super(429, code, message, details);
+  }
+}
+
 export function validationError(error: ZodError): HttpError {
-  const fields = error.issues.map((issue) => ({ path: issue.path.join("."), message: issue.message }));
+  const fields = error.issues.map((issue) =>
+    // Unknown keys are the client's own words: named neither in the path nor in the message.
+    issue.code === "unrecognized_keys"
+      ? { path: issue.path.join("."), message: `${issue.keys.length} unknown field(s)` }
+      : { path: issue.path.join("."), message: issue.message },
+  );
   return new HttpError(
     400,
     "invalid_request",
@@ -26,16 +46,48 @@ export function validationError(error: ZodError): HttpError {
   );
 }
 
-export function sendJson(res: ServerResponse, status: number, body: unknown): void {
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string | number> = {},
+): void {
   const text = JSON.stringify(body);
   res.writeHead(status, {
+    ...headers,
     "content-type": "application/json; charset=utf-8",
     "content-length": Buffer.byteLength(text),
   });
   res.end(text);
 }
 
-/** Reads the whole body, refusing more than `limit` bytes with 413 rather than buffering it. */
+/** How long a refused request's connection may go on sending before it is cut. */
+export const LINGER_MS = 1_000;
+
+/**
+ * Answers with `Connection: close` and ends the connection once the answer is out, for a request
+ * whose body was not read (refused as too large, of the wrong type, or before it was needed):
+ * otherwise Node would read and discard the rest of the body, however long, to reuse the
+ * connection. The rest is discarded for LINGER_MS only, so the client can still read the answer
+ * (closing with unread data makes the kernel reset the connection, losing the answer), then cut.
+ */
+export function closeAfterResponse(req: IncomingMessage, res: ServerResponse): void {
+  res.shouldKeepAlive = false;
+  res.setHeader("connection", "close");
+  // Taken now: Node detaches the socket once the answer is finished (or the body stream was destroyed).
+  const socket = req.socket ?? res.socket;
+  res.once("finish", () => {
+    req.resume();
+    if (!socket) return;
+    socket.end();
+    setTimeout(() => socket.destroy(), LINGER_MS).unref();
+  });
+}
+
+/**
+ * Reads the whole body, refusing more than `limit` bytes with 413 rather than buffering it. The
+ * count is of bytes received, so it holds for a chunked body of unknown length as for a declared one.
+ */
 export async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const declared = Number(req.headers["content-length"] ?? 0);
   if (declared > limit) throw new HttpError(413, "payload_too_large", `body over ${limit} bytes`);

@@ -6,7 +6,7 @@ import { type SESClient, SendEmailCommand } from "@aws-sdk/client-ses";
 import type { VerificationEmailConfig } from "./config.ts";
 import { renderVerificationEmail } from "./email-template.ts";
 import { EmailRejectedError, VerificationExpiredError } from "./errors.ts";
-import type { SignupEvent } from "./signup-event.ts";
+import { codeIssuedAt, type SignupEvent } from "./signup-event.ts";
 import { issueEmailToken } from "./verification-code.ts";
 import type { VerificationKeySource } from "./verification-key.ts";
 
@@ -51,7 +51,7 @@ export async function sendVerificationEmail(
   const now = deps.now?.() ?? new Date();
   const key = await deps.key();
   // Derived from the event's own fields only, so every delivery of this event sends the same link.
-  const issued = issueEmailToken(key, { accountId: data.accountId, address: data.email }, data.createdAt);
+  const issued = issueEmailToken(key, { accountId: data.accountId, address: data.email }, codeIssuedAt(data));
   if (issued.expiresAt.getTime() <= now.getTime()) {
     throw new VerificationExpiredError(
       `the verification link for event ${event.eventId} expired at ${issued.expiresAt.toISOString()}, before it was sent`,

@@ -4,7 +4,7 @@
  */
 import { PublishCommand, type SNSClient } from "@aws-sdk/client-sns";
 import { MissingPhoneError, SmsRejectedError, VerificationExpiredError } from "./errors.ts";
-import type { SignupEvent } from "./signup-event.ts";
+import { codeIssuedAt, type SignupEvent } from "./signup-event.ts";
 import { issueSmsCode, VERIFICATION_TTL_SECONDS } from "./verification-code.ts";
 import type { VerificationKeySource } from "./verification-key.ts";
 
@@ -45,7 +45,7 @@ export async function sendVerificationSms(
   }
   const now = deps.now?.() ?? new Date();
   const key = await deps.key();
-  const issued = issueSmsCode(key, { accountId: data.accountId, address: data.phone }, data.createdAt);
+  const issued = issueSmsCode(key, { accountId: data.accountId, address: data.phone }, codeIssuedAt(data));
   if (issued.expiresAt.getTime() <= now.getTime()) {
     throw new VerificationExpiredError(
       `the SMS code for event ${event.eventId} expired at ${issued.expiresAt.toISOString()}, before it was sent`,

@@ -17,6 +17,13 @@ export const newAccountDataV1 = z.object({
     .string()
     .regex(/^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})*$/, "locale must be a BCP 47 tag such as en-US"),
   createdAt: z.iso.datetime({ offset: true }),
+  /**
+   * When this message's verification codes were issued; absent means `createdAt`. A re-send moves
+   * it, which derives a new code and so voids the old one. (Added compatibly: optional.)
+   */
+  codeIssuedAt: z.iso.datetime({ offset: true }).optional(),
+  /** Set on a code re-send: only that channel's consumer acts on the message. */
+  resendChannel: z.enum(["email", "sms"]).optional(),
 });
 export type NewAccountV1 = z.infer<typeof newAccountDataV1>;
 
@@ -24,7 +31,11 @@ export const NewAccountV1Contract = defineContract({
   type: "NewAccount",
   version: 1,
   data: newAccountDataV1,
-  // verification-sms subscribes only to sign-ups with a phone, by this attribute.
-  filterAttributes: (data) => ({ hasPhone: data.phone ? "true" : "false" }),
-  filterAttributeNames: ["hasPhone"],
+  // verification-sms subscribes only to messages that want an SMS (hasPhone); team-notify only to
+  // real sign-ups and verification-email to sign-ups and email re-sends (purpose).
+  filterAttributes: (data) => ({
+    hasPhone: data.phone && data.resendChannel !== "email" ? "true" : "false",
+    purpose: data.resendChannel ? `resend-${data.resendChannel}` : "signup",
+  }),
+  filterAttributeNames: ["hasPhone", "purpose"],
 });
