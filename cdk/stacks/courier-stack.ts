@@ -10,6 +10,7 @@ import * as s3 from "aws-cdk-lib/aws-s3";
 import * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import * as sns from "aws-cdk-lib/aws-sns";
 import type { Construct } from "constructs";
+import { SMS_CAP_METRIC, validateSmsCap } from "../../src/app/signup/sms-cap.ts";
 import { consumerEnvironment, type DeploySettings } from "../../src/deployment/consumer-environment.ts";
 import {
   consumerOutputKey,
@@ -26,6 +27,7 @@ import {
   consumers,
   DLQ_RETENTION_DAYS,
   redriveFunction,
+  type SmsCapSpec,
   type TopicName,
   topicNames,
   topics,
@@ -39,6 +41,7 @@ import { ConsumerQueue } from "../constructs/consumer-queue.ts";
 import { EncryptedTopic } from "../constructs/encrypted-topic.ts";
 import { InvalidConstructPropsError } from "../constructs/errors.ts";
 import { RedriveFunction } from "../constructs/redrive-function.ts";
+import { SmsCapAlarm } from "../constructs/sms-cap-alarm.ts";
 
 /** Repository root: topology entries are relative to it. */
 const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -149,6 +152,14 @@ export class CourierStack extends Stack {
         ...(CONSUMER_NATIVE_MODULES[name] ? { nativeModules: CONSUMER_NATIVE_MODULES[name] } : {}),
       });
       this.grantSideEffects(name, consumerFunction, props.settings);
+      // The cap is counted in the idempotency table the function already reads and writes.
+      if ((spec as ConsumerSpec).smsCap) {
+        validateSmsCap((spec as ConsumerSpec).smsCap as SmsCapSpec);
+        new SmsCapAlarm(this, `${pascalCase(name)}SmsCapAlarm`, {
+          consumer: name,
+          metricName: SMS_CAP_METRIC,
+        });
+      }
       queues[name] = queue;
       functions[name] = consumerFunction;
 

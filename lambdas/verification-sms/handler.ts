@@ -2,12 +2,16 @@
  * verification-sms: texts the confirmation code to sign-ups that gave a phone number. Dependencies
  * are built once per cold start; the logic lives in src/signup/verification-sms.ts.
  */
+
+import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
 import { SecretsProvider } from "@aws-lambda-powertools/parameters/secrets";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { SNSClient } from "@aws-sdk/client-sns";
 import { verificationSmsConfig } from "../../src/app/signup/config.ts";
 import { onceWhereConfigured } from "../../src/app/signup/once-where-configured.ts";
 import { type SignupEvent, wantsChannel } from "../../src/app/signup/signup-event.ts";
+import { SMS_CAP_METRIC, smsCapFromEnv } from "../../src/app/signup/sms-cap.ts";
 import { verificationKeyFromSecret } from "../../src/app/signup/verification-key.ts";
 import { sendVerificationSms } from "../../src/app/signup/verification-sms.ts";
 import { defineConsumer } from "../../src/deployment/define-consumer.ts";
@@ -20,8 +24,18 @@ const key = verificationKeyFromSecret(
   config.verificationSecretArn,
 );
 
+// The daily cap from the topology, counted in the idempotency table; each refusal is a metric the
+// stack's alarm watches.
+const metrics = new Metrics({ namespace: "courier", serviceName: "verification-sms" });
+const cap = smsCapFromEnv(new DynamoDBClient({}), {
+  onRefused: () => {
+    metrics.addMetric(SMS_CAP_METRIC, MetricUnit.Count, 1);
+    metrics.publishStoredMetrics();
+  },
+});
+
 const sendOnce = onceWhereConfigured("verification-sms", async (message: SignupEvent) => {
-  const sent = await sendVerificationSms({ sns, key }, message);
+  const sent = await sendVerificationSms({ sns, key, ...(cap ? { cap } : {}) }, message);
   return { snsMessageId: sent.snsMessageId, expiresAt: sent.expiresAt.toISOString() };
 });
 

@@ -31,6 +31,21 @@ export interface ConsumerSpec {
   readonly retentionDays: number;
   /** Alarm when the oldest message in the source queue is older than this. */
   readonly oldestMessageAlarmSeconds: number;
+  /** For an SMS sender: the daily cap (counted in the idempotency table), and an alarm when it is hit. */
+  readonly smsCap?: SmsCapSpec;
+}
+
+/**
+ * A cap on the SMS a consumer sends, per UTC day: the bound on what SMS pumping (sign-ups with
+ * premium-rate numbers) can cost. Over it a message is dead-lettered with reason `sms-rate-limited`.
+ */
+export interface SmsCapSpec {
+  /** Verification SMS to one phone number per UTC day. */
+  readonly perNumberPerDay: number;
+  /** Verification SMS to one country calling code (1, 44, 234, ...) per UTC day. */
+  readonly perCountryPerDay: number;
+  /** When set, only these country calling codes (digits, no plus) get SMS. @default every code */
+  readonly allowedCountryCodes?: readonly string[];
 }
 
 export interface RedriveFunctionSpec {
@@ -91,6 +106,9 @@ export const consumers = {
     topic: "account-signups",
     handlerEntry: "lambdas/verification-sms/handler.ts",
     filterPolicy: { hasPhone: ["true"] },
+    // Below the API's 5 sign-ups per phone a day: the backstop when something gets past the API.
+    // A country code's count bounds the day's bill from numbers the attacker rotates through.
+    smsCap: { perNumberPerDay: 3, perCountryPerDay: 1000 },
   },
   "team-notify": {
     ...defaults,

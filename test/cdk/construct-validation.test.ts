@@ -171,14 +171,16 @@ describe("GIVEN the stack rendered from a topology with a mistake", () => {
   });
 
   it("WHEN a consumer filters on an attribute its topic's contract does not set THEN building the stack throws", () => {
-    const withFilter = teamNotify as { filterPolicy?: Record<string, string[]> };
+    const withFilter = teamNotify as { filterPolicy?: Record<string, readonly string[]> };
+    const saved = withFilter.filterPolicy;
     withFilter.filterPolicy = { country: ["NZ"] };
     try {
       expect(() => new CourierStack(appWithoutBundling(), "courier", { settings: TEST_SETTINGS })).toThrow(
-        /courier\/TeamNotifyQueue: filter policy names attribute "country".*\(it sets: type, version, hasPhone\)/,
+        /courier\/TeamNotifyQueue: filter policy names attribute "country".*\(it sets: type, version, hasPhone, purpose\)/,
       );
     } finally {
-      delete withFilter.filterPolicy;
+      if (saved === undefined) delete withFilter.filterPolicy;
+      else withFilter.filterPolicy = saved;
     }
   });
 

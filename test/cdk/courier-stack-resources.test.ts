@@ -7,7 +7,7 @@
  */
 import { Match } from "aws-cdk-lib/assertions";
 import { beforeAll, describe, expect, it } from "vitest";
-import { consumerNames } from "../../src/deployment/topology.ts";
+import { type ConsumerSpec, consumerNames, consumers } from "../../src/deployment/topology.ts";
 import {
   type CfnTemplate,
   logicalId,
@@ -150,7 +150,24 @@ describe("GIVEN the synthesized stack", () => {
     });
   });
 
-  it("THEN there are exactly two alarms per consumer", () => {
-    expect(resourcesOfType(json, "AWS::CloudWatch::Alarm")).toHaveLength(2 * consumerNames.length);
+  it("THEN there are exactly two alarms per consumer, and one per SMS cap", () => {
+    const caps = consumerNames.filter((name) => (consumers[name] as ConsumerSpec).smsCap).length;
+    expect(caps).toBe(1);
+    expect(resourcesOfType(json, "AWS::CloudWatch::Alarm")).toHaveLength(2 * consumerNames.length + caps);
+  });
+
+  it("THEN the SMS cap's alarm watches verification-sms's SmsRateLimited metric and fires on the first refusal", () => {
+    const alarms = resourcesOfType(json, "AWS::CloudWatch::Alarm")
+      .map(([, alarm]) => alarm as unknown as { Properties: Record<string, unknown> })
+      .filter((alarm) => alarm.Properties.MetricName === "SmsRateLimited");
+    expect(alarms).toHaveLength(1);
+    expect(alarms[0]?.Properties).toMatchObject({
+      Namespace: "courier",
+      Dimensions: [{ Name: "service", Value: "verification-sms" }],
+      Statistic: "Sum",
+      Threshold: 1,
+      ComparisonOperator: "GreaterThanOrEqualToThreshold",
+      TreatMissingData: "notBreaching",
+    });
   });
 });

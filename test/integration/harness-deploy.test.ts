@@ -15,6 +15,7 @@ import { GetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import {
   type ConsumerName,
+  type ConsumerSpec,
   consumerNames,
   consumers,
   DLQ_RETENTION_DAYS,
@@ -104,14 +105,15 @@ describe("local deploy of the CDK app", () => {
     },
   );
 
-  it("GIVEN verification-sms WHEN its subscription is read back THEN it filters on hasPhone, the others do not filter", async () => {
-    const [sms] = await subscriptionsOf("verification-sms");
-    expect(JSON.parse(sms?.attributes.FilterPolicy ?? "null")).toEqual({ hasPhone: ["true"] });
-    for (const consumer of consumerNames.filter((c) => c !== "verification-sms")) {
+  it.each(consumerNames)(
+    "GIVEN consumer %s WHEN its subscription is read back THEN its filter policy is the topology's (or none)",
+    async (consumer) => {
       const [subscription] = await subscriptionsOf(consumer);
-      expect(subscription?.attributes.FilterPolicy).toBeUndefined();
-    }
-  });
+      const expected = (consumers[consumer] as ConsumerSpec).filterPolicy;
+      if (expected === undefined) expect(subscription?.attributes.FilterPolicy).toBeUndefined();
+      else expect(JSON.parse(subscription?.attributes.FilterPolicy ?? "null")).toEqual(expected);
+    },
+  );
 
   it.each(consumerNames)(
     "GIVEN consumer %s WHEN its queues are read back THEN the redrive policy and DLQ match the topology",

@@ -5,6 +5,7 @@
 import { PublishCommand, type SNSClient } from "@aws-sdk/client-sns";
 import { MissingPhoneError, SmsRejectedError, VerificationExpiredError } from "./errors.ts";
 import { codeIssuedAt, type SignupEvent } from "./signup-event.ts";
+import { type SmsCapDeps, takeSmsAllowance } from "./sms-cap.ts";
 import { issueSmsCode, VERIFICATION_TTL_SECONDS } from "./verification-code.ts";
 import type { VerificationKeySource } from "./verification-key.ts";
 
@@ -13,6 +14,8 @@ export interface VerificationSmsDeps {
   readonly key: VerificationKeySource;
   /** @default () => new Date() */
   readonly now?: () => Date;
+  /** The daily cap, counted before each send; without it nothing is capped (no table to count in). */
+  readonly cap?: SmsCapDeps;
 }
 
 export interface SentVerificationSms {
@@ -51,6 +54,8 @@ export async function sendVerificationSms(
       `the SMS code for event ${event.eventId} expired at ${issued.expiresAt.toISOString()}, before it was sent`,
     );
   }
+  // Counted before the send: an SMS over the cap is never sent (dead-lettered by the runtime).
+  if (deps.cap) await takeSmsAllowance(deps.cap, data.phone, now);
   try {
     const sent = await deps.sns.send(
       new PublishCommand({
