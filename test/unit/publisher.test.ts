@@ -112,7 +112,7 @@ describe("publish", () => {
     expect(result).toEqual({ eventId: "00000000-0000-4000-8000-000000000001", messageId: "msg-abc" });
   });
 
-  it("GIVEN a sign-up with a phone WHEN published THEN attributes carry type, version and hasPhone=true", async () => {
+  it("GIVEN a sign-up with a phone WHEN published THEN attributes carry type, version, hasPhone=true and purpose=signup", async () => {
     snsMock.on(PublishCommand).resolves({ MessageId: "msg-1" });
     await makePublisher().publish("account-signups", signup);
 
@@ -120,6 +120,7 @@ describe("publish", () => {
       type: { DataType: "String", StringValue: "NewAccount" },
       version: { DataType: "String", StringValue: "1" },
       hasPhone: { DataType: "String", StringValue: "true" },
+      purpose: { DataType: "String", StringValue: "signup" },
     });
   });
 
