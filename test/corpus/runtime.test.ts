@@ -7,7 +7,7 @@
  * a bad record reaching business code; prototype pollution through a body.
  */
 import { Logger } from "@aws-lambda-powertools/logger";
-import { SendMessageCommand, type SendMessageCommandInput, SQSClient } from "@aws-sdk/client-sqs";
+import { type SendMessageCommandInput, SQSClient } from "@aws-sdk/client-sqs";
 import type { Context, SQSRecord } from "aws-lambda";
 import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
@@ -18,6 +18,7 @@ import {
   FAILURE_MESSAGE_MAX_CHARS,
   type FailureReason,
 } from "../../src/deployment/define-consumer.ts";
+import { confirmSqsBatches, sentMessages } from "../helpers/sqs-batch-mock.ts";
 import { runtimeAcceptedOddities, runtimeCases, validEnvelope, validSignup } from "./inputs.ts";
 
 const QUEUE_URL = "http://sqs.local/000000000000/verification-email";
@@ -33,6 +34,7 @@ const noMetrics = {
 beforeEach(() => {
   sqsMock.reset();
   sqsMock.onAnyCommand().resolves({});
+  confirmSqsBatches(sqsMock);
 });
 
 let sequence = 0;
@@ -73,7 +75,7 @@ function consumer() {
 }
 
 function dlqSends(): SendMessageCommandInput[] {
-  return sqsMock.commandCalls(SendMessageCommand).map((call) => call.args[0].input);
+  return sentMessages(sqsMock);
 }
 
 function reasonOf(send: SendMessageCommandInput | undefined): FailureReason {

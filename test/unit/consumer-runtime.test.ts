@@ -1,8 +1,8 @@
 import { Logger } from "@aws-lambda-powertools/logger";
 import {
-  ChangeMessageVisibilityCommand,
+  ChangeMessageVisibilityBatchCommand,
   type MessageAttributeValue,
-  SendMessageCommand,
+  SendMessageBatchCommand,
   SQSClient,
 } from "@aws-sdk/client-sqs";
 import type { Context, SQSMessageAttributes, SQSRecord } from "aws-lambda";
@@ -22,6 +22,7 @@ import {
 } from "../../src/deployment/define-consumer.ts";
 import { consumers } from "../../src/deployment/topology.ts";
 import type { ContractEnvelope, NewAccountV1Contract } from "../../src/lib/contracts/index.ts";
+import { confirmSqsBatches, sentMessages, visibilityChangesOf } from "../helpers/sqs-batch-mock.ts";
 
 const QUEUE_URL = "http://sqs.local/000000000000/verification-email";
 const DLQ_URL = "http://sqs.local/000000000000/verification-email-dlq";
@@ -34,6 +35,7 @@ const sqsMock = mockClient(sqs);
 beforeEach(() => {
   sqsMock.reset();
   sqsMock.onAnyCommand().resolves({});
+  confirmSqsBatches(sqsMock);
 });
 
 type Message = ConsumerMessage<"verification-email">;
@@ -137,11 +139,11 @@ function consumerWith(handle: Handle, extra: { random?: () => number; metrics?: 
 }
 
 function dlqSends() {
-  return sqsMock.commandCalls(SendMessageCommand).map((call) => call.args[0].input);
+  return sentMessages(sqsMock);
 }
 
 function visibilityChanges() {
-  return sqsMock.commandCalls(ChangeMessageVisibilityCommand).map((call) => call.args[0].input);
+  return visibilityChangesOf(sqsMock);
 }
 
 function reasonOf(attributes: Record<string, MessageAttributeValue> | undefined): FailureReason {
@@ -299,7 +301,7 @@ describe("defineConsumer: retryable failures", () => {
   });
 
   it("GIVEN ChangeMessageVisibility fails WHEN a record fails THEN it is still reported (retried after the queue's timeout)", async () => {
-    sqsMock.on(ChangeMessageVisibilityCommand).rejects(new Error("throttled"));
+    sqsMock.on(ChangeMessageVisibilityBatchCommand).rejects(new Error("throttled"));
     const handler = consumerWith(fail(new Error("boom")));
     const record = sqsRecord(JSON.stringify(envelope()));
 
@@ -441,7 +443,7 @@ describe("defineConsumer: permanent failures", () => {
   });
 
   it("GIVEN the DLQ send fails WHEN a record is dead-lettered THEN it is reported as failed, never lost", async () => {
-    sqsMock.on(SendMessageCommand).rejects(new Error("KMS access denied"));
+    sqsMock.on(SendMessageBatchCommand).rejects(new Error("KMS access denied"));
     const recorder = metricsRecorder();
     const handler = consumerWith(fail(new PermanentError("bad input")), { metrics: recorder.metrics });
     const record = sqsRecord(JSON.stringify(envelope()));
@@ -640,5 +642,200 @@ describe("defineConsumer: configuration", () => {
     expect(() =>
       defineConsumer({ name: "nope" as "verification-email", sqs, handle: () => undefined }),
     ).toThrow(/unknown consumer "nope"; known consumers: verification-email/);
+  });
+});
+
+describe("defineConsumer: any thrown value fails only its record", () => {
+  // A rejected promise with no reason reaches the runtime as `undefined`, like `throw undefined`.
+  const cases: Array<{ what: string; handle: () => unknown; errorClass: string; message: RegExp }> = [
+    {
+      what: "undefined",
+      handle: () => {
+        throw undefined;
+      },
+      errorClass: "undefined",
+      message: /undefined was thrown/,
+    },
+    {
+      what: "null",
+      handle: () => {
+        throw null;
+      },
+      errorClass: "null",
+      message: /null was thrown/,
+    },
+    {
+      what: "a string",
+      handle: () => {
+        throw "quota exceeded";
+      },
+      errorClass: "string",
+      message: /^quota exceeded$/,
+    },
+    {
+      what: "a number",
+      handle: () => {
+        throw 42;
+      },
+      errorClass: "number",
+      message: /^42$/,
+    },
+    {
+      what: "a frozen object",
+      handle: () => {
+        throw Object.freeze({ code: "E_FROZEN" });
+      },
+      errorClass: "object",
+      message: /^\{"code":"E_FROZEN"\}$/,
+    },
+    {
+      what: "a promise rejected without a reason",
+      handle: () => Promise.reject(),
+      errorClass: "undefined",
+      message: /promise rejected without a reason/,
+    },
+  ];
+
+  for (const c of cases) {
+    it(`GIVEN a handler that throws ${c.what} between healthy neighbours WHEN the batch is handled THEN only that record is reported`, async () => {
+      const processed: string[] = [];
+      const handler = consumerWith((message, ctx) => {
+        if (message.data.displayName === "Bad") return c.handle();
+        processed.push(ctx.messageId);
+      });
+      const before = sqsRecord(JSON.stringify(envelope({ displayName: "Before" })));
+      const bad = sqsRecord(JSON.stringify(envelope({ displayName: "Bad" })));
+      const after = sqsRecord(JSON.stringify(envelope({ displayName: "After" })));
+
+      const response = await handler({ Records: [before, bad, after] }, lambdaContext());
+
+      expect(response.batchItemFailures).toEqual([{ itemIdentifier: bad.messageId }]);
+      expect(processed).toEqual([before.messageId, after.messageId]);
+    });
+
+    it(`GIVEN a handler that throws ${c.what} on the last receive WHEN dead-lettered THEN the reason says what was thrown`, async () => {
+      const handler = consumerWith((message) =>
+        message.data.displayName === "Bad" ? c.handle() : undefined,
+      );
+      const good = sqsRecord(JSON.stringify(envelope({ displayName: "Good" })));
+      const bad = sqsRecord(JSON.stringify(envelope({ displayName: "Bad" })), {
+        receiveCount: spec.maxReceiveCount,
+      });
+
+      const response = await handler({ Records: [good, bad] }, lambdaContext());
+
+      expect(response.batchItemFailures).toEqual([]);
+      const sends = dlqSends();
+      expect(sends.map((s) => s.MessageBody)).toEqual([bad.body]);
+      const reason = reasonOf(sends[0]?.MessageAttributes);
+      expect(reason.errorClass).toBe(c.errorClass);
+      expect(reason.message).toMatch(c.message);
+    });
+  }
+
+  it("GIVEN two invocations WHEN the first response is changed THEN the second is a new object, unaffected", async () => {
+    const handler = consumerWith(fail(new Error("down")));
+    const first = await handler({ Records: [sqsRecord(JSON.stringify(envelope()))] }, lambdaContext());
+    first.batchItemFailures.push({ itemIdentifier: "tampered" });
+
+    const record = sqsRecord(JSON.stringify(envelope()));
+    const second = await handler({ Records: [record] }, lambdaContext());
+
+    expect(second).not.toBe(first);
+    expect(second.batchItemFailures).toEqual([{ itemIdentifier: record.messageId }]);
+  });
+
+  it("GIVEN an event without Records WHEN invoked THEN it fails with a clear error", async () => {
+    const handler = consumerWith(() => undefined);
+
+    await expect(handler({} as never, lambdaContext())).rejects.toThrow(/no Records array/);
+  });
+});
+
+describe("defineConsumer: batched SQS calls for failures", () => {
+  const tenRecords = (receiveCount = 1) =>
+    Array.from({ length: 10 }, () => sqsRecord(JSON.stringify(envelope()), { receiveCount }));
+
+  it("GIVEN all 10 records of a batch fail WHEN retried THEN one ChangeMessageVisibilityBatch carries the 10 delays", async () => {
+    const records = tenRecords(3);
+    const handler = consumerWith(fail(new Error("down")));
+
+    const response = await handler({ Records: records }, lambdaContext());
+
+    expect(response.batchItemFailures).toHaveLength(10);
+    expect(sqsMock.calls()).toHaveLength(1);
+    expect(visibilityChanges().map((c) => c.ReceiptHandle)).toEqual(records.map((r) => r.receiptHandle));
+    const delay = visibilityChanges()[0]?.VisibilityTimeout;
+    expect(delay).toBeGreaterThan(0);
+    expect(visibilityChanges().every((c) => c.QueueUrl === QUEUE_URL && c.VisibilityTimeout === delay)).toBe(
+      true,
+    );
+  });
+
+  it("GIVEN all 10 records of a batch are permanent failures WHEN dead-lettered THEN one SendMessageBatch carries them", async () => {
+    const records = tenRecords();
+    const handler = consumerWith(fail(new PermanentError("no")));
+
+    const response = await handler({ Records: records }, lambdaContext());
+
+    expect(response.batchItemFailures).toEqual([]);
+    expect(sqsMock.calls()).toHaveLength(1);
+    expect(sqsMock.commandCalls(SendMessageBatchCommand)[0]?.args[0].input.QueueUrl).toBe(DLQ_URL);
+    expect(dlqSends().map((s) => s.MessageBody)).toEqual(records.map((r) => r.body));
+  });
+
+  it("GIVEN 25 dead letters in one invocation WHEN sent THEN they go in calls of 10, 10 and 5", async () => {
+    const records = [...tenRecords(), ...tenRecords(), ...tenRecords().slice(0, 5)];
+    const handler = consumerWith(fail(new PermanentError("no")));
+
+    await handler({ Records: records }, lambdaContext());
+
+    const sizes = sqsMock.commandCalls(SendMessageBatchCommand).map((c) => c.args[0].input.Entries?.length);
+    expect(sizes).toEqual([10, 10, 5]);
+  });
+
+  it("GIVEN SQS refuses one entry of a SendMessageBatch WHEN dead-lettering THEN only that record is reported, the others are acknowledged", async () => {
+    sqsMock.on(SendMessageBatchCommand).callsFake((input: { Entries: Array<{ Id: string }> }) => ({
+      Successful: input.Entries.filter((e) => e.Id !== "1").map((e) => ({
+        Id: e.Id,
+        MessageId: "x",
+        MD5OfMessageBody: "",
+      })),
+      Failed: [{ Id: "1", SenderFault: false, Code: "InternalError", Message: "try again" }],
+    }));
+    const recorder = metricsRecorder();
+    const records = tenRecords().slice(0, 3);
+    const handler = consumerWith(fail(new PermanentError("no")), { metrics: recorder.metrics });
+
+    const response = await handler({ Records: records }, lambdaContext());
+
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: records[1]?.messageId }]);
+    expect(recorder.recorded.find((m) => m.name === "DeadLettered")?.value).toBe(2);
+    expect(recorder.recorded.find((m) => m.name === "DeadLetterFailed")?.value).toBe(1);
+  });
+
+  it("GIVEN a SendMessageBatch answer that omits an entry WHEN dead-lettering THEN that record is not acknowledged", async () => {
+    sqsMock
+      .on(SendMessageBatchCommand)
+      .resolves({ Successful: [{ Id: "0", MessageId: "x", MD5OfMessageBody: "" }], Failed: [] });
+    const records = tenRecords().slice(0, 2);
+    const handler = consumerWith(fail(new PermanentError("no")));
+
+    const response = await handler({ Records: records }, lambdaContext());
+
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: records[1]?.messageId }]);
+  });
+
+  it("GIVEN SQS refuses one entry of a ChangeMessageVisibilityBatch WHEN retrying THEN every failed record is still reported", async () => {
+    sqsMock.on(ChangeMessageVisibilityBatchCommand).resolves({
+      Successful: [{ Id: "0" }],
+      Failed: [{ Id: "1", SenderFault: true, Code: "ReceiptHandleIsInvalid", Message: "expired" }],
+    });
+    const records = tenRecords().slice(0, 2);
+    const handler = consumerWith(fail(new Error("down")));
+
+    const response = await handler({ Records: records }, lambdaContext());
+
+    expect(response.batchItemFailures.map((f) => f.itemIdentifier)).toEqual(records.map((r) => r.messageId));
   });
 });

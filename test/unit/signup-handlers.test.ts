@@ -9,12 +9,13 @@ import { DynamoDBClient, PutItemCommand } from "@aws-sdk/client-dynamodb";
 import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { SESClient, SendEmailCommand } from "@aws-sdk/client-ses";
 import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
-import { SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
+import { SQSClient } from "@aws-sdk/client-sqs";
 import type { Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { consumerEnvironment } from "../../src/deployment/consumer-environment.ts";
 import type { ConsumerName } from "../../src/deployment/topology.ts";
+import { confirmSqsBatches, sentMessages } from "../helpers/sqs-batch-mock.ts";
 
 const KEY_MATERIAL = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ01";
 const secrets = mockClient(SecretsManagerClient);
@@ -54,6 +55,7 @@ beforeEach(() => {
   ses.on(SendEmailCommand).resolves({ MessageId: "ses-1" });
   sns.on(PublishCommand).resolves({ MessageId: "sns-1" });
   sqs.onAnyCommand().resolves({});
+  confirmSqsBatches(sqs);
   webhookCalls = 0;
 });
 
@@ -166,7 +168,7 @@ describe("sign-up consumer handlers", () => {
     // Acknowledged (not a batch failure) because it went to the DLQ with its reason.
     expect(response.batchItemFailures).toEqual([]);
     expect(sns.commandCalls(PublishCommand)).toHaveLength(0);
-    const dlqSend = sqs.commandCalls(SendMessageCommand)[0]?.args[0].input;
+    const dlqSend = sentMessages(sqs)[0];
     expect(dlqSend?.QueueUrl).toBe("http://sqs.local/000000000000/verification-sms-dlq");
     expect(dlqSend?.MessageAttributes?.["courier.failure"]?.StringValue).toContain("MissingPhoneError");
   });

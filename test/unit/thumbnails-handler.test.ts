@@ -15,13 +15,14 @@ import {
   S3Client,
   S3ServiceException,
 } from "@aws-sdk/client-s3";
-import { SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
+import { SQSClient } from "@aws-sdk/client-sqs";
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { consumerEnvironment } from "../../src/deployment/consumer-environment.ts";
 import { LOCAL_DEPLOY_SETTINGS } from "../../src/dev/deploy.ts";
 import { FAILURE_ATTRIBUTE } from "../../src/lib/consumer/failure-attributes.ts";
+import { confirmSqsBatches, sentMessages } from "../helpers/sqs-batch-mock.ts";
 import { solid, truncatedJpeg } from "./images-fixtures.ts";
 
 const s3 = mockClient(S3Client);
@@ -34,6 +35,7 @@ beforeEach(() => {
   s3.reset();
   sqs.reset();
   sqs.onAnyCommand().resolves({});
+  confirmSqsBatches(sqs);
   s3.on(HeadObjectCommand).rejects(
     new S3ServiceException({ name: "NotFound", $fault: "client", $metadata: { httpStatusCode: 404 } }),
   );
@@ -122,7 +124,7 @@ describe("thumbnails handler", () => {
     expect(response.batchItemFailures).toEqual([]);
     const puts = s3.commandCalls(PutObjectCommand).map((c) => c.args[0].input.Key);
     expect(puts.sort()).toEqual(["renditions/good/medium.webp", "renditions/good/thumb.webp"]);
-    const dlq = sqs.commandCalls(SendMessageCommand).map((c) => c.args[0].input);
+    const dlq = sentMessages(sqs);
     expect(dlq).toHaveLength(1);
     expect(dlq[0]?.QueueUrl).toBe("http://sqs.local/000000000000/thumbnails-dlq");
     const reason = JSON.parse(dlq[0]?.MessageAttributes?.[FAILURE_ATTRIBUTE]?.StringValue ?? "{}");
@@ -138,6 +140,6 @@ describe("thumbnails handler", () => {
     const response = await invoke([record("slow")]);
 
     expect(response.batchItemFailures).toEqual([{ itemIdentifier: "m-slow" }]);
-    expect(sqs.commandCalls(SendMessageCommand)).toHaveLength(0);
+    expect(sentMessages(sqs)).toHaveLength(0);
   });
 });

@@ -48,7 +48,9 @@ export function register(program: Command): void {
       say(`SMS           ${system.smsUrl}`);
       say(`Team webhook  ${system.webhook.url}   (each post is printed below)`);
       say(`Renditions    s3://${system.topology.uploadsBucket}/renditions/<imageId>/{thumb,medium}.webp`);
-      say(`Operate       npm run courier -- status --local | dlq peek <consumer> --local | redrive <consumer> --local`);
+      say(
+        `Operate       npm run courier -- status --local | dlq peek <consumer> --local | redrive <consumer> --local`,
+      );
       say("Ctrl-C stops everything this started.\n");
 
       let last = "";

@@ -12,6 +12,7 @@ import {
   type FailureReason,
   LINEAGE_ATTRIBUTE,
 } from "./failure-attributes.ts";
+import { describeThrown } from "./thrown.ts";
 
 /** SQS allows 10 message attributes per message. */
 export const MAX_MESSAGE_ATTRIBUTES = 10;
@@ -26,9 +27,10 @@ export interface FailureDetails {
 }
 
 export function failureReason(details: FailureDetails): FailureReason {
+  const thrown = describeThrown(details.error);
   return {
-    errorClass: errorClassOf(details.error),
-    message: truncate(errorMessageOf(details.error), FAILURE_MESSAGE_MAX_CHARS),
+    errorClass: thrown.errorClass,
+    message: truncate(thrown.message, FAILURE_MESSAGE_MAX_CHARS),
     consumer: details.consumer,
     receiveCount: details.receiveCount,
     failedAt: details.failedAt.toISOString(),
@@ -38,17 +40,11 @@ export function failureReason(details: FailureDetails): FailureReason {
 }
 
 export function errorClassOf(error: unknown): string {
-  if (error instanceof Error) return error.name || error.constructor.name || "Error";
-  return typeof error;
+  return describeThrown(error).errorClass;
 }
 
 export function errorMessageOf(error: unknown): string {
-  if (error instanceof Error) return error.message;
-  try {
-    return typeof error === "string" ? error : String(JSON.stringify(error));
-  } catch {
-    return String(error);
-  }
+  return describeThrown(error).message;
 }
 
 export function truncate(text: string, maxChars: number): string {

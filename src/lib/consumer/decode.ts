@@ -34,9 +34,39 @@ function contractKey(type: string, version: number): string {
 
 export function decodeBody(body: string, contracts: ReadonlyMap<string, AnyContract>): DecodedMessage {
   let parsed = parseJson(body, "body");
-  const notification = snsNotificationSchema.safeParse(parsed);
-  if (notification.success) parsed = parseJson(notification.data.Message, "SNS notification Message");
+  // The schema needs both keys; checking for them first spares every raw-delivery record a failed parse.
+  if (mayBeSnsNotification(parsed)) {
+    const notification = snsNotificationSchema.safeParse(parsed);
+    if (notification.success) parsed = parseJson(notification.data.Message, "SNS notification Message");
+  }
 
+  // The common case: the header names an accepted contract, and one parse of that contract's
+  // envelope checks header and data at once (one zod pass, one output object).
+  const named = namedContract(parsed, contracts);
+  if (named) {
+    const whole = named.envelope.safeParse(parsed);
+    if (whole.success) return { contract: named, message: whole.data as AnyEnvelope };
+  }
+  return decodeFailure(parsed, contracts);
+}
+
+function mayBeSnsNotification(value: unknown): boolean {
+  return typeof value === "object" && value !== null && "Type" in value && "Message" in value;
+}
+
+function namedContract(value: unknown, contracts: ReadonlyMap<string, AnyContract>): AnyContract | undefined {
+  if (typeof value !== "object" || value === null) return undefined;
+  const { type, version } = value as { type?: unknown; version?: unknown };
+  return typeof type === "string" && typeof version === "number"
+    ? contracts.get(contractKey(type, version))
+    : undefined;
+}
+
+/**
+ * Checks the parts in order (envelope header, accepted contract, data) so the error says exactly
+ * what is wrong; also returns the message if it is valid after all.
+ */
+function decodeFailure(parsed: unknown, contracts: ReadonlyMap<string, AnyContract>): DecodedMessage {
   const envelope = anyEnvelopeSchema.safeParse(parsed);
   if (!envelope.success) {
     throw new MissingEnvelopeError(`not a courier envelope: ${describeIssues(envelope.error)}`);

@@ -2,20 +2,24 @@
  * The consumer runtime: `defineConsumer` turns a typed `handle(message, ctx)` into a Lambda handler
  * for SQS events with partial batch responses, retries with backoff, and dead-lettering with reasons.
  */
-
-import { BatchProcessor, EventType, processPartialResponse } from "@aws-lambda-powertools/batch";
 import { Logger } from "@aws-lambda-powertools/logger";
 import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
-import { ChangeMessageVisibilityCommand, SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
+import type { SendMessageCommandInput, SQSClient } from "@aws-sdk/client-sqs";
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import type { AnyContract, ContractEnvelope } from "../contracts/index.ts";
 import { sqsClient } from "../sqs-client.ts";
 import { type BackoffSpec, backoffSeconds } from "./backoff.ts";
-import { deadLetterMessage, errorClassOf, errorMessageOf, failureReason } from "./dead-letter.ts";
+import { deadLetterMessage, failureReason } from "./dead-letter.ts";
 import { contractIndex, decodeBody } from "./decode.ts";
 import { PermanentError } from "./errors.ts";
 import type { FailureReason } from "./failure-attributes.ts";
+import { changeVisibilityInBatches, sendInBatches } from "./failure-batches.ts";
+import { batchResponse, recordsOf, settleRecords } from "./partial-batch.ts";
+import { type ConsumerContext, RecordContext, type RecordContextShared } from "./record-context.ts";
 import { type QueueAddresses, queueAddressesFromEnv } from "./runtime-config.ts";
+import { describeThrown } from "./thrown.ts";
+
+export type { ConsumerContext };
 
 /** What `handle` receives for a set of contracts: the union of their envelopes (narrow on type/version). */
 export type EnvelopeOf<C> = C extends AnyContract ? ContractEnvelope<C> : never;
@@ -30,21 +34,6 @@ export interface ConsumerRuntimeSpec<C extends AnyContract = AnyContract> {
   readonly backoff: BackoffSpec;
   /** For `remainingTimeMs()` when no Lambda context says it. */
   readonly timeoutSeconds: number;
-}
-
-export interface ConsumerContext<N extends string = string> {
-  readonly consumer: N;
-  /** The producer's id for the message: the idempotency key for side effects. */
-  readonly eventId: string;
-  /** The SQS MessageId of this delivery (a redriven message gets a new one). */
-  readonly messageId: string;
-  /** ApproximateReceiveCount: 1 on the first delivery. */
-  readonly receiveCount: number;
-  /** The consumer's logger with eventId and messageId as persistent keys. */
-  readonly logger: Logger;
-  readonly record: SQSRecord;
-  /** Milliseconds before the invocation times out. */
-  remainingTimeMs(): number;
 }
 
 /** The parts of Powertools Metrics the runtime uses, so tests can pass a recorder. */
@@ -137,147 +126,173 @@ export function createConsumerHandler<C extends AnyContract, N extends string>(
     return addresses;
   };
 
-  const deadLetter = async (
-    tally: Tally,
-    record: SQSRecord,
-    reason: FailureReason,
-    eventId: string | undefined,
-  ) => {
+  // A record's outcome, settled before any SQS call so the calls for a batch's failures are batched.
+  type Outcome =
+    | { readonly kind: "processed" }
+    | {
+        readonly kind: "retry";
+        readonly record: SQSRecord;
+        readonly eventId: string | undefined;
+        readonly receiveCount: number;
+        readonly error: unknown;
+        readonly receiptHandle: string;
+        readonly visibilityTimeout: number;
+      }
+    | {
+        readonly kind: "dead-letter";
+        readonly record: SQSRecord;
+        readonly eventId: string | undefined;
+        readonly reason: FailureReason;
+        readonly message: SendMessageCommandInput;
+      };
+  type Retry = Extract<Outcome, { kind: "retry" }>;
+  const PROCESSED: Outcome = Object.freeze({ kind: "processed" });
+  type DeadLetter = Extract<Outcome, { kind: "dead-letter" }>;
+
+  // A synchronous handle settles its record without a promise: no microtask per record.
+  const processRecord = (record: SQSRecord, context: Context | undefined): Outcome | Promise<Outcome> => {
+    let eventId: string | undefined;
+    let receiveCount = 1;
     try {
-      await sqs.send(
-        new SendMessageCommand(
-          deadLetterMessage(record, reason, queueAddresses().dlqUrl, priorityAttributes),
-        ),
+      receiveCount = Number.parseInt(record.attributes?.ApproximateReceiveCount ?? "", 10) || 1;
+      const sentAt = Number(record.attributes?.SentTimestamp);
+      if (Number.isFinite(sentAt) && sentAt > 0) {
+        metrics.addMetric(METRIC.ageAtProcessing, MetricUnit.Milliseconds, Math.max(0, now() - sentAt));
+      }
+      const { message } = decodeBody(record.body, contracts);
+      eventId = message.eventId;
+      const handled = options.handle(
+        message as EnvelopeOf<C>,
+        new RecordContext(shared, record, message.eventId, receiveCount, context, now()),
       );
-    } catch (sendError) {
-      tally.deadLetterFailed += 1;
-      logger.error("dead-lettering failed; reporting the record as failed so it is not lost", {
-        messageId: record.messageId,
-        eventId,
-        reason,
-        error: sendError as Error,
-      });
-      throw sendError;
+      if (!isThenable(handled)) return PROCESSED;
+      const messageEventId = eventId;
+      return Promise.resolve(handled).then(
+        () => PROCESSED,
+        (error: unknown) => failedOutcome(record, messageEventId, receiveCount, error),
+      );
+    } catch (error) {
+      // Any value at all may arrive here (`throw undefined`, a string, a frozen object): the reason
+      // and log lines describe it (describeThrown), and only this record fails. A promise rejected
+      // without a reason arrives as `undefined` in the rejection handler above, likewise.
+      return failedOutcome(record, eventId, receiveCount, error);
     }
-    tally.deadLettered += 1;
-    logger.error("record dead-lettered", { messageId: record.messageId, eventId, reason });
+  };
+
+  const failedOutcome = (
+    record: SQSRecord,
+    eventId: string | undefined,
+    receiveCount: number,
+    error: unknown,
+  ): Outcome => {
+    const permanent = error instanceof PermanentError;
+    // On the last allowed receive the runtime dead-letters the record itself, with its reason,
+    // rather than leaving SQS to move it there without one.
+    if (permanent || receiveCount >= spec.maxReceiveCount) {
+      const reason = failureReason({
+        error,
+        consumer,
+        receiveCount,
+        failedAt: new Date(now()),
+        kind: permanent ? "permanent" : "exhausted",
+        messageId: record.messageId,
+      });
+      const message = deadLetterMessage(record, reason, queueAddresses().dlqUrl, priorityAttributes);
+      return { kind: "dead-letter", record, eventId, reason, message };
+    }
+    return {
+      kind: "retry",
+      record,
+      eventId,
+      receiveCount,
+      error,
+      receiptHandle: record.receiptHandle,
+      visibilityTimeout: backoffSeconds(receiveCount, spec.backoff, random),
+    };
   };
 
   // Written by hand because Powertools batch only reports a failed record; SQS then retries it
   // after the queue's fixed visibility timeout. SQS has no native backoff, so the growing delay
-  // is set on the record itself before it is reported.
-  const retryLater = async (
-    tally: Tally,
-    record: SQSRecord,
-    receiveCount: number,
-    error: unknown,
-    eventId: string | undefined,
-  ) => {
-    const delaySeconds = backoffSeconds(receiveCount, spec.backoff, random);
-    tally.retried += 1;
-    try {
-      await sqs.send(
-        new ChangeMessageVisibilityCommand({
-          QueueUrl: queueAddresses().queueUrl,
-          ReceiptHandle: record.receiptHandle,
-          VisibilityTimeout: delaySeconds,
-        }),
-      );
-    } catch (visibilityError) {
-      // The record is still reported, so it is retried after the queue's own visibility timeout.
-      logger.warn("could not set the retry delay; the queue's visibility timeout applies", {
-        messageId: record.messageId,
-        eventId,
-        error: visibilityError as Error,
+  // is set on the records themselves (one batch call per 10) before they are reported.
+  const retryLater = async (tally: Tally, retries: readonly Retry[]): Promise<void> => {
+    if (retries.length === 0) return;
+    tally.retried += retries.length;
+    const outcomes = await changeVisibilityInBatches(sqs, queueAddresses().queueUrl, retries);
+    for (const { item, error } of outcomes) {
+      if (error !== undefined) {
+        // The record is still reported, so it is retried after the queue's own visibility timeout.
+        logger.warn("could not set the retry delay; the queue's visibility timeout applies", {
+          messageId: item.record.messageId,
+          eventId: item.eventId,
+          error: error as Error,
+        });
+      }
+      const thrown = describeThrown(item.error);
+      logger.warn("record failed; retrying later", {
+        messageId: item.record.messageId,
+        eventId: item.eventId,
+        receiveCount: item.receiveCount,
+        retryInSeconds: item.visibilityTimeout,
+        errorClass: thrown.errorClass,
+        errorMessage: thrown.message,
       });
     }
-    logger.warn("record failed; retrying later", {
-      messageId: record.messageId,
-      eventId,
-      receiveCount,
-      retryInSeconds: delaySeconds,
-      errorClass: errorClassOf(error),
-      errorMessage: errorMessageOf(error),
-    });
   };
 
-  const processRecord = async (tally: Tally, record: SQSRecord, context: Context | undefined) => {
-    const receiveCount = Number.parseInt(record.attributes?.ApproximateReceiveCount ?? "", 10) || 1;
-    const sentAt = Number(record.attributes?.SentTimestamp);
-    if (Number.isFinite(sentAt) && sentAt > 0) {
-      metrics.addMetric(METRIC.ageAtProcessing, MetricUnit.Milliseconds, Math.max(0, now() - sentAt));
-    }
-    let eventId: string | undefined;
-    try {
-      const { message } = decodeBody(record.body, contracts);
-      eventId = message.eventId;
-      await options.handle(
-        message as EnvelopeOf<C>,
-        recordContext(record, message.eventId, receiveCount, context),
-      );
-      tally.processed += 1;
-    } catch (error) {
-      const failure = (kind: FailureReason["kind"]) =>
-        failureReason({
-          error,
-          consumer,
-          receiveCount,
-          failedAt: new Date(now()),
-          kind,
-          messageId: record.messageId,
-        });
-      if (error instanceof PermanentError) return deadLetter(tally, record, failure("permanent"), eventId);
-      // On the last allowed receive the runtime dead-letters the record itself, with its reason,
-      // rather than leaving SQS to move it there without one.
-      if (receiveCount >= spec.maxReceiveCount) {
-        return deadLetter(tally, record, failure("exhausted"), eventId);
+  /** Sends the DLQ copies; returns the message ids SQS did not confirm, which must be reported. */
+  const deadLetterAll = async (tally: Tally, deadLetters: readonly DeadLetter[]): Promise<string[]> => {
+    if (deadLetters.length === 0) return [];
+    const notSent: string[] = [];
+    const outcomes = await sendInBatches(sqs, queueAddresses().dlqUrl, deadLetters);
+    for (const { item, error } of outcomes) {
+      const { record, eventId, reason } = item;
+      if (error === undefined) {
+        tally.deadLettered += 1;
+        logger.error("record dead-lettered", { messageId: record.messageId, eventId, reason });
+        continue;
       }
-      await retryLater(tally, record, receiveCount, error, eventId);
-      throw error;
+      tally.deadLetterFailed += 1;
+      notSent.push(record.messageId);
+      logger.error("dead-lettering failed; reporting the record as failed so it is not lost", {
+        messageId: record.messageId,
+        eventId,
+        reason,
+        error: error as Error,
+      });
     }
+    return notSent;
   };
 
-  const recordContext = (
-    record: SQSRecord,
-    eventId: string,
-    receiveCount: number,
-    context: Context | undefined,
-  ): ConsumerContext<N> => {
-    const startedAt = now();
-    let child: Logger | undefined;
-    return {
-      consumer,
-      eventId,
-      messageId: record.messageId,
-      receiveCount,
-      record,
-      // Built on first use: most handlers log little, and a child logger per record is not free.
-      get logger() {
-        child ??= logger.createChild({ persistentKeys: { eventId, messageId: record.messageId } });
-        return child;
-      },
-      remainingTimeMs: () =>
-        context?.getRemainingTimeInMillis?.() ?? spec.timeoutSeconds * 1000 - (now() - startedAt),
-    };
-  };
+  const shared: RecordContextShared<N> = { consumer, logger, timeoutSeconds: spec.timeoutSeconds, now };
 
   return async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
     queueAddresses(); // fail the first batch loudly on a missing setting, before touching any record
+    const records = recordsOf(event);
     // On Lambda this adds the request id and function fields to every line (child loggers copy them).
     if (context?.awsRequestId) logger.addContext(context);
-    // A processor per invocation: the local event source runs concurrent invocations in one
-    // process, and a BatchProcessor keeps the batch's state on the instance.
-    const processor = new BatchProcessor(EventType.SQS);
+    // Per invocation: the local event source runs concurrent invocations in one process.
     const tally: Tally = { processed: 0, retried: 0, deadLettered: 0, deadLetterFailed: 0 };
     try {
-      const recordHandler = (record: SQSRecord) => processRecord(tally, record, context);
-      return await processPartialResponse(event, recordHandler, processor, {
-        context,
+      const outcomes = await settleRecords<Outcome>(
+        records,
+        (record) => processRecord(record, context),
         processInParallel,
-        // Every record failed is still a partial response: each failure already carries its own
-        // retry delay, which a thrown error (the whole batch back after the queue's timeout) would lose.
-        throwOnFullBatchFailure: false,
-      });
+      );
+      const retries: Retry[] = [];
+      const deadLetters: DeadLetter[] = [];
+      for (const outcome of outcomes) {
+        if (outcome.kind === "processed") tally.processed += 1;
+        else if (outcome.kind === "retry") retries.push(outcome);
+        else deadLetters.push(outcome);
+      }
+      const [, notDeadLettered] = await Promise.all([
+        retryLater(tally, retries),
+        deadLetterAll(tally, deadLetters),
+      ]);
+      // Every record failed is still a partial response: each failure already carries its own
+      // retry delay, which a thrown error (the whole batch back after the queue's timeout) would lose.
+      const failed = new Set([...retries.map((r) => r.record.messageId), ...notDeadLettered]);
+      return batchResponse(records, failed);
     } finally {
       // Counts are added once per batch (one EMF value each) rather than once per record.
       for (const [key, count] of Object.entries(tally) as Array<[keyof Tally, number]>) {
@@ -286,4 +301,12 @@ export function createConsumerHandler<C extends AnyContract, N extends string>(
       metrics.publishStoredMetrics();
     }
   };
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    (typeof value === "object" || typeof value === "function") &&
+    value !== null &&
+    typeof (value as { then?: unknown }).then === "function"
+  );
 }

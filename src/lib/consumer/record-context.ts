@@ -1,0 +1,61 @@
+/**
+ * The `ctx` a handler gets for one record. A class rather than an object literal: a literal with a
+ * getter is built slowly on every record (5 % of the runtime's CPU profile), while a class keeps
+ * the getter on its prototype and builds each record's context as a plain fast object.
+ */
+import type { Logger } from "@aws-lambda-powertools/logger";
+import type { Context, SQSRecord } from "aws-lambda";
+
+export interface ConsumerContext<N extends string = string> {
+  readonly consumer: N;
+  /** The producer's id for the message: the idempotency key for side effects. */
+  readonly eventId: string;
+  /** The SQS MessageId of this delivery (a redriven message gets a new one). */
+  readonly messageId: string;
+  /** ApproximateReceiveCount: 1 on the first delivery. */
+  readonly receiveCount: number;
+  /** The consumer's logger with eventId and messageId as persistent keys. */
+  readonly logger: Logger;
+  readonly record: SQSRecord;
+  /** Milliseconds before the invocation times out. */
+  remainingTimeMs(): number;
+}
+
+/** What every record of a consumer shares. */
+export interface RecordContextShared<N extends string> {
+  readonly consumer: N;
+  readonly logger: Logger;
+  readonly timeoutSeconds: number;
+  readonly now: () => number;
+}
+
+export class RecordContext<N extends string> implements ConsumerContext<N> {
+  readonly consumer: N;
+  readonly messageId: string;
+  #child: Logger | undefined;
+
+  constructor(
+    private readonly shared: RecordContextShared<N>,
+    readonly record: SQSRecord,
+    readonly eventId: string,
+    readonly receiveCount: number,
+    private readonly lambda: Context | undefined,
+    private readonly startedAt: number,
+  ) {
+    this.consumer = shared.consumer;
+    this.messageId = record.messageId;
+  }
+
+  /** Built on first use: most handlers log little, and a child logger per record is not free. */
+  get logger(): Logger {
+    this.#child ??= this.shared.logger.createChild({
+      persistentKeys: { eventId: this.eventId, messageId: this.messageId },
+    });
+    return this.#child;
+  }
+
+  /** An arrow so that it works unbound (handlers pass it on as `getRemainingTimeInMillis`). */
+  readonly remainingTimeMs = (): number =>
+    this.lambda?.getRemainingTimeInMillis?.() ??
+    this.shared.timeoutSeconds * 1000 - (this.shared.now() - this.startedAt);
+}
