@@ -5,6 +5,7 @@
 import { App } from "aws-cdk-lib";
 import type { DeploySettings } from "../src/deployment/consumer-environment.ts";
 import { DEFAULT_STACK_NAME } from "../src/deployment/stack-outputs.ts";
+import { alarmNotificationsFromContext } from "./alarm-context.ts";
 import { acknowledgeNagFindings, addNagChecks } from "./nag-suppressions.ts";
 import { CourierStack } from "./stacks/courier-stack.ts";
 
@@ -32,7 +33,11 @@ const settings: DeploySettings = {
     : {}),
 };
 
-const stack = new CourierStack(app, setting("stackName", DEFAULT_STACK_NAME), { settings });
+const stack = new CourierStack(app, setting("stackName", DEFAULT_STACK_NAME), {
+  settings,
+  // -c alarmEmail=ops@example.com[,oncall@example.com] -c alarmHttpsEndpoint=https://... -c alarmTopicArn=arn:...
+  alarmNotifications: alarmNotificationsFromContext((key) => app.node.tryGetContext(key)),
+});
 
 // cdk-nag's AwsSolutions pack: synth fails on any finding not fixed or acknowledged with a reason.
 addNagChecks(app);

@@ -1,4 +1,5 @@
 import { Duration, Token } from "aws-cdk-lib";
+import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
 import * as lambdaEventSources from "aws-cdk-lib/aws-lambda-event-sources";
 import type * as sqs from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
@@ -23,19 +24,34 @@ export interface ConsumerFunctionProps extends BundledFunctionProps {
   readonly maxBatchingWindow?: Duration;
   /** @default - no limit besides the account's concurrency */
   readonly maxConcurrency?: number;
+  /**
+   * Alarm when the function's errors (timeouts, crashes, failed starts: failed records are partial
+   * batch failures, not errors) summed over 5 minutes exceed this.
+   * @default 0
+   */
+  readonly errorsAlarmThreshold?: number;
+  /**
+   * Alarm when throttled invocations summed over 5 minutes exceed this.
+   * @default 0
+   */
+  readonly throttlesAlarmThreshold?: number;
 }
 
 /**
  * A consumer's Lambda function fed by its queue with partial batch responses, allowed to change
- * visibility on its own queue (backoff) and to send to its own DLQ, nothing else of the messaging.
+ * visibility on its own queue (backoff) and to send to its own DLQ, nothing else of the messaging;
+ * alarmed on its errors and throttles.
  */
 export class ConsumerFunction extends Construct {
   public readonly function: BundledFunction["function"];
   public readonly logGroup: BundledFunction["logGroup"];
   public readonly eventSource: lambdaEventSources.SqsEventSource;
+  public readonly errorsAlarm: cloudwatch.Alarm;
+  public readonly throttlesAlarm: cloudwatch.Alarm;
 
   constructor(scope: Construct, id: string, props: ConsumerFunctionProps) {
-    const { batchSize, timeout } = validateConsumerFunctionProps(scope, id, props);
+    const { batchSize, timeout, errorsAlarmThreshold, throttlesAlarmThreshold } =
+      validateConsumerFunctionProps(scope, id, props);
     super(scope, id);
 
     const bundled = new BundledFunction(this, "Bundled", { ...props, timeout });
@@ -52,6 +68,24 @@ export class ConsumerFunction extends Construct {
     });
     this.function.addEventSource(this.eventSource);
     grantSendToEncryptedQueue(props.deadLetterQueue, this.function);
+
+    const sumOverFiveMinutes = { period: Duration.minutes(5), statistic: cloudwatch.Stats.SUM };
+    this.errorsAlarm = new cloudwatch.Alarm(this, "ErrorsAlarm", {
+      alarmDescription: `${this.node.path}: invocations failed whole (timeout, crash, failed start); see its logs`,
+      metric: this.function.metricErrors(sumOverFiveMinutes),
+      threshold: errorsAlarmThreshold,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    this.throttlesAlarm = new cloudwatch.Alarm(this, "ThrottlesAlarm", {
+      alarmDescription: `${this.node.path}: invocations throttled; the account's or function's concurrency is exhausted`,
+      metric: this.function.metricThrottles(sumOverFiveMinutes),
+      threshold: throttlesAlarmThreshold,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
   }
 }
 
@@ -60,7 +94,7 @@ function validateConsumerFunctionProps(
   scope: Construct,
   id: string,
   props: ConsumerFunctionProps,
-): { batchSize: number; timeout: Duration } {
+): { batchSize: number; timeout: Duration; errorsAlarmThreshold: number; throttlesAlarmThreshold: number } {
   const fail = (problem: string): never => {
     throw new InvalidConstructPropsError(scope, id, problem);
   };
@@ -91,5 +125,14 @@ function validateConsumerFunctionProps(
   ) {
     fail(`maxConcurrency must be a whole number from 2 to 1000, got ${maxConcurrency}`);
   }
-  return { batchSize, timeout };
+  const errorsAlarmThreshold = props.errorsAlarmThreshold ?? 0;
+  const throttlesAlarmThreshold = props.throttlesAlarmThreshold ?? 0;
+  for (const [name, value] of [
+    ["errorsAlarmThreshold", errorsAlarmThreshold],
+    ["throttlesAlarmThreshold", throttlesAlarmThreshold],
+  ] as const) {
+    if (!Number.isInteger(value) || value < 0)
+      fail(`${name} must be a whole number of 0 or more, got ${value}`);
+  }
+  return { batchSize, timeout, errorsAlarmThreshold, throttlesAlarmThreshold };
 }

@@ -43,11 +43,22 @@ export interface ConsumerQueueProps {
    * @default Duration.minutes(15)
    */
   readonly oldestMessageAlarmThreshold?: Duration;
+  /**
+   * Alarm when the DLQ or the subscription DLQ holds more messages than this.
+   * @default 0
+   */
+  readonly deadLetterAlarmThreshold?: number;
 }
 
 /**
- * A consumer's source queue subscribed to a topic, its dead-letter queue, and the alarms that say
- * when either needs a person: anything in the DLQ, or a backlog older than the threshold.
+ * A consumer's source queue subscribed to a topic, its dead-letter queue, the subscription's
+ * dead-letter queue, and the alarms that say when one needs a person: anything in either DLQ, or a
+ * backlog older than the threshold.
+ *
+ * Two kinds of dead letter: the DLQ holds what the consumer failed to process (the runtime puts it
+ * there with its reason, or SQS after maxReceiveCount); the subscription DLQ holds what SNS failed
+ * to deliver to the queue at all (a key or queue policy mistake, a deleted queue), which SNS would
+ * otherwise drop after its retries.
  */
 export class ConsumerQueue extends Construct {
   public readonly queue: sqs.Queue;
@@ -56,15 +67,15 @@ export class ConsumerQueue extends Construct {
   public readonly subscription: sns.Subscription;
   public readonly visibilityTimeout: Duration;
   public readonly maxReceiveCount: number;
+  /** Where SNS puts messages it could not deliver to `queue` (the subscription's redrive policy). */
+  public readonly subscriptionDeadLetterQueue: sqs.Queue;
   public readonly deadLetterAlarm: cloudwatch.Alarm;
+  public readonly subscriptionDeadLetterAlarm: cloudwatch.Alarm;
   public readonly oldestMessageAlarm: cloudwatch.Alarm;
 
   constructor(scope: Construct, id: string, props: ConsumerQueueProps) {
-    const { maxReceiveCount, retentionPeriod, deadLetterRetentionPeriod } = validateConsumerQueueProps(
-      scope,
-      id,
-      props,
-    );
+    const { maxReceiveCount, retentionPeriod, deadLetterRetentionPeriod, deadLetterAlarmThreshold } =
+      validateConsumerQueueProps(scope, id, props);
     super(scope, id);
 
     this.visibilityTimeout = props.visibilityTimeout;
@@ -110,25 +121,48 @@ export class ConsumerQueue extends Construct {
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount },
     });
 
-    // SqsSubscription adds the queue policy statement that lets only this topic (aws:SourceArn) send.
+    // Under the queue's key, which the subscription lets SNS use for this topic only. It is SNS's
+    // alone: no queue may name it as its DLQ.
+    this.subscriptionDeadLetterQueue = new sqs.Queue(this, "SubscriptionDeadLetterQueue", {
+      retentionPeriod: deadLetterRetentionPeriod,
+      encryption: sqs.QueueEncryption.KMS,
+      encryptionMasterKey: this.encryptionKey,
+      enforceSSL: true,
+      redriveAllowPolicy: { redrivePermission: sqs.RedrivePermission.DENY_ALL },
+    });
+
+    // SqsSubscription adds the queue policy statement that lets only this topic (aws:SourceArn) send;
+    // the subscription adds the same statement to the subscription DLQ's policy.
     this.subscription = props.topic.addSubscription(
       new subscriptions.SqsSubscription(this.queue, {
         rawMessageDelivery: true,
+        deadLetterQueue: this.subscriptionDeadLetterQueue,
         ...(props.filterPolicy ? { filterPolicy: props.filterPolicy } : {}),
       }),
     );
 
-    this.deadLetterAlarm = new cloudwatch.Alarm(this, "DeadLetterAlarm", {
-      alarmDescription: `${this.node.path}: messages in the dead-letter queue; inspect and redrive`,
-      metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
-        period: Duration.minutes(1),
-        statistic: cloudwatch.Stats.MAXIMUM,
-      }),
-      threshold: 0,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-      evaluationPeriods: 1,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
+    const deadLetterAlarm = (alarmId: string, queue: sqs.Queue, what: string) =>
+      new cloudwatch.Alarm(this, alarmId, {
+        alarmDescription: `${this.node.path}: ${what}`,
+        metric: queue.metricApproximateNumberOfMessagesVisible({
+          period: Duration.minutes(1),
+          statistic: cloudwatch.Stats.MAXIMUM,
+        }),
+        threshold: deadLetterAlarmThreshold,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+    this.deadLetterAlarm = deadLetterAlarm(
+      "DeadLetterAlarm",
+      this.deadLetterQueue,
+      "messages in the dead-letter queue; inspect (courier dlq peek) and redrive",
+    );
+    this.subscriptionDeadLetterAlarm = deadLetterAlarm(
+      "SubscriptionDeadLetterAlarm",
+      this.subscriptionDeadLetterQueue,
+      "SNS could not deliver to the queue (key or queue policy?); fix, then courier redrive",
+    );
 
     const oldest = props.oldestMessageAlarmThreshold ?? Duration.minutes(15);
     this.oldestMessageAlarm = new cloudwatch.Alarm(this, "OldestMessageAlarm", {
@@ -150,7 +184,12 @@ function validateConsumerQueueProps(
   scope: Construct,
   id: string,
   props: ConsumerQueueProps,
-): { maxReceiveCount: number; retentionPeriod: Duration; deadLetterRetentionPeriod: Duration } {
+): {
+  maxReceiveCount: number;
+  retentionPeriod: Duration;
+  deadLetterRetentionPeriod: Duration;
+  deadLetterAlarmThreshold: number;
+} {
   const fail = (problem: string): never => {
     throw new InvalidConstructPropsError(scope, id, problem);
   };
@@ -183,5 +222,9 @@ function validateConsumerQueueProps(
       }
     }
   }
-  return { maxReceiveCount, retentionPeriod, deadLetterRetentionPeriod };
+  const deadLetterAlarmThreshold = props.deadLetterAlarmThreshold ?? 0;
+  if (!Number.isInteger(deadLetterAlarmThreshold) || deadLetterAlarmThreshold < 0) {
+    fail(`deadLetterAlarmThreshold must be a whole number of 0 or more, got ${deadLetterAlarmThreshold}`);
+  }
+  return { maxReceiveCount, retentionPeriod, deadLetterRetentionPeriod, deadLetterAlarmThreshold };
 }

@@ -3,13 +3,22 @@
  * declared here, only how a declaration becomes AWS resources and what each function may touch.
  */
 import { fileURLToPath } from "node:url";
-import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from "aws-cdk-lib";
+import {
+  Aspects,
+  CfnOutput,
+  Duration,
+  type IAspect,
+  RemovalPolicy,
+  Stack,
+  type StackProps,
+} from "aws-cdk-lib";
+import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
 import * as dynamodb from "aws-cdk-lib/aws-dynamodb";
 import * as iam from "aws-cdk-lib/aws-iam";
 import * as s3 from "aws-cdk-lib/aws-s3";
 import * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import * as sns from "aws-cdk-lib/aws-sns";
-import type { Construct } from "constructs";
+import type { Construct, IConstruct } from "constructs";
 import { SMS_CAP_METRIC, validateSmsCap } from "../../src/app/signup/sms-cap.ts";
 import { consumerEnvironment, type DeploySettings } from "../../src/deployment/consumer-environment.ts";
 import {
@@ -21,6 +30,7 @@ import {
   VERIFICATION_SECRET_OUTPUT,
 } from "../../src/deployment/stack-outputs.ts";
 import {
+  alarmThresholds,
   type ConsumerName,
   type ConsumerSpec,
   consumerNames,
@@ -36,6 +46,8 @@ import {
   IDEMPOTENCY_PARTITION_KEY,
   IDEMPOTENCY_TTL_ATTRIBUTE,
 } from "../../src/lib/idempotency/table-schema.ts";
+import { type AlarmNotificationSettings, AlarmTopic } from "../constructs/alarm-topic.ts";
+import { ConsumerDashboard } from "../constructs/consumer-dashboard.ts";
 import { ConsumerFunction } from "../constructs/consumer-function.ts";
 import { ConsumerQueue } from "../constructs/consumer-queue.ts";
 import { EncryptedTopic } from "../constructs/encrypted-topic.ts";
@@ -56,6 +68,11 @@ export const CONSUMER_NATIVE_MODULES: Partial<Record<ConsumerName, readonly stri
 
 export interface CourierStackProps extends StackProps {
   readonly settings: DeploySettings;
+  /**
+   * Who the alarm topic notifies (CDK context `alarmEmail`, `alarmHttpsEndpoint`, `alarmTopicArn`).
+   * @default - the topic is made with no subscriptions
+   */
+  readonly alarmNotifications?: AlarmNotificationSettings;
 }
 
 export class CourierStack extends Stack {
@@ -66,6 +83,9 @@ export class CourierStack extends Stack {
   public readonly uploadsBucket: s3.Bucket;
   public readonly verificationSecret: secretsmanager.Secret;
   public readonly idempotencyTable: dynamodb.Table;
+  /** Every alarm of the stack sends ALARM and OK here. */
+  public readonly alarmTopic: AlarmTopic;
+  public readonly dashboard: ConsumerDashboard;
 
   constructor(scope: Construct, id: string, props: CourierStackProps) {
     super(scope, id, {
@@ -76,6 +96,9 @@ export class CourierStack extends Stack {
     // for its own topic.
     this.node.setContext("@aws-cdk/aws-sns-subscriptions:restrictSqsDescryption", true);
     validateSettings(this, props.settings);
+    this.alarmTopic = new AlarmTopic(this, "AlarmTopic", props.alarmNotifications);
+    // An aspect rather than a call per alarm: an alarm added anywhere in the stack later notifies too.
+    Aspects.of(this).add(new NotifyOnEveryAlarm(this.alarmTopic));
 
     this.topics = Object.fromEntries(
       topicNames.map((name) => [name, new EncryptedTopic(this, `${pascalCase(name)}Topic`)]),
@@ -114,6 +137,7 @@ export class CourierStack extends Stack {
     for (const name of consumerNames) {
       const spec: ConsumerSpec = consumers[name];
       const topicSpec = topics[spec.topic];
+      const thresholds = alarmThresholds(spec);
       const queue = new ConsumerQueue(this, `${pascalCase(name)}Queue`, {
         topic: this.topics[spec.topic].topic,
         visibilityTimeout: Duration.seconds(spec.visibilityTimeoutSeconds),
@@ -126,6 +150,7 @@ export class CourierStack extends Stack {
           ...new Set(topicSpec.accepts.flatMap((contract) => contract.filterAttributeNames)),
         ],
         oldestMessageAlarmThreshold: Duration.seconds(spec.oldestMessageAlarmSeconds),
+        deadLetterAlarmThreshold: thresholds.deadLetters,
       });
       const consumerFunction = new ConsumerFunction(this, `${pascalCase(name)}Consumer`, {
         entry: `${REPO_ROOT}${spec.handlerEntry}`,
@@ -138,6 +163,8 @@ export class CourierStack extends Stack {
         batchSize: spec.batchSize,
         maxBatchingWindow: Duration.seconds(spec.maxBatchingWindowSeconds),
         maxConcurrency: spec.maxConcurrency,
+        errorsAlarmThreshold: thresholds.functionErrors,
+        throttlesAlarmThreshold: thresholds.functionThrottles,
         environment: consumerEnvironment(
           name,
           {
@@ -167,6 +194,13 @@ export class CourierStack extends Stack {
       this.output(consumerOutputKey(name, "QueueArn"), queue.queue.queueArn);
       this.output(consumerOutputKey(name, "DlqUrl"), queue.deadLetterQueue.queueUrl);
       this.output(consumerOutputKey(name, "DlqArn"), queue.deadLetterQueue.queueArn);
+      this.output(consumerOutputKey(name, "SubscriptionDlqUrl"), queue.subscriptionDeadLetterQueue.queueUrl);
+      this.output(consumerOutputKey(name, "SubscriptionDlqArn"), queue.subscriptionDeadLetterQueue.queueArn);
+      // `courier pause` disables this mapping; LocalStack's deploy drops it with the function.
+      this.output(
+        consumerOutputKey(name, "EventSourceMappingId"),
+        consumerFunction.eventSource.eventSourceMappingId,
+      );
     }
     this.consumerQueues = queues as Record<ConsumerName, ConsumerQueue>;
     this.consumerFunctions = functions as Record<ConsumerName, ConsumerFunction>;
@@ -181,6 +215,16 @@ export class CourierStack extends Stack {
         name,
         queue: this.consumerQueues[name].queue,
         deadLetterQueue: this.consumerQueues[name].deadLetterQueue,
+      })),
+    });
+
+    this.dashboard = new ConsumerDashboard(this, "Dashboard", {
+      metricsNamespace: "courier",
+      consumers: consumerNames.map((name) => ({
+        name,
+        queue: this.consumerQueues[name],
+        consumerFunction: this.consumerFunctions[name],
+        oldestMessageAlarmThreshold: Duration.seconds(consumers[name].oldestMessageAlarmSeconds),
       })),
     });
 
@@ -244,6 +288,15 @@ export class CourierStack extends Stack {
 
   private output(key: string, value: string): void {
     new CfnOutput(this, key, { value }).overrideLogicalId(key);
+  }
+}
+
+/** Makes every CloudWatch alarm in the stack send ALARM and OK to the alarm topic. */
+class NotifyOnEveryAlarm implements IAspect {
+  constructor(private readonly alarmTopic: AlarmTopic) {}
+
+  visit(node: IConstruct): void {
+    if (node instanceof cloudwatch.Alarm) this.alarmTopic.notify(node);
   }
 }
 

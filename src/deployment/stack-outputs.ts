@@ -14,7 +14,14 @@ export function pascalCase(name: string): string {
     .join("");
 }
 
-export type ConsumerOutput = "QueueUrl" | "QueueArn" | "DlqUrl" | "DlqArn";
+export type ConsumerOutput =
+  | "QueueUrl"
+  | "QueueArn"
+  | "DlqUrl"
+  | "DlqArn"
+  | "SubscriptionDlqUrl"
+  | "SubscriptionDlqArn"
+  | "EventSourceMappingId";
 export type TopicOutput = "TopicArn";
 
 export function consumerOutputKey(consumer: ConsumerName, output: ConsumerOutput): string {

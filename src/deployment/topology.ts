@@ -33,6 +33,32 @@ export interface ConsumerSpec {
   readonly oldestMessageAlarmSeconds: number;
   /** For an SMS sender: the daily cap (counted in the idempotency table), and an alarm when it is hit. */
   readonly smsCap?: SmsCapSpec;
+  /** @default DEFAULT_ALARM_THRESHOLDS for whatever is not given */
+  readonly alarms?: Partial<ConsumerAlarmThresholds>;
+}
+
+/** What a consumer's alarms fire on, beyond the oldest message's age. */
+export interface ConsumerAlarmThresholds {
+  /** Messages in the DLQ or in the subscription DLQ (maximum over a minute) above this. */
+  readonly deadLetters: number;
+  /**
+   * Function errors summed over 5 minutes above this. The runtime reports a failed record as a
+   * partial batch failure, not an error, so an error here is a timeout, a crash or a failed start.
+   */
+  readonly functionErrors: number;
+  /** Throttled invocations summed over 5 minutes above this (account or reserved concurrency). */
+  readonly functionThrottles: number;
+}
+
+/** Any dead letter, any function error, any throttle: each needs a person to look. */
+export const DEFAULT_ALARM_THRESHOLDS: ConsumerAlarmThresholds = {
+  deadLetters: 0,
+  functionErrors: 0,
+  functionThrottles: 0,
+};
+
+export function alarmThresholds(spec: ConsumerSpec): ConsumerAlarmThresholds {
+  return { ...DEFAULT_ALARM_THRESHOLDS, ...spec.alarms };
 }
 
 /**

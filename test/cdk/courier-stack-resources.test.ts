@@ -150,10 +150,10 @@ describe("GIVEN the synthesized stack", () => {
     });
   });
 
-  it("THEN there are exactly two alarms per consumer, and one per SMS cap", () => {
+  it("THEN there are exactly five alarms per consumer (DLQ, subscription DLQ, oldest age, errors, throttles), and one per SMS cap", () => {
     const caps = consumerNames.filter((name) => (consumers[name] as ConsumerSpec).smsCap).length;
     expect(caps).toBe(1);
-    expect(resourcesOfType(json, "AWS::CloudWatch::Alarm")).toHaveLength(2 * consumerNames.length + caps);
+    expect(resourcesOfType(json, "AWS::CloudWatch::Alarm")).toHaveLength(5 * consumerNames.length + caps);
   });
 
   it("THEN the SMS cap's alarm watches verification-sms's SmsRateLimited metric and fires on the first refusal", () => {

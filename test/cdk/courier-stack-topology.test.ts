@@ -50,12 +50,12 @@ const ids = (name: (typeof consumerNames)[number]) => {
 };
 
 describe("GIVEN the topology declaration WHEN the stack is synthesized", () => {
-  it("THEN there is exactly one SNS topic per declared topic", () => {
-    expect(resourcesOfType(json, "AWS::SNS::Topic")).toHaveLength(topicNames.length);
+  it("THEN there is exactly one SNS topic per declared topic, plus the alarm topic", () => {
+    expect(resourcesOfType(json, "AWS::SNS::Topic")).toHaveLength(topicNames.length + 1);
   });
 
-  it("THEN there is one source queue and one DLQ per consumer, and no other queue", () => {
-    expect(resourcesOfType(json, "AWS::SQS::Queue")).toHaveLength(2 * consumerNames.length);
+  it("THEN there is one source queue, one DLQ and one subscription DLQ per consumer, and no other queue", () => {
+    expect(resourcesOfType(json, "AWS::SQS::Queue")).toHaveLength(3 * consumerNames.length);
   });
 
   it("THEN there is one subscription per consumer and no other", () => {

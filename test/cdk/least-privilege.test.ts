@@ -186,7 +186,7 @@ describe("GIVEN the synthesized stack", () => {
 
     it("THEN every queue is encrypted with a customer-managed KMS key of this stack and refuses non-TLS access", () => {
       const queues = resourcesOfType(json, "AWS::SQS::Queue");
-      expect(queues.length).toBe(consumerNames.length * 2);
+      expect(queues.length).toBe(consumerNames.length * 3);
       for (const [id, queue] of queues) {
         const key = queue.Properties?.KmsMasterKeyId as { "Fn::GetAtt"?: [string, string] } | undefined;
         expect(json.Resources[key?.["Fn::GetAtt"]?.[0] ?? ""]?.Type, id).toBe("AWS::KMS::Key");
