@@ -96,3 +96,99 @@ describe("GIVEN the example API server and the bad-input corpus", () => {
     expect(outboxCounts(db).pending).toBe(1);
   });
 });
+
+/**
+ * Refusals that need state: the same request is fine until an attacker has sent enough of them.
+ * Each case primes a fresh server, then checks the refusing request gets 429 (with Retry-After)
+ * or 413 as JSON naming the error, and adds no account, outbox row or lock-lifting side effect.
+ */
+describe("GIVEN the example API server and the abuse refusals of the corpus", () => {
+  interface AbuseCase {
+    readonly name: string;
+    /** Requests sent first (each may be accepted or refused). */
+    readonly prime: (base: string, accountId: string) => Promise<void>;
+    readonly send: (base: string, accountId: string) => Promise<Response>;
+    readonly status: number;
+    readonly error: string;
+  }
+  const json = (base: string, path: string, body: unknown) =>
+    fetch(`${base}${path}`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
+  const times = async (n: number, send: (i: number) => Promise<Response>) => {
+    for (let i = 0; i < n; i++) await (await send(i)).arrayBuffer();
+  };
+  const cases: AbuseCase[] = [
+    {
+      name: "the 6th wrong SMS code for one account",
+      prime: (base, id) => times(5, () => json(base, `/accounts/${id}/verify`, { code: "000000" })),
+      send: (base, id) => json(base, `/accounts/${id}/verify`, { code: "000001" }),
+      status: 429,
+      error: "code_locked",
+    },
+    {
+      name: "the 6th wrong email token for one account",
+      prime: (base, id) =>
+        times(5, () => json(base, `/accounts/${id}/verify`, { token: `v1.9999999999.${"A".repeat(43)}` })),
+      send: (base, id) => json(base, `/accounts/${id}/verify`, { token: `v1.9999999999.${"B".repeat(43)}` }),
+      status: 429,
+      error: "code_locked",
+    },
+    {
+      name: "the 21st sign-up from one address within the hour",
+      prime: (base) =>
+        times(19, (i) => json(base, "/accounts", { email: `flood-${i}@example.com`, displayName: "F" })),
+      send: (base) => json(base, "/accounts", { email: "flood-x@example.com", displayName: "F" }),
+      status: 429,
+      error: "rate_limited",
+    },
+    {
+      name: "the 4th code re-send to one phone within the hour",
+      prime: (base, id) =>
+        times(3, () => json(base, `/accounts/${id}/verification/resend`, { channel: "sms" })),
+      send: (base, id) => json(base, `/accounts/${id}/verification/resend`, { channel: "sms" }),
+      status: 429,
+      error: "rate_limited",
+    },
+  ];
+
+  it.each(cases)(
+    "WHEN it receives $name THEN it answers $status $error as JSON and stores nothing more",
+    async (c) => {
+      const caseDir = mkdtempSync(join(tmpdir(), "courier-corpus-abuse-"));
+      const caseDb = openAccountsDb(join(caseDir, "accounts.db"));
+      const server = createApiServer({
+        db: caseDb,
+        verificationKey: async () => verificationKey("c".repeat(43)),
+        s3: new S3Client({ region: "us-east-1" }),
+        uploadsBucket: "uploads",
+        imagePublisher: { publish: async () => ({ eventId: "e", messageId: "m" }) },
+      });
+      await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+      const caseBase = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      try {
+        const created = await json(caseBase, "/accounts", {
+          email: "ada@example.com",
+          displayName: "Ada",
+          phone: "+14155550123",
+        });
+        const { accountId } = (await created.json()) as { accountId: string };
+        await c.prime(caseBase, accountId);
+        const before = outboxCounts(caseDb).pending;
+        const res = await c.send(caseBase, accountId);
+        expect(res.status).toBe(c.status);
+        expect(res.headers.get("content-type")).toContain("application/json");
+        expect(Number(res.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
+        expect(((await res.json()) as { error: string }).error).toBe(c.error);
+        expect(outboxCounts(caseDb).pending).toBe(before);
+      } finally {
+        server.closeAllConnections();
+        await new Promise((resolve) => server.close(resolve));
+        caseDb.close();
+        rmSync(caseDir, { recursive: true, force: true });
+      }
+    },
+  );
+});

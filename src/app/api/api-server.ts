@@ -323,6 +323,8 @@ export function createApiServer(deps: ApiServerDeps): Server {
       await route.handle(req, res, params, url);
     };
     work().catch((error: unknown) => {
+      // The client went away mid-request (Node's "aborted"): there is no one to answer.
+      if ((error as NodeJS.ErrnoException | undefined)?.code === "ECONNRESET" && req.destroyed) return;
       // A refused request whose body was not read: end the connection rather than drain the body.
       if (!req.complete) closeAfterResponse(req, res);
       if (error instanceof HttpError) {
