@@ -3,6 +3,7 @@
  * commands (`local`, `start`) on top; this layer knows nothing of them.
  */
 import { CommanderError } from "commander";
+import { register as registerConsole } from "./commands/console.ts";
 import { register as registerDlq } from "./commands/dlq.ts";
 import { register as registerPublish } from "./commands/publish.ts";
 import { register as registerRedrive } from "./commands/redrive.ts";
@@ -13,6 +14,7 @@ import { buildProgram, type RegisterCommand } from "./program.ts";
 
 // One entry per command module; keep sorted.
 export const operatorCommands: readonly RegisterCommand[] = [
+  registerConsole,
   registerDlq,
   registerPublish,
   registerRedrive,

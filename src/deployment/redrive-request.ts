@@ -21,6 +21,10 @@ export const redriveRequestSchema = z
     type: z.string().min(1).optional(),
     olderThanSeconds: z.number().nonnegative().optional(),
     errorClass: z.string().min(1).optional(),
+    /** Only messages of this cause (error class plus masked message, see causeOf). */
+    cause: z.string().min(1).optional(),
+    /** Only these DLQ MessageIds: a hand-picked set. */
+    messageIds: z.array(z.string().min(1)).min(1).max(1000).optional(),
     max: z.number().int().positive().optional(),
     dryRun: z.boolean().default(false),
     /** Bulk only: SQS's MaxNumberOfMessagesPerSecond (1 to 500). */
@@ -32,10 +36,12 @@ export const redriveRequestSchema = z
       (r.type === undefined &&
         r.olderThanSeconds === undefined &&
         r.errorClass === undefined &&
+        r.cause === undefined &&
+        r.messageIds === undefined &&
         r.max === undefined),
     {
       message:
-        "bulk mode moves every message; type, olderThanSeconds, errorClass and max need mode selective",
+        "bulk mode moves every message; type, olderThanSeconds, errorClass, cause, messageIds and max need mode selective",
     },
   );
 export type RedriveRequest = z.input<typeof redriveRequestSchema>;
@@ -111,6 +117,8 @@ export async function runRedriveRequest(input: unknown, deps: RedriveDependencie
       ...(request.type ? { type: request.type } : {}),
       ...(request.olderThanSeconds !== undefined ? { olderThanSeconds: request.olderThanSeconds } : {}),
       ...(request.errorClass ? { errorClass: request.errorClass } : {}),
+      ...(request.cause ? { cause: request.cause } : {}),
+      ...(request.messageIds ? { messageIds: request.messageIds } : {}),
     },
     ...(request.max ? { max: request.max } : {}),
     dryRun: request.dryRun,

@@ -15,6 +15,8 @@ export const LAYERS: readonly Layer[] = [
   { name: "worker", paths: ["src/worker/"] },
   { name: "example app", paths: ["src/app/", "lambdas/"] },
   { name: "cdk app", paths: ["cdk/"] },
+  // The operator console's server and page: reads the deployment, acts through the library.
+  { name: "console", paths: ["src/console/"] },
   { name: "cli", paths: ["src/cli/"] },
   { name: "dev tooling", paths: ["src/dev/", "scripts/"] },
   // The executable's composition root: the operator CLI plus the dev-only commands.

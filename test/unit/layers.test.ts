@@ -52,6 +52,7 @@ describe("layers", () => {
       "worker",
       "example app",
       "cdk app",
+      "console",
       "cli",
       "dev tooling",
       "entry",

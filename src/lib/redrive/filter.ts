@@ -1,4 +1,5 @@
 /** Decides, per DLQ message, whether the selective mover moves it, skips it or quarantines it. */
+import { causeOf } from "./cause.ts";
 import { ageSeconds, type DlqMessage } from "./dlq-message.ts";
 
 export interface RedriveFilter {
@@ -8,6 +9,10 @@ export interface RedriveFilter {
   readonly olderThanSeconds?: number;
   /** Only messages whose `courier.failure` has this error class; "unknown" matches those without one. */
   readonly errorClass?: string;
+  /** Only messages of this cause (`causeOf`: error class plus masked message), as the console groups them. */
+  readonly cause?: string;
+  /** Only these DLQ MessageIds (a hand-picked set). */
+  readonly messageIds?: readonly string[];
 }
 
 export type Verdict =
@@ -27,6 +32,12 @@ export function classify(message: DlqMessage, filter: RedriveFilter, context: Cl
   }
   if (filter.errorClass !== undefined && message.errorClass !== filter.errorClass) {
     return { action: "skip", reason: `error class ${message.errorClass} is not ${filter.errorClass}` };
+  }
+  if (filter.cause !== undefined && causeOf(message) !== filter.cause) {
+    return { action: "skip", reason: `cause ${causeOf(message)} is not ${filter.cause}` };
+  }
+  if (filter.messageIds !== undefined && !filter.messageIds.includes(message.messageId)) {
+    return { action: "skip", reason: "not among the chosen messages" };
   }
   if (filter.olderThanSeconds !== undefined) {
     const age = ageSeconds(message, context.now);

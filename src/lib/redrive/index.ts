@@ -1,6 +1,8 @@
 /** Moving dead-lettered messages back to their source queue after a fix. */
 
 export * from "./bulk.ts";
+export * from "./cause.ts";
+export * from "./discard.ts";
 export * from "./dlq-message.ts";
 export * from "./duration.ts";
 export * from "./errors.ts";

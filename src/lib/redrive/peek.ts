@@ -4,6 +4,7 @@
  */
 import { ReceiveMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import type { FailureReason, Lineage } from "../consumer/failure-attributes.ts";
+import { causeOf } from "./cause.ts";
 import { ageSeconds, describeDlqMessage } from "./dlq-message.ts";
 import { MAX_BATCH_ENTRIES } from "./outgoing.ts";
 import { approximateDepth } from "./queue-depth.ts";
@@ -20,6 +21,12 @@ export interface PeekOptions {
   readonly emptyReceivesToStop?: number;
   /** The source queue's maxReceiveCount, for the reason text of messages SQS moved by itself. */
   readonly sourceMaxReceiveCount?: number;
+  /**
+   * Stop as soon as the messages read reach the depth read at the start, instead of after
+   * `emptyReceivesToStop` empty receives: quicker for a live view that reads again anyway; a
+   * message sent meanwhile waits for the next read. @default false
+   */
+  readonly stopAtDepth?: boolean;
   readonly now?: () => Date;
 }
 
@@ -30,6 +37,8 @@ export interface PeekedMessage {
   readonly type?: string;
   readonly eventId?: string;
   readonly errorClass: string;
+  /** Error class plus the masked error message: what the console groups by (see causeOf). */
+  readonly cause: string;
   readonly reason: string;
   /**
    * Receives before the message was dead-lettered: from `courier.failure` when the runtime recorded
@@ -40,6 +49,10 @@ export interface PeekedMessage {
   readonly failure?: FailureReason;
   readonly lineage?: Lineage;
   readonly body: string;
+  /** The message's attributes (string and number values; binary ones as "(binary)"). */
+  readonly attributes: Record<string, string>;
+  /** When the message was first seen (sent or failed, whichever came first). */
+  readonly firstSeenAt?: string;
 }
 
 export interface PeekResult {
@@ -58,7 +71,8 @@ export async function peekDlq(options: PeekOptions): Promise<PeekResult> {
   const handles: string[] = [];
   let emptyStreak = 0;
   try {
-    while (messages.size < max && emptyStreak < emptyReceivesToStop) {
+    const enough = options.stopAtDepth ? Math.min(max, Math.max(depth, 1)) : max;
+    while (messages.size < enough && emptyStreak < emptyReceivesToStop) {
       const result = await sqs.send(
         new ReceiveMessageCommand({
           QueueUrl: dlqUrl,
@@ -82,12 +96,20 @@ export async function peekDlq(options: PeekOptions): Promise<PeekResult> {
           ...(m.type ? { type: m.type } : {}),
           ...(m.eventId ? { eventId: m.eventId } : {}),
           errorClass: m.errorClass,
+          cause: causeOf(m),
           reason: m.reason,
           receiveCount: m.failure?.receiveCount ?? Math.max(0, m.receiveCount - 1),
           redriveCount: m.redriveCount,
           ...(m.failure ? { failure: m.failure } : {}),
           ...(m.lineage ? { lineage: m.lineage } : {}),
           body: received.Body ?? "",
+          attributes: Object.fromEntries(
+            Object.entries(received.MessageAttributes ?? {}).map(([name, value]) => [
+              name,
+              value.StringValue ?? "(binary)",
+            ]),
+          ),
+          ...(m.firstSeenAt ? { firstSeenAt: m.firstSeenAt.toISOString() } : {}),
         });
       }
       emptyStreak = fresh === 0 ? emptyStreak + 1 : 0;

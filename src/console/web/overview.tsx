@@ -1,0 +1,122 @@
+/** The system at a glance: each topic, its subscriptions (with filters), queues, consumers and DLQs. */
+import type { ConsumerCard, Overview } from "../api.ts";
+import { age, rate } from "./format.ts";
+
+function Figure(props: { label: string; value: string | number; tone?: "warn" | "bad" | undefined }) {
+  return (
+    <div class={`figure${props.tone ? ` ${props.tone}` : ""}`}>
+      <dt>{props.label}</dt>
+      <dd>{props.value}</dd>
+    </div>
+  );
+}
+
+function filterText(policy: ConsumerCard["filterPolicy"]): string {
+  if (!policy) return "every message";
+  return Object.entries(policy)
+    .map(([name, values]) => `${name} = ${values.join(" | ")}`)
+    .join(", ");
+}
+
+function dlqDepth(c: ConsumerCard): number {
+  return c.dlq.visible + c.dlq.inFlight + c.dlq.delayed;
+}
+
+function ConsumerRow(props: { consumer: ConsumerCard; onOpenDlq: (name: string) => void }) {
+  const c = props.consumer;
+  const dead = dlqDepth(c);
+  return (
+    <li class="lane" data-consumer={c.name}>
+      <div class="node subscription" title="SNS subscription">
+        <span class="kind">subscription</span>
+        <span class="filter">{filterText(c.filterPolicy)}</span>
+      </div>
+      <span class="arrow" aria-hidden="true">
+        →
+      </span>
+      <div class="node queue">
+        <span class="kind">queue</span>
+        <span class="name">{c.queueName}</span>
+        <dl class="figures">
+          <Figure label="queued" value={c.queue.visible} />
+          <Figure label="in flight" value={c.queue.inFlight} />
+          <Figure label="delayed" value={c.queue.delayed} />
+          <Figure
+            label="oldest"
+            value={c.queue.visible + c.queue.inFlight === 0 ? "–" : age(c.oldestAgeSeconds)}
+          />
+        </dl>
+      </div>
+      <span class="arrow" aria-hidden="true">
+        →
+      </span>
+      <div class={`node consumer${c.paused ? " paused" : ""}`}>
+        <span class="kind">consumer</span>
+        <h3 class="name">
+          {c.name}
+          {c.paused ? <span class="badge">paused</span> : null}
+        </h3>
+        <p class="description">{c.description}</p>
+        <dl class="figures">
+          <Figure label="processed" value={rate(c.rates.processedPerMinute)} />
+          <Figure
+            label="retried"
+            value={rate(c.rates.retriedPerMinute)}
+            tone={(c.rates.retriedPerMinute ?? 0) > 0 ? "warn" : undefined}
+          />
+          <Figure
+            label="dead-lettered"
+            value={rate(c.rates.deadLetteredPerMinute)}
+            tone={(c.rates.deadLetteredPerMinute ?? 0) > 0 ? "bad" : undefined}
+          />
+        </dl>
+      </div>
+      <span class="arrow" aria-hidden="true">
+        ⇢
+      </span>
+      <div class={`node dlq${dead > 0 ? " has-dead" : ""}`}>
+        <span class="kind">dead-letter queue</span>
+        <dl class="figures">
+          <Figure label="messages" value={dead} tone={dead > 0 ? "bad" : undefined} />
+          <Figure label="oldest" value={dead === 0 ? "–" : age(c.dlqOldestAgeSeconds)} />
+        </dl>
+        {dead > 0 ? (
+          <button type="button" class="link" onClick={() => props.onOpenDlq(c.name)}>
+            Triage {dead} dead letter{dead === 1 ? "" : "s"}
+          </button>
+        ) : (
+          <span class="quiet">after {c.maxReceiveCount} receives</span>
+        )}
+      </div>
+    </li>
+  );
+}
+
+export function OverviewView(props: { overview: Overview; onOpenDlq: (name: string) => void }) {
+  const { overview } = props;
+  const byName = new Map(overview.consumers.map((c) => [c.name, c]));
+  return (
+    <section aria-labelledby="topology-heading">
+      <h2 id="topology-heading">Topology</h2>
+      {overview.topics.map((topic) => (
+        <article class="topic" key={topic.name} aria-labelledby={`topic-${topic.name}`}>
+          <header class="topic-head">
+            <span class="kind">SNS topic</span>
+            <h3 id={`topic-${topic.name}`}>{topic.name}</h3>
+            <span class="type">{topic.messageType}</span>
+            <p class="description">{topic.description}</p>
+          </header>
+          <ul class="lanes">
+            {topic.consumers.map((name) => {
+              const consumer = byName.get(name);
+              return consumer ? (
+                <ConsumerRow key={name} consumer={consumer} onOpenDlq={props.onOpenDlq} />
+              ) : null;
+            })}
+          </ul>
+        </article>
+      ))}
+      <p class="note">Rates: {overview.ratesNote}.</p>
+    </section>
+  );
+}
