@@ -50,16 +50,18 @@ describe("peek at a DLQ", () => {
     });
 
     expect(result.approximateDepth).toBe(2);
-    expect(result.messages.map(({ body: _b, failure: _f, ...rest }) => rest)).toEqual([
+    expect(result.messages.map(({ body: _b, failure: _f, attributes: _a, ...rest }) => rest)).toEqual([
       {
         messageId: "a",
         ageSeconds: 7200,
         type: "NewAccount",
         eventId: "event-a",
         errorClass: "ZodError",
+        cause: "ZodError: bad",
         reason: "ZodError (permanent): bad",
         receiveCount: 4,
         redriveCount: 0,
+        firstSeenAt: "2026-03-01T10:00:00.000Z",
       },
       {
         messageId: "b",
@@ -67,11 +69,14 @@ describe("peek at a DLQ", () => {
         type: "ImageUploaded",
         eventId: "event-b",
         errorClass: "unknown",
+        cause: "unknown",
         reason: "unknown: moved by SQS after 5 receives",
         receiveCount: 5,
         redriveCount: 0,
+        firstSeenAt: "2026-03-01T11:58:30.000Z",
       },
     ]);
+    expect(result.messages[1]?.attributes).toEqual({ type: "ImageUploaded", version: "1" });
   });
 
   it("GIVEN messages peeked WHEN the peek ends THEN all are made visible again and nothing is sent or deleted", async () => {

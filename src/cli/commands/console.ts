@@ -53,12 +53,15 @@ export function register(program: Command): void {
     });
     const readyMs = Math.round(performance.now() - started);
     const readOnly = Boolean(options.readOnly);
-    emit(options, { url: running.url, stack: topology.stackName, target: where.target.label, readOnly, readyMs }, () =>
-      [
-        `courier console for stack "${topology.stackName}" on ${where.target.label}${readOnly ? " (read-only)" : ""}`,
-        `open: ${running.url}`,
-        "(the token in the address is the only key; Ctrl-C stops the console)",
-      ].join("\n"),
+    emit(
+      options,
+      { url: running.url, stack: topology.stackName, target: where.target.label, readOnly, readyMs },
+      () =>
+        [
+          `courier console for stack "${topology.stackName}" on ${where.target.label}${readOnly ? " (read-only)" : ""}`,
+          `open: ${running.url}`,
+          "(the token in the address is the only key; Ctrl-C stops the console)",
+        ].join("\n"),
     );
     await new Promise<void>((resolve) => {
       const stop = () => {
