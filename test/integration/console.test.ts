@@ -284,9 +284,10 @@ describe("courier console", () => {
 
   it("GIVEN a state change WHEN it comes without the header token or from another origin THEN it is refused", async () => {
     const running = console_ as RunningConsole;
+    // Another consumer's (empty) DLQ: the accepted dry run must not hold this test's messages.
     const body = JSON.stringify({
       action: "redrive",
-      consumer: CONSUMER,
+      consumer: "thumbnails",
       selection: { messageIds: ["x"] },
       dryRun: true,
     });
@@ -310,7 +311,15 @@ describe("courier console", () => {
     await publisher().publish("account-signups", signUp("closed-0003"));
     await page.goto(running.url);
     await page.goto(`${running.origin}/#/dead-letters/${CONSUMER}`);
-    await group("AccountClosedError").waitFor({ timeout: 15_000 });
+    await group("AccountClosedError")
+      .waitFor({ timeout: 15_000 })
+      .catch(async (error: Error) => {
+        await screenshot("read-only-failure");
+        const triage = await fetch(`${running.origin}/api/consumers/${CONSUMER}/triage`, {
+          headers: { "x-courier-token": running.token },
+        });
+        throw new Error(`${error.message}; triage: ${await triage.text()}`);
+      });
     expect(await page.locator(".badge", { hasText: "read-only" }).count()).toBe(1);
     expect(await page.getByRole("button", { name: /Preview redrive|Delete/ }).count()).toBe(0);
     const refused = await fetch(`${running.origin}/api/actions`, {
