@@ -11,6 +11,8 @@
 import { type App, type CfnElement, Stack, Validations } from "aws-cdk-lib";
 import { AwsSolutionsChecks } from "cdk-nag";
 import type { IConstruct } from "constructs";
+import { needsOf } from "../src/deployment/consumer-needs.ts";
+import type { ConsumerSpec } from "../src/deployment/topology.ts";
 import type { CourierStack } from "./stacks/courier-stack.ts";
 
 export interface NagAcknowledgement {
@@ -39,67 +41,33 @@ function roleOf(fn: { readonly role?: IConstruct }): IConstruct {
   return fn.role;
 }
 
-/** The findings courier accepts, with their reasons. */
-export function nagAcknowledgements(stack: CourierStack): NagAcknowledgement[] {
-  const thumbnails = roleOf(stack.consumerFunctions.thumbnails.function);
-  const bucket = arnToken(stack.uploadsBucket);
-  const thumbnailsS3 = (finding: string, reason: string): NagAcknowledgement => ({
-    construct: thumbnails,
-    id: `AwsSolutions-IAM5[${finding}]`,
-    reason,
-  });
+/** The findings courier accepts, with their reasons: the stack's own, then each consumer's needs'. */
+export function nagAcknowledgements<Topic extends string, Consumer extends string>(
+  stack: CourierStack<Topic, Consumer>,
+): NagAcknowledgement[] {
+  const consumers = Object.keys(stack.topology.consumers) as Consumer[];
   return [
     {
       construct: stack.uploadsBucket,
       id: "AwsSolutions-S1",
       reason:
-        "Server access logs belong in the account's central log bucket, which this stack does not own; a bucket per stack would be retained with every copy. Object access is limited to two prefixes of one role.",
+        "Server access logs belong in the account's central log bucket, which this stack does not own; a bucket per stack would be retained with every copy. Object access is limited to the prefixes consumers declare.",
     },
-    {
-      construct: stack.verificationSecret,
+    ...Object.entries(stack.topology.secrets).map(([name, spec]) => ({
+      construct: stack.secret(name),
       id: "AwsSolutions-SMG4",
-      reason:
-        "An HMAC key for short-lived verification codes, not a credential of another system: rotating it needs no partner and would void the codes already sent, so it is rotated by hand.",
-    },
-    {
-      construct: roleOf(stack.consumerFunctions["verification-email"].function),
-      id: "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ses:<AWS::Region>:<AWS::AccountId>:identity/*]",
-      reason:
-        "SES authorizes on the address or the domain identity, whichever is verified; the ses:FromAddress condition limits sending to the configured sender.",
-    },
-    {
-      construct: roleOf(stack.consumerFunctions["verification-sms"].function),
-      id: "AwsSolutions-IAM5[Resource::*]",
-      reason:
-        "An SMS is published to a phone number, which has no ARN; a Deny statement in the same policy forbids publishing to any topic.",
-    },
-    thumbnailsS3(
-      `Resource::${bucket}/originals/*`,
-      "The prefix is the scope: thumbnails reads any original under originals/ and nothing else.",
+      reason: spec.manualRotationReason,
+    })),
+    ...consumers.flatMap((name) =>
+      needsAcknowledgements(
+        stack,
+        stack.topology.consumers[name],
+        roleOf(stack.consumerFunctions[name].function),
+      ),
     ),
-    thumbnailsS3(
-      `Resource::${bucket}/renditions/*`,
-      "The prefix is the scope: thumbnails writes (and checks) renditions under renditions/ only.",
-    ),
-    thumbnailsS3(
-      "Action::s3:GetObject*",
-      "grantRead on the two prefixes: GetObject and its attribute/version reads; no write or delete.",
-    ),
-    thumbnailsS3(
-      "Action::s3:GetBucket*",
-      "grantRead on the uploads bucket only: bucket metadata reads that S3 clients make.",
-    ),
-    thumbnailsS3(
-      "Action::s3:List*",
-      "grantRead on the uploads bucket only: without ListBucket a HeadObject on a missing rendition is 403, not 404.",
-    ),
-    thumbnailsS3(
-      "Action::s3:Abort*",
-      "grantPut on renditions/* only: aborting its own multipart uploads of renditions.",
-    ),
-    ...Object.values(stack.consumerQueues).map(
-      (queue): NagAcknowledgement => ({
-        construct: queue.subscriptionDeadLetterQueue,
+    ...consumers.map(
+      (name): NagAcknowledgement => ({
+        construct: stack.consumerQueues[name].subscriptionDeadLetterQueue,
         id: "AwsSolutions-SQS3",
         reason:
           "It is a DLQ: the SNS subscription's redrive policy names it (cdk-nag looks only at SQS redrive policies); alarmed, emptied by courier redrive.",
@@ -108,8 +76,64 @@ export function nagAcknowledgements(stack: CourierStack): NagAcknowledgement[] {
   ];
 }
 
+/** The wildcards a consumer's grants carry, each for a reason its needs give. */
+function needsAcknowledgements(
+  stack: CourierStack<string, string>,
+  spec: ConsumerSpec<string>,
+  role: IConstruct,
+): NagAcknowledgement[] {
+  const needs = needsOf(spec);
+  const name = spec.name;
+  const found: NagAcknowledgement[] = [];
+  const iam5 = (finding: string, reason: string) =>
+    found.push({ construct: role, id: `AwsSolutions-IAM5[${finding}]`, reason });
+  if (needs.sendsEmail) {
+    iam5(
+      "Resource::arn:<AWS::Partition>:ses:<AWS::Region>:<AWS::AccountId>:identity/*",
+      "SES authorizes on the address or the domain identity, whichever is verified; the ses:FromAddress condition limits sending to the configured sender.",
+    );
+  }
+  if (needs.sendsSms) {
+    iam5(
+      "Resource::*",
+      "An SMS is published to a phone number, which has no ARN; a Deny statement in the same policy forbids publishing to any topic.",
+    );
+  }
+  const { read, write } = needs.uploads;
+  const bucket = arnToken(stack.uploadsBucket);
+  for (const prefix of new Set([...read, ...write])) {
+    const access = [read.includes(prefix) ? "reads" : "", write.includes(prefix) ? "writes" : ""]
+      .filter(Boolean)
+      .join(" and ");
+    iam5(
+      `Resource::${bucket}/${prefix}*`,
+      `The prefix is the scope: ${name} ${access} objects under ${prefix} of the uploads bucket and nothing else.`,
+    );
+  }
+  if (read.length > 0) {
+    iam5(
+      "Action::s3:GetObject*",
+      `grantRead on ${name}'s prefixes: GetObject and its attribute/version reads; no write or delete.`,
+    );
+    iam5(
+      "Action::s3:GetBucket*",
+      "grantRead on the uploads bucket only: bucket metadata reads that S3 clients make.",
+    );
+    iam5(
+      "Action::s3:List*",
+      "grantRead on the uploads bucket only: without ListBucket a HeadObject on a missing key is 403, not 404.",
+    );
+  }
+  if (write.length > 0) {
+    iam5("Action::s3:Abort*", `grantPut on ${name}'s prefixes only: aborting its own multipart uploads.`);
+  }
+  return found;
+}
+
 /** Acknowledges the findings courier accepts; call it after the stack is built. */
-export function acknowledgeNagFindings(stack: CourierStack): void {
+export function acknowledgeNagFindings<Topic extends string, Consumer extends string>(
+  stack: CourierStack<Topic, Consumer>,
+): void {
   for (const { construct, id, reason } of nagAcknowledgements(stack)) {
     Validations.of(construct).acknowledge({ id, reason });
   }

@@ -20,27 +20,32 @@ import * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import * as sns from "aws-cdk-lib/aws-sns";
 import type { Construct, IConstruct } from "constructs";
 import { SMS_CAP_METRIC, validateSmsCap } from "../../src/app/signup/sms-cap.ts";
-import { consumerEnvironment, type DeploySettings } from "../../src/deployment/consumer-environment.ts";
+import { consumerEnvironment } from "../../src/deployment/consumer-environment.ts";
+import { needsOf, topologyProblems } from "../../src/deployment/consumer-needs.ts";
+import {
+  type DeploySettings,
+  type SettingName,
+  senderAddress,
+  settingSecretArn,
+  settingsProblems,
+} from "../../src/deployment/deploy-settings.ts";
 import {
   consumerOutputKey,
   IDEMPOTENCY_TABLE_OUTPUT,
   pascalCase,
+  secretOutputKey,
   topicOutputKey,
   UPLOADS_BUCKET_OUTPUT,
-  VERIFICATION_SECRET_OUTPUT,
 } from "../../src/deployment/stack-outputs.ts";
 import {
   alarmThresholds,
   type ConsumerName,
   type ConsumerSpec,
-  consumerNames,
-  consumers,
+  courierTopology,
   DLQ_RETENTION_DAYS,
   redriveFunction,
-  type SmsCapSpec,
   type TopicName,
-  topicNames,
-  topics,
+  type TopologySpec,
 } from "../../src/deployment/topology.ts";
 import {
   IDEMPOTENCY_PARTITION_KEY,
@@ -61,33 +66,42 @@ const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
 /** Message attributes every publish sets besides the contract's own filter attributes. */
 export const ENVELOPE_ATTRIBUTE_NAMES = ["type", "version"] as const;
 
-/** Packages a consumer ships as installed native modules rather than bundled code. */
-export const CONSUMER_NATIVE_MODULES: Partial<Record<ConsumerName, readonly string[]>> = {
-  thumbnails: ["sharp"],
-};
-
-export interface CourierStackProps extends StackProps {
+export interface CourierStackProps<Topic extends string = TopicName, Consumer extends string = ConsumerName>
+  extends StackProps {
   readonly settings: DeploySettings;
   /**
    * Who the alarm topic notifies (CDK context `alarmEmail`, `alarmHttpsEndpoint`, `alarmTopicArn`).
    * @default - the topic is made with no subscriptions
    */
   readonly alarmNotifications?: AlarmNotificationSettings;
+  /**
+   * The topics, consumers (with their needs) and secrets to render; checked before anything is built.
+   * @default courierTopology (src/deployment/topology.ts)
+   */
+  readonly topology?: TopologySpec<Topic, Consumer>;
 }
 
-export class CourierStack extends Stack {
-  public readonly topics: Record<TopicName, EncryptedTopic>;
-  public readonly consumerQueues: Record<ConsumerName, ConsumerQueue>;
-  public readonly consumerFunctions: Record<ConsumerName, ConsumerFunction>;
+export class CourierStack<
+  Topic extends string = TopicName,
+  Consumer extends string = ConsumerName,
+> extends Stack {
+  public readonly topology: TopologySpec<Topic, Consumer>;
+  public readonly topics: Record<Topic, EncryptedTopic>;
+  public readonly consumerQueues: Record<Consumer, ConsumerQueue>;
+  public readonly consumerFunctions: Record<Consumer, ConsumerFunction>;
   public readonly redrive: RedriveFunction;
   public readonly uploadsBucket: s3.Bucket;
-  public readonly verificationSecret: secretsmanager.Secret;
+  /** The topology's secrets by name. */
+  public readonly secrets: Readonly<Record<string, secretsmanager.Secret>>;
   public readonly idempotencyTable: dynamodb.Table;
   /** Every alarm of the stack sends ALARM and OK here. */
   public readonly alarmTopic: AlarmTopic;
   public readonly dashboard: ConsumerDashboard;
+  private readonly settings: DeploySettings;
+  /** Secrets standing in for settings, imported once however many consumers read them. */
+  private readonly settingSecrets = new Map<SettingName, secretsmanager.ISecret>();
 
-  constructor(scope: Construct, id: string, props: CourierStackProps) {
+  constructor(scope: Construct, id: string, props: CourierStackProps<Topic, Consumer>) {
     super(scope, id, {
       description: "courier: SNS topics, SQS queues and Lambda consumers rendered from src/topology.ts",
       ...props,
@@ -95,14 +109,20 @@ export class CourierStack extends Stack {
     // Whatever App instantiates the stack (cdk.json's or a test's), SNS may use a queue's key only
     // for its own topic.
     this.node.setContext("@aws-cdk/aws-sns-subscriptions:restrictSqsDescryption", true);
-    validateSettings(this, props.settings);
+    const topology = props.topology ?? (courierTopology as unknown as TopologySpec<Topic, Consumer>);
+    validate(this, "topology", topologyProblems(topology));
+    validate(this, "settings", settingsProblems(props.settings));
+    this.topology = topology;
+    this.settings = props.settings;
+    const topicNames = Object.keys(topology.topics) as Topic[];
+    const consumerNames = Object.keys(topology.consumers) as Consumer[];
     this.alarmTopic = new AlarmTopic(this, "AlarmTopic", props.alarmNotifications);
     // An aspect rather than a call per alarm: an alarm added anywhere in the stack later notifies too.
     Aspects.of(this).add(new NotifyOnEveryAlarm(this.alarmTopic));
 
     this.topics = Object.fromEntries(
       topicNames.map((name) => [name, new EncryptedTopic(this, `${pascalCase(name)}Topic`)]),
-    ) as Record<TopicName, EncryptedTopic>;
+    ) as Record<Topic, EncryptedTopic>;
 
     this.uploadsBucket = new s3.Bucket(this, "UploadsBucket", {
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
@@ -117,10 +137,19 @@ export class CourierStack extends Stack {
       removalPolicy: RemovalPolicy.RETAIN,
     });
 
-    this.verificationSecret = new secretsmanager.Secret(this, "VerificationSecret", {
-      description: "HMAC key of courier's account verification codes",
-      generateSecretString: { passwordLength: 64, excludePunctuation: true, includeSpace: false },
-    });
+    this.secrets = Object.fromEntries(
+      Object.entries(topology.secrets).map(([name, spec]) => [
+        name,
+        new secretsmanager.Secret(this, `${pascalCase(name)}Secret`, {
+          description: spec.description,
+          generateSecretString: {
+            passwordLength: spec.length,
+            excludePunctuation: true,
+            includeSpace: false,
+          },
+        }),
+      ]),
+    );
 
     this.idempotencyTable = new dynamodb.Table(this, "IdempotencyTable", {
       partitionKey: { name: IDEMPOTENCY_PARTITION_KEY, type: dynamodb.AttributeType.STRING },
@@ -132,11 +161,15 @@ export class CourierStack extends Stack {
       removalPolicy: RemovalPolicy.DESTROY,
     });
 
-    const queues: Partial<Record<ConsumerName, ConsumerQueue>> = {};
-    const functions: Partial<Record<ConsumerName, ConsumerFunction>> = {};
+    const secretArns = Object.fromEntries(
+      Object.entries(this.secrets).map(([name, secret]) => [name, secret.secretArn]),
+    );
+    const queues: Partial<Record<Consumer, ConsumerQueue>> = {};
+    const functions: Partial<Record<Consumer, ConsumerFunction>> = {};
     for (const name of consumerNames) {
-      const spec: ConsumerSpec = consumers[name];
-      const topicSpec = topics[spec.topic];
+      const spec: ConsumerSpec<Topic> = topology.consumers[name];
+      const topicSpec = topology.topics[spec.topic];
+      const needs = needsOf(spec);
       const thresholds = alarmThresholds(spec);
       const queue = new ConsumerQueue(this, `${pascalCase(name)}Queue`, {
         topic: this.topics[spec.topic].topic,
@@ -166,22 +199,22 @@ export class CourierStack extends Stack {
         errorsAlarmThreshold: thresholds.functionErrors,
         throttlesAlarmThreshold: thresholds.functionThrottles,
         environment: consumerEnvironment(
-          name,
+          spec,
           {
             queueUrl: queue.queue.queueUrl,
             dlqUrl: queue.deadLetterQueue.queueUrl,
-            verificationSecretArn: this.verificationSecret.secretArn,
+            secretArns,
             uploadsBucket: this.uploadsBucket.bucketName,
-            ...(usesIdempotencyTable(name) ? { idempotencyTable: this.idempotencyTable.tableName } : {}),
+            idempotencyTable: this.idempotencyTable.tableName,
           },
           props.settings,
         ),
-        ...(CONSUMER_NATIVE_MODULES[name] ? { nativeModules: CONSUMER_NATIVE_MODULES[name] } : {}),
+        ...(needs.nativeModules.length > 0 ? { nativeModules: needs.nativeModules } : {}),
       });
-      this.grantSideEffects(name, consumerFunction, props.settings);
+      this.grantNeeds(spec, consumerFunction);
       // The cap is counted in the idempotency table the function already reads and writes.
-      if ((spec as ConsumerSpec).smsCap) {
-        validateSmsCap((spec as ConsumerSpec).smsCap as SmsCapSpec);
+      if (spec.smsCap) {
+        validateSmsCap(spec.smsCap);
         new SmsCapAlarm(this, `${pascalCase(name)}SmsCapAlarm`, {
           consumer: name,
           metricName: SMS_CAP_METRIC,
@@ -202,8 +235,8 @@ export class CourierStack extends Stack {
         consumerFunction.eventSource.eventSourceMappingId,
       );
     }
-    this.consumerQueues = queues as Record<ConsumerName, ConsumerQueue>;
-    this.consumerFunctions = functions as Record<ConsumerName, ConsumerFunction>;
+    this.consumerQueues = queues as Record<Consumer, ConsumerQueue>;
+    this.consumerFunctions = functions as Record<Consumer, ConsumerFunction>;
 
     this.redrive = new RedriveFunction(this, "Redrive", {
       entry: `${REPO_ROOT}${redriveFunction.handlerEntry}`,
@@ -224,7 +257,7 @@ export class CourierStack extends Stack {
         name,
         queue: this.consumerQueues[name],
         consumerFunction: this.consumerFunctions[name],
-        oldestMessageAlarmThreshold: Duration.seconds(consumers[name].oldestMessageAlarmSeconds),
+        oldestMessageAlarmThreshold: Duration.seconds(topology.consumers[name].oldestMessageAlarmSeconds),
       })),
     });
 
@@ -232,58 +265,69 @@ export class CourierStack extends Stack {
       this.output(topicOutputKey(name, "TopicArn"), this.topics[name].topic.topicArn);
     }
     this.output(UPLOADS_BUCKET_OUTPUT, this.uploadsBucket.bucketName);
-    this.output(VERIFICATION_SECRET_OUTPUT, this.verificationSecret.secretArn);
+    for (const [name, secret] of Object.entries(this.secrets)) {
+      this.output(secretOutputKey(name), secret.secretArn);
+    }
     this.output(IDEMPOTENCY_TABLE_OUTPUT, this.idempotencyTable.tableName);
   }
 
-  /** What each consumer's side effect needs beyond its queues: nothing more. */
-  private grantSideEffects(name: ConsumerName, consumer: ConsumerFunction, settings: DeploySettings): void {
-    const fn = consumer.function;
-    switch (name) {
-      case "verification-email":
-        this.verificationSecret.grantRead(fn);
-        this.idempotencyTable.grantReadWriteData(fn);
-        // SES has no grant method; sending is limited to the configured sender address.
-        fn.addToRolePolicy(
-          new iam.PolicyStatement({
-            actions: ["ses:SendEmail", "ses:SendRawEmail"],
-            resources: [this.formatArn({ service: "ses", resource: "identity", resourceName: "*" })],
-            conditions: { StringEquals: { "ses:FromAddress": senderAddress(settings.mailFrom) } },
-          }),
-        );
-        return;
-      case "verification-sms":
-        this.verificationSecret.grantRead(fn);
-        this.idempotencyTable.grantReadWriteData(fn);
-        // SMS publishes to a phone number, which IAM cannot name; allow Publish but never to a topic.
-        fn.addToRolePolicy(new iam.PolicyStatement({ actions: ["sns:Publish"], resources: ["*"] }));
-        fn.addToRolePolicy(
-          new iam.PolicyStatement({
-            effect: iam.Effect.DENY,
-            actions: ["sns:Publish"],
-            resources: [`arn:${this.partition}:sns:*:*:*`],
-          }),
-        );
-        return;
-      case "team-notify":
-        this.idempotencyTable.grantReadWriteData(fn);
-        // The webhook URL is a bearer secret: given as a secret, only its ARN is in the template.
-        if (settings.teamWebhookSecretArn) {
-          secretsmanager.Secret.fromSecretCompleteArn(
-            this,
-            "TeamWebhookSecret",
-            settings.teamWebhookSecretArn,
-          ).grantRead(fn);
-        }
-        return;
-      case "thumbnails":
-        this.uploadsBucket.grantRead(fn, "originals/*");
-        // Read on renditions too: the function skips work when both renditions exist for the same
-        // source ETag, which it learns from HeadObject on them.
-        this.uploadsBucket.grantRead(fn, "renditions/*");
-        this.uploadsBucket.grantPut(fn, "renditions/*");
-        return;
+  /** A secret of the topology by name; throws naming the known ones. */
+  public secret(name: string): secretsmanager.Secret {
+    const secret = this.secrets[name];
+    if (!secret) {
+      throw new Error(
+        `the topology declares no secret "${name}" (secrets: ${Object.keys(this.secrets).join(", ")})`,
+      );
     }
+    return secret;
+  }
+
+  /** What a consumer's work needs beyond its queues, as its topology entry says: nothing more. */
+  private grantNeeds(spec: ConsumerSpec<string>, consumer: ConsumerFunction): void {
+    const fn = consumer.function;
+    const needs = needsOf(spec);
+    for (const secret of needs.secrets) this.secret(secret).grantRead(fn);
+    if (needs.idempotencyTable) this.idempotencyTable.grantReadWriteData(fn);
+    for (const setting of needs.settings) {
+      // A setting given as a secret (the webhook URL is a bearer secret): only its ARN is in the
+      // template, and the function may read that secret.
+      this.settingSecret(setting)?.grantRead(fn);
+    }
+    if (needs.sendsEmail) {
+      // SES has no grant method; sending is limited to the configured sender address.
+      fn.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: ["ses:SendEmail", "ses:SendRawEmail"],
+          resources: [this.formatArn({ service: "ses", resource: "identity", resourceName: "*" })],
+          conditions: { StringEquals: { "ses:FromAddress": senderAddress(this.settings.mailFrom) } },
+        }),
+      );
+    }
+    if (needs.sendsSms) {
+      // SMS publishes to a phone number, which IAM cannot name; allow Publish but never to a topic.
+      fn.addToRolePolicy(new iam.PolicyStatement({ actions: ["sns:Publish"], resources: ["*"] }));
+      fn.addToRolePolicy(
+        new iam.PolicyStatement({
+          effect: iam.Effect.DENY,
+          actions: ["sns:Publish"],
+          resources: [`arn:${this.partition}:sns:*:*:*`],
+        }),
+      );
+    }
+    for (const prefix of needs.uploads.read) this.uploadsBucket.grantRead(fn, `${prefix}*`);
+    for (const prefix of needs.uploads.write) this.uploadsBucket.grantPut(fn, `${prefix}*`);
+  }
+
+  private settingSecret(setting: SettingName): secretsmanager.ISecret | undefined {
+    const arn = settingSecretArn(setting, this.settings);
+    if (!arn) return undefined;
+    let secret = this.settingSecrets.get(setting);
+    if (!secret) {
+      const id = `${pascalCase(setting.replace(/Url$/, ""))}Secret`;
+      secret = secretsmanager.Secret.fromSecretCompleteArn(this, id, arn);
+      this.settingSecrets.set(setting, secret);
+    }
+    return secret;
   }
 
   private output(key: string, value: string): void {
@@ -300,11 +344,6 @@ class NotifyOnEveryAlarm implements IAspect {
   }
 }
 
-/** The sign-up consumers send at most one email, SMS or webhook per eventId. */
-function usesIdempotencyTable(name: ConsumerName): boolean {
-  return consumers[name].topic === "account-signups";
-}
-
 function renderFilterPolicy(
   policy: Readonly<Record<string, readonly string[]>>,
 ): Record<string, sns.SubscriptionFilter> {
@@ -316,31 +355,7 @@ function renderFilterPolicy(
   );
 }
 
-/** "Courier <no-reply@example.com>" -> "no-reply@example.com": SES compares the bare address. */
-export function senderAddress(mailFrom: string): string {
-  return /<([^<>]+)>\s*$/.exec(mailFrom)?.[1]?.trim() ?? mailFrom.trim();
-}
-
-function validateSettings(scope: Construct, settings: DeploySettings): void {
-  const fail = (problem: string): never => {
-    throw new InvalidConstructPropsError(scope, "settings", problem);
-  };
-  if (!/^[^\s@<>]+@[^\s@<>]+\.[^\s@<>]+$/.test(senderAddress(settings.mailFrom))) {
-    fail(`mailFrom must be an email address or "Name <address>", got "${settings.mailFrom}"`);
-  }
-  const urls: Array<readonly [string, string]> = [["verifyUrlBase", settings.verifyUrlBase]];
-  if (settings.teamWebhookSecretArn === undefined) urls.push(["teamWebhookUrl", settings.teamWebhookUrl]);
-  for (const [key, value] of urls) {
-    if (!URL.canParse(value) || !/^https?:$/.test(new URL(value).protocol)) {
-      fail(`${key} must be an http(s) URL, got "${value}"`);
-    }
-  }
-  const secretArn = settings.teamWebhookSecretArn;
-  // A complete ARN (with its random suffix): IAM grants on a partial ARN would not match the secret.
-  if (
-    secretArn !== undefined &&
-    !/^arn:aws[\w-]*:secretsmanager:[\w-]+:\d{12}:secret:.+-[A-Za-z0-9]{6}$/.test(secretArn)
-  ) {
-    fail(`teamWebhookSecretArn must be a complete Secrets Manager secret ARN, got "${secretArn}"`);
-  }
+/** Throws every problem found, naming the prop; the stack is not built from a faulty input. */
+function validate(scope: Construct, prop: string, problems: readonly string[]): void {
+  if (problems.length > 0) throw new InvalidConstructPropsError(scope, prop, problems.join("; "));
 }

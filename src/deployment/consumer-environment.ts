@@ -1,72 +1,86 @@
 /**
- * The environment each consumer function receives. The CDK stack passes CloudFormation tokens and
- * the local runtime passes the deployed stack's real values, through this one function, so the
- * two cannot drift apart.
+ * The environment each consumer function receives, derived from its topology entry's needs. The
+ * CDK stack passes CloudFormation tokens and the local runtime passes the deployed stack's real
+ * values, through this one function, so the two cannot drift apart.
  */
 import { RUNTIME_ENV } from "../lib/runtime-env.ts";
-import type { ConsumerName } from "./topology.ts";
+import { needsOf, secretArnEnv, usesUploads } from "./consumer-needs.ts";
+import {
+  DEPLOY_SETTINGS,
+  type DeploySettings,
+  type SettingSpec,
+  settingSecretArn,
+} from "./deploy-settings.ts";
+import { type ConsumerName, type ConsumerSpec, consumerSpec } from "./topology.ts";
 
+export type { DeploySettings };
+
+/** Addresses of the stack's shared resources; a consumer receives those its needs name. */
 export interface ConsumerResources {
   readonly queueUrl: string;
   readonly dlqUrl: string;
-  readonly verificationSecretArn: string;
-  readonly uploadsBucket: string;
+  /** Each secret of the topology by name: its ARN. */
+  readonly secretArns: Readonly<Record<string, string>>;
+  readonly uploadsBucket?: string;
+  /** Absent where no table is deployed (LocalStack): the variable is then left out. */
   readonly idempotencyTable?: string;
-}
-
-/** Per-deployment settings: CDK context in AWS, the local run's own values on a laptop. */
-export interface DeploySettings {
-  /** SES-verified sender of the verification email. */
-  readonly mailFrom: string;
-  /** Base of the verification link; the code and account id are appended as query parameters. */
-  readonly verifyUrlBase: string;
-  /**
-   * The team chat webhook (Slack-style) team-notify posts to. A Slack webhook URL is a bearer
-   * secret: in AWS prefer `teamWebhookSecretArn`, which keeps it out of the template.
-   */
-  readonly teamWebhookUrl: string;
-  /** A Secrets Manager secret whose value is the webhook URL; when set, it replaces `teamWebhookUrl`. */
-  readonly teamWebhookSecretArn?: string;
 }
 
 export const ENV = {
   ...RUNTIME_ENV,
+  /** `secretArnEnv("verification")`, spelled out so the handlers' config schemas keep literal keys. */
   verificationSecretArn: "VERIFICATION_SECRET_ARN",
-  mailFrom: "MAIL_FROM",
-  verifyUrlBase: "VERIFY_URL_BASE",
-  teamWebhookUrl: "TEAM_WEBHOOK_URL",
-  teamWebhookSecretArn: "TEAM_WEBHOOK_SECRET_ARN",
+  mailFrom: DEPLOY_SETTINGS.mailFrom.env,
+  verifyUrlBase: DEPLOY_SETTINGS.verifyUrlBase.env,
+  teamWebhookUrl: DEPLOY_SETTINGS.teamWebhookUrl.env,
+  teamWebhookSecretArn: DEPLOY_SETTINGS.teamWebhookUrl.secretAlternative.env,
   uploadsBucket: "UPLOADS_BUCKET",
 } as const;
 
+export class MissingConsumerResourceError extends Error {
+  override readonly name = "MissingConsumerResourceError";
+}
+
+/** `consumer` is a name of courier's topology or the entry of any other. */
 export function consumerEnvironment(
-  consumer: ConsumerName,
+  consumer: ConsumerName | ConsumerSpec<string>,
   resources: ConsumerResources,
   settings: DeploySettings,
 ): Record<string, string> {
-  const common: Record<string, string> = {
-    [ENV.consumer]: consumer,
+  const spec = typeof consumer === "string" ? consumerSpec(consumer) : consumer;
+  const needs = needsOf(spec);
+  const env: Record<string, string> = {
+    [ENV.consumer]: spec.name,
     [ENV.queueUrl]: resources.queueUrl,
     [ENV.dlqUrl]: resources.dlqUrl,
-    POWERTOOLS_SERVICE_NAME: consumer,
+    POWERTOOLS_SERVICE_NAME: spec.name,
     POWERTOOLS_METRICS_NAMESPACE: "courier",
-    ...(resources.idempotencyTable ? { [ENV.idempotencyTable]: resources.idempotencyTable } : {}),
   };
-  switch (consumer) {
-    case "verification-email":
-      return {
-        ...common,
-        [ENV.verificationSecretArn]: resources.verificationSecretArn,
-        [ENV.mailFrom]: settings.mailFrom,
-        [ENV.verifyUrlBase]: settings.verifyUrlBase,
-      };
-    case "verification-sms":
-      return { ...common, [ENV.verificationSecretArn]: resources.verificationSecretArn };
-    case "team-notify":
-      return settings.teamWebhookSecretArn
-        ? { ...common, [ENV.teamWebhookSecretArn]: settings.teamWebhookSecretArn }
-        : { ...common, [ENV.teamWebhookUrl]: settings.teamWebhookUrl };
-    case "thumbnails":
-      return { ...common, [ENV.uploadsBucket]: resources.uploadsBucket };
+  if (needs.idempotencyTable && resources.idempotencyTable) {
+    env[ENV.idempotencyTable] = resources.idempotencyTable;
   }
+  for (const secret of needs.secrets) {
+    const arn = resources.secretArns[secret];
+    if (!arn)
+      throw new MissingConsumerResourceError(
+        `${spec.name} needs secret "${secret}", whose ARN was not given`,
+      );
+    env[secretArnEnv(secret)] = arn;
+  }
+  for (const name of needs.settings) {
+    const setting: SettingSpec = DEPLOY_SETTINGS[name];
+    const secretArn = settingSecretArn(name, settings);
+    // A secret standing in for the value keeps the value (a bearer URL) out of the environment.
+    if (secretArn && setting.secretAlternative) env[setting.secretAlternative.env] = secretArn;
+    else env[setting.env] = settings[name];
+  }
+  if (usesUploads(needs)) {
+    if (!resources.uploadsBucket) {
+      throw new MissingConsumerResourceError(
+        `${spec.name} needs the uploads bucket, whose name was not given`,
+      );
+    }
+    env[ENV.uploadsBucket] = resources.uploadsBucket;
+  }
+  return env;
 }

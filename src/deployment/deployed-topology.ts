@@ -1,12 +1,14 @@
 /** Addresses of a deployed courier stack, read back from its CloudFormation outputs. */
+import type { ConsumerResources } from "./consumer-environment.ts";
 import {
   consumerOutputKey,
   IDEMPOTENCY_TABLE_OUTPUT,
+  secretOutputKey,
   topicOutputKey,
   UPLOADS_BUCKET_OUTPUT,
   VERIFICATION_SECRET_OUTPUT,
 } from "./stack-outputs.ts";
-import { type ConsumerName, consumerNames, type TopicName, topicNames } from "./topology.ts";
+import { type ConsumerName, consumerNames, secrets, type TopicName, topicNames } from "./topology.ts";
 
 export interface DeployedConsumer {
   readonly name: ConsumerName;
@@ -22,6 +24,8 @@ export interface DeployedTopology {
   readonly consumers: Record<ConsumerName, DeployedConsumer>;
   readonly uploadsBucket: string;
   readonly verificationSecretArn: string;
+  /** Every secret of the topology by name: its ARN. */
+  readonly secretArns: Readonly<Record<string, string>>;
   /** Absent where the stack was deployed without its DynamoDB table (LocalStack here). */
   readonly idempotencyTable?: string;
 }
@@ -61,6 +65,26 @@ export function topologyFromOutputs(stackName: string, outputs: Record<string, s
     consumers,
     uploadsBucket: need(UPLOADS_BUCKET_OUTPUT),
     verificationSecretArn: need(VERIFICATION_SECRET_OUTPUT),
+    secretArns: Object.fromEntries(Object.keys(secrets).map((s) => [s, need(secretOutputKey(s))])),
+    ...(idempotencyTable ? { idempotencyTable } : {}),
+  };
+}
+
+/**
+ * What `consumerEnvironment()` needs of a deployed stack for one consumer. `idempotencyTable` stands
+ * in where the stack has none (LocalStack) but a local DynamoDB-API server has one.
+ */
+export function consumerResources(
+  topology: DeployedTopology,
+  consumer: ConsumerName,
+  idempotencyTable = topology.idempotencyTable,
+): ConsumerResources {
+  const deployed = topology.consumers[consumer];
+  return {
+    queueUrl: deployed.queueUrl,
+    dlqUrl: deployed.dlqUrl,
+    secretArns: topology.secretArns,
+    uploadsBucket: topology.uploadsBucket,
     ...(idempotencyTable ? { idempotencyTable } : {}),
   };
 }

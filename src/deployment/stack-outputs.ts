@@ -24,16 +24,21 @@ export type ConsumerOutput =
   | "EventSourceMappingId";
 export type TopicOutput = "TopicArn";
 
-export function consumerOutputKey(consumer: ConsumerName, output: ConsumerOutput): string {
+export function consumerOutputKey(consumer: ConsumerName | (string & {}), output: ConsumerOutput): string {
   return `${pascalCase(consumer)}${output}`;
 }
 
-export function topicOutputKey(topic: TopicName, output: TopicOutput): string {
+export function topicOutputKey(topic: TopicName | (string & {}), output: TopicOutput): string {
   return `${pascalCase(topic)}${output}`;
 }
 
+/** "verification" -> "VerificationSecretArn". */
+export function secretOutputKey(secret: string): string {
+  return `${pascalCase(secret)}SecretArn`;
+}
+
 export const UPLOADS_BUCKET_OUTPUT = "UploadsBucketName";
-export const VERIFICATION_SECRET_OUTPUT = "VerificationSecretArn";
+export const VERIFICATION_SECRET_OUTPUT = secretOutputKey("verification");
 export const IDEMPOTENCY_TABLE_OUTPUT = "IdempotencyTableName";
 
 export const DEFAULT_STACK_NAME = "courier";

@@ -5,13 +5,47 @@
  */
 import type { BackoffSpec } from "../lib/consumer/backoff.ts";
 import { ImageUploadedV1Contract, NewAccountV1Contract, type TopicSpec } from "../lib/contracts/index.ts";
+import type { SettingName } from "./deploy-settings.ts";
 
 export type { BackoffSpec, TopicSpec };
 
-export interface ConsumerSpec {
+/**
+ * What a consumer's work needs besides its own queue and DLQ. The function's environment, its IAM
+ * grants (least privilege: exactly these) and the cdk-nag acknowledgements those grants call for
+ * are derived from it; nothing else in the stack names a consumer.
+ */
+export interface ConsumerNeeds {
+  /** Deploy settings the function reads from its environment (`DEPLOY_SETTINGS`). */
+  readonly settings?: readonly SettingName[];
+  /** Secrets of the topology (`TopologySpec.secrets`) the function reads: their ARNs and read rights. */
+  readonly secrets?: readonly string[];
+  /** The idempotency table (side effects once per eventId): its name and read/write rights on items. */
+  readonly idempotencyTable?: boolean;
+  /**
+   * Key prefixes of the uploads bucket (each ending in "/") the function reads and writes. Read is
+   * GetObject and the bucket's List (so a missing key is 404, not 403); write is PutObject.
+   */
+  readonly uploads?: { readonly read?: readonly string[]; readonly write?: readonly string[] };
+  /** Sends email through SES, only as the `mailFrom` setting's address. */
+  readonly sendsEmail?: boolean;
+  /** Publishes SMS to phone numbers through SNS, and to no topic. */
+  readonly sendsSms?: boolean;
+  /** Packages shipped as installed native modules (for Lambda's platform) rather than bundled. */
+  readonly nativeModules?: readonly string[];
+}
+
+/** A secret the stack creates with a generated random value (letters and digits). */
+export interface SecretSpec {
+  readonly description: string;
+  readonly length: number;
+  /** Why it is rotated by hand rather than by a rotation function (acknowledges cdk-nag's SMG4). */
+  readonly manualRotationReason: string;
+}
+
+export interface ConsumerSpec<Topic extends string = TopicName> {
   readonly name: string;
   readonly description: string;
-  readonly topic: TopicName;
+  readonly topic: Topic;
   /** The Lambda handler module, relative to the repository root; it exports `handler`. */
   readonly handlerEntry: string;
   /** SNS filter policy on message attributes: attribute name to the allowed string values. */
@@ -35,6 +69,8 @@ export interface ConsumerSpec {
   readonly smsCap?: SmsCapSpec;
   /** @default DEFAULT_ALARM_THRESHOLDS for whatever is not given */
   readonly alarms?: Partial<ConsumerAlarmThresholds>;
+  /** @default - nothing besides its queue and DLQ */
+  readonly needs?: ConsumerNeeds;
 }
 
 /** What a consumer's alarms fire on, beyond the oldest message's age. */
@@ -57,8 +93,15 @@ export const DEFAULT_ALARM_THRESHOLDS: ConsumerAlarmThresholds = {
   functionThrottles: 0,
 };
 
-export function alarmThresholds(spec: ConsumerSpec): ConsumerAlarmThresholds {
+export function alarmThresholds(spec: ConsumerSpec<string>): ConsumerAlarmThresholds {
   return { ...DEFAULT_ALARM_THRESHOLDS, ...spec.alarms };
+}
+
+/** A whole topology: what the CDK stack renders. `courierTopology` below is courier's own. */
+export interface TopologySpec<Topic extends string = string, Consumer extends string = string> {
+  readonly topics: Readonly<Record<Topic, TopicSpec>>;
+  readonly consumers: Readonly<Record<Consumer, ConsumerSpec<Topic>>>;
+  readonly secrets: Readonly<Record<string, SecretSpec>>;
 }
 
 /**
@@ -124,6 +167,12 @@ export const consumers = {
     handlerEntry: "lambdas/verification-email/handler.ts",
     // Sign-ups and email code re-sends; an SMS re-send is not for it.
     filterPolicy: { purpose: ["signup", "resend-email"] },
+    needs: {
+      settings: ["mailFrom", "verifyUrlBase"],
+      secrets: ["verification"],
+      idempotencyTable: true,
+      sendsEmail: true,
+    },
   },
   "verification-sms": {
     ...defaults,
@@ -135,6 +184,7 @@ export const consumers = {
     // Below the API's 5 sign-ups per phone a day: the backstop when something gets past the API.
     // A country code's count bounds the day's bill from numbers the attacker rotates through.
     smsCap: { perNumberPerDay: 3, perCountryPerDay: 1000 },
+    needs: { secrets: ["verification"], idempotencyTable: true, sendsSms: true },
   },
   "team-notify": {
     ...defaults,
@@ -145,6 +195,7 @@ export const consumers = {
     // Only real sign-ups: a code re-send is not news for the team.
     filterPolicy: { purpose: ["signup"] },
     maxConcurrency: 2,
+    needs: { settings: ["teamWebhookUrl"], idempotencyTable: true },
   },
   thumbnails: {
     ...defaults,
@@ -156,10 +207,28 @@ export const consumers = {
     timeoutSeconds: 60,
     memoryMb: 1536,
     visibilityTimeoutSeconds: 360,
+    needs: {
+      // Read on renditions too: the function skips work when both renditions exist for the same
+      // source ETag, which it learns from HeadObject on them.
+      uploads: { read: ["originals/", "renditions/"], write: ["renditions/"] },
+      nativeModules: ["sharp"],
+    },
   },
 } as const satisfies Record<string, ConsumerSpec>;
 
 export type ConsumerName = keyof typeof consumers;
+
+export const secrets = {
+  verification: {
+    description: "HMAC key of courier's account verification codes",
+    length: 64,
+    manualRotationReason:
+      "An HMAC key for short-lived verification codes, not a credential of another system: rotating it needs no partner and would void the codes already sent, so it is rotated by hand.",
+  },
+} as const satisfies Record<string, SecretSpec>;
+
+/** courier's own topology: the default the CDK stack renders. */
+export const courierTopology: TopologySpec<TopicName, ConsumerName> = { topics, consumers, secrets };
 
 export const redriveFunction: RedriveFunctionSpec = {
   handlerEntry: "lambdas/redrive/handler.ts",

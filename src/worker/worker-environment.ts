@@ -5,15 +5,10 @@
  * credentials; against AWS (container worker mode) only what the operator chose (profile, region,
  * endpoint) is set and the SDK's default chain finds the rest.
  */
-
 import { CREDENTIAL_SOURCES } from "../deployment/aws-target.ts";
-import {
-  type ConsumerResources,
-  consumerEnvironment,
-  type DeploySettings,
-  ENV,
-} from "../deployment/consumer-environment.ts";
-import type { DeployedTopology } from "../deployment/deployed-topology.ts";
+import { consumerEnvironment, type DeploySettings } from "../deployment/consumer-environment.ts";
+import { DEPLOY_SETTINGS } from "../deployment/deploy-settings.ts";
+import { consumerResources, type DeployedTopology } from "../deployment/deployed-topology.ts";
 import type { ConsumerName } from "../deployment/topology.ts";
 
 /** Where the workers' AWS calls go. */
@@ -32,10 +27,10 @@ export const WORKER_CONCURRENCY_ENV = "COURIER_WORKER_CONCURRENCY";
 
 /** Deploy settings a worker reads from its own environment; locally they have defaults. */
 export const SETTINGS_ENV: Record<keyof DeploySettings, string> = {
-  mailFrom: ENV.mailFrom,
-  verifyUrlBase: ENV.verifyUrlBase,
-  teamWebhookUrl: ENV.teamWebhookUrl,
-  teamWebhookSecretArn: ENV.teamWebhookSecretArn,
+  mailFrom: DEPLOY_SETTINGS.mailFrom.env,
+  verifyUrlBase: DEPLOY_SETTINGS.verifyUrlBase.env,
+  teamWebhookUrl: DEPLOY_SETTINGS.teamWebhookUrl.env,
+  teamWebhookSecretArn: DEPLOY_SETTINGS.teamWebhookUrl.secretAlternative.env,
 };
 
 export class WorkerSettingError extends Error {
@@ -72,15 +67,12 @@ export interface WorkerEnvironmentOptions {
 
 export function workerEnvironment(options: WorkerEnvironmentOptions): Record<string, string> {
   const { consumer, topology, target } = options;
-  const deployed = topology.consumers[consumer];
-  const idempotencyTable = topology.idempotencyTable ?? options.idempotencyTable;
-  const resources: ConsumerResources = {
-    queueUrl: deployed.queueUrl,
-    dlqUrl: deployed.dlqUrl,
-    verificationSecretArn: topology.verificationSecretArn,
-    uploadsBucket: topology.uploadsBucket,
-    ...(idempotencyTable ? { idempotencyTable } : {}),
-  };
+  const resources = consumerResources(
+    topology,
+    consumer,
+    topology.idempotencyTable ?? options.idempotencyTable,
+  );
+  // The same derivation as the stack's: a consumer gets the variables its topology entry needs.
   const functionEnv = consumerEnvironment(consumer, resources, options.settings);
   const missing = Object.entries(functionEnv)
     .filter(([, value]) => value === UNSET)

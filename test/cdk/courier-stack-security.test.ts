@@ -157,7 +157,7 @@ describe("GIVEN the synthesized stack", () => {
   });
 
   it("THEN the verification secret is readable by verification-email and verification-sms and by no other role", () => {
-    const secret = ref(logicalId(synth.stack.verificationSecret));
+    const secret = ref(logicalId(synth.stack.secret("verification")));
     const readers = resourcesOfType(json, "AWS::IAM::Role")
       .map(([id]) => id)
       .filter((roleId) =>
@@ -175,7 +175,7 @@ describe("GIVEN the synthesized stack", () => {
   });
 
   it("THEN the verification secret is generated, not written in the template", () => {
-    const secret = props(json, logicalId(synth.stack.verificationSecret));
+    const secret = props(json, logicalId(synth.stack.secret("verification")));
     expect(secret.GenerateSecretString).toBeDefined();
     expect(secret.SecretString).toBeUndefined();
   });

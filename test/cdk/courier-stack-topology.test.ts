@@ -30,6 +30,22 @@ import {
 
 const DAY = 24 * 60 * 60;
 
+const COMMON_VARIABLES = [
+  "NODE_OPTIONS",
+  "COURIER_CONSUMER",
+  "COURIER_QUEUE_URL",
+  "COURIER_DLQ_URL",
+  "POWERTOOLS_SERVICE_NAME",
+  "POWERTOOLS_METRICS_NAMESPACE",
+];
+/** Each consumer's variables beyond the common ones, as they were before needs were data. */
+const NEEDED_VARIABLES: Record<(typeof consumerNames)[number], string[]> = {
+  "verification-email": ["IDEMPOTENCY_TABLE", "VERIFICATION_SECRET_ARN", "MAIL_FROM", "VERIFY_URL_BASE"],
+  "verification-sms": ["IDEMPOTENCY_TABLE", "VERIFICATION_SECRET_ARN"],
+  "team-notify": ["IDEMPOTENCY_TABLE", "TEAM_WEBHOOK_URL"],
+  thumbnails: ["UPLOADS_BUCKET"],
+};
+
 let synth: SynthesizedCourier;
 let json: CfnTemplate;
 beforeAll(() => {
@@ -140,25 +156,29 @@ describe("GIVEN the topology declaration WHEN the stack is synthesized", () => {
       const sentinels: Required<ConsumerResources> = {
         queueUrl: "@queueUrl",
         dlqUrl: "@dlqUrl",
-        verificationSecretArn: "@secret",
+        secretArns: { verification: "@secret" },
         uploadsBucket: "@bucket",
         idempotencyTable: "@table",
       };
       const addresses: Record<string, unknown> = {
         "@queueUrl": ref(queue),
         "@dlqUrl": ref(dlq),
-        "@secret": ref(logicalId(synth.stack.verificationSecret)),
+        "@secret": ref(logicalId(synth.stack.secret("verification"))),
         "@bucket": ref(logicalId(synth.stack.uploadsBucket)),
         "@table": ref(logicalId(synth.stack.idempotencyTable)),
       };
       const declared = consumerEnvironment(name, sentinels, TEST_SETTINGS);
       const expected = Object.fromEntries(Object.entries(declared).map(([k, v]) => [k, addresses[v] ?? v]));
-      const signup = spec.topic === "account-signups";
-      if (!signup) delete expected.IDEMPOTENCY_TABLE;
       const variables = (props(json, fn).Environment as { Variables: Record<string, unknown> }).Variables;
       const { NODE_OPTIONS, ...rest } = variables;
       expect(rest).toEqual(expected);
       expect(NODE_OPTIONS).toBe("--enable-source-maps");
+    });
+
+    it("gets the variables its needs call for and no other (pinned: the needs must not change what a function sees)", () => {
+      const variables = (props(json, ids(name).fn).Environment as { Variables: Record<string, unknown> })
+        .Variables;
+      expect(Object.keys(variables).sort()).toEqual([...COMMON_VARIABLES, ...NEEDED_VARIABLES[name]].sort());
     });
 
     it("alarms when its DLQ holds any message", () => {

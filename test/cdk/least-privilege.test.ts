@@ -49,7 +49,7 @@ function ownedBy(name: ConsumerName): unknown[] {
   ];
   if (consumers[name].topic === "account-signups") owned.push(arnOf(logicalId(synth.stack.idempotencyTable)));
   if (name === "verification-email" || name === "verification-sms") {
-    owned.push(ref(logicalId(synth.stack.verificationSecret)));
+    owned.push(ref(logicalId(synth.stack.secret("verification"))));
   }
   if (name === "thumbnails") {
     const bucket = arnOf(logicalId(synth.stack.uploadsBucket));

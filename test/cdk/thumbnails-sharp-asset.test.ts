@@ -11,7 +11,6 @@ import { fileURLToPath } from "node:url";
 import { App, Stack } from "aws-cdk-lib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BundledFunction } from "../../cdk/constructs/bundled-function.ts";
-import { CONSUMER_NATIVE_MODULES } from "../../cdk/stacks/courier-stack.ts";
 import { consumers } from "../../src/deployment/topology.ts";
 import "./fixtures.ts";
 
@@ -27,8 +26,7 @@ beforeAll(() => {
   outdir = mkdtempSync(join(tmpdir(), "courier-sharp-asset-"));
   const app = new App({ outdir });
   const stack = new Stack(app, "courier-thumbnails-asset");
-  const nativeModules = CONSUMER_NATIVE_MODULES.thumbnails;
-  if (!nativeModules) throw new Error("the stack declares no native modules for thumbnails");
+  const nativeModules = consumers.thumbnails.needs.nativeModules;
   new BundledFunction(stack, "Thumbnails", {
     entry: fileURLToPath(new URL(`../../${consumers.thumbnails.handlerEntry}`, import.meta.url)),
     nativeModules,

@@ -231,7 +231,7 @@ beforeAll(async () => {
           {
             queueUrl: c.queueUrl,
             dlqUrl: c.dlqUrl,
-            verificationSecretArn: topology.verificationSecretArn,
+            secretArns: topology.secretArns,
             uploadsBucket: topology.uploadsBucket,
           },
           { mailFrom, verifyUrlBase, teamWebhookUrl },

@@ -66,7 +66,7 @@ beforeAll(async () => {
     {
       queueUrl: thumbnails.queueUrl,
       dlqUrl: thumbnails.dlqUrl,
-      verificationSecretArn: topology.verificationSecretArn,
+      secretArns: topology.secretArns,
       uploadsBucket: topology.uploadsBucket,
     },
     LOCAL_DEPLOY_SETTINGS,

@@ -69,7 +69,7 @@ function useEnvironmentOf(consumer: ConsumerName, idempotencyTable?: string): vo
     {
       queueUrl: `http://sqs.local/000000000000/${consumer}`,
       dlqUrl: `http://sqs.local/000000000000/${consumer}-dlq`,
-      verificationSecretArn: "arn:aws:secretsmanager:us-east-1:000000000000:secret:verification",
+      secretArns: { verification: "arn:aws:secretsmanager:us-east-1:000000000000:secret:verification" },
       uploadsBucket: "uploads",
       ...(idempotencyTable ? { idempotencyTable } : {}),
     },

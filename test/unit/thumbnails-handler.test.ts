@@ -50,7 +50,7 @@ beforeEach(() => {
       {
         queueUrl: "http://sqs.local/000000000000/thumbnails",
         dlqUrl: "http://sqs.local/000000000000/thumbnails-dlq",
-        verificationSecretArn: "unused",
+        secretArns: {},
         uploadsBucket: "uploads",
       },
       LOCAL_DEPLOY_SETTINGS,
