@@ -2,9 +2,13 @@
  * Shared by the CDK tests: one way to build the stack (bundling off) and small readers over the
  * synthesized template, so each test states its invariant rather than template plumbing.
  */
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { App, type CfnElement, Stack } from "aws-cdk-lib";
 import { Template } from "aws-cdk-lib/assertions";
 import type { IConstruct } from "constructs";
+import { acknowledgeNagFindings, addNagChecks } from "../../cdk/nag-suppressions.ts";
 import { CourierStack } from "../../cdk/stacks/courier-stack.ts";
 import type { DeploySettings } from "../../src/deployment/consumer-environment.ts";
 
@@ -33,6 +37,63 @@ export function synthCourierStack(stackName = "courier-test"): SynthesizedCourie
   const stack = new CourierStack(appWithoutBundling(), stackName, { settings: TEST_SETTINGS });
   const template = Template.fromStack(stack);
   return { stack, template, json: template.toJSON() as CfnTemplate };
+}
+
+export interface NagFinding {
+  readonly rule: string;
+  readonly severity: string;
+  readonly path: string;
+}
+
+interface ValidationReport {
+  pluginReports: Array<{
+    pluginName: string;
+    violations: Array<{
+      ruleName: string;
+      severity: string;
+      violatingConstructs: Array<{ constructPath?: string }>;
+    }>;
+  }>;
+}
+
+/**
+ * Synthesizes a stack (bundling off) under cdk-nag's AwsSolutions pack, as cdk/app.ts does, and
+ * returns what the pack reported. A finding makes synth throw, as it makes `cdk synth` fail; the
+ * report is on disk either way.
+ */
+export function nagFindings<S extends CourierStack<string, string>>(
+  build: (app: App) => S,
+  acknowledge: boolean,
+): { findings: NagFinding[]; stack: S } {
+  const outdir = mkdtempSync(join(tmpdir(), "courier-nag-"));
+  try {
+    const app = new App({ outdir, context: { "aws:cdk:bundling-stacks": [] } });
+    const stack = build(app);
+    addNagChecks(app);
+    if (acknowledge) acknowledgeNagFindings(stack);
+    try {
+      app.synth();
+    } catch (error) {
+      if ((error as Error).name !== "ValidationFailed") throw error;
+    }
+    const report = JSON.parse(
+      readFileSync(join(outdir, "validation-report.json"), "utf8"),
+    ) as ValidationReport;
+    const findings = report.pluginReports
+      .filter((r) => r.pluginName === "AwsSolutions")
+      .flatMap((r) =>
+        r.violations.flatMap((v) =>
+          v.violatingConstructs.map((c) => ({
+            rule: v.ruleName,
+            severity: v.severity,
+            path: c.constructPath ?? "?",
+          })),
+        ),
+      );
+    return { findings, stack };
+  } finally {
+    rmSync(outdir, { recursive: true, force: true });
+  }
 }
 
 export interface CfnResource {

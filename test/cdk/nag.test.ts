@@ -4,76 +4,22 @@
  * acknowledgement without a reason; an acknowledgement that no longer matches anything (a stale
  * suppression that would silently cover a future finding); the checks not running at all.
  */
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { App } from "aws-cdk-lib";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { acknowledgeNagFindings, addNagChecks, nagAcknowledgements } from "../../cdk/nag-suppressions.ts";
+import { beforeAll, describe, expect, it } from "vitest";
+import { nagAcknowledgements } from "../../cdk/nag-suppressions.ts";
 import { CourierStack } from "../../cdk/stacks/courier-stack.ts";
-import { TEST_SETTINGS } from "./fixtures.ts";
+import { nagFindings as findingsOf, type NagFinding, TEST_SETTINGS } from "./fixtures.ts";
 
-interface Finding {
-  readonly rule: string;
-  readonly severity: string;
-  readonly path: string;
+function nagFindings(acknowledge: boolean): { findings: NagFinding[]; stack: CourierStack } {
+  return findingsOf((app) => new CourierStack(app, "courier-nag", { settings: TEST_SETTINGS }), acknowledge);
 }
 
-interface ValidationReport {
-  pluginReports: Array<{
-    pluginName: string;
-    violations: Array<{
-      ruleName: string;
-      severity: string;
-      violatingConstructs: Array<{ constructPath?: string }>;
-    }>;
-  }>;
-}
-
-const outdirs: string[] = [];
-
-/**
- * Synthesizes the stack with the AwsSolutions pack (bundling off) and returns what it reported.
- * A finding makes synth throw, as it makes `cdk synth` fail; the report is on disk either way.
- */
-function nagFindings(acknowledge: boolean): { findings: Finding[]; stack: CourierStack } {
-  const outdir = mkdtempSync(join(tmpdir(), "courier-nag-"));
-  outdirs.push(outdir);
-  const app = new App({ outdir, context: { "aws:cdk:bundling-stacks": [] } });
-  const stack = new CourierStack(app, "courier-nag", { settings: TEST_SETTINGS });
-  addNagChecks(app);
-  if (acknowledge) acknowledgeNagFindings(stack);
-  try {
-    app.synth();
-  } catch (error) {
-    if ((error as Error).name !== "ValidationFailed") throw error;
-  }
-  const report = JSON.parse(readFileSync(join(outdir, "validation-report.json"), "utf8")) as ValidationReport;
-  const findings = report.pluginReports
-    .filter((r) => r.pluginName === "AwsSolutions")
-    .flatMap((r) =>
-      r.violations.flatMap((v) =>
-        v.violatingConstructs.map((c) => ({
-          rule: v.ruleName,
-          severity: v.severity,
-          path: c.constructPath ?? "?",
-        })),
-      ),
-    );
-  return { findings, stack };
-}
-
-let acknowledged: Finding[];
-let raw: { findings: Finding[]; stack: CourierStack };
+let acknowledged: NagFinding[];
+let raw: { findings: NagFinding[]; stack: CourierStack };
 
 // Two synths (about 5 s each): one as cdk/app.ts builds it, one without acknowledgements.
 beforeAll(() => {
   acknowledged = nagFindings(true).findings;
   raw = nagFindings(false);
-});
-
-afterAll(() => {
-  for (const dir of outdirs) rmSync(dir, { recursive: true, force: true });
 });
 
 describe("GIVEN the courier stack under cdk-nag's AwsSolutions pack", () => {

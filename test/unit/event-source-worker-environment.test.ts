@@ -124,6 +124,24 @@ describe("workerEnvironment", () => {
     ).toThrow(/TEAM_WEBHOOK_URL/);
   });
 
+  it("GIVEN a local idempotency table WHEN workers are built THEN only consumers whose needs name the table receive it, as on Lambda", () => {
+    const build = (consumer: "thumbnails" | "verification-email") =>
+      workerEnvironment({
+        consumer,
+        topology: fakeTopology(),
+        settings: settingsFromEnvironment({}, localDefaults),
+        target: local,
+        baseEnv,
+        idempotencyTable: "local-idempotency",
+      });
+    expect(build("verification-email").IDEMPOTENCY_TABLE).toBe("local-idempotency");
+    expect(build("verification-email").VERIFICATION_SECRET_ARN).toBe(
+      "arn:aws:secretsmanager:us-east-1:1:secret:key",
+    );
+    expect(build("thumbnails")).not.toHaveProperty("IDEMPOTENCY_TABLE");
+    expect(build("thumbnails").UPLOADS_BUCKET).toBe("uploads-bucket");
+  });
+
   it("GIVEN a concurrency override WHEN built THEN the worker process receives it", () => {
     const env = workerEnvironment({
       consumer: "thumbnails",
