@@ -300,6 +300,11 @@ describe("GIVEN a topology entry with a mistake WHEN the stack is built", () => 
       /needs to read uploads prefix "audit"/,
     ],
     [
+      "an SMS cap without sending SMS and the idempotency table it counts in",
+      { smsCap: { perNumberPerDay: 3, perCountryPerDay: 100 }, needs: { idempotencyTable: true } },
+      /consumer "audit-log" has an smsCap, which needs sendsSms and the idempotency table/,
+    ],
+    [
       "a name field that differs from its key",
       { name: "audit" },
       /consumer "audit-log": its name field says "audit"/,
