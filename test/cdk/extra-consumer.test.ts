@@ -115,7 +115,8 @@ describe("GIVEN the topology with one more entry, audit-log, WHEN the stack is s
     expect(queueProps.MessageRetentionPeriod).toBe(7 * DAY);
     expect(queueProps.RedrivePolicy).toEqual({ deadLetterTargetArn: arnOf(dlq), maxReceiveCount: 3 });
     expect(props(json, dlq).MessageRetentionPeriod).toBe(14 * DAY);
-    expect(resourcesOfType(json, "AWS::SQS::Queue")).toHaveLength(2 * 5);
+    const subscriptionDlq = logicalId(stack.consumerQueues["audit-log"].subscriptionDeadLetterQueue);
+    expect(json.Resources[subscriptionDlq]?.Type).toBe("AWS::SQS::Queue");
   });
 
   it("THEN its queue is subscribed to account-signups with raw delivery and no filter", () => {
@@ -127,6 +128,8 @@ describe("GIVEN the topology with one more entry, audit-log, WHEN the stack is s
     expect(subscription.TopicArn).toEqual(ref(logicalId(stack.topics["account-signups"].topic)));
     expect(subscription.RawMessageDelivery).toBe(true);
     expect(subscription.FilterPolicy).toBeUndefined();
+    const subscriptionDlq = logicalId(stack.consumerQueues["audit-log"].subscriptionDeadLetterQueue);
+    expect(subscription.RedrivePolicy).toEqual({ deadLetterTargetArn: arnOf(subscriptionDlq) });
   });
 
   it("THEN its function has the declared memory and timeout and reads its queue with the declared batch settings", () => {
