@@ -11,6 +11,17 @@ export const LOCAL_DEPLOY_SETTINGS: DeploySettings = {
   teamWebhookUrl: "http://127.0.0.1:3000/team-webhook",
 };
 
+/**
+ * The settings `courier work --local` may assume when the environment has none: only values that
+ * really work there (the example API's sender and link base). No team webhook: nothing listens at
+ * a guessed address, and a consumer started against one fails every record; without
+ * TEAM_WEBHOOK_URL team-notify is not started (npm start supplies its own sink).
+ */
+export const LOCAL_WORKER_DEFAULTS: Partial<DeploySettings> = {
+  mailFrom: LOCAL_DEPLOY_SETTINGS.mailFrom,
+  verifyUrlBase: LOCAL_DEPLOY_SETTINGS.verifyUrlBase,
+};
+
 export function localIdempotencyTableName(stackName: string): string {
   return `${stackName}-idempotency`;
 }

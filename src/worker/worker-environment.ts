@@ -33,15 +33,28 @@ export const SETTINGS_ENV: Record<keyof DeploySettings, string> = {
   teamWebhookSecretArn: DEPLOY_SETTINGS.teamWebhookUrl.secretAlternative.env,
 };
 
+/** A consumer's required setting has no value: the consumer must not be started half-configured. */
 export class WorkerSettingError extends Error {
   override readonly name = "WorkerSettingError";
+  readonly consumer: ConsumerName;
+  /** Each missing setting, as the variable to set (with its alternative, if any). */
+  readonly missing: readonly string[];
+
+  constructor(consumer: ConsumerName, missing: readonly string[]) {
+    super(`${consumer} needs ${missing.join(", ")}: set it in the environment`);
+    this.consumer = consumer;
+    this.missing = missing;
+  }
 }
 
 /** Marks a setting nobody supplied, so only the consumers that need it fail, naming it. */
 const UNSET = "\u0000unset";
 
 /** Settings from the environment, falling back to `defaults` (the local run's) where given. */
-export function settingsFromEnvironment(env: NodeJS.ProcessEnv, defaults?: DeploySettings): DeploySettings {
+export function settingsFromEnvironment(
+  env: NodeJS.ProcessEnv,
+  defaults?: Partial<DeploySettings>,
+): DeploySettings {
   const pick = (key: keyof DeploySettings) => env[SETTINGS_ENV[key]] || defaults?.[key] || UNSET;
   // Optional: when present it replaces teamWebhookUrl, so it must not default to UNSET.
   const secretArn = env[SETTINGS_ENV.teamWebhookSecretArn] || defaults?.teamWebhookSecretArn;
@@ -78,7 +91,11 @@ export function workerEnvironment(options: WorkerEnvironmentOptions): Record<str
     .filter(([, value]) => value === UNSET)
     .map(([key]) => key);
   if (missing.length > 0) {
-    throw new WorkerSettingError(`${consumer} needs ${missing.join(", ")}: set it in the environment`);
+    // The webhook may also come from a secret, which keeps the URL out of the environment.
+    const described = missing.map((key) =>
+      key === ENV.teamWebhookUrl ? `${key} (or ${ENV.teamWebhookSecretArn})` : key,
+    );
+    throw new WorkerSettingError(consumer, described);
   }
 
   const env: Record<string, string> = {};

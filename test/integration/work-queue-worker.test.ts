@@ -154,4 +154,31 @@ describe("courier work: worker mode", () => {
       if (run.child.exitCode === null) run.child.kill("SIGKILL");
     }
   });
+
+  it("GIVEN no team webhook configured WHEN courier work --local starts every consumer THEN one line names team-notify and its setting, the others serve, and SIGTERM exits 0 (failure mode: a consumer started half-configured)", async () => {
+    const run = courierWork(["--stack", stack.topology.stackName, "--interval", "1"], {
+      TEAM_WEBHOOK_URL: "",
+      TEAM_WEBHOOK_SECRET_ARN: "",
+    });
+    let stdout = "";
+    run.child.stdout?.on("data", (chunk) => {
+      stdout += chunk;
+    });
+    try {
+      const others = ["verification-email", "verification-sms", "thumbnails"];
+      await eventually(
+        () => others.every((c) => stdout.includes(`${c}: polling `)),
+        "the other consumers to start",
+        120_000,
+      );
+      const teamLines = stdout.split("\n").filter((l) => l.startsWith("team-notify"));
+      expect(teamLines).toEqual([
+        "team-notify: not started: needs TEAM_WEBHOOK_URL (or TEAM_WEBHOOK_SECRET_ARN) (the others run)",
+      ]);
+      run.child.kill("SIGTERM");
+      expect(await run.exit).toBe(0);
+    } finally {
+      if (run.child.exitCode === null) run.child.kill("SIGKILL");
+    }
+  });
 });

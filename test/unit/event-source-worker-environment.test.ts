@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { localTarget, resolveTarget, targetEnvironment } from "../../src/deployment/aws-target.ts";
 import { type DeployedTopology, topologyFromOutputs } from "../../src/deployment/deployed-topology.ts";
+import { LOCAL_WORKER_DEFAULTS } from "../../src/deployment/local-run.ts";
 import {
   consumerOutputKey,
   topicOutputKey,
@@ -163,5 +164,27 @@ describe("settingsFromEnvironment", () => {
     );
     expect(settings.teamWebhookUrl).toBe("https://hooks.example.com/x");
     expect(settings.mailFrom).toBe("courier@example.com");
+  });
+
+  it("GIVEN the local defaults and no webhook in the environment WHEN read THEN team-notify's webhook has no guessed value and its worker is refused naming both ways to set it (failure mode: half-configured consumer)", () => {
+    const settings = settingsFromEnvironment({}, LOCAL_WORKER_DEFAULTS);
+    expect(settings.mailFrom).toBe("courier@example.com");
+    const build = () =>
+      workerEnvironment({
+        consumer: "team-notify",
+        topology: fakeTopology(),
+        settings,
+        target: local,
+        baseEnv,
+      });
+    expect(build).toThrow(WorkerSettingError);
+    try {
+      build();
+    } catch (error) {
+      expect((error as WorkerSettingError).consumer).toBe("team-notify");
+      expect((error as WorkerSettingError).missing).toEqual([
+        "TEAM_WEBHOOK_URL (or TEAM_WEBHOOK_SECRET_ARN)",
+      ]);
+    }
   });
 });

@@ -9,12 +9,13 @@
  */
 import { type Command, Option } from "commander";
 import { targetEnvironment } from "../../deployment/aws-target.ts";
-import { LOCAL_DEPLOY_SETTINGS, localIdempotencyTableName } from "../../deployment/local-run.ts";
+import { LOCAL_WORKER_DEFAULTS, localIdempotencyTableName } from "../../deployment/local-run.ts";
 import { type ConsumerName, consumerNames, consumerSpec } from "../../deployment/topology.ts";
 import type { EventSourceStats } from "../../worker/event-source.ts";
 import { type WorkerPlan, WorkerPool, type WorkerState } from "../../worker/worker.ts";
 import {
   settingsFromEnvironment,
+  WorkerSettingError,
   type WorkerTarget,
   workerEnvironment,
 } from "../../worker/worker-environment.ts";
@@ -86,11 +87,14 @@ async function workCommand(names: string[], options: WorkOptions): Promise<void>
   const local = resolved.target.kind === "local";
   const target: WorkerTarget = { env: targetEnvironment(resolved.target), isolated: local };
   const topology = await deployedTopology(resolved);
-  const settings = settingsFromEnvironment(process.env, local ? LOCAL_DEPLOY_SETTINGS : undefined);
+  const settings = settingsFromEnvironment(process.env, local ? LOCAL_WORKER_DEFAULTS : undefined);
   const idempotencyTable = local ? localIdempotencyTable(resolved.stack) : undefined;
-  const plans: WorkerPlan[] = selected.map((consumer) => {
+  const plans: WorkerPlan[] = [];
+  // A consumer whose required setting has no value is not started: it would fail every record.
+  const notStarted: WorkerSettingError[] = [];
+  for (const consumer of selected) {
     try {
-      return {
+      plans.push({
         consumer,
         env: workerEnvironment({
           consumer,
@@ -101,14 +105,25 @@ async function workCommand(names: string[], options: WorkOptions): Promise<void>
           ...(concurrency ? { concurrency } : {}),
           ...(idempotencyTable ? { idempotencyTable } : {}),
         }),
-      };
+      });
     } catch (error) {
-      throw new CliError((error as Error).message);
+      if (!(error instanceof WorkerSettingError)) throw new CliError((error as Error).message);
+      notStarted.push(error);
     }
-  });
+  }
+  if (plans.length === 0) {
+    throw new CliError(`no consumer can start: ${notStarted.map((e) => e.message).join("; ")}`);
+  }
 
   const print = (line: string, data: object) =>
     process.stdout.write(options.json ? `${JSON.stringify(data)}\n` : `${line}\n`);
+  for (const error of notStarted) {
+    print(`${error.consumer}: not started: needs ${error.missing.join(", ")} (the others run)`, {
+      event: "not-started",
+      consumer: error.consumer,
+      missing: error.missing,
+    });
+  }
   const lastPrinted = new Map<ConsumerName, EventSourceStats | undefined>();
 
   let pool: WorkerPool | undefined;
