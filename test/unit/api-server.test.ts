@@ -113,6 +113,28 @@ describe("example API server", () => {
     expect((await post(`/accounts/${created.accountId}/verify`, { code })).status).toBe(200);
   });
 
+  it("GIVEN the emailed link WHEN opened (GET /verify) THEN an HTML page says verified; a forged token or unknown account gets a page saying why, escaped", async () => {
+    const created = (await (
+      await post("/accounts", { email: "eve@example.com", displayName: "Eve" })
+    ).json()) as { accountId: string; createdAt: string };
+    const { code } = issueEmailToken(
+      key,
+      { accountId: created.accountId, address: "eve@example.com" },
+      created.createdAt,
+    );
+    const open = (query: string) => fetch(`${base}/verify?${query}`);
+    const forged = await open(`accountId=${created.accountId}&token=${code.slice(0, -2)}xx`);
+    expect(forged.status).toBe(400);
+    expect(forged.headers.get("content-type")).toBe("text/html; charset=utf-8");
+    expect(await forged.text()).toContain("does not match this account");
+    const unknown = await open(`accountId=${encodeURIComponent("<b>x</b>")}&token=${code}`);
+    expect(await unknown.text()).toContain("no account has this id");
+    const good = await open(`accountId=${created.accountId}&token=${code}`);
+    expect(good.status).toBe(200);
+    expect(await good.text()).toContain("<h1>Email address verified</h1>");
+    expect(findAccount(db, created.accountId)?.verifiedAt).toBeDefined();
+  });
+
   it("GIVEN an unknown account or route or method THEN 404 / 404 / 405", async () => {
     expect((await post("/accounts/nope/verify", { token: "v1.1.x" })).status).toBe(404);
     expect((await fetch(`${base}/nowhere`)).status).toBe(404);

@@ -4,7 +4,7 @@
  * - POST /accounts            create an account; NewAccount goes out through the outbox (201)
  * - POST /accounts/:id/verify check an email token ({ token }) or SMS code ({ code })
  * - POST /accounts/:id/verification/resend  issue a new code ({ channel: "sms" | "email" }) (202)
- * - GET  /verify?accountId&token  the link in the verification email
+ * - GET  /verify?accountId&token  the link in the verification email: an HTML page for a person
  *
  * Abuse resistance (README "Threat model"): wrong codes are counted per account and channel and
  * lock the code (verification-attempts.ts); sign-ups and re-sends are rate limited per client and
@@ -48,6 +48,7 @@ import {
   HttpError,
   readBody,
   readJson,
+  sendHtml,
   sendJson,
   TooManyRequestsError,
   validationError,
@@ -59,6 +60,7 @@ import {
   type ServerTimeouts,
   validateTimeouts,
 } from "./server-hardening.ts";
+import { renderVerifyPage, type VerifyPageOutcome } from "./verify-page.ts";
 
 export interface ApiServerDeps {
   readonly db: DatabaseSync;
@@ -91,6 +93,14 @@ const verifyRequestSchema = z.union([
   z.object({ code: z.string().min(1).max(20) }).strict(),
 ]);
 
+/** Why a link failed, in a person's words, by the JSON API's error code; others keep their message. */
+const LINK_FAILURES: Record<string, string> = {
+  not_found: "no account has this id (it may have been deleted)",
+  code_malformed: "the token is not in the form the email gives",
+  code_mismatch:
+    "the token does not match this account: it was altered, is for another account, or a newer link replaced it",
+};
+
 const imageIdSchema = z.string().regex(/^[A-Za-z0-9_-]{1,128}$/);
 
 /** decodeURIComponent throws URIError on a malformed escape such as "%E0%A4%A": that is the client's 400. */
@@ -118,7 +128,8 @@ export function createApiServer(deps: ApiServerDeps): Server {
       deps.trustedProxyHops !== undefined ? { trustedProxyHops: deps.trustedProxyHops } : {},
     );
 
-  async function verify(res: ServerResponse, accountId: string, proof: { token?: string; code?: string }) {
+  /** Checks a token or code and marks the account verified; a failed check throws its HttpError. */
+  async function verify(accountId: string, proof: { token?: string; code?: string }): Promise<void> {
     const account = findAccount(deps.db, accountId);
     if (!account) throw new HttpError(404, "not_found", "no such account");
     const channel: VerificationChannel = proof.token !== undefined ? "email" : "sms";
@@ -176,7 +187,19 @@ export function createApiServer(deps: ApiServerDeps): Server {
         attemptsLeft,
       });
     }
-    sendJson(res, 200, { accountId, verified: true });
+  }
+
+  /** The emailed link's check, told as a page: the same check (and limits) as the JSON API. */
+  async function verifyLink(accountId: string | null, token: string | null): Promise<VerifyPageOutcome> {
+    if (!accountId || !token) return { kind: "invalid", reason: "the link lacks its accountId or token" };
+    try {
+      await verify(accountId, { token });
+      return { kind: "verified", accountId };
+    } catch (error) {
+      if (!(error instanceof HttpError)) throw error;
+      if (error.code === "code_expired") return { kind: "expired", accountId };
+      return { kind: "invalid", reason: LINK_FAILURES[error.code] ?? error.message };
+    }
   }
 
   const routes: Array<{ method: string; pattern: RegExp; handle: Route }> = [
@@ -212,7 +235,9 @@ export function createApiServer(deps: ApiServerDeps): Server {
       handle: async (req, res, [accountId]) => {
         const parsed = verifyRequestSchema.safeParse(await readJson(req));
         if (!parsed.success) throw validationError(parsed.error);
-        await verify(res, decodePathSegment(accountId ?? ""), parsed.data);
+        const id = decodePathSegment(accountId ?? "");
+        await verify(id, parsed.data);
+        sendJson(res, 200, { accountId: id, verified: true });
       },
     },
     {
@@ -238,11 +263,8 @@ export function createApiServer(deps: ApiServerDeps): Server {
       method: "GET",
       pattern: /^\/verify$/,
       handle: async (_req, res, _params, url) => {
-        const accountId = url.searchParams.get("accountId");
-        const token = url.searchParams.get("token");
-        if (!accountId || !token)
-          throw new HttpError(400, "invalid_request", "accountId and token are required");
-        await verify(res, accountId, { token });
+        const outcome = await verifyLink(url.searchParams.get("accountId"), url.searchParams.get("token"));
+        sendHtml(res, renderVerifyPage(outcome));
       },
     },
     {

@@ -84,6 +84,17 @@ export function closeAfterResponse(req: IncomingMessage, res: ServerResponse): v
   });
 }
 
+/** A page for a browser; `nosniff` so a browser never reinterprets it. */
+export function sendHtml(res: ServerResponse, page: { status: number; html: string }): void {
+  res.writeHead(page.status, {
+    "content-type": "text/html; charset=utf-8",
+    "content-length": Buffer.byteLength(page.html),
+    "x-content-type-options": "nosniff",
+    "content-security-policy": "default-src 'none'; style-src 'unsafe-inline'",
+  });
+  res.end(page.html);
+}
+
 /**
  * Reads the whole body, refusing more than `limit` bytes with 413 rather than buffering it. The
  * count is of bytes received, so it holds for a chunked body of unknown length as for a declared one.
