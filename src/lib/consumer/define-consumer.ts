@@ -14,6 +14,7 @@ import { contractIndex, decodeBody } from "./decode.ts";
 import { PermanentError } from "./errors.ts";
 import type { FailureReason } from "./failure-attributes.ts";
 import { changeVisibilityInBatches, sendInBatches } from "./failure-batches.ts";
+import { type FailureOutcomeDetails, publishRecordOutcome, type RecordOutcome } from "./outcomes.ts";
 import { batchResponse, recordsOf, settleRecords } from "./partial-batch.ts";
 import { type ConsumerContext, RecordContext, type RecordContextShared } from "./record-context.ts";
 import { type QueueAddresses, queueAddressesFromEnv } from "./runtime-config.ts";
@@ -134,6 +135,7 @@ export function createConsumerHandler<C extends AnyContract, N extends string>(
         readonly record: SQSRecord;
         readonly eventId: string | undefined;
         readonly receiveCount: number;
+        readonly durationMs: number;
         readonly error: unknown;
         readonly receiptHandle: string;
         readonly visibilityTimeout: number;
@@ -142,6 +144,7 @@ export function createConsumerHandler<C extends AnyContract, N extends string>(
         readonly kind: "dead-letter";
         readonly record: SQSRecord;
         readonly eventId: string | undefined;
+        readonly durationMs: number;
         readonly reason: FailureReason;
         readonly message: SendMessageCommandInput;
       };
@@ -150,7 +153,43 @@ export function createConsumerHandler<C extends AnyContract, N extends string>(
   type DeadLetter = Extract<Outcome, { kind: "dead-letter" }>;
 
   // A synchronous handle settles its record without a promise: no microtask per record.
+  /** The fields every published outcome of a record has. */
+  const outcomeFields = (
+    record: SQSRecord,
+    eventId: string | undefined,
+    receiveCount: number,
+    durationMs: number,
+  ) => ({
+    consumer,
+    ...(eventId ? { eventId } : {}),
+    messageId: record.messageId,
+    receiveCount,
+    at: now(),
+    durationMs,
+  });
+
+  const processed = (record: SQSRecord, eventId: string, receiveCount: number, startedAt: number) => {
+    publishRecordOutcome({
+      ...outcomeFields(record, eventId, receiveCount, now() - startedAt),
+      outcome: "processed",
+    });
+    return PROCESSED;
+  };
+
+  /** Tells a failure's outcome to a listener; true when one took it (then no log line of our own). */
+  const reportFailure = (item: Retry | DeadLetter, outcome: FailureOutcomeDetails): boolean =>
+    publishRecordOutcome({
+      ...outcomeFields(
+        item.record,
+        item.eventId,
+        item.kind === "retry" ? item.receiveCount : item.reason.receiveCount,
+        item.durationMs,
+      ),
+      ...outcome,
+    } as RecordOutcome);
+
   const processRecord = (record: SQSRecord, context: Context | undefined): Outcome | Promise<Outcome> => {
+    const startedAt = now();
     let eventId: string | undefined;
     let receiveCount = 1;
     try {
@@ -165,17 +204,17 @@ export function createConsumerHandler<C extends AnyContract, N extends string>(
         message as EnvelopeOf<C>,
         new RecordContext(shared, record, message.eventId, receiveCount, context, now()),
       );
-      if (!isThenable(handled)) return PROCESSED;
+      if (!isThenable(handled)) return processed(record, message.eventId, receiveCount, startedAt);
       const messageEventId = eventId;
       return Promise.resolve(handled).then(
-        () => PROCESSED,
-        (error: unknown) => failedOutcome(record, messageEventId, receiveCount, error),
+        () => processed(record, messageEventId, receiveCount, startedAt),
+        (error: unknown) => failedOutcome(record, messageEventId, receiveCount, error, startedAt),
       );
     } catch (error) {
       // Any value at all may arrive here (`throw undefined`, a string, a frozen object): the reason
       // and log lines describe it (describeThrown), and only this record fails. A promise rejected
       // without a reason arrives as `undefined` in the rejection handler above, likewise.
-      return failedOutcome(record, eventId, receiveCount, error);
+      return failedOutcome(record, eventId, receiveCount, error, startedAt);
     }
   };
 
@@ -184,7 +223,9 @@ export function createConsumerHandler<C extends AnyContract, N extends string>(
     eventId: string | undefined,
     receiveCount: number,
     error: unknown,
+    startedAt: number,
   ): Outcome => {
+    const durationMs = now() - startedAt;
     const permanent = error instanceof PermanentError;
     // On the last allowed receive the runtime dead-letters the record itself, with its reason,
     // rather than leaving SQS to move it there without one.
@@ -198,13 +239,14 @@ export function createConsumerHandler<C extends AnyContract, N extends string>(
         messageId: record.messageId,
       });
       const message = deadLetterMessage(record, reason, queueAddresses().dlqUrl, priorityAttributes);
-      return { kind: "dead-letter", record, eventId, reason, message };
+      return { kind: "dead-letter", record, eventId, durationMs, reason, message };
     }
     return {
       kind: "retry",
       record,
       eventId,
       receiveCount,
+      durationMs,
       error,
       receiptHandle: record.receiptHandle,
       visibilityTimeout: backoffSeconds(receiveCount, spec.backoff, random),
@@ -228,6 +270,14 @@ export function createConsumerHandler<C extends AnyContract, N extends string>(
         });
       }
       const thrown = describeThrown(item.error);
+      const reported = reportFailure(item, {
+        outcome: "retried",
+        errorClass: thrown.errorClass,
+        errorMessage: thrown.message,
+        retryInSeconds: item.visibilityTimeout,
+        retryDelaySet: error === undefined,
+      });
+      if (reported) continue;
       logger.warn("record failed; retrying later", {
         messageId: item.record.messageId,
         eventId: item.eventId,
@@ -248,11 +298,18 @@ export function createConsumerHandler<C extends AnyContract, N extends string>(
       const { record, eventId, reason } = item;
       if (error === undefined) {
         tally.deadLettered += 1;
+        const failure = { errorClass: reason.errorClass, errorMessage: reason.message };
+        if (reportFailure(item, { outcome: "dead-lettered", kind: reason.kind, ...failure })) continue;
         logger.error("record dead-lettered", { messageId: record.messageId, eventId, reason });
         continue;
       }
       tally.deadLetterFailed += 1;
       notSent.push(record.messageId);
+      reportFailure(item, {
+        outcome: "dead-letter-failed",
+        errorClass: reason.errorClass,
+        errorMessage: reason.message,
+      });
       logger.error("dead-lettering failed; reporting the record as failed so it is not lost", {
         messageId: record.messageId,
         eventId,
