@@ -66,10 +66,19 @@ async function send(c: (typeof apiCases)[number]): Promise<Response> {
 
 describe("GIVEN the example API server and the bad-input corpus", () => {
   it.each(apiCases)(
-    "WHEN it receives $name THEN it answers $status $error as JSON and stores nothing",
+    "WHEN it receives $name THEN it answers $status $error as JSON (the emailed link: an HTML page) and stores nothing",
     async (c) => {
       const res = await send(c);
       expect(res.status).toBe(c.status);
+      if (c.page) {
+        expect(res.headers.get("content-type")).toBe("text/html; charset=utf-8");
+        const html = await res.text();
+        expect(html).toContain(c.page);
+        // Nothing from the request comes back as markup.
+        expect(html).not.toMatch(/<(script|img)\b/i);
+        expect(outboxCounts(db).pending).toBe(0);
+        return;
+      }
       expect(res.headers.get("content-type")).toContain("application/json");
       const answer = (await res.json()) as {
         error: string;

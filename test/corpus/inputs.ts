@@ -578,6 +578,8 @@ export interface ApiCase {
   readonly error: string;
   /** For 400 invalid_request: the field paths `details.fields` must name. */
   readonly fields?: readonly string[];
+  /** The emailed link answers a person: an HTML page whose text contains this, not JSON. */
+  readonly page?: string;
 }
 
 const signupJson = (overrides: Record<string, unknown> = {}) =>
@@ -857,6 +859,15 @@ export const apiCases: readonly ApiCase[] = [
     path: "/verify",
     status: 400,
     error: "invalid_request",
+    page: "the link lacks its accountId or token",
+  },
+  {
+    name: "verification link with markup in its parameters",
+    method: "GET",
+    path: `/verify?accountId=${encodeURIComponent('<script>alert("x")</script>')}&token=${encodeURIComponent("<img src=x onerror=alert(1)>")}`,
+    status: 400,
+    error: "invalid_request",
+    page: "no account has this id",
   },
   {
     name: "image upload as text/plain",
