@@ -93,7 +93,7 @@ export function workerEnvironment(options: WorkerEnvironmentOptions): Record<str
   if (missing.length > 0) {
     // The webhook may also come from a secret, which keeps the URL out of the environment.
     const described = missing.map((key) =>
-      key === ENV.teamWebhookUrl ? `${key} (or ${ENV.teamWebhookSecretArn})` : key,
+      key === SETTINGS_ENV.teamWebhookUrl ? `${key} (or ${SETTINGS_ENV.teamWebhookSecretArn})` : key,
     );
     throw new WorkerSettingError(consumer, described);
   }
