@@ -54,6 +54,7 @@ export class InvalidRedriveRequestError extends Error {
 export interface BulkDryRunSummary {
   readonly mode: "bulk";
   readonly moved: number;
+  readonly returned: 0;
   readonly skipped: 0;
   readonly quarantined: 0;
   readonly failed: 0;
@@ -92,6 +93,7 @@ export async function runRedriveRequest(input: unknown, deps: RedriveDependencie
       return {
         mode: "bulk",
         moved: depth,
+        returned: 0,
         skipped: 0,
         quarantined: 0,
         failed: 0,

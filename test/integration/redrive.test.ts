@@ -265,6 +265,40 @@ describe("selective redrive on LocalStack", () => {
   });
 });
 
+describe("selective redrive with the consumer still broken, on LocalStack", () => {
+  it("GIVEN the consumer still fails WHEN a selective redrive runs THEN each message moves once and its return to the DLQ is reported as returned with the new reason", async () => {
+    const pair = await createQueuePair("returned");
+    await deadLetter(pair, newAccounts(3));
+
+    const summary = await redriveSelectively({
+      sqs,
+      dlqUrl: pair.dlqUrl,
+      queueUrl: pair.queueUrl,
+      concurrency: 1,
+      includeItems: true,
+      hooks: {
+        // The still-broken consumer handles the moved batch before the run goes on: each message
+        // is back in the DLQ (new MessageId, same lineage) before the run's next receive.
+        afterSendBeforeDelete: () =>
+          runConsumer(
+            failingConsumer(pair),
+            pair,
+            async () => (await depth(pair.queueUrl)) === 0 && (await depth(pair.dlqUrl)) === 6,
+          ),
+      },
+    });
+
+    expect(summary).toMatchObject({ moved: 3, returned: 3, failed: 0, quarantined: 0 });
+    const returned = (summary.items ?? []).filter((i) => i.action === "returned");
+    expect(returned.map((i) => i.errorClass)).toEqual(Array(3).fill("TemplateMissingError"));
+    expect(returned.every((i) => i.reason?.includes("template verification-email/en-US is missing"))).toBe(
+      true,
+    );
+    const peeked = await peekDlq({ sqs, dlqUrl: pair.dlqUrl });
+    expect(peeked.messages.map((m) => m.redriveCount)).toEqual([1, 1, 1]);
+  });
+});
+
 describe("bulk redrive on LocalStack", () => {
   it("GIVEN a dead-lettered batch WHEN redriven in bulk THEN SQS's move task takes every message back, bodies and attributes intact", async () => {
     const pair = await createQueuePair("bulk");

@@ -490,3 +490,60 @@ describe("selective redrive: concurrent workers", () => {
     expect(releasedHandles().map(([h]) => h)).toEqual(expect.arrayContaining(crashed));
   });
 });
+
+describe("selective redrive: messages that return during the run", () => {
+  const returnedCopy = (id: string, originalMessageId: string) =>
+    dlqMessage({
+      id,
+      lineage: { originalMessageId, redriveCount: 1, lastRedriveAt: NOW.toISOString() },
+      failure: {
+        errorClass: "TemplateError",
+        message: "template still missing",
+        failedAt: new Date(NOW.getTime() + 1_000).toISOString(),
+      },
+    });
+
+  it("GIVEN a moved message that the consumer dead-letters again during the run WHEN the run receives it THEN it is reported as returned with its new reason and not moved again", async () => {
+    dlqHolds([dlqMessage({ id: "a", failure: {} })], [returnedCopy("a-again", "a")]);
+    sendsSucceed();
+    deletesSucceed();
+
+    const summary = await run({ includeItems: true });
+
+    expect(sentEntries()).toHaveLength(1);
+    expect(summary).toMatchObject({ moved: 1, returned: 1, failed: 0 });
+    const item = summary.items?.find((i) => i.action === "returned");
+    expect(item).toMatchObject({ messageId: "a-again", errorClass: "TemplateError" });
+    expect(item?.reason).toContain("template still missing");
+    expect(releasedHandles()).toContainEqual(["handle-a-again", 0]);
+  });
+
+  it("GIVEN a returned message WHEN the run reports progress THEN the returned count is in it", async () => {
+    dlqHolds([dlqMessage({ id: "a", failure: {} })], [returnedCopy("a-again", "a")]);
+    sendsSucceed();
+    deletesSucceed();
+    const seen: number[] = [];
+
+    await run({ onProgress: (p) => seen.push(p.returned) });
+
+    expect(seen.at(-1)).toBe(1);
+  });
+
+  it("GIVEN a redriven message whose DLQ delete failed WHEN its old copy is received again THEN it is held, not reported as returned", async () => {
+    const old = dlqMessage({
+      id: "b",
+      lineage: { originalMessageId: "first-b", redriveCount: 1, lastRedriveAt: "2026-02-01T00:00:00.000Z" },
+    });
+    dlqHolds([old], [old]);
+    sendsSucceed();
+    sqsMock.on(DeleteMessageBatchCommand).callsFake((input: { Entries: { Id: string }[] }) => ({
+      Successful: [],
+      Failed: input.Entries.map((e) => ({ Id: e.Id, Code: "ReceiptHandleIsInvalid", SenderFault: true })),
+    }));
+
+    const summary = await run();
+
+    expect(summary).toMatchObject({ moved: 1, returned: 0, duplicates: 1 });
+    expect(sentEntries()).toHaveLength(1);
+  });
+});

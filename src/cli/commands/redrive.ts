@@ -139,13 +139,19 @@ function summaryText(consumer: string, summary: RedriveSummary): string {
     );
     return lines.join("\n");
   }
-  for (const item of items.filter((i) => i.action === "failed" || i.action === "quarantined"))
+  for (const item of items.filter((i) => ["failed", "quarantined", "returned"].includes(i.action)))
     lines.push(itemLine(item));
-  const counts = `moved ${summary.moved}, skipped ${summary.skipped}, quarantined ${summary.quarantined}, failed ${summary.failed}`;
+  const returned = summary.returned > 0 ? ` (${summary.returned} returned to the DLQ)` : "";
+  const counts = `moved ${summary.moved}${returned}, skipped ${summary.skipped}, quarantined ${summary.quarantined}, failed ${summary.failed}`;
   lines.push(`${consumer}: ${counts}${summary.cancelled ? " (stopped early)" : ""}`);
   if (summary.duplicates > 0) {
     lines.push(
       `${summary.duplicates} moved message(s) could not be deleted from the DLQ; a later redrive duplicates them`,
+    );
+  }
+  if (summary.returned > 0) {
+    lines.push(
+      `returned messages failed again during this run and were not moved twice; fix the consumer, then redrive again`,
     );
   }
   if (summary.quarantined > 0) {
@@ -156,7 +162,13 @@ function summaryText(consumer: string, summary: RedriveSummary): string {
   return lines.join("\n");
 }
 
-const ACTION_LABEL = { moved: "move", skipped: "skip", quarantined: "quarantine", failed: "failed" } as const;
+const ACTION_LABEL = {
+  moved: "move",
+  returned: "returned",
+  skipped: "skip",
+  quarantined: "quarantine",
+  failed: "failed",
+} as const;
 
 /** A terminal's worth of per-message lines; --json has them all. */
 const MAX_ITEM_LINES = 40;
@@ -193,7 +205,7 @@ class ProgressLine {
     const bar = `[${"#".repeat(filled)}${"-".repeat(width - filled)}] ${String(Math.round(ratio * 100)).padStart(3)}%`;
     const detail =
       "received" in progress
-        ? `${done}/${total}  moved ${progress.moved} skipped ${progress.skipped} quarantined ${progress.quarantined} failed ${progress.failed}`
+        ? `${done}/${total}  moved ${progress.moved} returned ${progress.returned} skipped ${progress.skipped} quarantined ${progress.quarantined} failed ${progress.failed}`
         : `${done}/${total} moved (${progress.status})`;
     this.stream.write(`\r${bar} ${detail}\x1b[K`);
   }

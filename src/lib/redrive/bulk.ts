@@ -39,6 +39,7 @@ export interface BulkRedriveSummary {
   readonly moved: number;
   /** ApproximateNumberOfMessagesToMove when the task started. */
   readonly toMove: number;
+  readonly returned: 0;
   readonly skipped: 0;
   readonly quarantined: 0;
   readonly failed: 0;
@@ -101,6 +102,7 @@ export async function redriveInBulk(options: BulkRedriveOptions): Promise<BulkRe
         mode: "bulk",
         moved,
         toMove,
+        returned: 0,
         skipped: 0,
         quarantined: 0,
         failed: 0,

@@ -15,14 +15,14 @@ import {
 /** A message redriven more often than this stays in the DLQ (courier's topology sets its own). */
 export const DEFAULT_MAX_REDRIVES = 3;
 
-import type { Lineage } from "../consumer/failure-attributes.ts";
+import { LINEAGE_ATTRIBUTE, type Lineage } from "../consumer/failure-attributes.ts";
 import { type DlqMessage, describeDlqMessage } from "./dlq-message.ts";
 import { classify, type RedriveFilter } from "./filter.ts";
 import { batchesWithinLimits, MAX_BATCH_ENTRIES, nextLineage, outgoingEntry } from "./outgoing.ts";
 import { approximateDepth } from "./queue-depth.ts";
 import { releaseMessages } from "./receipts.ts";
 
-export type RedriveAction = "moved" | "skipped" | "quarantined" | "failed";
+export type RedriveAction = "moved" | "returned" | "skipped" | "quarantined" | "failed";
 
 export interface RedriveItem {
   readonly messageId: string;
@@ -31,13 +31,21 @@ export interface RedriveItem {
   readonly eventId?: string;
   readonly errorClass: string;
   readonly redriveCount: number;
-  /** Why it was skipped, quarantined or failed; for a moved message whose DLQ copy remained, why. */
+  /**
+   * Why it was skipped, quarantined or failed; for a returned message, its new failure; for a moved
+   * message whose DLQ copy remained, why.
+   */
   readonly reason?: string;
 }
 
 export interface RedriveCounts {
   /** Sent to the source queue (in a dry run: would be). */
   readonly moved: number;
+  /**
+   * Moved by this run and back in the DLQ before it ended (the consumer failed them again): left
+   * there, not moved a second time. Each is also counted in `moved`.
+   */
+  readonly returned: number;
   /** Left in the DLQ because the filter did not select them. */
   readonly skipped: number;
   /** Left in the DLQ because they were redriven `maxRedrives` times already. */
@@ -122,7 +130,10 @@ export async function redriveSelectively(options: SelectiveRedriveOptions): Prom
   const emptyReceivesToStop = options.emptyReceivesToStop ?? SELECTIVE_DEFAULTS.emptyReceivesToStop;
   const concurrency = options.concurrency ?? SELECTIVE_DEFAULTS.concurrency;
 
-  const counts = { moved: 0, skipped: 0, quarantined: 0, failed: 0, duplicates: 0 };
+  const counts = { moved: 0, returned: 0, skipped: 0, quarantined: 0, failed: 0, duplicates: 0 };
+  // Lineage ids (the first DLQ MessageId, which every trip keeps) of what this run sent back: a
+  // message that fails again returns under a new MessageId but the same lineage id.
+  const sentBack = new Set<string>();
   const items: RedriveItem[] = [];
   const seen = new Set<string>();
   // Receipt handles of messages that stay in the DLQ; released together when the run ends.
@@ -131,7 +142,7 @@ export async function redriveSelectively(options: SelectiveRedriveOptions): Prom
   const unsettled = new Set<string>();
   const total = options.onProgress ? Math.min(max, await approximateDepth(sqs, dlqUrl)) : 0;
 
-  const record = (message: DlqMessage, action: RedriveAction, reason?: string) => {
+  const record = (message: DlqMessage, action: Exclude<RedriveAction, "returned">, reason?: string) => {
     counts[action] += 1;
     if (includeItems) items.push(itemOf(message, action, reason));
   };
@@ -200,7 +211,10 @@ export async function redriveSelectively(options: SelectiveRedriveOptions): Prom
     ...(includeItems ? { items } : {}),
   };
 
-  /** Drops what this run has seen already (held, then visible again after the visibility timeout). */
+  /**
+   * Drops what this run has seen already (held, then visible again after the visibility timeout)
+   * and holds what it moved and the consumer sent back, reporting each such message once.
+   */
   function freshMessages(received: Message[]): DlqMessage[] {
     const fresh: DlqMessage[] = [];
     for (const message of received) {
@@ -210,6 +224,16 @@ export async function redriveSelectively(options: SelectiveRedriveOptions): Prom
         continue;
       }
       seen.add(message.MessageId);
+      // A new MessageId carrying the lineage of a message this run sent back: it failed again.
+      // (The DLQ copy left by a failed delete keeps its old MessageId, already seen above.)
+      const lineageId = sentBack.size > 0 ? lineageIdOf(message) : undefined;
+      if (lineageId !== undefined && sentBack.has(lineageId)) {
+        held.push(message.ReceiptHandle);
+        const described = describeDlqMessage(message, options);
+        counts.returned += 1;
+        if (includeItems) items.push(itemOf(described, "returned", described.reason));
+        continue;
+      }
       fresh.push(describeDlqMessage(message, options));
     }
     return fresh;
@@ -265,6 +289,7 @@ export async function redriveSelectively(options: SelectiveRedriveOptions): Prom
       return b ? [b] : [];
     });
     if (sent.length === 0) return;
+    for (const s of sent) sentBack.add(s.lineage.originalMessageId);
     await options.hooks?.afterSendBeforeDelete?.(
       sent.map((s) => ({
         messageId: s.message.messageId,
@@ -327,4 +352,16 @@ async function receive(
     }),
   );
   return result.Messages ?? [];
+}
+
+/** The lineage id a message carries, if any, without describing the whole message. */
+function lineageIdOf(message: Message): string | undefined {
+  const text = message.MessageAttributes?.[LINEAGE_ATTRIBUTE]?.StringValue;
+  if (!text) return undefined;
+  try {
+    const id = (JSON.parse(text) as { originalMessageId?: unknown }).originalMessageId;
+    return typeof id === "string" ? id : undefined;
+  } catch {
+    return undefined;
+  }
 }
