@@ -28,7 +28,7 @@ export const handler = defineConsumer({
   handle: async (message, ctx) => {
     // A code re-send is not a sign-up; the subscription filter (purpose) keeps it away too.
     if (message.data.resendChannel !== undefined) return;
-    const { status } = await notifyOnce(message, ctx);
-    ctx.logger.info("team notified", { webhookStatus: status, deduplicated: notifyOnce.deduplicated });
+    const { result, deduplicated } = await notifyOnce(message, ctx);
+    ctx.logger.info("team notified", { webhookStatus: result.status, deduplicated });
   },
 });

@@ -34,7 +34,7 @@ export const handler = defineConsumer({
   handle: async (message, ctx) => {
     // The subscription filter keeps the other channel's re-sends away; this guards a filterless run.
     if (!wantsChannel(message.data, "email")) return;
-    const sent = await sendOnce(message, ctx);
-    ctx.logger.info("verification email sent", { ...sent, deduplicated: sendOnce.deduplicated });
+    const { result, deduplicated } = await sendOnce(message, ctx);
+    ctx.logger.info("verification email sent", { ...result, deduplicated });
   },
 });

@@ -4,6 +4,7 @@
  * topology back from its outputs, delete a stack. SDK only, so the CLI's status command can read a
  * topology without loading aws-cdk-lib.
  */
+import { setTimeout as sleep } from "node:timers/promises";
 import {
   CloudFormationClient,
   CreateStackCommand,
@@ -40,10 +41,6 @@ const CAPABILITIES = ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO
 
 function clientConfig(endpoint?: string) {
   return localClientConfig(endpoint ? { ...process.env, AWS_ENDPOINT_URL: endpoint } : process.env);
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }
 
 const inProgress = (status: string | undefined) => status?.endsWith("_IN_PROGRESS") ?? false;
@@ -198,7 +195,7 @@ async function destroyStack(
 }
 
 /** Deletes a stack deployed by `deployToLocalStack`; false when there was none. */
-export async function destroyLocalStack(
+export async function deleteStackOnLocalStack(
   stackName: string,
   options: { endpoint?: string; timeoutMs?: number } = {},
 ): Promise<boolean> {

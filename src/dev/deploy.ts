@@ -13,7 +13,7 @@ import { type DeployAction, deployTemplate } from "./cloudformation.ts";
 import { type CfnTemplate, localTemplate, type Removed } from "./local-template.ts";
 import { PROJECT_ROOT } from "./localstack.ts";
 
-export { destroyLocalStack, readDeployedTopology } from "./cloudformation.ts";
+export { deleteStackOnLocalStack, readDeployedTopology } from "./cloudformation.ts";
 
 /** Builds the stack to deploy into the given app; the default builds the courier stack. */
 export type StackFactory = (app: App, stackName: string) => Stack;

@@ -5,11 +5,13 @@
  * already answering on the port; else LocalStack 4.14.0 from the project's virtualenv, started in
  * host mode in the background. `down` stops only a process this harness started (its pid file).
  */
+
 import { spawn } from "node:child_process";
 import { closeSync, openSync, readFileSync } from "node:fs";
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { connect } from "node:net";
 import { join, resolve } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { ListQueuesCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { localClientConfig } from "./local-aws-config.ts";
@@ -221,10 +223,6 @@ async function readState(stateFile: string): Promise<HarnessState | undefined> {
   } catch {
     return undefined;
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }
 
 function logTail(logFile: string, lines = 20): string {

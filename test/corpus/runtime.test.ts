@@ -6,6 +6,7 @@
  * that does not say what is wrong; a throw that fails the whole batch (re-running the good records);
  * a bad record reaching business code; prototype pollution through a body.
  */
+
 import { Logger } from "@aws-lambda-powertools/logger";
 import { type SendMessageCommandInput, SQSClient } from "@aws-sdk/client-sqs";
 import type { Context, SQSRecord } from "aws-lambda";
@@ -19,6 +20,7 @@ import {
   type FailureReason,
 } from "../../src/deployment/define-consumer.ts";
 import { confirmSqsBatches, sentMessages } from "../helpers/sqs-batch-mock.ts";
+import { sqsRecord } from "../helpers/sqs-record.ts";
 import { runtimeAcceptedOddities, runtimeCases, validEnvelope, validSignup } from "./inputs.ts";
 
 const QUEUE_URL = "http://sqs.local/000000000000/verification-email";
@@ -37,26 +39,7 @@ beforeEach(() => {
   confirmSqsBatches(sqsMock);
 });
 
-let sequence = 0;
-function record(body: string): SQSRecord {
-  sequence += 1;
-  return {
-    messageId: `msg-${sequence}`,
-    receiptHandle: `receipt-${sequence}`,
-    body,
-    attributes: {
-      ApproximateReceiveCount: "1",
-      SentTimestamp: String(Date.now() - 1000),
-      SenderId: "AIDAEXAMPLE",
-      ApproximateFirstReceiveTimestamp: String(Date.now() - 500),
-    },
-    messageAttributes: {},
-    md5OfBody: "ignored",
-    eventSource: "aws:sqs",
-    eventSourceARN: "arn:aws:sqs:us-east-1:000000000000:verification-email",
-    awsRegion: "us-east-1",
-  };
-}
+const record = (body: string): SQSRecord => sqsRecord(body);
 
 function consumer() {
   const handled: string[] = [];

@@ -9,9 +9,11 @@
  * SMS sent to a sign-up without a phone (filter policy not honoured); a webhook never called or
  * called twice; handlers that fail on the real SDK calls (SES sender identity, SNS SMS).
  */
+
 import { randomInt, randomUUID } from "node:crypto";
 import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { setTimeout as sleep } from "node:timers/promises";
 import { Worker } from "node:worker_threads";
 import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { SESClient, VerifyEmailIdentityCommand } from "@aws-sdk/client-ses";
@@ -155,7 +157,7 @@ async function eventually(what: string, check: () => Promise<boolean> | boolean)
   const deadline = Date.now() + DEADLINE_MS;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
+    await sleep(250);
   }
 }
 
@@ -338,7 +340,7 @@ describe("broadcast: one sign-up, three consumers", () => {
     );
     // SNS delivers to all three subscriptions at once; a short grace period lets a delivery the
     // filter should have dropped show up. It can only hide a failure, never cause one.
-    await new Promise((r) => setTimeout(r, ABSENCE_GRACE_MS));
+    await sleep(ABSENCE_GRACE_MS);
 
     expect(deliveries("verification-email", eventId)).toBe(1);
     expect(deliveries("team-notify", eventId)).toBe(1);

@@ -2,7 +2,9 @@
  * Throwaway queues for the event source tests: a uniquely named source queue with its own DLQ and
  * redrive policy, deleted afterwards. Tests never touch queues they did not create.
  */
+
 import { randomUUID } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
 import {
   CreateQueueCommand,
   DeleteQueueCommand,
@@ -115,7 +117,7 @@ export async function eventually(
   const deadline = Date.now() + timeoutMs;
   while (!(await condition())) {
     if (Date.now() > deadline) throw new Error(`gave up after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await sleep(100);
   }
 }
 

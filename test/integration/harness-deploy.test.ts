@@ -22,7 +22,7 @@ import {
   topicNames,
 } from "../../src/deployment/topology.ts";
 import { deployTemplate, LocalDeployError } from "../../src/dev/cloudformation.ts";
-import { deployToLocalStack, destroyLocalStack, readDeployedTopology } from "../../src/dev/deploy.ts";
+import { deleteStackOnLocalStack, deployToLocalStack, readDeployedTopology } from "../../src/dev/deploy.ts";
 import { localClientConfig } from "../../src/dev/local-aws-config.ts";
 import { deployTestStack, type TestStack, testStackName } from "./support/deploy-test-stack.ts";
 
@@ -165,7 +165,7 @@ describe("local deploy of the CDK app", () => {
         /failed resources: Rejected \(AWS::SQS::Queue\): .*InvalidParameterValue/,
       );
     } finally {
-      await destroyLocalStack(stackName, { endpoint });
+      await deleteStackOnLocalStack(stackName, { endpoint });
     }
     await expect(readDeployedTopology(stackName, { endpoint })).rejects.toThrow(/is not deployed/);
   });

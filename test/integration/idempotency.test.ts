@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { DynamoDBPersistenceLayer } from "@aws-lambda-powertools/idempotency/dynamodb";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { onceWhereConfigured } from "../../src/app/signup/once-where-configured.ts";
 import { ensureIdempotencyTable, ensureLocalDynamo, type LocalDynamo } from "../../src/dev/dynamodb-local.ts";
 import { localClientConfig } from "../../src/dev/local-aws-config.ts";
 import {
@@ -83,5 +84,33 @@ describe("side effects once per event (Powertools idempotency on a DynamoDB-API 
     await email(event);
     await sms(event);
     expect(calls.sort()).toEqual(["email", "sms"]);
+  });
+
+  it("GIVEN a sign-up effect behind the table WHEN an event is delivered twice THEN the first call reports deduplicated false and the repeat true (failure mode: logs claiming every send was a duplicate)", async () => {
+    const { region, credentials } = localClientConfig();
+    const saved = { ...process.env };
+    // The SDK client inside reads these from the process environment, as on Lambda.
+    Object.assign(process.env, {
+      AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+      AWS_REGION: region,
+      AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+    });
+    try {
+      let sent = 0;
+      const sendOnce = onceWhereConfigured(
+        "verification-email",
+        async (_: { eventId: string }) => ({ sent: ++sent }),
+        { IDEMPOTENCY_TABLE: table },
+      );
+      const ctx = { remainingTimeMs: () => 30_000 };
+      const event = { eventId: randomUUID() };
+      const first = await sendOnce(event, ctx);
+      const repeat = await sendOnce(event, ctx);
+      expect(first).toEqual({ result: { sent: 1 }, deduplicated: false });
+      expect(repeat).toEqual({ result: { sent: 1 }, deduplicated: true });
+    } finally {
+      process.env = saved;
+    }
   });
 });

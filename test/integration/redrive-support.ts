@@ -3,7 +3,9 @@
  * contract-valid messages as SNS raw delivery leaves them in SQS, and consumers run through the
  * local event source.
  */
+
 import { randomUUID } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
 import {
   CreateQueueCommand,
   DeleteMessageBatchCommand,
@@ -222,6 +224,6 @@ export async function eventually(condition: () => Promise<boolean>, timeoutMs = 
   const deadline = Date.now() + timeoutMs;
   while (!(await condition())) {
     if (Date.now() > deadline) throw new Error("condition not met in time");
-    await new Promise((resolve) => setTimeout(resolve, 250));
+    await sleep(250);
   }
 }

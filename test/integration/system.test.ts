@@ -2,16 +2,18 @@
  * The whole local system, driven through the example API server as a user would: LocalStack with
  * the stack, every consumer in its worker process, dynalite for idempotency, the outbox relay.
  */
+
 import { randomBytes, randomUUID } from "node:crypto";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createAccount, openAccountsDb } from "../../src/app/accounts/account-store.ts";
 import { outboxCounts } from "../../src/app/outbox/index.ts";
-import { destroyLocalStack } from "../../src/dev/deploy.ts";
+import { deleteStackOnLocalStack } from "../../src/dev/deploy.ts";
 import { localClientConfig } from "../../src/dev/local-aws-config.ts";
 import { type LocalSystem, startLocalSystem } from "../../src/dev/local-system.ts";
 import { testStackName } from "./support/deploy-test-stack.ts";
@@ -37,9 +39,9 @@ async function mailTo(endpoint: string, to: string): Promise<SesMessage[]> {
 async function settledMail(to: string, count: number, quietMs = 4000): Promise<SesMessage[]> {
   const deadline = Date.now() + 90_000;
   while (Date.now() < deadline && (await mailTo(system.endpoint, to)).length < count) {
-    await new Promise((r) => setTimeout(r, 500));
+    await sleep(500);
   }
-  await new Promise((r) => setTimeout(r, quietMs));
+  await sleep(quietMs);
   return mailTo(system.endpoint, to);
 }
 
@@ -66,7 +68,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await system?.stop();
-  await destroyLocalStack(stackName, { endpoint: inject("localstackEndpoint") });
+  await deleteStackOnLocalStack(stackName, { endpoint: inject("localstackEndpoint") });
 }, 300_000);
 
 describe("the local system through the example API", () => {
@@ -126,7 +128,7 @@ describe("the local system through the example API", () => {
     for (;;) {
       const line = (await system.consumerLines()).find((l) => l.consumer === "verification-email");
       if (line?.queueDepth === 0 || Date.now() > deadline) break;
-      await new Promise((r) => setTimeout(r, 500));
+      await sleep(500);
     }
     const mails = await settledMail(email, 1);
     expect(mails).toHaveLength(1);
@@ -151,7 +153,7 @@ describe("the local system through the example API", () => {
       status = got.status;
       body = await got.json();
       if (status === 200) break;
-      await new Promise((r) => setTimeout(r, 500));
+      await sleep(500);
     }
     expect(status).toBe(200);
     expect(body).toEqual({

@@ -6,7 +6,9 @@
  * way through S3, a corrupt upload retried instead of dead-lettered (or dead-lettered without its
  * reason), a redelivery that re-renders, a failed publish that loses the upload.
  */
+
 import { randomUUID } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
 import {
   DeleteObjectsCommand,
   GetObjectCommand,
@@ -24,7 +26,7 @@ import { consumerEnvironment } from "../../src/deployment/consumer-environment.t
 import type { DeployedTopology } from "../../src/deployment/deployed-topology.ts";
 import { createPublisher, type Publisher } from "../../src/deployment/publisher.ts";
 import { consumers } from "../../src/deployment/topology.ts";
-import { deployToLocalStack, destroyLocalStack, LOCAL_DEPLOY_SETTINGS } from "../../src/dev/deploy.ts";
+import { deleteStackOnLocalStack, deployToLocalStack, LOCAL_DEPLOY_SETTINGS } from "../../src/dev/deploy.ts";
 import { localClientConfig, localEndpoint } from "../../src/dev/local-aws-config.ts";
 import { FAILURE_ATTRIBUTE, type FailureReason } from "../../src/lib/consumer/failure-attributes.ts";
 import { LocalEventSource } from "../../src/worker/event-source.ts";
@@ -96,7 +98,7 @@ afterAll(async () => {
   vi.unstubAllEnvs();
   if (!topology) return;
   await emptyBucket(topology.uploadsBucket);
-  await destroyLocalStack(stackName, { endpoint: localEndpoint() });
+  await deleteStackOnLocalStack(stackName, { endpoint: localEndpoint() });
 });
 
 /** The stack copy's bucket is ours alone; CloudFormation cannot delete it while it holds objects. */
@@ -119,7 +121,7 @@ async function eventually<T>(what: string, probe: () => Promise<T | undefined>):
     const value = await probe();
     if (value !== undefined) return value;
     if (Date.now() > deadline) throw new Error(`timed out after ${DEADLINE_MS} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    await sleep(500);
   }
 }
 

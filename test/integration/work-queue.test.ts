@@ -4,6 +4,7 @@
  * unprocessed), a message processed twice when nothing failed (a delete that did not happen, or two
  * pollers holding it), a poller count that is not honoured, leftovers in the queue or its DLQ.
  */
+import { setTimeout as sleep } from "node:timers/promises";
 import { afterEach, describe, expect, it } from "vitest";
 import { type LocalEventSource, startEventSource } from "../../src/worker/event-source.ts";
 import {
@@ -56,7 +57,7 @@ describe("work queue: one queue drained by concurrent pollers", () => {
         running += 1;
         mostAtOnce = Math.max(mostAtOnce, running);
         // A little real work per batch, so the pollers overlap as Lambda instances would.
-        await new Promise((resolve) => setTimeout(resolve, 10));
+        await sleep(10);
         for (const record of event.Records) {
           processed.set(record.body, (processed.get(record.body) ?? 0) + 1);
           messageIds.add(record.messageId);

@@ -7,8 +7,10 @@
  *
  * Started by soak.ts with `fork` (IPC channel); configuration in COURIER_SOAK_WORKER.
  */
+
 import { randomUUID } from "node:crypto";
 import { appendFileSync } from "node:fs";
+import { setTimeout as sleep } from "node:timers/promises";
 import { DynamoDBPersistenceLayer } from "@aws-lambda-powertools/idempotency/dynamodb";
 import { Logger } from "@aws-lambda-powertools/logger";
 import { DynamoDBClient, PutItemCommand } from "@aws-sdk/client-dynamodb";
@@ -75,7 +77,6 @@ function tell(event: WorkerEvent): void {
   } catch {}
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const sqs = new SQSClient(localClientConfig());
 const { region, credentials } = localClientConfig();
 const dynamo = new DynamoDBClient({ endpoint: config.dynamoEndpoint, region, credentials, maxAttempts: 6 });

@@ -11,9 +11,11 @@
  * Exit code 0 when every check holds; the table goes to stdout. `runSoak` is also called by
  * test/integration/soak.test.ts at a small size.
  */
+
 import { type ChildProcess, fork } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { createServer } from "node:net";
+import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import {
   CreateTableCommand,
@@ -28,7 +30,7 @@ import { queueDepth } from "../../src/deployment/consumer-status.ts";
 import type { DeployedTopology } from "../../src/deployment/deployed-topology.ts";
 import { createPublisher } from "../../src/deployment/publisher.ts";
 import { consumers } from "../../src/deployment/topology.ts";
-import { deployToLocalStack, destroyLocalStack } from "../../src/dev/deploy.ts";
+import { deleteStackOnLocalStack, deployToLocalStack } from "../../src/dev/deploy.ts";
 import { ensureIdempotencyTable, type LocalDynamo } from "../../src/dev/dynamodb-local.ts";
 import { localClientConfig } from "../../src/dev/local-aws-config.ts";
 import { ensureLocalStack, PROJECT_ROOT } from "../../src/dev/localstack.ts";
@@ -136,7 +138,6 @@ export interface SoakReport {
   readonly sampleErrors: string[];
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const WORKER_PATH = fileURLToPath(new URL("./soak-worker.ts", import.meta.url));
 
 async function freePort(): Promise<number> {
@@ -683,7 +684,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     await dynamo?.close();
     sqs.destroy();
     if (!options.keepStack)
-      await destroyLocalStack(stackName, { endpoint: options.endpoint }).catch(() => false);
+      await deleteStackOnLocalStack(stackName, { endpoint: options.endpoint }).catch(() => false);
   }
 }
 

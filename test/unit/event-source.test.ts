@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import {
   DeleteMessageBatchCommand,
   type DeleteMessageBatchRequestEntry,
@@ -29,7 +30,7 @@ function scriptReceives(script: Message[][]): void {
   sqsMock.on(ReceiveMessageCommand).callsFake(async () => {
     const next = script.shift();
     if (next) return { Messages: next };
-    await new Promise((resolve) => setTimeout(resolve, 10));
+    await sleep(10);
     return {};
   });
 }
@@ -66,7 +67,7 @@ async function until(condition: () => boolean, what: string): Promise<void> {
   const deadline = Date.now() + 5_000;
   while (!condition()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
+    await sleep(5);
   }
 }
 
@@ -168,7 +169,7 @@ describe("LocalEventSource with a mocked SQS", () => {
     await es.start();
     await es.stop();
     const before = sqsMock.commandCalls(ReceiveMessageCommand).length;
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await sleep(50);
     expect(sqsMock.commandCalls(ReceiveMessageCommand)).toHaveLength(before);
   });
 

@@ -3,6 +3,7 @@
  * then invoked with an SQS event. AWS calls are answered by aws-sdk-client-mock (it patches the
  * client classes, so the handlers' own module-scope clients are covered).
  */
+
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { DynamoDBClient, PutItemCommand } from "@aws-sdk/client-dynamodb";
@@ -16,6 +17,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } 
 import { consumerEnvironment } from "../../src/deployment/consumer-environment.ts";
 import type { ConsumerName } from "../../src/deployment/topology.ts";
 import { confirmSqsBatches, sentMessages } from "../helpers/sqs-batch-mock.ts";
+import { sqsEvent, sqsRecord } from "../helpers/sqs-record.ts";
 
 const KEY_MATERIAL = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ01";
 const secrets = mockClient(SecretsManagerClient);
@@ -106,26 +108,7 @@ function event(data: Record<string, unknown> = {}): SQSEvent {
       ...data,
     },
   });
-  return {
-    Records: [
-      {
-        messageId: "msg-1",
-        receiptHandle: "receipt-1",
-        body,
-        attributes: {
-          ApproximateReceiveCount: "1",
-          SentTimestamp: String(Date.now()),
-          SenderId: "AIDAEXAMPLE",
-          ApproximateFirstReceiveTimestamp: String(Date.now()),
-        },
-        messageAttributes: {},
-        md5OfBody: "ignored",
-        eventSource: "aws:sqs",
-        eventSourceARN: "arn:aws:sqs:us-east-1:000000000000:queue",
-        awsRegion: "us-east-1",
-      },
-    ],
-  };
+  return sqsEvent(sqsRecord(body, { messageId: "msg-1", receiptHandle: "receipt-1", queue: "queue" }));
 }
 
 const context = { getRemainingTimeInMillis: () => 30_000 } as unknown as Context;

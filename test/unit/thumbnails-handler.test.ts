@@ -5,6 +5,7 @@
  * Failure modes: a missing setting found only at the first message, a rejected image retried
  * (or taking its batch down) instead of dead-lettered with its reason.
  */
+
 import { randomUUID } from "node:crypto";
 import { Readable } from "node:stream";
 import {
@@ -23,6 +24,7 @@ import { consumerEnvironment } from "../../src/deployment/consumer-environment.t
 import { LOCAL_DEPLOY_SETTINGS } from "../../src/dev/deploy.ts";
 import { FAILURE_ATTRIBUTE } from "../../src/lib/consumer/failure-attributes.ts";
 import { confirmSqsBatches, sentMessages } from "../helpers/sqs-batch-mock.ts";
+import { sqsRecord } from "../helpers/sqs-record.ts";
 import { solid, truncatedJpeg } from "./images-fixtures.ts";
 
 const s3 = mockClient(S3Client);
@@ -79,17 +81,7 @@ function record(imageId: string): SQSRecord {
       uploadedAt: "2025-06-01T12:00:00.000Z",
     },
   });
-  return {
-    messageId: `m-${imageId}`,
-    receiptHandle: `r-${imageId}`,
-    body,
-    attributes: { ApproximateReceiveCount: "1", SentTimestamp: String(Date.now()) },
-    messageAttributes: {},
-    md5OfBody: "",
-    eventSource: "aws:sqs",
-    eventSourceARN: "arn:aws:sqs:us-east-1:000000000000:thumbnails",
-    awsRegion: "us-east-1",
-  } as unknown as SQSRecord;
+  return sqsRecord(body, { messageId: `m-${imageId}`, receiptHandle: `r-${imageId}`, queue: "thumbnails" });
 }
 
 function stored(body: Buffer): GetObjectCommandOutput {

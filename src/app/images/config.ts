@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { ConfigError, parseEnv } from "../../lib/config.ts";
 
 /** Limits that keep one hostile upload from exhausting the function's memory. */
 export interface ImageLimits {
@@ -43,17 +44,15 @@ const envSchema = z.object({
 });
 
 /** Thrown at cold start when the environment is incomplete; the message names each bad setting. */
-export class ThumbnailsConfigError extends Error {
+export class ThumbnailsConfigError extends ConfigError {
   override readonly name = "ThumbnailsConfigError";
 }
 
 export function thumbnailsConfigFromEnv(env: NodeJS.ProcessEnv = process.env): ThumbnailsConfig {
-  const parsed = envSchema.safeParse(env);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`);
-    throw new ThumbnailsConfigError(`invalid thumbnails configuration: ${problems.join("; ")}`);
-  }
-  const e = parsed.data;
+  const e = parseEnv(envSchema, env, {
+    context: "invalid thumbnails configuration",
+    error: ThumbnailsConfigError,
+  });
   return {
     uploadsBucket: e.UPLOADS_BUCKET,
     limits: {

@@ -4,7 +4,9 @@
  * row is marked sent only after SNS confirmed it: a crash in between republishes the row (same
  * eventId) on the next start, so a message is never lost and never invented.
  */
+
 import type { DatabaseSync } from "node:sqlite";
+import { setTimeout as sleep } from "node:timers/promises";
 import { duePending, markFailed, markSent, type OutboxRow } from "./outbox-store.ts";
 
 export interface OutboxMessage {
@@ -94,7 +96,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       loop = (async () => {
         while (running) {
           const pass = await runOnce();
-          if (pass.sent + pass.failed === 0) await new Promise((r) => setTimeout(r, pollIntervalMs));
+          if (pass.sent + pass.failed === 0) await sleep(pollIntervalMs);
         }
       })();
     },

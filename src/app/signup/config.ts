@@ -5,12 +5,13 @@
  */
 import { z } from "zod";
 import { ENV } from "../../deployment/consumer-environment.ts";
+import { ConfigError, parseEnv } from "../../lib/config.ts";
 
 /** Optional: how long team-notify waits for the webhook before giving up (and retrying later). */
 export const TEAM_WEBHOOK_TIMEOUT_ENV = "TEAM_WEBHOOK_TIMEOUT_MS";
 export const DEFAULT_TEAM_WEBHOOK_TIMEOUT_MS = 5_000;
 
-export class SignupConfigError extends Error {
+export class SignupConfigError extends ConfigError {
   override readonly name = "SignupConfigError";
 }
 
@@ -64,10 +65,7 @@ function parseEnvironment<S extends z.ZodObject>(
   schema: S,
   env: NodeJS.ProcessEnv,
 ): z.output<S> {
-  const result = schema.safeParse(env);
-  if (result.success) return result.data;
-  const problems = result.error.issues.map((issue) => `${String(issue.path[0] ?? "?")} ${issue.message}`);
-  throw new SignupConfigError(`${consumer}: invalid configuration: ${problems.join("; ")}`);
+  return parseEnv(schema, env, { context: `${consumer}: invalid configuration`, error: SignupConfigError });
 }
 
 export interface VerificationEmailConfig {

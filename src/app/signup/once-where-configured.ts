@@ -5,6 +5,7 @@
  * Without the table, a redelivered event repeats its effect, but harmlessly: the verification code
  * is derived from the event, so a duplicate email or SMS carries the same code as the first.
  */
+import { AsyncLocalStorage } from "node:async_hooks";
 import type { Context } from "aws-lambda";
 import { ENV } from "../../deployment/consumer-environment.ts";
 import { idempotencyStoreFromEnv, oncePerEvent } from "../../lib/idempotency/once-per-event.ts";
@@ -14,11 +15,16 @@ export interface EffectContext {
   remainingTimeMs(): number;
 }
 
-export interface SideEffect<A extends { readonly eventId: string }, R> {
-  (input: A, ctx: EffectContext): Promise<R>;
-  /** True when a repeat of the same eventId is answered from the idempotency table. */
+export interface EffectOutcome<R> {
+  readonly result: R;
+  /** True when this call did not run the effect: an earlier delivery of the eventId did. */
   readonly deduplicated: boolean;
 }
+
+export type SideEffect<A extends { readonly eventId: string }, R> = (
+  input: A,
+  ctx: EffectContext,
+) => Promise<EffectOutcome<R>>;
 
 /** `effect`'s result must be JSON (it is stored and returned for repeats). */
 export function onceWhereConfigured<A extends { readonly eventId: string }, R>(
@@ -27,15 +33,26 @@ export function onceWhereConfigured<A extends { readonly eventId: string }, R>(
   env: NodeJS.ProcessEnv = process.env,
 ): SideEffect<A, R> {
   if (!env[ENV.idempotencyTable]) {
-    return Object.assign((input: A) => effect(input), { deduplicated: false });
+    return async (input: A) => ({ result: await effect(input), deduplicated: false });
   }
-  const once = oncePerEvent(effect, { persistenceStore: idempotencyStoreFromEnv(env), consumer });
-  return Object.assign(
-    (input: A, ctx: EffectContext) => {
-      // Powertools reads only the remaining time, to let a crashed attempt's lock lapse at the deadline.
-      once.registerLambdaContext({ getRemainingTimeInMillis: ctx.remainingTimeMs } as unknown as Context);
-      return once(input);
+  // Powertools answers a repeat from the table without calling the effect; whether the effect ran
+  // in THIS call is marked in a store scoped to the call (concurrent records do not share it).
+  const ran = new AsyncLocalStorage<{ ran: boolean }>();
+  const once = oncePerEvent(
+    (input: A) => {
+      const mark = ran.getStore();
+      if (mark) mark.ran = true;
+      return effect(input);
     },
-    { deduplicated: true },
+    { persistenceStore: idempotencyStoreFromEnv(env), consumer },
   );
+  return (input: A, ctx: EffectContext) => {
+    // Powertools reads only the remaining time, to let a crashed attempt's lock lapse at the deadline.
+    once.registerLambdaContext({ getRemainingTimeInMillis: ctx.remainingTimeMs } as unknown as Context);
+    const mark = { ran: false };
+    return ran.run(mark, async () => {
+      const result = (await once(input)) as R;
+      return { result, deduplicated: !mark.ran };
+    });
+  };
 }

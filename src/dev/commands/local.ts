@@ -80,8 +80,8 @@ export function register(program: Command): void {
     .action(async (options: DownOptions) => {
       let stackDeleted: boolean | undefined;
       if (options.deleteStack) {
-        const { destroyLocalStack } = await import("../cloudformation.ts");
-        stackDeleted = await asCliError(() => destroyLocalStack(options.stack));
+        const { deleteStackOnLocalStack } = await import("../cloudformation.ts");
+        stackDeleted = await asCliError(() => deleteStackOnLocalStack(options.stack));
       }
       const result = await asCliError(() => stopLocalStack({ log: progress }));
       emit(

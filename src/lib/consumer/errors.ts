@@ -3,6 +3,7 @@
  * what happens to a record by class: a `PermanentError` goes to the DLQ at once with its reason,
  * anything else is retried with backoff until the last allowed receive.
  */
+import { ConfigError } from "../config.ts";
 
 /** Retrying cannot help (the input is permanently rejected): dead-letter the record now. */
 export class PermanentError extends Error {
@@ -38,6 +39,6 @@ export class InvalidDataError extends PermanentError {
 }
 
 /** A setting the runtime needs is missing or malformed; names the environment variable. */
-export class ConsumerConfigError extends Error {
+export class ConsumerConfigError extends ConfigError {
   override readonly name: string = "ConsumerConfigError";
 }

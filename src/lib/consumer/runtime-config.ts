@@ -4,6 +4,7 @@
  * `consumerEnvironment()`. Parsed at first use, so importing a handler module needs no environment.
  */
 import { z } from "zod";
+import { parseEnv } from "../config.ts";
 import { RUNTIME_ENV as ENV } from "../runtime-env.ts";
 import { ConsumerConfigError } from "./errors.ts";
 
@@ -12,21 +13,21 @@ export interface QueueAddresses {
   readonly dlqUrl: string;
 }
 
+const queueUrl = (name: string) =>
+  z
+    .string({ error: "is not set" })
+    .min(1, "is not set")
+    .pipe(z.url({ error: (issue) => `is not a URL (${JSON.stringify(issue.input)})` }));
+
 const queueAddressesSchema = z.object({
-  [ENV.queueUrl]: z.url(),
-  [ENV.dlqUrl]: z.url(),
+  [ENV.queueUrl]: queueUrl(ENV.queueUrl),
+  [ENV.dlqUrl]: queueUrl(ENV.dlqUrl),
 });
 
 export function queueAddressesFromEnv(env: NodeJS.ProcessEnv = process.env): QueueAddresses {
-  const parsed = queueAddressesSchema.safeParse(env);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => {
-      const name = String(issue.path[0]);
-      return env[name] === undefined || env[name] === ""
-        ? `${name} is not set`
-        : `${name} is not a URL (${JSON.stringify(env[name])})`;
-    });
-    throw new ConsumerConfigError(`consumer runtime configuration: ${problems.join("; ")}`);
-  }
-  return { queueUrl: parsed.data[ENV.queueUrl], dlqUrl: parsed.data[ENV.dlqUrl] };
+  const parsed = parseEnv(queueAddressesSchema, env, {
+    context: "consumer runtime configuration",
+    error: ConsumerConfigError,
+  });
+  return { queueUrl: parsed[ENV.queueUrl], dlqUrl: parsed[ENV.dlqUrl] };
 }

@@ -1,7 +1,7 @@
 /** The stack-copy helpers under the names some test files use; see deploy-test-stack.ts. */
 import { inject } from "vitest";
 import type { DeployedTopology } from "../../../src/deployment/deployed-topology.ts";
-import { destroyLocalStack } from "../../../src/dev/deploy.ts";
+import { deleteStackOnLocalStack } from "../../../src/dev/deploy.ts";
 import { deployTestStack } from "./deploy-test-stack.ts";
 
 export async function deployCourierStackCopy(prefix: string): Promise<DeployedTopology> {
@@ -9,5 +9,5 @@ export async function deployCourierStackCopy(prefix: string): Promise<DeployedTo
 }
 
 export async function destroyStackCopy(stackName: string): Promise<void> {
-  await destroyLocalStack(stackName, { endpoint: inject("localstackEndpoint") });
+  await deleteStackOnLocalStack(stackName, { endpoint: inject("localstackEndpoint") });
 }

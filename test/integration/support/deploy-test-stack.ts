@@ -5,7 +5,11 @@
 import { randomBytes } from "node:crypto";
 import { inject } from "vitest";
 import type { DeployedTopology } from "../../../src/deployment/deployed-topology.ts";
-import { deployToLocalStack, destroyLocalStack, type LocalDeployment } from "../../../src/dev/deploy.ts";
+import {
+  deleteStackOnLocalStack,
+  deployToLocalStack,
+  type LocalDeployment,
+} from "../../../src/dev/deploy.ts";
 
 export interface TestStack {
   readonly topology: DeployedTopology;
@@ -28,7 +32,7 @@ export async function deployTestStack(prefix: string): Promise<TestStack> {
     topology: deployment.topology,
     deployment,
     cleanup: async () => {
-      await destroyLocalStack(stackName, { endpoint });
+      await deleteStackOnLocalStack(stackName, { endpoint });
     },
   };
 }
