@@ -35,6 +35,11 @@ export interface LocalDeployOptions {
   /** @default 300 s */
   readonly timeoutMs?: number;
   readonly log?: (line: string) => void;
+  /**
+   * A template `synthesizeTemplate` already made, deployed as is under `stackName` (a courier
+   * template names no stack, so one synthesis serves many copies). @default synthesized now
+   */
+  readonly template?: CfnTemplate;
 }
 
 export interface LocalDeployment {
@@ -60,7 +65,12 @@ function cdkJsonContext(): Record<string, unknown> {
  */
 export function synthesizeTemplate(stackName: string, build: StackFactory): CfnTemplate {
   // cdk.json's context (feature flags) too, so the template is the one `cdk synth` makes.
-  const app = new App({ context: { ...cdkJsonContext(), "aws:cdk:bundling-stacks": [] } });
+  // Without CDK's built-in CloudFormation validation (most of a synthesis's time on two cores):
+  // LocalStack's CloudFormation checks what it deploys, and `cdk synth` / `cdk deploy` still validate.
+  const app = new App({
+    context: { ...cdkJsonContext(), "aws:cdk:bundling-stacks": [] },
+    builtinCloudFormationValidation: false,
+  });
   build(app, stackName);
   return app.synth().getStackByName(stackName).template as CfnTemplate;
 }
@@ -68,7 +78,7 @@ export function synthesizeTemplate(stackName: string, build: StackFactory): CfnT
 /** Synthesizes, strips what LocalStack cannot run, deploys, and returns the deployed topology. */
 export async function deployToLocalStack(options: LocalDeployOptions): Promise<LocalDeployment> {
   const started = performance.now();
-  const full = synthesizeTemplate(options.stackName, options.build ?? buildCourierStack);
+  const full = options.template ?? synthesizeTemplate(options.stackName, options.build ?? buildCourierStack);
   const { template, removed } = localTemplate(full);
   options.log?.(
     `deploying stack "${options.stackName}" (${Object.keys(template.Resources).length} resources; ` +

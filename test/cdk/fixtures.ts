@@ -14,7 +14,7 @@ import type { DeploySettings } from "../../src/deployment/consumer-environment.t
 
 // CDK's built-in CloudFormation validation adds ~25 s per synth on two cores and can only warn here;
 // `npm run synth` still runs it.
-process.env.CDK_VALIDATION = "false";
+process.env.CDK_VALIDATION = "false"; // same as App({ builtinCloudFormationValidation: false })
 
 export const TEST_SETTINGS: DeploySettings = {
   mailFrom: "Courier <no-reply@courier.example.com>",

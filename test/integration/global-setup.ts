@@ -5,12 +5,21 @@
  * (support/deploy-test-stack.ts). Teardown stops LocalStack only if this setup started it.
  */
 import type { TestProject } from "vitest/node";
+import type { LocalDeployment } from "../../src/dev/deploy.ts";
+import type { CfnTemplate } from "../../src/dev/local-template.ts";
 import { ensureLocalStack, stopLocalStack } from "../../src/dev/localstack.ts";
+import { PREDEPLOYED_PREFIXES } from "./support/stack-copies.ts";
 
 declare module "vitest" {
   export interface ProvidedContext {
     /** The LocalStack endpoint the suite runs against. */
     localstackEndpoint: string;
+    /** True when this run started LocalStack (and stops it after): stack copies need no deleting. */
+    localstackEphemeral: boolean;
+    /** The courier stack's template, synthesized once for the run. */
+    courierTemplate: CfnTemplate;
+    /** Stack copies deployed by the setup, by the prefix a test file asks for. */
+    stackCopies: Record<string, LocalDeployment>;
   }
 }
 
@@ -26,6 +35,30 @@ export default async function setup(project: TestProject): Promise<() => Promise
   // Test workers start after this and inherit the environment, so localClientConfig() finds it too.
   process.env.AWS_ENDPOINT_URL = handle.endpoint;
   project.provide("localstackEndpoint", handle.endpoint);
+  project.provide("localstackEphemeral", handle.source === "started");
+
+  // Loaded after LocalStack is up: aws-cdk-lib takes seconds to import.
+  const { deployToLocalStack, synthesizeTemplate, buildCourierStack } = await import(
+    "../../src/dev/deploy.ts"
+  );
+  const { testStackName } = await import("./support/deploy-test-stack-name.ts");
+  const started = performance.now();
+  const template = synthesizeTemplate("courier-test-template", buildCourierStack);
+  project.provide("courierTemplate", template);
+  const copies = await Promise.all(
+    PREDEPLOYED_PREFIXES.map(async (prefix) => {
+      const deployment = await deployToLocalStack({
+        stackName: testStackName(prefix),
+        endpoint: handle.endpoint,
+        template,
+      });
+      return [prefix, deployment] as const;
+    }),
+  );
+  project.provide("stackCopies", Object.fromEntries(copies));
+  log(
+    `synthesized once and deployed ${copies.length} stack copies concurrently in ${Math.round((performance.now() - started) / 1000)} s`,
+  );
   return async () => {
     if (handle.source !== "started") return;
     const result = await stopLocalStack({ log });

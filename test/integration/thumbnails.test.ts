@@ -7,7 +7,6 @@
  * reason), a redelivery that re-renders, a failed publish that loses the upload.
  */
 
-import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import {
   DeleteObjectsCommand,
@@ -26,11 +25,12 @@ import { consumerEnvironment } from "../../src/deployment/consumer-environment.t
 import type { DeployedTopology } from "../../src/deployment/deployed-topology.ts";
 import { createPublisher, type Publisher } from "../../src/deployment/publisher.ts";
 import { consumers } from "../../src/deployment/topology.ts";
-import { deleteStackOnLocalStack, deployToLocalStack, LOCAL_DEPLOY_SETTINGS } from "../../src/dev/deploy.ts";
+import { LOCAL_DEPLOY_SETTINGS } from "../../src/dev/deploy.ts";
 import { localClientConfig, localEndpoint } from "../../src/dev/local-aws-config.ts";
 import { FAILURE_ATTRIBUTE, type FailureReason } from "../../src/lib/consumer/failure-attributes.ts";
 import { LocalEventSource } from "../../src/worker/event-source.ts";
 import { jpegWithOrientation6, solid, truncatedJpeg } from "../unit/images-fixtures.ts";
+import { deployTestStack, type TestStack } from "./support/deploy-test-stack.ts";
 
 /** LocalStack on two busy cores can be slow; conditions are polled up to this long. */
 const DEADLINE_MS = 90_000;
@@ -38,13 +38,14 @@ const DEADLINE_MS = 90_000;
 const clientConfig = localClientConfig();
 const s3 = new S3Client(clientConfig);
 const sqs = new SQSClient(clientConfig);
-const stackName = `t-thumbnails-${randomUUID().slice(0, 8)}`;
+let stack: TestStack | undefined;
 let topology: DeployedTopology;
 let publisher: Publisher;
 let eventSource: LocalEventSource | undefined;
 
 beforeAll(async () => {
-  ({ topology } = await deployToLocalStack({ stackName }));
+  stack = await deployTestStack("thumbnails");
+  topology = stack.topology;
   publisher = createPublisher({
     sns: new SNSClient(clientConfig),
     topicArns: {
@@ -98,7 +99,7 @@ afterAll(async () => {
   vi.unstubAllEnvs();
   if (!topology) return;
   await emptyBucket(topology.uploadsBucket);
-  await deleteStackOnLocalStack(stackName, { endpoint: localEndpoint() });
+  await stack?.cleanup();
 });
 
 /** The stack copy's bucket is ours alone; CloudFormation cannot delete it while it holds objects. */

@@ -33,6 +33,7 @@ import { consumers } from "../../src/deployment/topology.ts";
 import { deleteStackOnLocalStack, deployToLocalStack } from "../../src/dev/deploy.ts";
 import { ensureIdempotencyTable, type LocalDynamo } from "../../src/dev/dynamodb-local.ts";
 import { localClientConfig } from "../../src/dev/local-aws-config.ts";
+import type { CfnTemplate } from "../../src/dev/local-template.ts";
 import { ensureLocalStack, PROJECT_ROOT } from "../../src/dev/localstack.ts";
 import type { NewAccountV1 } from "../../src/lib/contracts/index.ts";
 import { type PeekedMessage, peekDlq, redriveSelectively } from "../../src/lib/redrive/index.ts";
@@ -48,6 +49,8 @@ import {
 } from "./soak-protocol.ts";
 
 export interface SoakOptions {
+  /** A synthesized courier template to deploy (the test suite's one synthesis). @default synthesized now */
+  readonly template?: CfnTemplate;
   readonly messages: number;
   /** Share of deliveries failing with a transient error. */
   readonly transientRate: number;
@@ -379,7 +382,12 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   const sqs = new SQSClient(clientConfig);
 
   log(`deploying stack copy ${stackName} to ${options.endpoint}`);
-  const { topology } = await deployToLocalStack({ stackName, endpoint: options.endpoint, log });
+  const { topology } = await deployToLocalStack({
+    stackName,
+    endpoint: options.endpoint,
+    log,
+    ...(options.template ? { template: options.template } : {}),
+  });
   const deploySeconds = (Date.now() - started) / 1000;
   let dynamo: LocalDynamo | undefined;
   let pool: WorkerPool | undefined;

@@ -13,7 +13,7 @@ export interface QueueAddresses {
   readonly dlqUrl: string;
 }
 
-const queueUrl = (name: string) =>
+const queueUrl = (_name: string) =>
   z
     .string({ error: "is not set" })
     .min(1, "is not set")

@@ -1,8 +1,9 @@
 /**
- * Deploys a private copy of the courier stack (the CDK app's template, minus what LocalStack cannot
- * run) under a unique stack name, so test files never share or collide on queues and topics.
+ * A private copy of the courier stack (the CDK app's template, minus what LocalStack cannot run)
+ * under a unique stack name, so test files never share or collide on queues and topics. Copies the
+ * global setup deployed ahead (support/stack-copies.ts) are handed out at once; others are deployed
+ * here from the run's one synthesized template.
  */
-import { randomBytes } from "node:crypto";
 import { inject } from "vitest";
 import type { DeployedTopology } from "../../../src/deployment/deployed-topology.ts";
 import {
@@ -10,6 +11,9 @@ import {
   deployToLocalStack,
   type LocalDeployment,
 } from "../../../src/dev/deploy.ts";
+import { testStackName } from "./deploy-test-stack-name.ts";
+
+export { testStackName };
 
 export interface TestStack {
   readonly topology: DeployedTopology;
@@ -18,21 +22,22 @@ export interface TestStack {
   readonly cleanup: () => Promise<void>;
 }
 
-/** A CloudFormation stack name: letters, digits and hyphens, starting with a letter. */
-export function testStackName(prefix: string): string {
-  const safe = prefix.replace(/[^A-Za-z0-9-]+/g, "-").replace(/^[^A-Za-z]+/, "");
-  return `t-${safe || "stack"}-${randomBytes(4).toString("hex")}`.slice(0, 60);
-}
-
 export async function deployTestStack(prefix: string): Promise<TestStack> {
   const endpoint = inject("localstackEndpoint");
-  const stackName = testStackName(prefix);
-  const deployment = await deployToLocalStack({ stackName, endpoint });
+  const deployment =
+    inject("stackCopies")[prefix] ??
+    (await deployToLocalStack({
+      stackName: testStackName(prefix),
+      endpoint,
+      template: inject("courierTemplate"),
+    }));
   return {
     topology: deployment.topology,
     deployment,
     cleanup: async () => {
-      await deleteStackOnLocalStack(stackName, { endpoint });
+      // A LocalStack this run started is stopped with everything in it; a shared one is tidied.
+      if (inject("localstackEphemeral")) return;
+      await deleteStackOnLocalStack(deployment.topology.stackName, { endpoint });
     },
   };
 }
