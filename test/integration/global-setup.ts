@@ -16,10 +16,8 @@ declare module "vitest" {
     localstackEndpoint: string;
     /** True when this run started LocalStack (and stops it after): stack copies need no deleting. */
     localstackEphemeral: boolean;
-    /** The courier stack's template, synthesized once for the run. */
-    courierTemplate: CfnTemplate;
-    /** Stack copies deployed by the setup, by the prefix a test file asks for. */
-    stackCopies: Record<string, LocalDeployment>;
+    /** Stack copies deployed by the setup, with their templates, by the prefix a test file asks for. */
+    stackCopies: Record<string, { deployment: LocalDeployment; template: CfnTemplate }>;
   }
 }
 
@@ -43,21 +41,21 @@ export default async function setup(project: TestProject): Promise<() => Promise
   );
   const { testStackName } = await import("./support/deploy-test-stack-name.ts");
   const started = performance.now();
-  const template = synthesizeTemplate("courier-test-template", buildCourierStack);
-  project.provide("courierTemplate", template);
+  // One aws-cdk-lib load for the run; a courier template carries its stack's name (queue names are
+  // derived from it), so each copy is synthesized under its own name, then all deploy at once.
+  const planned = PREDEPLOYED_PREFIXES.map((prefix) => {
+    const stackName = testStackName(prefix);
+    return { prefix, stackName, template: synthesizeTemplate(stackName, buildCourierStack) };
+  });
   const copies = await Promise.all(
-    PREDEPLOYED_PREFIXES.map(async (prefix) => {
-      const deployment = await deployToLocalStack({
-        stackName: testStackName(prefix),
-        endpoint: handle.endpoint,
-        template,
-      });
-      return [prefix, deployment] as const;
+    planned.map(async ({ prefix, stackName, template }) => {
+      const deployment = await deployToLocalStack({ stackName, endpoint: handle.endpoint, template });
+      return [prefix, { deployment, template }] as const;
     }),
   );
   project.provide("stackCopies", Object.fromEntries(copies));
   log(
-    `synthesized once and deployed ${copies.length} stack copies concurrently in ${Math.round((performance.now() - started) / 1000)} s`,
+    `synthesized ${copies.length} stack copies in one process and deployed them concurrently in ${Math.round((performance.now() - started) / 1000)} s`,
   );
   return async () => {
     if (handle.source !== "started") return;

@@ -145,7 +145,7 @@ describe("local deploy of the CDK app", () => {
     const again = await deployToLocalStack({
       stackName: stack.topology.stackName,
       endpoint,
-      template: inject("courierTemplate"),
+      template: inject("stackCopies")["harness-deploy"]?.template,
     });
     expect(["unchanged", "updated"]).toContain(again.action);
     expect(again.topology).toEqual(stack.topology);

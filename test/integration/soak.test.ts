@@ -25,7 +25,6 @@ beforeAll(async () => {
     // A guard, not a timing assertion: on two busy cores the run takes a few minutes.
     drainDeadlineSeconds: 600,
     endpoint: inject("localstackEndpoint"),
-    template: inject("courierTemplate"),
     log: (line) => process.stderr.write(`[soak] ${line}\n`),
   });
   process.stdout.write(`${formatSoakTable(report)}\n`);

@@ -1,8 +1,8 @@
 /**
  * A private copy of the courier stack (the CDK app's template, minus what LocalStack cannot run)
  * under a unique stack name, so test files never share or collide on queues and topics. Copies the
- * global setup deployed ahead (support/stack-copies.ts) are handed out at once; others are deployed
- * here from the run's one synthesized template.
+ * global setup deployed ahead (support/stack-copies.ts) are handed out at once; others are
+ * synthesized and deployed here.
  */
 import { inject } from "vitest";
 import type { DeployedTopology } from "../../../src/deployment/deployed-topology.ts";
@@ -25,12 +25,8 @@ export interface TestStack {
 export async function deployTestStack(prefix: string): Promise<TestStack> {
   const endpoint = inject("localstackEndpoint");
   const deployment =
-    inject("stackCopies")[prefix] ??
-    (await deployToLocalStack({
-      stackName: testStackName(prefix),
-      endpoint,
-      template: inject("courierTemplate"),
-    }));
+    inject("stackCopies")[prefix]?.deployment ??
+    (await deployToLocalStack({ stackName: testStackName(prefix), endpoint }));
   return {
     topology: deployment.topology,
     deployment,

@@ -1,11 +1,11 @@
 /**
- * The stack copies the integration files need, deployed once per run by the global setup from ONE
- * synthesis, all at the same time, instead of each file synthesizing (seconds of aws-cdk-lib) and
- * deploying (a CloudFormation round on LocalStack) in turn. Each file still gets its own copy: a
+ * The stack copies the integration files need, synthesized by the global setup in one process (one
+ * aws-cdk-lib load) and deployed all at the same time, instead of each file loading aws-cdk-lib,
+ * synthesizing and deploying (a CloudFormation round on LocalStack) in turn. Each file still gets its own copy: a
  * file that breaks or fills its queues cannot disturb another.
  *
  * A file names its copy with deployTestStack(prefix); a prefix listed here is ready when the file
- * starts, any other is deployed on demand (from the same synthesized template).
+ * starts, any other is synthesized and deployed on demand.
  */
 export const PREDEPLOYED_PREFIXES = [
   "broadcast",
