@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { EDGE_LIMITS_ENV } from "../../src/app/api/edge-limits.ts";
 import { SMS_RATE_LIMITED } from "../../src/app/signup/sms-cap.ts";
 import { consumers } from "../../src/deployment/topology.ts";
-import { destroyLocalStack } from "../../src/dev/deploy.ts";
+import { deleteStackOnLocalStack } from "../../src/dev/deploy.ts";
 import { localClientConfig } from "../../src/dev/local-aws-config.ts";
 import { type LocalSystem, startLocalSystem } from "../../src/dev/local-system.ts";
 import { peekDlq } from "../../src/lib/redrive/peek.ts";
@@ -81,7 +81,7 @@ afterAll(async () => {
   if (savedLimits === undefined) delete process.env[EDGE_LIMITS_ENV];
   else process.env[EDGE_LIMITS_ENV] = savedLimits;
   await system?.stop();
-  await destroyLocalStack(stackName, { endpoint: inject("localstackEndpoint") });
+  await deleteStackOnLocalStack(stackName, { endpoint: inject("localstackEndpoint") });
 }, 300_000);
 
 describe("abuse resistance of the local system through the example API", () => {

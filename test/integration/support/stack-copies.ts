@@ -10,6 +10,7 @@
 export const PREDEPLOYED_PREFIXES = [
   "broadcast",
   "cli-target",
+  "console",
   "fanout",
   "harness-deploy",
   "redrive-cli",
