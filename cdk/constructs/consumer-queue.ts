@@ -48,6 +48,12 @@ export interface ConsumerQueueProps {
    * @default 0
    */
   readonly deadLetterAlarmThreshold?: number;
+  /**
+   * SQS MaximumMessageSize of the queue, its DLQ and the subscription DLQ: at least the topic's
+   * limit, so nothing SNS accepts is refused on the way in (or on the way to a DLQ).
+   * @default - not set: SQS's default (1 MiB since August 2025)
+   */
+  readonly maxMessageBytes?: number;
 }
 
 /**
@@ -79,6 +85,8 @@ export class ConsumerQueue extends Construct {
     super(scope, id);
 
     this.visibilityTimeout = props.visibilityTimeout;
+    const sizeProps =
+      props.maxMessageBytes === undefined ? {} : { maxMessageSizeBytes: props.maxMessageBytes };
     this.maxReceiveCount = maxReceiveCount;
     this.encryptionKey =
       props.encryptionKey ??
@@ -101,6 +109,7 @@ export class ConsumerQueue extends Construct {
     const queueArn = Stack.of(this).formatArn({ service: "sqs", resource: queueName });
 
     this.deadLetterQueue = new sqs.Queue(this, "DeadLetterQueue", {
+      ...sizeProps,
       retentionPeriod: deadLetterRetentionPeriod,
       encryption: sqs.QueueEncryption.KMS,
       encryptionMasterKey: this.encryptionKey,
@@ -112,6 +121,7 @@ export class ConsumerQueue extends Construct {
     });
 
     this.queue = new sqs.Queue(this, "Queue", {
+      ...sizeProps,
       queueName,
       visibilityTimeout: props.visibilityTimeout,
       retentionPeriod,
@@ -124,6 +134,7 @@ export class ConsumerQueue extends Construct {
     // Under the queue's key, which the subscription lets SNS use for this topic only. It is SNS's
     // alone: no queue may name it as its DLQ.
     this.subscriptionDeadLetterQueue = new sqs.Queue(this, "SubscriptionDeadLetterQueue", {
+      ...sizeProps,
       retentionPeriod: deadLetterRetentionPeriod,
       encryption: sqs.QueueEncryption.KMS,
       encryptionMasterKey: this.encryptionKey,

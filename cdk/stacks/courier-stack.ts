@@ -37,6 +37,7 @@ import {
   topicOutputKey,
   UPLOADS_BUCKET_OUTPUT,
 } from "../../src/deployment/stack-outputs.ts";
+import { isRaisedTopic } from "../../src/deployment/topic-size.ts";
 import {
   alarmThresholds,
   type ConsumerName,
@@ -51,6 +52,7 @@ import {
   IDEMPOTENCY_PARTITION_KEY,
   IDEMPOTENCY_TTL_ATTRIBUTE,
 } from "../../src/lib/idempotency/table-schema.ts";
+import { SNS_MAX_RAISED_PAYLOAD_BYTES as SQS_MAX_MESSAGE_BYTES } from "../../src/lib/publisher/size.ts";
 import { type AlarmNotificationSettings, AlarmTopic } from "../constructs/alarm-topic.ts";
 import { ConsumerDashboard } from "../constructs/consumer-dashboard.ts";
 import { ConsumerFunction } from "../constructs/consumer-function.ts";
@@ -121,7 +123,13 @@ export class CourierStack<
     Aspects.of(this).add(new NotifyOnEveryAlarm(this.alarmTopic));
 
     this.topics = Object.fromEntries(
-      topicNames.map((name) => [name, new EncryptedTopic(this, `${pascalCase(name)}Topic`)]),
+      topicNames.map((name) => {
+        const { maxMessageBytes } = topology.topics[name];
+        return [
+          name,
+          new EncryptedTopic(this, `${pascalCase(name)}Topic`, maxMessageBytes ? { maxMessageBytes } : {}),
+        ];
+      }),
     ) as Record<Topic, EncryptedTopic>;
 
     this.uploadsBucket = new s3.Bucket(this, "UploadsBucket", {
@@ -184,6 +192,7 @@ export class CourierStack<
         ],
         oldestMessageAlarmThreshold: Duration.seconds(spec.oldestMessageAlarmSeconds),
         deadLetterAlarmThreshold: thresholds.deadLetters,
+        ...queueSizeFor(topicSpec),
       });
       const consumerFunction = new ConsumerFunction(this, `${pascalCase(name)}Consumer`, {
         entry: `${REPO_ROOT}${spec.handlerEntry}`,
@@ -353,6 +362,14 @@ function renderFilterPolicy(
       sns.SubscriptionFilter.stringFilter({ allowlist: [...allowlist] }),
     ]),
   );
+}
+
+/**
+ * Queues behind a raised topic take SQS's maximum (1 MiB), not just the topic's limit: a DLQ copy
+ * carries the failure reason as extra attributes, which must not push it over.
+ */
+function queueSizeFor(topic: { readonly maxMessageBytes?: number }): { maxMessageBytes?: number } {
+  return isRaisedTopic(topic) ? { maxMessageBytes: SQS_MAX_MESSAGE_BYTES } : {};
 }
 
 /** Throws every problem found, naming the prop; the stack is not built from a faulty input. */

@@ -4,6 +4,7 @@
  * stack refuses a topology `topologyProblems()` finds fault with before it builds anything.
  */
 import { isSettingName, type SettingName, settingNames } from "./deploy-settings.ts";
+import { topicSizeProblems } from "./topic-size.ts";
 import type { ConsumerSpec, TopologySpec } from "./topology.ts";
 
 /** A consumer's needs with every field present: what the stack grants and the environment holds. */
@@ -60,6 +61,7 @@ export function topologyProblems(topology: TopologySpec): string[] {
   for (const name of topicNames) {
     if (!NAME.test(name)) problems.push(`topic "${name}": a name is lowercase words joined by "-"`);
   }
+  problems.push(...topicSizeProblems(topology));
   for (const name of secretNames) {
     if (!NAME.test(name)) problems.push(`secret "${name}": a name is lowercase words joined by "-"`);
   }

@@ -45,7 +45,9 @@ describe("SNS message size", () => {
     const tooLarge = () => prepareBlob("a".repeat(blobLengthFor(SNS_MAX_PAYLOAD_BYTES) + 1));
 
     expect(tooLarge).toThrow(MessageTooLargeError);
-    expect(tooLarge).toThrow("is 262145 bytes with its attributes, over the SNS limit of 262144 bytes");
+    expect(tooLarge).toThrow(
+      "is 262145 bytes with its attributes, over the topic's SNS limit of 262144 bytes",
+    );
   });
 
   it("GIVEN a body just under the limit WHEN its attributes push it over THEN it is refused (attributes count)", () => {

@@ -9,9 +9,16 @@ import {
   type PreparedMessage,
   PublisherError,
   prepareMessage,
+  publishableBytes,
   type TopicData,
 } from "../../deployment/publisher.ts";
-import { isTopicName, type TopicName, topicNames, topics } from "../../deployment/topology.ts";
+import {
+  isTopicName,
+  type TopicName,
+  type TopicSpec,
+  topicNames,
+  topics,
+} from "../../deployment/topology.ts";
 import { CliError, emit, type OutputOptions } from "../output.ts";
 import { commandTarget, deployedTopology, type TargetCliOptions, withTargetOptions } from "../target.ts";
 
@@ -62,11 +69,18 @@ async function publishCommand(topic: string, dataArgument: string, options: Publ
   // Validate before reaching for the stack: a bad message fails the same with LocalStack down.
   let envelope: PreparedMessage["envelope"];
   try {
-    envelope = prepareMessage(topic, contract, data, {
-      producer: options.producer,
-      now: () => new Date(),
-      newId: identity ? () => identity.eventId : randomUUID,
-    }).envelope;
+    envelope = prepareMessage(
+      topic,
+      contract,
+      data,
+      {
+        producer: options.producer,
+        now: () => new Date(),
+        newId: identity ? () => identity.eventId : randomUUID,
+      },
+      // An offloading topic takes any size (the publisher sends a larger body by reference).
+      publishableBytes(topics[topic] as TopicSpec),
+    ).envelope;
   } catch (error) {
     if (error instanceof PublisherError) throw new CliError(error.message);
     throw error;

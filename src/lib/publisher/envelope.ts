@@ -29,9 +29,23 @@ function stringAttribute(value: string): MessageAttributeValue {
 
 /**
  * Validates `data` against the topic's contract and builds what SNS receives.
- * Throws InvalidMessageError or MessageTooLargeError.
+ * Throws InvalidMessageError, or MessageTooLargeError over `maxBytes` (the topic's limit,
+ * `topicMaxMessageBytes`; SNS's default 256 KiB when not given).
  */
 export function prepareMessage(
+  topic: string,
+  contract: AnyContract,
+  data: unknown,
+  source: EnvelopeSource,
+  maxBytes: number = SNS_MAX_PAYLOAD_BYTES,
+): PreparedMessage {
+  const message = buildMessage(topic, contract, data, source);
+  if (message.sizeBytes > maxBytes) throw new MessageTooLargeError(topic, message.sizeBytes, maxBytes);
+  return message;
+}
+
+/** Validates and envelopes like `prepareMessage` but leaves the size to the caller (offloading). */
+export function buildMessage(
   topic: string,
   contract: AnyContract,
   data: unknown,
@@ -62,8 +76,5 @@ export function prepareMessage(
   }
   const body = JSON.stringify(envelope);
   const sizeBytes = snsMessageSize(body, attributes);
-  if (sizeBytes > SNS_MAX_PAYLOAD_BYTES) {
-    throw new MessageTooLargeError(topic, sizeBytes, SNS_MAX_PAYLOAD_BYTES);
-  }
   return { envelope, body, attributes, sizeBytes };
 }

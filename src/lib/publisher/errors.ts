@@ -40,7 +40,7 @@ export class MessageTooLargeError extends PublisherError {
     readonly limitBytes: number,
   ) {
     super(
-      `message for topic "${topic}" is ${sizeBytes} bytes with its attributes, over the SNS limit of ${limitBytes} bytes`,
+      `message for topic "${topic}" is ${sizeBytes} bytes with its attributes, over the topic's SNS limit of ${limitBytes} bytes`,
     );
   }
 }

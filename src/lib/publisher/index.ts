@@ -1,5 +1,5 @@
 export * from "./chunks.ts";
-export { type PreparedMessage, prepareMessage } from "./envelope.ts";
+export { buildMessage, type PreparedMessage, prepareMessage } from "./envelope.ts";
 export * from "./errors.ts";
 export * from "./publisher.ts";
 export * from "./size.ts";

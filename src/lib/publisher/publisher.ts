@@ -11,6 +11,7 @@ import { envelopeHeaderSchema, type TopicSpec } from "../contracts/index.ts";
 import { chunkForPublishBatch } from "./chunks.ts";
 import { type PreparedMessage, prepareMessage } from "./envelope.ts";
 import { PublisherError, PublishFailedError, UnknownTopicError } from "./errors.ts";
+import { SNS_MAX_BATCH_ENTRIES, topicMaxMessageBytes } from "./size.ts";
 
 /** The topics a publisher serves, by name. */
 export type TopicMap = Readonly<Record<string, TopicSpec>>;
@@ -97,14 +98,18 @@ export function createTopicPublisher<M extends TopicMap>(options: PublisherOptio
   // Topic names come from untyped callers too (the CLI, JavaScript), so check at run time.
   function resolveTopic(topic: string): {
     arn: string;
+    maxBytes: number;
     prepare: (data: unknown, identity?: EventIdentity) => PreparedMessage;
   } {
     const spec = Object.hasOwn(topics, topic) ? topics[topic] : undefined;
     const arn = spec ? options.topicArns[topic as keyof M & string] : undefined;
     if (!spec || !arn) throw new UnknownTopicError(topic, topicNames);
     const contract = spec.current;
+    // SNS counts body plus attributes against the topic's own MaximumMessageSize.
+    const maxBytes = topicMaxMessageBytes(spec);
     return {
       arn,
+      maxBytes,
       prepare: (data, identity) => {
         if (identity) assertIdentity(identity);
         return prepareMessage(
@@ -114,6 +119,7 @@ export function createTopicPublisher<M extends TopicMap>(options: PublisherOptio
           identity
             ? { ...source, newId: () => identity.eventId, now: () => new Date(identity.occurredAt) }
             : source,
+          maxBytes,
         );
       },
     };
@@ -185,7 +191,7 @@ export function createTopicPublisher<M extends TopicMap>(options: PublisherOptio
     },
 
     async publishBatch(topic, items) {
-      const { arn, prepare } = resolveTopic(topic);
+      const { arn, maxBytes, prepare } = resolveTopic(topic);
       const results: BatchItemResult[] = new Array(items.length);
       const pending: Pending[] = [];
       items.forEach((data, index) => {
@@ -198,7 +204,9 @@ export function createTopicPublisher<M extends TopicMap>(options: PublisherOptio
         }
       });
       // One call after another: a batch is already 10 messages per request, and order is kept.
-      for (const chunk of chunkForPublishBatch(pending, (item) => item.message.sizeBytes))
+      // The batch's sum is held to the topic's limit too (SNS's default one on a default topic).
+      const limits = { entries: SNS_MAX_BATCH_ENTRIES, bytes: maxBytes };
+      for (const chunk of chunkForPublishBatch(pending, (item) => item.message.sizeBytes, limits))
         await sendChunk(topic, arn, chunk, results);
       return results;
     },
