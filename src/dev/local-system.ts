@@ -30,6 +30,8 @@ import type { DeployedTopology } from "../deployment/deployed-topology.ts";
 import { createPublisher } from "../deployment/publisher.ts";
 import { DEFAULT_STACK_NAME } from "../deployment/stack-outputs.ts";
 import { type ConsumerName, consumerNames, type TopicName, topicNames } from "../deployment/topology.ts";
+import type { RecordOutcome } from "../lib/consumer/outcomes.ts";
+import type { WorkerLogs } from "../worker/readable-output.ts";
 import { type WorkerPlan, WorkerPool } from "../worker/worker.ts";
 import { workerEnvironment } from "../worker/worker-environment.ts";
 import { ensureIdempotencyTable, ensureLocalDynamo, localIdempotencyTableName } from "./dynamodb-local.ts";
@@ -49,6 +51,9 @@ export interface LocalSystemOptions {
   readonly log?: (line: string) => void;
   /** Where workers' handler logs go. @default process.stderr */
   readonly workerOutput?: NodeJS.WritableStream;
+  /** `readable`: each handled record to `onOutcome`, handler logs only from WARN; `json`: raw. @default "json" */
+  readonly workerLogs?: WorkerLogs;
+  readonly onOutcome?: (outcome: RecordOutcome) => void;
 }
 
 export interface ConsumerLine {
@@ -176,6 +181,8 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
     }));
     const workers = new WorkerPool(plans, {
       ...(options.workerOutput ? { output: options.workerOutput } : {}),
+      logs: options.workerLogs ?? "json",
+      ...(options.onOutcome ? { onOutcome: (_state, outcome) => options.onOutcome?.(outcome) } : {}),
       onFailure: (state) => log(`worker ${state.consumer} failed: ${state.failure}`),
     });
     // Workers stop before the relay and the API (cleanups run in reverse).

@@ -13,6 +13,7 @@
 
 import { ENV } from "../deployment/consumer-environment.ts";
 import { consumerSpec } from "../deployment/topology.ts";
+import type { RecordOutcome } from "../lib/consumer/outcomes.ts";
 import { sqsClient } from "../lib/sqs-client.ts";
 import {
   type EventSourceStats,
@@ -20,6 +21,7 @@ import {
   type SqsHandler,
   startEventSource,
 } from "./event-source.ts";
+import { startReadableOutput } from "./readable-output.ts";
 import { WORKER_CONCURRENCY_ENV } from "./worker-environment.ts";
 
 /** Messages a worker process sends its parent over the IPC channel. */
@@ -35,7 +37,9 @@ export type WorkerMessage =
     }
   | { readonly kind: "progress"; readonly stats: EventSourceStats }
   | { readonly kind: "stopped"; readonly stats: EventSourceStats }
-  | { readonly kind: "failed"; readonly reason: string };
+  | { readonly kind: "failed"; readonly reason: string }
+  /** A handled record, in readable mode (readable-output.ts). */
+  | { readonly kind: "outcome"; readonly outcome: RecordOutcome };
 
 const PROGRESS_EVERY_MS = 1_000;
 const STANDALONE_PRINT_EVERY_MS = 10_000;
@@ -86,6 +90,10 @@ async function main(): Promise<void> {
   const spec = consumerSpec(required(ENV.consumer));
   const queueUrl = required(ENV.queueUrl);
   const concurrency = concurrencyOverride() ?? spec.maxConcurrency;
+  startReadableOutput(
+    process.env,
+    process.send ? (outcome) => void send({ kind: "outcome", outcome }) : undefined,
+  );
   // Imported after the environment is complete: handlers read their config at module scope (cold start).
   const handler = await loadHandler(spec.handlerEntry);
 

@@ -10,7 +10,9 @@
 import { type ChildProcess, fork } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import type { ConsumerName } from "../deployment/topology.ts";
+import type { RecordOutcome } from "../lib/consumer/outcomes.ts";
 import type { EventSourceStats } from "./event-source.ts";
+import { WORKER_LOGS_ENV, type WorkerLogs } from "./readable-output.ts";
 import type { WorkerMessage } from "./worker-process.ts";
 
 export interface WorkerPlan {
@@ -34,6 +36,12 @@ export interface WorkerPoolEvents {
   readonly onFailure?: (state: WorkerState) => void;
   /** Where the children's stdout and stderr go (their handler logs); default this process's stderr. */
   readonly output?: NodeJS.WritableStream;
+  /**
+   * `readable`: each handled record comes to `onOutcome` and the children write only warnings and
+   * errors, no EMF; `json`: the runtime's JSON log lines and EMF, as on Lambda. @default "json"
+   */
+  readonly logs?: WorkerLogs;
+  readonly onOutcome?: (state: WorkerState, outcome: RecordOutcome) => void;
 }
 
 export class WorkerExitError extends Error {
@@ -55,7 +63,7 @@ export class WorkerPool {
     this.states = plans.map((plan) => {
       const state: WorkerState = { consumer: plan.consumer, exited: false };
       const child = fork(workerEntry, [], {
-        env: plan.env,
+        env: { ...plan.env, [WORKER_LOGS_ENV]: events.logs ?? "json" },
         execArgv: ["--import", tsxLoader],
         stdio: ["ignore", "pipe", "pipe", "ipc"],
         detached: true,
@@ -76,6 +84,9 @@ export class WorkerPool {
             break;
           case "failed":
             state.failure = message.reason;
+            break;
+          case "outcome":
+            events.onOutcome?.(state, message.outcome);
             break;
         }
       });

@@ -12,6 +12,7 @@ import { targetEnvironment } from "../../deployment/aws-target.ts";
 import { LOCAL_WORKER_DEFAULTS, localIdempotencyTableName } from "../../deployment/local-run.ts";
 import { type ConsumerName, consumerNames, consumerSpec } from "../../deployment/topology.ts";
 import type { EventSourceStats } from "../../worker/event-source.ts";
+import { formatOutcomeLine, wantsColour } from "../../worker/outcome-line.ts";
 import { type WorkerPlan, WorkerPool, type WorkerState } from "../../worker/worker.ts";
 import {
   settingsFromEnvironment,
@@ -25,6 +26,7 @@ import { commandTarget, deployedTopology, type TargetCliOptions, withTargetOptio
 interface WorkOptions extends OutputOptions, TargetCliOptions {
   concurrency?: string;
   interval: string;
+  jsonLogs?: boolean;
 }
 
 function positiveInteger(flag: string, value: string): number {
@@ -126,9 +128,14 @@ async function workCommand(names: string[], options: WorkOptions): Promise<void>
   }
   const lastPrinted = new Map<ConsumerName, EventSourceStats | undefined>();
 
+  const readable = !options.jsonLogs;
+  const colour = !options.json && wantsColour(process.stdout);
   let pool: WorkerPool | undefined;
   const stopAll = () => void pool?.stop();
   pool = new WorkerPool(plans, {
+    logs: readable ? "readable" : "json",
+    onOutcome: (_state, outcome) =>
+      print(formatOutcomeLine(outcome, { colour }), { event: "handled", ...outcome }),
     onStarted: (state) => {
       const s = state.started;
       if (!s) return;
@@ -148,7 +155,9 @@ async function workCommand(names: string[], options: WorkOptions): Promise<void>
   // A line per consumer whose work moved since the last line; idle consumers stay quiet.
   const moved = (s: EventSourceStats, p: EventSourceStats | undefined) =>
     s.batches !== (p?.batches ?? 0) || s.succeeded !== (p?.succeeded ?? 0) || s.failed !== (p?.failed ?? 0);
+  // With a line per handled message the periodic counts add nothing for a person; JSON readers keep them.
   const ticker = setInterval(() => {
+    if (readable && !options.json) return;
     for (const state of pool?.states ?? []) {
       const previous = lastPrinted.get(state.consumer);
       if (!state.stats || !moved(state.stats, previous)) continue;
@@ -208,8 +217,12 @@ export function register(program: Command): void {
       "--concurrency <n>",
       "pollers per consumer (default: each consumer's maxConcurrency from the topology)",
     )
-    .option("--interval <seconds>", "seconds between progress lines", "10")
-    .option("--json", "progress and the final summary as JSON lines")
+    .option("--interval <seconds>", "seconds between progress lines (with --json or --json-logs)", "10")
+    .option("--json", "progress, each handled message and the final summary as JSON lines")
+    .option(
+      "--json-logs",
+      "the handlers' raw Powertools JSON log lines and EMF metrics (as on Lambda) instead of a line per handled message",
+    )
     // Before every command reached AWS by default, --aws asked for it; kept so scripts still run.
     .addOption(new Option("--aws", "AWS through the standard chain (the default)").hideHelp());
   withTargetOptions(command).action(workCommand);

@@ -1,15 +1,18 @@
 /**
  * `courier start` (`npm start`): the whole system on this machine. Prints where to look, then a
- * live line per consumer; Ctrl-C stops everything it started without losing a message.
+ * line per handled message (or, with --json-logs, the handlers' raw JSON logs and a line of counts
+ * per consumer); Ctrl-C stops everything it started without losing a message.
  */
 import type { Command } from "commander";
 import { CliError, type OutputOptions } from "../../cli/output.ts";
 import { DEFAULT_STACK_NAME } from "../../deployment/stack-outputs.ts";
+import { formatOutcomeLine, wantsColour } from "../../worker/outcome-line.ts";
 
 interface StartOptions extends OutputOptions {
   stack: string;
   port: string;
   interval: string;
+  jsonLogs?: boolean;
 }
 
 export function register(program: Command): void {
@@ -20,7 +23,11 @@ export function register(program: Command): void {
     )
     .option("--stack <name>", "CloudFormation stack name", DEFAULT_STACK_NAME)
     .option("--port <port>", "example API server port", "3000")
-    .option("--interval <seconds>", "seconds between consumer lines", "5")
+    .option("--interval <seconds>", "seconds between consumer count lines (with --json-logs)", "5")
+    .option(
+      "--json-logs",
+      "the handlers' raw Powertools JSON log lines and EMF metrics instead of a line per handled message",
+    )
     .action(async (options: StartOptions) => {
       const port = Number(options.port);
       const intervalMs = Number(options.interval) * 1000;
@@ -31,10 +38,14 @@ export function register(program: Command): void {
       // Loaded here: it pulls in the CDK app, which only this command needs.
       const { startLocalSystem } = await import("../local-system.ts");
       say("courier: starting the local system (first run installs LocalStack, about a minute)");
+      const readable = !options.jsonLogs;
+      const colour = wantsColour(process.stdout);
       const system = await startLocalSystem({
         stackName: options.stack,
         apiPort: port,
         log: (line) => say(`  ${line}`),
+        workerLogs: readable ? "readable" : "json",
+        onOutcome: (outcome) => say(formatOutcomeLine(outcome, { colour })),
       });
       say("");
       say(`API server    ${system.apiUrl}`);
@@ -54,7 +65,9 @@ export function register(program: Command): void {
       say("Ctrl-C stops everything this started.\n");
 
       let last = "";
+      // Each handled message has its line in readable mode; the counts serve the raw-log reader.
       const ticker = setInterval(() => {
+        if (readable) return;
         system
           .consumerLines()
           .then((lines) => {
