@@ -4,8 +4,10 @@
  */
 import { S3Client } from "@aws-sdk/client-s3";
 import { thumbnailsConfigFromEnv } from "../../src/app/images/config.ts";
+import { recordingFailure } from "../../src/app/images/image-status.ts";
 import { makeThumbnails } from "../../src/app/images/thumbnails.ts";
 import { defineConsumer } from "../../src/deployment/define-consumer.ts";
+import { consumers } from "../../src/deployment/topology.ts";
 
 // Fails the cold start with a message naming any missing or malformed setting.
 const config = thumbnailsConfigFromEnv();
@@ -17,10 +19,14 @@ export const handler = defineConsumer({
   // time keeps a batch of five originals from decoding side by side.
   processInParallel: false,
   handle: async (message, ctx) => {
-    // An ImageRejectedError is a PermanentError: the runtime dead-letters it with its reason.
-    const outcome = await makeThumbnails(
-      { s3, bucket: config.uploadsBucket, limits: config.limits },
-      message.data,
+    // An ImageRejectedError is a PermanentError: the runtime dead-letters it with its reason, and
+    // the marker left beside the renditions lets the API answer `failed` with that reason.
+    const lastTry = ctx.receiveCount >= consumers.thumbnails.maxReceiveCount;
+    const outcome = await recordingFailure(
+      { s3, bucket: config.uploadsBucket },
+      message.data.imageId,
+      lastTry,
+      () => makeThumbnails({ s3, bucket: config.uploadsBucket, limits: config.limits }, message.data),
     );
     ctx.logger.info(outcome.status === "skipped" ? "renditions already current" : "renditions written", {
       imageId: message.data.imageId,

@@ -157,6 +157,7 @@ describe("example API server", () => {
 
   it("GIVEN renditions missing or present WHEN GET /images/:id THEN 202 pending / 200 with keys", async () => {
     s3Mock.on(HeadObjectCommand).rejects(new NotFound({ message: "not found", $metadata: {} }));
+    s3Mock.on(HeadObjectCommand, { Key: "originals/img-1" }).resolves({});
     expect((await fetch(`${base}/images/img-1`)).status).toBe(202);
     s3Mock.reset();
     s3Mock.on(HeadObjectCommand).resolves({});

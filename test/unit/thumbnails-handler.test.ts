@@ -105,7 +105,7 @@ describe("thumbnails handler", () => {
     await expect(import("../../lambdas/thumbnails/handler.ts")).rejects.toThrow(/UPLOADS_BUCKET/);
   });
 
-  it("GIVEN a good image and a corrupt one in one batch WHEN handled THEN the good one is rendered, the corrupt one dead-lettered with its reason, and no record is retried", async () => {
+  it("GIVEN a good image and a corrupt one in one batch WHEN handled THEN the good one is rendered, the corrupt one dead-lettered with its reason and marked failed beside its renditions, and no record is retried", async () => {
     s3.on(GetObjectCommand, { Key: "originals/good" }).resolves(
       stored(await solid(900, 600).jpeg().toBuffer()),
     );
@@ -115,7 +115,11 @@ describe("thumbnails handler", () => {
 
     expect(response.batchItemFailures).toEqual([]);
     const puts = s3.commandCalls(PutObjectCommand).map((c) => c.args[0].input.Key);
-    expect(puts.sort()).toEqual(["renditions/good/medium.webp", "renditions/good/thumb.webp"]);
+    expect(puts.sort()).toEqual([
+      "renditions/bad/failed.json",
+      "renditions/good/medium.webp",
+      "renditions/good/thumb.webp",
+    ]);
     const dlq = sentMessages(sqs);
     expect(dlq).toHaveLength(1);
     expect(dlq[0]?.QueueUrl).toBe("http://sqs.local/000000000000/thumbnails-dlq");

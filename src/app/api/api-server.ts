@@ -10,11 +10,11 @@
  * lock the code (verification-attempts.ts); sign-ups and re-sends are rate limited per client and
  * per target (edge-limits.ts); slow or endless requests are cut (server-hardening.ts).
  * - POST /images              store an original (raw body, Content-Type image/*); renditions follow (202)
- * - GET  /images/:id          the rendition keys once they exist
+ * - GET  /images/:id          ready (with the rendition keys), pending, or failed (with the reason)
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { DatabaseSync } from "node:sqlite";
-import { HeadObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import type { S3Client } from "@aws-sdk/client-s3";
 import { z } from "zod";
 import {
   type Account,
@@ -31,8 +31,7 @@ import {
   DEFAULT_MAX_CODE_FAILURES,
 } from "../accounts/verification-attempts.ts";
 import { UploadPublishError } from "../images/errors.ts";
-import { renditionKey } from "../images/keys.ts";
-import { isMissingObject } from "../images/s3-errors.ts";
+import { imageStatus } from "../images/image-status.ts";
 import { type ImageUploadPublisher, storeUpload } from "../images/store-upload.ts";
 import {
   expiryFor,
@@ -310,24 +309,10 @@ export function createApiServer(deps: ApiServerDeps): Server {
         const imageId = imageIdSchema.safeParse(decodePathSegment(rawId ?? ""));
         if (!imageId.success)
           throw new HttpError(400, "invalid_image_id", "image ids are 1-128 of A-Z a-z 0-9 _ -");
-        const keys = {
-          thumb: renditionKey(imageId.data, "thumb"),
-          medium: renditionKey(imageId.data, "medium"),
-        };
-        const present = await Promise.all(
-          Object.values(keys).map((Key) =>
-            deps.s3.send(new HeadObjectCommand({ Bucket: deps.uploadsBucket, Key })).then(
-              () => true,
-              (error: unknown) => {
-                if (isMissingObject(error)) return false;
-                throw error;
-              },
-            ),
-          ),
-        );
-        if (present.every(Boolean))
-          sendJson(res, 200, { imageId: imageId.data, status: "ready", renditions: keys });
-        else sendJson(res, 202, { imageId: imageId.data, status: "pending" });
+        const { status, ...details } = await imageStatus(deps.s3, deps.uploadsBucket, imageId.data);
+        if (status === "not-found") throw new HttpError(404, "not_found", "no image with this id");
+        // 202 only while work is really pending; a failed upload is a settled answer (200).
+        sendJson(res, status === "pending" ? 202 : 200, { imageId: imageId.data, status, ...details });
       },
     },
   ];

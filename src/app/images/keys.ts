@@ -14,3 +14,11 @@ export function originalKey(imageId: string): string {
 export function renditionKey(imageId: string, rendition: RenditionName): string {
   return `${RENDITIONS_PREFIX}${imageId}/${rendition}.webp`;
 }
+
+/**
+ * Where the thumbnailer says it gave up on an upload (image-status.ts). Beside the renditions, so
+ * the thumbnails function writes it under the one prefix it may already write to.
+ */
+export function failureMarkerKey(imageId: string): string {
+  return `${RENDITIONS_PREFIX}${imageId}/failed.json`;
+}
