@@ -18,7 +18,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createAccount } from "../../src/app/accounts/account-store.ts";
 import { issueEmailToken } from "../../src/app/signup/verification-code.ts";
 import { verificationKeyFromSecret } from "../../src/app/signup/verification-key.ts";
-import { destroyLocalStack } from "../../src/dev/deploy.ts";
+import { deleteStackOnLocalStack } from "../../src/dev/deploy.ts";
 import { localClientConfig } from "../../src/dev/local-aws-config.ts";
 import { type LocalSystem, startLocalSystem } from "../../src/dev/local-system.ts";
 import type { RecordOutcome } from "../../src/lib/consumer/outcomes.ts";
@@ -50,7 +50,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await system?.stop();
-  await destroyLocalStack(stackName, { endpoint: inject("localstackEndpoint") });
+  await deleteStackOnLocalStack(stackName, { endpoint: inject("localstackEndpoint") });
 }, 300_000);
 
 async function upload(body: Buffer): Promise<string> {
