@@ -179,6 +179,7 @@ async function run(context: BenchContext) {
     const topicArns: Record<TopicName, string> = {
       "account-signups": fixture.topicArn,
       "image-uploads": fixture.topicArn,
+      "password-resets": fixture.topicArn,
     };
     const publisher = createPublisher({ sns, topicArns, producer: "courier-bench" });
 

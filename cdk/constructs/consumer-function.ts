@@ -18,9 +18,9 @@ export interface ConsumerFunctionProps extends BundledFunctionProps {
   readonly queueVisibilityTimeout: Duration;
   /** The consumer's DLQ: the function sends permanent failures there itself, with their reason. */
   readonly deadLetterQueue: sqs.IQueue;
-  /** @default 10 */
+  /** 1 to 10,000 (1 to 10 on a FIFO queue). @default 10 */
   readonly batchSize?: number;
-  /** @default - no batching window */
+  /** @default - no batching window (a FIFO queue takes none) */
   readonly maxBatchingWindow?: Duration;
   /** @default - no limit besides the account's concurrency */
   readonly maxConcurrency?: number;
@@ -63,7 +63,10 @@ export class ConsumerFunction extends Construct {
     this.eventSource = new lambdaEventSources.SqsEventSource(props.queue, {
       batchSize,
       reportBatchItemFailures: true,
-      ...(props.maxBatchingWindow ? { maxBatchingWindow: props.maxBatchingWindow } : {}),
+      // A zero window is no window; Lambda refuses any window on a FIFO queue.
+      ...(props.maxBatchingWindow && props.maxBatchingWindow.toSeconds() > 0
+        ? { maxBatchingWindow: props.maxBatchingWindow }
+        : {}),
       ...(props.maxConcurrency !== undefined ? { maxConcurrency: props.maxConcurrency } : {}),
     });
     this.function.addEventSource(this.eventSource);
@@ -111,6 +114,20 @@ function validateConsumerFunctionProps(
     }
   }
   const batchSize = props.batchSize ?? 10;
+  if (props.queue.fifo) {
+    // Lambda's FIFO event source: at most 10 records a batch, and no batching window.
+    if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 10) {
+      fail(`batchSize must be a whole number from 1 to 10 on a FIFO queue, got ${batchSize}`);
+    }
+    if (props.maxBatchingWindow && !Token.isUnresolved(props.maxBatchingWindow)) {
+      const seconds = props.maxBatchingWindow.toSeconds();
+      if (seconds > 0) {
+        fail(
+          `a FIFO queue's event source takes no batching window; set maxBatchingWindow to 0, got ${seconds} s`,
+        );
+      }
+    }
+  }
   if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 10_000) {
     fail(`batchSize must be a whole number from 1 to 10000, got ${batchSize}`);
   }

@@ -54,6 +54,19 @@ export interface ConsumerQueueProps {
    * @default - not set: SQS's default (1 MiB since August 2025)
    */
   readonly maxMessageBytes?: number;
+  /**
+   * A FIFO queue and FIFO DLQ, for a FIFO topic (and only for one: SNS refuses the mix). Dedup and
+   * throughput are scoped to the message group (high-throughput FIFO).
+   * @default - the topic's `fifo`
+   */
+  readonly fifo?: boolean;
+  /**
+   * Raw message delivery (the body is the published message). A FIFO subscription defaults to
+   * the SNS envelope instead, because only it carries the topic's SequenceNumber, the order key of
+   * a group that survives redrive (SQS's own sequence number is new on every send).
+   * @default - true for a standard queue, false for a FIFO queue
+   */
+  readonly rawMessageDelivery?: boolean;
 }
 
 /**
@@ -78,9 +91,10 @@ export class ConsumerQueue extends Construct {
   public readonly deadLetterAlarm: cloudwatch.Alarm;
   public readonly subscriptionDeadLetterAlarm: cloudwatch.Alarm;
   public readonly oldestMessageAlarm: cloudwatch.Alarm;
+  public readonly fifo: boolean;
 
   constructor(scope: Construct, id: string, props: ConsumerQueueProps) {
-    const { maxReceiveCount, retentionPeriod, deadLetterRetentionPeriod, deadLetterAlarmThreshold } =
+    const { maxReceiveCount, retentionPeriod, deadLetterRetentionPeriod, deadLetterAlarmThreshold, fifo } =
       validateConsumerQueueProps(scope, id, props);
     super(scope, id);
 
@@ -88,6 +102,7 @@ export class ConsumerQueue extends Construct {
     const sizeProps =
       props.maxMessageBytes === undefined ? {} : { maxMessageSizeBytes: props.maxMessageBytes };
     this.maxReceiveCount = maxReceiveCount;
+    this.fifo = fifo;
     this.encryptionKey =
       props.encryptionKey ??
       new kms.Key(this, "Key", {
@@ -101,15 +116,26 @@ export class ConsumerQueue extends Construct {
     // names the DLQ; referencing both ways would be a circular dependency. So the source queue gets
     // a name derived from its construct path (stack name included, so stack copies do not collide)
     // and the DLQ names it by an ARN built from that name.
-    const queueName = Names.uniqueResourceName(this, {
-      maxLength: 80,
+    // A FIFO queue's name must end in ".fifo" (within SQS's 80 characters), its DLQ's too.
+    const baseName = Names.uniqueResourceName(this, {
+      maxLength: fifo ? 80 - ".fifo".length - "-sdlq".length : 80,
       separator: "-",
       allowedSpecialCharacters: "-_",
     });
+    const queueName = fifo ? `${baseName}.fifo` : baseName;
+    const fifoProps: Partial<sqs.QueueProps> = fifo
+      ? {
+          fifo: true,
+          deduplicationScope: sqs.DeduplicationScope.MESSAGE_GROUP,
+          fifoThroughputLimit: sqs.FifoThroughputLimit.PER_MESSAGE_GROUP_ID,
+        }
+      : {};
     const queueArn = Stack.of(this).formatArn({ service: "sqs", resource: queueName });
 
     this.deadLetterQueue = new sqs.Queue(this, "DeadLetterQueue", {
       ...sizeProps,
+      // SQS requires a FIFO source's DLQ to be FIFO too; it keeps each group's order for redrive.
+      ...(fifo ? { queueName: `${baseName}-dlq.fifo`, ...fifoProps } : {}),
       retentionPeriod: deadLetterRetentionPeriod,
       encryption: sqs.QueueEncryption.KMS,
       encryptionMasterKey: this.encryptionKey,
@@ -123,6 +149,7 @@ export class ConsumerQueue extends Construct {
     this.queue = new sqs.Queue(this, "Queue", {
       ...sizeProps,
       queueName,
+      ...fifoProps,
       visibilityTimeout: props.visibilityTimeout,
       retentionPeriod,
       encryption: sqs.QueueEncryption.KMS,
@@ -135,6 +162,8 @@ export class ConsumerQueue extends Construct {
     // alone: no queue may name it as its DLQ.
     this.subscriptionDeadLetterQueue = new sqs.Queue(this, "SubscriptionDeadLetterQueue", {
       ...sizeProps,
+      // A FIFO subscription's DLQ must be FIFO too (SNS keeps the group and dedup ids).
+      ...(fifo ? { queueName: `${baseName}-sdlq.fifo`, ...fifoProps } : {}),
       retentionPeriod: deadLetterRetentionPeriod,
       encryption: sqs.QueueEncryption.KMS,
       encryptionMasterKey: this.encryptionKey,
@@ -146,7 +175,7 @@ export class ConsumerQueue extends Construct {
     // the subscription adds the same statement to the subscription DLQ's policy.
     this.subscription = props.topic.addSubscription(
       new subscriptions.SqsSubscription(this.queue, {
-        rawMessageDelivery: true,
+        rawMessageDelivery: props.rawMessageDelivery ?? !fifo,
         deadLetterQueue: this.subscriptionDeadLetterQueue,
         ...(props.filterPolicy ? { filterPolicy: props.filterPolicy } : {}),
       }),
@@ -200,6 +229,7 @@ function validateConsumerQueueProps(
   retentionPeriod: Duration;
   deadLetterRetentionPeriod: Duration;
   deadLetterAlarmThreshold: number;
+  fifo: boolean;
 } {
   const fail = (problem: string): never => {
     throw new InvalidConstructPropsError(scope, id, problem);
@@ -237,5 +267,13 @@ function validateConsumerQueueProps(
   if (!Number.isInteger(deadLetterAlarmThreshold) || deadLetterAlarmThreshold < 0) {
     fail(`deadLetterAlarmThreshold must be a whole number of 0 or more, got ${deadLetterAlarmThreshold}`);
   }
-  return { maxReceiveCount, retentionPeriod, deadLetterRetentionPeriod, deadLetterAlarmThreshold };
+  const fifo = props.fifo ?? props.topic.fifo;
+  if (fifo !== props.topic.fifo) {
+    fail(
+      props.topic.fifo
+        ? "the topic is a FIFO topic, which delivers only to FIFO queues: leave fifo unset or true"
+        : "a FIFO queue cannot subscribe to a standard topic, which sets no message group: use a FIFO topic",
+    );
+  }
+  return { maxReceiveCount, retentionPeriod, deadLetterRetentionPeriod, deadLetterAlarmThreshold, fifo };
 }

@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Stack } from "aws-cdk-lib";
+import { Duration, Names, RemovalPolicy, Stack } from "aws-cdk-lib";
 import * as iam from "aws-cdk-lib/aws-iam";
 import * as kms from "aws-cdk-lib/aws-kms";
 import * as sns from "aws-cdk-lib/aws-sns";
@@ -25,12 +25,19 @@ export interface EncryptedTopicProps {
    * @default - not set: SNS's default of 262,144
    */
   readonly maxMessageBytes?: number;
+  /**
+   * A FIFO topic: it delivers each message group in publish order, deduplicates on the
+   * MessageDeduplicationId, and may only have FIFO queues as subscribers. Throughput is scoped to
+   * the message group (high-throughput FIFO), since groups are independent orders.
+   * @default false
+   */
+  readonly fifo?: boolean;
 }
 
 /** Protocols SNS allows on a topic whose MaximumMessageSize is above 256 KiB. */
 const RAISED_TOPIC_PROTOCOLS: readonly string[] = ["sqs", "lambda", "firehose"];
 
-/** An SNS topic with SSE under a customer-managed key and a policy that refuses non-TLS requests. */
+/** An SNS topic (standard or FIFO) with SSE under a customer-managed key and a policy that refuses non-TLS requests. */
 export class EncryptedTopic extends Construct {
   public readonly topic: sns.Topic;
   public readonly masterKey: kms.IKey;
@@ -65,6 +72,14 @@ export class EncryptedTopic extends Construct {
       ...(props.displayName ? { displayName: props.displayName } : {}),
       masterKey: this.masterKey,
       enforceSSL: true,
+      ...(props.fifo
+        ? {
+            fifo: true,
+            fifoThroughputScope: sns.FifoThroughputScope.MESSAGE_GROUP,
+            // A FIFO topic must be named (ending in .fifo); derived from the path, stack name included, so copies differ.
+            topicName: `${Names.uniqueResourceName(this, { maxLength: 256 - ".fifo".length, separator: "-", allowedSpecialCharacters: "-_" })}.fifo`,
+          }
+        : {}),
     });
     if (props.maxMessageBytes !== undefined) {
       // The L2 Topic has no prop for it; the L1 has (AWS::SNS::Topic MaximumMessageSize).

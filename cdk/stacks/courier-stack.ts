@@ -19,6 +19,7 @@ import * as s3 from "aws-cdk-lib/aws-s3";
 import * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import * as sns from "aws-cdk-lib/aws-sns";
 import type { Construct, IConstruct } from "constructs";
+import { AUDIT_PARTITION_KEY, AUDIT_SORT_KEY } from "../../src/app/security-audit/audit-table.ts";
 import { SMS_CAP_METRIC, validateSmsCap } from "../../src/app/signup/sms-cap.ts";
 import { consumerEnvironment } from "../../src/deployment/consumer-environment.ts";
 import { needsOf, topologyProblems } from "../../src/deployment/consumer-needs.ts";
@@ -30,6 +31,7 @@ import {
   settingsProblems,
 } from "../../src/deployment/deploy-settings.ts";
 import {
+  AUDIT_TABLE_OUTPUT,
   consumerOutputKey,
   IDEMPOTENCY_TABLE_OUTPUT,
   pascalCase,
@@ -96,6 +98,8 @@ export class CourierStack<
   /** The topology's secrets by name. */
   public readonly secrets: Readonly<Record<string, secretsmanager.Secret>>;
   public readonly idempotencyTable: dynamodb.Table;
+  /** The security audit trail: one item per event, by account and the FIFO topic's sequence number. */
+  public readonly auditTable: dynamodb.Table;
   /** Every alarm of the stack sends ALARM and OK here. */
   public readonly alarmTopic: AlarmTopic;
   public readonly dashboard: ConsumerDashboard;
@@ -124,10 +128,14 @@ export class CourierStack<
 
     this.topics = Object.fromEntries(
       topicNames.map((name) => {
-        const { maxMessageBytes } = topology.topics[name];
+        const { maxMessageBytes, ordering } = topology.topics[name];
         return [
           name,
-          new EncryptedTopic(this, `${pascalCase(name)}Topic`, maxMessageBytes ? { maxMessageBytes } : {}),
+          // An ordered topic is a FIFO topic; its consumers' queues follow (ConsumerQueue).
+          new EncryptedTopic(this, `${pascalCase(name)}Topic`, {
+            ...(maxMessageBytes ? { maxMessageBytes } : {}),
+            fifo: ordering !== undefined,
+          }),
         ];
       }),
     ) as Record<Topic, EncryptedTopic>;
@@ -167,6 +175,16 @@ export class CourierStack<
       encryption: dynamodb.TableEncryption.AWS_MANAGED,
       // Records expire within days; nothing in the table is worth keeping after the stack is gone.
       removalPolicy: RemovalPolicy.DESTROY,
+    });
+
+    this.auditTable = new dynamodb.Table(this, "AuditTable", {
+      partitionKey: { name: AUDIT_PARTITION_KEY, type: dynamodb.AttributeType.STRING },
+      sortKey: { name: AUDIT_SORT_KEY, type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      encryption: dynamodb.TableEncryption.AWS_MANAGED,
+      // An audit trail is evidence: deleting the stack must not delete it.
+      removalPolicy: RemovalPolicy.RETAIN,
     });
 
     const secretArns = Object.fromEntries(
@@ -215,6 +233,7 @@ export class CourierStack<
             secretArns,
             uploadsBucket: this.uploadsBucket.bucketName,
             idempotencyTable: this.idempotencyTable.tableName,
+            auditTable: this.auditTable.tableName,
           },
           props.settings,
         ),
@@ -278,6 +297,7 @@ export class CourierStack<
       this.output(secretOutputKey(name), secret.secretArn);
     }
     this.output(IDEMPOTENCY_TABLE_OUTPUT, this.idempotencyTable.tableName);
+    this.output(AUDIT_TABLE_OUTPUT, this.auditTable.tableName);
   }
 
   /** A secret of the topology by name; throws naming the known ones. */
@@ -325,6 +345,12 @@ export class CourierStack<
     }
     for (const prefix of needs.uploads.read) this.uploadsBucket.grantRead(fn, `${prefix}*`);
     for (const prefix of needs.uploads.write) this.uploadsBucket.grantPut(fn, `${prefix}*`);
+    if (needs.appendsAuditTrail) {
+      // Appends only: it never reads, updates or deletes an entry of the trail.
+      fn.addToRolePolicy(
+        new iam.PolicyStatement({ actions: ["dynamodb:PutItem"], resources: [this.auditTable.tableArn] }),
+      );
+    }
   }
 
   private settingSecret(setting: SettingName): secretsmanager.ISecret | undefined {

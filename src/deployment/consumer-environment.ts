@@ -24,6 +24,8 @@ export interface ConsumerResources {
   readonly uploadsBucket?: string;
   /** Absent where no table is deployed (LocalStack): the variable is then left out. */
   readonly idempotencyTable?: string;
+  /** The security audit trail; absent where no table is deployed (LocalStack) and none stands in. */
+  readonly auditTable?: string;
 }
 
 export const ENV = {
@@ -35,6 +37,7 @@ export const ENV = {
   teamWebhookUrl: DEPLOY_SETTINGS.teamWebhookUrl.env,
   teamWebhookSecretArn: DEPLOY_SETTINGS.teamWebhookUrl.secretAlternative.env,
   uploadsBucket: "UPLOADS_BUCKET",
+  auditTable: "AUDIT_TABLE",
 } as const;
 
 export class MissingConsumerResourceError extends Error {
@@ -74,6 +77,7 @@ export function consumerEnvironment(
     if (secretArn && setting.secretAlternative) env[setting.secretAlternative.env] = secretArn;
     else env[setting.env] = settings[name];
   }
+  if (needs.appendsAuditTrail && resources.auditTable) env[ENV.auditTable] = resources.auditTable;
   if (usesUploads(needs)) {
     if (!resources.uploadsBucket) {
       throw new MissingConsumerResourceError(

@@ -16,6 +16,7 @@ export interface ResolvedNeeds {
   readonly sendsEmail: boolean;
   readonly sendsSms: boolean;
   readonly nativeModules: readonly string[];
+  readonly appendsAuditTrail: boolean;
 }
 
 export function needsOf(spec: Pick<ConsumerSpec<string>, "needs">): ResolvedNeeds {
@@ -28,6 +29,7 @@ export function needsOf(spec: Pick<ConsumerSpec<string>, "needs">): ResolvedNeed
     sendsEmail: needs.sendsEmail ?? false,
     sendsSms: needs.sendsSms ?? false,
     nativeModules: needs.nativeModules ?? [],
+    appendsAuditTrail: needs.appendsAuditTrail ?? false,
   };
 }
 

@@ -40,6 +40,7 @@ export function defineConsumer<N extends ConsumerName>(options: ConsumerOptions<
       maxReceiveCount: spec.maxReceiveCount,
       backoff: spec.backoff,
       timeoutSeconds: spec.timeoutSeconds,
+      ...(spec.onPermanentFailure ? { onPermanentFailure: spec.onPermanentFailure } : {}),
     },
     handle,
   });

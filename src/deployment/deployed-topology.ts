@@ -1,6 +1,7 @@
 /** Addresses of a deployed courier stack, read back from its CloudFormation outputs. */
 import type { ConsumerResources } from "./consumer-environment.ts";
 import {
+  AUDIT_TABLE_OUTPUT,
   consumerOutputKey,
   IDEMPOTENCY_TABLE_OUTPUT,
   secretOutputKey,
@@ -28,6 +29,8 @@ export interface DeployedTopology {
   readonly secretArns: Readonly<Record<string, string>>;
   /** Absent where the stack was deployed without its DynamoDB table (LocalStack here). */
   readonly idempotencyTable?: string;
+  /** Absent where the stack was deployed without its DynamoDB tables (LocalStack here). */
+  readonly auditTable?: string;
 }
 
 export class MissingStackOutputError extends Error {
@@ -59,6 +62,7 @@ export function topologyFromOutputs(stackName: string, outputs: Record<string, s
     ]),
   ) as DeployedTopology["consumers"];
   const idempotencyTable = outputs[IDEMPOTENCY_TABLE_OUTPUT];
+  const auditTable = outputs[AUDIT_TABLE_OUTPUT];
   return {
     stackName,
     topics,
@@ -78,6 +82,7 @@ export function consumerResources(
   topology: DeployedTopology,
   consumer: ConsumerName,
   idempotencyTable = topology.idempotencyTable,
+  auditTable = topology.auditTable,
 ): ConsumerResources {
   const deployed = topology.consumers[consumer];
   return {
@@ -86,5 +91,6 @@ export function consumerResources(
     secretArns: topology.secretArns,
     uploadsBucket: topology.uploadsBucket,
     ...(idempotencyTable ? { idempotencyTable } : {}),
+    ...(auditTable ? { auditTable } : {}),
   };
 }

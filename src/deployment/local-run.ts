@@ -25,3 +25,7 @@ export const LOCAL_WORKER_DEFAULTS: Partial<DeploySettings> = {
 export function localIdempotencyTableName(stackName: string): string {
   return `${stackName}-idempotency`;
 }
+
+export function localAuditTableName(stackName: string): string {
+  return `${stackName}-audit`;
+}

@@ -40,5 +40,6 @@ export function secretOutputKey(secret: string): string {
 export const UPLOADS_BUCKET_OUTPUT = "UploadsBucketName";
 export const VERIFICATION_SECRET_OUTPUT = secretOutputKey("verification");
 export const IDEMPOTENCY_TABLE_OUTPUT = "IdempotencyTableName";
+export const AUDIT_TABLE_OUTPUT = "AuditTableName";
 
 export const DEFAULT_STACK_NAME = "courier";

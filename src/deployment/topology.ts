@@ -4,7 +4,12 @@
  * and a CDK test holds the synthesized template against it. Nothing about a queue is written twice.
  */
 import type { BackoffSpec } from "../lib/consumer/backoff.ts";
-import { ImageUploadedV1Contract, NewAccountV1Contract, type TopicSpec } from "../lib/contracts/index.ts";
+import {
+  ImageUploadedV1Contract,
+  NewAccountV1Contract,
+  PasswordResetRequestedV1Contract,
+  type TopicSpec,
+} from "../lib/contracts/index.ts";
 import type { SettingName } from "./deploy-settings.ts";
 
 export type { BackoffSpec, TopicSpec };
@@ -32,6 +37,8 @@ export interface ConsumerNeeds {
   readonly sendsSms?: boolean;
   /** Packages shipped as installed native modules (for Lambda's platform) rather than bundled. */
   readonly nativeModules?: readonly string[];
+  /** Appends to the security audit trail table: its name, and PutItem on it (no read, update or delete). */
+  readonly appendsAuditTrail?: boolean;
 }
 
 /** A secret the stack creates with a generated random value (letters and digits). */
@@ -71,6 +78,14 @@ export interface ConsumerSpec<Topic extends string = TopicName> {
   readonly alarms?: Partial<ConsumerAlarmThresholds>;
   /** @default - nothing besides its queue and DLQ */
   readonly needs?: ConsumerNeeds;
+  /**
+   * On a FIFO topic, what a permanent failure (a poison pill) does to its message group:
+   * "dead-letter" sends it to the FIFO DLQ with its reason and the group goes on; "hold-group"
+   * retries it with backoff like a transient failure, so the group waits behind it until its last
+   * allowed receive (time for a fix to ship), and only then dead-letters it.
+   * @default "dead-letter"
+   */
+  readonly onPermanentFailure?: "dead-letter" | "hold-group";
 }
 
 /** What a consumer's alarms fire on, beyond the oldest message's age. */
@@ -140,6 +155,14 @@ export const topics = {
     current: ImageUploadedV1Contract,
     accepts: [ImageUploadedV1Contract],
   },
+  "password-resets": {
+    name: "password-resets",
+    description: "An account asked to reset its password; consumers see each account's requests in order.",
+    current: PasswordResetRequestedV1Contract,
+    accepts: [PasswordResetRequestedV1Contract],
+    // A FIFO topic: the account is the message group, the eventId the deduplication id.
+    ordering: { groupBy: "accountId" },
+  },
 } as const satisfies Record<string, TopicSpec>;
 
 export type TopicName = keyof typeof topics;
@@ -156,6 +179,16 @@ const defaults = {
   backoff: { baseSeconds: 2, maxSeconds: 300 },
   retentionDays: 4,
   oldestMessageAlarmSeconds: 900,
+} as const;
+
+/**
+ * Consumers of a FIFO topic: Lambda's FIFO event source takes at most 10 records a batch and no
+ * batching window; a short backoff, because a retry holds its whole message group.
+ */
+const orderedDefaults = {
+  ...defaults,
+  maxBatchingWindowSeconds: 0,
+  backoff: { baseSeconds: 1, maxSeconds: 60 },
 } as const;
 
 export const consumers = {
@@ -214,6 +247,28 @@ export const consumers = {
       nativeModules: ["sharp"],
     },
   },
+  "password-reset-email": {
+    ...orderedDefaults,
+    name: "password-reset-email",
+    description: "Emails a password reset link whose token works only while it is the account's newest.",
+    topic: "password-resets",
+    handlerEntry: "lambdas/password-reset-email/handler.ts",
+    // The reset page is beside the verification page: its address derives from verifyUrlBase.
+    needs: {
+      settings: ["mailFrom", "verifyUrlBase"],
+      secrets: ["verification"],
+      idempotencyTable: true,
+      sendsEmail: true,
+    },
+  },
+  "security-audit": {
+    ...orderedDefaults,
+    name: "security-audit",
+    description: "Appends each security event to the account's audit trail, in the order it happened.",
+    topic: "password-resets",
+    handlerEntry: "lambdas/security-audit/handler.ts",
+    needs: { idempotencyTable: true, appendsAuditTrail: true },
+  },
 } as const satisfies Record<string, ConsumerSpec>;
 
 export type ConsumerName = keyof typeof consumers;
@@ -249,6 +304,11 @@ export function isTopicName(name: string): name is TopicName {
 
 export function isConsumerName(name: string): name is ConsumerName {
   return Object.hasOwn(consumers, name);
+}
+
+/** A FIFO topic: SNS FIFO to SQS FIFO, one message group per `ordering.groupBy` value. */
+export function isOrderedTopic(topic: TopicName): boolean {
+  return (topics[topic] as TopicSpec).ordering !== undefined;
 }
 
 export function consumersOf(topic: TopicName): ConsumerSpec[] {

@@ -15,7 +15,8 @@ import {
   ResourceInUseException,
 } from "@aws-sdk/client-dynamodb";
 import dynalite from "dynalite";
-import { localIdempotencyTableName } from "../deployment/local-run.ts";
+import { AUDIT_PARTITION_KEY, AUDIT_SORT_KEY } from "../app/security-audit/audit-table.ts";
+import { localAuditTableName, localIdempotencyTableName } from "../deployment/local-run.ts";
 import { IDEMPOTENCY_PARTITION_KEY } from "../lib/idempotency/table-schema.ts";
 import { localClientConfig } from "./local-aws-config.ts";
 
@@ -108,5 +109,30 @@ export async function ensureIdempotencyTable(endpoint: string, tableName: string
   client.destroy();
 }
 
+/** Creates the audit trail table with the key the CDK stack gives it, if it is not there yet. */
+export async function ensureAuditTable(endpoint: string, tableName: string): Promise<void> {
+  const client = dynamoClient(endpoint);
+  try {
+    await client.send(
+      new CreateTableCommand({
+        TableName: tableName,
+        KeySchema: [
+          { AttributeName: AUDIT_PARTITION_KEY, KeyType: "HASH" },
+          { AttributeName: AUDIT_SORT_KEY, KeyType: "RANGE" },
+        ],
+        AttributeDefinitions: [
+          { AttributeName: AUDIT_PARTITION_KEY, AttributeType: "S" },
+          { AttributeName: AUDIT_SORT_KEY, AttributeType: "S" },
+        ],
+        BillingMode: "PAY_PER_REQUEST",
+      }),
+    );
+  } catch (error) {
+    if (!(error instanceof ResourceInUseException)) throw error;
+  }
+  await client.send(new DescribeTableCommand({ TableName: tableName }));
+  client.destroy();
+}
+
 /** The local stand-in for the stack's table, one per stack copy. */
-export { localIdempotencyTableName };
+export { localAuditTableName, localIdempotencyTableName };

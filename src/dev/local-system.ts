@@ -34,7 +34,13 @@ import type { RecordOutcome } from "../lib/consumer/outcomes.ts";
 import type { WorkerLogs } from "../worker/readable-output.ts";
 import { type WorkerPlan, WorkerPool } from "../worker/worker.ts";
 import { workerEnvironment } from "../worker/worker-environment.ts";
-import { ensureIdempotencyTable, ensureLocalDynamo, localIdempotencyTableName } from "./dynamodb-local.ts";
+import {
+  ensureAuditTable,
+  ensureIdempotencyTable,
+  ensureLocalDynamo,
+  localAuditTableName,
+  localIdempotencyTableName,
+} from "./dynamodb-local.ts";
 import { localClientConfig } from "./local-aws-config.ts";
 import { ensureLocalStack, type LocalStackHandle, PROJECT_ROOT, stopLocalStack } from "./localstack.ts";
 import { startWebhookSink, type WebhookSink } from "./webhook-sink.ts";
@@ -107,6 +113,8 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
     cleanups.push(() => dynamo.close());
     const idempotencyTable = localIdempotencyTableName(stackName);
     await ensureIdempotencyTable(dynamo.endpoint, idempotencyTable);
+    const auditTable = localAuditTableName(stackName);
+    await ensureAuditTable(dynamo.endpoint, auditTable);
     log(
       `idempotency table "${idempotencyTable}" on ${dynamo.endpoint}${dynamo.started ? " (dynalite)" : ""}`,
     );
@@ -177,6 +185,7 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
         },
         baseEnv: { ...process.env, AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint },
         idempotencyTable,
+        auditTable,
       }),
     }));
     const workers = new WorkerPool(plans, {

@@ -6,7 +6,7 @@
  * endpoint) is set and the SDK's default chain finds the rest.
  */
 import { CREDENTIAL_SOURCES } from "../deployment/aws-target.ts";
-import { consumerEnvironment, type DeploySettings } from "../deployment/consumer-environment.ts";
+import { consumerEnvironment, type DeploySettings, ENV } from "../deployment/consumer-environment.ts";
 import { DEPLOY_SETTINGS } from "../deployment/deploy-settings.ts";
 import { consumerResources, type DeployedTopology } from "../deployment/deployed-topology.ts";
 import type { ConsumerName } from "../deployment/topology.ts";
@@ -76,6 +76,8 @@ export interface WorkerEnvironmentOptions {
   readonly concurrency?: number;
   /** Set where no table is deployed but a local DynamoDB-API server has one. */
   readonly idempotencyTable?: string;
+  /** Likewise for the audit trail table. */
+  readonly auditTable?: string;
 }
 
 export function workerEnvironment(options: WorkerEnvironmentOptions): Record<string, string> {
@@ -84,6 +86,7 @@ export function workerEnvironment(options: WorkerEnvironmentOptions): Record<str
     topology,
     consumer,
     topology.idempotencyTable ?? options.idempotencyTable,
+    topology.auditTable ?? options.auditTable,
   );
   // The same derivation as the stack's: a consumer gets the variables its topology entry needs.
   const functionEnv = consumerEnvironment(consumer, resources, options.settings);

@@ -202,3 +202,62 @@ describe("GIVEN the stack rendered from a topology with a mistake", () => {
     },
   );
 });
+
+describe("GIVEN a FIFO topic or queue", () => {
+  function fifoQueueFunction(overrides: Partial<ConsumerFunctionProps>): () => ConsumerFunction {
+    const stack = new Stack(appWithoutBundling(), "validation");
+    const queue = new sqs.Queue(stack, "Queue", { fifo: true });
+    const deadLetterQueue = new sqs.Queue(stack, "Dlq", { fifo: true });
+    return () =>
+      new ConsumerFunction(stack, "Orders", {
+        entry: ENTRY,
+        queue,
+        deadLetterQueue,
+        timeout: Duration.seconds(30),
+        queueVisibilityTimeout: Duration.seconds(180),
+        ...overrides,
+      });
+  }
+
+  it("WHEN a FIFO queue's consumer has batch size 10 and no window THEN it builds", () => {
+    expect(fifoQueueFunction({ batchSize: 10, maxBatchingWindow: Duration.seconds(0) })).not.toThrow();
+  });
+
+  it("WHEN a FIFO queue's consumer asks for batches of 11 THEN it throws naming Lambda's FIFO limit of 10", () => {
+    const error = thrownBy(fifoQueueFunction({ batchSize: 11 }));
+    expect(error).toBeInstanceOf(InvalidConstructPropsError);
+    expect(error.message).toMatch(/batchSize must be a whole number from 1 to 10 on a FIFO queue, got 11/);
+  });
+
+  it("WHEN a FIFO queue's consumer asks for a batching window THEN it throws saying FIFO takes none", () => {
+    const error = thrownBy(fifoQueueFunction({ maxBatchingWindow: Duration.seconds(1) }));
+    expect(error).toBeInstanceOf(InvalidConstructPropsError);
+    expect(error.message).toMatch(/FIFO queue's event source takes no batching window/);
+  });
+
+  it("WHEN a queue subscribes to a FIFO topic THEN it and its DLQ are FIFO, dedup per message group", () => {
+    const stack = new Stack(appWithoutBundling(), "validation");
+    const topic = new sns.Topic(stack, "Topic", { fifo: true });
+    const queue = new ConsumerQueue(stack, "Orders", { topic, visibilityTimeout: Duration.seconds(180) });
+    expect(queue.fifo).toBe(true);
+    expect(queue.queue.fifo).toBe(true);
+    expect(queue.deadLetterQueue.fifo).toBe(true);
+  });
+
+  it("WHEN a standard queue is asked for on a FIFO topic THEN it throws: SNS FIFO delivers only to FIFO queues", () => {
+    const stack = new Stack(appWithoutBundling(), "validation");
+    const topic = new sns.Topic(stack, "Topic", { fifo: true });
+    const error = thrownBy(
+      () =>
+        new ConsumerQueue(stack, "Orders", { topic, fifo: false, visibilityTimeout: Duration.seconds(180) }),
+    );
+    expect(error).toBeInstanceOf(InvalidConstructPropsError);
+    expect(error.message).toMatch(/FIFO topic, which delivers only to FIFO queues/);
+  });
+
+  it("WHEN a FIFO queue is asked for on a standard topic THEN it throws: no message group would be set", () => {
+    const error = thrownBy(queueIn({ fifo: true }));
+    expect(error).toBeInstanceOf(InvalidConstructPropsError);
+    expect(error.message).toMatch(/FIFO queue cannot subscribe to a standard topic/);
+  });
+});

@@ -7,7 +7,12 @@
  */
 import { Match } from "aws-cdk-lib/assertions";
 import { beforeAll, describe, expect, it } from "vitest";
-import { type ConsumerSpec, consumerNames, consumers } from "../../src/deployment/topology.ts";
+import {
+  type ConsumerSpec,
+  consumerNames,
+  consumers,
+  isOrderedTopic,
+} from "../../src/deployment/topology.ts";
 import {
   type CfnTemplate,
   logicalId,
@@ -34,7 +39,7 @@ describe("GIVEN the synthesized stack", () => {
     expect(custom).toEqual([]);
   });
 
-  it("THEN no resource has a fixed physical name; source queue names carry the stack name", () => {
+  it("THEN no resource has a fixed physical name; queue and FIFO topic names carry the stack name", () => {
     const nameProperties = [
       "TopicName",
       "BucketName",
@@ -46,8 +51,14 @@ describe("GIVEN the synthesized stack", () => {
       "AlarmName",
       "AliasName",
     ];
+    // A FIFO topic needs a name (ending in .fifo); CDK derives it from the construct path, stack included.
+    const fifoTopicNames = resourcesOfType(json, "AWS::SNS::Topic")
+      .filter(([, t]) => t.Properties?.FifoTopic === true)
+      .map(([, t]) => String(t.Properties?.TopicName));
+    for (const n of fifoTopicNames) expect(n).toMatch(new RegExp(`^${STACK_NAME}-[A-Za-z0-9_-]+\\.fifo$`));
     const named = Object.entries(json.Resources)
       .filter(([, r]) => r.Type !== "AWS::Lambda::EventSourceMapping")
+      .filter(([, r]) => !(r.Type === "AWS::SNS::Topic" && r.Properties?.FifoTopic === true))
       .flatMap(([id, r]) =>
         nameProperties.filter((p) => r.Properties?.[p] !== undefined).map((p) => `${id}.${p}`),
       );
@@ -55,8 +66,13 @@ describe("GIVEN the synthesized stack", () => {
     const queueNames = resourcesOfType(json, "AWS::SQS::Queue")
       .map(([, q]) => q.Properties?.QueueName)
       .filter((n) => n !== undefined);
-    expect(queueNames).toHaveLength(consumerNames.length);
-    for (const n of queueNames) expect(String(n)).toMatch(new RegExp(`^${STACK_NAME}-[A-Za-z0-9_-]+$`));
+    // Every source queue is named (its DLQ names it back); a FIFO DLQ is named too, for its .fifo.
+    const fifoConsumers = consumerNames.filter((n) => isOrderedTopic(consumers[n].topic)).length;
+    // (and its subscription DLQ) are named too, for their .fifo suffix.
+    expect(queueNames).toHaveLength(consumerNames.length + 2 * fifoConsumers);
+    for (const n of queueNames) {
+      expect(String(n)).toMatch(new RegExp(`^${STACK_NAME}-[A-Za-z0-9_-]+(\\.fifo)?$`));
+    }
     for (const n of queueNames) expect(String(n).length).toBeLessThanOrEqual(80);
   });
 

@@ -156,7 +156,7 @@ describe("GIVEN the synthesized stack", () => {
     });
   });
 
-  it("THEN the verification secret is readable by verification-email and verification-sms and by no other role", () => {
+  it("THEN the verification secret is readable by the verification and password reset emailers only", () => {
     const secret = ref(logicalId(synth.stack.secret("verification")));
     const readers = resourcesOfType(json, "AWS::IAM::Role")
       .map(([id]) => id)
@@ -166,7 +166,11 @@ describe("GIVEN the synthesized stack", () => {
         ),
       );
     expect(readers.sort()).toEqual(
-      [consumerRole("verification-email"), consumerRole("verification-sms")].sort(),
+      [
+        consumerRole("verification-email"),
+        consumerRole("verification-sms"),
+        consumerRole("password-reset-email"),
+      ].sort(),
     );
     const anySecretAccess = resourcesOfType(json, "AWS::IAM::Role")
       .map(([id]) => id)
@@ -180,21 +184,41 @@ describe("GIVEN the synthesized stack", () => {
     expect(secret.SecretString).toBeUndefined();
   });
 
-  it("THEN only the three sign-up consumers may use the idempotency table", () => {
+  it("THEN only the sign-up and password-reset consumers may use the idempotency table", () => {
     const table = arnOf(logicalId(synth.stack.idempotencyTable));
+    const audit = arnOf(logicalId(synth.stack.auditTable));
     const users = resourcesOfType(json, "AWS::IAM::Role")
       .map(([id]) => id)
       .filter((roleId) => withActionPrefix(statementsOf(roleId), "dynamodb:").length > 0);
-    const signups = consumerNames.filter((n) => consumers[n].topic === "account-signups").map(consumerRole);
-    expect(signups).toHaveLength(3);
-    expect(users.sort()).toEqual(signups.sort());
-    for (const roleId of signups) {
+    const once = consumerNames
+      .filter((n) => consumers[n].topic === "account-signups" || consumers[n].topic === "password-resets")
+      .map(consumerRole);
+    expect(once).toHaveLength(5);
+    expect(users.sort()).toEqual(once.sort());
+    for (const roleId of once) {
       const statements = withActionPrefix(statementsOf(roleId), "dynamodb:");
       expect(statements.flatMap(actionsOf)).toEqual(
         expect.arrayContaining(["dynamodb:GetItem", "dynamodb:PutItem"]),
       );
-      for (const r of statements.flatMap(resourcesOf)) expect(r).toEqual(table);
+      const allowed = roleId === consumerRole("security-audit") ? [text(table), text(audit)] : [text(table)];
+      for (const r of statements.flatMap(resourcesOf)) expect(allowed).toContain(text(r));
     }
+  });
+
+  it("THEN only security-audit may write the audit trail, and only by PutItem (append)", () => {
+    const audit = text(arnOf(logicalId(synth.stack.auditTable)));
+    const writers = resourcesOfType(json, "AWS::IAM::Role")
+      .map(([id]) => id)
+      .filter((roleId) =>
+        withActionPrefix(statementsOf(roleId), "dynamodb:").some((s) =>
+          resourcesOf(s).some((r) => text(r) === audit),
+        ),
+      );
+    expect(writers).toEqual([consumerRole("security-audit")]);
+    const actions = withActionPrefix(statementsOf(consumerRole("security-audit")), "dynamodb:")
+      .filter((s) => resourcesOf(s).some((r) => text(r) === audit))
+      .flatMap(actionsOf);
+    expect(actions).toEqual(["dynamodb:PutItem"]);
   });
 
   describe("WHEN looking at the thumbnails function's bucket rights", () => {

@@ -13,6 +13,7 @@ import {
   consumerNames,
   consumers,
   DLQ_RETENTION_DAYS,
+  isOrderedTopic,
   redriveFunction,
   topicNames,
 } from "../../src/deployment/topology.ts";
@@ -44,6 +45,8 @@ const NEEDED_VARIABLES: Record<(typeof consumerNames)[number], string[]> = {
   "verification-sms": ["IDEMPOTENCY_TABLE", "VERIFICATION_SECRET_ARN"],
   "team-notify": ["IDEMPOTENCY_TABLE", "TEAM_WEBHOOK_URL"],
   thumbnails: ["UPLOADS_BUCKET"],
+  "password-reset-email": ["IDEMPOTENCY_TABLE", "VERIFICATION_SECRET_ARN", "MAIL_FROM", "VERIFY_URL_BASE"],
+  "security-audit": ["IDEMPOTENCY_TABLE", "AUDIT_TABLE"],
 };
 
 let synth: SynthesizedCourier;
@@ -85,7 +88,9 @@ describe("GIVEN the topology declaration WHEN the stack is synthesized", () => {
   describe.each(consumerNames)("THEN consumer %s", (name) => {
     const spec = consumers[name];
 
-    it("subscribes its queue to its own topic with raw message delivery and exactly its filter policy", () => {
+    const ordered = isOrderedTopic(spec.topic);
+
+    it("subscribes its queue to its own topic (raw delivery unless FIFO) with exactly its filter policy", () => {
       const { queue, topic } = ids(name);
       const subscriptions = resourcesOfType(json, "AWS::SNS::Subscription").filter(
         ([, s]) => JSON.stringify(s.Properties?.Endpoint) === JSON.stringify(arnOf(queue)),
@@ -94,7 +99,8 @@ describe("GIVEN the topology declaration WHEN the stack is synthesized", () => {
       const subscription = subscriptions[0]?.[1].Properties ?? {};
       expect(subscription.TopicArn).toEqual(ref(topic));
       expect(subscription.Protocol).toBe("sqs");
-      expect(subscription.RawMessageDelivery).toBe(true);
+      // A FIFO subscription keeps the SNS envelope: it carries the topic's sequence number.
+      expect(subscription.RawMessageDelivery).toBe(!ordered);
       const filter = "filterPolicy" in spec ? spec.filterPolicy : undefined;
       expect(subscription.FilterPolicy).toEqual(filter);
     });
@@ -143,7 +149,8 @@ describe("GIVEN the topology declaration WHEN the stack is synthesized", () => {
           EventSourceArn: arnOf(queue),
           FunctionName: ref(fn),
           BatchSize: spec.batchSize,
-          MaximumBatchingWindowInSeconds: spec.maxBatchingWindowSeconds,
+          // Lambda's FIFO event source takes no batching window at all.
+          MaximumBatchingWindowInSeconds: ordered ? Match.absent() : spec.maxBatchingWindowSeconds,
           ScalingConfig: { MaximumConcurrency: spec.maxConcurrency },
           FunctionResponseTypes: ["ReportBatchItemFailures"],
         },
@@ -159,6 +166,7 @@ describe("GIVEN the topology declaration WHEN the stack is synthesized", () => {
         secretArns: { verification: "@secret" },
         uploadsBucket: "@bucket",
         idempotencyTable: "@table",
+        auditTable: "@audit",
       };
       const addresses: Record<string, unknown> = {
         "@queueUrl": ref(queue),
@@ -166,6 +174,7 @@ describe("GIVEN the topology declaration WHEN the stack is synthesized", () => {
         "@secret": ref(logicalId(synth.stack.secret("verification"))),
         "@bucket": ref(logicalId(synth.stack.uploadsBucket)),
         "@table": ref(logicalId(synth.stack.idempotencyTable)),
+        "@audit": ref(logicalId(synth.stack.auditTable)),
       };
       const declared = consumerEnvironment(name, sentinels, TEST_SETTINGS);
       const expected = Object.fromEntries(Object.entries(declared).map(([k, v]) => [k, addresses[v] ?? v]));
@@ -216,6 +225,18 @@ describe("GIVEN the topology declaration WHEN the stack is synthesized", () => {
       synth.template.hasOutput(consumerOutputKey(name, "DlqUrl"), { Value: ref(dlq) });
       synth.template.hasOutput(consumerOutputKey(name, "DlqArn"), { Value: arnOf(dlq) });
     });
+
+    it("is a FIFO queue with a FIFO DLQ exactly when its topic is a FIFO topic", () => {
+      const { queue, dlq, topic } = ids(name);
+      expect(props(json, topic).FifoTopic).toBe(ordered ? true : undefined);
+      expect(props(json, queue).FifoQueue).toBe(ordered ? true : undefined);
+      expect(props(json, dlq).FifoQueue).toBe(ordered ? true : undefined);
+      if (ordered) {
+        expect(props(json, queue).QueueName).toMatch(/\.fifo$/);
+        expect(props(json, dlq).QueueName).toMatch(/-dlq\.fifo$/);
+        expect(props(json, queue).DeduplicationScope).toBe("messageGroup");
+      }
+    });
   });
 
   it.each(topicNames)("THEN topic %s's ARN is an output", (name) => {
@@ -230,6 +251,7 @@ describe("GIVEN the topology declaration WHEN the stack is synthesized", () => {
     );
     const deployed = topologyFromOutputs("courier-test", outputs);
     expect(deployed.idempotencyTable).toBe("value-of-IdempotencyTableName");
+    expect(deployed.auditTable).toBe("value-of-AuditTableName");
     expect(deployed.uploadsBucket).toBe("value-of-UploadsBucketName");
     expect(deployed.verificationSecretArn).toBe("value-of-VerificationSecretArn");
   });

@@ -47,8 +47,11 @@ function ownedBy(name: ConsumerName): unknown[] {
     arnOf(logicalId(q.encryptionKey)),
     arnOf(logicalId(fn.logGroup)),
   ];
-  if (consumers[name].topic === "account-signups") owned.push(arnOf(logicalId(synth.stack.idempotencyTable)));
-  if (name === "verification-email" || name === "verification-sms") {
+  if (consumers[name].topic === "account-signups" || consumers[name].topic === "password-resets") {
+    owned.push(arnOf(logicalId(synth.stack.idempotencyTable)));
+  }
+  if (name === "security-audit") owned.push(arnOf(logicalId(synth.stack.auditTable)));
+  if (name === "verification-email" || name === "verification-sms" || name === "password-reset-email") {
     owned.push(ref(logicalId(synth.stack.secret("verification"))));
   }
   if (name === "thumbnails") {
@@ -59,7 +62,7 @@ function ownedBy(name: ConsumerName): unknown[] {
       { "Fn::Join": ["", [bucket, "/renditions/*"]] },
     );
   }
-  if (name === "verification-email") {
+  if (name === "verification-email" || name === "password-reset-email") {
     owned.push({
       "Fn::Join": [
         "",
@@ -84,6 +87,8 @@ const SERVICES: Record<ConsumerName, readonly string[]> = {
   "verification-sms": ["secretsmanager", "dynamodb", "sns"],
   "team-notify": ["dynamodb"],
   thumbnails: ["s3"],
+  "password-reset-email": ["secretsmanager", "dynamodb", "ses"],
+  "security-audit": ["dynamodb"],
 };
 
 const allows = (roleId: string) => roleStatements(json, roleId).filter((s) => s.Effect === "Allow");

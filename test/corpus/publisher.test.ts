@@ -26,6 +26,7 @@ const snsMock = mockClient(SNSClient);
 const topicArns: Record<TopicName, string> = {
   "account-signups": "arn:aws:sns:us-east-1:000000000000:account-signups",
   "image-uploads": "arn:aws:sns:us-east-1:000000000000:image-uploads",
+  "password-resets": "arn:aws:sns:us-east-1:000000000000:password-resets.fifo",
 };
 const ERROR_CLASSES = { InvalidMessageError, UnknownTopicError };
 

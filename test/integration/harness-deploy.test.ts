@@ -19,6 +19,7 @@ import {
   consumerNames,
   consumers,
   DLQ_RETENTION_DAYS,
+  isOrderedTopic,
   topicNames,
 } from "../../src/deployment/topology.ts";
 import { deployTemplate, LocalDeployError } from "../../src/dev/cloudformation.ts";
@@ -96,12 +97,14 @@ describe("local deploy of the CDK app", () => {
   );
 
   it.each(consumerNames)(
-    "GIVEN consumer %s WHEN its subscription is read back THEN there is exactly one, SQS, with raw delivery on",
+    "GIVEN consumer %s WHEN its subscription is read back THEN there is exactly one, SQS, raw unless FIFO",
     async (consumer) => {
       const subscriptions = await subscriptionsOf(consumer);
       expect(subscriptions).toHaveLength(1);
       expect(subscriptions[0]?.protocol).toBe("sqs");
-      expect(subscriptions[0]?.attributes.RawMessageDelivery).toBe("true");
+      // A FIFO subscription keeps the SNS envelope, which carries the topic's sequence number.
+      const fifo = isOrderedTopic(consumers[consumer].topic);
+      expect(subscriptions[0]?.attributes.RawMessageDelivery).toBe(fifo ? "false" : "true");
     },
   );
 

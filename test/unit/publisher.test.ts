@@ -22,6 +22,7 @@ const snsMock = mockClient(SNSClient);
 const topicArns: Record<TopicName, string> = {
   "account-signups": "arn:aws:sns:us-east-1:000000000000:account-signups",
   "image-uploads": "arn:aws:sns:us-east-1:000000000000:image-uploads",
+  "password-resets": "arn:aws:sns:us-east-1:000000000000:password-resets.fifo",
 };
 const fixedNow = new Date("2025-06-01T12:00:00.000Z");
 
@@ -153,11 +154,11 @@ describe("publish", () => {
   });
 
   it("GIVEN an unknown topic WHEN published THEN UnknownTopicError lists the known topics and nothing is sent", async () => {
-    const publishing = makePublisher().publish("password-resets" as TopicName, signup);
+    const publishing = makePublisher().publish("order-events" as TopicName, signup);
 
     await expect(publishing).rejects.toBeInstanceOf(UnknownTopicError);
     await expect(publishing).rejects.toThrow(
-      'unknown topic "password-resets"; known topics: account-signups, image-uploads',
+      'unknown topic "order-events"; known topics: account-signups, image-uploads, password-resets',
     );
     expect(snsMock.calls()).toHaveLength(0);
   });

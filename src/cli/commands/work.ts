@@ -9,7 +9,11 @@
  */
 import { type Command, Option } from "commander";
 import { targetEnvironment } from "../../deployment/aws-target.ts";
-import { LOCAL_WORKER_DEFAULTS, localIdempotencyTableName } from "../../deployment/local-run.ts";
+import {
+  LOCAL_WORKER_DEFAULTS,
+  localAuditTableName,
+  localIdempotencyTableName,
+} from "../../deployment/local-run.ts";
 import { type ConsumerName, consumerNames, consumerSpec } from "../../deployment/topology.ts";
 import type { EventSourceStats } from "../../worker/event-source.ts";
 import { formatOutcomeLine, wantsColour } from "../../worker/outcome-line.ts";
@@ -54,6 +58,10 @@ function localIdempotencyTable(stackName: string): string | undefined {
   return process.env.AWS_ENDPOINT_URL_DYNAMODB ? localIdempotencyTableName(stackName) : undefined;
 }
 
+function localAuditTable(stackName: string): string | undefined {
+  return process.env.AWS_ENDPOINT_URL_DYNAMODB ? localAuditTableName(stackName) : undefined;
+}
+
 function withoutKind<T extends { kind: string }>(message: T): Omit<T, "kind"> {
   const { kind: _kind, ...rest } = message;
   return rest;
@@ -91,6 +99,7 @@ async function workCommand(names: string[], options: WorkOptions): Promise<void>
   const topology = await deployedTopology(resolved);
   const settings = settingsFromEnvironment(process.env, local ? LOCAL_WORKER_DEFAULTS : undefined);
   const idempotencyTable = local ? localIdempotencyTable(resolved.stack) : undefined;
+  const auditTable = local ? localAuditTable(resolved.stack) : undefined;
   const plans: WorkerPlan[] = [];
   // A consumer whose required setting has no value is not started: it would fail every record.
   const notStarted: WorkerSettingError[] = [];
@@ -106,6 +115,7 @@ async function workCommand(names: string[], options: WorkOptions): Promise<void>
           baseEnv: process.env,
           ...(concurrency ? { concurrency } : {}),
           ...(idempotencyTable ? { idempotencyTable } : {}),
+          ...(auditTable ? { auditTable } : {}),
         }),
       });
     } catch (error) {

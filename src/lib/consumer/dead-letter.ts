@@ -79,7 +79,17 @@ export function deadLetterMessage(
 
   const attributes: Record<string, MessageAttributeValue> = Object.fromEntries(kept);
   attributes[FAILURE_ATTRIBUTE] = { DataType: "String", StringValue: JSON.stringify(reason) };
-  return { QueueUrl: dlqUrl, MessageBody: record.body, MessageAttributes: attributes };
+  // A FIFO DLQ requires a group: the record's own, so a redrive can return it to its group in order.
+  // The dedup id is the delivery's MessageId: a second dead-lettering of the same delivery (a crash
+  // between the send and the delete) within 5 minutes is dropped by SQS.
+  const group = (record.attributes as { MessageGroupId?: string } | undefined)?.MessageGroupId;
+  const fifo = group !== undefined && dlqUrl.endsWith(".fifo");
+  return {
+    QueueUrl: dlqUrl,
+    MessageBody: record.body,
+    MessageAttributes: attributes,
+    ...(fifo ? { MessageGroupId: group, MessageDeduplicationId: record.messageId } : {}),
+  };
 }
 
 /** Lambda's record shape (camelCase, binary as base64) back to SendMessage's shape. */

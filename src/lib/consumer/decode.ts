@@ -3,7 +3,7 @@
  * subclass that says exactly what is wrong with it (the reason the DLQ message will carry).
  */
 import { SnsSqsNotificationSchema } from "@aws-lambda-powertools/parser/schemas/sns";
-import type { z } from "zod";
+import { z } from "zod";
 import { type AnyContract, type AnyEnvelope, anyEnvelopeSchema } from "../contracts/index.ts";
 import {
   InvalidDataError,
@@ -16,11 +16,16 @@ import {
  * Only the two fields that identify an SNS notification (raw delivery off): LocalStack's and AWS's
  * notifications differ in the signing fields, which a consumer behind SQS does not verify anyway.
  */
-const snsNotificationSchema = SnsSqsNotificationSchema.pick({ Type: true, Message: true });
+const snsNotificationSchema = SnsSqsNotificationSchema.pick({ Type: true, Message: true }).extend({
+  // A FIFO topic numbers each message; the number travels in the notification, so it survives redrive.
+  SequenceNumber: z.string().optional(),
+});
 
 export interface DecodedMessage {
   readonly contract: AnyContract;
   readonly message: AnyEnvelope;
+  /** The SNS FIFO topic's SequenceNumber, when the record is an SNS notification from one. */
+  readonly snsSequenceNumber?: string;
 }
 
 /** Indexes the accepted contracts by type and version once, so decoding a record is one lookup. */
@@ -35,19 +40,25 @@ function contractKey(type: string, version: number): string {
 export function decodeBody(body: string, contracts: ReadonlyMap<string, AnyContract>): DecodedMessage {
   let parsed = parseJson(body, "body");
   // The schema needs both keys; checking for them first spares every raw-delivery record a failed parse.
+  let snsSequenceNumber: string | undefined;
   if (mayBeSnsNotification(parsed)) {
     const notification = snsNotificationSchema.safeParse(parsed);
-    if (notification.success) parsed = parseJson(notification.data.Message, "SNS notification Message");
+    if (notification.success) {
+      parsed = parseJson(notification.data.Message, "SNS notification Message");
+      snsSequenceNumber = notification.data.SequenceNumber;
+    }
   }
 
   // The common case: the header names an accepted contract, and one parse of that contract's
   // envelope checks header and data at once (one zod pass, one output object).
   const named = namedContract(parsed, contracts);
+  let decoded: DecodedMessage | undefined;
   if (named) {
     const whole = named.envelope.safeParse(parsed);
-    if (whole.success) return { contract: named, message: whole.data as AnyEnvelope };
+    if (whole.success) decoded = { contract: named, message: whole.data as AnyEnvelope };
   }
-  return decodeFailure(parsed, contracts);
+  decoded ??= decodeFailure(parsed, contracts);
+  return snsSequenceNumber === undefined ? decoded : { ...decoded, snsSequenceNumber };
 }
 
 function mayBeSnsNotification(value: unknown): boolean {

@@ -13,7 +13,8 @@ import { deadLetterMessage, failureReason } from "./dead-letter.ts";
 import { contractIndex, decodeBody } from "./decode.ts";
 import { PermanentError } from "./errors.ts";
 import type { FailureReason } from "./failure-attributes.ts";
-import { changeVisibilityInBatches, sendInBatches } from "./failure-batches.ts";
+import { changeVisibilityInBatches, sendInBatches, type VisibilityChange } from "./failure-batches.ts";
+import { isFifoEvent, type SkippedRecord, settleFifoRecords } from "./fifo.ts";
 import { type FailureOutcomeDetails, publishRecordOutcome, type RecordOutcome } from "./outcomes.ts";
 import { batchResponse, recordsOf, settleRecords } from "./partial-batch.ts";
 import { type ConsumerContext, RecordContext, type RecordContextShared } from "./record-context.ts";
@@ -35,6 +36,13 @@ export interface ConsumerRuntimeSpec<C extends AnyContract = AnyContract> {
   readonly backoff: BackoffSpec;
   /** For `remainingTimeMs()` when no Lambda context says it. */
   readonly timeoutSeconds: number;
+  /**
+   * On a FIFO queue, what a permanent failure does to its message group: "dead-letter" sends it
+   * to the DLQ with its reason and the group goes on; "hold-group" retries it with backoff, so the
+   * group waits behind it until its last allowed receive, then dead-letters it.
+   * @default "dead-letter"
+   */
+  readonly onPermanentFailure?: "dead-letter" | "hold-group";
 }
 
 /** The parts of Powertools Metrics the runtime uses, so tests can pass a recorder. */
@@ -188,7 +196,11 @@ export function createConsumerHandler<C extends AnyContract, N extends string>(
       ...outcome,
     } as RecordOutcome);
 
-  const processRecord = (record: SQSRecord, context: Context | undefined): Outcome | Promise<Outcome> => {
+  const processRecord = (
+    record: SQSRecord,
+    context: Context | undefined,
+    fifo: boolean,
+  ): Outcome | Promise<Outcome> => {
     const startedAt = now();
     let eventId: string | undefined;
     let receiveCount = 1;
@@ -198,23 +210,23 @@ export function createConsumerHandler<C extends AnyContract, N extends string>(
       if (Number.isFinite(sentAt) && sentAt > 0) {
         metrics.addMetric(METRIC.ageAtProcessing, MetricUnit.Milliseconds, Math.max(0, now() - sentAt));
       }
-      const { message } = decodeBody(record.body, contracts);
+      const { message, snsSequenceNumber } = decodeBody(record.body, contracts);
       eventId = message.eventId;
       const handled = options.handle(
         message as EnvelopeOf<C>,
-        new RecordContext(shared, record, message.eventId, receiveCount, context, now()),
+        new RecordContext(shared, record, message.eventId, receiveCount, context, now(), snsSequenceNumber),
       );
       if (!isThenable(handled)) return processed(record, message.eventId, receiveCount, startedAt);
       const messageEventId = eventId;
       return Promise.resolve(handled).then(
         () => processed(record, messageEventId, receiveCount, startedAt),
-        (error: unknown) => failedOutcome(record, messageEventId, receiveCount, error, startedAt),
+        (error: unknown) => failedOutcome(record, messageEventId, receiveCount, error, startedAt, fifo),
       );
     } catch (error) {
       // Any value at all may arrive here (`throw undefined`, a string, a frozen object): the reason
       // and log lines describe it (describeThrown), and only this record fails. A promise rejected
       // without a reason arrives as `undefined` in the rejection handler above, likewise.
-      return failedOutcome(record, eventId, receiveCount, error, startedAt);
+      return failedOutcome(record, eventId, receiveCount, error, startedAt, fifo);
     }
   };
 
@@ -224,12 +236,16 @@ export function createConsumerHandler<C extends AnyContract, N extends string>(
     receiveCount: number,
     error: unknown,
     startedAt: number,
+    fifo: boolean,
   ): Outcome => {
     const durationMs = now() - startedAt;
     const permanent = error instanceof PermanentError;
+    const lastReceive = receiveCount >= spec.maxReceiveCount;
+    // A FIFO consumer may choose to hold a poison pill's group behind it until its last receive.
+    const holdGroup = permanent && fifo && spec.onPermanentFailure === "hold-group" && !lastReceive;
     // On the last allowed receive the runtime dead-letters the record itself, with its reason,
     // rather than leaving SQS to move it there without one.
-    if (permanent || receiveCount >= spec.maxReceiveCount) {
+    if ((permanent && !holdGroup) || lastReceive) {
       const reason = failureReason({
         error,
         consumer,
@@ -256,11 +272,29 @@ export function createConsumerHandler<C extends AnyContract, N extends string>(
   // Written by hand because Powertools batch only reports a failed record; SQS then retries it
   // after the queue's fixed visibility timeout. SQS has no native backoff, so the growing delay
   // is set on the records themselves (one batch call per 10) before they are reported.
-  const retryLater = async (tally: Tally, retries: readonly Retry[]): Promise<void> => {
-    if (retries.length === 0) return;
+  // On a FIFO queue the records skipped behind a failure get their group's delay in the same calls.
+  const retryLater = async (
+    tally: Tally,
+    retries: readonly Retry[],
+    skipped: readonly SkippedRecord[] = [],
+  ): Promise<void> => {
+    if (retries.length === 0 && skipped.length === 0) return;
     tally.retried += retries.length;
-    const outcomes = await changeVisibilityInBatches(sqs, queueAddresses().queueUrl, retries);
+    const changes: Array<Retry | (SkippedRecord & VisibilityChange)> = [...retries, ...skipped];
+    const outcomes = await changeVisibilityInBatches(sqs, queueAddresses().queueUrl, changes);
     for (const { item, error } of outcomes) {
+      if (!("kind" in item)) {
+        if (error !== undefined) {
+          logger.warn(
+            "could not hold a skipped record with its group; the queue's visibility timeout applies",
+            {
+              messageId: item.record.messageId,
+              error: error as Error,
+            },
+          );
+        }
+        continue;
+      }
       if (error !== undefined) {
         // The record is still reported, so it is retried after the queue's own visibility timeout.
         logger.warn("could not set the retry delay; the queue's visibility timeout applies", {
@@ -330,11 +364,23 @@ export function createConsumerHandler<C extends AnyContract, N extends string>(
     // Per invocation: the local event source runs concurrent invocations in one process.
     const tally: Tally = { processed: 0, retried: 0, deadLettered: 0, deadLetterFailed: 0 };
     try {
-      const outcomes = await settleRecords<Outcome>(
-        records,
-        (record) => processRecord(record, context),
-        processInParallel,
-      );
+      // A FIFO batch runs in order and skips the rest of a failed group (fifo.ts).
+      const fifo = isFifoEvent(records);
+      let outcomes: Outcome[];
+      let skipped: SkippedRecord[] = [];
+      if (fifo) {
+        ({ outcomes, skipped } = await settleFifoRecords<Outcome>(
+          records,
+          (record) => processRecord(record, context, true),
+          (outcome) => (outcome.kind === "retry" ? outcome.visibilityTimeout : undefined),
+        ));
+      } else {
+        outcomes = await settleRecords<Outcome>(
+          records,
+          (record) => processRecord(record, context, false),
+          processInParallel,
+        );
+      }
       const retries: Retry[] = [];
       const deadLetters: DeadLetter[] = [];
       for (const outcome of outcomes) {
@@ -343,12 +389,16 @@ export function createConsumerHandler<C extends AnyContract, N extends string>(
         else deadLetters.push(outcome);
       }
       const [, notDeadLettered] = await Promise.all([
-        retryLater(tally, retries),
+        retryLater(tally, retries, skipped),
         deadLetterAll(tally, deadLetters),
       ]);
       // Every record failed is still a partial response: each failure already carries its own
       // retry delay, which a thrown error (the whole batch back after the queue's timeout) would lose.
-      const failed = new Set([...retries.map((r) => r.record.messageId), ...notDeadLettered]);
+      const failed = new Set([
+        ...retries.map((r) => r.record.messageId),
+        ...skipped.map((r) => r.record.messageId),
+        ...notDeadLettered,
+      ]);
       return batchResponse(records, failed);
     } finally {
       // Counts are added once per batch (one EMF value each) rather than once per record.

@@ -14,6 +14,13 @@ export interface ConsumerContext<N extends string = string> {
   readonly messageId: string;
   /** ApproximateReceiveCount: 1 on the first delivery. */
   readonly receiveCount: number;
+  /** On a FIFO queue: the message group (records of one group run one after another, in order). */
+  readonly messageGroupId?: string | undefined;
+  /**
+   * On a FIFO queue: the order of the message within its group. The SNS FIFO topic's number when
+   * the record is an SNS notification (it survives redrive), else SQS's.
+   */
+  readonly sequenceNumber?: string | undefined;
   /** The consumer's logger with eventId and messageId as persistent keys. */
   readonly logger: Logger;
   readonly record: SQSRecord;
@@ -41,9 +48,18 @@ export class RecordContext<N extends string> implements ConsumerContext<N> {
     readonly receiveCount: number,
     private readonly lambda: Context | undefined,
     private readonly startedAt: number,
+    private readonly snsSequenceNumber?: string,
   ) {
     this.consumer = shared.consumer;
     this.messageId = record.messageId;
+  }
+
+  get messageGroupId(): string | undefined {
+    return (this.record.attributes as { MessageGroupId?: string } | undefined)?.MessageGroupId;
+  }
+
+  get sequenceNumber(): string | undefined {
+    return this.snsSequenceNumber ?? this.record.attributes?.SequenceNumber;
   }
 
   /** Built on first use: most handlers log little, and a child logger per record is not free. */

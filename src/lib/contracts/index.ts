@@ -2,5 +2,6 @@ export * from "./contract.ts";
 export * from "./envelope.ts";
 export * from "./image-uploaded.ts";
 export * from "./new-account.ts";
+export * from "./password-reset-requested.ts";
 export * from "./text.ts";
-export type { TopicSpec } from "./topic-spec.ts";
+export type { TopicOrdering, TopicSpec } from "./topic-spec.ts";

@@ -1,5 +1,14 @@
 import type { AnyContract } from "./contract.ts";
 
+/**
+ * How a FIFO topic orders its messages: by the data field that names the message group (SNS and
+ * SQS deliver one group's messages in publish order, one at a time; groups run in parallel).
+ */
+export interface TopicOrdering {
+  /** A required string field of every accepted contract's data, e.g. "accountId". */
+  readonly groupBy: string;
+}
+
 /** A topic as the library sees it: its name and the contracts on it. */
 export interface TopicSpec {
   readonly name: string;
@@ -21,4 +30,10 @@ export interface TopicSpec {
    * @default false - such a message is refused with MessageTooLargeError
    */
   readonly offloadLargePayloads?: boolean;
+  /**
+   * Present on a FIFO topic: SNS FIFO to SQS FIFO queues, MessageGroupId from `groupBy`,
+   * MessageDeduplicationId = the eventId.
+   * @default - a standard topic: no order, no deduplication
+   */
+  readonly ordering?: TopicOrdering;
 }

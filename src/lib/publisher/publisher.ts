@@ -11,6 +11,7 @@ import { envelopeHeaderSchema, type TopicSpec } from "../contracts/index.ts";
 import { chunkForPublishBatch } from "./chunks.ts";
 import { type PreparedMessage, prepareMessage } from "./envelope.ts";
 import { PublisherError, PublishFailedError, UnknownTopicError } from "./errors.ts";
+import { assertOrdering, type FifoParameters, fifoParameters } from "./ordering.ts";
 import { SNS_MAX_BATCH_ENTRIES, topicMaxMessageBytes } from "./size.ts";
 
 /** The topics a publisher serves, by name. */
@@ -41,7 +42,8 @@ export interface PublisherOptions<M extends TopicMap> {
   /** The topics and their contracts (courier's are in src/deployment/topology.ts). */
   readonly topics: M;
   readonly sns: SNSClient;
-  readonly topicArns: Record<keyof M & string, string>;
+  /** ARNs of the topics this producer publishes to; another topic is an UnknownTopicError. */
+  readonly topicArns: Partial<Record<keyof M & string, string>>;
   /** Goes into every envelope's `producer`, e.g. "api-server". */
   readonly producer: string;
   readonly now?: () => Date;
@@ -71,6 +73,7 @@ export interface TopicPublisher<M extends TopicMap> {
 interface Pending {
   readonly index: number;
   readonly message: PreparedMessage;
+  readonly fifo: FifoParameters | undefined;
 }
 
 function assertIdentity(identity: EventIdentity): void {
@@ -85,6 +88,7 @@ function assertIdentity(identity: EventIdentity): void {
 export function createTopicPublisher<M extends TopicMap>(options: PublisherOptions<M>): TopicPublisher<M> {
   const { topics } = options;
   const topicNames = Object.keys(topics);
+  for (const name of topicNames) assertOrdering(name, topics[name] as TopicSpec);
   const producer = envelopeHeaderSchema.shape.producer.safeParse(options.producer);
   if (!producer.success) {
     throw new TypeError(`publisher producer must be 1-128 characters, got "${options.producer}"`);
@@ -100,6 +104,7 @@ export function createTopicPublisher<M extends TopicMap>(options: PublisherOptio
     arn: string;
     maxBytes: number;
     prepare: (data: unknown, identity?: EventIdentity) => PreparedMessage;
+    fifo: (message: PreparedMessage) => FifoParameters | undefined;
   } {
     const spec = Object.hasOwn(topics, topic) ? topics[topic] : undefined;
     const arn = spec ? options.topicArns[topic as keyof M & string] : undefined;
@@ -122,14 +127,17 @@ export function createTopicPublisher<M extends TopicMap>(options: PublisherOptio
           maxBytes,
         );
       },
+      // On a FIFO topic: the group from the contract's ordering field, the dedup id = the eventId.
+      fifo: (message) => fifoParameters(spec, message.envelope.data, message.envelope.eventId),
     };
   }
 
   async function sendChunk(topic: string, arn: string, chunk: Pending[], results: BatchItemResult[]) {
-    const entries: PublishBatchRequestEntry[] = chunk.map(({ index, message }) => ({
+    const entries: PublishBatchRequestEntry[] = chunk.map(({ index, message, fifo }) => ({
       Id: String(index),
       Message: message.body,
       MessageAttributes: message.attributes,
+      ...fifo,
     }));
     let response: PublishBatchResponse;
     try {
@@ -175,12 +183,17 @@ export function createTopicPublisher<M extends TopicMap>(options: PublisherOptio
 
   return {
     async publish(topic, data, identity) {
-      const { arn, prepare } = resolveTopic(topic);
+      const { arn, prepare, fifo } = resolveTopic(topic);
       const message = prepare(data, identity);
       let messageId: string | undefined;
       try {
         const response = await options.sns.send(
-          new PublishCommand({ TopicArn: arn, Message: message.body, MessageAttributes: message.attributes }),
+          new PublishCommand({
+            TopicArn: arn,
+            Message: message.body,
+            MessageAttributes: message.attributes,
+            ...fifo(message),
+          }),
         );
         messageId = response.MessageId;
       } catch (error) {
@@ -191,12 +204,13 @@ export function createTopicPublisher<M extends TopicMap>(options: PublisherOptio
     },
 
     async publishBatch(topic, items) {
-      const { arn, maxBytes, prepare } = resolveTopic(topic);
+      const { arn, maxBytes, prepare, fifo } = resolveTopic(topic);
       const results: BatchItemResult[] = new Array(items.length);
       const pending: Pending[] = [];
       items.forEach((data, index) => {
         try {
-          pending.push({ index, message: prepare(data) });
+          const message = prepare(data);
+          pending.push({ index, message, fifo: fifo(message) });
         } catch (error) {
           // Invalid or too large: this item fails alone. Anything else is a bug, not a per-item result.
           if (!(error instanceof PublisherError)) throw error;
@@ -206,8 +220,28 @@ export function createTopicPublisher<M extends TopicMap>(options: PublisherOptio
       // One call after another: a batch is already 10 messages per request, and order is kept.
       // The batch's sum is held to the topic's limit too (SNS's default one on a default topic).
       const limits = { entries: SNS_MAX_BATCH_ENTRIES, bytes: maxBytes };
-      for (const chunk of chunkForPublishBatch(pending, (item) => item.message.sizeBytes, limits))
-        await sendChunk(topic, arn, chunk, results);
+      // On a FIFO topic a group stops at its first failure: a later message of it must not overtake.
+      const stoppedGroups = new Set<string>();
+      for (const chunk of chunkForPublishBatch(pending, (item) => item.message.sizeBytes, limits)) {
+        const sendable = chunk.filter((item) => {
+          const group = item.fifo?.MessageGroupId;
+          if (group === undefined || !stoppedGroups.has(group)) return true;
+          results[item.index] = {
+            ok: false,
+            error: new PublishFailedError(
+              topic,
+              "GroupStopped",
+              `an earlier message of message group "${group}" in this batch failed; this one was not sent, to keep the group's order`,
+            ),
+          };
+          return false;
+        });
+        if (sendable.length > 0) await sendChunk(topic, arn, sendable, results);
+        for (const item of sendable) {
+          const group = item.fifo?.MessageGroupId;
+          if (group !== undefined && results[item.index]?.ok === false) stoppedGroups.add(group);
+        }
+      }
       return results;
     },
   };

@@ -1,0 +1,31 @@
+/**
+ * password-reset-email: emails each reset request its link, in each account's request order (FIFO
+ * topic). Dependencies are built once per cold start; the logic is in src/app/password-reset/.
+ */
+import { SecretsProvider } from "@aws-lambda-powertools/parameters/secrets";
+import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { SESClient } from "@aws-sdk/client-ses";
+import { passwordResetEmailConfig } from "../../src/app/password-reset/config.ts";
+import { type ResetEvent, sendResetEmail } from "../../src/app/password-reset/reset-email.ts";
+import { onceWhereConfigured } from "../../src/app/signup/once-where-configured.ts";
+import { verificationKeyFromSecret } from "../../src/app/signup/verification-key.ts";
+import { defineConsumer } from "../../src/deployment/define-consumer.ts";
+
+const config = passwordResetEmailConfig();
+const ses = new SESClient({});
+const key = verificationKeyFromSecret(
+  new SecretsProvider({ awsSdkV3Client: new SecretsManagerClient({}) }),
+  config.verificationSecretArn,
+);
+
+const sendOnce = onceWhereConfigured("password-reset-email", (message: ResetEvent) =>
+  sendResetEmail({ ses, config, key }, message),
+);
+
+export const handler = defineConsumer({
+  name: "password-reset-email",
+  handle: async (message, ctx) => {
+    const sent = await sendOnce(message, ctx);
+    ctx.logger.info("password reset email sent", { ...sent, messageGroupId: ctx.messageGroupId });
+  },
+});

@@ -1,0 +1,40 @@
+/** password-reset-email's configuration, parsed from the environment at cold start. */
+import { z } from "zod";
+import { ENV } from "../../deployment/consumer-environment.ts";
+import { SignupConfigError } from "../signup/config.ts";
+
+const schema = z.object({
+  [ENV.verificationSecretArn]: z
+    .string()
+    .trim()
+    .min(1, "is not set (the Secrets Manager ARN of the HMAC key)"),
+  [ENV.mailFrom]: z.string().trim().min(3, "is not set (the SES-verified sender)"),
+  [ENV.verifyUrlBase]: z.url({
+    protocol: /^https?$/,
+    error: "must be an http(s) URL (the verification page; the reset page is beside it)",
+  }),
+});
+
+/** The password reset page: beside the verification page on the same site (…/verify -> …/reset-password). */
+export function resetUrlBase(verifyUrlBase: string): string {
+  return new URL("reset-password", verifyUrlBase).toString();
+}
+
+export interface PasswordResetEmailConfig {
+  readonly verificationSecretArn: string;
+  readonly mailFrom: string;
+  readonly resetUrlBase: string;
+}
+
+export function passwordResetEmailConfig(env: NodeJS.ProcessEnv = process.env): PasswordResetEmailConfig {
+  const result = schema.safeParse(env);
+  if (!result.success) {
+    const problems = result.error.issues.map((issue) => `${String(issue.path[0] ?? "?")} ${issue.message}`);
+    throw new SignupConfigError(`password-reset-email: invalid configuration: ${problems.join("; ")}`);
+  }
+  return {
+    verificationSecretArn: result.data[ENV.verificationSecretArn],
+    mailFrom: result.data[ENV.mailFrom],
+    resetUrlBase: resetUrlBase(result.data[ENV.verifyUrlBase]),
+  };
+}
