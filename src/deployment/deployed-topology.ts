@@ -71,6 +71,7 @@ export function topologyFromOutputs(stackName: string, outputs: Record<string, s
     verificationSecretArn: need(VERIFICATION_SECRET_OUTPUT),
     secretArns: Object.fromEntries(Object.keys(secrets).map((s) => [s, need(secretOutputKey(s))])),
     ...(idempotencyTable ? { idempotencyTable } : {}),
+    ...(auditTable ? { auditTable } : {}),
   };
 }
 

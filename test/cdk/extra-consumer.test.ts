@@ -279,8 +279,8 @@ describe("GIVEN a topology entry with a mistake WHEN the stack is built", () => 
   it.each([
     [
       "a topic the topology does not declare",
-      { topic: "password-resets" },
-      /courier\/topology: consumer "audit-log" subscribes to topic "password-resets", which the topology does not declare \(topics: account-signups, image-uploads\)/,
+      { topic: "order-events" },
+      /courier\/topology: consumer "audit-log" subscribes to topic "order-events", which the topology does not declare \(topics: account-signups, image-uploads, password-resets\)/,
     ],
     [
       "a secret the topology does not declare",
@@ -317,8 +317,8 @@ describe("GIVEN a topology entry with a mistake WHEN the stack is built", () => 
   });
 
   it("WHEN it has two mistakes THEN the error names both", () => {
-    expect(attempt({ topic: "password-resets", needs: { secrets: ["audit-key"] } })).toThrow(
-      /topic "password-resets".*; consumer "audit-log" needs secret "audit-key"/,
+    expect(attempt({ topic: "order-events", needs: { secrets: ["audit-key"] } })).toThrow(
+      /topic "order-events".*; consumer "audit-log" needs secret "audit-key"/,
     );
   });
 });

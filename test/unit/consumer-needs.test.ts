@@ -101,6 +101,7 @@ describe("needsOf", () => {
       sendsEmail: false,
       sendsSms: false,
       nativeModules: [],
+      appendsAuditTrail: false,
     });
   });
 });
