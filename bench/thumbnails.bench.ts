@@ -24,7 +24,7 @@ const HEIGHT = 3000;
 const WORKER_ENV = "THUMBNAILS_BENCH_WORKER";
 const thisFile = fileURLToPath(import.meta.url);
 
-type Engine = "sharp" | "jimp";
+type Engine = "sharp" | "sharp-decode-per-rendition" | "jimp";
 
 interface WorkerReport {
   readonly engine: Engine;
@@ -35,6 +35,8 @@ interface WorkerReport {
   readonly maxRssKiB: number;
   readonly outputBytes: { thumb: number; medium: number };
   readonly outputSizes: { thumb: string; medium: string };
+  /** SSIM of each rendition against a full-size decode resized with Lanczos (sharp engines only). */
+  readonly ssim?: { thumb: number; medium: number };
 }
 
 /** A photo-like test image: smooth colour gradients, a few hard edges, sensor-like noise. */
@@ -95,6 +97,99 @@ async function sharpJob(): Promise<
   };
 }
 
+/** courier's former pipeline, kept here as the peer: each rendition cloned from the input, so each decodes it. */
+async function sharpDecodePerRenditionJob(): Promise<
+  (input: Buffer) => Promise<WorkerReport["outputBytes"] & { sizes: WorkerReport["outputSizes"] }>
+> {
+  const sharp = (await import("sharp")).default;
+  sharp.cache(false);
+  return async (input) => {
+    const image = sharp(input, { pages: 1, failOn: "warning" });
+    await image.metadata();
+    const oriented = image.rotate();
+    const [thumb, medium] = await Promise.all(
+      [
+        { width: 256, height: 256, fit: "cover" as const, quality: 80 },
+        { width: 1280, height: 1280, fit: "inside" as const, quality: 82 },
+      ].map((spec) =>
+        oriented
+          .clone()
+          .resize(spec.width, spec.height, { fit: spec.fit, withoutEnlargement: true })
+          .webp({ quality: spec.quality })
+          .toBuffer({ resolveWithObject: true }),
+      ),
+    );
+    if (!thumb || !medium) throw new Error("no renditions");
+    return {
+      thumb: thumb.data.length,
+      medium: medium.data.length,
+      sizes: {
+        thumb: `${thumb.info.width}×${thumb.info.height}`,
+        medium: `${medium.info.width}×${medium.info.height}`,
+      },
+    };
+  };
+}
+
+/**
+ * SSIM (ssim.js, its default: the original algorithm's windows) of courier's renditions against a
+ * reference made from a full-size decode (no shrink-on-load) resized with Lanczos3 to the same box.
+ * Both are compared as decoded RGBA pixels of the same dimensions.
+ */
+async function renditionSsim(input: Buffer, engine: Engine): Promise<{ thumb: number; medium: number }> {
+  const sharp = (await import("sharp")).default;
+  const { ssim } = await import("ssim.js");
+  const specs = [
+    { name: "thumb", width: 256, height: 256, fit: "cover" as const },
+    { name: "medium", width: 1280, height: 1280, fit: "inside" as const },
+  ];
+  const rendered =
+    engine === "sharp"
+      ? await (async () => {
+          const { renderRenditions } = await import("../src/app/images/render.ts");
+          const result = await renderRenditions(input, {
+            maxInputBytes: 64 * 1024 * 1024,
+            maxInputPixels: 100_000_000,
+            failOn: "warning",
+          });
+          return result.renditions.map((r) => r.body);
+        })()
+      : await Promise.all(
+          specs.map((spec, i) =>
+            sharp(input)
+              .rotate()
+              .resize(spec.width, spec.height, { fit: spec.fit, withoutEnlargement: true })
+              .webp({ quality: i === 0 ? 80 : 82 })
+              .toBuffer(),
+          ),
+        );
+  const rgba = async (image: Buffer | ReturnType<typeof sharp>) => {
+    const { data, info } = await (Buffer.isBuffer(image) ? sharp(image) : image)
+      .ensureAlpha()
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+    return {
+      data: new Uint8ClampedArray(data.buffer, data.byteOffset, data.length),
+      width: info.width,
+      height: info.height,
+    };
+  };
+  const scores: number[] = [];
+  for (const [i, spec] of specs.entries()) {
+    const reference = await rgba(
+      sharp(input, { failOn: "warning" }).rotate().resize(spec.width, spec.height, {
+        fit: spec.fit,
+        withoutEnlargement: true,
+        kernel: "lanczos3",
+        fastShrinkOnLoad: false,
+      }),
+    );
+    const candidate = await rgba(rendered[i] as Buffer);
+    scores.push(ssim(reference, candidate).mssim);
+  }
+  return { thumb: scores[0] as number, medium: scores[1] as number };
+}
+
 async function jimpJob(): Promise<
   (input: Buffer) => Promise<WorkerReport["outputBytes"] & { sizes: WorkerReport["outputSizes"] }>
 > {
@@ -118,7 +213,12 @@ async function jimpJob(): Promise<
 }
 
 async function runWorker(engine: Engine, file: string, runs: number): Promise<void> {
-  const job = engine === "sharp" ? await sharpJob() : await jimpJob();
+  const job =
+    engine === "sharp"
+      ? await sharpJob()
+      : engine === "sharp-decode-per-rendition"
+        ? await sharpDecodePerRenditionJob()
+        : await jimpJob();
   const input = await readFile(file);
   const rssBeforeKiB = Math.round(process.memoryUsage.rss() / 1024);
   const timesMs: number[] = [];
@@ -130,13 +230,17 @@ async function runWorker(engine: Engine, file: string, runs: number): Promise<vo
     if (i > 0) timesMs.push(elapsed); // the first run warms up the JIT and libraries
   }
   if (!last) throw new Error("no run");
+  // After the timed runs and the peak-RSS reading, so neither includes the reference decode.
+  const maxRssKiB = process.resourceUsage().maxRSS;
+  const ssim = engine === "jimp" ? undefined : await renditionSsim(input, engine);
   const report: WorkerReport = {
     engine,
     timesMs,
     rssBeforeKiB,
-    maxRssKiB: process.resourceUsage().maxRSS,
+    maxRssKiB,
     outputBytes: { thumb: last.thumb, medium: last.medium },
     outputSizes: last.sizes,
+    ...(ssim ? { ssim } : {}),
   };
   process.stdout.write(`${JSON.stringify(report)}\n`);
 }
@@ -171,6 +275,7 @@ function row(label: string, output: string, r: WorkerReport, baselineMedian: num
     "thumb KiB": kib(r.outputBytes.thumb),
     "medium KiB": kib(r.outputBytes.medium),
     sizes: `${r.outputSizes.thumb} + ${r.outputSizes.medium}`,
+    "SSIM thumb / medium": r.ssim ? `${r.ssim.thumb.toFixed(4)} / ${r.ssim.medium.toFixed(4)}` : "n/a",
   };
 }
 
@@ -189,13 +294,16 @@ export async function runThumbnailsBenchmark(
     );
     const jimp = await measure("jimp", file, runs);
     log("thumbnails: jimp done");
+    const perRendition = await measure("sharp-decode-per-rendition", file, runs);
+    log("thumbnails: sharp, one decode per rendition done");
     const sharpReport = await measure("sharp", file, runs);
     log("thumbnails: sharp done");
     const baseline = percentile(jimp.timesMs, 50);
     return {
       rows: [
         row("jimp 1.6 (baseline)", "JPEG q80/q82 (jimp has no WebP encoder)", jimp, baseline),
-        row("sharp 0.35 renderRenditions", "WebP q80/q82", sharpReport, baseline),
+        row("sharp 0.35, one decode per rendition (courier before)", "WebP q80/q82", perRendition, baseline),
+        row("sharp 0.35 renderRenditions: one reduced-scale decode", "WebP q80/q82", sharpReport, baseline),
       ],
       notes: [
         `Input: one ${WIDTH}×${HEIGHT} (12 MP) JPEG q90 of gradients, hard edges and Gaussian noise, ${kib(jpeg.length)} KiB, read from memory (no S3).`,
@@ -204,6 +312,11 @@ export async function runThumbnailsBenchmark(
         "Output formats differ: jimp 1.x cannot write WebP, so its renditions are JPEG (bigger files, cheaper " +
           "to encode than WebP). sharp can also decode a JPEG at a reduced scale when the target is much " +
           "smaller (libjpeg shrink-on-load); jimp decodes all 12 MP at full size.",
+        "courier's pipeline decodes the JPEG once, at the smallest scale every rendition can be made from " +
+          "(1280×960 here: libjpeg shrink-on-load at 1/2), and makes both renditions from those pixels; the row " +
+          "before it is the former pipeline, which decoded once per rendition.",
+        "SSIM (ssim.js) compares each rendition with a reference made from a full-size decode (shrink-on-load " +
+          "off) resized with Lanczos3 to the same box; 1 is identical. Computed after the timed runs.",
         "Each engine runs alone in its own child process, one image at a time (images/s = 1000 / median ms); " +
           "peak RSS is the child's getrusage maxrss, RSS growth is that peak minus the RSS after loading the " +
           "library and the input. sharp's libvips cache is off so repeated runs are not served from memory.",

@@ -129,6 +129,15 @@ describe("renderRenditions", () => {
     expect({ width: thumb.width, height: thumb.height }).toEqual({ width: 256, height: 100 });
   });
 
+  it("GIVEN a 4000×200 panorama WHEN rendered from one decode THEN the thumb is a 256×200 crop of full-height pixels and the medium 1280×64", async () => {
+    const result = await renderRenditions(await solid(4000, 200).png().toBuffer(), limits);
+
+    expect(result.renditions.map((r) => [r.name, r.width, r.height])).toEqual([
+      ["thumb", 256, 200],
+      ["medium", 1280, 64],
+    ]);
+  });
+
   it("GIVEN the original as a stream WHEN rendered THEN it renders the same as from a buffer", async () => {
     const original = await solid(2000, 1000).jpeg().toBuffer();
     const chunks = [original.subarray(0, 1000), original.subarray(1000)];

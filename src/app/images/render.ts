@@ -90,27 +90,64 @@ export async function renderRenditions(input: Readable | Buffer, limits: ImageLi
     );
   }
 
+  const swapsAxes = (metadata.orientation ?? 1) >= 5;
+  const sourceWidth = swapsAxes ? metadata.height : metadata.width;
+  const sourceHeight = swapsAxes ? metadata.width : metadata.height;
+  const decoded = await decodeOnce(image, sourceWidth, sourceHeight, limits);
+  const renditions = await Promise.all(RENDITIONS.map((spec) => renderOne(decoded, spec, limits)));
+  return { sourceFormat: format, sourceWidth, sourceHeight, renditions };
+}
+
+interface DecodedImage {
+  readonly pixels: Buffer;
+  readonly raw: { readonly width: number; readonly height: number; readonly channels: 1 | 2 | 3 | 4 };
+}
+
+/**
+ * The original decoded once, at the smallest scale every rendition can still be made from without
+ * enlarging: for a 4000×3000 JPEG that is 1280×960 (the medium), which libjpeg decodes at 1/2 scale
+ * (shrink-on-load) rather than at full size, and the thumbnail is made from those pixels. Two
+ * renditions from one decode instead of one decode each.
+ */
+async function decodeOnce(
+  image: Sharp,
+  width: number,
+  height: number,
+  limits: ImageLimits,
+): Promise<DecodedImage> {
+  const scale = Math.min(1, Math.max(...RENDITIONS.map((spec) => scaleNeeded(spec, width, height))));
   // .rotate() without an angle applies the EXIF orientation; the output keeps no metadata
   // (sharp's default), so EXIF (GPS, camera serials) never leaks into a rendition.
-  const oriented = image.rotate();
-  const renditions = await Promise.all(RENDITIONS.map((spec) => renderOne(oriented, spec, limits)));
-  const swapsAxes = (metadata.orientation ?? 1) >= 5;
-  return {
-    sourceFormat: format,
-    sourceWidth: swapsAxes ? metadata.height : metadata.width,
-    sourceHeight: swapsAxes ? metadata.width : metadata.height,
-    renditions,
-  };
+  let pipeline = image.rotate();
+  if (scale < 1) {
+    pipeline = pipeline.resize(Math.ceil(width * scale), Math.ceil(height * scale), { fit: "fill" });
+  }
+  try {
+    const { data, info } = await pipeline.raw().toBuffer({ resolveWithObject: true });
+    return {
+      pixels: data,
+      raw: { width: info.width, height: info.height, channels: info.channels },
+    };
+  } catch (error) {
+    throw rejectionFor(error, limits);
+  }
+}
+
+/** The scale of the original a rendition needs (1 or more: the original itself). */
+function scaleNeeded(spec: RenditionSpec, width: number, height: number): number {
+  const wide = spec.width / width;
+  const tall = spec.height / height;
+  // "cover" fills the box, so the tighter side decides; "inside" fits it, so the looser one does.
+  return spec.fit === "cover" ? Math.max(wide, tall) : Math.min(wide, tall);
 }
 
 async function renderOne(
-  oriented: Sharp,
+  decoded: DecodedImage,
   spec: RenditionSpec,
   limits: ImageLimits,
 ): Promise<RenderedRendition> {
   try {
-    const { data, info } = await oriented
-      .clone()
+    const { data, info } = await sharp(decoded.pixels, { raw: decoded.raw })
       .resize(spec.width, spec.height, { fit: spec.fit, withoutEnlargement: true })
       .webp({ quality: spec.quality })
       .toBuffer({ resolveWithObject: true });
