@@ -84,6 +84,8 @@ export interface EventSourceStats {
   failed: number;
   /** Handler invocations. */
   batches: number;
+  /** Summed wall time of the handler invocations (deletes excluded): what Lambda bills as duration. */
+  handlerMs: number;
   /** Invocations that ran past the function timeout. */
   timeouts: number;
   deleteFailures: number;
@@ -158,6 +160,7 @@ export class LocalEventSource {
     succeeded: 0,
     failed: 0,
     batches: 0,
+    handlerMs: 0,
     timeouts: 0,
     deleteFailures: 0,
     inFlight: 0,
@@ -283,7 +286,9 @@ export class LocalEventSource {
       accountId: source.accountId,
       startedAtMs: started,
     });
+    const invokedAt = performance.now();
     const outcome = await this.invoke({ Records: records }, context);
+    this.stats.handlerMs += performance.now() - invokedAt;
     const settlement = settleBatch(records, outcome);
     if (outcome.kind === "threw") this.onError(outcome.error, "handler");
     else if (settlement.batchFailure) this.onError(new Error(settlement.batchFailure), "handler");
