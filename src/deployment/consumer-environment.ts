@@ -38,6 +38,8 @@ export const ENV = {
   teamWebhookSecretArn: DEPLOY_SETTINGS.teamWebhookUrl.secretAlternative.env,
   uploadsBucket: "UPLOADS_BUCKET",
   auditTable: "AUDIT_TABLE",
+  /** The entry's `smsCap`, as JSON: what the SMS sender counts against (in the idempotency table). */
+  smsCap: "SMS_CAP",
 } as const;
 
 export class MissingConsumerResourceError extends Error {
@@ -62,6 +64,7 @@ export function consumerEnvironment(
   if (needs.idempotencyTable && resources.idempotencyTable) {
     env[ENV.idempotencyTable] = resources.idempotencyTable;
   }
+  if (spec.smsCap) env[ENV.smsCap] = JSON.stringify(spec.smsCap);
   for (const secret of needs.secrets) {
     const arn = resources.secretArns[secret];
     if (!arn)

@@ -42,7 +42,7 @@ const COMMON_VARIABLES = [
 /** Each consumer's variables beyond the common ones, as they were before needs were data. */
 const NEEDED_VARIABLES: Record<(typeof consumerNames)[number], string[]> = {
   "verification-email": ["IDEMPOTENCY_TABLE", "VERIFICATION_SECRET_ARN", "MAIL_FROM", "VERIFY_URL_BASE"],
-  "verification-sms": ["IDEMPOTENCY_TABLE", "VERIFICATION_SECRET_ARN"],
+  "verification-sms": ["IDEMPOTENCY_TABLE", "VERIFICATION_SECRET_ARN", "SMS_CAP"],
   "team-notify": ["IDEMPOTENCY_TABLE", "TEAM_WEBHOOK_URL"],
   thumbnails: ["UPLOADS_BUCKET"],
   "password-reset-email": ["IDEMPOTENCY_TABLE", "VERIFICATION_SECRET_ARN", "MAIL_FROM", "VERIFY_URL_BASE"],

@@ -13,12 +13,15 @@ import {
   SmsCapConfigError,
   SmsCountryNotAllowedError,
   SmsRateLimitedError,
+  smsCapFromEnv,
   smsCapKey,
   takeSmsAllowance,
   validateSmsCap,
 } from "../../src/app/signup/sms-cap.ts";
 import { verificationKey } from "../../src/app/signup/verification-code.ts";
 import { sendVerificationSms } from "../../src/app/signup/verification-sms.ts";
+import { consumerEnvironment, ENV } from "../../src/deployment/consumer-environment.ts";
+import { consumers } from "../../src/deployment/topology.ts";
 import { PermanentError } from "../../src/lib/consumer/errors.ts";
 
 const dynamoMock = mockClient(DynamoDBClient);
@@ -132,5 +135,49 @@ describe("SMS cap", () => {
     expect(() =>
       validateSmsCap({ perNumberPerDay: 1, perCountryPerDay: 2, allowedCountryCodes: ["+44"] }),
     ).toThrow(/allowedCountryCodes/);
+  });
+});
+
+describe("SMS cap configuration", () => {
+  const dynamo = new DynamoDBClient({ region: "us-east-1" });
+
+  it("GIVEN verification-sms's environment as the stack derives it WHEN read THEN SMS_CAP carries the topology's cap", () => {
+    const env = consumerEnvironment(
+      "verification-sms",
+      { queueUrl: "q", dlqUrl: "d", secretArns: { verification: "arn:v" }, idempotencyTable: "idem" },
+      { mailFrom: "a@example.com", verifyUrlBase: "https://x/verify", teamWebhookUrl: "https://hook" },
+    );
+    expect(JSON.parse(env[ENV.smsCap] ?? "null")).toEqual(consumers["verification-sms"].smsCap);
+    expect(smsCapFromEnv(dynamo, { env })?.cap).toEqual(consumers["verification-sms"].smsCap);
+    expect(smsCapFromEnv(dynamo, { env })?.table).toBe("idem");
+  });
+
+  it("GIVEN an SMS_CAP with an allow-list WHEN read THEN the allow-list applies", () => {
+    const env = {
+      [ENV.idempotencyTable]: "idem",
+      [ENV.smsCap]: JSON.stringify({ perNumberPerDay: 2, perCountryPerDay: 50, allowedCountryCodes: ["44"] }),
+    };
+    expect(smsCapFromEnv(dynamo, { env })?.cap).toEqual({
+      perNumberPerDay: 2,
+      perCountryPerDay: 50,
+      allowedCountryCodes: ["44"],
+    });
+  });
+
+  it("GIVEN a table but no SMS_CAP WHEN read THEN the topology's cap applies (never uncapped by a missing variable)", () => {
+    expect(smsCapFromEnv(dynamo, { env: { [ENV.idempotencyTable]: "idem" } })?.cap).toEqual(
+      consumers["verification-sms"].smsCap,
+    );
+  });
+
+  it("GIVEN a malformed SMS_CAP WHEN read THEN the cold start fails naming it", () => {
+    const env = {
+      [ENV.idempotencyTable]: "idem",
+      [ENV.smsCap]: '{"perNumberPerDay":0,"perCountryPerDay":5}',
+    };
+    expect(() => smsCapFromEnv(dynamo, { env })).toThrow(SmsCapConfigError);
+    expect(() => smsCapFromEnv(dynamo, { env: { ...env, [ENV.smsCap]: "{" } })).toThrow(
+      /SMS_CAP is not JSON/,
+    );
   });
 });

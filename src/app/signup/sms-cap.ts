@@ -20,6 +20,7 @@ import {
   UpdateItemCommand,
 } from "@aws-sdk/client-dynamodb";
 import { parsePhoneNumberFromString } from "libphonenumber-js/min";
+import { z } from "zod";
 import { ENV } from "../../deployment/consumer-environment.ts";
 import { consumers, type SmsCapSpec } from "../../deployment/topology.ts";
 import { PermanentError } from "../../lib/consumer/errors.ts";
@@ -183,21 +184,46 @@ async function giveBack(deps: SmsCapDeps, id: string): Promise<void> {
 /** The metric the consumer emits per refusal; the stack's alarm watches it. */
 export const SMS_CAP_METRIC = "SmsRateLimited";
 
+const smsCapSchema = z
+  .object({
+    perNumberPerDay: z.number(),
+    perCountryPerDay: z.number(),
+    allowedCountryCodes: z.array(z.string()).optional(),
+  })
+  .strict();
+
+/** SMS_CAP as the stack and the local workers set it from the topology entry (JSON). */
+export function smsCapFromEnvValue(raw: string): SmsCapSpec {
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch {
+    throw new SmsCapConfigError(`${ENV.smsCap} is not JSON`);
+  }
+  const parsed = smsCapSchema.safeParse(json);
+  if (!parsed.success) {
+    throw new SmsCapConfigError(
+      `${ENV.smsCap} is invalid: ${parsed.error.issues.map((i) => i.path.join(".") || i.message).join(", ")}`,
+    );
+  }
+  const { allowedCountryCodes, ...counts } = parsed.data;
+  return validateSmsCap({ ...counts, ...(allowedCountryCodes ? { allowedCountryCodes } : {}) });
+}
+
 /**
- * verification-sms's cap from its topology entry, counted in the table named by IDEMPOTENCY_TABLE;
- * undefined where no table is configured (a local run without a DynamoDB-API server).
+ * verification-sms's cap: SMS_CAP (derived from its topology entry by consumerEnvironment), or the
+ * entry itself where the variable is absent, so a function is never left uncapped by a missing
+ * variable. Counted in the table named by IDEMPOTENCY_TABLE; undefined where no table is configured
+ * (a local run without a DynamoDB-API server), as the once-per-event records are.
  */
 export function smsCapFromEnv(
   dynamo: Pick<DynamoDBClient, "send">,
   options: { onRefused?: SmsCapDeps["onRefused"]; env?: NodeJS.ProcessEnv } = {},
 ): SmsCapDeps | undefined {
-  const table = (options.env ?? process.env)[ENV.idempotencyTable];
-  const cap = consumers["verification-sms"].smsCap;
+  const env = options.env ?? process.env;
+  const table = env[ENV.idempotencyTable];
   if (!table) return undefined;
-  return {
-    dynamo,
-    table,
-    cap: validateSmsCap(cap),
-    ...(options.onRefused ? { onRefused: options.onRefused } : {}),
-  };
+  const raw = env[ENV.smsCap];
+  const cap = raw ? smsCapFromEnvValue(raw) : validateSmsCap(consumers["verification-sms"].smsCap);
+  return { dynamo, table, cap, ...(options.onRefused ? { onRefused: options.onRefused } : {}) };
 }
