@@ -13,6 +13,11 @@ export interface RedrivePair {
   readonly queue: sqs.IQueue;
   /** Where they come from. */
   readonly deadLetterQueue: sqs.IQueue;
+  /**
+   * The subscription's DLQ (what SNS could not deliver to `queue`); moved to `queue` unwrapped.
+   * @default - none
+   */
+  readonly subscriptionDeadLetterQueue?: sqs.IQueue;
 }
 
 export interface RedriveFunctionProps extends BundledFunctionProps {
@@ -48,6 +53,9 @@ export class RedriveFunction extends Construct {
           dlqUrl: p.deadLetterQueue.queueUrl,
           queueArn: p.queue.queueArn,
           dlqArn: p.deadLetterQueue.queueArn,
+          ...(p.subscriptionDeadLetterQueue
+            ? { subscriptionDlqUrl: p.subscriptionDeadLetterQueue.queueUrl }
+            : {}),
         },
       ]),
     );
@@ -62,6 +70,7 @@ export class RedriveFunction extends Construct {
     for (const pair of props.pairs) {
       // Receive and delete on the DLQ (selective mover), send on the source: never the other way.
       pair.deadLetterQueue.grantConsumeMessages(this.function);
+      pair.subscriptionDeadLetterQueue?.grantConsumeMessages(this.function);
       grantSendToEncryptedQueue(pair.queue, this.function);
       pair.deadLetterQueue.grant(
         this.function,

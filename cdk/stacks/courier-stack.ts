@@ -276,6 +276,7 @@ export class CourierStack<
         name,
         queue: this.consumerQueues[name].queue,
         deadLetterQueue: this.consumerQueues[name].deadLetterQueue,
+        subscriptionDeadLetterQueue: this.consumerQueues[name].subscriptionDeadLetterQueue,
       })),
     });
 

@@ -1,6 +1,6 @@
 /**
  * The redrive function: the operator invokes it with
- * `{ consumer, mode: "bulk" | "selective", type?, olderThanSeconds?, errorClass?, max?, dryRun? }`
+ * `{ consumer, mode: "bulk" | "selective", source?: "dlq" | "subscription-dlq", type?, olderThanSeconds?, errorClass?, max?, dryRun? }`
  * and gets the summary back. It may touch only the DLQ/source pairs in COURIER_REDRIVE_PAIRS
  * (set by the CDK stack); the logic lives in src/redrive.
  */

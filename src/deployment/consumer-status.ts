@@ -31,6 +31,8 @@ export interface ConsumerStatus {
   readonly oldestAgeSeconds: number | null;
   /** Age in seconds of the oldest message in the DLQ; null when unknown. */
   readonly dlqOldestAgeSeconds: number | null;
+  /** What SNS could not deliver to the queue; absent on a stack without a subscription DLQ. */
+  readonly subscriptionDlq?: QueueCounts;
 }
 
 /** Lists a queue's messages without receiving them, or undefined where no such API exists. */
@@ -149,13 +151,21 @@ export async function consumerStatuses(options: {
     (options.consumers ?? consumerNames).map(async (consumer) => {
       const deployed = options.topology.consumers[consumer];
       const age = options.oldestAge ?? (async () => null);
-      const [queue, dlq, queueAge, dlqAge] = await Promise.all([
+      const [queue, dlq, queueAge, dlqAge, subscriptionDlq] = await Promise.all([
         queueCounts(options.sqs, deployed.queueUrl),
         queueCounts(options.sqs, deployed.dlqUrl),
         age(deployed.queueUrl, now()),
         age(deployed.dlqUrl, now()),
+        deployed.subscriptionDlqUrl ? queueCounts(options.sqs, deployed.subscriptionDlqUrl) : undefined,
       ]);
-      return { consumer, queue, dlq, oldestAgeSeconds: queueAge, dlqOldestAgeSeconds: dlqAge };
+      return {
+        consumer,
+        queue,
+        dlq,
+        oldestAgeSeconds: queueAge,
+        dlqOldestAgeSeconds: dlqAge,
+        ...(subscriptionDlq ? { subscriptionDlq } : {}),
+      };
     }),
   );
 }

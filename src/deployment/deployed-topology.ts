@@ -17,6 +17,11 @@ export interface DeployedConsumer {
   readonly queueArn: string;
   readonly dlqUrl: string;
   readonly dlqArn: string;
+  /** Where SNS puts what it could not deliver to the queue; absent on stacks deployed before it existed. */
+  readonly subscriptionDlqUrl?: string;
+  readonly subscriptionDlqArn?: string;
+  /** The Lambda event source mapping (`courier pause`); absent where no function is deployed (LocalStack). */
+  readonly eventSourceMappingId?: string;
 }
 
 export interface DeployedTopology {
@@ -46,6 +51,10 @@ export function topologyFromOutputs(stackName: string, outputs: Record<string, s
     if (!value) throw new MissingStackOutputError(stackName, key);
     return value;
   };
+  const optional = <K extends string>(field: K, key: string): Partial<Record<K, string>> => {
+    const value = outputs[key];
+    return value ? ({ [field]: value } as Record<K, string>) : {};
+  };
   const topics = Object.fromEntries(
     topicNames.map((t) => [t, { arn: need(topicOutputKey(t, "TopicArn")) }]),
   ) as DeployedTopology["topics"];
@@ -58,6 +67,9 @@ export function topologyFromOutputs(stackName: string, outputs: Record<string, s
         queueArn: need(consumerOutputKey(c, "QueueArn")),
         dlqUrl: need(consumerOutputKey(c, "DlqUrl")),
         dlqArn: need(consumerOutputKey(c, "DlqArn")),
+        ...optional("subscriptionDlqUrl", consumerOutputKey(c, "SubscriptionDlqUrl")),
+        ...optional("subscriptionDlqArn", consumerOutputKey(c, "SubscriptionDlqArn")),
+        ...optional("eventSourceMappingId", consumerOutputKey(c, "EventSourceMappingId")),
       },
     ]),
   ) as DeployedTopology["consumers"];

@@ -10,7 +10,7 @@ import type { DeployedTopology } from "./deployed-topology.ts";
 import { redriveFunction } from "./topology.ts";
 
 export const REDRIVE_ENV = {
-  /** JSON map: consumer name -> { queueUrl, dlqUrl, queueArn, dlqArn }. */
+  /** JSON map: consumer name -> { queueUrl, dlqUrl, queueArn, dlqArn, subscriptionDlqUrl? }. */
   pairs: "COURIER_REDRIVE_PAIRS",
   /** Optional override of `redriveFunction.maxRedrives`. */
   maxRedrives: "COURIER_MAX_REDRIVES",
@@ -21,6 +21,8 @@ export const redrivePairSchema = z.object({
   dlqUrl: z.string().min(1),
   queueArn: z.string().startsWith("arn:"),
   dlqArn: z.string().startsWith("arn:"),
+  /** The subscription's DLQ: what SNS could not deliver to the queue. */
+  subscriptionDlqUrl: z.string().min(1).optional(),
 });
 export type RedrivePair = z.infer<typeof redrivePairSchema>;
 export type RedrivePairs = Readonly<Record<string, RedrivePair>>;
@@ -65,7 +67,13 @@ export function redrivePairsFromTopology(
   return Object.fromEntries(
     Object.values(topology.consumers).map((c) => [
       c.name,
-      { queueUrl: c.queueUrl, dlqUrl: c.dlqUrl, queueArn: c.queueArn, dlqArn: c.dlqArn },
+      {
+        queueUrl: c.queueUrl,
+        dlqUrl: c.dlqUrl,
+        queueArn: c.queueArn,
+        dlqArn: c.dlqArn,
+        ...(c.subscriptionDlqUrl ? { subscriptionDlqUrl: c.subscriptionDlqUrl } : {}),
+      },
     ]),
   );
 }

@@ -18,6 +18,11 @@ export const redriveRequestSchema = z
   .strictObject({
     consumer: z.string().min(1),
     mode: z.enum(["bulk", "selective"]).default("selective"),
+    /**
+     * "dlq": what the consumer failed; "subscription-dlq": what SNS could not deliver to its queue,
+     * sent to the queue as the raw envelope (selective only: a move task cannot unwrap).
+     */
+    source: z.enum(["dlq", "subscription-dlq"]).default("dlq"),
     type: z.string().min(1).optional(),
     olderThanSeconds: z.number().nonnegative().optional(),
     errorClass: z.string().min(1).optional(),
@@ -43,7 +48,10 @@ export const redriveRequestSchema = z
       message:
         "bulk mode moves every message; type, olderThanSeconds, errorClass, cause, messageIds and max need mode selective",
     },
-  );
+  )
+  .refine((r) => r.mode === "selective" || r.source === "dlq", {
+    message: "a subscription DLQ holds SNS's dead letters, which must be unwrapped: use mode selective",
+  });
 export type RedriveRequest = z.input<typeof redriveRequestSchema>;
 
 export class InvalidRedriveRequestError extends Error {
@@ -111,9 +119,16 @@ export async function runRedriveRequest(input: unknown, deps: RedriveDependencie
       ...(deps.signal ? { signal: deps.signal } : {}),
     });
   }
+  const fromSubscription = request.source === "subscription-dlq";
+  if (fromSubscription && !pair.subscriptionDlqUrl) {
+    throw new InvalidRedriveRequestError(
+      `consumer "${request.consumer}" has no subscription DLQ in this deployment; redeploy the stack`,
+    );
+  }
   return redriveSelectively({
     sqs: deps.sqs,
-    dlqUrl: pair.dlqUrl,
+    dlqUrl: fromSubscription ? (pair.subscriptionDlqUrl as string) : pair.dlqUrl,
+    ...(fromSubscription ? { deliveryFailure: true } : {}),
     queueUrl: pair.queueUrl,
     filter: {
       ...(request.type ? { type: request.type } : {}),

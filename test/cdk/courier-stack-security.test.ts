@@ -280,6 +280,7 @@ describe("GIVEN the synthesized stack", () => {
       consumerNames.map((n) => ({
         queue: arnOf(logicalId(synth.stack.consumerQueues[n].queue)),
         dlq: arnOf(logicalId(synth.stack.consumerQueues[n].deadLetterQueue)),
+        subscriptionDlq: arnOf(logicalId(synth.stack.consumerQueues[n].subscriptionDeadLetterQueue)),
       }));
     const actionsOn = (arn: unknown) =>
       withActionPrefix(statementsOf(redriveRole()), "sqs:")
@@ -309,13 +310,22 @@ describe("GIVEN the synthesized stack", () => {
       }
     });
 
-    it("THEN its SQS rights name no queue outside the topology's DLQ/source pairs", () => {
-      const allowed = pairs().flatMap((p) => [p.queue, p.dlq]);
+    it("THEN it may receive and delete on every subscription DLQ, and not send to one", () => {
+      for (const { subscriptionDlq } of pairs()) {
+        expect(actionsOn(subscriptionDlq)).toEqual(
+          expect.arrayContaining(["sqs:ReceiveMessage", "sqs:DeleteMessage"]),
+        );
+        expect(actionsOn(subscriptionDlq)).not.toContain("sqs:SendMessage");
+      }
+    });
+
+    it("THEN its SQS rights name no queue outside the topology's DLQ/source pairs and subscription DLQs", () => {
+      const allowed = pairs().flatMap((p) => [p.queue, p.dlq, p.subscriptionDlq]);
       const resources = withActionPrefix(statementsOf(redriveRole()), "sqs:").flatMap(resourcesOf);
       for (const r of resources) expect(allowed).toContainEqual(r);
     });
 
-    it("THEN its environment maps each consumer to its queue and DLQ URLs and ARNs", () => {
+    it("THEN its environment maps each consumer to its queue and DLQ URLs and ARNs and its subscription DLQ URL", () => {
       const fn = props(json, logicalId(synth.stack.redrive.function));
       const value = (fn.Environment as { Variables: Record<string, unknown> }).Variables
         .COURIER_REDRIVE_PAIRS;
@@ -323,7 +333,17 @@ describe("GIVEN the synthesized stack", () => {
         consumerNames.map((n) => {
           const q = logicalId(synth.stack.consumerQueues[n].queue);
           const d = logicalId(synth.stack.consumerQueues[n].deadLetterQueue);
-          return [n, { queueUrl: ref(q), dlqUrl: ref(d), queueArn: arnOf(q), dlqArn: arnOf(d) }];
+          const s = logicalId(synth.stack.consumerQueues[n].subscriptionDeadLetterQueue);
+          return [
+            n,
+            {
+              queueUrl: ref(q),
+              dlqUrl: ref(d),
+              queueArn: arnOf(q),
+              dlqArn: arnOf(d),
+              subscriptionDlqUrl: ref(s),
+            },
+          ];
         }),
       );
       expect(parseJoinedJson(value)).toEqual(expected);

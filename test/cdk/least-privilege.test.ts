@@ -126,13 +126,14 @@ describe("GIVEN the synthesized stack", () => {
   });
 
   describe("WHEN every Allow statement of the redrive function's role is listed", () => {
-    it("THEN each names only the topology's queues, DLQs, their keys and its own log group", () => {
+    it("THEN each names only the topology's queues, DLQs, subscription DLQs, their keys and its own log group", () => {
       const owned: unknown[] = [arnOf(logicalId(synth.stack.redrive.logGroup))];
       for (const name of consumerNames) {
         const q = synth.stack.consumerQueues[name];
         owned.push(
           arnOf(logicalId(q.queue)),
           arnOf(logicalId(q.deadLetterQueue)),
+          arnOf(logicalId(q.subscriptionDeadLetterQueue)),
           arnOf(logicalId(q.encryptionKey)),
         );
       }

@@ -23,7 +23,7 @@ export function register(program: Command): void {
   const peek = dlq
     .command("peek")
     .description(
-      "List DLQ messages with age, type, eventId, failure reason and receive count; changes nothing",
+      "List DLQ messages with age, type, eventId, failure reason and receive count, and beside them what SNS could not deliver to the queue (the subscription DLQ); changes nothing",
     )
     .argument("<consumer>", `one of: ${consumerNames.join(", ")}`)
     .option("--max <n>", "most messages to list", positiveInteger, 50)
@@ -41,8 +41,35 @@ export function register(program: Command): void {
         sourceMaxReceiveCount: spec.maxReceiveCount,
       }),
     );
-    emit(options, { consumer: spec.name, dlqUrl: deployed.dlqUrl, ...result }, () =>
-      peekTable(spec.name, result.approximateDepth, result.messages),
+    // Beside the DLQ: what SNS could not deliver to the queue at all, as the queue would have had it.
+    const subscriptionDlqUrl = deployed.subscriptionDlqUrl;
+    const subscription = subscriptionDlqUrl
+      ? await withQueueErrors(spec.name, subscriptionDlqUrl, () =>
+          peekDlq({ sqs, dlqUrl: subscriptionDlqUrl, max: options.max, deliveryFailure: true }),
+        )
+      : undefined;
+    emit(
+      options,
+      {
+        consumer: spec.name,
+        dlqUrl: deployed.dlqUrl,
+        ...result,
+        ...(subscription ? { subscriptionDlq: { url: subscriptionDlqUrl, ...subscription } } : {}),
+      },
+      () =>
+        [
+          peekTable(spec.name, "DLQ", result.approximateDepth, result.messages),
+          ...(subscription
+            ? [
+                peekTable(
+                  spec.name,
+                  "subscription DLQ (SNS could not deliver these to the queue)",
+                  subscription.approximateDepth,
+                  subscription.messages,
+                ),
+              ]
+            : []),
+        ].join("\n\n"),
     );
   });
 }
@@ -97,8 +124,14 @@ export function formatAge(seconds: number | undefined): string {
 /** Keeps a row on one terminal line; --json has the full reason. */
 const REASON_MAX_CHARS = 100;
 
-function peekTable(consumer: string, depth: number, messages: readonly PeekedMessage[]): string {
-  if (messages.length === 0) return `${consumer}: the DLQ is empty`;
+function peekTable(
+  consumer: string,
+  queue: string,
+  depth: number,
+  messages: readonly PeekedMessage[],
+): string {
+  // "the DLQ is empty", "the subscription DLQ is empty": the explanation is for non-empty ones.
+  if (messages.length === 0) return `${consumer}: the ${queue.replace(/ \(.*\)$/, "")} is empty`;
   const rows = messages.map((m) => [
     formatAge(m.ageSeconds),
     m.type ?? "?",
@@ -116,6 +149,6 @@ function peekTable(consumer: string, depth: number, messages: readonly PeekedMes
       .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
       .join("  ")
       .trimEnd();
-  const shown = `${consumer}: showing ${messages.length} of ~${Math.max(depth, messages.length)} message(s) in the DLQ`;
+  const shown = `${consumer}: showing ${messages.length} of ~${Math.max(depth, messages.length)} message(s) in the ${queue}`;
   return [shown, line(header), ...rows.map(line)].join("\n");
 }

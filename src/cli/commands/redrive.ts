@@ -3,7 +3,7 @@
  * fix, selectively (default) or in bulk, through the same code path as the redrive function.
  */
 
-import type { Command } from "commander";
+import { type Command, Option } from "commander";
 import { redrivePairsFromTopology } from "../../deployment/redrive-pairs.ts";
 import {
   type RedriveRequest,
@@ -28,7 +28,12 @@ interface RedriveOptions extends OutputOptions, TargetCliOptions {
   max?: number;
   bulk?: boolean;
   rate?: number;
+  from: RedriveFrom;
 }
+
+/** Which dead letters to move: the consumer's DLQ, its subscription's DLQ, or both. */
+type RedriveFrom = "all" | "dlq" | "subscription";
+const REDRIVE_FROM: readonly RedriveFrom[] = ["all", "dlq", "subscription"];
 
 export function register(program: Command): void {
   const command = program
@@ -45,6 +50,14 @@ export function register(program: Command): void {
     .option("--max <n>", "move at most this many messages", positiveInteger)
     .option("--bulk", "move everything with SQS's message move task (no filters, no lineage update)")
     .option("--rate <n>", "with --bulk: messages per second (SQS allows up to 500)", positiveInteger)
+    .addOption(
+      new Option(
+        "--from <source>",
+        "dlq: what the consumer failed; subscription: what SNS could not deliver to its queue (sent as the raw envelope); all: both",
+      )
+        .choices(REDRIVE_FROM)
+        .default("all"),
+    )
     .option("--json", "machine-readable output");
   withTargetOptions(command)
     .addHelpText(
@@ -57,7 +70,19 @@ export function register(program: Command): void {
       const where = await commandTarget(options);
       const topology = await deployedTopology(where);
       const pairs = redrivePairsFromTopology(topology);
-      const queueUrl = pairs[spec.name]?.dlqUrl ?? spec.name;
+      const pair = pairs[spec.name];
+      // A move task cannot unwrap SNS's dead letters, so --bulk is for the consumer's DLQ only.
+      const sources: Array<"dlq" | "subscription-dlq"> = [];
+      if (options.from !== "subscription") sources.push("dlq");
+      if (options.from !== "dlq" && !options.bulk && pair?.subscriptionDlqUrl)
+        sources.push("subscription-dlq");
+      if (options.from === "subscription" && sources.length === 0) {
+        throw new CliError(
+          options.bulk
+            ? "--bulk cannot move a subscription DLQ (SNS's dead letters must be unwrapped); drop --bulk"
+            : `consumer "${spec.name}" has no subscription DLQ in stack "${where.stack}"; redeploy it`,
+        );
+      }
 
       const progress = process.stderr.isTTY && !options.json ? new ProgressLine(process.stderr) : undefined;
       const controller = new AbortController();
@@ -68,33 +93,56 @@ export function register(program: Command): void {
         process.stderr.write("\nstopping after the current batch (Ctrl-C again to exit at once)\n");
       };
       process.on("SIGINT", onInterrupt);
-      let summary: RedriveSummary;
+      const summaries: Partial<Record<"dlq" | "subscription-dlq", RedriveSummary>> = {};
       try {
-        summary = await withQueueErrors(spec.name, queueUrl, async () => {
-          try {
-            return await runRedriveRequest(request, {
-              sqs: sqsClient(where.config),
-              pairs,
-              maxRedrives: redriveFunction.maxRedrives,
-              sourceMaxReceiveCount: spec.maxReceiveCount,
-              signal: controller.signal,
-              includeItems: Boolean(options.dryRun || options.json),
-              ...(progress ? { onProgress: (p) => progress.update(p) } : {}),
-            });
-          } catch (error) {
-            if (error instanceof MoveTaskAlreadyRunningError) throw new CliError(error.message);
-            throw error;
-          }
-        });
+        for (const source of sources) {
+          if (controller.signal.aborted) break;
+          const queueUrl = (source === "dlq" ? pair?.dlqUrl : pair?.subscriptionDlqUrl) ?? spec.name;
+          summaries[source] = await withQueueErrors(spec.name, queueUrl, async () => {
+            try {
+              return await runRedriveRequest(
+                { ...request, source },
+                {
+                  sqs: sqsClient(where.config),
+                  pairs,
+                  maxRedrives: redriveFunction.maxRedrives,
+                  sourceMaxReceiveCount: spec.maxReceiveCount,
+                  signal: controller.signal,
+                  includeItems: Boolean(options.dryRun || options.json),
+                  ...(progress ? { onProgress: (p) => progress.update(p) } : {}),
+                },
+              );
+            } catch (error) {
+              if (error instanceof MoveTaskAlreadyRunningError) throw new CliError(error.message);
+              throw error;
+            }
+          });
+          progress?.end();
+        }
       } finally {
         progress?.end();
         process.off("SIGINT", onInterrupt);
       }
-      emit(options, { consumer: spec.name, ...summary }, () => summaryText(spec.name, summary));
-      if (summary.failed > 0) {
-        throw new CliError(
-          `${summary.failed} message(s) of "${spec.name}" could not be moved and remain in the DLQ`,
-        );
+      const fromDlq = summaries.dlq;
+      const fromSubscription = summaries["subscription-dlq"];
+      const json = fromDlq
+        ? {
+            consumer: spec.name,
+            ...fromDlq,
+            ...(fromSubscription ? { subscriptionDlq: fromSubscription } : {}),
+          }
+        : { consumer: spec.name, source: "subscription-dlq", ...fromSubscription };
+      emit(options, json, () =>
+        [
+          ...(fromDlq ? [summaryText(spec.name, fromDlq)] : []),
+          ...(fromSubscription && (options.from === "subscription" || movedAnything(fromSubscription))
+            ? [summaryText(`${spec.name} (subscription DLQ: SNS delivery failures)`, fromSubscription)]
+            : []),
+        ].join("\n"),
+      );
+      const failed = (fromDlq?.failed ?? 0) + (fromSubscription?.failed ?? 0);
+      if (failed > 0) {
+        throw new CliError(`${failed} message(s) of "${spec.name}" could not be moved and remain in the DLQ`);
       }
     });
 }
@@ -125,6 +173,11 @@ function requestFrom(consumer: string, options: RedriveOptions): RedriveRequest 
     ...(options.max ? { max: options.max } : {}),
     ...(options.rate ? { maxMessagesPerSecond: options.rate } : {}),
   };
+}
+
+/** True when the run found anything at all (a subscription DLQ is usually empty: say nothing then). */
+function movedAnything(summary: RedriveSummary): boolean {
+  return summary.moved + summary.skipped + summary.quarantined + summary.failed > 0;
 }
 
 function summaryText(consumer: string, summary: RedriveSummary): string {

@@ -47,7 +47,7 @@ function age(seconds: number | null, empty: boolean): string {
 }
 
 export function statusTable(statuses: readonly ConsumerStatus[]): string {
-  const header = ["consumer", "queued", "in flight", "delayed", "oldest", "dlq", "dlq oldest"];
+  const header = ["consumer", "queued", "in flight", "delayed", "oldest", "dlq", "dlq oldest", "sns dlq"];
   const rows = statuses.map((s) => {
     const queueEmpty = s.queue.visible + s.queue.inFlight === 0;
     const dlqDepth = s.dlq.visible + s.dlq.inFlight + s.dlq.delayed;
@@ -59,6 +59,10 @@ export function statusTable(statuses: readonly ConsumerStatus[]): string {
       age(s.oldestAgeSeconds, queueEmpty),
       String(dlqDepth),
       age(s.dlqOldestAgeSeconds, s.dlq.visible + s.dlq.inFlight === 0),
+      // The subscription DLQ: what SNS could not deliver to the queue.
+      s.subscriptionDlq
+        ? String(s.subscriptionDlq.visible + s.subscriptionDlq.inFlight + s.subscriptionDlq.delayed)
+        : "-",
     ];
   });
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]?.length ?? 0)));

@@ -12,6 +12,7 @@ import {
   LINEAGE_ATTRIBUTE,
   type Lineage,
 } from "../consumer/failure-attributes.ts";
+import { SNS_DELIVERY_ERROR_CLASS } from "./sns-dead-letter.ts";
 
 /** The message attribute the publisher sets from the contract (SNS raw delivery copies it). */
 export const TYPE_ATTRIBUTE = "type";
@@ -58,6 +59,11 @@ export interface DlqMessage {
 export interface DescribeOptions {
   /** The source queue's maxReceiveCount, to explain messages SQS moved by itself. */
   readonly sourceMaxReceiveCount?: number;
+  /**
+   * The message comes from a subscription's DLQ: SNS could not deliver it to the queue, so no
+   * consumer ever saw it. Pass it unwrapped (`unwrapSnsDeadLetter`).
+   */
+  readonly deliveryFailure?: boolean;
 }
 
 export function describeDlqMessage(message: Message, options: DescribeOptions = {}): DlqMessage {
@@ -83,12 +89,16 @@ export function describeDlqMessage(message: Message, options: DescribeOptions = 
     ...(type ? { type } : {}),
     ...(eventId ? { eventId } : {}),
     ...(failure ? { failure } : {}),
-    errorClass: failure?.errorClass ?? UNKNOWN_ERROR_CLASS,
+    errorClass: options.deliveryFailure
+      ? SNS_DELIVERY_ERROR_CLASS
+      : (failure?.errorClass ?? UNKNOWN_ERROR_CLASS),
     ...(lineage ? { lineage } : {}),
     redriveCount: lineage?.redriveCount ?? 0,
     receiveCount,
     ...(firstSeenAt ? { firstSeenAt } : {}),
-    reason: failureReasonText(failure, recorded, options.sourceMaxReceiveCount),
+    reason: options.deliveryFailure
+      ? `${SNS_DELIVERY_ERROR_CLASS}: SNS could not deliver it to the consumer's queue (key or queue policy, deleted queue?)`
+      : failureReasonText(failure, recorded, options.sourceMaxReceiveCount),
     message,
   };
 }

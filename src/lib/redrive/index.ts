@@ -12,3 +12,4 @@ export * from "./peek.ts";
 export * from "./queue-depth.ts";
 export * from "./receipts.ts";
 export * from "./selective.ts";
+export * from "./sns-dead-letter.ts";

@@ -9,6 +9,7 @@ import { ageSeconds, describeDlqMessage } from "./dlq-message.ts";
 import { MAX_BATCH_ENTRIES } from "./outgoing.ts";
 import { approximateDepth } from "./queue-depth.ts";
 import { releaseMessages } from "./receipts.ts";
+import { unwrapSnsDeadLetter } from "./sns-dead-letter.ts";
 
 export interface PeekOptions {
   readonly sqs: SQSClient;
@@ -27,6 +28,8 @@ export interface PeekOptions {
    * message sent meanwhile waits for the next read. @default false
    */
   readonly stopAtDepth?: boolean;
+  /** `dlqUrl` is a subscription's DLQ: list SNS's delivery failures as the queue would have received them. */
+  readonly deliveryFailure?: boolean;
   readonly now?: () => Date;
 }
 
@@ -88,7 +91,8 @@ export async function peekDlq(options: PeekOptions): Promise<PeekResult> {
         if (received.ReceiptHandle) handles.push(received.ReceiptHandle);
         if (!received.MessageId || messages.has(received.MessageId)) continue;
         fresh += 1;
-        const m = describeDlqMessage(received, options);
+        const message = options.deliveryFailure ? unwrapSnsDeadLetter(received) : received;
+        const m = describeDlqMessage(message, options);
         const age = ageSeconds(m, now());
         messages.set(m.messageId, {
           messageId: m.messageId,
@@ -102,9 +106,9 @@ export async function peekDlq(options: PeekOptions): Promise<PeekResult> {
           redriveCount: m.redriveCount,
           ...(m.failure ? { failure: m.failure } : {}),
           ...(m.lineage ? { lineage: m.lineage } : {}),
-          body: received.Body ?? "",
+          body: message.Body ?? "",
           attributes: Object.fromEntries(
-            Object.entries(received.MessageAttributes ?? {}).map(([name, value]) => [
+            Object.entries(message.MessageAttributes ?? {}).map(([name, value]) => [
               name,
               value.StringValue ?? "(binary)",
             ]),

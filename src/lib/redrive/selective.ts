@@ -21,6 +21,7 @@ import { classify, type RedriveFilter } from "./filter.ts";
 import { batchesWithinLimits, MAX_BATCH_ENTRIES, nextLineage, outgoingEntry } from "./outgoing.ts";
 import { approximateDepth } from "./queue-depth.ts";
 import { releaseMessages } from "./receipts.ts";
+import { unwrapSnsDeadLetter } from "./sns-dead-letter.ts";
 
 export type RedriveAction = "moved" | "returned" | "skipped" | "quarantined" | "failed";
 
@@ -103,6 +104,11 @@ export interface SelectiveRedriveOptions {
   readonly includeItems?: boolean;
   /** The source queue's maxReceiveCount, for the reason text of messages SQS moved by itself. */
   readonly sourceMaxReceiveCount?: number;
+  /**
+   * `dlqUrl` is a subscription's DLQ: each message is sent to `queueUrl` as the raw envelope the
+   * queue would have received from SNS (`unwrapSnsDeadLetter`), with its attributes and lineage.
+   */
+  readonly deliveryFailure?: boolean;
   readonly onProgress?: (progress: RedriveProgress) => void;
   readonly signal?: AbortSignal;
   readonly hooks?: {
@@ -229,12 +235,12 @@ export async function redriveSelectively(options: SelectiveRedriveOptions): Prom
       const lineageId = sentBack.size > 0 ? lineageIdOf(message) : undefined;
       if (lineageId !== undefined && sentBack.has(lineageId)) {
         held.push(message.ReceiptHandle);
-        const described = describeDlqMessage(message, options);
+        const described = describeDlqMessage(readable(message), options);
         counts.returned += 1;
         if (includeItems) items.push(itemOf(described, "returned", described.reason));
         continue;
       }
-      fresh.push(describeDlqMessage(message, options));
+      fresh.push(describeDlqMessage(readable(message), options));
     }
     return fresh;
   }
