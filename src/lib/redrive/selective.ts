@@ -217,6 +217,11 @@ export async function redriveSelectively(options: SelectiveRedriveOptions): Prom
     ...(includeItems ? { items } : {}),
   };
 
+  /** A subscription DLQ's message as the queue would have received it; a DLQ's as it is. */
+  function readable(message: Message): Message {
+    return options.deliveryFailure ? unwrapSnsDeadLetter(message) : message;
+  }
+
   /**
    * Drops what this run has seen already (held, then visible again after the visibility timeout)
    * and holds what it moved and the consumer sent back, reporting each such message once.
