@@ -1,4 +1,5 @@
 import { Stack } from "aws-cdk-lib";
+import * as iam from "aws-cdk-lib/aws-iam";
 import type * as sqs from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
 import { REDRIVE_ENV } from "../../src/deployment/redrive-pairs.ts";
@@ -70,13 +71,32 @@ export class RedriveFunction extends Construct {
     for (const pair of props.pairs) {
       // Receive and delete on the DLQ (selective mover), send on the source: never the other way.
       pair.deadLetterQueue.grantConsumeMessages(this.function);
-      pair.subscriptionDeadLetterQueue?.grantConsumeMessages(this.function);
       grantSendToEncryptedQueue(pair.queue, this.function);
       pair.deadLetterQueue.grant(
         this.function,
         "sqs:StartMessageMoveTask",
         "sqs:ListMessageMoveTasks",
         "sqs:CancelMessageMoveTask",
+      );
+    }
+    // Receive, release and delete on the subscription DLQs, in one statement rather than a grant
+    // per queue, which would push the role's policy past IAM's inline size into overflow policies.
+    // They share their consumer's key, which the DLQ grant above already lets it decrypt with.
+    const subscriptionDlqs = props.pairs.flatMap((p) =>
+      p.subscriptionDeadLetterQueue ? [p.subscriptionDeadLetterQueue.queueArn] : [],
+    );
+    if (subscriptionDlqs.length > 0) {
+      this.function.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: [
+            "sqs:ReceiveMessage",
+            "sqs:ChangeMessageVisibility",
+            "sqs:DeleteMessage",
+            "sqs:GetQueueAttributes",
+            "sqs:GetQueueUrl",
+          ],
+          resources: subscriptionDlqs,
+        }),
       );
     }
   }
