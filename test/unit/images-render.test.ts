@@ -138,6 +138,15 @@ describe("renderRenditions", () => {
     ]);
   });
 
+  it("GIVEN a 3000×2000 original WHEN rendered from one decode THEN the medium is 1280×853, as a direct resize rounds it", async () => {
+    const medium = rendition(
+      await renderRenditions(await solid(3000, 2000).png().toBuffer(), limits),
+      "medium",
+    );
+
+    expect({ width: medium.width, height: medium.height }).toEqual({ width: 1280, height: 853 });
+  });
+
   it("GIVEN the original as a stream WHEN rendered THEN it renders the same as from a buffer", async () => {
     const original = await solid(2000, 1000).jpeg().toBuffer();
     const chunks = [original.subarray(0, 1000), original.subarray(1000)];

@@ -120,7 +120,15 @@ async function decodeOnce(
   // (sharp's default), so EXIF (GPS, camera serials) never leaks into a rendition.
   let pipeline = image.rotate();
   if (scale < 1) {
-    pipeline = pipeline.resize(Math.ceil(width * scale), Math.ceil(height * scale), { fit: "fill" });
+    // Rounded as sharp rounds an "inside" resize, so the largest rendition comes out exactly as a
+    // resize of the original would; a "cover" rendition that rounding left a pixel short gets it back.
+    let w = Math.round(width * scale);
+    let h = Math.round(height * scale);
+    for (const spec of RENDITIONS.filter((r) => r.fit === "cover")) {
+      w = Math.max(w, Math.min(spec.width, width));
+      h = Math.max(h, Math.min(spec.height, height));
+    }
+    pipeline = pipeline.resize(w, h, { fit: "fill" });
   }
   try {
     const { data, info } = await pipeline.raw().toBuffer({ resolveWithObject: true });
