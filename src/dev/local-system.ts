@@ -2,8 +2,9 @@
  * The whole system on one laptop, as `npm start` runs it: LocalStack with the CDK app's stack,
  * a DynamoDB-API server for idempotency, every consumer in its own worker process through the
  * local event source, a stand-in team webhook, and the example API server with its outbox relay.
- * `stop()` ends what this started, in the order that loses nothing: stop taking requests, finish
- * the relay's pass, let the workers finish their batches.
+ * `stop()` ends what this started, in the order that loses nothing: the workers stop first
+ * (through the same path as `courier work`: receives in flight are awaited and what they bring
+ * after the stop is released, batches finish), then the relay's pass and the API server.
  */
 
 import { once } from "node:events";
@@ -60,6 +61,11 @@ export interface LocalSystemOptions {
   /** `readable`: each handled record to `onOutcome`, handler logs only from WARN; `json`: raw. @default "json" */
   readonly workerLogs?: WorkerLogs;
   readonly onOutcome?: (outcome: RecordOutcome) => void;
+  /**
+   * Workers' long-poll wait in seconds (0-20). `stop()` waits for receives in flight, so it also
+   * bounds how long the stop takes. @default COURIER_WORKER_WAIT_SECONDS, else 20
+   */
+  readonly workerWaitSeconds?: number;
 }
 
 export interface ConsumerLine {
@@ -186,6 +192,7 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
         baseEnv: { ...process.env, AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint },
         idempotencyTable,
         auditTable,
+        ...(options.workerWaitSeconds !== undefined ? { waitTimeSeconds: options.workerWaitSeconds } : {}),
       }),
     }));
     const workers = new WorkerPool(plans, {

@@ -54,46 +54,65 @@ export function nextStep(
 }
 
 export interface GatherDependencies {
-  readonly receive: (request: ReceiveRequest, signal: AbortSignal) => Promise<Message[]>;
+  /** One ReceiveMessage. A stop does not abort it: see `gatherBatch`. */
+  readonly receive: (request: ReceiveRequest) => Promise<Message[]>;
   readonly now: () => number;
   readonly sleep: (ms: number, signal: AbortSignal) => Promise<void>;
+}
+
+/** What one gathering produced. */
+export interface Gathered {
+  /** Messages received before the stop began: invoke the handler with them. */
+  readonly batch: Message[];
+  /**
+   * Messages a receive brought after the stop began: the worker is going away, so they are to be
+   * released (made visible again) at once, neither processed nor left hidden.
+   */
+  readonly afterStop: Message[];
+  /** When the first message of `batch` (or `afterStop`) arrived, for visibility bookkeeping. */
+  readonly firstArrivalMs?: number;
 }
 
 /** Pause between short polls that found nothing while less than a second of window is left. */
 const SHORT_POLL_PAUSE_MS = 100;
 
 /**
- * Gathers one batch. When `signal` aborts (a graceful stop), returns what it holds so far rather
- * than dropping it: those messages are invisible to everyone else until processed or timed out.
- * A receive that the abort cuts short may have taken messages the caller never sees; SQS returns
- * them after their visibility timeout, so nothing is lost.
+ * Gathers one batch. `stopping` aborts when a graceful stop begins: no receive is started after
+ * it, but a receive already made is awaited, not aborted. Aborting a long poll on the client side
+ * does not withdraw it at SQS, which may still hand it a message that nobody then reads and that
+ * stays hidden for its visibility timeout; awaiting it keeps the receipt handles, so whatever it
+ * brings is returned in `afterStop` to be released. Messages gathered before the stop are
+ * returned in `batch` to be processed, not dropped: they are invisible to everyone else.
  */
 export async function gatherBatch(
   settings: BatchingSettings,
   deps: GatherDependencies,
-  signal: AbortSignal,
-): Promise<Message[]> {
+  stopping: AbortSignal,
+): Promise<Gathered> {
   const gathered: Message[] = [];
   let firstArrivalMs: number | undefined;
-  while (!signal.aborted) {
+  while (!stopping.aborted) {
     const step = nextStep(settings, gathered.length, firstArrivalMs, deps.now());
     if (step.kind === "invoke") break;
     let messages: Message[];
     try {
-      messages = await deps.receive(step.request, signal);
+      messages = await deps.receive(step.request);
     } catch (error) {
-      if (signal.aborted) break;
+      if (stopping.aborted) break;
       // With messages in hand, invoke with them rather than let a receive error strand them.
       if (gathered.length > 0) break;
       throw error;
     }
     if (messages.length > 0) {
       firstArrivalMs ??= deps.now();
+      if (stopping.aborted) {
+        return { batch: gathered, afterStop: messages, firstArrivalMs };
+      }
       gathered.push(...messages);
     } else if (gathered.length > 0 && step.request.waitTimeSeconds === 0) {
       // A short poll found nothing and the window has under a second left: pause instead of spinning.
-      await deps.sleep(SHORT_POLL_PAUSE_MS, signal).catch(() => undefined);
+      await deps.sleep(SHORT_POLL_PAUSE_MS, stopping).catch(() => undefined);
     }
   }
-  return gathered;
+  return { batch: gathered, afterStop: [], ...(firstArrivalMs !== undefined ? { firstArrivalMs } : {}) };
 }

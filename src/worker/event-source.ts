@@ -8,8 +8,13 @@
  * - Partial batch responses (ReportBatchItemFailures): failures are not deleted and reappear after
  *   their visibility timeout. A throw, an invalid response or a run past the function timeout fails
  *   the whole batch.
- * - `stop()` stops receiving, lets in-flight batches finish (or time out) and their deletes
- *   complete. Nothing is deleted that the handler did not process, so nothing is lost.
+ * - `stop()` starts no new receive but lets a receive already made return (a long poll aborted on
+ *   the client side stays open at SQS, which may hand it a message nobody reads: hidden for the
+ *   visibility timeout); what such a receive brings is released at once (visibility 0), neither
+ *   processed nor hidden. In-flight batches finish (or time out) and their deletes complete.
+ *   Nothing is deleted that the handler did not process, so nothing is lost.
+ * - While a batch runs past a fraction of the queue's visibility timeout, its messages' visibility
+ *   is extended, never past the function timeout, so a slow handler keeps its messages.
  *
  * Written by hand because no library does this: sqs-consumer has no Lambda event or context, no
  * batching window and no partial batch response, and Powertools runs inside Lambda, not around it.
@@ -24,12 +29,14 @@ import {
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import {
   type BatchingSettings,
+  type Gathered,
   gatherBatch,
   MAX_WAIT_TIME_SECONDS,
   type ReceiveRequest,
 } from "./event-source-batching.ts";
 import { type InvocationOutcome, parseQueueArn, settleBatch, toSqsRecord } from "./event-source-records.ts";
 import { createLambdaContext } from "./lambda-context.ts";
+import { changeVisibility, StopRelease, VisibilityKeeper } from "./visibility.ts";
 
 // biome-ignore lint/suspicious/noConfusingVoidType: Lambda handlers are commonly typed Promise<void>.
 type HandlerResult = SQSBatchResponse | undefined | void;
@@ -52,15 +59,30 @@ export interface EventSourceOptions {
   /** Concurrent pollers, each running one batch at a time (Lambda's maximum concurrency). */
   readonly concurrency: number;
   readonly memoryMb?: number;
-  /** Long-poll wait while the queue is empty (default and maximum 20). */
+  /**
+   * Long-poll wait while the queue is empty (default and maximum 20). A stop waits for receives in
+   * flight, so it also bounds how long a stop takes: lower it for a short container grace period.
+   */
   readonly waitTimeSeconds?: number;
+  /** The queue's visibility timeout; read with GetQueueAttributes when not given. */
+  readonly visibilityTimeoutSeconds?: number;
+  /**
+   * Extend a running batch's visibility once this fraction of the visibility timeout has passed
+   * (between 0 and 1), never past the function timeout; false never extends. @default 0.5
+   */
+  readonly extendVisibilityAfter?: number | false;
+  /**
+   * After a stop, how much longer than its wait time a receive may take before it is aborted (a
+   * stalled connection must not hold the stop forever). @default 5000
+   */
+  readonly stalledReceiveGraceMs?: number;
   /** Called after each batch is settled and its deletes are done. */
   readonly onBatch?: (result: BatchResult) => void;
   /** Receive and delete errors, and handler failures; the default writes one line to stderr. */
   readonly onError?: (error: unknown, during: ErrorPhase) => void;
 }
 
-export type ErrorPhase = "receive" | "delete" | "handler";
+export type ErrorPhase = "receive" | "delete" | "handler" | "release" | "extend";
 
 export interface BatchResult {
   readonly functionName: string;
@@ -91,6 +113,12 @@ export interface EventSourceStats {
   deleteFailures: number;
   /** Records in batches being processed now. */
   inFlight: number;
+  /** Messages a receive brought after the stop began, made visible again rather than processed. */
+  released: number;
+  /** Of those, messages whose release failed: they return after their visibility timeout. */
+  releaseFailures: number;
+  /** Visibility extensions of messages whose handler ran long (one per message per extension). */
+  visibilityExtensions: number;
 }
 
 /** SQS limits on one DeleteMessageBatch call, and how often to retry entries that failed. */
@@ -98,6 +126,8 @@ const DELETE_CHUNK = 10;
 const DELETE_ATTEMPTS = 4;
 const RETRY_BASE_MS = 200;
 const RECEIVE_RETRY_MAX_MS = 10_000;
+const DEFAULT_STALLED_RECEIVE_GRACE_MS = 5_000;
+const DEFAULT_EXTEND_AFTER = 0.5;
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -145,16 +175,38 @@ function validate(options: EventSourceOptions): void {
   if (!Number.isInteger(wait) || wait < 0 || wait > MAX_WAIT_TIME_SECONDS) {
     throw new EventSourceSettingsError(`waitTimeSeconds must be an integer from 0 to 20, got ${wait}`);
   }
+  const visibility = options.visibilityTimeoutSeconds;
+  if (
+    visibility !== undefined &&
+    !(Number.isInteger(visibility) && visibility >= 0 && visibility <= 43_200)
+  ) {
+    throw new EventSourceSettingsError(
+      `visibilityTimeoutSeconds must be an integer from 0 to 43200, got ${visibility}`,
+    );
+  }
+  const after = options.extendVisibilityAfter;
+  if (after !== undefined && after !== false && !(after > 0 && after < 1)) {
+    throw new EventSourceSettingsError(
+      `extendVisibilityAfter must be between 0 and 1 or false, got ${after}`,
+    );
+  }
 }
 
 export class LocalEventSource {
   private readonly options: EventSourceOptions;
   private readonly onError: (error: unknown, during: ErrorPhase) => void;
   private readonly batching: BatchingSettings;
+  /** Aborted when a stop begins: no receive is started after it. */
   private readonly stopping = new AbortController();
+  /** Aborted only when a receive outlives its wait after a stop: a stalled connection. */
+  private readonly stalledReceives = new AbortController();
   private pollers: Promise<void>[] = [];
   private started = false;
   private source: { queueArn: string; awsRegion: string; accountId: string } | undefined;
+  private visibilityTimeoutSeconds: number | undefined;
+  /** Receives at SQS now, each with the time its wait ends. */
+  private readonly receivesInFlight = new Map<object, number>();
+  private readonly stopRelease: StopRelease;
   readonly stats: EventSourceStats = {
     received: 0,
     succeeded: 0,
@@ -164,12 +216,29 @@ export class LocalEventSource {
     timeouts: 0,
     deleteFailures: 0,
     inFlight: 0,
+    released: 0,
+    releaseFailures: 0,
+    visibilityExtensions: 0,
   };
 
   constructor(options: EventSourceOptions) {
     validate(options);
     this.options = options;
     this.onError = options.onError ?? defaultOnError(options.functionName);
+    this.stopRelease = new StopRelease({
+      change: (receiptHandles, visibilityTimeoutSeconds) =>
+        changeVisibility({
+          sqs: options.sqs,
+          queueUrl: options.queueUrl,
+          receiptHandles,
+          visibilityTimeoutSeconds,
+          onError: (error) => this.reportSafely(error, "release"),
+        }),
+      onReleased: (released, failed) => {
+        this.stats.released += released;
+        this.stats.releaseFailures += failed;
+      },
+    });
     this.batching = {
       batchSize: options.batchSize,
       maxBatchingWindowSeconds: options.maxBatchingWindowSeconds,
@@ -177,23 +246,49 @@ export class LocalEventSource {
     };
   }
 
-  /** Resolves the queue ARN, then starts the pollers; resolves once they are running. */
+  /** Resolves the queue's ARN and visibility timeout, then starts the pollers; resolves once they run. */
   async start(): Promise<void> {
     if (this.started) throw new EventSourceSettingsError("this event source was already started");
     this.started = true;
-    const queueArn = this.options.queueArn ?? (await this.readQueueArn());
+    const extending = this.options.extendVisibilityAfter !== false;
+    const needed = [
+      ...(this.options.queueArn ? [] : (["QueueArn"] as const)),
+      ...(extending && this.options.visibilityTimeoutSeconds === undefined
+        ? (["VisibilityTimeout"] as const)
+        : []),
+    ];
+    const attributes = needed.length > 0 ? await this.readQueueAttributes(needed) : {};
+    const queueArn = this.options.queueArn ?? (attributes.QueueArn as string);
     const { region, accountId } = parseQueueArn(queueArn);
     this.source = { queueArn, awsRegion: region, accountId };
+    if (extending) {
+      this.visibilityTimeoutSeconds =
+        this.options.visibilityTimeoutSeconds ?? Number(attributes.VisibilityTimeout);
+    }
     this.pollers = Array.from({ length: this.options.concurrency }, () => this.poll());
   }
 
   /**
-   * Stops receiving, waits for in-flight batches to finish (or time out) and their deletes to
-   * complete, and returns the final figures. Safe to call more than once.
+   * Stops gracefully and returns the final figures: no new receive is started; a receive already
+   * made is awaited (it returns within its wait time; one stalled past that is aborted) and what it
+   * brings is released, not processed; in-flight batches finish (or time out) and their deletes
+   * complete. Safe to call more than once.
    */
   async stop(): Promise<EventSourceStats> {
-    this.stopping.abort(new Error("event source stopping"));
+    if (!this.stopping.signal.aborted) {
+      this.stopping.abort(new Error("event source stopping"));
+      const graceMs =
+        (this.options.waitTimeSeconds ?? MAX_WAIT_TIME_SECONDS) * 1000 +
+        (this.options.stalledReceiveGraceMs ?? DEFAULT_STALLED_RECEIVE_GRACE_MS);
+      const stalled = setTimeout(
+        () => this.stalledReceives.abort(new Error("receive stalled past its wait time during a stop")),
+        graceMs,
+      );
+      stalled.unref();
+      void Promise.all(this.pollers).finally(() => clearTimeout(stalled));
+    }
     await Promise.all(this.pollers);
+    await this.stopRelease.releaseAll();
     return { ...this.stats };
   }
 
@@ -201,16 +296,34 @@ export class LocalEventSource {
     return this.stopping.signal.aborted;
   }
 
-  private async readQueueArn(): Promise<string> {
-    const { Attributes } = await this.options.sqs.send(
-      new GetQueueAttributesCommand({ QueueUrl: this.options.queueUrl, AttributeNames: ["QueueArn"] }),
+  private async readQueueAttributes(
+    names: readonly ("QueueArn" | "VisibilityTimeout")[],
+  ): Promise<Record<string, string>> {
+    const { Attributes = {} } = await this.options.sqs.send(
+      new GetQueueAttributesCommand({ QueueUrl: this.options.queueUrl, AttributeNames: [...names] }),
     );
-    const arn = Attributes?.QueueArn;
-    if (!arn) throw new Error(`GetQueueAttributes returned no QueueArn for ${this.options.queueUrl}`);
-    return arn;
+    for (const name of names) {
+      if (!Attributes[name])
+        throw new Error(`GetQueueAttributes returned no ${name} for ${this.options.queueUrl}`);
+    }
+    return Attributes;
   }
 
-  private async receive(request: ReceiveRequest, signal: AbortSignal): Promise<Message[]> {
+  private async receive(request: ReceiveRequest): Promise<Message[]> {
+    const token = {};
+    this.receivesInFlight.set(token, Date.now() + request.waitTimeSeconds * 1000);
+    try {
+      return await this.receiveMessages(request);
+    } finally {
+      this.receivesInFlight.delete(token);
+      // The last parked receive of a stopping worker is back: what was held can go now.
+      if (this.stopping.signal.aborted && this.receivesInFlight.size === 0) {
+        void this.stopRelease.releaseAll();
+      }
+    }
+  }
+
+  private async receiveMessages(request: ReceiveRequest): Promise<Message[]> {
     const { Messages } = await this.options.sqs.send(
       new ReceiveMessageCommand({
         QueueUrl: this.options.queueUrl,
@@ -221,7 +334,8 @@ export class LocalEventSource {
         MessageSystemAttributeNames: ["All"],
         MessageAttributeNames: ["All"],
       }),
-      { abortSignal: signal },
+      // Not the stop signal: a receive SQS has accepted is awaited, so its messages can be released.
+      { abortSignal: this.stalledReceives.signal },
     );
     this.stats.received += Messages?.length ?? 0;
     return Messages ?? [];
@@ -231,11 +345,11 @@ export class LocalEventSource {
     const signal = this.stopping.signal;
     let receiveFailures = 0;
     while (!signal.aborted) {
-      let messages: Message[];
+      let gathered: Gathered;
       try {
-        messages = await gatherBatch(
+        gathered = await gatherBatch(
           this.batching,
-          { receive: (request, s) => this.receive(request, s), now: Date.now, sleep },
+          { receive: (request) => this.receive(request), now: Date.now, sleep },
           signal,
         );
         receiveFailures = 0;
@@ -248,21 +362,34 @@ export class LocalEventSource {
         await sleep(backoff, signal).catch(() => undefined);
         continue;
       }
+      // Released first: the next worker can take them while this batch finishes.
+      if (gathered.afterStop.length > 0) await this.setAside(gathered.afterStop);
       // Runs to completion even when a stop arrives meanwhile: the batch is finished, not dropped.
       // A throw here (from a callback) must not end the poller; undeleted messages simply return.
-      if (messages.length > 0) await this.runBatch(messages).catch((error) => this.reportSafely(error));
+      if (gathered.batch.length > 0) {
+        await this.runBatch(gathered.batch, gathered.firstArrivalMs ?? Date.now()).catch((error) =>
+          this.reportSafely(error),
+        );
+      }
     }
   }
 
-  private reportSafely(error: unknown): void {
+  /** Messages received after the stop began: held while this worker's other receives are parked, then released. */
+  private async setAside(messages: readonly Message[]): Promise<void> {
+    const handles = messages.flatMap((m) => (m.ReceiptHandle ? [m.ReceiptHandle] : []));
+    const parked = [...this.receivesInFlight.values()];
+    await this.stopRelease.setAside(handles, parked.length > 0 ? Math.max(...parked) : undefined);
+  }
+
+  private reportSafely(error: unknown, during: ErrorPhase = "handler"): void {
     try {
-      this.onError(error, "handler");
+      this.onError(error, during);
     } catch {
       // The error callback itself failed; there is nowhere left to report to.
     }
   }
 
-  private async runBatch(messages: Message[]): Promise<void> {
+  private async runBatch(messages: Message[], receivedAtMs: number): Promise<void> {
     const source = this.source;
     if (!source) throw new Error("runBatch before start");
     const started = Date.now();
@@ -286,9 +413,12 @@ export class LocalEventSource {
       accountId: source.accountId,
       startedAtMs: started,
     });
+    const keeper = this.keepHidden(records, receivedAtMs, started + this.options.timeoutSeconds * 1000);
     const invokedAt = performance.now();
     const outcome = await this.invoke({ Records: records }, context);
     this.stats.handlerMs += performance.now() - invokedAt;
+    // Before anything is deleted or left to return: no extension may land after the outcome.
+    await keeper?.settle();
     const settlement = settleBatch(records, outcome);
     if (outcome.kind === "threw") this.onError(outcome.error, "handler");
     else if (settlement.batchFailure) this.onError(new Error(settlement.batchFailure), "handler");
@@ -310,6 +440,32 @@ export class LocalEventSource {
       deleteFailures,
       durationMs: Date.now() - started,
       ...(settlement.batchFailure ? { batchFailure: settlement.batchFailure } : {}),
+    });
+  }
+
+  /** Extends the batch's visibility while its handler runs long; undefined when extending is off. */
+  private keepHidden(
+    records: readonly SQSRecord[],
+    receivedAtMs: number,
+    deadlineMs: number,
+  ): VisibilityKeeper | undefined {
+    const visibilityTimeoutSeconds = this.visibilityTimeoutSeconds;
+    if (visibilityTimeoutSeconds === undefined || visibilityTimeoutSeconds < 1) return undefined;
+    const receiptHandles = records.map((r) => r.receiptHandle);
+    return new VisibilityKeeper({
+      visibilityTimeoutSeconds,
+      extendAfterFraction: this.options.extendVisibilityAfter || DEFAULT_EXTEND_AFTER,
+      receivedAtMs,
+      deadlineMs,
+      extend: async (seconds) => {
+        this.stats.visibilityExtensions += await changeVisibility({
+          sqs: this.options.sqs,
+          queueUrl: this.options.queueUrl,
+          receiptHandles,
+          visibilityTimeoutSeconds: seconds,
+          onError: (error) => this.reportSafely(error, "extend"),
+        });
+      },
     });
   }
 

@@ -24,6 +24,11 @@ export interface WorkerTarget {
 
 /** Optional override of the poller count, read by the worker process. */
 export const WORKER_CONCURRENCY_ENV = "COURIER_WORKER_CONCURRENCY";
+/**
+ * Optional long-poll wait in seconds (0-20, default 20), read by the worker process. A stop waits
+ * for the receives in flight, so this bounds the stop: lower it when the grace period is short.
+ */
+export const WORKER_WAIT_SECONDS_ENV = "COURIER_WORKER_WAIT_SECONDS";
 
 /** Deploy settings a worker reads from its own environment; locally they have defaults. */
 export const SETTINGS_ENV: Record<keyof DeploySettings, string> = {
@@ -45,6 +50,21 @@ export class WorkerSettingError extends Error {
     this.consumer = consumer;
     this.missing = missing;
   }
+}
+
+/** A long-poll wait as SQS takes it: whole seconds from 0 to 20. */
+export function validWaitSeconds(value: number, source: string): number {
+  if (!Number.isInteger(value) || value < 0 || value > 20) {
+    throw new WorkerSettingError(`${source} must be a whole number of seconds from 0 to 20, got ${value}`);
+  }
+  return value;
+}
+
+/** The wait from a worker's environment, or undefined for the default (20). */
+export function waitSecondsFromEnvironment(env: NodeJS.ProcessEnv): number | undefined {
+  const raw = env[WORKER_WAIT_SECONDS_ENV];
+  if (raw === undefined || raw.trim() === "") return undefined;
+  return validWaitSeconds(Number(raw), WORKER_WAIT_SECONDS_ENV);
 }
 
 /** Marks a setting nobody supplied, so only the consumers that need it fail, naming it. */
@@ -74,6 +94,8 @@ export interface WorkerEnvironmentOptions {
   /** The parent's environment (PATH, NODE_OPTIONS, AWS settings in AWS mode, ...). */
   readonly baseEnv: NodeJS.ProcessEnv;
   readonly concurrency?: number;
+  /** Long-poll wait in seconds (0-20); a stop takes at most about this long to collect its receives. */
+  readonly waitTimeSeconds?: number;
   /** Set where no table is deployed but a local DynamoDB-API server has one. */
   readonly idempotencyTable?: string;
   /** Likewise for the audit trail table. */
@@ -110,5 +132,8 @@ export function workerEnvironment(options: WorkerEnvironmentOptions): Record<str
   // The AWS SDK's Node.js 20 support notice is printed once by the parent, not once per worker.
   env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
   if (options.concurrency !== undefined) env[WORKER_CONCURRENCY_ENV] = String(options.concurrency);
+  if (options.waitTimeSeconds !== undefined) {
+    env[WORKER_WAIT_SECONDS_ENV] = String(validWaitSeconds(options.waitTimeSeconds, "waitTimeSeconds"));
+  }
   return env;
 }

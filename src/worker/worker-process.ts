@@ -6,9 +6,11 @@
  *
  *   COURIER_CONSUMER=team-notify COURIER_QUEUE_URL=... node --import tsx src/local/worker-process.ts
  *
- * SIGINT, SIGTERM or the parent going away stop it gracefully: no new receives, in-flight batches
- * finish (or time out) and their deletes complete. A second signal exits at once; what was in
- * flight reappears after its visibility timeout, so nothing is lost either way.
+ * SIGINT, SIGTERM or the parent going away stop it gracefully: no new receives; receives already
+ * at SQS are awaited (at most their long-poll wait, COURIER_WORKER_WAIT_SECONDS, default 20) and
+ * what they bring is released for another worker, not processed; in-flight batches finish (or time
+ * out) and their deletes complete. A second signal exits at once; what was in flight reappears
+ * after its visibility timeout, so nothing is lost either way.
  */
 
 import { ENV } from "../deployment/consumer-environment.ts";
@@ -21,8 +23,9 @@ import {
   type SqsHandler,
   startEventSource,
 } from "./event-source.ts";
+import { MAX_WAIT_TIME_SECONDS } from "./event-source-batching.ts";
 import { startReadableOutput } from "./readable-output.ts";
-import { WORKER_CONCURRENCY_ENV } from "./worker-environment.ts";
+import { WORKER_CONCURRENCY_ENV, waitSecondsFromEnvironment } from "./worker-environment.ts";
 
 /** Messages a worker process sends its parent over the IPC channel. */
 export type WorkerMessage =
@@ -34,6 +37,7 @@ export type WorkerMessage =
       readonly batchSize: number;
       readonly maxBatchingWindowSeconds: number;
       readonly timeoutSeconds: number;
+      readonly waitTimeSeconds: number;
     }
   | { readonly kind: "progress"; readonly stats: EventSourceStats }
   | { readonly kind: "stopped"; readonly stats: EventSourceStats }
@@ -83,7 +87,7 @@ async function loadHandler(handlerEntry: string): Promise<SqsHandler> {
 }
 
 function summary(consumer: string, stats: EventSourceStats): string {
-  return `${consumer}: processed ${stats.succeeded}, failed ${stats.failed}, batches ${stats.batches}, timeouts ${stats.timeouts}, in flight ${stats.inFlight}`;
+  return `${consumer}: processed ${stats.succeeded}, failed ${stats.failed}, batches ${stats.batches}, timeouts ${stats.timeouts}, in flight ${stats.inFlight}, released ${stats.released}`;
 }
 
 async function main(): Promise<void> {
@@ -94,6 +98,7 @@ async function main(): Promise<void> {
     process.env,
     process.send ? (outcome) => void send({ kind: "outcome", outcome }) : undefined,
   );
+  const waitTimeSeconds = waitSecondsFromEnvironment(process.env) ?? MAX_WAIT_TIME_SECONDS;
   // Imported after the environment is complete: handlers read their config at module scope (cold start).
   const handler = await loadHandler(spec.handlerEntry);
 
@@ -131,6 +136,7 @@ async function main(): Promise<void> {
     timeoutSeconds: spec.timeoutSeconds,
     memoryMb: spec.memoryMb,
     concurrency,
+    waitTimeSeconds,
   });
   await send({
     kind: "started",
@@ -140,6 +146,7 @@ async function main(): Promise<void> {
     batchSize: spec.batchSize,
     maxBatchingWindowSeconds: spec.maxBatchingWindowSeconds,
     timeoutSeconds: spec.timeoutSeconds,
+    waitTimeSeconds,
   });
   if (!process.send) {
     process.stdout.write(`${spec.name}: polling ${queueUrl} with ${concurrency} pollers\n`);

@@ -76,41 +76,86 @@ const messages = (n: number, prefix = "m"): Message[] =>
 describe("gatherBatch", () => {
   it("GIVEN batch size 25 and a busy queue WHEN gathering THEN three receives fill it exactly (10+10+5)", async () => {
     const q = fakeQueue([messages(10, "a"), messages(10, "b"), messages(10, "c")]);
-    const batch = await gatherBatch(settings(25, 5), q.deps, new AbortController().signal);
+    const { batch } = await gatherBatch(settings(25, 5), q.deps, new AbortController().signal);
     expect(batch).toHaveLength(25);
     expect(q.requests.map((r) => r.maxMessages)).toEqual([10, 10, 5]);
   });
 
   it("GIVEN a trickle WHEN the window elapses THEN it invokes with what arrived, not waiting for a full batch", async () => {
     const q = fakeQueue([messages(2), [], [], []]);
-    const batch = await gatherBatch(settings(10, 3), q.deps, new AbortController().signal);
+    const { batch } = await gatherBatch(settings(10, 3), q.deps, new AbortController().signal);
     expect(batch).toHaveLength(2);
     expect(q.deps.now()).toBeGreaterThanOrEqual(3_000);
   });
 
   it("GIVEN an empty queue WHEN gathering THEN it keeps long-polling rather than invoking with nothing", async () => {
     const q = fakeQueue([[], [], messages(1)]);
-    const batch = await gatherBatch(settings(1, 0), q.deps, new AbortController().signal);
+    const { batch } = await gatherBatch(settings(1, 0), q.deps, new AbortController().signal);
     expect(batch).toHaveLength(1);
     expect(q.requests).toHaveLength(3);
   });
 
-  it("GIVEN a stop while messages are gathered WHEN gathering THEN it returns them to be processed, not dropped", async () => {
+  it("GIVEN a stop while messages are gathered WHEN the window's receive returns empty THEN they are returned to be processed, not dropped", async () => {
     const stop = new AbortController();
-    const q = fakeQueue([messages(3)]);
+    const q = fakeQueue([messages(3), []]);
+    const receive = q.deps.receive;
+    const deps = {
+      ...q.deps,
+      receive: async (request: ReceiveRequest) => {
+        if (q.requests.length === 1) stop.abort();
+        return receive(request);
+      },
+    };
+    const gathered = await gatherBatch(settings(10, 5), deps, stop.signal);
+    expect(gathered.batch.map((m) => m.MessageId)).toEqual(["m0", "m1", "m2"]);
+    expect(gathered.afterStop).toEqual([]);
+    expect(q.requests).toHaveLength(2);
+  });
+
+  it("GIVEN a receive in flight when the stop begins WHEN it returns messages THEN they come back as afterStop, not in the batch", async () => {
+    const stop = new AbortController();
+    const q = fakeQueue([messages(2, "early"), messages(3, "late")]);
+    const receive = q.deps.receive;
+    const deps = {
+      ...q.deps,
+      receive: async (request: ReceiveRequest) => {
+        // The stop begins while the second receive is at SQS.
+        if (q.requests.length === 1) stop.abort();
+        return receive(request);
+      },
+    };
+    const gathered = await gatherBatch(settings(10, 5), deps, stop.signal);
+    expect(gathered.batch.map((m) => m.MessageId)).toEqual(["early0", "early1"]);
+    expect(gathered.afterStop.map((m) => m.MessageId)).toEqual(["late0", "late1", "late2"]);
+  });
+
+  it("GIVEN a stop before gathering WHEN gathering THEN no receive is made", async () => {
+    const stop = new AbortController();
+    stop.abort();
+    const q = fakeQueue([messages(1)]);
+    const gathered = await gatherBatch(settings(10, 0), q.deps, stop.signal);
+    expect(q.requests).toHaveLength(0);
+    expect(gathered).toEqual({ batch: [], afterStop: [] });
+  });
+
+  it("GIVEN a stalled receive aborted after a stop WHEN messages were gathered THEN they are returned for processing", async () => {
+    const stop = new AbortController();
+    const q = fakeQueue([messages(2)]);
     const receive = q.deps.receive;
     const deps = {
       ...q.deps,
       receive: async (request: ReceiveRequest) => {
         if (q.requests.length === 1) {
+          q.requests.push(request);
           stop.abort();
-          throw new Error("aborted");
+          throw new Error("aborted: stalled past its wait time");
         }
         return receive(request);
       },
     };
-    const batch = await gatherBatch(settings(10, 5), deps, stop.signal);
-    expect(batch.map((m) => m.MessageId)).toEqual(["m0", "m1", "m2"]);
+    const gathered = await gatherBatch(settings(10, 5), deps, stop.signal);
+    expect(gathered.batch.map((m) => m.MessageId)).toEqual(["m0", "m1"]);
+    expect(gathered.afterStop).toEqual([]);
   });
 
   it("GIVEN a receive error with nothing gathered WHEN gathering THEN the error reaches the caller", async () => {

@@ -12,7 +12,9 @@ import { consumerNames, topicNames } from "../../src/deployment/topology.ts";
 import {
   settingsFromEnvironment,
   WORKER_CONCURRENCY_ENV,
+  WORKER_WAIT_SECONDS_ENV,
   WorkerSettingError,
+  waitSecondsFromEnvironment,
   workerEnvironment,
 } from "../../src/worker/worker-environment.ts";
 
@@ -153,6 +155,36 @@ describe("workerEnvironment", () => {
       concurrency: 7,
     });
     expect(env[WORKER_CONCURRENCY_ENV]).toBe("7");
+  });
+
+  it("GIVEN a long-poll wait for a short grace period WHEN built THEN the worker process receives it", () => {
+    const env = workerEnvironment({
+      consumer: "thumbnails",
+      topology: fakeTopology(),
+      settings: settingsFromEnvironment({}, localDefaults),
+      target: local,
+      baseEnv,
+      waitTimeSeconds: 5,
+    });
+    expect(env[WORKER_WAIT_SECONDS_ENV]).toBe("5");
+    expect(waitSecondsFromEnvironment(env)).toBe(5);
+  });
+
+  it("GIVEN a long-poll wait SQS refuses WHEN built or read THEN a setting error names it", () => {
+    expect(() =>
+      workerEnvironment({
+        consumer: "thumbnails",
+        topology: fakeTopology(),
+        settings: settingsFromEnvironment({}, localDefaults),
+        target: local,
+        baseEnv,
+        waitTimeSeconds: 25,
+      }),
+    ).toThrow(/waitTimeSeconds.*0 to 20/);
+    expect(() => waitSecondsFromEnvironment({ [WORKER_WAIT_SECONDS_ENV]: "2.5" })).toThrow(
+      /COURIER_WORKER_WAIT_SECONDS/,
+    );
+    expect(waitSecondsFromEnvironment({})).toBeUndefined();
   });
 });
 

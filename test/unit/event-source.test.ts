@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import {
+  ChangeMessageVisibilityBatchCommand,
   DeleteMessageBatchCommand,
   type DeleteMessageBatchRequestEntry,
   GetQueueAttributesCommand,
@@ -74,6 +75,13 @@ async function until(condition: () => boolean, what: string): Promise<void> {
 beforeEach(() => {
   sqsMock.reset();
   sqsMock.on(DeleteMessageBatchCommand).resolves({ Successful: [], Failed: [] });
+  sqsMock.on(GetQueueAttributesCommand).resolves({ Attributes: { VisibilityTimeout: "30" } });
+  sqsMock
+    .on(ChangeMessageVisibilityBatchCommand)
+    .callsFake(async (input: { Entries?: { Id?: string }[] }) => ({
+      Successful: (input.Entries ?? []).map((e) => ({ Id: e.Id })),
+      Failed: [],
+    }));
 });
 afterEach(async () => {
   await running?.stop();
@@ -209,7 +217,9 @@ describe("LocalEventSource with a mocked SQS", () => {
   });
 
   it("GIVEN no queue ARN WHEN started THEN it is read from the queue's attributes", async () => {
-    sqsMock.on(GetQueueAttributesCommand).resolves({ Attributes: { QueueArn: "arn:aws:sqs:eu-west-1:1:q" } });
+    sqsMock
+      .on(GetQueueAttributesCommand)
+      .resolves({ Attributes: { QueueArn: "arn:aws:sqs:eu-west-1:1:q", VisibilityTimeout: "30" } });
     scriptReceives([messages(1)]);
     let arn: string | undefined;
     running = new LocalEventSource({
@@ -247,8 +257,244 @@ describe("LocalEventSource with a mocked SQS", () => {
     expect(bodies).toEqual(["body-a0", "body-b0"]);
   });
 
+  it("GIVEN validation WHEN extendVisibilityAfter is outside (0, 1) THEN a settings error names it", () => {
+    expect(() => source(async () => undefined, { extendVisibilityAfter: 1 })).toThrow(
+      /extendVisibilityAfter/,
+    );
+    running = undefined;
+  });
+
   it("GIVEN a batch size of 0 WHEN constructed THEN a settings error names it", () => {
     expect(() => source(async () => undefined, { batchSize: 0 })).toThrow(/batchSize/);
     running = undefined;
+  });
+});
+
+/** A receive that stays at "SQS" until the test answers it: a long poll parked on an empty queue. */
+function parkedReceives() {
+  const parked: Array<(messages: Message[]) => void> = [];
+  sqsMock.on(ReceiveMessageCommand).callsFake(
+    () =>
+      new Promise((resolve) => {
+        parked.push((messages) => resolve(messages.length > 0 ? { Messages: messages } : {}));
+      }),
+  );
+  return parked;
+}
+
+function visibilityChanges(): { handle: string; timeout: number | undefined }[] {
+  return sqsMock.commandCalls(ChangeMessageVisibilityBatchCommand).flatMap((call) =>
+    (call.args[0].input.Entries ?? []).map((e) => ({
+      handle: e.ReceiptHandle ?? "",
+      timeout: e.VisibilityTimeout,
+    })),
+  );
+}
+
+describe("LocalEventSource stop: nothing left hidden", () => {
+  it("GIVEN 4 pollers parked in long polls WHEN stop begins THEN it waits for those receives instead of abandoning them", async () => {
+    const parked = parkedReceives();
+    const es = source(async () => undefined, { concurrency: 4 });
+    await es.start();
+    await until(() => parked.length === 4, "four parked receives");
+    let stopped = false;
+    const stopping = es.stop().then(() => {
+      stopped = true;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    expect(stopped).toBe(false);
+    for (const answer of parked) answer([]);
+    await stopping;
+    expect(sqsMock.commandCalls(ReceiveMessageCommand)).toHaveLength(4);
+  });
+
+  it("GIVEN a parked receive WHEN it brings messages after the stop began THEN they are released at visibility 0, not processed, and counted", async () => {
+    const parked = parkedReceives();
+    let invoked = 0;
+    const es = source(async () => {
+      invoked += 1;
+    });
+    await es.start();
+    await until(() => parked.length === 1, "a parked receive");
+    const stopping = es.stop();
+    parked[0]?.(messages(3, "late"));
+    const stats = await stopping;
+    expect(invoked).toBe(0);
+    expect(deletedHandles()).toEqual([]);
+    expect(visibilityChanges().map((c) => [c.handle, c.timeout])).toEqual([
+      ["rh-late0", 0],
+      ["rh-late1", 0],
+      ["rh-late2", 0],
+    ]);
+    expect(stats).toMatchObject({ received: 3, released: 3, releaseFailures: 0, succeeded: 0, batches: 0 });
+  });
+
+  it("GIVEN 2 parked receives WHEN one brings a message after the stop began THEN it is held hidden while the other is parked, and released the moment that one returns", async () => {
+    const parked = parkedReceives();
+    let invoked = 0;
+    const es = source(
+      async () => {
+        invoked += 1;
+      },
+      { concurrency: 2 },
+    );
+    await es.start();
+    await until(() => parked.length === 2, "two parked receives");
+    const stopping = es.stop();
+    parked[0]?.(messages(1, "late"));
+    await until(() => visibilityChanges().length === 1, "the hold");
+    const [hold] = visibilityChanges();
+    // Hidden past the other receive's 20 s wait, so that receive cannot take it (another receive).
+    expect(hold?.handle).toBe("rh-late0");
+    expect(hold?.timeout).toBeGreaterThanOrEqual(20);
+    expect(es.stats.released).toBe(0);
+    parked[1]?.([]);
+    const stats = await stopping;
+    expect(visibilityChanges().map((c) => [c.handle, c.timeout])).toEqual([
+      ["rh-late0", hold?.timeout],
+      ["rh-late0", 0],
+    ]);
+    expect(stats).toMatchObject({ released: 1, releaseFailures: 0, succeeded: 0 });
+    expect(invoked).toBe(0);
+  });
+
+  it("GIVEN a batch in the handler and a parked receive WHEN stopped THEN the batch finishes and is deleted while the late message is released", async () => {
+    let received = 0;
+    let answerLate: (messages: Message[]) => void = () => undefined;
+    sqsMock.on(ReceiveMessageCommand).callsFake(() => {
+      received += 1;
+      if (received === 1) return Promise.resolve({ Messages: messages(2, "early") });
+      return new Promise((resolve) => {
+        answerLate = (m) => resolve({ Messages: m });
+      });
+    });
+    let finish: () => void = () => undefined;
+    const es = source(() => new Promise<void>((resolve) => (finish = resolve)), { concurrency: 2 });
+    await es.start();
+    await until(() => es.stats.inFlight === 2 && received >= 2, "a batch in flight and a parked receive");
+    const stopping = es.stop();
+    answerLate(messages(1, "late"));
+    await until(() => es.stats.released === 1, "the late message released");
+    finish();
+    const stats = await stopping;
+    expect(deletedHandles()).toEqual(["rh-early0", "rh-early1"]);
+    expect(stats).toMatchObject({ succeeded: 2, released: 1, inFlight: 0 });
+  });
+
+  it("GIVEN a release entry fails on SQS's side WHEN releasing THEN it is retried; a sender fault is counted as a release failure", async () => {
+    const parked = parkedReceives();
+    sqsMock
+      .on(ChangeMessageVisibilityBatchCommand)
+      .resolvesOnce({
+        Successful: [],
+        Failed: [
+          { Id: "0", Code: "InternalError", SenderFault: false },
+          { Id: "1", Code: "ReceiptHandleIsInvalid", SenderFault: true },
+        ],
+      })
+      .resolves({ Successful: [{ Id: "0" }], Failed: [] });
+    const errors: string[] = [];
+    const es = source(async () => undefined, { onError: (_e, during) => errors.push(during) });
+    await es.start();
+    await until(() => parked.length === 1, "a parked receive");
+    const stopping = es.stop();
+    parked[0]?.(messages(2, "late"));
+    const stats = await stopping;
+    const calls = sqsMock
+      .commandCalls(ChangeMessageVisibilityBatchCommand)
+      .map((c) => c.args[0].input.Entries?.map((e) => e.ReceiptHandle));
+    expect(calls).toEqual([["rh-late0", "rh-late1"], ["rh-late0"]]);
+    expect(stats).toMatchObject({ released: 1, releaseFailures: 1 });
+    expect(errors).toEqual(["release", "release"]);
+  });
+
+  it("GIVEN a receive that stalls past its wait time WHEN stopped THEN it is aborted after the grace and the stop completes", async () => {
+    let receives = 0;
+    // A hand-made client: aws-sdk-client-mock does not pass the abort signal to its fakes.
+    const stalling = {
+      send: (command: unknown, options?: { abortSignal?: AbortSignal }) => {
+        if (!(command instanceof ReceiveMessageCommand)) return Promise.resolve({});
+        receives += 1;
+        return new Promise((_resolve, reject) => {
+          options?.abortSignal?.addEventListener("abort", () => reject(new Error("aborted")), { once: true });
+        });
+      },
+    } as unknown as SQSClient;
+    const es = source(async () => undefined, {
+      sqs: stalling,
+      waitTimeSeconds: 0,
+      stalledReceiveGraceMs: 50,
+      extendVisibilityAfter: false,
+    });
+    await es.start();
+    await until(() => receives === 1, "a receive");
+    const stats = await es.stop();
+    expect(stats.received).toBe(0);
+    expect(receives).toBe(1);
+  });
+});
+
+describe("LocalEventSource: a long handler keeps its messages", () => {
+  it("GIVEN a 1 s visibility timeout WHEN the handler runs 1.7 s THEN the batch's visibility is extended while it runs and never after it settles", async () => {
+    scriptReceives([messages(2)]);
+    const es = source(() => new Promise((resolve) => setTimeout(resolve, 1_700)), {
+      visibilityTimeoutSeconds: 1,
+      timeoutSeconds: 10,
+    });
+    await es.start();
+    await until(() => es.stats.batches === 1, "one batch");
+    const atSettle = visibilityChanges();
+    expect(atSettle.length).toBeGreaterThanOrEqual(2);
+    expect(new Set(atSettle.map((c) => c.handle))).toEqual(new Set(["rh-m0", "rh-m1"]));
+    expect(atSettle.every((c) => c.timeout === 1)).toBe(true);
+    expect(es.stats.visibilityExtensions).toBe(atSettle.length);
+    expect(deletedHandles()).toEqual(["rh-m0", "rh-m1"]);
+    await new Promise((resolve) => setTimeout(resolve, 1_200));
+    expect(visibilityChanges()).toHaveLength(atSettle.length);
+  });
+
+  it("GIVEN a function timeout shorter than the visibility timeout WHEN the handler hangs THEN nothing is extended", async () => {
+    scriptReceives([messages(1)]);
+    const es = source(() => new Promise(() => undefined), {
+      visibilityTimeoutSeconds: 2,
+      timeoutSeconds: 1.5,
+    });
+    await es.start();
+    await until(() => es.stats.timeouts === 1, "the timeout");
+    expect(visibilityChanges()).toEqual([]);
+  });
+
+  it("GIVEN a hanging handler WHEN extending THEN no extension hides the message past the function timeout", async () => {
+    scriptReceives([messages(1)]);
+    const extensions: { atMs: number; timeout: number }[] = [];
+    const startedAt = Date.now();
+    sqsMock
+      .on(ChangeMessageVisibilityBatchCommand)
+      .callsFake(async (input: { Entries?: { Id?: string; VisibilityTimeout?: number }[] }) => {
+        for (const e of input.Entries ?? [])
+          extensions.push({ atMs: Date.now() - startedAt, timeout: e.VisibilityTimeout ?? -1 });
+        return { Successful: (input.Entries ?? []).map((e) => ({ Id: e.Id })), Failed: [] };
+      });
+    const es = source(() => new Promise(() => undefined), {
+      visibilityTimeoutSeconds: 1,
+      timeoutSeconds: 2.2,
+    });
+    await es.start();
+    await until(() => es.stats.timeouts === 1, "the timeout");
+    expect(extensions.length).toBeGreaterThanOrEqual(1);
+    // Each extension ends no later than the deadline, rounded up to SQS's whole seconds.
+    for (const e of extensions) expect(e.atMs + e.timeout * 1000).toBeLessThanOrEqual(2_200 + 1_000 + 100);
+    expect(extensions.every((e) => e.atMs < 2_200)).toBe(true);
+  });
+
+  it("GIVEN extendVisibilityAfter false WHEN started THEN the visibility timeout is not read and nothing is extended", async () => {
+    scriptReceives([messages(1)]);
+    const es = source(() => new Promise((resolve) => setTimeout(resolve, 50)), {
+      extendVisibilityAfter: false,
+    });
+    await es.start();
+    await until(() => es.stats.batches === 1, "one batch");
+    expect(sqsMock.commandCalls(GetQueueAttributesCommand)).toHaveLength(0);
+    expect(visibilityChanges()).toEqual([]);
   });
 });

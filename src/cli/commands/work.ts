@@ -84,6 +84,8 @@ function summaryRow(state: WorkerState) {
     batches: s?.batches ?? 0,
     timeouts: s?.timeouts ?? 0,
     deleteFailures: s?.deleteFailures ?? 0,
+    // Messages a receive brought after the stop began, made visible again for the next worker.
+    released: s?.released ?? 0,
     ...(state.failure ? { failure: state.failure } : {}),
   };
 }
@@ -203,7 +205,7 @@ async function workCommand(names: string[], options: WorkOptions): Promise<void>
         rows
           .map(
             (r) =>
-              `${r.consumer}: processed ${r.processed}, failed ${r.failed}, batches ${r.batches}, timeouts ${r.timeouts}${r.failure ? `; ${r.failure}` : ""}`,
+              `${r.consumer}: processed ${r.processed}, failed ${r.failed}, batches ${r.batches}, timeouts ${r.timeouts}, released ${r.released}${r.failure ? `; ${r.failure}` : ""}`,
           )
           .join("\n"),
       );
