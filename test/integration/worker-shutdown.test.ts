@@ -12,7 +12,8 @@ import type { AddressInfo } from "node:net";
 import { SNSClient } from "@aws-sdk/client-sns";
 import { GetQueueAttributesCommand, SendMessageCommand } from "@aws-sdk/client-sqs";
 import type { SQSRecord } from "aws-lambda";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
+import { localTarget, targetEnvironment } from "../../src/deployment/aws-target.ts";
 import { createPublisher } from "../../src/deployment/publisher.ts";
 import { type TopicName, topicNames } from "../../src/deployment/topology.ts";
 import { LOCAL_DEPLOY_SETTINGS } from "../../src/dev/deploy.ts";
@@ -221,7 +222,6 @@ describe("worker processes (the path of npm start and courier work)", () => {
   });
 
   function pool(): WorkerPool {
-    const aws = localClientConfig();
     return new WorkerPool([
       {
         consumer: "team-notify",
@@ -229,7 +229,12 @@ describe("worker processes (the path of npm start and courier work)", () => {
           consumer: "team-notify",
           topology: stack.topology,
           settings: { ...LOCAL_DEPLOY_SETTINGS, teamWebhookUrl: webhookUrl },
-          target: { kind: "local", endpoint: aws.endpoint, region: aws.region },
+          target: {
+            env: targetEnvironment(
+              localTarget({ ...process.env, AWS_ENDPOINT_URL: inject("localstackEndpoint") }),
+            ),
+            isolated: true,
+          },
           baseEnv: process.env,
           concurrency: 4,
           // A short grace period's setting: a stop collects its parked receives within 3 s.
