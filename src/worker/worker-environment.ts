@@ -52,10 +52,15 @@ export class WorkerSettingError extends Error {
   }
 }
 
+/** A worker option (not a consumer's setting) that SQS or the worker cannot take. */
+export class WorkerOptionError extends Error {
+  override readonly name = "WorkerOptionError";
+}
+
 /** A long-poll wait as SQS takes it: whole seconds from 0 to 20. */
 export function validWaitSeconds(value: number, source: string): number {
   if (!Number.isInteger(value) || value < 0 || value > 20) {
-    throw new WorkerSettingError(`${source} must be a whole number of seconds from 0 to 20, got ${value}`);
+    throw new WorkerOptionError(`${source} must be a whole number of seconds from 0 to 20, got ${value}`);
   }
   return value;
 }
