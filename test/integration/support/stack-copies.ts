@@ -14,6 +14,7 @@ export const PREDEPLOYED_PREFIXES = [
   "fanout",
   "harness-deploy",
   "redrive-cli",
+  "shutdown",
   "thumbnails",
   "work",
 ] as const;
