@@ -47,10 +47,19 @@ export function outgoingEntry(message: DlqMessage, lineage: Lineage, id: string)
   attributes[LINEAGE_ATTRIBUTE] = { DataType: "String", StringValue: JSON.stringify(lineage) };
   const body = message.message.Body ?? "";
   const traceHeader = message.message.Attributes?.AWSTraceHeader;
+  // From a FIFO DLQ: back into the message's own group (so it is ordered with that group again),
+  // with a deduplication id new for each trip (the original's would be dropped within 5 minutes).
+  const group = message.message.Attributes?.MessageGroupId;
   const entry: SendMessageBatchRequestEntry = {
     Id: id,
     MessageBody: body,
     MessageAttributes: attributes,
+    ...(group
+      ? {
+          MessageGroupId: group,
+          MessageDeduplicationId: `${lineage.originalMessageId}:${lineage.redriveCount}`.slice(0, 128),
+        }
+      : {}),
     ...(traceHeader
       ? { MessageSystemAttributes: { AWSTraceHeader: { DataType: "String", StringValue: traceHeader } } }
       : {}),
