@@ -13,6 +13,7 @@ import { AwsSolutionsChecks } from "cdk-nag";
 import type { IConstruct } from "constructs";
 import { needsOf } from "../src/deployment/consumer-needs.ts";
 import type { ConsumerSpec } from "../src/deployment/topology.ts";
+import { payloadPrefix } from "../src/lib/payload-offloading/payload-store.ts";
 import type { CourierStack } from "./stacks/courier-stack.ts";
 
 export interface NagAcknowledgement {
@@ -53,6 +54,16 @@ export function nagAcknowledgements<Topic extends string, Consumer extends strin
       reason:
         "Server access logs belong in the account's central log bucket, which this stack does not own; a bucket per stack would be retained with every copy. Object access is limited to the prefixes consumers declare.",
     },
+    ...(stack.payloadBucket
+      ? [
+          {
+            construct: stack.payloadBucket.bucket,
+            id: "AwsSolutions-S1",
+            reason:
+              "Server access logs belong in the account's central log bucket; payloads are copies of messages, expired by lifecycle, read only under the prefix of the reader's topic.",
+          },
+        ]
+      : []),
     ...Object.entries(stack.topology.secrets).map(([name, spec]) => ({
       construct: stack.secret(name),
       id: "AwsSolutions-SMG4",
@@ -97,6 +108,13 @@ function needsAcknowledgements(
     iam5(
       "Resource::*",
       "An SMS is published to a phone number, which has no ARN; a Deny statement in the same policy forbids publishing to any topic.",
+    );
+  }
+  const topic = stack.topology.topics[spec.topic];
+  if (stack.payloadBucket && topic?.offloadLargePayloads) {
+    iam5(
+      `Resource::${arnToken(stack.payloadBucket.bucket)}/${payloadPrefix(spec.topic)}*`,
+      `${name} reads its topic's offloaded payloads (GetObject) under ${payloadPrefix(spec.topic)} and nothing else.`,
     );
   }
   const { read, write } = needs.uploads;

@@ -34,6 +34,7 @@ import {
   AUDIT_TABLE_OUTPUT,
   consumerOutputKey,
   IDEMPOTENCY_TABLE_OUTPUT,
+  PAYLOAD_BUCKET_OUTPUT,
   pascalCase,
   secretOutputKey,
   topicOutputKey,
@@ -54,6 +55,7 @@ import {
   IDEMPOTENCY_PARTITION_KEY,
   IDEMPOTENCY_TTL_ATTRIBUTE,
 } from "../../src/lib/idempotency/table-schema.ts";
+import { payloadPrefix } from "../../src/lib/payload-offloading/payload-store.ts";
 import { SNS_MAX_RAISED_PAYLOAD_BYTES as SQS_MAX_MESSAGE_BYTES } from "../../src/lib/publisher/size.ts";
 import { type AlarmNotificationSettings, AlarmTopic } from "../constructs/alarm-topic.ts";
 import { ConsumerDashboard } from "../constructs/consumer-dashboard.ts";
@@ -61,6 +63,7 @@ import { ConsumerFunction } from "../constructs/consumer-function.ts";
 import { ConsumerQueue } from "../constructs/consumer-queue.ts";
 import { EncryptedTopic } from "../constructs/encrypted-topic.ts";
 import { InvalidConstructPropsError } from "../constructs/errors.ts";
+import { PayloadBucket } from "../constructs/payload-bucket.ts";
 import { RedriveFunction } from "../constructs/redrive-function.ts";
 import { SmsCapAlarm } from "../constructs/sms-cap-alarm.ts";
 
@@ -95,6 +98,8 @@ export class CourierStack<
   public readonly consumerFunctions: Record<Consumer, ConsumerFunction>;
   public readonly redrive: RedriveFunction;
   public readonly uploadsBucket: s3.Bucket;
+  /** Where bodies over their topic's limit go; only when a topic offloads (`offloadLargePayloads`). */
+  public readonly payloadBucket: PayloadBucket | undefined;
   /** The topology's secrets by name. */
   public readonly secrets: Readonly<Record<string, secretsmanager.Secret>>;
   public readonly idempotencyTable: dynamodb.Table;
@@ -152,6 +157,15 @@ export class CourierStack<
       // Originals are user data: deleting the stack must not delete them.
       removalPolicy: RemovalPolicy.RETAIN,
     });
+
+    // A day past the longest DLQ retention: a pointer dead-lettered and redriven at the last moment
+    // still resolves.
+    this.payloadBucket = topicNames.some((name) => topology.topics[name].offloadLargePayloads)
+      ? new PayloadBucket(this, "PayloadBucket", {
+          expirationDays: DLQ_RETENTION_DAYS + 1,
+          longestRetentionDays: DLQ_RETENTION_DAYS,
+        })
+      : undefined;
 
     this.secrets = Object.fromEntries(
       Object.entries(topology.secrets).map(([name, spec]) => [
@@ -234,6 +248,9 @@ export class CourierStack<
             uploadsBucket: this.uploadsBucket.bucketName,
             idempotencyTable: this.idempotencyTable.tableName,
             auditTable: this.auditTable.tableName,
+            ...(this.payloadBucket && topicSpec.offloadLargePayloads
+              ? { payloadBucket: this.payloadBucket.bucket.bucketName }
+              : {}),
           },
           props.settings,
         ),
@@ -294,6 +311,7 @@ export class CourierStack<
       this.output(topicOutputKey(name, "TopicArn"), this.topics[name].topic.topicArn);
     }
     this.output(UPLOADS_BUCKET_OUTPUT, this.uploadsBucket.bucketName);
+    if (this.payloadBucket) this.output(PAYLOAD_BUCKET_OUTPUT, this.payloadBucket.bucket.bucketName);
     for (const [name, secret] of Object.entries(this.secrets)) {
       this.output(secretOutputKey(name), secret.secretArn);
     }
@@ -343,6 +361,10 @@ export class CourierStack<
           resources: [`arn:${this.partition}:sns:*:*:*`],
         }),
       );
+    }
+    // A consumer of an offloading topic reads that topic's payloads: derived from the topology, not declared.
+    if (this.payloadBucket && this.topology.topics[spec.topic as Topic]?.offloadLargePayloads) {
+      this.payloadBucket.grantReadPayloads(fn, payloadPrefix(spec.topic));
     }
     for (const prefix of needs.uploads.read) this.uploadsBucket.grantRead(fn, `${prefix}*`);
     for (const prefix of needs.uploads.write) this.uploadsBucket.grantPut(fn, `${prefix}*`);

@@ -3,6 +3,7 @@
  * CDK stack passes CloudFormation tokens and the local runtime passes the deployed stack's real
  * values, through this one function, so the two cannot drift apart.
  */
+import { PAYLOAD_BUCKET_ENV } from "../lib/payload-offloading/payload-store.ts";
 import { RUNTIME_ENV } from "../lib/runtime-env.ts";
 import { needsOf, secretArnEnv, usesUploads } from "./consumer-needs.ts";
 import {
@@ -22,6 +23,8 @@ export interface ConsumerResources {
   /** Each secret of the topology by name: its ARN. */
   readonly secretArns: Readonly<Record<string, string>>;
   readonly uploadsBucket?: string;
+  /** Given only to a consumer whose topic offloads large payloads: it reads them there. */
+  readonly payloadBucket?: string;
   /** Absent where no table is deployed (LocalStack): the variable is then left out. */
   readonly idempotencyTable?: string;
   /** The security audit trail; absent where no table is deployed (LocalStack) and none stands in. */
@@ -40,6 +43,7 @@ export const ENV = {
   auditTable: "AUDIT_TABLE",
   /** The entry's `smsCap`, as JSON: what the SMS sender counts against (in the idempotency table). */
   smsCap: "SMS_CAP",
+  payloadBucket: PAYLOAD_BUCKET_ENV,
 } as const;
 
 export class MissingConsumerResourceError extends Error {
@@ -81,6 +85,7 @@ export function consumerEnvironment(
     else env[setting.env] = settings[name];
   }
   if (needs.appendsAuditTrail && resources.auditTable) env[ENV.auditTable] = resources.auditTable;
+  if (resources.payloadBucket) env[ENV.payloadBucket] = resources.payloadBucket;
   if (usesUploads(needs)) {
     if (!resources.uploadsBucket) {
       throw new MissingConsumerResourceError(

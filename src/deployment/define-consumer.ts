@@ -3,14 +3,23 @@
  * that name (accepted contracts, maxReceiveCount, backoff, timeout), so a handler module states
  * only its name and its logic, and the message type follows from the consumer's topic.
  */
+import { S3Client } from "@aws-sdk/client-s3";
 import {
   type ConsumerContext as AnyConsumerContext,
+  ConsumerConfigError,
   type ConsumerHandler,
   type ConsumerHandlerSettings,
   createConsumerHandler,
   type EnvelopeOf,
 } from "../lib/consumer/index.ts";
-import { type ConsumerName, consumerSpec, type consumers, topics } from "./topology.ts";
+import {
+  createPayloadResolver,
+  DEFAULT_PAYLOAD_MAX_BYTES,
+  PAYLOAD_BUCKET_ENV,
+  type PayloadResolver,
+  payloadPrefix,
+} from "../lib/payload-offloading/index.ts";
+import { type ConsumerName, consumerSpec, type consumers, type TopicSpec, topics } from "./topology.ts";
 
 export * from "../lib/consumer/index.ts";
 
@@ -32,8 +41,13 @@ export interface ConsumerOptions<N extends ConsumerName> extends ConsumerHandler
 export function defineConsumer<N extends ConsumerName>(options: ConsumerOptions<N>): ConsumerHandler {
   const { name, handle, ...settings } = options;
   const spec = consumerSpec(name);
+  const topic: TopicSpec = topics[spec.topic];
+  const payloads =
+    settings.payloads ??
+    (topic.offloadLargePayloads ? topicPayloadResolver(spec.topic, settings.env ?? process.env) : undefined);
   return createConsumerHandler<AcceptedContract<N>, N>({
     ...settings,
+    ...(payloads ? { payloads } : {}),
     spec: {
       name,
       accepts: topics[spec.topic].accepts as readonly AcceptedContract<N>[],
@@ -44,4 +58,31 @@ export function defineConsumer<N extends ConsumerName>(options: ConsumerOptions<
     },
     handle,
   });
+}
+
+/**
+ * Reads payloads only from the payload bucket the stack names (its variable) and only under the
+ * topic's prefix, which is all the consumer's role may read. The bucket is looked up at first use,
+ * so a handler module loads before its environment is complete (tests, `courier work`).
+ */
+function topicPayloadResolver(topic: string, env: NodeJS.ProcessEnv): PayloadResolver {
+  let resolver: PayloadResolver | undefined;
+  return (pointerBody, declaredBytes) => {
+    if (!resolver) {
+      const bucket = env[PAYLOAD_BUCKET_ENV];
+      if (!bucket) {
+        return Promise.reject(
+          new ConsumerConfigError(
+            `${PAYLOAD_BUCKET_ENV} is not set; this consumer's topic offloads large payloads`,
+          ),
+        );
+      }
+      resolver = createPayloadResolver({
+        s3: new S3Client({}),
+        locations: [{ bucket, prefix: payloadPrefix(topic) }],
+        maxBytes: DEFAULT_PAYLOAD_MAX_BYTES,
+      });
+    }
+    return resolver(pointerBody, declaredBytes);
+  };
 }

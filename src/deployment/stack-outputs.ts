@@ -38,6 +38,8 @@ export function secretOutputKey(secret: string): string {
 }
 
 export const UPLOADS_BUCKET_OUTPUT = "UploadsBucketName";
+/** Only in a stack with a topic that offloads large payloads. */
+export const PAYLOAD_BUCKET_OUTPUT = "PayloadBucketName";
 export const VERIFICATION_SECRET_OUTPUT = secretOutputKey("verification");
 export const IDEMPOTENCY_TABLE_OUTPUT = "IdempotencyTableName";
 export const AUDIT_TABLE_OUTPUT = "AuditTableName";

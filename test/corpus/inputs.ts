@@ -941,3 +941,128 @@ export const apiCases: readonly ApiCase[] = [
   },
   { name: "a route that does not exist", method: "DELETE", path: "/admin", status: 404, error: "not_found" },
 ];
+
+/**
+ * Pointer records (AWS's extended-client format) that must never be resolved: each is
+ * dead-lettered with its reason, with no unbounded read and no read at all outside the payload
+ * location. The consumer reads bucket "courier-payloads" under "account-signups/" with a cap of
+ * 1,000,000 bytes; `object` is what S3 holds at the key, when the case reaches S3.
+ */
+export interface PointerCase {
+  readonly name: string;
+  readonly body: string;
+  /** The ExtendedPayloadSize attribute's value. */
+  readonly declaredSize: string;
+  /** What S3 answers for the key: its length and the bytes streamed; "missing" is NoSuchKey. */
+  readonly object?: { readonly contentLength?: number; readonly bytes: number } | "missing";
+  readonly errorClass:
+    | "MalformedPointerError"
+    | "PayloadLocationRefusedError"
+    | "PayloadTooLargeError"
+    | "PayloadSizeMismatchError"
+    | "PayloadMissingError";
+  readonly mentions: readonly string[];
+  /** Whether S3 may be called at all for this case. */
+  readonly readsS3: boolean;
+}
+
+export const POINTER_BUCKET = "courier-payloads";
+export const POINTER_PREFIX = "account-signups/";
+export const POINTER_CAP_BYTES = 1_000_000;
+const pointerBody = (bucket: string, key: string) =>
+  `["software.amazon.payloadoffloading.PayloadS3Pointer",{"s3BucketName":"${bucket}","s3Key":"${key}"}]`;
+
+export const pointerCases: readonly PointerCase[] = [
+  {
+    name: "pointer JSON cut short",
+    body: '["software.amazon.payloadoffloading.PayloadS3Pointer",{"s3BucketName":"courier-payl',
+    declaredSize: "300000",
+    errorClass: "MalformedPointerError",
+    mentions: ["not JSON"],
+    readsS3: false,
+  },
+  {
+    name: "a pointer object without the class name",
+    body: '{"s3BucketName":"courier-payloads","s3Key":"account-signups/x"}',
+    declaredSize: "300000",
+    errorClass: "MalformedPointerError",
+    mentions: ["not a PayloadS3Pointer"],
+    readsS3: false,
+  },
+  {
+    name: "an ExtendedPayloadSize that is not a number",
+    body: pointerBody(POINTER_BUCKET, `${POINTER_PREFIX}x`),
+    declaredSize: "lots",
+    errorClass: "MalformedPointerError",
+    mentions: ["ExtendedPayloadSize", "whole number"],
+    readsS3: false,
+  },
+  {
+    name: "a pointer to a bucket the topology does not name",
+    body: pointerBody("someone-elses-bucket", `${POINTER_PREFIX}x`),
+    declaredSize: "300000",
+    errorClass: "PayloadLocationRefusedError",
+    mentions: ["someone-elses-bucket", "not a payload bucket"],
+    readsS3: false,
+  },
+  {
+    name: "a key outside the payload prefix",
+    body: pointerBody(POINTER_BUCKET, "originals/private.jpg"),
+    declaredSize: "300000",
+    errorClass: "PayloadLocationRefusedError",
+    mentions: ["outside the payload prefix"],
+    readsS3: false,
+  },
+  {
+    name: "a key climbing out of the prefix with ..",
+    body: pointerBody(POINTER_BUCKET, `${POINTER_PREFIX}../originals/private.jpg`),
+    declaredSize: "300000",
+    errorClass: "PayloadLocationRefusedError",
+    mentions: ["outside the payload prefix"],
+    readsS3: false,
+  },
+  {
+    name: "a declared size over the consumer's cap",
+    body: pointerBody(POINTER_BUCKET, `${POINTER_PREFIX}big`),
+    declaredSize: "50000000",
+    errorClass: "PayloadTooLargeError",
+    mentions: ["50000000", "cap"],
+    readsS3: false,
+  },
+  {
+    name: "an object larger than the cap behind a small declared size",
+    body: pointerBody(POINTER_BUCKET, `${POINTER_PREFIX}swapped`),
+    declaredSize: "300000",
+    object: { contentLength: 4_000_000_000, bytes: 0 },
+    errorClass: "PayloadTooLargeError",
+    mentions: ["4000000000", "cap"],
+    readsS3: true,
+  },
+  {
+    name: "an object whose size differs from ExtendedPayloadSize",
+    body: pointerBody(POINTER_BUCKET, `${POINTER_PREFIX}changed`),
+    declaredSize: "300000",
+    object: { contentLength: 299_999, bytes: 299_999 },
+    errorClass: "PayloadSizeMismatchError",
+    mentions: ["299999", "300000"],
+    readsS3: true,
+  },
+  {
+    name: "an object streamed without a length that runs past its declared size",
+    body: pointerBody(POINTER_BUCKET, `${POINTER_PREFIX}endless`),
+    declaredSize: "1000",
+    object: { bytes: 900_000_000 },
+    errorClass: "PayloadSizeMismatchError",
+    mentions: ["read stopped"],
+    readsS3: true,
+  },
+  {
+    name: "a pointer whose object is gone",
+    body: pointerBody(POINTER_BUCKET, `${POINTER_PREFIX}expired`),
+    declaredSize: "300000",
+    object: "missing",
+    errorClass: "PayloadMissingError",
+    mentions: ["does not exist"],
+    readsS3: true,
+  },
+];

@@ -7,6 +7,9 @@ import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
 import type { SendMessageCommandInput, SQSClient } from "@aws-sdk/client-sqs";
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import type { AnyContract, ContractEnvelope } from "../contracts/index.ts";
+import { PayloadLocationRefusedError } from "../payload-offloading/errors.ts";
+import type { PayloadResolver } from "../payload-offloading/payload-resolver.ts";
+import { declaredPayloadSize, RESERVED_ATTRIBUTE_NAMES } from "../payload-offloading/pointer.ts";
 import { sqsClient } from "../sqs-client.ts";
 import { type BackoffSpec, backoffSeconds } from "./backoff.ts";
 import { deadLetterMessage, failureReason } from "./dead-letter.ts";
@@ -75,6 +78,12 @@ export interface ConsumerHandlerSettings {
   readonly processInParallel?: boolean;
   /** Where queue addresses come from when not passed. @default process.env */
   readonly env?: NodeJS.ProcessEnv;
+  /**
+   * Resolves a record that is a pointer to an offloaded payload (it carries ExtendedPayloadSize or
+   * SQSLargePayloadSize) into the body it stands for, before decoding.
+   * @default - none: a pointer record is dead-lettered (this consumer reads no payloads)
+   */
+  readonly payloads?: PayloadResolver;
 }
 
 export interface ConsumerHandlerOptions<C extends AnyContract, N extends string = string>
@@ -111,8 +120,14 @@ export function createConsumerHandler<C extends AnyContract, N extends string>(
   const contracts = contractIndex(accepts);
   // The contract's attributes (type, version, filter fields) are the ones to keep when a DLQ copy
   // must drop some to stay within SQS's 10-attribute limit.
+  // The payload size attribute first: a DLQ copy of a pointer without it would no longer resolve.
   const priorityAttributes = [
-    ...new Set(["type", "version", ...accepts.flatMap((c) => c.filterAttributeNames)]),
+    ...new Set([
+      ...RESERVED_ATTRIBUTE_NAMES,
+      "type",
+      "version",
+      ...accepts.flatMap((c) => c.filterAttributeNames),
+    ]),
   ];
   const sqs = options.sqs ?? sqsClient();
   const logger = options.logger ?? new Logger({ serviceName: consumer });
@@ -202,7 +217,6 @@ export function createConsumerHandler<C extends AnyContract, N extends string>(
     fifo: boolean,
   ): Outcome | Promise<Outcome> => {
     const startedAt = now();
-    let eventId: string | undefined;
     let receiveCount = 1;
     try {
       receiveCount = Number.parseInt(record.attributes?.ApproximateReceiveCount ?? "", 10) || 1;
@@ -210,7 +224,36 @@ export function createConsumerHandler<C extends AnyContract, N extends string>(
       if (Number.isFinite(sentAt) && sentAt > 0) {
         metrics.addMetric(METRIC.ageAtProcessing, MetricUnit.Milliseconds, Math.max(0, now() - sentAt));
       }
-      const { message, snsSequenceNumber } = decodeBody(record.body, contracts);
+      const declaredBytes = declaredPayloadSize(record.messageAttributes);
+      if (declaredBytes === undefined)
+        return processBody(record, record.body, context, fifo, receiveCount, startedAt);
+      // A pointer: resolved first; the record (and any DLQ copy of it) keeps the pointer as it came.
+      if (!options.payloads) {
+        throw new PayloadLocationRefusedError(
+          "record points to an offloaded payload; this consumer reads none",
+        );
+      }
+      const count = receiveCount;
+      return options.payloads(record.body, declaredBytes).then(
+        (body) => processBody(record, body, context, fifo, count, startedAt),
+        (error: unknown) => failedOutcome(record, undefined, count, error, startedAt, fifo),
+      );
+    } catch (error) {
+      return failedOutcome(record, undefined, receiveCount, error, startedAt, fifo);
+    }
+  };
+
+  const processBody = (
+    record: SQSRecord,
+    body: string,
+    context: Context | undefined,
+    fifo: boolean,
+    receiveCount: number,
+    startedAt: number,
+  ): Outcome | Promise<Outcome> => {
+    let eventId: string | undefined;
+    try {
+      const { message, snsSequenceNumber } = decodeBody(body, contracts);
       eventId = message.eventId;
       const handled = options.handle(
         message as EnvelopeOf<C>,

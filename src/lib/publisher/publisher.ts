@@ -8,11 +8,12 @@ import {
 } from "@aws-sdk/client-sns";
 import type { z } from "zod";
 import { envelopeHeaderSchema, type TopicSpec } from "../contracts/index.ts";
+import { offloadBody, type PayloadStore } from "../payload-offloading/payload-store.ts";
 import { chunkForPublishBatch } from "./chunks.ts";
-import { type PreparedMessage, prepareMessage } from "./envelope.ts";
-import { PublisherError, PublishFailedError, UnknownTopicError } from "./errors.ts";
+import { buildMessage, type PreparedMessage, prepareMessage } from "./envelope.ts";
+import { MessageTooLargeError, PublisherError, PublishFailedError, UnknownTopicError } from "./errors.ts";
 import { assertOrdering, type FifoParameters, fifoParameters } from "./ordering.ts";
-import { SNS_MAX_BATCH_ENTRIES, topicMaxMessageBytes } from "./size.ts";
+import { SNS_MAX_BATCH_ENTRIES, snsMessageSize, topicMaxMessageBytes } from "./size.ts";
 
 /** The topics a publisher serves, by name. */
 export type TopicMap = Readonly<Record<string, TopicSpec>>;
@@ -48,12 +49,18 @@ export interface PublisherOptions<M extends TopicMap> {
   readonly producer: string;
   readonly now?: () => Date;
   readonly newId?: () => string;
+  /**
+   * Where bodies over their topic's limit go, for topics with `offloadLargePayloads`: the body is
+   * put there and a pointer in AWS's extended-client format is published instead.
+   * @default - none: such a message is refused with MessageTooLargeError
+   */
+  readonly payloadStore?: PayloadStore;
 }
 
 export interface TopicPublisher<M extends TopicMap> {
   /**
-   * Validates, envelopes and publishes one message. Throws UnknownTopicError, InvalidMessageError,
-   * MessageTooLargeError or PublishFailedError.
+   * Validates, envelopes and publishes one message (by reference when over an offloading topic's
+   * limit). Throws UnknownTopicError, InvalidMessageError, MessageTooLargeError or PublishFailedError.
    */
   publish<T extends keyof M & string>(
     topic: T,
@@ -103,6 +110,7 @@ export function createTopicPublisher<M extends TopicMap>(options: PublisherOptio
   function resolveTopic(topic: string): {
     arn: string;
     maxBytes: number;
+    offloads: boolean;
     prepare: (data: unknown, identity?: EventIdentity) => PreparedMessage;
     fifo: (message: PreparedMessage) => FifoParameters | undefined;
   } {
@@ -112,24 +120,48 @@ export function createTopicPublisher<M extends TopicMap>(options: PublisherOptio
     const contract = spec.current;
     // SNS counts body plus attributes against the topic's own MaximumMessageSize.
     const maxBytes = topicMaxMessageBytes(spec);
+    const offloads = spec.offloadLargePayloads === true;
     return {
       arn,
       maxBytes,
+      offloads,
       prepare: (data, identity) => {
         if (identity) assertIdentity(identity);
-        return prepareMessage(
-          topic,
-          contract,
-          data,
-          identity
-            ? { ...source, newId: () => identity.eventId, now: () => new Date(identity.occurredAt) }
-            : source,
-          maxBytes,
-        );
+        const from = identity
+          ? { ...source, newId: () => identity.eventId, now: () => new Date(identity.occurredAt) }
+          : source;
+        // An offloading topic takes any size here; the send decides between inline and reference.
+        return offloads
+          ? buildMessage(topic, contract, data, from)
+          : prepareMessage(topic, contract, data, from, maxBytes);
       },
       // On a FIFO topic: the group from the contract's ordering field, the dedup id = the eventId.
       fifo: (message) => fifoParameters(spec, message.envelope.data, message.envelope.eventId),
     };
+  }
+
+  /**
+   * What goes to SNS for a prepared message: itself when within the topic's limit, else a pointer
+   * to its body in the payload store. Throws MessageTooLargeError or PublishFailedError.
+   */
+  async function sendable(
+    topic: string,
+    maxBytes: number,
+    message: PreparedMessage,
+  ): Promise<PreparedMessage> {
+    if (message.sizeBytes <= maxBytes) return message;
+    const store = options.payloadStore;
+    if (!store) throw new MessageTooLargeError(topic, message.sizeBytes, maxBytes);
+    let offloaded: Awaited<ReturnType<typeof offloadBody>>;
+    try {
+      offloaded = await offloadBody(store, topic, message.envelope.eventId, message.body, message.attributes);
+    } catch (error) {
+      throw PublishFailedError.fromSdkError(topic, error);
+    }
+    const sizeBytes = snsMessageSize(offloaded.body, offloaded.attributes);
+    // Only with many large filter attributes could a pointer itself be too large.
+    if (sizeBytes > maxBytes) throw new MessageTooLargeError(topic, sizeBytes, maxBytes);
+    return { envelope: message.envelope, body: offloaded.body, attributes: offloaded.attributes, sizeBytes };
   }
 
   async function sendChunk(topic: string, arn: string, chunk: Pending[], results: BatchItemResult[]) {
@@ -183,8 +215,8 @@ export function createTopicPublisher<M extends TopicMap>(options: PublisherOptio
 
   return {
     async publish(topic, data, identity) {
-      const { arn, prepare, fifo } = resolveTopic(topic);
-      const message = prepare(data, identity);
+      const { arn, maxBytes, prepare, fifo } = resolveTopic(topic);
+      const message = await sendable(topic, maxBytes, prepare(data, identity));
       let messageId: string | undefined;
       try {
         const response = await options.sns.send(
@@ -207,16 +239,16 @@ export function createTopicPublisher<M extends TopicMap>(options: PublisherOptio
       const { arn, maxBytes, prepare, fifo } = resolveTopic(topic);
       const results: BatchItemResult[] = new Array(items.length);
       const pending: Pending[] = [];
-      items.forEach((data, index) => {
+      for (const [index, data] of items.entries()) {
         try {
-          const message = prepare(data);
+          const message = await sendable(topic, maxBytes, prepare(data));
           pending.push({ index, message, fifo: fifo(message) });
         } catch (error) {
-          // Invalid or too large: this item fails alone. Anything else is a bug, not a per-item result.
+          // Invalid, too large or not offloaded: this item fails alone. Anything else is a bug.
           if (!(error instanceof PublisherError)) throw error;
           results[index] = { ok: false, error };
         }
-      });
+      }
       // One call after another: a batch is already 10 messages per request, and order is kept.
       // The batch's sum is held to the topic's limit too (SNS's default one on a default topic).
       const limits = { entries: SNS_MAX_BATCH_ENTRIES, bytes: maxBytes };

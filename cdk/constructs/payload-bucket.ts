@@ -1,0 +1,80 @@
+import { Duration, RemovalPolicy } from "aws-cdk-lib";
+import * as iam from "aws-cdk-lib/aws-iam";
+import * as s3 from "aws-cdk-lib/aws-s3";
+import { Construct } from "constructs";
+import { InvalidConstructPropsError } from "./errors.ts";
+
+export interface PayloadBucketProps {
+  /**
+   * Days an offloaded payload is kept. It must outlive every message that points to it, so it
+   * exceeds the longest DLQ retention: a message expires from a DLQ at most that long after it
+   * was first enqueued, and a redriven pointer must still resolve until then.
+   */
+  readonly expirationDays: number;
+  /** The longest retention of any queue or DLQ that may hold a pointer. */
+  readonly longestRetentionDays: number;
+}
+
+/**
+ * Where publishers put message bodies too large for their topic (AWS's extended-client pattern):
+ * encrypted, private, TLS only, and emptied by a lifecycle rule rather than by consumers, so a
+ * message that is retried, dead-lettered or redriven still finds its payload.
+ */
+export class PayloadBucket extends Construct {
+  public readonly bucket: s3.Bucket;
+
+  constructor(scope: Construct, id: string, props: PayloadBucketProps) {
+    if (!Number.isInteger(props.expirationDays) || props.expirationDays <= props.longestRetentionDays) {
+      throw new InvalidConstructPropsError(
+        scope,
+        id,
+        `expirationDays (${props.expirationDays}) must be a whole number above the longest queue or DLQ retention (${props.longestRetentionDays} days): a redriven pointer would otherwise point to nothing`,
+      );
+    }
+    super(scope, id);
+    this.bucket = new s3.Bucket(this, "Bucket", {
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      versioned: false,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      lifecycleRules: [
+        { id: "expire-payloads", expiration: Duration.days(props.expirationDays) },
+        { id: "abort-incomplete-multipart-uploads", abortIncompleteMultipartUploadAfter: Duration.days(1) },
+      ],
+      // Payloads are copies of messages that expire anyway; nothing to keep after the stack.
+      removalPolicy: RemovalPolicy.DESTROY,
+      autoDeleteObjects: false,
+    });
+  }
+
+  /**
+   * Read of one topic's payloads: GetObject under `<prefix>`, and ListBucket limited to that prefix
+   * so a missing payload is NoSuchKey (dead-lettered with its reason), not AccessDenied (retried).
+   */
+  public grantReadPayloads(grantee: iam.IGrantable, prefix: string): void {
+    grantee.grantPrincipal.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ["s3:GetObject"],
+        resources: [this.bucket.arnForObjects(`${prefix}*`)],
+      }),
+    );
+    grantee.grantPrincipal.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ["s3:ListBucket"],
+        resources: [this.bucket.bucketArn],
+        conditions: { StringLike: { "s3:prefix": [`${prefix}*`] } },
+      }),
+    );
+  }
+
+  /** Write of one topic's payloads, for a publisher's role. */
+  public grantWritePayloads(grantee: iam.IGrantable, prefix: string): void {
+    grantee.grantPrincipal.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ["s3:PutObject"],
+        resources: [this.bucket.arnForObjects(`${prefix}*`)],
+      }),
+    );
+  }
+}

@@ -1,0 +1,138 @@
+/**
+ * The payload bucket, rendered only when a topic offloads: encrypted, private, TLS only, expired by
+ * lifecycle a day after the longest DLQ retention (a redriven pointer still resolves); readers are
+ * derived from the topology (each consumer of an offloading topic reads under its topic's prefix,
+ * nothing else) and find the bucket in COURIER_PAYLOAD_BUCKET; cdk-nag passes with the derived
+ * acknowledgements. Failure modes: a bucket for a stack that offloads nothing; payloads expiring
+ * before the DLQ copies pointing to them; a consumer of another topic able to read payloads; a
+ * grant on the whole bucket.
+ */
+import { Stack } from "aws-cdk-lib";
+import { Template } from "aws-cdk-lib/assertions";
+import { describe, expect, it } from "vitest";
+import { PayloadBucket } from "../../cdk/constructs/payload-bucket.ts";
+import { CourierStack } from "../../cdk/stacks/courier-stack.ts";
+import {
+  type ConsumerName,
+  consumers,
+  DLQ_RETENTION_DAYS,
+  secrets,
+  type TopicName,
+  type TopologySpec,
+  topics,
+} from "../../src/deployment/topology.ts";
+import {
+  actionsOf,
+  appWithoutBundling,
+  type CfnTemplate,
+  logicalId,
+  nagFindings,
+  props,
+  resourcesOf,
+  resourcesOfType,
+  roleStatements,
+  synthCourierStack,
+  TEST_SETTINGS,
+} from "./fixtures.ts";
+
+const offloading: TopologySpec<TopicName, ConsumerName> = {
+  topics: { ...topics, "image-uploads": { ...topics["image-uploads"], offloadLargePayloads: true } },
+  consumers,
+  secrets,
+};
+
+describe("payload bucket", () => {
+  const stack = new CourierStack(appWithoutBundling(), "courier-payloads", {
+    settings: TEST_SETTINGS,
+    topology: offloading,
+  });
+  const json = Template.fromStack(stack).toJSON() as CfnTemplate;
+  const bucketId = logicalId(stack.payloadBucket?.bucket ?? stack);
+
+  it("GIVEN no topic offloads WHEN courier's stack is synthesized THEN there is no payload bucket and no output", () => {
+    const plain = synthCourierStack("courier-no-payloads");
+    expect(plain.stack.payloadBucket).toBeUndefined();
+    expect(plain.json.Outputs).not.toHaveProperty("PayloadBucketName");
+  });
+
+  it("GIVEN image-uploads offloads WHEN synthesized THEN the bucket is SSE-encrypted, private, and expires payloads after DLQ retention + 1 day", () => {
+    const bucket = props(json, bucketId);
+    expect(bucket.BucketEncryption).toEqual({
+      ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: "AES256" } }],
+    });
+    expect(bucket.PublicAccessBlockConfiguration).toEqual({
+      BlockPublicAcls: true,
+      BlockPublicPolicy: true,
+      IgnorePublicAcls: true,
+      RestrictPublicBuckets: true,
+    });
+    const rules = (
+      bucket.LifecycleConfiguration as { Rules: Array<{ Id: string; ExpirationInDays?: number }> }
+    ).Rules;
+    expect(rules.find((r) => r.Id === "expire-payloads")?.ExpirationInDays).toBe(DLQ_RETENTION_DAYS + 1);
+    expect(json.Outputs?.PayloadBucketName).toEqual({ Value: { Ref: bucketId } });
+  });
+
+  it("GIVEN the bucket policy WHEN read THEN it denies every request without TLS", () => {
+    const policy = resourcesOfType(json, "AWS::S3::BucketPolicy").find(([, p]) =>
+      JSON.stringify(p.Properties?.Bucket).includes(bucketId),
+    );
+    const statements = (
+      policy?.[1].Properties?.PolicyDocument as { Statement: Array<Record<string, unknown>> }
+    ).Statement;
+    expect(statements).toContainEqual(
+      expect.objectContaining({ Effect: "Deny", Condition: { Bool: { "aws:SecureTransport": "false" } } }),
+    );
+  });
+
+  it("GIVEN thumbnails consumes image-uploads WHEN its role is read THEN it may GetObject under image-uploads/ only and list only that prefix; its environment names the bucket", () => {
+    const fn = stack.consumerFunctions.thumbnails;
+    const role = logicalId(fn.function.role?.node.defaultChild ?? fn);
+    const statements = roleStatements(json, role).filter((s) =>
+      JSON.stringify(s.Resource).includes(bucketId),
+    );
+    expect(statements).toHaveLength(2);
+    const get = statements.find((s) => actionsOf(s).includes("s3:GetObject"));
+    expect(actionsOf(get ?? ({} as never))).toEqual(["s3:GetObject"]);
+    expect(JSON.stringify(resourcesOf(get ?? ({} as never)))).toContain('"/image-uploads/*"');
+    const list = statements.find((s) => actionsOf(s).includes("s3:ListBucket"));
+    expect((list as { Condition?: unknown }).Condition).toEqual({
+      StringLike: { "s3:prefix": ["image-uploads/*"] },
+    });
+    const variables = (
+      props(json, logicalId(fn.function.node.defaultChild ?? fn)).Environment as {
+        Variables: Record<string, unknown>;
+      }
+    ).Variables;
+    expect(variables.COURIER_PAYLOAD_BUCKET).toEqual({ Ref: bucketId });
+  });
+
+  it("GIVEN verification-email consumes account-signups (not offloading) WHEN its role and environment are read THEN neither mentions the payload bucket", () => {
+    const fn = stack.consumerFunctions["verification-email"];
+    const role = logicalId(fn.function.role?.node.defaultChild ?? fn);
+    expect(JSON.stringify(roleStatements(json, role))).not.toContain(bucketId);
+    const variables = (
+      props(json, logicalId(fn.function.node.defaultChild ?? fn)).Environment as {
+        Variables: Record<string, unknown>;
+      }
+    ).Variables;
+    expect(variables).not.toHaveProperty("COURIER_PAYLOAD_BUCKET");
+  });
+
+  it("GIVEN the offloading stack under cdk-nag WHEN synthesized with courier's acknowledgements THEN nothing is reported", () => {
+    const { findings } = nagFindings(
+      (app) =>
+        new CourierStack(app, "courier-payloads-nag", { settings: TEST_SETTINGS, topology: offloading }),
+      true,
+    );
+    expect(findings).toEqual([]);
+  });
+
+  it("GIVEN an expiry not above the longest retention WHEN the bucket is built THEN it is refused, naming both", () => {
+    expect(
+      () => new PayloadBucket(new Stack(), "P", { expirationDays: 14, longestRetentionDays: 14 }),
+    ).toThrow(
+      /expirationDays \(14\) must be a whole number above the longest queue or DLQ retention \(14 days\)/,
+    );
+  });
+});
