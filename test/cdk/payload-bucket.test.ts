@@ -78,7 +78,9 @@ describe("payload bucket", () => {
       JSON.stringify(p.Properties?.Bucket).includes(bucketId),
     );
     const statements = (
-      policy?.[1].Properties?.PolicyDocument as { Statement: Array<Record<string, unknown>> }
+      (policy?.[1].Properties?.PolicyDocument ?? { Statement: [] }) as {
+        Statement: Array<Record<string, unknown>>;
+      }
     ).Statement;
     expect(statements).toContainEqual(
       expect.objectContaining({ Effect: "Deny", Condition: { Bool: { "aws:SecureTransport": "false" } } }),

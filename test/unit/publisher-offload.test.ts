@@ -80,7 +80,10 @@ describe("publishing by reference", () => {
       type: { DataType: "String", StringValue: "Doc" },
       version: { DataType: "String", StringValue: "1" },
       region: { DataType: "String", StringValue: "eu" },
-      ExtendedPayloadSize: { DataType: "Number", StringValue: String((put?.Body as Uint8Array).byteLength) },
+      ExtendedPayloadSize: {
+        DataType: "Number",
+        StringValue: String((put?.Body as Uint8Array | undefined)?.byteLength),
+      },
     });
   });
 
