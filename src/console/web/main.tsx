@@ -40,6 +40,8 @@ function App() {
   useEffect(() => {
     const onHash = () => setView(viewFromHash(location.hash));
     addEventListener("hashchange", onHash);
+    // Effects run after the first render: a hash changed in between had no listener yet.
+    onHash();
     return () => removeEventListener("hashchange", onHash);
   }, []);
   const go = (next: View) => {
