@@ -14,6 +14,8 @@ export interface ConsoleAssets {
   readonly stylePath: string;
   /** Bytes of each file, for the README and the benchmark. */
   readonly sizes: Readonly<Record<string, number>>;
+  /** Bytes each package (or "console page" for our own code) contributes to app.js. */
+  readonly scriptParts: Readonly<Record<string, number>>;
   readonly buildMs: number;
 }
 
@@ -34,6 +36,7 @@ export async function bundleConsoleAssets(): Promise<ConsoleAssets> {
     entryNames: "app",
     legalComments: "none",
     logLevel: "silent",
+    metafile: true,
   });
   const files = new Map<string, { body: Uint8Array; contentType: string }>();
   let scriptPath = "";
@@ -51,5 +54,20 @@ export async function bundleConsoleAssets(): Promise<ConsoleAssets> {
     if (isScript) scriptPath = path;
     else stylePath = path;
   }
-  return { files, scriptPath, stylePath, sizes, buildMs: Math.round(performance.now() - started) };
+  const scriptParts: Record<string, number> = {};
+  for (const [path, output] of Object.entries(result.metafile.outputs)) {
+    if (!path.endsWith(".js")) continue;
+    for (const [input, { bytesInOutput }] of Object.entries(output.inputs)) {
+      const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(input)?.[1] ?? "console page";
+      scriptParts[pkg] = (scriptParts[pkg] ?? 0) + bytesInOutput;
+    }
+  }
+  return {
+    files,
+    scriptPath,
+    stylePath,
+    sizes,
+    scriptParts,
+    buildMs: Math.round(performance.now() - started),
+  };
 }

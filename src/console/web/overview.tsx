@@ -5,8 +5,8 @@ import { age, rate } from "./format.ts";
 function Figure(props: { label: string; value: string | number; tone?: "warn" | "bad" | undefined }) {
   return (
     <div class={`figure${props.tone ? ` ${props.tone}` : ""}`}>
-      <dt>{props.label}</dt>
-      <dd>{props.value}</dd>
+      <dt class="figure-label">{props.label}</dt>
+      <dd class="figure-value">{props.value}</dd>
     </div>
   );
 }
