@@ -14,6 +14,7 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import type { DatabaseSync } from "node:sqlite";
 import { SecretsProvider } from "@aws-lambda-powertools/parameters/secrets";
+import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
 import { S3Client } from "@aws-sdk/client-s3";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { SESClient, VerifyEmailIdentityCommand } from "@aws-sdk/client-ses";
@@ -24,13 +25,20 @@ import { createApiServer } from "../app/api/api-server.ts";
 import { apiAbuseSettingsFromEnv } from "../app/api/api-settings.ts";
 import { createOutboxRelay, type OutboxRelay } from "../app/outbox/index.ts";
 import { verificationKeyFromSecret } from "../app/signup/verification-key.ts";
+import { startConsole } from "../console/server.ts";
 import { localTarget, targetEnvironment } from "../deployment/aws-target.ts";
 import type { DeploySettings } from "../deployment/consumer-environment.ts";
-import { queueDepth } from "../deployment/consumer-status.ts";
+import { localStackPeek, oldestAgeFromPeek, queueDepth } from "../deployment/consumer-status.ts";
 import type { DeployedTopology } from "../deployment/deployed-topology.ts";
 import { createPublisher } from "../deployment/publisher.ts";
 import { DEFAULT_STACK_NAME } from "../deployment/stack-outputs.ts";
-import { type ConsumerName, consumerNames, type TopicName, topicNames } from "../deployment/topology.ts";
+import {
+  type ConsumerName,
+  consumerNames,
+  redriveFunction,
+  type TopicName,
+  topicNames,
+} from "../deployment/topology.ts";
 import type { RecordOutcome } from "../lib/consumer/outcomes.ts";
 import type { WorkerLogs } from "../worker/readable-output.ts";
 import { type WorkerPlan, WorkerPool } from "../worker/worker.ts";
@@ -78,6 +86,8 @@ export interface ConsumerLine {
 
 export interface LocalSystem {
   readonly apiUrl: string;
+  /** The operator console, token included (as `courier console --local` serves it). */
+  readonly consoleUrl: string;
   readonly endpoint: string;
   /** LocalStack's record of sent mail. */
   readonly mailboxUrl: string;
@@ -205,9 +215,20 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
     cleanups.push(() => workers.stop());
 
     const sqs = new SQSClient(aws);
+    const operatorConsole = await startConsole({
+      sqs,
+      cloudwatch: new CloudWatchClient(aws),
+      topology,
+      endpoint: `LocalStack at ${endpoint}`,
+      readOnly: false,
+      oldestAge: oldestAgeFromPeek(localStackPeek(endpoint)),
+      maxRedrives: redriveFunction.maxRedrives,
+    });
+    cleanups.push(() => operatorConsole.close());
     const depth = (url: string) => queueDepth(sqs, url);
     return {
       apiUrl,
+      consoleUrl: operatorConsole.url,
       endpoint,
       mailboxUrl: `${endpoint}/_aws/ses`,
       smsUrl: `${endpoint}/_aws/sns/sms-messages`,

@@ -72,6 +72,18 @@ afterAll(async () => {
 }, 300_000);
 
 describe("the local system through the example API", () => {
+  it("GIVEN npm start WHEN the printed console address is opened THEN it serves the page, and nothing without its token", async () => {
+    // A browser keeps the cookie the token is traded for; fetch needs it passed by hand.
+    const { origin } = new URL(system.consoleUrl);
+    const entry = await fetch(system.consoleUrl, { redirect: "manual" });
+    expect(entry.status).toBe(303);
+    const cookie = (entry.headers.get("set-cookie") ?? "").split(";")[0] ?? "";
+    const page = await fetch(`${origin}/`, { headers: { cookie } });
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain("courier console");
+    expect((await fetch(`${origin}/api/overview`)).status).toBe(401);
+  });
+
   it("GIVEN a sign-up WHEN POST /accounts THEN 201 at once, one email arrives, and its link verifies the account", async () => {
     const email = address("ada");
     const res = await fetch(`${system.apiUrl}/accounts`, {
