@@ -31,6 +31,7 @@ interface WorkOptions extends OutputOptions, TargetCliOptions {
   concurrency?: string;
   interval: string;
   jsonLogs?: boolean;
+  waitSeconds?: string;
 }
 
 function positiveInteger(flag: string, value: string): number {
@@ -93,6 +94,13 @@ function summaryRow(state: WorkerState) {
 async function workCommand(names: string[], options: WorkOptions): Promise<void> {
   const selected = selectConsumers(names);
   const concurrency = options.concurrency ? positiveInteger("--concurrency", options.concurrency) : undefined;
+  const waitTimeSeconds = options.waitSeconds === undefined ? undefined : Number(options.waitSeconds);
+  if (
+    waitTimeSeconds !== undefined &&
+    !(Number.isInteger(waitTimeSeconds) && waitTimeSeconds >= 0 && waitTimeSeconds <= 20)
+  ) {
+    throw new CliError(`--wait-seconds must be a whole number from 0 to 20, got "${options.waitSeconds}"`, 2);
+  }
   const intervalMs = positiveInteger("--interval", options.interval) * 1000;
   const resolved = await commandTarget(options);
   const where = resolved.target.label;
@@ -116,6 +124,7 @@ async function workCommand(names: string[], options: WorkOptions): Promise<void>
           target,
           baseEnv: process.env,
           ...(concurrency ? { concurrency } : {}),
+          ...(waitTimeSeconds !== undefined ? { waitTimeSeconds } : {}),
           ...(idempotencyTable ? { idempotencyTable } : {}),
           ...(auditTable ? { auditTable } : {}),
         }),
@@ -228,6 +237,10 @@ export function register(program: Command): void {
     .option(
       "--concurrency <n>",
       "pollers per consumer (default: each consumer's maxConcurrency from the topology)",
+    )
+    .option(
+      "--wait-seconds <n>",
+      "long-poll wait per receive, 0-20 (default 20); a stop takes at most this plus in-flight batches, so keep it under the platform's grace period",
     )
     .option("--interval <seconds>", "seconds between progress lines (with --json or --json-logs)", "10")
     .option("--json", "progress, each handled message and the final summary as JSON lines")
