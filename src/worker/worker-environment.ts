@@ -7,9 +7,10 @@
  */
 import { CREDENTIAL_SOURCES } from "../deployment/aws-target.ts";
 import { consumerEnvironment, type DeploySettings, ENV } from "../deployment/consumer-environment.ts";
+import { needsOf } from "../deployment/consumer-needs.ts";
 import { DEPLOY_SETTINGS } from "../deployment/deploy-settings.ts";
 import { consumerResources, type DeployedTopology } from "../deployment/deployed-topology.ts";
-import type { ConsumerName } from "../deployment/topology.ts";
+import { type ConsumerName, consumerSpec } from "../deployment/topology.ts";
 
 /** Where the workers' AWS calls go. */
 export interface WorkerTarget {
@@ -120,6 +121,10 @@ export function workerEnvironment(options: WorkerEnvironmentOptions): Record<str
   const missing = Object.entries(functionEnv)
     .filter(([, value]) => value === UNSET)
     .map(([key]) => key);
+  // The audit trail has no stand-in: without its table every record would fail at cold start.
+  if (needsOf(consumerSpec(consumer)).appendsAuditTrail && !functionEnv[ENV.auditTable]) {
+    missing.push(ENV.auditTable);
+  }
   if (missing.length > 0) {
     // The webhook may also come from a secret, which keeps the URL out of the environment.
     const described = missing.map((key) =>

@@ -175,6 +175,10 @@ describe("courier work: worker mode", () => {
       expect(teamLines).toEqual([
         "team-notify: not started: needs TEAM_WEBHOOK_URL (or TEAM_WEBHOOK_SECRET_ARN) (the others run)",
       ]);
+      // The audit trail has no stand-in without a DynamoDB-API server: not started either, and named.
+      expect(stdout.split("\n").filter((l) => l.startsWith("security-audit"))).toEqual([
+        "security-audit: not started: needs AUDIT_TABLE (the others run)",
+      ]);
       run.child.kill("SIGTERM");
       expect(await run.exit).toBe(0);
     } finally {
