@@ -1,7 +1,9 @@
 /** password-reset-email: sends the reset link for one PasswordResetRequested event (SES v1). */
+
 import { type SESClient, SendEmailCommand } from "@aws-sdk/client-ses";
 import type { PasswordResetRequestedV1 } from "../../lib/contracts/index.ts";
 import { EmailRejectedError } from "../signup/errors.ts";
+import { verificationLink } from "../signup/verification-email.ts";
 import type { VerificationKeySource } from "../signup/verification-key.ts";
 import { issueResetToken } from "./reset-token.ts";
 
@@ -21,12 +23,8 @@ export interface ResetEvent {
   readonly data: PasswordResetRequestedV1;
 }
 
-export function resetLink(base: string, accountId: string, token: string): string {
-  const url = new URL(base);
-  url.searchParams.set("accountId", accountId);
-  url.searchParams.set("token", token);
-  return url.toString();
-}
+/** The same link shape as the verification email's: the base's query kept, accountId and token added. */
+export const resetLink = verificationLink;
 
 const PERMANENT_SES_ERRORS = new Set([
   "MessageRejected",
