@@ -77,7 +77,9 @@ describe("every command through --profile", () => {
     expect(run.stderr).toBe("");
     expect(run.code).toBe(0);
     // One row per consumer the deployed topology has: the CLI read every queue through the proxy.
-    expect(JSON.parse(run.stdout).consumers).toHaveLength(Object.keys(stack?.topology.consumers ?? {}).length);
+    expect(JSON.parse(run.stdout).consumers).toHaveLength(
+      Object.keys(stack?.topology.consumers ?? {}).length,
+    );
     expect(proxy.calls).toContain("DescribeStacks");
     expect(proxy.calls).toContain("AmazonSQS.GetQueueAttributes");
   });
