@@ -58,8 +58,8 @@ describe("transactional outbox", () => {
         return { messageId: `m-${published.length}` };
       },
     });
-    expect(await relay.runOnce()).toEqual({ sent: 1, failed: 0 });
-    expect(await relay.runOnce()).toEqual({ sent: 0, failed: 0 });
+    expect(await relay.runOnce()).toEqual({ sent: 1, failed: 0, held: 0 });
+    expect(await relay.runOnce()).toEqual({ sent: 0, failed: 0, held: 0 });
     expect(published).toHaveLength(1);
     expect(published[0]?.topic).toBe("account-signups");
     expect(published[0]?.data).toMatchObject({ accountId: account.accountId, email: "ada@example.com" });
@@ -81,11 +81,11 @@ describe("transactional outbox", () => {
         return { messageId: "m-1" };
       },
     });
-    expect(await relay.runOnce()).toEqual({ sent: 0, failed: 1 });
+    expect(await relay.runOnce()).toEqual({ sent: 0, failed: 1, held: 0 });
     fail = false;
-    expect(await relay.runOnce()).toEqual({ sent: 0, failed: 0 }); // not due yet
+    expect(await relay.runOnce()).toEqual({ sent: 0, failed: 0, held: 0 }); // not due yet
     clock += 1000;
-    expect(await relay.runOnce()).toEqual({ sent: 1, failed: 0 });
+    expect(await relay.runOnce()).toEqual({ sent: 1, failed: 0, held: 0 });
     expect(outboxCounts(db)).toEqual({ pending: 0, sent: 1 });
   });
 
@@ -114,7 +114,7 @@ describe("transactional outbox", () => {
         return { messageId: "m-2" };
       },
     });
-    expect(await relay.runOnce()).toEqual({ sent: 1, failed: 0 });
+    expect(await relay.runOnce()).toEqual({ sent: 1, failed: 0, held: 0 });
     expect(second[0]?.eventId).toBe(first[0]?.eventId);
   });
 

@@ -3,6 +3,10 @@
  * backoff and jitter. Publishing happens strictly after the business transaction commits, and a
  * row is marked sent only after SNS confirmed it: a crash in between republishes the row (same
  * eventId) on the next start, so a message is never lost and never invented.
+ *
+ * Rows of an ordered topic's message group go out one after another in commit order, and a group
+ * stops at its first failure: its later rows wait (untouched) until the failed row is sent, so SNS
+ * FIFO never receives them out of order. Other groups and ungrouped rows go on.
  */
 
 import type { DatabaseSync } from "node:sqlite";
@@ -36,6 +40,8 @@ export interface OutboxRelayOptions {
 export interface RelayPass {
   readonly sent: number;
   readonly failed: number;
+  /** Rows not tried because an earlier row of their message group failed in this pass. */
+  readonly held: number;
 }
 
 export interface OutboxRelay {
@@ -78,12 +84,36 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     }
   }
 
+  /** A group's rows in order, stopping at the first failure; the rest are held for a later pass. */
+  async function relayInOrder(rows: readonly OutboxRow[]): Promise<RelayPass> {
+    let sent = 0;
+    for (const row of rows) {
+      if (!(await relayRow(row))) return { sent, failed: 1, held: rows.length - sent - 1 };
+      sent += 1;
+    }
+    return { sent, failed: 0, held: 0 };
+  }
+
   async function runOnce(): Promise<RelayPass> {
     const rows = duePending(options.db, now(), batchSize);
-    // Concurrent publishes: SNS standard topics do not order messages anyway.
-    const outcomes = await Promise.all(rows.map(relayRow));
-    const sent = outcomes.filter(Boolean).length;
-    return { sent, failed: outcomes.length - sent };
+    // Lanes run concurrently: each ungrouped row alone (a standard topic does not order anyway),
+    // each message group's rows together, in id (commit) order.
+    const lanes = new Map<string | number, OutboxRow[]>();
+    for (const row of rows) {
+      const lane = row.messageGroup === null ? row.id : `group:${row.messageGroup}`;
+      const list = lanes.get(lane);
+      if (list) list.push(row);
+      else lanes.set(lane, [row]);
+    }
+    const passes = await Promise.all([...lanes.values()].map(relayInOrder));
+    return passes.reduce(
+      (a, b) => ({ sent: a.sent + b.sent, failed: a.failed + b.failed, held: a.held + b.held }),
+      {
+        sent: 0,
+        failed: 0,
+        held: 0,
+      },
+    );
   }
 
   let running = false;

@@ -3,8 +3,15 @@
  * SQLite transaction; the relay publishes pending rows afterwards. The eventId is fixed when the
  * row is written, so a relay that publishes and then crashes before marking the row sent
  * republishes the SAME eventId, which the idempotent consumers absorb.
+ *
+ * A row for an ordered (FIFO) topic carries its message group, derived from the topology when the
+ * row is written. Rows get their ids in commit order (AUTOINCREMENT, assigned under the write lock
+ * every writer takes with BEGIN IMMEDIATE), so a group's rows in id order are its commit order; the
+ * relay publishes them in that order and never past a row of the group that is still pending.
  */
 import type { DatabaseSync } from "node:sqlite";
+import { isTopicName, type TopicSpec, topics } from "../../deployment/topology.ts";
+import { messageGroupIdFor } from "../../lib/publisher/ordering.ts";
 
 export interface OutboxRow {
   readonly id: number;
@@ -14,6 +21,8 @@ export interface OutboxRow {
   /** The message's `data`, as JSON. */
   readonly data: string;
   readonly attempts: number;
+  /** The SNS message group on an ordered topic; null on a standard topic. */
+  readonly messageGroup: string | null;
 }
 
 export interface NewOutboxEntry {
@@ -39,27 +48,60 @@ export function migrateOutbox(db: DatabaseSync): void {
     );
     CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (next_attempt_at) WHERE sent_at IS NULL;
   `);
+  // Databases written before ordered topics existed lack the column; their rows are ungrouped.
+  const columns = db.prepare("PRAGMA table_info(outbox)").all() as unknown as Array<{ name: string }>;
+  if (!columns.some((c) => c.name === "message_group"))
+    db.exec("ALTER TABLE outbox ADD COLUMN message_group TEXT");
+  db.exec(
+    "CREATE INDEX IF NOT EXISTS outbox_pending_group ON outbox (message_group, id) WHERE sent_at IS NULL",
+  );
+}
+
+/**
+ * The message group SNS will get for this entry (the same derivation as the publisher's), or null
+ * on a standard topic. Throws TypeError when an ordered topic's data lacks its group field.
+ */
+export function outboxMessageGroup(topic: string, data: unknown): string | null {
+  const ordering = isTopicName(topic) ? (topics[topic] as TopicSpec).ordering : undefined;
+  if (!ordering) return null;
+  const value = (data as Record<string, unknown> | null)?.[ordering.groupBy];
+  if (typeof value !== "string" || value === "")
+    throw new TypeError(`outbox row for "${topic}": "${ordering.groupBy}" is not a non-empty string`);
+  return messageGroupIdFor(value);
 }
 
 /** Adds an entry; call it inside the transaction that writes the business row. */
 export function enqueueOutbox(db: DatabaseSync, entry: NewOutboxEntry): void {
   db.prepare(
-    "INSERT INTO outbox (topic, event_id, occurred_at, data) VALUES (@topic, @eventId, @occurredAt, @data)",
+    `INSERT INTO outbox (topic, event_id, occurred_at, data, message_group)
+     VALUES (@topic, @eventId, @occurredAt, @data, @messageGroup)`,
   ).run({
     topic: entry.topic,
     eventId: entry.eventId,
     occurredAt: entry.occurredAt,
     data: JSON.stringify(entry.data),
+    messageGroup: outboxMessageGroup(entry.topic, entry.data),
   });
 }
 
+/**
+ * Pending rows that are due, oldest first, leaving out every row of a group behind an earlier
+ * pending row of that group that is not due (waiting out its backoff): the group is stopped there.
+ */
 export function duePending(db: DatabaseSync, nowMs: number, limit: number): OutboxRow[] {
   return db
     .prepare(
-      `SELECT id, topic, event_id AS eventId, occurred_at AS occurredAt, data, attempts
-       FROM outbox WHERE sent_at IS NULL AND next_attempt_at <= ? ORDER BY id LIMIT ?`,
+      `SELECT id, topic, event_id AS eventId, occurred_at AS occurredAt, data, attempts,
+              message_group AS messageGroup
+       FROM outbox o
+       WHERE sent_at IS NULL AND next_attempt_at <= @now
+         AND (message_group IS NULL OR NOT EXISTS (
+           SELECT 1 FROM outbox earlier
+           WHERE earlier.message_group = o.message_group AND earlier.sent_at IS NULL
+             AND earlier.id < o.id AND earlier.next_attempt_at > @now))
+       ORDER BY id LIMIT @limit`,
     )
-    .all(nowMs, limit) as unknown as OutboxRow[];
+    .all({ now: nowMs, limit }) as unknown as OutboxRow[];
 }
 
 export function markSent(db: DatabaseSync, id: number, messageId: string, sentAt: string): void {
