@@ -88,6 +88,11 @@ describe("publish", () => {
       version: 1,
       occurredAt: "2025-06-01T12:00:00.000Z",
       producer: "api-server",
+      // A new trace per publish when the caller gives none (its own tests: publisher-trace.test.ts).
+      trace: {
+        traceparent: expect.stringMatching(/^00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]$/),
+        correlationId: expect.any(String),
+      },
       data: signup,
     });
   });

@@ -84,11 +84,17 @@ export function deadLetterMessage(
   // between the send and the delete) within 5 minutes is dropped by SQS.
   const group = (record.attributes as { MessageGroupId?: string } | undefined)?.MessageGroupId;
   const fifo = group !== undefined && dlqUrl.endsWith(".fifo");
+  // X-Ray's trace header travels as a system attribute (not one of the 10): kept, the DLQ copy and
+  // its redrive stay in the request's trace. The body keeps courier's own trace context anyway.
+  const traceHeader = record.attributes?.AWSTraceHeader;
   return {
     QueueUrl: dlqUrl,
     MessageBody: record.body,
     MessageAttributes: attributes,
     ...(fifo ? { MessageGroupId: group, MessageDeduplicationId: record.messageId } : {}),
+    ...(traceHeader
+      ? { MessageSystemAttributes: { AWSTraceHeader: { DataType: "String", StringValue: traceHeader } } }
+      : {}),
   };
 }
 

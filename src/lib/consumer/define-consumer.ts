@@ -11,6 +11,7 @@ import { PayloadLocationRefusedError } from "../payload-offloading/errors.ts";
 import type { PayloadResolver } from "../payload-offloading/payload-resolver.ts";
 import { declaredPayloadSize, RESERVED_ATTRIBUTE_NAMES } from "../payload-offloading/pointer.ts";
 import { sqsClient } from "../sqs-client.ts";
+import type { TraceContext } from "../trace/trace-context.ts";
 import { type BackoffSpec, backoffSeconds } from "./backoff.ts";
 import { deadLetterMessage, failureReason } from "./dead-letter.ts";
 import { contractIndex, decodeBody } from "./decode.ts";
@@ -20,7 +21,12 @@ import { changeVisibilityInBatches, sendInBatches, type VisibilityChange } from 
 import { isFifoEvent, type SkippedRecord, settleFifoRecords } from "./fifo.ts";
 import { type FailureOutcomeDetails, publishRecordOutcome, type RecordOutcome } from "./outcomes.ts";
 import { batchResponse, recordsOf, settleRecords } from "./partial-batch.ts";
-import { type ConsumerContext, RecordContext, type RecordContextShared } from "./record-context.ts";
+import {
+  type ConsumerContext,
+  RecordContext,
+  type RecordContextShared,
+  traceLogKeys,
+} from "./record-context.ts";
 import { type QueueAddresses, queueAddressesFromEnv } from "./runtime-config.ts";
 import { describeThrown } from "./thrown.ts";
 
@@ -48,8 +54,12 @@ export interface ConsumerRuntimeSpec<C extends AnyContract = AnyContract> {
   readonly onPermanentFailure?: "dead-letter" | "hold-group";
 }
 
-/** The parts of Powertools Metrics the runtime uses, so tests can pass a recorder. */
-export type ConsumerMetrics = Pick<Metrics, "addMetric" | "publishStoredMetrics">;
+/**
+ * The parts of Powertools Metrics the runtime uses, so tests can pass a recorder. `addMetadata`
+ * (optional for such recorders) puts a batch's correlation ids on its EMF line.
+ */
+export type ConsumerMetrics = Pick<Metrics, "addMetric" | "publishStoredMetrics"> &
+  Partial<Pick<Metrics, "addMetadata">>;
 
 /** Settings of a consumer handler other than its spec and `handle`: clients, clock, and the like. */
 export interface ConsumerHandlerSettings {
@@ -102,6 +112,15 @@ export const METRIC = {
   deadLetterFailed: "DeadLetterFailed",
   ageAtProcessing: "AgeAtProcessing",
 } as const;
+
+/**
+ * The EMF metadata key that lists a batch's correlation ids. Metadata, not a dimension: one
+ * dimension value per request would make a metric per request (CloudWatch bills each) and say
+ * nothing a sum could not; metadata is only searchable text on the batch's EMF log line.
+ */
+export const CORRELATION_IDS_METADATA = "correlationIds";
+/** Bounds the metadata on a large batch (up to 10,000 records); the rest are counted, not listed. */
+export const MAX_CORRELATION_IDS_METADATA = 100;
 
 /** Outcome counts of one invocation, published as metrics when it ends. */
 interface Tally {
@@ -157,6 +176,7 @@ export function createConsumerHandler<C extends AnyContract, N extends string>(
         readonly kind: "retry";
         readonly record: SQSRecord;
         readonly eventId: string | undefined;
+        readonly trace: TraceContext | undefined;
         readonly receiveCount: number;
         readonly durationMs: number;
         readonly error: unknown;
@@ -167,6 +187,7 @@ export function createConsumerHandler<C extends AnyContract, N extends string>(
         readonly kind: "dead-letter";
         readonly record: SQSRecord;
         readonly eventId: string | undefined;
+        readonly trace: TraceContext | undefined;
         readonly durationMs: number;
         readonly reason: FailureReason;
         readonly message: SendMessageCommandInput;
@@ -182,18 +203,26 @@ export function createConsumerHandler<C extends AnyContract, N extends string>(
     eventId: string | undefined,
     receiveCount: number,
     durationMs: number,
+    trace: TraceContext | undefined,
   ) => ({
     consumer,
     ...(eventId ? { eventId } : {}),
+    ...(trace ? { correlationId: trace.correlationId } : {}),
     messageId: record.messageId,
     receiveCount,
     at: now(),
     durationMs,
   });
 
-  const processed = (record: SQSRecord, eventId: string, receiveCount: number, startedAt: number) => {
+  const processed = (
+    record: SQSRecord,
+    eventId: string,
+    receiveCount: number,
+    startedAt: number,
+    trace: TraceContext | undefined,
+  ) => {
     publishRecordOutcome({
-      ...outcomeFields(record, eventId, receiveCount, now() - startedAt),
+      ...outcomeFields(record, eventId, receiveCount, now() - startedAt, trace),
       outcome: "processed",
     });
     return PROCESSED;
@@ -207,6 +236,7 @@ export function createConsumerHandler<C extends AnyContract, N extends string>(
         item.eventId,
         item.kind === "retry" ? item.receiveCount : item.reason.receiveCount,
         item.durationMs,
+        item.trace,
       ),
       ...outcome,
     } as RecordOutcome);
@@ -215,6 +245,7 @@ export function createConsumerHandler<C extends AnyContract, N extends string>(
     record: SQSRecord,
     context: Context | undefined,
     fifo: boolean,
+    correlationIds: Set<string>,
   ): Outcome | Promise<Outcome> => {
     const startedAt = now();
     let receiveCount = 1;
@@ -226,7 +257,7 @@ export function createConsumerHandler<C extends AnyContract, N extends string>(
       }
       const declaredBytes = declaredPayloadSize(record.messageAttributes);
       if (declaredBytes === undefined)
-        return processBody(record, record.body, context, fifo, receiveCount, startedAt);
+        return processBody(record, record.body, context, fifo, receiveCount, startedAt, correlationIds);
       // A pointer: resolved first; the record (and any DLQ copy of it) keeps the pointer as it came.
       if (!options.payloads) {
         throw new PayloadLocationRefusedError(
@@ -235,11 +266,11 @@ export function createConsumerHandler<C extends AnyContract, N extends string>(
       }
       const count = receiveCount;
       return options.payloads(record.body, declaredBytes).then(
-        (body) => processBody(record, body, context, fifo, count, startedAt),
-        (error: unknown) => failedOutcome(record, undefined, count, error, startedAt, fifo),
+        (body) => processBody(record, body, context, fifo, count, startedAt, correlationIds),
+        (error: unknown) => failedOutcome(record, undefined, undefined, count, error, startedAt, fifo),
       );
     } catch (error) {
-      return failedOutcome(record, undefined, receiveCount, error, startedAt, fifo);
+      return failedOutcome(record, undefined, undefined, receiveCount, error, startedAt, fifo);
     }
   };
 
@@ -250,32 +281,48 @@ export function createConsumerHandler<C extends AnyContract, N extends string>(
     fifo: boolean,
     receiveCount: number,
     startedAt: number,
+    correlationIds: Set<string>,
   ): Outcome | Promise<Outcome> => {
     let eventId: string | undefined;
+    let trace: TraceContext | undefined;
     try {
       const { message, snsSequenceNumber } = decodeBody(body, contracts);
       eventId = message.eventId;
+      trace = message.trace;
+      if (trace) correlationIds.add(trace.correlationId);
       const handled = options.handle(
         message as EnvelopeOf<C>,
-        new RecordContext(shared, record, message.eventId, receiveCount, context, now(), snsSequenceNumber),
+        new RecordContext(
+          shared,
+          record,
+          message.eventId,
+          receiveCount,
+          context,
+          now(),
+          snsSequenceNumber,
+          trace,
+        ),
       );
-      if (!isThenable(handled)) return processed(record, message.eventId, receiveCount, startedAt);
+      if (!isThenable(handled)) return processed(record, message.eventId, receiveCount, startedAt, trace);
       const messageEventId = eventId;
+      const messageTrace = trace;
       return Promise.resolve(handled).then(
-        () => processed(record, messageEventId, receiveCount, startedAt),
-        (error: unknown) => failedOutcome(record, messageEventId, receiveCount, error, startedAt, fifo),
+        () => processed(record, messageEventId, receiveCount, startedAt, messageTrace),
+        (error: unknown) =>
+          failedOutcome(record, messageEventId, messageTrace, receiveCount, error, startedAt, fifo),
       );
     } catch (error) {
       // Any value at all may arrive here (`throw undefined`, a string, a frozen object): the reason
       // and log lines describe it (describeThrown), and only this record fails. A promise rejected
       // without a reason arrives as `undefined` in the rejection handler above, likewise.
-      return failedOutcome(record, eventId, receiveCount, error, startedAt, fifo);
+      return failedOutcome(record, eventId, trace, receiveCount, error, startedAt, fifo);
     }
   };
 
   const failedOutcome = (
     record: SQSRecord,
     eventId: string | undefined,
+    trace: TraceContext | undefined,
     receiveCount: number,
     error: unknown,
     startedAt: number,
@@ -298,12 +345,13 @@ export function createConsumerHandler<C extends AnyContract, N extends string>(
         messageId: record.messageId,
       });
       const message = deadLetterMessage(record, reason, queueAddresses().dlqUrl, priorityAttributes);
-      return { kind: "dead-letter", record, eventId, durationMs, reason, message };
+      return { kind: "dead-letter", record, eventId, trace, durationMs, reason, message };
     }
     return {
       kind: "retry",
       record,
       eventId,
+      trace,
       receiveCount,
       durationMs,
       error,
@@ -343,6 +391,7 @@ export function createConsumerHandler<C extends AnyContract, N extends string>(
         logger.warn("could not set the retry delay; the queue's visibility timeout applies", {
           messageId: item.record.messageId,
           eventId: item.eventId,
+          ...traceLogKeys(item.trace),
           error: error as Error,
         });
       }
@@ -358,6 +407,7 @@ export function createConsumerHandler<C extends AnyContract, N extends string>(
       logger.warn("record failed; retrying later", {
         messageId: item.record.messageId,
         eventId: item.eventId,
+        ...traceLogKeys(item.trace),
         receiveCount: item.receiveCount,
         retryInSeconds: item.visibilityTimeout,
         errorClass: thrown.errorClass,
@@ -373,11 +423,12 @@ export function createConsumerHandler<C extends AnyContract, N extends string>(
     const outcomes = await sendInBatches(sqs, queueAddresses().dlqUrl, deadLetters);
     for (const { item, error } of outcomes) {
       const { record, eventId, reason } = item;
+      const traceKeys = traceLogKeys(item.trace);
       if (error === undefined) {
         tally.deadLettered += 1;
         const failure = { errorClass: reason.errorClass, errorMessage: reason.message };
         if (reportFailure(item, { outcome: "dead-lettered", kind: reason.kind, ...failure })) continue;
-        logger.error("record dead-lettered", { messageId: record.messageId, eventId, reason });
+        logger.error("record dead-lettered", { messageId: record.messageId, eventId, ...traceKeys, reason });
         continue;
       }
       tally.deadLetterFailed += 1;
@@ -390,6 +441,7 @@ export function createConsumerHandler<C extends AnyContract, N extends string>(
       logger.error("dead-lettering failed; reporting the record as failed so it is not lost", {
         messageId: record.messageId,
         eventId,
+        ...traceKeys,
         reason,
         error: error as Error,
       });
@@ -406,6 +458,7 @@ export function createConsumerHandler<C extends AnyContract, N extends string>(
     if (context?.awsRequestId) logger.addContext(context);
     // Per invocation: the local event source runs concurrent invocations in one process.
     const tally: Tally = { processed: 0, retried: 0, deadLettered: 0, deadLetterFailed: 0 };
+    const correlationIds = new Set<string>();
     try {
       // A FIFO batch runs in order and skips the rest of a failed group (fifo.ts).
       const fifo = isFifoEvent(records);
@@ -414,13 +467,13 @@ export function createConsumerHandler<C extends AnyContract, N extends string>(
       if (fifo) {
         ({ outcomes, skipped } = await settleFifoRecords<Outcome>(
           records,
-          (record) => processRecord(record, context, true),
+          (record) => processRecord(record, context, true, correlationIds),
           (outcome) => (outcome.kind === "retry" ? outcome.visibilityTimeout : undefined),
         ));
       } else {
         outcomes = await settleRecords<Outcome>(
           records,
-          (record) => processRecord(record, context, false),
+          (record) => processRecord(record, context, false, correlationIds),
           processInParallel,
         );
       }
@@ -448,9 +501,18 @@ export function createConsumerHandler<C extends AnyContract, N extends string>(
       for (const [key, count] of Object.entries(tally) as Array<[keyof Tally, number]>) {
         if (count > 0) metrics.addMetric(METRIC[key], MetricUnit.Count, count);
       }
+      if (correlationIds.size > 0)
+        metrics.addMetadata?.(CORRELATION_IDS_METADATA, metadataList(correlationIds));
       metrics.publishStoredMetrics();
     }
   };
+}
+
+/** Space-separated (ids hold no spaces), at most MAX_CORRELATION_IDS_METADATA of them. */
+function metadataList(ids: ReadonlySet<string>): string {
+  const listed = [...ids].slice(0, MAX_CORRELATION_IDS_METADATA);
+  const more = ids.size - listed.length;
+  return more > 0 ? `${listed.join(" ")} (+${more} more)` : listed.join(" ");
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {

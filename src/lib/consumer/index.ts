@@ -5,6 +5,7 @@ export {
   MAX_VISIBILITY_TIMEOUT_SECONDS,
 } from "./backoff.ts";
 export {
+  CORRELATION_IDS_METADATA,
   type ConsumerContext,
   type ConsumerHandler,
   type ConsumerHandlerOptions,

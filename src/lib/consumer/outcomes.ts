@@ -17,6 +17,8 @@ interface OutcomeBase {
   readonly consumer: string;
   /** The producer's eventId; absent when the body could not be decoded. */
   readonly eventId?: string;
+  /** The message's correlation id (its envelope's trace), when it carries one. */
+  readonly correlationId?: string;
   readonly messageId: string;
   /** ApproximateReceiveCount of this delivery: 1 on the first. */
   readonly receiveCount: number;

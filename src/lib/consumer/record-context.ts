@@ -5,6 +5,7 @@
  */
 import type { Logger } from "@aws-lambda-powertools/logger";
 import type { Context, SQSRecord } from "aws-lambda";
+import type { TraceContext } from "../trace/trace-context.ts";
 
 export interface ConsumerContext<N extends string = string> {
   readonly consumer: N;
@@ -21,7 +22,12 @@ export interface ConsumerContext<N extends string = string> {
    * the record is an SNS notification (it survives redrive), else SQS's.
    */
   readonly sequenceNumber?: string | undefined;
-  /** The consumer's logger with eventId and messageId as persistent keys. */
+  /** The producer's trace context (traceparent, correlationId), when the message carries one. */
+  readonly trace?: TraceContext | undefined;
+  /**
+   * The consumer's logger for this record: eventId, messageId and, when the message carries them,
+   * correlationId and traceparent on every line.
+   */
   readonly logger: Logger;
   readonly record: SQSRecord;
   /** Milliseconds before the invocation times out. */
@@ -49,6 +55,7 @@ export class RecordContext<N extends string> implements ConsumerContext<N> {
     private readonly lambda: Context | undefined,
     private readonly startedAt: number,
     private readonly snsSequenceNumber?: string,
+    readonly trace?: TraceContext,
   ) {
     this.consumer = shared.consumer;
     this.messageId = record.messageId;
@@ -62,10 +69,14 @@ export class RecordContext<N extends string> implements ConsumerContext<N> {
     return this.snsSequenceNumber ?? this.record.attributes?.SequenceNumber;
   }
 
-  /** Built on first use: most handlers log little, and a child logger per record is not free. */
+  /**
+   * Built on first use: most handlers log little, and a child logger per record is not free.
+   * A child per record rather than appendKeys/removeKeys on the shared logger: a batch's records
+   * run concurrently, so keys appended for one would land on its neighbours' lines.
+   */
   get logger(): Logger {
     this.#child ??= this.shared.logger.createChild({
-      persistentKeys: { eventId: this.eventId, messageId: this.messageId },
+      persistentKeys: { eventId: this.eventId, messageId: this.messageId, ...traceLogKeys(this.trace) },
     });
     return this.#child;
   }
@@ -74,4 +85,12 @@ export class RecordContext<N extends string> implements ConsumerContext<N> {
   readonly remainingTimeMs = (): number =>
     this.lambda?.getRemainingTimeInMillis?.() ??
     this.shared.timeoutSeconds * 1000 - (this.shared.now() - this.startedAt);
+}
+
+/** The keys a record's log lines carry for its trace; none when the message has no trace. */
+export function traceLogKeys(trace: TraceContext | undefined): {
+  correlationId?: string;
+  traceparent?: string;
+} {
+  return trace ? { correlationId: trace.correlationId, traceparent: trace.traceparent } : {};
 }

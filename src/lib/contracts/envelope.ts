@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { envelopeTraceSchema, type TraceContext } from "../trace/trace-context.ts";
 
 /**
  * The envelope every message travels in. `eventId` is assigned by the producer and is the
@@ -11,6 +12,12 @@ export const envelopeHeaderSchema = z.object({
   version: z.number().int().positive(),
   occurredAt: z.iso.datetime({ offset: true }),
   producer: z.string().min(1).max(128),
+  /**
+   * Where the message came from, for logs and traces (src/lib/trace). In the envelope rather than
+   * in message attributes: see publisher/envelope.ts. Optional, and dropped rather than refused
+   * when malformed: a trace never makes a message fail.
+   */
+  trace: envelopeTraceSchema,
 });
 
 /** Any envelope, before its `data` is checked against the contract for its type and version. */
@@ -23,5 +30,6 @@ export interface Envelope<TType extends string, TVersion extends number, TData> 
   version: TVersion;
   occurredAt: string;
   producer: string;
+  trace?: TraceContext | undefined;
   data: TData;
 }

@@ -1,6 +1,7 @@
 import type { MessageAttributeValue } from "@aws-sdk/client-sns";
 import type { z } from "zod";
 import type { AnyContract, ContractEnvelope } from "../contracts/index.ts";
+import type { TraceContext } from "../trace/trace-context.ts";
 import { InvalidMessageError, MessageTooLargeError } from "./errors.ts";
 import { SNS_MAX_PAYLOAD_BYTES, snsMessageSize } from "./size.ts";
 
@@ -28,7 +29,19 @@ function stringAttribute(value: string): MessageAttributeValue {
 }
 
 /**
- * Validates `data` against the topic's contract and builds what SNS receives.
+ * Validates `data` against the topic's contract and builds what SNS receives. `trace`, when given,
+ * goes into the envelope (its `trace` field), not into message attributes, because:
+ * - SQS keeps at most 10 attributes per message, and courier's are spoken for: type, version, the
+ *   contract's filter fields, ExtendedPayloadSize on a pointer, then `courier.failure` on a DLQ copy
+ *   and `courier.lineage` on a redriven one. Trace attributes would crowd out the ones filter
+ *   policies and redrive depend on (test/unit/trace-attribute-budget.test.ts counts them).
+ * - The body travels byte for byte through every hop courier has: SNS raw delivery and the FIFO
+ *   notification wrapper, the DLQ copy, StartMessageMoveTask and selective redrive, the subscription
+ *   DLQ, an offloaded payload in S3, an outbox republish. Attributes are dropped on some of these.
+ * - A consumer decodes the envelope anyway, so reading the trace costs nothing more.
+ * X-Ray's own propagation is separate: Lambda's SDK sends the active trace header with Publish,
+ * SNS passes it to SQS as the AWSTraceHeader system attribute (which does not count as one of the
+ * 10), and the runtime keeps that on DLQ copies; the envelope holds a copy for the logs.
  * Throws InvalidMessageError, or MessageTooLargeError over `maxBytes` (the topic's limit,
  * `topicMaxMessageBytes`; SNS's default 256 KiB when not given).
  */
@@ -38,8 +51,9 @@ export function prepareMessage(
   data: unknown,
   source: EnvelopeSource,
   maxBytes: number = SNS_MAX_PAYLOAD_BYTES,
+  trace?: TraceContext,
 ): PreparedMessage {
-  const message = buildMessage(topic, contract, data, source);
+  const message = buildMessage(topic, contract, data, source, trace);
   if (message.sizeBytes > maxBytes) throw new MessageTooLargeError(topic, message.sizeBytes, maxBytes);
   return message;
 }
@@ -50,6 +64,7 @@ export function buildMessage(
   contract: AnyContract,
   data: unknown,
   source: EnvelopeSource,
+  trace?: TraceContext,
 ): PreparedMessage {
   const parsed = (contract.data as z.ZodType).safeParse(data);
   if (!parsed.success) {
@@ -65,6 +80,7 @@ export function buildMessage(
     version: contract.version,
     occurredAt: source.now().toISOString(),
     producer: source.producer,
+    ...(trace ? { trace } : {}),
     data: parsed.data,
   };
   const attributes: Record<string, MessageAttributeValue> = {

@@ -9,6 +9,12 @@ import {
 import type { z } from "zod";
 import { envelopeHeaderSchema, type TopicSpec } from "../contracts/index.ts";
 import { offloadBody, type PayloadStore } from "../payload-offloading/payload-store.ts";
+import {
+  assertTraceContext,
+  parseXrayTraceHeader,
+  startTrace,
+  type TraceContext,
+} from "../trace/trace-context.ts";
 import { chunkForPublishBatch } from "./chunks.ts";
 import { buildMessage, type PreparedMessage, prepareMessage } from "./envelope.ts";
 import { MessageTooLargeError, PublisherError, PublishFailedError, UnknownTopicError } from "./errors.ts";
@@ -29,6 +35,18 @@ export interface EventIdentity {
   readonly eventId: string;
   readonly occurredAt: string;
 }
+
+/**
+ * What a caller may fix for one publish: the event's identity (both fields, for a republish) and
+ * the trace context of the request that caused it.
+ */
+export type PublishOptions = (
+  | EventIdentity
+  | { readonly eventId?: undefined; readonly occurredAt?: undefined }
+) & {
+  /** The caller's context (an API request's); a new trace is started when not given. */
+  readonly trace?: TraceContext | undefined;
+};
 
 export interface Published {
   readonly eventId: string;
@@ -55,6 +73,14 @@ export interface PublisherOptions<M extends TopicMap> {
    * @default - none: such a message is refused with MessageTooLargeError
    */
   readonly payloadStore?: PayloadStore;
+  /**
+   * Stamp a trace context (W3C traceparent, correlation id, X-Ray's header where tracing is active)
+   * on every envelope: the caller's, or a new one per publish call.
+   * @default true
+   */
+  readonly stampTrace?: boolean;
+  /** Where `_X_AMZN_TRACE_ID` (set per invocation by Lambda with active tracing) is read. @default process.env */
+  readonly env?: NodeJS.ProcessEnv;
 }
 
 export interface TopicPublisher<M extends TopicMap> {
@@ -65,7 +91,7 @@ export interface TopicPublisher<M extends TopicMap> {
   publish<T extends keyof M & string>(
     topic: T,
     data: TopicDataOf<M, T>,
-    identity?: EventIdentity,
+    options?: PublishOptions,
   ): Promise<Published>;
   /**
    * Publishes many messages with PublishBatch. Throws only UnknownTopicError; every other failure
@@ -74,6 +100,7 @@ export interface TopicPublisher<M extends TopicMap> {
   publishBatch<T extends keyof M & string>(
     topic: T,
     items: readonly TopicDataOf<M, T>[],
+    options?: { readonly trace?: TraceContext | undefined },
   ): Promise<BatchItemResult[]>;
 }
 
@@ -105,13 +132,30 @@ export function createTopicPublisher<M extends TopicMap>(options: PublisherOptio
     now: options.now ?? (() => new Date()),
     newId: options.newId ?? randomUUID,
   };
+  const stampTrace = options.stampTrace ?? true;
+  const env = options.env ?? process.env;
+
+  /** The context to stamp for one publish call, or undefined when stamping is off. */
+  function traceFor(given: TraceContext | undefined): TraceContext | undefined {
+    if (!stampTrace) return undefined;
+    if (!given) return startTrace({ env });
+    assertTraceContext(given);
+    if (given.xrayTraceHeader) return given;
+    // A caller's context from before tracing was active here still gets this invocation's X-Ray header.
+    const xrayTraceHeader = parseXrayTraceHeader(env._X_AMZN_TRACE_ID);
+    return xrayTraceHeader ? { ...given, xrayTraceHeader } : given;
+  }
 
   // Topic names come from untyped callers too (the CLI, JavaScript), so check at run time.
   function resolveTopic(topic: string): {
     arn: string;
     maxBytes: number;
     offloads: boolean;
-    prepare: (data: unknown, identity?: EventIdentity) => PreparedMessage;
+    prepare: (
+      data: unknown,
+      identity: EventIdentity | undefined,
+      trace: TraceContext | undefined,
+    ) => PreparedMessage;
     fifo: (message: PreparedMessage) => FifoParameters | undefined;
   } {
     const spec = Object.hasOwn(topics, topic) ? topics[topic] : undefined;
@@ -125,15 +169,15 @@ export function createTopicPublisher<M extends TopicMap>(options: PublisherOptio
       arn,
       maxBytes,
       offloads,
-      prepare: (data, identity) => {
+      prepare: (data, identity, trace) => {
         if (identity) assertIdentity(identity);
         const from = identity
           ? { ...source, newId: () => identity.eventId, now: () => new Date(identity.occurredAt) }
           : source;
         // An offloading topic takes any size here; the send decides between inline and reference.
         return offloads
-          ? buildMessage(topic, contract, data, from)
-          : prepareMessage(topic, contract, data, from, maxBytes);
+          ? buildMessage(topic, contract, data, from, trace)
+          : prepareMessage(topic, contract, data, from, maxBytes, trace);
       },
       // On a FIFO topic: the group from the contract's ordering field, the dedup id = the eventId.
       fifo: (message) => fifoParameters(spec, message.envelope.data, message.envelope.eventId),
@@ -214,9 +258,14 @@ export function createTopicPublisher<M extends TopicMap>(options: PublisherOptio
   }
 
   return {
-    async publish(topic, data, identity) {
+    async publish(topic, data, publishOptions) {
       const { arn, maxBytes, prepare, fifo } = resolveTopic(topic);
-      const message = await sendable(topic, maxBytes, prepare(data, identity));
+      const identity =
+        publishOptions?.eventId !== undefined || publishOptions?.occurredAt !== undefined
+          ? (publishOptions as EventIdentity)
+          : undefined;
+      const trace = traceFor(publishOptions?.trace);
+      const message = await sendable(topic, maxBytes, prepare(data, identity, trace));
       let messageId: string | undefined;
       try {
         const response = await options.sns.send(
@@ -235,13 +284,15 @@ export function createTopicPublisher<M extends TopicMap>(options: PublisherOptio
       return { eventId: message.envelope.eventId, messageId };
     },
 
-    async publishBatch(topic, items) {
+    async publishBatch(topic, items, batchOptions) {
       const { arn, maxBytes, prepare, fifo } = resolveTopic(topic);
+      // One call is one unit of work: its messages share a trace (the caller's, or one new one).
+      const trace = traceFor(batchOptions?.trace);
       const results: BatchItemResult[] = new Array(items.length);
       const pending: Pending[] = [];
       for (const [index, data] of items.entries()) {
         try {
-          const message = await sendable(topic, maxBytes, prepare(data));
+          const message = await sendable(topic, maxBytes, prepare(data, undefined, trace));
           pending.push({ index, message, fifo: fifo(message) });
         } catch (error) {
           // Invalid, too large or not offloaded: this item fails alone. Anything else is a bug.

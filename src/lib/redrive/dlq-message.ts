@@ -12,6 +12,7 @@ import {
   LINEAGE_ATTRIBUTE,
   type Lineage,
 } from "../consumer/failure-attributes.ts";
+import { parseCorrelationId } from "../trace/trace-context.ts";
 import { SNS_DELIVERY_ERROR_CLASS } from "./sns-dead-letter.ts";
 
 /** The message attribute the publisher sets from the contract (SNS raw delivery copies it). */
@@ -40,6 +41,11 @@ export interface DlqMessage {
   readonly receiptHandle: string;
   readonly type?: string;
   readonly eventId?: string;
+  /**
+   * The correlation id of the request that caused the message (its envelope's trace). Redrive
+   * moves the body byte for byte, so it stays with the message beside its lineage.
+   */
+  readonly correlationId?: string;
   /** The failure that put the message in the DLQ, if the consumer runtime recorded it. */
   readonly failure?: FailureReason;
   /** `UNKNOWN_ERROR_CLASS` when SQS moved the message by itself. */
@@ -81,13 +87,14 @@ export function describeDlqMessage(message: Message, options: DescribeOptions = 
   const sentTimestamp = Number(message.Attributes?.SentTimestamp);
   const times = [sentTimestamp, failure ? Date.parse(failure.failedAt) : Number.NaN].filter(Number.isFinite);
   const type = attributes[TYPE_ATTRIBUTE]?.StringValue ?? envelope.type;
-  const eventId = envelope.eventId;
+  const { eventId, correlationId } = envelope;
   const firstSeenAt = times.length > 0 ? new Date(Math.min(...times)) : undefined;
   return {
     messageId: message.MessageId ?? "",
     receiptHandle: message.ReceiptHandle ?? "",
     ...(type ? { type } : {}),
     ...(eventId ? { eventId } : {}),
+    ...(correlationId ? { correlationId } : {}),
     ...(failure ? { failure } : {}),
     errorClass: options.deliveryFailure
       ? SNS_DELIVERY_ERROR_CLASS
@@ -137,7 +144,11 @@ function parseJsonAttribute<T>(value: string | undefined, schema: z.ZodType<T>):
  * Reads type and eventId from the body: courier's envelope itself (SNS raw delivery or a direct
  * send), or an SNS notification that wraps it when raw delivery is off.
  */
-function envelopeFields(body: string | undefined): { type?: string; eventId?: string } {
+function envelopeFields(body: string | undefined): {
+  type?: string;
+  eventId?: string;
+  correlationId?: string;
+} {
   const parsed = parseJson(body);
   if (!isRecord(parsed)) return {};
   const envelope =
@@ -149,7 +160,12 @@ function envelopeFields(body: string | undefined): { type?: string; eventId?: st
   if (!isRecord(envelope)) return notificationType ? { type: notificationType } : {};
   const type = asString(envelope.type) ?? notificationType;
   const eventId = asString(envelope.eventId);
-  return { ...(type ? { type } : {}), ...(eventId ? { eventId } : {}) };
+  const correlationId = parseCorrelationId(field(envelope.trace, "correlationId"));
+  return {
+    ...(type ? { type } : {}),
+    ...(eventId ? { eventId } : {}),
+    ...(correlationId ? { correlationId } : {}),
+  };
 }
 
 function parseJson(text: string | undefined): unknown {

@@ -39,6 +39,8 @@ export interface PeekedMessage {
   readonly ageSeconds?: number;
   readonly type?: string;
   readonly eventId?: string;
+  /** The request's correlation id, from the envelope's trace: search the logs with it. */
+  readonly correlationId?: string;
   readonly errorClass: string;
   /** Error class plus the masked error message: what the console groups by (see causeOf). */
   readonly cause: string;
@@ -99,6 +101,7 @@ export async function peekDlq(options: PeekOptions): Promise<PeekResult> {
           ...(age !== undefined ? { ageSeconds: Math.floor(age) } : {}),
           ...(m.type ? { type: m.type } : {}),
           ...(m.eventId ? { eventId: m.eventId } : {}),
+          ...(m.correlationId ? { correlationId: m.correlationId } : {}),
           errorClass: m.errorClass,
           cause: causeOf(m),
           reason: m.reason,
