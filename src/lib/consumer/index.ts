@@ -16,6 +16,7 @@ export {
   type EnvelopeOf,
   METRIC,
 } from "./define-consumer.ts";
+export { EMF_MAX_VALUES_PER_METRIC, EmfMetrics, type EmfMetricsOptions } from "./emf-metrics.ts";
 export {
   ConsumerConfigError,
   InvalidDataError,

@@ -71,6 +71,11 @@ export function publishRecordOutcome(outcome: RecordOutcome): boolean {
   return true;
 }
 
+/** Whether anyone listens: on Lambda nobody does, and a processed record then builds no outcome object. */
+export function hasRecordOutcomeListeners(): boolean {
+  return outcomes.hasSubscribers;
+}
+
 /** Calls `listener` with every outcome the runtime publishes in this process; returns the unsubscriber. */
 export function onRecordOutcome(listener: (outcome: RecordOutcome) => void): () => void {
   const subscriber = (message: unknown) => listener(message as RecordOutcome);

@@ -46,6 +46,7 @@ export class RecordContext<N extends string> implements ConsumerContext<N> {
   readonly consumer: N;
   readonly messageId: string;
   #child: Logger | undefined;
+  #remainingTimeMs: (() => number) | undefined;
 
   constructor(
     private readonly shared: RecordContextShared<N>,
@@ -81,10 +82,16 @@ export class RecordContext<N extends string> implements ConsumerContext<N> {
     return this.#child;
   }
 
-  /** An arrow so that it works unbound (handlers pass it on as `getRemainingTimeInMillis`). */
-  readonly remainingTimeMs = (): number =>
-    this.lambda?.getRemainingTimeInMillis?.() ??
-    this.shared.timeoutSeconds * 1000 - (this.shared.now() - this.startedAt);
+  /**
+   * A function that works unbound (handlers pass it on as `getRemainingTimeInMillis`), made on
+   * first use rather than for every record.
+   */
+  get remainingTimeMs(): () => number {
+    this.#remainingTimeMs ??= (): number =>
+      this.lambda?.getRemainingTimeInMillis?.() ??
+      this.shared.timeoutSeconds * 1000 - (this.shared.now() - this.startedAt);
+    return this.#remainingTimeMs;
+  }
 }
 
 /** The keys a record's log lines carry for its trace; none when the message has no trace. */
