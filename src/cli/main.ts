@@ -5,6 +5,7 @@
 import { CommanderError } from "commander";
 import { register as registerConsole } from "./commands/console.ts";
 import { register as registerDlq } from "./commands/dlq.ts";
+import { register as registerPause } from "./commands/pause.ts";
 import { register as registerPublish } from "./commands/publish.ts";
 import { register as registerRedrive } from "./commands/redrive.ts";
 import { register as registerStatus } from "./commands/status.ts";
@@ -16,6 +17,7 @@ import { buildProgram, type RegisterCommand } from "./program.ts";
 export const operatorCommands: readonly RegisterCommand[] = [
   registerConsole,
   registerDlq,
+  registerPause,
   registerPublish,
   registerRedrive,
   registerStatus,

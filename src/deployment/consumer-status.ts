@@ -11,6 +11,7 @@
  */
 import { type CloudWatchClient, GetMetricDataCommand } from "@aws-sdk/client-cloudwatch";
 import { GetQueueAttributesCommand, type QueueAttributeName, type SQSClient } from "@aws-sdk/client-sqs";
+import { readQueuePause } from "./consumer-pause.ts";
 import type { DeployedTopology } from "./deployed-topology.ts";
 import { type ConsumerName, consumerNames } from "./topology.ts";
 
@@ -33,6 +34,15 @@ export interface ConsumerStatus {
   readonly dlqOldestAgeSeconds: number | null;
   /** What SNS could not deliver to the queue; absent on a stack without a subscription DLQ. */
   readonly subscriptionDlq?: QueueCounts;
+  /**
+   * `courier pause` tagged the queue, or its Lambda event source mapping is disabled (by courier or
+   * by hand); undefined when neither could be read.
+   */
+  readonly paused?: boolean;
+  /** The Lambda event source mapping's state (Enabled, Disabled, ...), where one is deployed and read. */
+  readonly eventSourceMapping?: string;
+  /** When it was paused (the tag's value). */
+  readonly pausedSince?: string;
 }
 
 /** Lists a queue's messages without receiving them, or undefined where no such API exists. */
@@ -145,19 +155,28 @@ export async function consumerStatuses(options: {
   oldestAge?: OldestAge;
   now?: () => number;
   consumers?: readonly ConsumerName[];
+  /** Reads an event source mapping's state (on AWS); a Disabled or Disabling one reads as paused. */
+  mappingState?: (uuid: string) => Promise<string>;
 }): Promise<ConsumerStatus[]> {
   const now = options.now ?? Date.now;
   return Promise.all(
     (options.consumers ?? consumerNames).map(async (consumer) => {
       const deployed = options.topology.consumers[consumer];
       const age = options.oldestAge ?? (async () => null);
-      const [queue, dlq, queueAge, dlqAge, subscriptionDlq] = await Promise.all([
+      const mappingId = deployed.eventSourceMappingId;
+      const [queue, dlq, queueAge, dlqAge, subscriptionDlq, pause, mapping] = await Promise.all([
         queueCounts(options.sqs, deployed.queueUrl),
         queueCounts(options.sqs, deployed.dlqUrl),
         age(deployed.queueUrl, now()),
         age(deployed.dlqUrl, now()),
         deployed.subscriptionDlqUrl ? queueCounts(options.sqs, deployed.subscriptionDlqUrl) : undefined,
+        readQueuePause(options.sqs, deployed.queueUrl).catch(() => undefined),
+        mappingId && options.mappingState
+          ? options.mappingState(mappingId).catch(() => undefined)
+          : undefined,
       ]);
+      const mappingOff = mapping === "Disabled" || mapping === "Disabling";
+      const paused = pause || mapping ? Boolean(pause?.paused) || mappingOff : undefined;
       return {
         consumer,
         queue,
@@ -165,6 +184,9 @@ export async function consumerStatuses(options: {
         oldestAgeSeconds: queueAge,
         dlqOldestAgeSeconds: dlqAge,
         ...(subscriptionDlq ? { subscriptionDlq } : {}),
+        ...(paused !== undefined ? { paused } : {}),
+        ...(mapping ? { eventSourceMapping: mapping } : {}),
+        ...(pause?.since ? { pausedSince: pause.since } : {}),
       };
     }),
   );

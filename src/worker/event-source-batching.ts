@@ -56,6 +56,11 @@ export function nextStep(
 export interface GatherDependencies {
   /** One ReceiveMessage. A stop does not abort it: see `gatherBatch`. */
   readonly receive: (request: ReceiveRequest) => Promise<Message[]>;
+  /**
+   * True while the source is paused: no receive is started, and what is gathered so far is invoked
+   * at once rather than held (hidden) for the rest of the window. A receive already made is awaited.
+   */
+  readonly holding?: () => boolean;
   readonly now: () => number;
   readonly sleep: (ms: number, signal: AbortSignal) => Promise<void>;
 }
@@ -94,6 +99,7 @@ export async function gatherBatch(
   while (!stopping.aborted) {
     const step = nextStep(settings, gathered.length, firstArrivalMs, deps.now());
     if (step.kind === "invoke") break;
+    if (deps.holding?.()) break;
     let messages: Message[];
     try {
       messages = await deps.receive(step.request);

@@ -15,6 +15,10 @@
  *   Nothing is deleted that the handler did not process, so nothing is lost.
  * - While a batch runs past a fraction of the queue's visibility timeout, its messages' visibility
  *   is extended, never past the function timeout, so a slow handler keeps its messages.
+ * - `pause()` is a disabled event source mapping: no receive is started after it; a receive already
+ *   at SQS returns and its messages are processed (a batch being gathered is invoked with what it
+ *   holds, without waiting out its window), in-flight batches finish and keep their visibility
+ *   extensions, as above. `resume()` starts receiving again. A stop while paused ends at once.
  *
  * Written by hand because no library does this: sqs-consumer has no Lambda event or context, no
  * batching window and no partial batch response, and Powertools runs inside Lambda, not around it.
@@ -202,6 +206,12 @@ export class LocalEventSource {
   private readonly stalledReceives = new AbortController();
   private pollers: Promise<void>[] = [];
   private started = false;
+  private pausedNow = false;
+  private resumeWaiters: Array<() => void> = [];
+  private keepAlive: NodeJS.Timeout | undefined;
+  /** Pollers waiting for a resume, or ended: neither receiving nor processing. */
+  private idlePollers = 0;
+  private pauseWaiters: Array<(paused: boolean) => void> = [];
   private source: { queueArn: string; awsRegion: string; accountId: string } | undefined;
   private visibilityTimeoutSeconds: number | undefined;
   /** Receives at SQS now, each with the time its wait ends. */
@@ -287,6 +297,8 @@ export class LocalEventSource {
       stalled.unref();
       void Promise.all(this.pollers).finally(() => clearTimeout(stalled));
     }
+    clearInterval(this.keepAlive);
+    this.keepAlive = undefined;
     await Promise.all(this.pollers);
     await this.stopRelease.releaseAll();
     return { ...this.stats };
@@ -294,6 +306,56 @@ export class LocalEventSource {
 
   get stopped(): boolean {
     return this.stopping.signal.aborted;
+  }
+
+  /** Stops receiving after the receive in hand; batches in flight finish. Messages wait in the queue. */
+  pause(): void {
+    this.pausedNow = true;
+    if (this.stopped) return;
+    // A paused worker is still running: with no long poll open, something must keep its process alive.
+    this.keepAlive ??= setInterval(() => undefined, 60_000);
+  }
+
+  resume(): void {
+    this.pausedNow = false;
+    clearInterval(this.keepAlive);
+    this.keepAlive = undefined;
+    for (const wake of this.resumeWaiters.splice(0)) wake();
+    for (const settle of this.pauseWaiters.splice(0)) settle(false);
+  }
+
+  /**
+   * Resolves true once paused and every poller has finished what it had in hand (a receive already
+   * at SQS, a batch in the handler and its deletes): from then on nothing is received until
+   * `resume()`. Resolves false if resumed first.
+   */
+  whenPaused(): Promise<boolean> {
+    return new Promise((resolve) => {
+      this.pauseWaiters.push(resolve);
+      this.settlePauseWaiters();
+    });
+  }
+
+  private settlePauseWaiters(): void {
+    const idle = !this.started || this.idlePollers >= this.options.concurrency;
+    if (this.pausedNow && idle) for (const settle of this.pauseWaiters.splice(0)) settle(true);
+  }
+
+  get paused(): boolean {
+    return this.pausedNow;
+  }
+
+  /** Resolves on resume() or stop(). */
+  private whilePaused(signal: AbortSignal): Promise<void> {
+    return new Promise((resolve) => {
+      if (!this.pausedNow || signal.aborted) return resolve();
+      const done = () => {
+        signal.removeEventListener("abort", done);
+        resolve();
+      };
+      this.resumeWaiters.push(done);
+      signal.addEventListener("abort", done, { once: true });
+    });
   }
 
   private async readQueueAttributes(
@@ -345,11 +407,24 @@ export class LocalEventSource {
     const signal = this.stopping.signal;
     let receiveFailures = 0;
     while (!signal.aborted) {
+      if (this.pausedNow) {
+        this.idlePollers += 1;
+        this.settlePauseWaiters();
+        await this.whilePaused(signal);
+        this.idlePollers -= 1;
+        continue;
+      }
       let gathered: Gathered;
       try {
         gathered = await gatherBatch(
           this.batching,
-          { receive: (request) => this.receive(request), now: Date.now, sleep },
+          {
+            receive: (request) => this.receive(request),
+            // Paused while gathering: stop receiving and invoke with what is in hand.
+            holding: () => this.pausedNow,
+            now: Date.now,
+            sleep,
+          },
           signal,
         );
         receiveFailures = 0;
@@ -372,6 +447,8 @@ export class LocalEventSource {
         );
       }
     }
+    this.idlePollers += 1;
+    this.settlePauseWaiters();
   }
 
   /** Messages received after the stop began: held while this worker's other receives are parked, then released. */

@@ -6,6 +6,10 @@
  *
  *   COURIER_CONSUMER=team-notify COURIER_QUEUE_URL=... node --import tsx src/local/worker-process.ts
  *
+ * `courier pause <consumer>` tags the queue `courier:paused`; the worker reads the tag every 3 s
+ * (pause-watch.ts) and pauses its event source: no new receive, what is in hand finishes. A worker
+ * started while its consumer is paused receives nothing until it is resumed.
+ *
  * SIGINT, SIGTERM or the parent going away stop it gracefully: no new receives; receives already
  * at SQS are awaited (at most their long-poll wait, COURIER_WORKER_WAIT_SECONDS, default 20) and
  * what they bring is released for another worker, not processed; in-flight batches finish (or time
@@ -17,13 +21,9 @@ import { ENV } from "../deployment/consumer-environment.ts";
 import { consumerSpec } from "../deployment/topology.ts";
 import type { RecordOutcome } from "../lib/consumer/outcomes.ts";
 import { sqsClient } from "../lib/sqs-client.ts";
-import {
-  type EventSourceStats,
-  type LocalEventSource,
-  type SqsHandler,
-  startEventSource,
-} from "./event-source.ts";
+import { type EventSourceStats, LocalEventSource, type SqsHandler } from "./event-source.ts";
 import { MAX_WAIT_TIME_SECONDS } from "./event-source-batching.ts";
+import { type PauseWatch, watchPause } from "./pause-watch.ts";
 import { startReadableOutput } from "./readable-output.ts";
 import { WORKER_CONCURRENCY_ENV, waitSecondsFromEnvironment } from "./worker-environment.ts";
 
@@ -42,6 +42,11 @@ export type WorkerMessage =
   | { readonly kind: "progress"; readonly stats: EventSourceStats }
   | { readonly kind: "stopped"; readonly stats: EventSourceStats }
   | { readonly kind: "failed"; readonly reason: string }
+  /**
+   * `courier pause` took effect (every poller has finished what it had in hand: nothing is received
+   * until resumed), or `courier resume` did.
+   */
+  | { readonly kind: "paused"; readonly paused: boolean }
   /** A handled record, in readable mode (readable-output.ts). */
   | { readonly kind: "outcome"; readonly outcome: RecordOutcome };
 
@@ -104,8 +109,10 @@ async function main(): Promise<void> {
 
   let source: LocalEventSource | undefined;
   let stopping: Promise<void> | undefined;
+  let pauseWatch: PauseWatch | undefined;
   const stop = () => {
     stopping ??= (async () => {
+      pauseWatch?.stop();
       if (!source) process.exit(0);
       const stats = await source.stop();
       await send({ kind: "stopped", stats });
@@ -126,8 +133,9 @@ async function main(): Promise<void> {
   // A parent that dies without signalling must not leave an orphan polling forever.
   process.on("disconnect", () => void stop());
 
-  source = await startEventSource({
-    sqs: sqsClient(),
+  const sqs = sqsClient();
+  source = new LocalEventSource({
+    sqs,
     queueUrl,
     handler,
     functionName: spec.name,
@@ -138,6 +146,30 @@ async function main(): Promise<void> {
     concurrency,
     waitTimeSeconds,
   });
+  // `courier pause` tags the queue; the first read happens before the pollers start, so a worker
+  // started while its consumer is paused receives nothing.
+  pauseWatch = watchPause({
+    sqs,
+    queueUrl,
+    source,
+    onChange: (paused) => {
+      if (!paused) {
+        process.stderr.write(`[${spec.name}] resumed (courier resume): receiving again\n`);
+        void send({ kind: "paused", paused: false });
+        return;
+      }
+      process.stderr.write(`[${spec.name}] pausing (courier pause): finishing what is in hand\n`);
+      void source?.whenPaused().then((idle) => {
+        if (!idle) return;
+        process.stderr.write(`[${spec.name}] paused: not receiving; messages wait in the queue\n`);
+        void send({ kind: "paused", paused: true });
+      });
+    },
+    onError: (error) =>
+      process.stderr.write(`[${spec.name}] reading the pause tag failed: ${(error as Error).message}\n`),
+  });
+  await pauseWatch.ready;
+  await source.start();
   await send({
     kind: "started",
     consumer: spec.name,

@@ -24,6 +24,8 @@ export interface WorkerState {
   readonly consumer: ConsumerName;
   started?: Extract<WorkerMessage, { kind: "started" }>;
   stats?: EventSourceStats;
+  /** True once `courier pause` took effect in this worker; false again after `courier resume`. */
+  paused?: boolean;
   /** Set when the worker ended without being asked to. */
   failure?: string;
   exited: boolean;
@@ -32,6 +34,8 @@ export interface WorkerState {
 export interface WorkerPoolEvents {
   readonly onStarted?: (state: WorkerState) => void;
   readonly onProgress?: (state: WorkerState) => void;
+  /** A worker paused (every poller idle) or resumed: `courier pause` / `courier resume`. */
+  readonly onPaused?: (state: WorkerState) => void;
   /** A worker ended without being asked to (its module failed to load, or it crashed). */
   readonly onFailure?: (state: WorkerState) => void;
   /** Where the children's stdout and stderr go (their handler logs); default this process's stderr. */
@@ -81,6 +85,10 @@ export class WorkerPool {
           case "stopped":
             state.stats = message.stats;
             events.onProgress?.(state);
+            break;
+          case "paused":
+            state.paused = message.paused;
+            events.onPaused?.(state);
             break;
           case "failed":
             state.failure = message.reason;

@@ -171,3 +171,34 @@ describe("gatherBatch", () => {
     );
   });
 });
+
+describe("gatherBatch while paused", () => {
+  it("GIVEN messages gathered in a window WHEN the source is paused THEN it returns them at once without another receive", async () => {
+    let paused = false;
+    const q = fakeQueue([messages(3), messages(3, "more")]);
+    const receive = q.deps.receive;
+    const deps = {
+      ...q.deps,
+      holding: () => paused,
+      receive: async (request: ReceiveRequest) => {
+        const got = await receive(request);
+        paused = true;
+        return got;
+      },
+    };
+    const gathered = await gatherBatch(settings(10, 30), deps, new AbortController().signal);
+    expect(gathered.batch.map((m) => m.MessageId)).toEqual(["m0", "m1", "m2"]);
+    expect(q.requests).toHaveLength(1);
+  });
+
+  it("GIVEN a paused source WHEN gathering THEN no receive is made and nothing is returned", async () => {
+    const q = fakeQueue([messages(1)]);
+    const gathered = await gatherBatch(
+      settings(10, 0),
+      { ...q.deps, holding: () => true },
+      new AbortController().signal,
+    );
+    expect(q.requests).toHaveLength(0);
+    expect(gathered.batch).toEqual([]);
+  });
+});

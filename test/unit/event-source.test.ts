@@ -498,3 +498,119 @@ describe("LocalEventSource: a long handler keeps its messages", () => {
     expect(visibilityChanges()).toEqual([]);
   });
 });
+
+describe("LocalEventSource pause and resume: a disabled event source mapping", () => {
+  it("GIVEN a source paused before it starts WHEN started THEN it makes no receive until resumed", async () => {
+    scriptReceives([messages(2)]);
+    let invoked = 0;
+    const es = source(async () => {
+      invoked += 1;
+    });
+    es.pause();
+    await es.start();
+    await sleep(50);
+    expect(sqsMock.commandCalls(ReceiveMessageCommand)).toHaveLength(0);
+    es.resume();
+    await until(() => es.stats.batches === 1, "the batch after resume");
+    expect(invoked).toBe(1);
+    expect(deletedHandles()).toEqual(["rh-m0", "rh-m1"]);
+  });
+
+  it("GIVEN a parked receive WHEN paused and it then brings messages THEN they are processed and deleted (not released) and no further receive is made", async () => {
+    const parked = parkedReceives();
+    const handled: string[] = [];
+    const es = source(async (event: SQSEvent) => {
+      for (const r of event.Records) handled.push(r.messageId);
+    });
+    await es.start();
+    await until(() => parked.length === 1, "a parked receive");
+    es.pause();
+    parked[0]?.(messages(2, "inhand"));
+    await until(() => es.stats.batches === 1, "the receive in hand processed");
+    await sleep(50);
+    expect(handled).toEqual(["inhand0", "inhand1"]);
+    expect(deletedHandles()).toEqual(["rh-inhand0", "rh-inhand1"]);
+    expect(visibilityChanges()).toEqual([]);
+    expect(sqsMock.commandCalls(ReceiveMessageCommand)).toHaveLength(1);
+  });
+
+  it("GIVEN a batch gathering in its batching window WHEN paused THEN it is invoked at once with what it holds, not held hidden for the pause", async () => {
+    const parked = parkedReceives();
+    let batches: number[] = [];
+    const es = source(
+      async (event: SQSEvent) => {
+        batches = [...batches, event.Records.length];
+      },
+      { maxBatchingWindowSeconds: 30 },
+    );
+    await es.start();
+    await until(() => parked.length === 1, "the first receive");
+    parked[0]?.(messages(3, "w"));
+    await until(() => parked.length === 2, "the window's second receive");
+    es.pause();
+    parked[1]?.([]);
+    await until(() => es.stats.batches === 1, "the partial batch invoked");
+    expect(batches).toEqual([3]);
+    expect(sqsMock.commandCalls(ReceiveMessageCommand)).toHaveLength(2);
+  });
+
+  it("GIVEN a batch in the handler WHEN paused THEN it finishes, is deleted, and its visibility is still extended while it runs", async () => {
+    scriptReceives([messages(1, "slow")]);
+    let release: () => void = () => undefined;
+    const es = source(
+      () =>
+        new Promise<undefined>((resolve) => {
+          release = () => resolve(undefined);
+        }),
+      { visibilityTimeoutSeconds: 1, timeoutSeconds: 10 },
+    );
+    await es.start();
+    await until(() => es.stats.inFlight === 1, "the batch in the handler");
+    es.pause();
+    let idle = false;
+    const paused = es.whenPaused().then((p) => {
+      idle = p;
+    });
+    await until(() => es.stats.visibilityExtensions >= 1, "an extension while paused");
+    expect(idle).toBe(false);
+    release();
+    await paused;
+    expect(idle).toBe(true);
+    expect(es.stats.batches).toBe(1);
+    expect(deletedHandles()).toEqual(["rh-slow0"]);
+    const receives = sqsMock.commandCalls(ReceiveMessageCommand).length;
+    await sleep(50);
+    expect(sqsMock.commandCalls(ReceiveMessageCommand)).toHaveLength(receives);
+  });
+
+  it("GIVEN a paused source WHEN resumed THEN its pollers receive and process again", async () => {
+    const parked = parkedReceives();
+    const es = source(async () => undefined, { concurrency: 2 });
+    await es.start();
+    await until(() => parked.length === 2, "two parked receives");
+    es.pause();
+    const paused = es.whenPaused();
+    for (const answer of parked.splice(0)) answer([]);
+    expect(await paused).toBe(true);
+    expect(sqsMock.commandCalls(ReceiveMessageCommand)).toHaveLength(2);
+    es.resume();
+    await until(() => parked.length === 2, "both pollers receiving again");
+    parked[0]?.(messages(1, "after"));
+    await until(() => es.stats.succeeded === 1, "a message after resume");
+    // Stop, answering whatever long polls are parked (one more was made after the batch).
+    const stopping = es.stop();
+    await until(() => parked.length === 3, "the poller's next receive");
+    for (const answer of parked.splice(1)) answer([]);
+    await stopping;
+  });
+
+  it("GIVEN a paused source WHEN stopped THEN the stop ends without waiting for a resume and makes no receive", async () => {
+    const parked = parkedReceives();
+    const es = source(async () => undefined);
+    es.pause();
+    await es.start();
+    await es.stop();
+    expect(parked).toHaveLength(0);
+    expect(es.stopped).toBe(true);
+  });
+});

@@ -1,7 +1,9 @@
 /** `courier status`: per consumer, queue depth, in flight, DLQ depth and the age of the oldest message. */
 
 import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
+import { LambdaClient } from "@aws-sdk/client-lambda";
 import type { Command } from "commander";
+import { eventSourceMappingState } from "../../deployment/consumer-pause.ts";
 import {
   type ConsumerStatus,
   consumerStatuses,
@@ -18,7 +20,9 @@ interface StatusOptions extends OutputOptions, TargetCliOptions {}
 export function register(program: Command): void {
   const command = program
     .command("status")
-    .description("Per consumer: queue depth, in flight, delayed, DLQ depth and the age of the oldest message")
+    .description(
+      "Per consumer: queue depth, in flight, delayed, DLQ depth, the age of the oldest message, and whether it is paused",
+    )
     .option("--json", "machine-readable output");
   withTargetOptions(command).action(async (options: StatusOptions) => {
     const where = await commandTarget(options);
@@ -28,7 +32,17 @@ export function register(program: Command): void {
       where.target.kind === "local" && where.config.endpoint
         ? oldestAgeFromPeek(localStackPeek(where.config.endpoint))
         : oldestAgeFromCloudWatch(new CloudWatchClient(where.config));
-    const statuses = await consumerStatuses({ sqs, topology, oldestAge }).catch((error: unknown) => {
+    // On AWS a consumer is also paused when its event source mapping is disabled, whoever did it.
+    const lambda = where.target.kind === "local" ? undefined : new LambdaClient(where.config);
+    const mappingState = lambda
+      ? async (uuid: string) => (await eventSourceMappingState(lambda, uuid)).state
+      : undefined;
+    const statuses = await consumerStatuses({
+      sqs,
+      topology,
+      oldestAge,
+      ...(mappingState ? { mappingState } : {}),
+    }).catch((error: unknown) => {
       throw new CliError(`reading queue attributes on ${where.target.label} failed: ${String(error)}`);
     });
     emit(options, { stack: where.stack, target: where.target.label, consumers: statuses }, () =>
@@ -47,7 +61,17 @@ function age(seconds: number | null, empty: boolean): string {
 }
 
 export function statusTable(statuses: readonly ConsumerStatus[]): string {
-  const header = ["consumer", "queued", "in flight", "delayed", "oldest", "dlq", "dlq oldest", "sns dlq"];
+  const header = [
+    "consumer",
+    "queued",
+    "in flight",
+    "delayed",
+    "oldest",
+    "dlq",
+    "dlq oldest",
+    "sns dlq",
+    "state",
+  ];
   const rows = statuses.map((s) => {
     const queueEmpty = s.queue.visible + s.queue.inFlight === 0;
     const dlqDepth = s.dlq.visible + s.dlq.inFlight + s.dlq.delayed;
@@ -63,6 +87,7 @@ export function statusTable(statuses: readonly ConsumerStatus[]): string {
       s.subscriptionDlq
         ? String(s.subscriptionDlq.visible + s.subscriptionDlq.inFlight + s.subscriptionDlq.delayed)
         : "-",
+      s.paused === undefined ? "?" : s.paused ? "PAUSED" : "running",
     ];
   });
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]?.length ?? 0)));

@@ -13,6 +13,7 @@ export const PREDEPLOYED_PREFIXES = [
   "console",
   "fanout",
   "harness-deploy",
+  "pause",
   "redrive-cli",
   "shutdown",
   "thumbnails",
