@@ -2,7 +2,7 @@
 
 import { type SESClient, SendEmailCommand } from "@aws-sdk/client-ses";
 import type { PasswordResetRequestedV1 } from "../../lib/contracts/index.ts";
-import { EmailRejectedError } from "../signup/errors.ts";
+import { sesSendFailure } from "../signup/errors.ts";
 import { verificationLink } from "../signup/verification-email.ts";
 import type { VerificationKeySource } from "../signup/verification-key.ts";
 import { issueResetToken } from "./reset-token.ts";
@@ -25,12 +25,6 @@ export interface ResetEvent {
 
 /** The same link shape as the verification email's: the base's query kept, accountId and token added. */
 export const resetLink = verificationLink;
-
-const PERMANENT_SES_ERRORS = new Set([
-  "MessageRejected",
-  "MailFromDomainNotVerifiedException",
-  "InvalidParameterValue",
-]);
 
 /**
  * Sends even when a newer request exists: the old link simply will not work, and skipping would
@@ -63,11 +57,6 @@ export async function sendResetEmail(
     );
     return { sesMessageId: sent.MessageId ?? "" };
   } catch (error) {
-    if (error instanceof Error && PERMANENT_SES_ERRORS.has(error.name)) {
-      throw new EmailRejectedError(`SES refused the reset email (${error.name}): ${error.message}`, {
-        cause: error,
-      });
-    }
-    throw error;
+    throw sesSendFailure(error, "reset email");
   }
 }

@@ -10,6 +10,27 @@ export class EmailRejectedError extends PermanentError {
   override readonly name: string = "EmailRejectedError";
 }
 
+/**
+ * SES errors no retry can fix: the message, the sender's domain or the configuration set is wrong.
+ * Throttling and service errors are missing on purpose: they pass, and a later try may succeed.
+ */
+const PERMANENT_SES_ERRORS: ReadonlySet<string> = new Set([
+  "MessageRejected",
+  "MailFromDomainNotVerifiedException",
+  "ConfigurationSetDoesNotExistException",
+  "InvalidParameterValue",
+]);
+
+/** What a failed SES send should throw: EmailRejectedError for a permanent refusal, else the error as it came. */
+export function sesSendFailure(error: unknown, what: string): unknown {
+  if (error instanceof Error && PERMANENT_SES_ERRORS.has(error.name)) {
+    return new EmailRejectedError(`SES refused the ${what} (${error.name}): ${error.message}`, {
+      cause: error,
+    });
+  }
+  return error;
+}
+
 /** SNS refused the SMS for good (invalid or opted-out phone number). */
 export class SmsRejectedError extends PermanentError {
   override readonly name: string = "SmsRejectedError";

@@ -5,7 +5,7 @@
 import { type SESClient, SendEmailCommand } from "@aws-sdk/client-ses";
 import type { VerificationEmailConfig } from "./config.ts";
 import { renderVerificationEmail } from "./email-template.ts";
-import { EmailRejectedError, VerificationExpiredError } from "./errors.ts";
+import { sesSendFailure, VerificationExpiredError } from "./errors.ts";
 import { codeIssuedAt, type SignupEvent } from "./signup-event.ts";
 import { issueEmailToken } from "./verification-code.ts";
 import type { VerificationKeySource } from "./verification-key.ts";
@@ -36,13 +36,6 @@ export function verificationLink(base: string, accountId: string, token: string)
  * SES errors that no retry can fix. Throttling ("Throttling"), 5xx and network errors are not
  * listed, so they stay retryable.
  */
-const PERMANENT_SES_ERRORS = new Set([
-  "MessageRejected",
-  "MailFromDomainNotVerifiedException",
-  "ConfigurationSetDoesNotExistException",
-  "InvalidParameterValue",
-]);
-
 export async function sendVerificationEmail(
   deps: VerificationEmailDeps,
   event: SignupEvent,
@@ -81,11 +74,6 @@ export async function sendVerificationEmail(
     );
     return { sesMessageId: sent.MessageId ?? "", language: content.language, expiresAt: issued.expiresAt };
   } catch (error) {
-    if (error instanceof Error && PERMANENT_SES_ERRORS.has(error.name)) {
-      throw new EmailRejectedError(`SES refused the verification email (${error.name}): ${error.message}`, {
-        cause: error,
-      });
-    }
-    throw error;
+    throw sesSendFailure(error, "verification email");
   }
 }
