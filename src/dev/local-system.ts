@@ -163,6 +163,11 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
       imagePublisher: publisher,
       // Rate limits, attempt limits and timeouts: defaults, or COURIER_API_* from the environment.
       ...apiAbuseSettingsFromEnv(),
+      // One line per request with the ids every consumer's log lines for its messages carry.
+      requestLog: (entry) =>
+        log(
+          `api: ${entry.method} ${entry.path} ${entry.status} ${entry.durationMs} ms correlationId=${entry.correlationId} traceparent=${entry.traceparent}`,
+        ),
     });
     server.listen(options.apiPort ?? 3000, "127.0.0.1");
     await once(server, "listening");
@@ -175,6 +180,8 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
         publisher.publish(message.topic as TopicName, message.data as never, {
           eventId: message.eventId,
           occurredAt: message.occurredAt,
+          // The request's trace, stored with the row: the message carries the request's ids.
+          trace: message.trace,
         }),
       onError: (row, error) => log(`outbox: publishing ${row.eventId} failed, will retry: ${String(error)}`),
     });

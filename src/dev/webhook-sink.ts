@@ -14,6 +14,11 @@ export interface WebhookPost {
 export interface WebhookSink {
   readonly url: string;
   readonly posts: readonly WebhookPost[];
+  /**
+   * The status the sink answers from now on (200 by default): a 4xx makes team-notify dead-letter
+   * the sign-up, a 5xx makes it retry, so a run can show a dead letter and its redrive.
+   */
+  answerWith(status: number): void;
   close(): Promise<void>;
 }
 
@@ -21,6 +26,7 @@ export async function startWebhookSink(
   options: { port?: number; onPost?: (post: WebhookPost) => void } = {},
 ): Promise<WebhookSink> {
   const posts: WebhookPost[] = [];
+  let status = 200;
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on("data", (chunk: Buffer) => chunks.push(chunk));
@@ -30,6 +36,10 @@ export async function startWebhookSink(
         body = JSON.parse(Buffer.concat(chunks).toString("utf8"));
       } catch {
         res.writeHead(400).end("invalid JSON");
+        return;
+      }
+      if (status !== 200) {
+        res.writeHead(status, { "content-type": "text/plain" }).end("refused by the stand-in");
         return;
       }
       const post = { receivedAt: new Date().toISOString(), headers: req.headers, body };
@@ -46,6 +56,9 @@ export async function startWebhookSink(
   return {
     url: `http://127.0.0.1:${port}/team-webhook`,
     posts,
+    answerWith: (next) => {
+      status = next;
+    },
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }

@@ -7,6 +7,7 @@ import { randomUUID } from "node:crypto";
 import { DatabaseSync } from "node:sqlite";
 import { z } from "zod";
 import { e164PhoneSchema, type NewAccountV1, newAccountDataV1 } from "../../lib/contracts/index.ts";
+import type { TraceContext } from "../../lib/trace/trace-context.ts";
 import { enqueueOutbox, migrateOutbox } from "../outbox/index.ts";
 import { inTransaction } from "./transaction.ts";
 import { codeState, migrateVerificationAttempts, reissueCode } from "./verification-attempts.ts";
@@ -62,6 +63,8 @@ export function openAccountsDb(path: string): DatabaseSync {
 export interface CreateAccountOptions {
   readonly now?: () => Date;
   readonly newId?: () => string;
+  /** The request's trace context, stored with the outbox row so the NewAccount carries it. */
+  readonly trace?: TraceContext | undefined;
 }
 
 /** Validated sign-up in, account out; the NewAccount message waits in the outbox. */
@@ -91,6 +94,7 @@ export function createAccount(
       eventId: randomUUID(),
       occurredAt: createdAt,
       data: account,
+      trace: options.trace,
     });
   };
   try {
@@ -147,6 +151,7 @@ export function requestCodeResend(
   account: Account,
   channel: ResendChannel,
   at: Date,
+  trace?: TraceContext,
 ): NewAccountV1 {
   const { verifiedAt: _verifiedAt, ...fields } = account;
   return inTransaction(db, () => {
@@ -163,6 +168,7 @@ export function requestCodeResend(
       eventId: randomUUID(),
       occurredAt: at.toISOString(),
       data,
+      trace,
     });
     return data;
   });

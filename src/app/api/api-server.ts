@@ -16,6 +16,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { DatabaseSync } from "node:sqlite";
 import type { S3Client } from "@aws-sdk/client-s3";
 import { z } from "zod";
+import { startTrace, type TraceContext } from "../../lib/trace/trace-context.ts";
 import {
   type Account,
   createAccount,
@@ -78,7 +79,29 @@ export interface ApiServerDeps {
   readonly maxCodeFailures?: number;
   /** @default DEFAULT_SERVER_TIMEOUTS */
   readonly timeouts?: ServerTimeouts;
+  /** Where each request's log line goes. @default one JSON line on stdout */
+  readonly requestLog?: (entry: ApiRequestLog) => void;
 }
+
+/**
+ * One line per request, with the ids that tie it to every consumer's lines for the messages it
+ * caused. The path only: query strings carry tokens (the emailed link), which logs must not keep.
+ */
+export interface ApiRequestLog {
+  readonly message: "request";
+  readonly method: string;
+  readonly path: string;
+  readonly status: number;
+  readonly durationMs: number;
+  readonly correlationId: string;
+  readonly traceparent: string;
+}
+
+/** The response header that gives the client the request's correlation id (and takes one, if safe). */
+export const CORRELATION_ID_HEADER = "x-correlation-id";
+
+const stdoutRequestLog = (entry: ApiRequestLog) =>
+  process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), ...entry })}\n`);
 
 const resendRequestSchema = z.object({ channel: z.enum(["sms", "email"]) }).strict();
 
@@ -111,7 +134,13 @@ function decodePathSegment(segment: string): string {
   }
 }
 
-type Route = (req: IncomingMessage, res: ServerResponse, params: string[], url: URL) => Promise<void>;
+type Route = (
+  req: IncomingMessage,
+  res: ServerResponse,
+  params: string[],
+  url: URL,
+  trace: TraceContext,
+) => Promise<void>;
 
 export function createApiServer(deps: ApiServerDeps): Server {
   const now = deps.now ?? (() => new Date());
@@ -120,6 +149,7 @@ export function createApiServer(deps: ApiServerDeps): Server {
   const limiter = deps.edgeLimiter ?? createEdgeLimiter();
   const maxCodeFailures = deps.maxCodeFailures ?? DEFAULT_MAX_CODE_FAILURES;
   const timeouts = deps.timeouts ?? DEFAULT_SERVER_TIMEOUTS;
+  const requestLog = deps.requestLog ?? stdoutRequestLog;
   validateTimeouts(timeouts);
   const client = (req: IncomingMessage) =>
     clientAddress(
@@ -205,7 +235,7 @@ export function createApiServer(deps: ApiServerDeps): Server {
     {
       method: "POST",
       pattern: /^\/accounts$/,
-      handle: async (req, res) => {
+      handle: async (req, res, _params, _url, trace) => {
         const parsed = signupRequestSchema.safeParse(await readJson(req));
         if (!parsed.success) throw validationError(parsed.error);
         // Counted once well-formed: a malformed request costs nothing downstream, a sign-up an email
@@ -213,7 +243,7 @@ export function createApiServer(deps: ApiServerDeps): Server {
         const targets = [parsed.data.email.toLowerCase(), ...(parsed.data.phone ? [parsed.data.phone] : [])];
         await limiter.take("signup", { client: client(req), targets });
         try {
-          const account = createAccount(deps.db, parsed.data, { now });
+          const account = createAccount(deps.db, parsed.data, { now, trace });
           // 201 before any email is sent: the outbox relay publishes NewAccount after the commit.
           sendJson(res, 201, {
             accountId: account.accountId,
@@ -242,7 +272,7 @@ export function createApiServer(deps: ApiServerDeps): Server {
     {
       method: "POST",
       pattern: /^\/accounts\/([^/]+)\/verification\/resend$/,
-      handle: async (req, res, [rawId]) => {
+      handle: async (req, res, [rawId], _url, trace) => {
         const parsed = resendRequestSchema.safeParse(await readJson(req));
         if (!parsed.success) throw validationError(parsed.error);
         const accountId = decodePathSegment(rawId ?? "");
@@ -254,7 +284,7 @@ export function createApiServer(deps: ApiServerDeps): Server {
         if (channel === "sms" && !account.phone)
           throw new HttpError(400, "no_phone", "this account has no phone to send a code to");
         await limiter.take("code-resend", { client: client(req), targets: [codeTarget(account, channel)] });
-        requestCodeResend(deps.db, account, channel, now());
+        requestCodeResend(deps.db, account, channel, now(), trace);
         sendJson(res, 202, { accountId, channel, resent: true });
       },
     },
@@ -269,7 +299,7 @@ export function createApiServer(deps: ApiServerDeps): Server {
     {
       method: "POST",
       pattern: /^\/images$/,
-      handle: async (req, res, _params, url) => {
+      handle: async (req, res, _params, url, trace) => {
         const contentType = (req.headers["content-type"] ?? "").split(";")[0]?.trim() ?? "";
         if (!contentType.startsWith("image/")) {
           throw new HttpError(
@@ -290,6 +320,7 @@ export function createApiServer(deps: ApiServerDeps): Server {
             contentType,
             uploadedBy,
             now,
+            trace,
           });
           sendJson(res, 202, { imageId: stored.imageId, original: stored.key, eventId: stored.eventId });
         } catch (error) {
@@ -318,7 +349,26 @@ export function createApiServer(deps: ApiServerDeps): Server {
   ];
 
   const server = createServer(hardenedServerOptions(timeouts), (req, res) => {
+    const startedAt = performance.now();
     const url = new URL(req.url ?? "/", "http://localhost");
+    // The caller's trace continues here (an invalid traceparent starts a new one); every message
+    // this request publishes carries it, and the client gets the correlation id back.
+    const trace = startTrace({
+      traceparent: req.headers.traceparent,
+      correlationId: req.headers[CORRELATION_ID_HEADER],
+    });
+    res.setHeader(CORRELATION_ID_HEADER, trace.correlationId);
+    res.once("finish", () =>
+      requestLog({
+        message: "request",
+        method: req.method ?? "",
+        path: url.pathname.slice(0, 256),
+        status: res.statusCode,
+        durationMs: Math.round(performance.now() - startedAt),
+        correlationId: trace.correlationId,
+        traceparent: trace.traceparent,
+      }),
+    );
     const matching = routes.filter((r) => r.pattern.test(url.pathname));
     const route = matching.find((r) => r.method === req.method);
     const work = async () => {
@@ -327,7 +377,7 @@ export function createApiServer(deps: ApiServerDeps): Server {
         throw new HttpError(404, "not_found", "no such route");
       }
       const params = route.pattern.exec(url.pathname)?.slice(1) ?? [];
-      await route.handle(req, res, params, url);
+      await route.handle(req, res, params, url, trace);
     };
     work().catch((error: unknown) => {
       // The client went away mid-request (Node's "aborted"): there is no one to answer.
@@ -345,7 +395,7 @@ export function createApiServer(deps: ApiServerDeps): Server {
         );
       } else {
         // The operator's log gets the details; the client gets none of them.
-        console.error("api: unexpected error", error);
+        console.error(`api: unexpected error (correlationId ${trace.correlationId})`, error);
         sendJson(res, 500, { error: "internal", message: "internal error" });
       }
     });

@@ -19,6 +19,7 @@ import {
   type ServerSideEncryption,
 } from "@aws-sdk/client-s3";
 import { type ImageUploadedV1, imageUploadedDataV1 } from "../../lib/contracts/index.ts";
+import type { TraceContext } from "../../lib/trace/trace-context.ts";
 import { UploadNotFoundError, UploadPublishError } from "./errors.ts";
 import { originalKey } from "./keys.ts";
 import { isMissingObject } from "./s3-errors.ts";
@@ -33,7 +34,11 @@ export interface PublishReceipt {
  * satisfies it, and tests pass a stub.
  */
 export interface ImageUploadPublisher {
-  publish(topic: "image-uploads", data: ImageUploadedV1): Promise<PublishReceipt>;
+  publish(
+    topic: "image-uploads",
+    data: ImageUploadedV1,
+    options?: { readonly trace?: TraceContext | undefined },
+  ): Promise<PublishReceipt>;
 }
 
 /** User metadata on the original, so `republishUpload` can rebuild the exact message. */
@@ -57,6 +62,8 @@ export interface StoreUploadInput {
   readonly serverSideEncryption?: ServerSideEncryption;
   /** @default () => new Date() */
   readonly now?: () => Date;
+  /** The request's trace context, for the ImageUploaded message. @default - the publisher starts one */
+  readonly trace?: TraceContext | undefined;
 }
 
 export interface StoredUpload extends PublishReceipt {
@@ -101,7 +108,7 @@ export async function storeUpload(input: StoreUploadInput): Promise<StoredUpload
     }),
   );
 
-  const receipt = await publishOrExplain(input.publisher, data);
+  const receipt = await publishOrExplain(input.publisher, data, input.trace);
   return { ...receipt, imageId, bucket: input.bucket, key, etag: put.ETag, data };
 }
 
@@ -149,9 +156,12 @@ export async function republishUpload(input: RepublishUploadInput): Promise<Stor
 async function publishOrExplain(
   publisher: ImageUploadPublisher,
   data: ImageUploadedV1,
+  trace?: TraceContext,
 ): Promise<PublishReceipt> {
   try {
-    return await publisher.publish("image-uploads", data);
+    return await (trace
+      ? publisher.publish("image-uploads", data, { trace })
+      : publisher.publish("image-uploads", data));
   } catch (error) {
     throw new UploadPublishError(
       { imageId: data.imageId, bucket: data.bucket, key: data.key },

@@ -11,13 +11,16 @@
 
 import type { DatabaseSync } from "node:sqlite";
 import { setTimeout as sleep } from "node:timers/promises";
-import { duePending, markFailed, markSent, type OutboxRow } from "./outbox-store.ts";
+import type { TraceContext } from "../../lib/trace/trace-context.ts";
+import { duePending, markFailed, markSent, type OutboxRow, outboxRowTrace } from "./outbox-store.ts";
 
 export interface OutboxMessage {
   readonly topic: string;
   readonly eventId: string;
   readonly occurredAt: string;
   readonly data: unknown;
+  /** The trace context of the request that wrote the row; publish with it. */
+  readonly trace?: TraceContext | undefined;
 }
 
 /** Publishes one outbox message under its stored eventId; resolves with the SNS MessageId. */
@@ -73,6 +76,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
         eventId: row.eventId,
         occurredAt: row.occurredAt,
         data: JSON.parse(row.data),
+        trace: outboxRowTrace(row),
       });
       markSent(options.db, row.id, messageId, new Date(now()).toISOString());
       return true;

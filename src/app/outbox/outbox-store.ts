@@ -12,6 +12,7 @@
 import type { DatabaseSync } from "node:sqlite";
 import { isTopicName, type TopicSpec, topics } from "../../deployment/topology.ts";
 import { messageGroupIdFor } from "../../lib/publisher/ordering.ts";
+import { envelopeTraceSchema, type TraceContext } from "../../lib/trace/trace-context.ts";
 
 export interface OutboxRow {
   readonly id: number;
@@ -23,6 +24,8 @@ export interface OutboxRow {
   readonly attempts: number;
   /** The SNS message group on an ordered topic; null on a standard topic. */
   readonly messageGroup: string | null;
+  /** The trace context of the request that wrote the row, as JSON; null when it had none. */
+  readonly trace: string | null;
 }
 
 export interface NewOutboxEntry {
@@ -30,6 +33,8 @@ export interface NewOutboxEntry {
   readonly eventId: string;
   readonly occurredAt: string;
   readonly data: unknown;
+  /** The request's trace context: the relay publishes with it, so consumers log the request's ids. */
+  readonly trace?: TraceContext | undefined;
 }
 
 export function migrateOutbox(db: DatabaseSync): void {
@@ -52,6 +57,8 @@ export function migrateOutbox(db: DatabaseSync): void {
   const columns = db.prepare("PRAGMA table_info(outbox)").all() as unknown as Array<{ name: string }>;
   if (!columns.some((c) => c.name === "message_group"))
     db.exec("ALTER TABLE outbox ADD COLUMN message_group TEXT");
+  // Likewise for rows written before trace contexts: the relay starts a new trace for them.
+  if (!columns.some((c) => c.name === "trace")) db.exec("ALTER TABLE outbox ADD COLUMN trace TEXT");
   db.exec(
     "CREATE INDEX IF NOT EXISTS outbox_pending_group ON outbox (message_group, id) WHERE sent_at IS NULL",
   );
@@ -73,15 +80,26 @@ export function outboxMessageGroup(topic: string, data: unknown): string | null 
 /** Adds an entry; call it inside the transaction that writes the business row. */
 export function enqueueOutbox(db: DatabaseSync, entry: NewOutboxEntry): void {
   db.prepare(
-    `INSERT INTO outbox (topic, event_id, occurred_at, data, message_group)
-     VALUES (@topic, @eventId, @occurredAt, @data, @messageGroup)`,
+    `INSERT INTO outbox (topic, event_id, occurred_at, data, message_group, trace)
+     VALUES (@topic, @eventId, @occurredAt, @data, @messageGroup, @trace)`,
   ).run({
     topic: entry.topic,
     eventId: entry.eventId,
     occurredAt: entry.occurredAt,
     data: JSON.stringify(entry.data),
     messageGroup: outboxMessageGroup(entry.topic, entry.data),
+    trace: entry.trace ? JSON.stringify(entry.trace) : null,
   });
+}
+
+/** A row's stored trace context, or undefined when it has none or it is unreadable (a new trace starts). */
+export function outboxRowTrace(row: Pick<OutboxRow, "trace">): TraceContext | undefined {
+  if (!row.trace) return undefined;
+  try {
+    return envelopeTraceSchema.parse(JSON.parse(row.trace));
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -92,7 +110,7 @@ export function duePending(db: DatabaseSync, nowMs: number, limit: number): Outb
   return db
     .prepare(
       `SELECT id, topic, event_id AS eventId, occurred_at AS occurredAt, data, attempts,
-              message_group AS messageGroup
+              message_group AS messageGroup, trace
        FROM outbox o
        WHERE sent_at IS NULL AND next_attempt_at <= @now
          AND (message_group IS NULL OR NOT EXISTS (
