@@ -180,6 +180,7 @@ async function run(context: BenchContext) {
       "account-signups": fixture.topicArn,
       "image-uploads": fixture.topicArn,
       "password-resets": fixture.topicArn,
+      "account-exports": fixture.topicArn,
     };
     const publisher = createPublisher({ sns, topicArns, producer: "courier-bench" });
 

@@ -4,12 +4,22 @@ import {
   AUDIT_TABLE_OUTPUT,
   consumerOutputKey,
   IDEMPOTENCY_TABLE_OUTPUT,
+  PAYLOAD_BUCKET_OUTPUT,
   secretOutputKey,
   topicOutputKey,
   UPLOADS_BUCKET_OUTPUT,
   VERIFICATION_SECRET_OUTPUT,
 } from "./stack-outputs.ts";
-import { type ConsumerName, consumerNames, secrets, type TopicName, topicNames } from "./topology.ts";
+import {
+  type ConsumerName,
+  consumerNames,
+  consumers as consumerSpecs,
+  secrets,
+  type TopicName,
+  type TopicSpec,
+  topicNames,
+  topics as topicSpecs,
+} from "./topology.ts";
 
 export interface DeployedConsumer {
   readonly name: ConsumerName;
@@ -36,6 +46,11 @@ export interface DeployedTopology {
   readonly idempotencyTable?: string;
   /** Absent where the stack was deployed without its DynamoDB tables (LocalStack here). */
   readonly auditTable?: string;
+  /**
+   * Where bodies over an offloading topic's limit go (publishers write, its consumers read);
+   * absent from a stack in which no topic offloads.
+   */
+  readonly payloadBucket?: string;
 }
 
 export class MissingStackOutputError extends Error {
@@ -75,6 +90,8 @@ export function topologyFromOutputs(stackName: string, outputs: Record<string, s
   ) as DeployedTopology["consumers"];
   const idempotencyTable = outputs[IDEMPOTENCY_TABLE_OUTPUT];
   const auditTable = outputs[AUDIT_TABLE_OUTPUT];
+  // The stack outputs the bucket exactly when a topic offloads: courier's topology says whether one must.
+  const payloadBucket = topicNames.some((t) => offloads(t)) ? need(PAYLOAD_BUCKET_OUTPUT) : undefined;
   return {
     stackName,
     topics,
@@ -84,7 +101,12 @@ export function topologyFromOutputs(stackName: string, outputs: Record<string, s
     secretArns: Object.fromEntries(Object.keys(secrets).map((s) => [s, need(secretOutputKey(s))])),
     ...(idempotencyTable ? { idempotencyTable } : {}),
     ...(auditTable ? { auditTable } : {}),
+    ...(payloadBucket ? { payloadBucket } : {}),
   };
+}
+
+function offloads(topic: TopicName): boolean {
+  return (topicSpecs[topic] as TopicSpec).offloadLargePayloads === true;
 }
 
 /**
@@ -105,5 +127,9 @@ export function consumerResources(
     uploadsBucket: topology.uploadsBucket,
     ...(idempotencyTable ? { idempotencyTable } : {}),
     ...(auditTable ? { auditTable } : {}),
+    // Only a consumer of an offloading topic reads payloads, as only its role may (the stack's grant).
+    ...(topology.payloadBucket && offloads(consumerSpecs[consumer].topic)
+      ? { payloadBucket: topology.payloadBucket }
+      : {}),
   };
 }

@@ -22,6 +22,13 @@ export const LOCAL_WORKER_DEFAULTS: Partial<DeploySettings> = {
   verifyUrlBase: LOCAL_DEPLOY_SETTINGS.verifyUrlBase,
 };
 
+/**
+ * The largest publish LocalStack 4.14's SNS takes, whatever a topic's MaximumMessageSize says (it
+ * stores a raised value but answers "Message too long" above 256 KiB). Publishers aimed at it pass
+ * this as `maxMessageBytesCeiling`, so an offloading topic goes by reference above it.
+ */
+export const LOCALSTACK_MAX_PUBLISH_BYTES = 262_144;
+
 export function localIdempotencyTableName(stackName: string): string {
   return `${stackName}-idempotency`;
 }

@@ -5,6 +5,7 @@
  */
 import type { BackoffSpec } from "../lib/consumer/backoff.ts";
 import {
+  AccountExportRequestedV1Contract,
   ImageUploadedV1Contract,
   NewAccountV1Contract,
   PasswordResetRequestedV1Contract,
@@ -163,6 +164,16 @@ export const topics = {
     // A FIFO topic: the account is the message group, the eventId the deduplication id.
     ordering: { groupBy: "accountId" },
   },
+  "account-exports": {
+    name: "account-exports",
+    description: "An account asked for its data; the manifest of everything it owns travels in the message.",
+    current: AccountExportRequestedV1Contract,
+    accepts: [AccountExportRequestedV1Contract],
+    // A busy account's manifest runs to megabytes: up to 1 MiB goes inline (SNS's raised limit),
+    // anything larger through the payload bucket as an extended-client pointer.
+    maxMessageBytes: 1_048_576,
+    offloadLargePayloads: true,
+  },
 } as const satisfies Record<string, TopicSpec>;
 
 export type TopicName = keyof typeof topics;
@@ -271,6 +282,22 @@ export const consumers = {
     topic: "password-resets",
     handlerEntry: "lambdas/security-audit/handler.ts",
     needs: { idempotencyTable: true, appendsAuditTrail: true },
+  },
+  "account-export": {
+    ...defaults,
+    name: "account-export",
+    description: "Writes an account's data export file from the manifest its request carries.",
+    topic: "account-exports",
+    handlerEntry: "lambdas/account-export/handler.ts",
+    // One manifest is up to ~20 MiB of JSON: a few at a time, with room to parse and write it.
+    batchSize: 1,
+    maxConcurrency: 2,
+    timeoutSeconds: 120,
+    memoryMb: 1024,
+    visibilityTimeoutSeconds: 720,
+    // Write only: the file's key derives from the exportId, so a redelivery rewrites the same file.
+    // Reading the payload bucket under account-exports/ follows from the topic (offloadLargePayloads).
+    needs: { uploads: { write: ["exports/"] } },
   },
 } as const satisfies Record<string, ConsumerSpec>;
 

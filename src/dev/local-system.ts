@@ -30,6 +30,7 @@ import { localTarget, targetEnvironment } from "../deployment/aws-target.ts";
 import type { DeploySettings } from "../deployment/consumer-environment.ts";
 import { localStackPeek, oldestAgeFromPeek, queueDepth } from "../deployment/consumer-status.ts";
 import type { DeployedTopology } from "../deployment/deployed-topology.ts";
+import { LOCALSTACK_MAX_PUBLISH_BYTES } from "../deployment/local-run.ts";
 import { createPublisher } from "../deployment/publisher.ts";
 import { DEFAULT_STACK_NAME } from "../deployment/stack-outputs.ts";
 import {
@@ -153,6 +154,10 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
         string
       >,
       producer: "example-api",
+      // Large account-export manifests go through the stack's payload bucket, as in AWS; above
+      // 256 KiB already, which is all LocalStack's SNS takes.
+      ...(topology.payloadBucket ? { payloadStore: { s3, bucket: topology.payloadBucket } } : {}),
+      maxMessageBytesCeiling: LOCALSTACK_MAX_PUBLISH_BYTES,
     });
     const secrets = new SecretsProvider({ awsSdkV3Client: new SecretsManagerClient(aws) });
     const server: Server = createApiServer({
@@ -161,6 +166,7 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
       s3,
       uploadsBucket: topology.uploadsBucket,
       imagePublisher: publisher,
+      exportPublisher: publisher,
       // Rate limits, attempt limits and timeouts: defaults, or COURIER_API_* from the environment.
       ...apiAbuseSettingsFromEnv(),
       // One line per request with the ids every consumer's log lines for its messages carry.

@@ -47,6 +47,8 @@ const NEEDED_VARIABLES: Record<(typeof consumerNames)[number], string[]> = {
   thumbnails: ["UPLOADS_BUCKET"],
   "password-reset-email": ["IDEMPOTENCY_TABLE", "VERIFICATION_SECRET_ARN", "MAIL_FROM", "VERIFY_URL_BASE"],
   "security-audit": ["IDEMPOTENCY_TABLE", "AUDIT_TABLE"],
+  // Its topic offloads large manifests: it reads them from the payload bucket.
+  "account-export": ["UPLOADS_BUCKET", "COURIER_PAYLOAD_BUCKET"],
 };
 
 let synth: SynthesizedCourier;
@@ -255,6 +257,10 @@ describe("GIVEN the topology declaration WHEN the stack is synthesized", () => {
     expect(deployed.auditTable).toBe("value-of-AuditTableName");
     expect(deployed.uploadsBucket).toBe("value-of-UploadsBucketName");
     expect(deployed.verificationSecretArn).toBe("value-of-VerificationSecretArn");
+    // account-exports offloads: the stack outputs the payload bucket and the reader requires it.
+    expect(deployed.payloadBucket).toBe("value-of-PayloadBucketName");
+    const { PayloadBucketName: _, ...withoutBucket } = outputs;
+    expect(() => topologyFromOutputs("courier-test", withoutBucket)).toThrow(/PayloadBucketName/);
   });
 
   it("THEN the redrive function has the declared memory and timeout on Node.js 24 ARM64", () => {

@@ -62,6 +62,14 @@ function ownedBy(name: ConsumerName): unknown[] {
       { "Fn::Join": ["", [bucket, "/renditions/*"]] },
     );
   }
+  if (name === "account-export") {
+    // Writes its files under exports/ of the uploads bucket; reads its topic's payloads, nothing else.
+    const uploads = arnOf(logicalId(synth.stack.uploadsBucket));
+    const payloads = arnOf(logicalId(synth.stack.payloadBucket?.bucket as never));
+    owned.push({ "Fn::Join": ["", [uploads, "/exports/*"]] }, payloads, {
+      "Fn::Join": ["", [payloads, "/account-exports/*"]],
+    });
+  }
   if (name === "verification-email" || name === "password-reset-email") {
     owned.push({
       "Fn::Join": [
@@ -89,6 +97,7 @@ const SERVICES: Record<ConsumerName, readonly string[]> = {
   thumbnails: ["s3"],
   "password-reset-email": ["secretsmanager", "dynamodb", "ses"],
   "security-audit": ["dynamodb"],
+  "account-export": ["s3"],
 };
 
 const allows = (roleId: string) => roleStatements(json, roleId).filter((s) => s.Effect === "Allow");

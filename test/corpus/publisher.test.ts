@@ -27,6 +27,7 @@ const topicArns: Record<TopicName, string> = {
   "account-signups": "arn:aws:sns:us-east-1:000000000000:account-signups",
   "image-uploads": "arn:aws:sns:us-east-1:000000000000:image-uploads",
   "password-resets": "arn:aws:sns:us-east-1:000000000000:password-resets.fifo",
+  "account-exports": "arn:aws:sns:us-east-1:000000000000:account-exports",
 };
 const ERROR_CLASSES = { InvalidMessageError, UnknownTopicError };
 

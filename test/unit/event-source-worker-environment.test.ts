@@ -4,6 +4,7 @@ import { type DeployedTopology, topologyFromOutputs } from "../../src/deployment
 import { LOCAL_WORKER_DEFAULTS } from "../../src/deployment/local-run.ts";
 import {
   consumerOutputKey,
+  PAYLOAD_BUCKET_OUTPUT,
   topicOutputKey,
   UPLOADS_BUCKET_OUTPUT,
   VERIFICATION_SECRET_OUTPUT,
@@ -21,6 +22,7 @@ import {
 function fakeTopology(): DeployedTopology {
   const outputs: Record<string, string> = {
     [UPLOADS_BUCKET_OUTPUT]: "uploads-bucket",
+    [PAYLOAD_BUCKET_OUTPUT]: "payload-bucket",
     [VERIFICATION_SECRET_OUTPUT]: "arn:aws:secretsmanager:us-east-1:1:secret:key",
   };
   for (const t of topicNames) outputs[topicOutputKey(t, "TopicArn")] = `arn:aws:sns:us-east-1:1:${t}`;
@@ -125,6 +127,20 @@ describe("workerEnvironment", () => {
         baseEnv,
       }),
     ).toThrow(/TEAM_WEBHOOK_URL/);
+  });
+
+  it("GIVEN a stack with a payload bucket WHEN workers are built THEN only the consumer of the offloading topic gets COURIER_PAYLOAD_BUCKET", () => {
+    const build = (consumer: "account-export" | "thumbnails") =>
+      workerEnvironment({
+        consumer,
+        topology: fakeTopology(),
+        settings: settingsFromEnvironment({}, localDefaults),
+        target: local,
+        baseEnv,
+      });
+    expect(build("account-export").COURIER_PAYLOAD_BUCKET).toBe("payload-bucket");
+    expect(build("account-export").UPLOADS_BUCKET).toBe("uploads-bucket");
+    expect(build("thumbnails").COURIER_PAYLOAD_BUCKET).toBeUndefined();
   });
 
   it("GIVEN a local idempotency table WHEN workers are built THEN only consumers whose needs name the table receive it, as on Lambda", () => {

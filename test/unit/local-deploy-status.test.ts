@@ -18,6 +18,7 @@ import {
 import { topologyFromOutputs } from "../../src/deployment/deployed-topology.ts";
 import {
   consumerOutputKey,
+  PAYLOAD_BUCKET_OUTPUT,
   topicOutputKey,
   UPLOADS_BUCKET_OUTPUT,
   VERIFICATION_SECRET_OUTPUT,
@@ -39,6 +40,7 @@ const topology = topologyFromOutputs("status-test", {
     ]),
   ),
   [UPLOADS_BUCKET_OUTPUT]: "bucket",
+  [PAYLOAD_BUCKET_OUTPUT]: "payload-bucket",
   [VERIFICATION_SECRET_OUTPUT]: "arn:secret",
 });
 

@@ -23,6 +23,7 @@ const topicArns: Record<TopicName, string> = {
   "account-signups": "arn:aws:sns:us-east-1:000000000000:account-signups",
   "image-uploads": "arn:aws:sns:us-east-1:000000000000:image-uploads",
   "password-resets": "arn:aws:sns:us-east-1:000000000000:password-resets.fifo",
+  "account-exports": "arn:aws:sns:us-east-1:000000000000:account-exports",
 };
 const fixedNow = new Date("2025-06-01T12:00:00.000Z");
 

@@ -9,6 +9,7 @@ import { z } from "zod";
 import { e164PhoneSchema, type NewAccountV1, newAccountDataV1 } from "../../lib/contracts/index.ts";
 import type { TraceContext } from "../../lib/trace/trace-context.ts";
 import { enqueueOutbox, migrateOutbox } from "../outbox/index.ts";
+import { migrateAccountUploads } from "./account-uploads.ts";
 import { inTransaction } from "./transaction.ts";
 import { codeState, migrateVerificationAttempts, reissueCode } from "./verification-attempts.ts";
 
@@ -57,6 +58,7 @@ export function openAccountsDb(path: string): DatabaseSync {
   `);
   migrateOutbox(db);
   migrateVerificationAttempts(db);
+  migrateAccountUploads(db);
   return db;
 }
 

@@ -10,7 +10,10 @@
  * lock the code (verification-attempts.ts); sign-ups and re-sends are rate limited per client and
  * per target (edge-limits.ts); slow or endless requests are cut (server-hardening.ts).
  * - POST /images              store an original (raw body, Content-Type image/*); renditions follow (202)
+ *                             (?uploadedBy=<accountId> records it among that account's objects)
  * - GET  /images/:id          ready (with the rendition keys), pending, or failed (with the reason)
+ * - POST /accounts/:id/export the account's data export: its manifest is published, the file follows (202)
+ * - GET  /accounts/:id/exports/:exportId  ready (the file's key and size) or pending
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { DatabaseSync } from "node:sqlite";
@@ -26,11 +29,18 @@ import {
   requestCodeResend,
   signupRequestSchema,
 } from "../accounts/account-store.ts";
+import { recordAccountUpload } from "../accounts/account-uploads.ts";
 import {
   attemptCode,
   type ComparisonOutcome,
   DEFAULT_MAX_CODE_FAILURES,
 } from "../accounts/verification-attempts.ts";
+import {
+  type AccountExportPublisher,
+  buildExportRequest,
+  ExportTooLargeError,
+  exportStatus,
+} from "../exports/index.ts";
 import { UploadPublishError } from "../images/errors.ts";
 import { imageStatus } from "../images/image-status.ts";
 import { type ImageUploadPublisher, storeUpload } from "../images/store-upload.ts";
@@ -68,6 +78,11 @@ export interface ApiServerDeps {
   readonly s3: S3Client;
   readonly uploadsBucket: string;
   readonly imagePublisher: ImageUploadPublisher;
+  /**
+   * Publishes account exports (courier's publisher, with a payload store for large manifests).
+   * @default - none: POST /accounts/:id/export answers 503
+   */
+  readonly exportPublisher?: AccountExportPublisher;
   /** @default 20 MiB */
   readonly maxUploadBytes?: number;
   readonly now?: () => Date;
@@ -124,6 +139,7 @@ const LINK_FAILURES: Record<string, string> = {
 };
 
 const imageIdSchema = z.string().regex(/^[A-Za-z0-9_-]{1,128}$/);
+const exportIdSchema = z.uuid();
 
 /** decodeURIComponent throws URIError on a malformed escape such as "%E0%A4%A": that is the client's 400. */
 function decodePathSegment(segment: string): string {
@@ -322,6 +338,17 @@ export function createApiServer(deps: ApiServerDeps): Server {
             now,
             trace,
           });
+          // An account's upload is listed in its data export.
+          if (findAccount(deps.db, uploadedBy)) {
+            recordAccountUpload(deps.db, {
+              accountId: uploadedBy,
+              imageId: stored.imageId,
+              key: stored.key,
+              contentType: stored.data.contentType,
+              byteSize: stored.data.byteSize,
+              uploadedAt: stored.data.uploadedAt,
+            });
+          }
           sendJson(res, 202, { imageId: stored.imageId, original: stored.key, eventId: stored.eventId });
         } catch (error) {
           // Stored but not announced: the client may retry; the original is kept for republishing.
@@ -331,6 +358,58 @@ export function createApiServer(deps: ApiServerDeps): Server {
           if (error instanceof z.ZodError) throw validationError(error);
           throw error;
         }
+      },
+    },
+    {
+      method: "POST",
+      pattern: /^\/accounts\/([^/]+)\/export$/,
+      handle: async (req, res, [rawId]) => {
+        const body = await readBody(req, 1024);
+        if (body.length > 0) throw new HttpError(400, "unexpected_body", "this request takes no body");
+        const accountId = decodePathSegment(rawId ?? "");
+        if (!findAccount(deps.db, accountId)) throw new HttpError(404, "not_found", "no such account");
+        // Counted before the manifest is built: an export reads every record the account has.
+        await limiter.take("account-export", { client: client(req), targets: [accountId] });
+        if (!deps.exportPublisher) {
+          throw new HttpError(503, "exports_unavailable", "this server does not publish exports");
+        }
+        let request: ReturnType<typeof buildExportRequest>;
+        try {
+          request = buildExportRequest(deps.db, accountId, { now });
+        } catch (error) {
+          if (error instanceof ExportTooLargeError)
+            throw new HttpError(422, "export_too_large", error.message);
+          throw error;
+        }
+        try {
+          await deps.exportPublisher.publish("account-exports", request);
+        } catch (error) {
+          // Nothing was promised yet: the client asks again (the budget spent is the price of a retry).
+          console.error("api: publishing an account export failed", error);
+          throw new HttpError(503, "publish_failed", "the export could not be requested; retry later");
+        }
+        sendJson(res, 202, {
+          accountId,
+          exportId: request.exportId,
+          items: request.items.length,
+          status: `/accounts/${encodeURIComponent(accountId)}/exports/${request.exportId}`,
+        });
+      },
+    },
+    {
+      method: "GET",
+      pattern: /^\/accounts\/([^/]+)\/exports\/([^/]+)$/,
+      handle: async (_req, res, [rawId, rawExportId]) => {
+        const accountId = decodePathSegment(rawId ?? "");
+        const exportId = exportIdSchema.safeParse(decodePathSegment(rawExportId ?? ""));
+        if (!exportId.success) throw new HttpError(400, "invalid_export_id", "an export id is a UUID");
+        if (!findAccount(deps.db, accountId)) throw new HttpError(404, "not_found", "no such account");
+        const status = await exportStatus(deps.s3, deps.uploadsBucket, accountId, exportId.data);
+        sendJson(res, status.status === "ready" ? 200 : 202, {
+          accountId,
+          exportId: exportId.data,
+          ...status,
+        });
       },
     },
     {

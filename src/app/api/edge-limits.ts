@@ -48,6 +48,11 @@ export const DEFAULT_EDGE_LIMITS = {
     perClient: { points: 20, durationSeconds: HOUR },
     perTarget: { points: 3, durationSeconds: HOUR },
   },
+  // An export reads every record of the account and may put megabytes in S3: a few a day per account.
+  "account-export": {
+    perClient: { points: 10, durationSeconds: HOUR },
+    perTarget: { points: 3, durationSeconds: DAY },
+  },
 } as const satisfies Record<string, ActionLimits>;
 
 export type EdgeAction = keyof typeof DEFAULT_EDGE_LIMITS;

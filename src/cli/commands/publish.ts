@@ -2,8 +2,10 @@
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
+import { S3Client } from "@aws-sdk/client-s3";
 import { SNSClient } from "@aws-sdk/client-sns";
 import type { Command } from "commander";
+import { LOCALSTACK_MAX_PUBLISH_BYTES } from "../../deployment/local-run.ts";
 import {
   createPublisher,
   type PreparedMessage,
@@ -103,6 +105,11 @@ async function publishCommand(topic: string, dataArgument: string, options: Publ
     sns: new SNSClient(where.config),
     topicArns,
     producer: options.producer,
+    // A body over an offloading topic's limit goes through the stack's payload bucket.
+    ...(deployed.payloadBucket
+      ? { payloadStore: { s3: new S3Client(where.config), bucket: deployed.payloadBucket } }
+      : {}),
+    ...(where.target.kind === "local" ? { maxMessageBytesCeiling: LOCALSTACK_MAX_PUBLISH_BYTES } : {}),
   });
   let published: Awaited<ReturnType<typeof publisher.publish>>;
   try {

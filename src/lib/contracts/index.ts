@@ -1,3 +1,4 @@
+export * from "./account-export-requested.ts";
 export * from "./contract.ts";
 export * from "./envelope.ts";
 export * from "./image-uploaded.ts";

@@ -1,0 +1,26 @@
+import { z } from "zod";
+import { ConfigError, parseEnv } from "../../lib/config.ts";
+
+export interface AccountExportConfig {
+  /** Where the export files go, under exports/. */
+  readonly uploadsBucket: string;
+}
+
+const envSchema = z.object({
+  UPLOADS_BUCKET: z
+    .string({ error: "UPLOADS_BUCKET is required: the bucket the export files are written to" })
+    .min(3, "UPLOADS_BUCKET must be a bucket name"),
+});
+
+/** Thrown at cold start when the environment is incomplete. */
+export class AccountExportConfigError extends ConfigError {
+  override readonly name = "AccountExportConfigError";
+}
+
+export function accountExportConfig(env: NodeJS.ProcessEnv = process.env): AccountExportConfig {
+  const e = parseEnv(envSchema, env, {
+    context: "account-export: invalid configuration",
+    error: AccountExportConfigError,
+  });
+  return { uploadsBucket: e.UPLOADS_BUCKET };
+}
