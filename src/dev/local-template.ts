@@ -5,6 +5,10 @@
  * it downloads DynamoDB Local at first use; custom resources: silently skipped, so anything waiting
  * on their attributes would break). The local runtime supplies those pieces from the local side.
  *
+ * One property is rewritten rather than removed: LocalStack 4.14's CloudFormation hands a queue's or
+ * topic's `MaximumMessageSize` to the SQS/SNS API as the template's number, which that API refuses
+ * ("valid types: <class 'str'>"); CloudFormation on AWS takes the number. It is passed as a string.
+ *
  * Pure: no I/O, so the cascade is unit-tested on plain objects.
  */
 
@@ -61,6 +65,15 @@ export function unsupportedLocally(type: string): boolean {
     type.startsWith("Custom::") ||
     type === "AWS::CDK::Metadata"
   );
+}
+
+/** Types whose numeric MaximumMessageSize LocalStack's CloudFormation passes on unconverted. */
+const STRINGIFIED_SIZE_TYPES = new Set(["AWS::SQS::Queue", "AWS::SNS::Topic"]);
+
+function withStringSize(resource: CfnResource): CfnResource {
+  const size = resource.Properties?.MaximumMessageSize;
+  if (!STRINGIFIED_SIZE_TYPES.has(resource.Type) || typeof size !== "number") return resource;
+  return { ...resource, Properties: { ...resource.Properties, MaximumMessageSize: String(size) } };
 }
 
 /** Logical ids a `${...}` template string names: not pseudo parameters, not `${!literal}`, not Sub variables. */
@@ -187,6 +200,7 @@ export function localTemplate(source: CfnTemplate): LocalTemplate {
     }
   }
 
+  for (const [id, resource] of Object.entries(resources)) resources[id] = withStringSize(resource);
   const template: Record<string, unknown> = { ...source, Resources: resources };
   const setOrDrop = (key: string, section: Record<string, unknown>) => {
     if (Object.keys(section).length > 0) template[key] = section;

@@ -247,12 +247,24 @@ describe("GIVEN the synthesized stack", () => {
         expect([objectArn("originals/*"), objectArn("renditions/*")]).toContainEqual(r);
     });
 
-    it("THEN no other role may touch the bucket", () => {
+    it("THEN no other role may touch the bucket but account-export, which may only put objects under exports/*", () => {
+      const touches = (roleId: string) =>
+        withActionPrefix(statementsOf(roleId), "s3:").some((s) =>
+          resourcesOf(s).some((r) => text(r).includes(text(bucketArn()))),
+        );
       const others = resourcesOfType(json, "AWS::IAM::Role")
         .map(([id]) => id)
         .filter((roleId) => roleId !== consumerRole("thumbnails"))
-        .filter((roleId) => withActionPrefix(statementsOf(roleId), "s3:").length > 0);
-      expect(others).toEqual([]);
+        .filter(touches);
+      expect(others).toEqual([consumerRole("account-export")]);
+      const exportRights = withActionPrefix(statementsOf(consumerRole("account-export")), "s3:").filter((s) =>
+        resourcesOf(s).some((r) => text(r).includes(text(bucketArn()))),
+      );
+      for (const s of exportRights) {
+        for (const a of actionsOf(s)) expect(a.startsWith("s3:Put") || a === "s3:Abort*").toBe(true);
+        expect(resourcesOf(s)).toEqual([objectArn("exports/*")]);
+      }
+      expect(exportRights.flatMap(actionsOf)).toContain("s3:PutObject");
     });
   });
 

@@ -15,7 +15,9 @@ import {
   DLQ_RETENTION_DAYS,
   isOrderedTopic,
   redriveFunction,
+  type TopicSpec,
   topicNames,
+  topics,
 } from "../../src/deployment/topology.ts";
 import {
   arnOf,
@@ -162,14 +164,16 @@ describe("GIVEN the topology declaration WHEN the stack is synthesized", () => {
 
     it("gets exactly the environment consumerEnvironment() gives it, with this stack's addresses", () => {
       const { queue, dlq, fn } = ids(name);
-      // payloadBucket: no topic of courier's topology offloads in this file's stack.
-      const sentinels: Required<Omit<ConsumerResources, "payloadBucket">> = {
+      // The payload bucket only for a consumer of an offloading topic, as the stack gives it.
+      const offloads = (topics[consumers[name].topic] as TopicSpec).offloadLargePayloads === true;
+      const sentinels: ConsumerResources = {
         queueUrl: "@queueUrl",
         dlqUrl: "@dlqUrl",
         secretArns: { verification: "@secret" },
         uploadsBucket: "@bucket",
         idempotencyTable: "@table",
         auditTable: "@audit",
+        ...(offloads ? { payloadBucket: "@payloads" } : {}),
       };
       const addresses: Record<string, unknown> = {
         "@queueUrl": ref(queue),
@@ -178,6 +182,7 @@ describe("GIVEN the topology declaration WHEN the stack is synthesized", () => {
         "@bucket": ref(logicalId(synth.stack.uploadsBucket)),
         "@table": ref(logicalId(synth.stack.idempotencyTable)),
         "@audit": ref(logicalId(synth.stack.auditTable)),
+        "@payloads": ref(logicalId(synth.stack.payloadBucket?.bucket as never)),
       };
       const declared = consumerEnvironment(name, sentinels, TEST_SETTINGS);
       const expected = Object.fromEntries(Object.entries(declared).map(([k, v]) => [k, addresses[v] ?? v]));

@@ -280,7 +280,7 @@ describe("GIVEN a topology entry with a mistake WHEN the stack is built", () => 
     [
       "a topic the topology does not declare",
       { topic: "order-events" },
-      /courier\/topology: consumer "audit-log" subscribes to topic "order-events", which the topology does not declare \(topics: account-signups, image-uploads, password-resets\)/,
+      /courier\/topology: consumer "audit-log" subscribes to topic "order-events", which the topology does not declare \(topics: account-signups, image-uploads, password-resets, account-exports\)/,
     ],
     [
       "a secret the topology does not declare",

@@ -147,7 +147,9 @@ export function resourcesOf(statement: PolicyStatement): unknown[] {
 
 /** Every statement of every inline IAM policy attached to the role. */
 export function roleStatements(json: CfnTemplate, roleId: string): PolicyStatement[] {
-  return resourcesOfType(json, "AWS::IAM::Policy")
+  // With many grants CDK moves what exceeds a role's inline policy size into an attached managed
+  // "OverflowPolicy" (the redrive role, which names every queue): both are the role's rights.
+  return [...resourcesOfType(json, "AWS::IAM::Policy"), ...resourcesOfType(json, "AWS::IAM::ManagedPolicy")]
     .filter(([, p]) => JSON.stringify(p.Properties?.Roles ?? []).includes(`"${roleId}"`))
     .flatMap(([, p]) => policyStatements(p));
 }

@@ -41,6 +41,17 @@ const offloading: TopologySpec<TopicName, ConsumerName> = {
   secrets,
 };
 
+/** Courier's topology with account-exports as a plain topic: nothing offloads. */
+const nothingOffloads: TopologySpec<TopicName, ConsumerName> = {
+  topics: { ...topics, "account-exports": { ...topics["account-exports"], offloadLargePayloads: false } },
+  consumers,
+  secrets,
+};
+
+function s3StatementsOn(json: CfnTemplate, role: string, bucketId: string) {
+  return roleStatements(json, role).filter((s) => JSON.stringify(s.Resource).includes(bucketId));
+}
+
 describe("payload bucket", () => {
   const stack = new CourierStack(appWithoutBundling(), "courier-payloads", {
     settings: TEST_SETTINGS,
@@ -49,10 +60,37 @@ describe("payload bucket", () => {
   const json = Template.fromStack(stack).toJSON() as CfnTemplate;
   const bucketId = logicalId(stack.payloadBucket?.bucket ?? stack);
 
-  it("GIVEN no topic offloads WHEN courier's stack is synthesized THEN there is no payload bucket and no output", () => {
-    const plain = synthCourierStack("courier-no-payloads");
-    expect(plain.stack.payloadBucket).toBeUndefined();
-    expect(plain.json.Outputs).not.toHaveProperty("PayloadBucketName");
+  it("GIVEN no topic offloads WHEN the stack is synthesized THEN there is no payload bucket and no output", () => {
+    const plain = new CourierStack(appWithoutBundling(), "courier-no-payloads", {
+      settings: TEST_SETTINGS,
+      topology: nothingOffloads,
+    });
+    expect(plain.payloadBucket).toBeUndefined();
+    expect(Template.fromStack(plain).toJSON().Outputs).not.toHaveProperty("PayloadBucketName");
+  });
+
+  it("GIVEN courier's own topology (account-exports offloads) WHEN synthesized THEN the bucket is output as PayloadBucketName and account-export alone may read it: GetObject under account-exports/ and a prefix-conditioned ListBucket, no write", () => {
+    const courier = synthCourierStack("courier-own-payloads");
+    const bucket = courier.stack.payloadBucket?.bucket;
+    expect(bucket).toBeDefined();
+    const id = logicalId(bucket ?? courier.stack);
+    expect(courier.json.Outputs?.PayloadBucketName).toEqual({ Value: { Ref: id } });
+    const roleOf = (name: ConsumerName) => {
+      const fn = courier.stack.consumerFunctions[name];
+      return logicalId(fn.function.role?.node.defaultChild ?? fn);
+    };
+    const statements = s3StatementsOn(courier.json, roleOf("account-export"), id);
+    expect(statements.flatMap(actionsOf).sort()).toEqual(["s3:GetObject", "s3:ListBucket"]);
+    const get = statements.find((s) => actionsOf(s).includes("s3:GetObject"));
+    expect(JSON.stringify(resourcesOf(get ?? ({} as never)))).toContain('"/account-exports/*"');
+    const list = statements.find((s) => actionsOf(s).includes("s3:ListBucket"));
+    expect((list as { Condition?: unknown }).Condition).toEqual({
+      StringLike: { "s3:prefix": ["account-exports/*"] },
+    });
+    const readers = (Object.keys(consumers) as ConsumerName[]).filter(
+      (name) => s3StatementsOn(courier.json, roleOf(name), id).length > 0,
+    );
+    expect(readers).toEqual(["account-export"]);
   });
 
   it("GIVEN image-uploads offloads WHEN synthesized THEN the bucket is SSE-encrypted, private, and expires payloads after DLQ retention + 1 day", () => {

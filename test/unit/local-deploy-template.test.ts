@@ -62,6 +62,28 @@ describe("local template: what LocalStack cannot run is left out", () => {
     ]);
   });
 
+  it("GIVEN a raised queue and topic size (a number, as CDK writes it) WHEN transformed THEN it is passed as a string, which LocalStack's CloudFormation hands on to SQS/SNS unconverted", () => {
+    const source: CfnTemplate = {
+      Resources: {
+        Queue: {
+          Type: "AWS::SQS::Queue",
+          Properties: { MaximumMessageSize: 1048576, VisibilityTimeout: 180 },
+        },
+        Topic: { Type: "AWS::SNS::Topic", Properties: { MaximumMessageSize: 1048576 } },
+        Other: { Type: "AWS::S3::Bucket", Properties: { MaximumMessageSize: 5 } },
+      },
+    };
+    const { template, removed } = localTemplate(source);
+    expect(removed).toEqual([]);
+    expect(template.Resources.Queue?.Properties).toEqual({
+      MaximumMessageSize: "1048576",
+      VisibilityTimeout: 180,
+    });
+    expect(template.Resources.Topic?.Properties).toEqual({ MaximumMessageSize: "1048576" });
+    expect(template.Resources.Other?.Properties).toEqual({ MaximumMessageSize: 5 });
+    expect(source.Resources.Queue?.Properties?.MaximumMessageSize).toBe(1048576);
+  });
+
   it("GIVEN the input template WHEN transformed THEN the input is not modified", () => {
     const template: CfnTemplate = { Resources: { Fn: { Type: "AWS::Lambda::Function" }, Queue: queue } };
     const copy = structuredClone(template);
