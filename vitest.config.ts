@@ -16,8 +16,10 @@ export default defineConfig({
           name: "cdk",
           include: ["test/cdk/**/*.test.ts"],
           environment: "node",
-          // Synthesizing a stack takes a few seconds on two cores.
+          // Synthesizing a stack takes a few seconds on two cores, many more under load (nag.test.ts's
+          // beforeAll synthesizes twice and timed out at the default 10 s hook timeout).
           testTimeout: 120_000,
+          hookTimeout: 120_000,
         },
       },
       {

@@ -36,6 +36,11 @@ export const PRICES = {
   snsSmsUsPerMessage: 0.00581, // US transactional SMS, before carrier fees
 } as const;
 
+/** The consumers this workload drives: those of sign-ups and uploads (password resets and exports apart). */
+const drivenConsumers = consumerNames.filter(
+  (n) => consumers[n].topic === "account-signups" || consumers[n].topic === "image-uploads",
+);
+
 interface Counted {
   /** "service Action", e.g. "sqs ReceiveMessage". */
   readonly byKind: Map<string, number>;
@@ -161,6 +166,7 @@ export async function measureCost(options: {
     dataDir,
     log,
     workerOutput: new Writable({ write: (_c, _e, done) => done() }),
+    consumers: drivenConsumers,
   });
   try {
     // Requests made while deploying and starting are not the workload's.
@@ -274,7 +280,7 @@ function report(run: {
   const rows: Row[] = [];
   let lambdaDollars = { signup: 0, upload: 0 };
   let sqsRequests = { signup: 0, upload: 0 };
-  for (const name of consumerNames) {
+  for (const name of drivenConsumers) {
     const queueName = run.topology.consumers[name].queueUrl.split("/").at(-1) ?? name;
     const messages =
       name === "thumbnails" ? run.uploads : name === "verification-sms" ? run.phones : run.signups;
