@@ -55,6 +55,9 @@ export function register(program: Command): void {
         `  upload      curl -s -XPOST ${system.apiUrl}/images -H 'content-type: image/jpeg' --data-binary @photo.jpg`,
       );
       say(`  renditions  curl -s ${system.apiUrl}/images/<imageId>`);
+      say(
+        `  export      curl -s -XPOST ${system.apiUrl}/accounts/<accountId>/export   (then GET the status it names)`,
+      );
       say(`Console       ${system.consoleUrl}   (topology, live figures, dead-letter triage)`);
       say(`Mailbox       ${system.mailboxUrl}   (the verification link is in the mail body)`);
       say(`SMS           ${system.smsUrl}`);
