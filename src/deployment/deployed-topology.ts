@@ -90,8 +90,10 @@ export function topologyFromOutputs(stackName: string, outputs: Record<string, s
   ) as DeployedTopology["consumers"];
   const idempotencyTable = outputs[IDEMPOTENCY_TABLE_OUTPUT];
   const auditTable = outputs[AUDIT_TABLE_OUTPUT];
-  // The stack outputs the bucket exactly when a topic offloads: courier's topology says whether one must.
-  const payloadBucket = topicNames.some((t) => offloads(t)) ? need(PAYLOAD_BUCKET_OUTPUT) : undefined;
+  // Output by a stack in which a topic offloads. Optional: without it a publisher refuses what is
+  // over a topic's limit (MessageTooLargeError), and a consumer fails a pointer with a
+  // ConsumerConfigError naming COURIER_PAYLOAD_BUCKET (retried like any transient failure, not lost).
+  const payloadBucket = outputs[PAYLOAD_BUCKET_OUTPUT];
   return {
     stackName,
     topics,
