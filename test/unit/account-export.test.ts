@@ -188,10 +188,12 @@ describe("the export routes of the example API", () => {
   let db: Db;
   let published: AccountExportRequestedV1[];
   let failPublish: boolean;
+  let correlationIds: (string | undefined)[];
 
   async function start(withPublisher = true): Promise<void> {
     db = newDb();
     published = [];
+    correlationIds = [];
     failPublish = false;
     const server = createApiServer({
       db,
@@ -202,9 +204,10 @@ describe("the export routes of the example API", () => {
       ...(withPublisher
         ? {
             exportPublisher: {
-              publish: async (_topic, data) => {
+              publish: async (_topic, data, options) => {
                 if (failPublish) throw new Error("SNS is down");
                 published.push(data);
+                correlationIds.push(options?.trace?.correlationId);
                 return { eventId: "e-2", messageId: "m-2" };
               },
             },
@@ -236,6 +239,8 @@ describe("the export routes of the example API", () => {
     expect(published).toHaveLength(1);
     expect(published[0]?.exportId).toBe(body.exportId);
     expect(published[0]?.items).toHaveLength(4);
+    // The request's trace goes with the message: the correlation id the API answered with.
+    expect(correlationIds).toEqual([res.headers.get("x-correlation-id")]);
   });
 
   it("GIVEN an unknown account, or a request with a body WHEN POST /accounts/:id/export THEN 404 / 400 and nothing published", async () => {

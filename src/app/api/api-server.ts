@@ -363,7 +363,7 @@ export function createApiServer(deps: ApiServerDeps): Server {
     {
       method: "POST",
       pattern: /^\/accounts\/([^/]+)\/export$/,
-      handle: async (req, res, [rawId]) => {
+      handle: async (req, res, [rawId], _url, trace) => {
         const body = await readBody(req, 1024);
         if (body.length > 0) throw new HttpError(400, "unexpected_body", "this request takes no body");
         const accountId = decodePathSegment(rawId ?? "");
@@ -382,7 +382,7 @@ export function createApiServer(deps: ApiServerDeps): Server {
           throw error;
         }
         try {
-          await deps.exportPublisher.publish("account-exports", request);
+          await deps.exportPublisher.publish("account-exports", request, { trace });
         } catch (error) {
           // Nothing was promised yet: the client asks again (the budget spent is the price of a retry).
           console.error("api: publishing an account export failed", error);

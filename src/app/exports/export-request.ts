@@ -11,6 +11,7 @@ import {
   accountExportRequestedDataV1,
   MAX_EXPORT_ITEMS,
 } from "../../lib/contracts/index.ts";
+import type { TraceContext } from "../../lib/trace/trace-context.ts";
 import { findAccount } from "../accounts/account-store.ts";
 import { listAccountUploads } from "../accounts/account-uploads.ts";
 
@@ -21,7 +22,11 @@ export interface PublishReceipt {
 
 /** The slice of courier's publisher an export needs; `createPublisher(...)` satisfies it. */
 export interface AccountExportPublisher {
-  publish(topic: "account-exports", data: AccountExportRequestedV1): Promise<PublishReceipt>;
+  publish(
+    topic: "account-exports",
+    data: AccountExportRequestedV1,
+    options?: { readonly trace?: TraceContext | undefined },
+  ): Promise<PublishReceipt>;
 }
 
 export class AccountNotFoundError extends Error {
