@@ -80,6 +80,9 @@ async function measureExports(exports: number, log: (line: string) => void): Pro
         }
       });
       const manifestBytes = snsMessageSize(JSON.stringify(buildExportRequest(system.db, accountId)), {});
+      // The API runs in this process: let the keep-alive timers that came due during the synchronous
+      // work above run, or the next fetch may reuse a connection the server is closing (ECONNRESET).
+      await sleep(200);
       const viaCourier: number[] = [];
       const accepted: number[] = [];
       const direct: number[] = [];

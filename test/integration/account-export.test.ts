@@ -14,6 +14,7 @@ import { randomBytes, randomUUID } from "node:crypto";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import {
   DeleteObjectsCommand,
   GetObjectCommand,
@@ -104,8 +105,13 @@ async function signUp(who: string): Promise<string> {
   return ((await res.json()) as { accountId: string }).accountId;
 }
 
-/** The account's uploads as the account service records them (what POST /images records). */
-function seedUploads(accountId: string, count: number): void {
+/**
+ * The account's uploads as the account service records them (what POST /images records). Written
+ * synchronously in the process that also runs the API server: the pause after it lets the timers
+ * that came due meanwhile run (the server's and the client's keep-alive expiry), so the next fetch
+ * does not pick a pooled connection the server is about to close (ECONNRESET, seen in the bench).
+ */
+async function seedUploads(accountId: string, count: number): Promise<void> {
   const start = Date.parse("2026-01-01T00:00:00.000Z");
   inTransaction(system.db, () => {
     for (let i = 0; i < count; i++) {
@@ -120,6 +126,7 @@ function seedUploads(accountId: string, count: number): void {
       });
     }
   });
+  await sleep(200);
 }
 
 interface Requested {
@@ -166,7 +173,7 @@ function expectedItems(accountId: string) {
 describe("account export through the local system", () => {
   it("GIVEN a busy account whose manifest is over 5 MiB WHEN POST /accounts/:id/export THEN 202, the manifest goes through the payload bucket, and the worker writes the export file with every item intact", async () => {
     const accountId = await signUp("busy");
-    seedUploads(accountId, BUSY_ACCOUNT_UPLOADS);
+    await seedUploads(accountId, BUSY_ACCOUNT_UPLOADS);
     const payloadBucket = system.topology.payloadBucket;
     expect(payloadBucket).toBeDefined();
     if (!payloadBucket) return;
@@ -213,7 +220,7 @@ describe("account export through the local system", () => {
     });
     expect(upload.status).toBe(202);
     const { imageId } = (await upload.json()) as { imageId: string };
-    seedUploads(accountId, 2);
+    await seedUploads(accountId, 2);
     const payloadBucket = system.topology.payloadBucket ?? "";
     const before = (await listAll(payloadBucket, "")).map((o) => o.key);
 
