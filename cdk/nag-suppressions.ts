@@ -9,6 +9,7 @@
  * resource is a new finding rather than being swept in by an earlier one.
  */
 import { type App, type CfnElement, Stack, Validations } from "aws-cdk-lib";
+import type { CfnFunction } from "aws-cdk-lib/aws-lambda";
 import { AwsSolutionsChecks } from "cdk-nag";
 import type { IConstruct } from "constructs";
 import { needsOf } from "../src/deployment/consumer-needs.ts";
@@ -42,11 +43,43 @@ function roleOf(fn: { readonly role?: IConstruct }): IConstruct {
   return fn.role;
 }
 
-/** The findings courier accepts, with their reasons: the stack's own, then each consumer's needs'. */
+function isTracedActively(fn: IConstruct): boolean {
+  const config = (fn.node.defaultChild as CfnFunction | undefined)?.tracingConfig;
+  return (config as CfnFunction.TracingConfigProperty | undefined)?.mode === "Active";
+}
+
+/** Why a traced function's role may write trace segments with Resource "*". */
+const XRAY_WRITE_REASON =
+  "Active tracing: X-Ray's PutTraceSegments and PutTelemetryRecords take no resource ARN.";
+
+/**
+ * The findings courier accepts, with their reasons: the stack's own, then each consumer's needs'.
+ * One acknowledgement per construct and finding: where two reasons give the same wildcard (an SMS
+ * sender's role traced by X-Ray), they are joined.
+ */
 export function nagAcknowledgements<Topic extends string, Consumer extends string>(
   stack: CourierStack<Topic, Consumer>,
 ): NagAcknowledgement[] {
+  const merged = new Map<string, NagAcknowledgement>();
+  for (const ack of stackAcknowledgements(stack)) {
+    const key = `${ack.construct.node.path} ${ack.id}`;
+    const earlier = merged.get(key);
+    merged.set(key, earlier ? { ...earlier, reason: `${earlier.reason} ${ack.reason}` } : ack);
+  }
+  return [...merged.values()];
+}
+
+function stackAcknowledgements<Topic extends string, Consumer extends string>(
+  stack: CourierStack<Topic, Consumer>,
+): NagAcknowledgement[] {
   const consumers = Object.keys(stack.topology.consumers) as Consumer[];
+  const traced = [...consumers.map((name) => stack.consumerFunctions[name].function), stack.redrive.function]
+    .filter((fn) => isTracedActively(fn))
+    .map((fn) => ({
+      construct: roleOf(fn),
+      id: "AwsSolutions-IAM5[Resource::*]",
+      reason: XRAY_WRITE_REASON,
+    }));
   return [
     {
       construct: stack.uploadsBucket,
@@ -84,6 +117,7 @@ export function nagAcknowledgements<Topic extends string, Consumer extends strin
           "It is a DLQ: the SNS subscription's redrive policy names it (cdk-nag looks only at SQS redrive policies); alarmed, emptied by courier redrive.",
       }),
     ),
+    ...traced,
   ];
 }
 

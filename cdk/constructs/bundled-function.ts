@@ -33,6 +33,15 @@ export interface BundledFunctionProps {
   readonly nativeModules?: readonly string[];
   /** @default lambda.Architecture.ARM_64 */
   readonly architecture?: lambda.Architecture;
+  /**
+   * X-Ray tracing. Active: Lambda samples invocations and records them, and continues the trace
+   * an SQS message's AWSTraceHeader carries (SNS passes the publisher's on), so X-Ray links the
+   * request's trace to each consumer's invocation; the handlers' Powertools Tracer adds the AWS
+   * calls they make (the side effects) as subsegments. Costs X-Ray's per-trace price on sampled
+   * invocations only (by default 1 a second plus 5 % of the rest).
+   * @default lambda.Tracing.ACTIVE
+   */
+  readonly tracing?: lambda.Tracing;
 }
 
 /** npm settings that make `npm ci` fetch the optional native packages of another platform. */
@@ -82,6 +91,7 @@ export class BundledFunction extends Construct {
       architecture,
       memorySize,
       timeout: props.timeout ?? Duration.seconds(30),
+      tracing: props.tracing ?? lambda.Tracing.ACTIVE,
       logGroup: this.logGroup,
       environment: { NODE_OPTIONS: "--enable-source-maps", ...props.environment },
       bundling: {

@@ -10,9 +10,11 @@ import { type ResetEvent, sendResetEmail } from "../../src/app/password-reset/re
 import { onceWhereConfigured } from "../../src/app/signup/once-where-configured.ts";
 import { verificationKeyFromSecret } from "../../src/app/signup/verification-key.ts";
 import { defineConsumer } from "../../src/deployment/define-consumer.ts";
+import { tracedClient } from "../../src/deployment/tracing.ts";
 
 const config = passwordResetEmailConfig();
-const ses = new SESClient({});
+// Its calls are the side effects: X-Ray shows them under the invocation (tracing.ts).
+const ses = tracedClient("password-reset-email", new SESClient({}));
 const key = verificationKeyFromSecret(
   new SecretsProvider({ awsSdkV3Client: new SecretsManagerClient({}) }),
   config.verificationSecretArn,

@@ -7,9 +7,11 @@ import { securityAuditConfig } from "../../src/app/security-audit/config.ts";
 import { type AuditedEvent, recordSecurityEvent } from "../../src/app/security-audit/record-event.ts";
 import { onceWhereConfigured } from "../../src/app/signup/once-where-configured.ts";
 import { defineConsumer } from "../../src/deployment/define-consumer.ts";
+import { tracedClient } from "../../src/deployment/tracing.ts";
 
 const { auditTable } = securityAuditConfig();
-const dynamo = new DynamoDBClient({});
+// Its calls are the side effects: X-Ray shows them under the invocation (tracing.ts).
+const dynamo = tracedClient("security-audit", new DynamoDBClient({}));
 
 // A republish of the same eventId after SNS's 5-minute deduplication window gets a new sequence
 // number; the idempotency record keeps it from becoming a second entry.

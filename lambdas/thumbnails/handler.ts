@@ -8,10 +8,12 @@ import { recordingFailure } from "../../src/app/images/image-status.ts";
 import { makeThumbnails } from "../../src/app/images/thumbnails.ts";
 import { defineConsumer } from "../../src/deployment/define-consumer.ts";
 import { consumers } from "../../src/deployment/topology.ts";
+import { tracedClient } from "../../src/deployment/tracing.ts";
 
 // Fails the cold start with a message naming any missing or malformed setting.
 const config = thumbnailsConfigFromEnv();
-const s3 = new S3Client({});
+// Its calls are the side effects: X-Ray shows them under the invocation (tracing.ts).
+const s3 = tracedClient("thumbnails", new S3Client({}));
 
 export const handler = defineConsumer({
   name: "thumbnails",

@@ -11,10 +11,12 @@ import { type SignupEvent, wantsChannel } from "../../src/app/signup/signup-even
 import { sendVerificationEmail } from "../../src/app/signup/verification-email.ts";
 import { verificationKeyFromSecret } from "../../src/app/signup/verification-key.ts";
 import { defineConsumer } from "../../src/deployment/define-consumer.ts";
+import { tracedClient } from "../../src/deployment/tracing.ts";
 
 // Fails the cold start with a message naming any missing setting.
 const config = verificationEmailConfig();
-const ses = new SESClient({});
+// Its calls are the side effects: X-Ray shows them under the invocation (tracing.ts).
+const ses = tracedClient("verification-email", new SESClient({}));
 const key = verificationKeyFromSecret(
   new SecretsProvider({ awsSdkV3Client: new SecretsManagerClient({}) }),
   config.verificationSecretArn,

@@ -15,10 +15,12 @@ import { SMS_CAP_METRIC, smsCapFromEnv } from "../../src/app/signup/sms-cap.ts";
 import { verificationKeyFromSecret } from "../../src/app/signup/verification-key.ts";
 import { sendVerificationSms } from "../../src/app/signup/verification-sms.ts";
 import { defineConsumer } from "../../src/deployment/define-consumer.ts";
+import { tracedClient } from "../../src/deployment/tracing.ts";
 
 // Fails the cold start with a message naming any missing setting.
 const config = verificationSmsConfig();
-const sns = new SNSClient({});
+// Its calls are the side effects: X-Ray shows them under the invocation (tracing.ts).
+const sns = tracedClient("verification-sms", new SNSClient({}));
 const key = verificationKeyFromSecret(
   new SecretsProvider({ awsSdkV3Client: new SecretsManagerClient({}) }),
   config.verificationSecretArn,

@@ -19,7 +19,9 @@ import {
   type PayloadResolver,
   payloadPrefix,
 } from "../lib/payload-offloading/index.ts";
+import { sqsClient } from "../lib/sqs-client.ts";
 import { type ConsumerName, consumerSpec, type consumers, type TopicSpec, topics } from "./topology.ts";
+import { consumerTracer, tracedClient } from "./tracing.ts";
 
 export * from "../lib/consumer/index.ts";
 
@@ -48,6 +50,9 @@ export function defineConsumer<N extends ConsumerName>(options: ConsumerOptions<
   return createConsumerHandler<AcceptedContract<N>, N>({
     ...settings,
     ...(payloads ? { payloads } : {}),
+    tracer: settings.tracer ?? consumerTracer(name),
+    // The runtime's own calls (retry delays, DLQ sends) show in the trace beside the handler's.
+    sqs: settings.sqs ?? tracedClient(name, sqsClient()),
     spec: {
       name,
       accepts: topics[spec.topic].accepts as readonly AcceptedContract<N>[],

@@ -28,6 +28,7 @@ import {
   appWithoutBundling,
   arnOf,
   type CfnTemplate,
+  isXrayWriteStatement,
   logicalId,
   nagFindings,
   type PolicyStatement,
@@ -95,7 +96,9 @@ beforeAll(() => {
 const text = (value: unknown) => JSON.stringify(value);
 const roleIdOf = (name: WithAudit) =>
   logicalId(stack.consumerFunctions[name].function.role as Parameters<typeof logicalId>[0]);
-const allows = (name: WithAudit) => roleStatements(json, roleIdOf(name)).filter((s) => s.Effect === "Allow");
+/** Allow statements, X-Ray's segment writes aside (held exactly in tracing.test.ts). */
+const allows = (name: WithAudit) =>
+  roleStatements(json, roleIdOf(name)).filter((s) => s.Effect === "Allow" && !isXrayWriteStatement(s));
 const ids = () => ({
   queue: logicalId(stack.consumerQueues["audit-log"].queue),
   dlq: logicalId(stack.consumerQueues["audit-log"].deadLetterQueue),

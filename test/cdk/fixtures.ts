@@ -154,6 +154,22 @@ export function roleStatements(json: CfnTemplate, roleId: string): PolicyStateme
     .flatMap(([, p]) => policyStatements(p));
 }
 
+/**
+ * The one statement active X-Ray tracing adds to a function's role: its two write actions, on "*"
+ * (they take no resource ARN). Held exactly (test/cdk/tracing.test.ts), and set aside by the
+ * least-privilege checks, which would otherwise see a Resource "*".
+ */
+export function isXrayWriteStatement(statement: PolicyStatement): boolean {
+  const actions = [...actionsOf(statement)].sort();
+  return (
+    statement.Effect === "Allow" &&
+    actions.length === 2 &&
+    actions[0] === "xray:PutTelemetryRecords" &&
+    actions[1] === "xray:PutTraceSegments" &&
+    statement.Resource === "*"
+  );
+}
+
 /** The statements of an IAM, queue, topic or bucket policy resource. */
 export function policyStatements(policy: CfnResource): PolicyStatement[] {
   const document = policy.Properties?.PolicyDocument as { Statement?: PolicyStatement[] } | undefined;

@@ -6,7 +6,7 @@
  * topology names) is encrypted and refuses plaintext transport.
  *
  * Failure modes covered: a grant on a resource the function does not own; a service wildcard
- * (`sqs:*`, `*`); `Resource: "*"` anywhere but the SMS publish; the AWS managed basic-execution
+ * (`sqs:*`, `*`); `Resource: "*"` anywhere but the SMS publish and X-Ray's segment writes; the AWS managed basic-execution
  * policy (logs on every group of the account) coming back; a role another principal may assume;
  * a queue or topic added outside the topology without SSE or TLS enforcement.
  */
@@ -16,6 +16,7 @@ import {
   actionsOf,
   arnOf,
   type CfnTemplate,
+  isXrayWriteStatement,
   logicalId,
   type PolicyStatement,
   policyStatements,
@@ -100,7 +101,9 @@ const SERVICES: Record<ConsumerName, readonly string[]> = {
   "account-export": ["s3"],
 };
 
-const allows = (roleId: string) => roleStatements(json, roleId).filter((s) => s.Effect === "Allow");
+/** Allow statements, X-Ray's segment writes aside (held exactly in tracing.test.ts). */
+const allows = (roleId: string) =>
+  roleStatements(json, roleId).filter((s) => s.Effect === "Allow" && !isXrayWriteStatement(s));
 const serviceOf = (action: string) => action.split(":")[0] ?? action;
 
 describe("GIVEN the synthesized stack", () => {

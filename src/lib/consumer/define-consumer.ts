@@ -35,6 +35,7 @@ import {
 } from "./record-context.ts";
 import { type QueueAddresses, queueAddressesFromEnv } from "./runtime-config.ts";
 import { describeThrown } from "./thrown.ts";
+import { type ConsumerTracer, traceBatch } from "./tracing.ts";
 
 export type { ConsumerContext };
 
@@ -73,6 +74,12 @@ export interface ConsumerMetrics {
 
 /** Settings of a consumer handler other than its spec and `handle`: clients, clock, and the like. */
 export interface ConsumerHandlerSettings {
+  /**
+   * Powertools Tracer (or a recorder): where tracing is enabled (Lambda with active tracing), each
+   * batch runs in a subsegment annotated with its correlation ids (tracing.ts).
+   * @default - none
+   */
+  readonly tracer?: ConsumerTracer;
   /** @default a new SQSClient with the default configuration chain */
   readonly sqs?: SQSClient;
   /** @default process.env.COURIER_QUEUE_URL, parsed at first invocation */
@@ -462,14 +469,17 @@ export function createConsumerHandler<C extends AnyContract, N extends string>(
 
   const shared: RecordContextShared<N> = { consumer, logger, timeoutSeconds: spec.timeoutSeconds, now };
 
-  return async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
+  const handleBatch = async (
+    event: SQSEvent,
+    context: Context,
+    correlationIds: Set<string>,
+  ): Promise<SQSBatchResponse> => {
     queueAddresses(); // fail the first batch loudly on a missing setting, before touching any record
     const records = recordsOf(event);
     // On Lambda this adds the request id and function fields to every line (child loggers copy them).
     if (context?.awsRequestId) logger.addContext(context);
     // Per invocation: the local event source runs concurrent invocations in one process.
     const tally: Tally = { processed: 0, retried: 0, deadLettered: 0, deadLetterFailed: 0 };
-    const correlationIds = new Set<string>();
     try {
       // A FIFO batch runs in order and skips the rest of a failed group (fifo.ts).
       const fifo = isFifoEvent(records);
@@ -520,6 +530,23 @@ export function createConsumerHandler<C extends AnyContract, N extends string>(
         metrics.addMetadata?.(CORRELATION_IDS_METADATA, metadataList(correlationIds));
       metrics.publishStoredMetrics();
     }
+  };
+
+  // Decided once: outside Lambda (or without active tracing) a batch costs no tracing work.
+  const tracer = options.tracer?.isTracingEnabled() ? options.tracer : undefined;
+  if (!tracer) return (event, context) => handleBatch(event, context, new Set());
+  return (event, context) => {
+    const correlationIds = new Set<string>();
+    return traceBatch(
+      tracer,
+      consumer,
+      () => handleBatch(event, context, correlationIds),
+      (response) => ({
+        records: event?.Records?.length ?? 0,
+        failed: response?.batchItemFailures.length ?? event?.Records?.length ?? 0,
+        correlationIds,
+      }),
+    );
   };
 }
 
