@@ -15,6 +15,10 @@
  *   Nothing is deleted that the handler did not process, so nothing is lost.
  * - While a batch runs past a fraction of the queue's visibility timeout, its messages' visibility
  *   is extended, never past the function timeout, so a slow handler keeps its messages.
+ * - A FIFO queue (`.fifo`) is scheduled as Lambda's FIFO trigger does (fifo-groups.ts): at most one
+ *   batch in flight per message group, each group in sequence order, other groups in parallel; a
+ *   group whose records failed runs again only once they are back, in order. Messages that arrive
+ *   before their turn are held hidden (extended) and released, not processed, by a stop or pause.
  * - `pause()` is a disabled event source mapping: no receive is started after it; a receive already
  *   at SQS returns and its messages are processed (a batch being gathered is invoked with what it
  *   holds, without waiting out its window), in-flight batches finish and keep their visibility
@@ -39,6 +43,7 @@ import {
   type ReceiveRequest,
 } from "./event-source-batching.ts";
 import { type InvocationOutcome, parseQueueArn, settleBatch, toSqsRecord } from "./event-source-records.ts";
+import { FifoScheduler } from "./fifo-groups.ts";
 import { createLambdaContext } from "./lambda-context.ts";
 import { changeVisibility, StopRelease, VisibilityKeeper } from "./visibility.ts";
 
@@ -80,6 +85,12 @@ export interface EventSourceOptions {
    * stalled connection must not hold the stop forever). @default 5000
    */
   readonly stalledReceiveGraceMs?: number;
+  /**
+   * FIFO queues: how long a group waits for its failed records to come back before it goes on
+   * without them (they may have been dead-lettered by SQS or taken by another worker).
+   * @default the queue's visibility timeout + the long-poll wait + 5 s
+   */
+  readonly fifoReturnWaitSeconds?: number;
   /** Called after each batch is settled and its deletes are done. */
   readonly onBatch?: (result: BatchResult) => void;
   /** Receive and delete errors, and handler failures; the default writes one line to stderr. */
@@ -123,6 +134,8 @@ export interface EventSourceStats {
   releaseFailures: number;
   /** Visibility extensions of messages whose handler ran long (one per message per extension). */
   visibilityExtensions: number;
+  /** FIFO: records that arrived before the failed records of their group they follow, sent back behind them. */
+  sentBack: number;
 }
 
 /** SQS limits on one DeleteMessageBatch call, and how often to retry entries that failed. */
@@ -132,6 +145,8 @@ const RETRY_BASE_MS = 200;
 const RECEIVE_RETRY_MAX_MS = 10_000;
 const DEFAULT_STALLED_RECEIVE_GRACE_MS = 5_000;
 const DEFAULT_EXTEND_AFTER = 0.5;
+/** FIFO: how long a record sent back behind its group's recalled records stays hidden. */
+const SEND_BACK_SECONDS = 2;
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -217,6 +232,11 @@ export class LocalEventSource {
   /** Receives at SQS now, each with the time its wait ends. */
   private readonly receivesInFlight = new Map<object, number>();
   private readonly stopRelease: StopRelease;
+  /** FIFO queues only: which group may run what (see fifo-groups.ts). */
+  private fifo: FifoScheduler | undefined;
+  /** FIFO: when each held message was last hidden (received, or extended), by receipt handle. */
+  private readonly heldSince = new Map<string, number>();
+  private heldKeeper: NodeJS.Timeout | undefined;
   readonly stats: EventSourceStats = {
     received: 0,
     succeeded: 0,
@@ -229,6 +249,7 @@ export class LocalEventSource {
     released: 0,
     releaseFailures: 0,
     visibilityExtensions: 0,
+    sentBack: 0,
   };
 
   constructor(options: EventSourceOptions) {
@@ -260,10 +281,11 @@ export class LocalEventSource {
   async start(): Promise<void> {
     if (this.started) throw new EventSourceSettingsError("this event source was already started");
     this.started = true;
+    const fifo = this.isFifo;
     const extending = this.options.extendVisibilityAfter !== false;
     const needed = [
       ...(this.options.queueArn ? [] : (["QueueArn"] as const)),
-      ...(extending && this.options.visibilityTimeoutSeconds === undefined
+      ...((extending || fifo) && this.options.visibilityTimeoutSeconds === undefined
         ? (["VisibilityTimeout"] as const)
         : []),
     ];
@@ -271,10 +293,10 @@ export class LocalEventSource {
     const queueArn = this.options.queueArn ?? (attributes.QueueArn as string);
     const { region, accountId } = parseQueueArn(queueArn);
     this.source = { queueArn, awsRegion: region, accountId };
-    if (extending) {
-      this.visibilityTimeoutSeconds =
-        this.options.visibilityTimeoutSeconds ?? Number(attributes.VisibilityTimeout);
-    }
+    const visibilityTimeoutSeconds =
+      this.options.visibilityTimeoutSeconds ?? Number(attributes.VisibilityTimeout ?? Number.NaN);
+    if (extending) this.visibilityTimeoutSeconds = visibilityTimeoutSeconds;
+    if (fifo) this.startFifo(visibilityTimeoutSeconds);
     this.pollers = Array.from({ length: this.options.concurrency }, () => this.poll());
   }
 
@@ -300,12 +322,62 @@ export class LocalEventSource {
     clearInterval(this.keepAlive);
     this.keepAlive = undefined;
     await Promise.all(this.pollers);
-    await this.stopRelease.releaseAll();
+    clearInterval(this.heldKeeper);
+    // FIFO messages held for their group's turn were not processed: released, as a late receive's are.
+    await this.stopRelease.releaseAll(this.drainHeld());
     return { ...this.stats };
   }
 
   get stopped(): boolean {
     return this.stopping.signal.aborted;
+  }
+
+  private get isFifo(): boolean {
+    return this.options.queueUrl.endsWith(".fifo") || Boolean(this.options.queueArn?.endsWith(".fifo"));
+  }
+
+  private startFifo(visibilityTimeoutSeconds: number): void {
+    const waitSeconds = this.options.waitTimeSeconds ?? MAX_WAIT_TIME_SECONDS;
+    const returnWaitSeconds =
+      this.options.fifoReturnWaitSeconds ?? visibilityTimeoutSeconds + waitSeconds + 5;
+    this.fifo = new FifoScheduler({
+      batchSize: this.options.batchSize,
+      returnWaitMs: returnWaitSeconds * 1000,
+      now: Date.now,
+    });
+    // Held messages stay hidden: each is extended once half its visibility timeout has passed.
+    if (visibilityTimeoutSeconds >= 1) {
+      const everyMs = Math.min(1_000, (visibilityTimeoutSeconds * 1000) / 4);
+      this.heldKeeper = setInterval(() => void this.extendHeld(visibilityTimeoutSeconds), everyMs);
+      this.heldKeeper.unref();
+    }
+  }
+
+  private async extendHeld(visibilityTimeoutSeconds: number): Promise<void> {
+    const now = Date.now();
+    const due = (this.fifo?.held() ?? []).flatMap((m) => {
+      const handle = m.ReceiptHandle;
+      const since = handle ? this.heldSince.get(handle) : undefined;
+      return handle && since !== undefined && now - since >= (visibilityTimeoutSeconds * 1000) / 2
+        ? [handle]
+        : [];
+    });
+    if (due.length === 0) return;
+    for (const handle of due) this.heldSince.set(handle, now);
+    this.stats.visibilityExtensions += await changeVisibility({
+      sqs: this.options.sqs,
+      queueUrl: this.options.queueUrl,
+      receiptHandles: due,
+      visibilityTimeoutSeconds,
+      onError: (error) => this.reportSafely(error, "extend"),
+    });
+  }
+
+  /** FIFO: hands back every held message (visibility 0); what its group awaits stays awaited. */
+  private drainHeld(): string[] {
+    const handles = (this.fifo?.drain() ?? []).flatMap((m) => (m.ReceiptHandle ? [m.ReceiptHandle] : []));
+    this.heldSince.clear();
+    return handles;
   }
 
   /** Stops receiving after the receive in hand; batches in flight finish. Messages wait in the queue. */
@@ -338,7 +410,13 @@ export class LocalEventSource {
 
   private settlePauseWaiters(): void {
     const idle = !this.started || this.idlePollers >= this.options.concurrency;
-    if (this.pausedNow && idle) for (const settle of this.pauseWaiters.splice(0)) settle(true);
+    if (!(this.pausedNow && idle)) return;
+    // Paused: FIFO messages held for their turn are released rather than kept hidden for the pause.
+    const held = this.drainHeld();
+    const released = held.length > 0 && !this.stopped ? this.stopRelease.releaseAll(held) : Promise.resolve();
+    void released.then(() => {
+      for (const settle of this.pauseWaiters.splice(0)) settle(true);
+    });
   }
 
   get paused(): boolean {
@@ -414,6 +492,12 @@ export class LocalEventSource {
         this.idlePollers -= 1;
         continue;
       }
+      // FIFO: records held until their group's turn go before a new receive.
+      const ready = this.fifo?.take() ?? [];
+      if (ready.length > 0) {
+        await this.runFifoBatch(ready);
+        continue;
+      }
       let gathered: Gathered;
       try {
         gathered = await gatherBatch(
@@ -441,7 +525,15 @@ export class LocalEventSource {
       if (gathered.afterStop.length > 0) await this.setAside(gathered.afterStop);
       // Runs to completion even when a stop arrives meanwhile: the batch is finished, not dropped.
       // A throw here (from a callback) must not end the poller; undeleted messages simply return.
-      if (gathered.batch.length > 0) {
+      if (gathered.batch.length > 0 && this.fifo) {
+        const hiddenAt = gathered.firstArrivalMs ?? Date.now();
+        for (const m of gathered.batch) if (m.ReceiptHandle) this.heldSince.set(m.ReceiptHandle, hiddenAt);
+        // Admitted and taken in one step: no other poller's records slip in between.
+        this.fifo.admit(gathered.batch);
+        const next = this.fifo.take();
+        await this.sendBackEarly();
+        if (next.length > 0) await this.runFifoBatch(next);
+      } else if (gathered.batch.length > 0) {
         await this.runBatch(gathered.batch, gathered.firstArrivalMs ?? Date.now()).catch((error) =>
           this.reportSafely(error),
         );
@@ -449,6 +541,52 @@ export class LocalEventSource {
     }
     this.idlePollers += 1;
     this.settlePauseWaiters();
+  }
+
+  /** FIFO: runs a batch from the scheduler and tells it which records are to come back. */
+  private async runFifoBatch(batch: Message[]): Promise<void> {
+    const handles = batch.flatMap((m) => (m.ReceiptHandle ? [m.ReceiptHandle] : []));
+    const hiddenAt = Math.min(...handles.map((h) => this.heldSince.get(h) ?? Date.now()));
+    for (const h of handles) this.heldSince.delete(h);
+    let failed: ReadonlySet<string> = new Set();
+    try {
+      failed = await this.runBatch(batch, hiddenAt);
+    } catch (error) {
+      this.reportSafely(error);
+    } finally {
+      this.fifo?.settle(batch, failed);
+    }
+    await this.sendBackEarly();
+  }
+
+  /**
+   * FIFO: records that arrived before the failed records they follow go back to the queue behind
+   * them: those records are recalled (visible now), then these are made visible a moment later
+   * (see fifo-groups.ts for why they are not held).
+   */
+  private async sendBackEarly(): Promise<void> {
+    const early = this.fifo?.early();
+    if (!early || early.sendBack.length === 0) return;
+    const onError = (error: unknown) => this.reportSafely(error, "release");
+    const { sqs, queueUrl } = this.options;
+    if (early.recall.length > 0) {
+      await changeVisibility({
+        sqs,
+        queueUrl,
+        receiptHandles: early.recall,
+        visibilityTimeoutSeconds: 0,
+        onError,
+      });
+    }
+    const receiptHandles = early.sendBack.flatMap((m) => (m.ReceiptHandle ? [m.ReceiptHandle] : []));
+    for (const handle of receiptHandles) this.heldSince.delete(handle);
+    this.stats.sentBack += await changeVisibility({
+      sqs,
+      queueUrl,
+      receiptHandles,
+      visibilityTimeoutSeconds: SEND_BACK_SECONDS,
+      onError,
+    });
   }
 
   /** Messages received after the stop began: held while this worker's other receives are parked, then released. */
@@ -466,7 +604,8 @@ export class LocalEventSource {
     }
   }
 
-  private async runBatch(messages: Message[], receivedAtMs: number): Promise<void> {
+  /** Runs one batch; returns the message ids it did not delete (they come back after their visibility timeout). */
+  private async runBatch(messages: Message[], receivedAtMs: number): Promise<ReadonlySet<string>> {
     const source = this.source;
     if (!source) throw new Error("runBatch before start");
     const started = Date.now();
@@ -480,7 +619,7 @@ export class LocalEventSource {
       }
     }
     // Lambda never invokes with an empty batch.
-    if (records.length === 0) return;
+    if (records.length === 0) return new Set();
     this.stats.inFlight += records.length;
     const context = createLambdaContext({
       functionName: this.options.functionName,
@@ -507,17 +646,24 @@ export class LocalEventSource {
     this.stats.failed += settlement.failed.length;
     this.stats.deleteFailures += deleteFailures;
     if (outcome.kind === "timedOut") this.stats.timeouts += 1;
-    this.options.onBatch?.({
-      functionName: this.options.functionName,
-      awsRequestId: context.awsRequestId,
-      records: records.length,
-      succeeded: settlement.succeeded.length,
-      failed: settlement.failed.length,
-      timedOut: outcome.kind === "timedOut",
-      deleteFailures,
-      durationMs: Date.now() - started,
-      ...(settlement.batchFailure ? { batchFailure: settlement.batchFailure } : {}),
-    });
+    const failedIds = new Set(settlement.failed.map((r) => r.messageId));
+    try {
+      this.options.onBatch?.({
+        functionName: this.options.functionName,
+        awsRequestId: context.awsRequestId,
+        records: records.length,
+        succeeded: settlement.succeeded.length,
+        failed: settlement.failed.length,
+        timedOut: outcome.kind === "timedOut",
+        deleteFailures,
+        durationMs: Date.now() - started,
+        ...(settlement.batchFailure ? { batchFailure: settlement.batchFailure } : {}),
+      });
+    } catch (error) {
+      // A throwing callback must not end the poller, nor lose what this batch settled.
+      this.reportSafely(error);
+    }
+    return failedIds;
   }
 
   /** Extends the batch's visibility while its handler runs long; undefined when extending is off. */

@@ -241,11 +241,10 @@ describe("GIVEN 20 accounts × 50 resets published interleaved with transient fa
     DEADLINE_MS + 30_000,
   );
 
-  // Mailbox order is not asserted: the local event source does not yet keep one batch in flight per
-  // message group (issue 12 item 3, open), and the newest request's email was last in the mailbox in some
-  // runs and not in others. What is asserted: 50 emails, one working token (the newest), 49 superseded.
+  // Mailbox order is asserted again since the local event source keeps one batch in flight per message
+  // group and holds a group's later records until its failed ones are back (issue 12 item 3).
   it(
-    "WHEN every email is sent THEN each account got 50 (the duplicate publish sent none), and only the newest request's token works",
+    "WHEN every email is sent THEN each account got 50 in publish order (the duplicate publish sent none): the last one carries the only working token",
     async () => {
       let mail: SentEmail[] = [];
       await eventually(`${total} reset emails`, async () => {
@@ -274,6 +273,21 @@ describe("GIVEN 20 accounts × 50 resets published interleaved with transient fa
         );
         expect(verdicts.filter((v) => v === "valid")).toHaveLength(1);
         expect(verdicts.filter((v) => v === "superseded")).toHaveLength(EVENTS_PER_ACCOUNT - 1);
+        // Arrival order is the mailbox's order: the last email is the newest request, the one that works.
+        expect(verdicts.at(-1)).toBe("valid");
+        expect(verdicts.slice(0, -1).every((v) => v === "superseded")).toBe(true);
+        // And every email in publish order: the i-th email's token is the one minted for the i-th request.
+        const outOfPlace = tokens.flatMap((token, i) => {
+          const requestedAt = published.get(a)?.[i]?.requestedAt ?? "";
+          const { status } = verifyResetToken(key, {
+            accountId: accountIdOf(a),
+            email: emailOf(a),
+            token,
+            newestRequestedAt: requestedAt,
+          });
+          return status === "valid" ? [] : [i];
+        });
+        expect(outOfPlace, `account ${a}: emails not in publish order at positions`).toEqual([]);
       }
     },
     DEADLINE_MS + 30_000,

@@ -614,3 +614,148 @@ describe("LocalEventSource pause and resume: a disabled event source mapping", (
     expect(es.stopped).toBe(true);
   });
 });
+
+describe("LocalEventSource on a FIFO queue: Lambda's FIFO trigger", () => {
+  const FIFO_URL = "http://sqs.local/000000000000/resets.fifo";
+  const FIFO_ARN = "arn:aws:sqs:us-east-1:000000000000:resets.fifo";
+  const fifoMessage = (group: string, sequence: number): Message => ({
+    MessageId: `${group}-${sequence}`,
+    ReceiptHandle: `rh-${group}-${sequence}-${Math.random().toString(36).slice(2, 6)}`,
+    Body: `${group}#${sequence}`,
+    MD5OfBody: "x",
+    Attributes: { ApproximateReceiveCount: "1", MessageGroupId: group, SequenceNumber: String(sequence) },
+  });
+  const fifo = (handler: SqsHandler, overrides: Partial<EventSourceOptions> = {}) =>
+    source(handler, {
+      queueUrl: FIFO_URL,
+      queueArn: FIFO_ARN,
+      visibilityTimeoutSeconds: 30,
+      concurrency: 2,
+      ...overrides,
+    });
+  /** A handler that records each invocation's message ids and waits until the test lets batch n go. */
+  function gatedHandler() {
+    const invocations: string[][] = [];
+    const gates: Array<() => void> = [];
+    let running = 0;
+    let maxRunningOfGroupA = 0;
+    const handler: SqsHandler = async (event: SQSEvent) => {
+      invocations.push(event.Records.map((r) => r.messageId));
+      const groupA = event.Records.some((r) => r.messageId.startsWith("a-"));
+      if (groupA) maxRunningOfGroupA = Math.max(maxRunningOfGroupA, ++running);
+      await new Promise<void>((resolve) => gates.push(resolve));
+      if (groupA) running -= 1;
+    };
+    return { handler, invocations, gates, maxRunning: () => maxRunningOfGroupA };
+  }
+
+  it("GIVEN group a's batch in the handler WHEN another poller receives a later record of a (as LocalStack can hand out) THEN it waits for that batch and then runs, in order", async () => {
+    scriptReceives([[fifoMessage("a", 1), fifoMessage("a", 2)], [fifoMessage("a", 3)]]);
+    const h = gatedHandler();
+    const es = fifo(h.handler);
+    await es.start();
+    await until(() => sqsMock.commandCalls(ReceiveMessageCommand).length >= 3, "both receives answered");
+    await sleep(30);
+    expect(h.invocations).toEqual([["a-1", "a-2"]]);
+    h.gates[0]?.();
+    await until(() => h.invocations.length === 2, "a-3 after the first batch");
+    expect(h.invocations[1]).toEqual(["a-3"]);
+    h.gates[1]?.();
+    await until(() => es.stats.batches === 2, "both settled");
+    expect(h.maxRunning()).toBe(1);
+  });
+
+  it("GIVEN group a's batch in the handler WHEN group b arrives THEN b runs at the same time (groups in parallel)", async () => {
+    scriptReceives([[fifoMessage("a", 1)], [fifoMessage("b", 2)]]);
+    const h = gatedHandler();
+    const es = fifo(h.handler);
+    await es.start();
+    await until(() => h.invocations.length === 2, "a and b both invoked");
+    expect(h.invocations).toContainEqual(["a-1"]);
+    expect(h.invocations).toContainEqual(["b-2"]);
+    for (const go of h.gates) go();
+    await until(() => es.stats.batches === 2, "both settled");
+  });
+
+  it("GIVEN record 2 failed and 3 was reported failed behind it WHEN record 4 arrives before they return THEN 2 and 3 are recalled, 4 is sent back behind them, and 2, 3, 4 run in order", async () => {
+    const invocations: string[][] = [];
+    let calls = 0;
+    const es = fifo(
+      async (event: SQSEvent) => {
+        invocations.push(event.Records.map((r) => r.messageId));
+        calls += 1;
+        // The runtime's FIFO answer: the failed record and its group's later records.
+        if (calls === 1) return { batchItemFailures: [{ itemIdentifier: "a-2" }, { itemIdentifier: "a-3" }] };
+        return { batchItemFailures: [] };
+      },
+      { concurrency: 1 },
+    );
+    const first = [fifoMessage("a", 1), fifoMessage("a", 2), fifoMessage("a", 3)];
+    scriptReceives([
+      first,
+      [fifoMessage("a", 4)],
+      [],
+      [fifoMessage("a", 2), fifoMessage("a", 3), fifoMessage("a", 4)],
+    ]);
+    await es.start();
+    await until(() => invocations.length === 2, "the retry batch");
+    expect(invocations).toEqual([
+      ["a-1", "a-2", "a-3"],
+      ["a-2", "a-3", "a-4"],
+    ]);
+    const changes = visibilityChanges();
+    const recalled = changes.filter((c) => c.timeout === 0).map((c) => c.handle);
+    expect(recalled).toEqual([first[1]?.ReceiptHandle, first[2]?.ReceiptHandle]);
+    expect(changes.filter((c) => c.timeout === 2).map((c) => c.handle.slice(0, 6))).toEqual(["rh-a-4"]);
+    // Recalled before the early record was sent back, so the queue has them ahead of it.
+    expect(changes.findIndex((c) => c.timeout === 2)).toBeGreaterThan(
+      changes.findIndex((c) => c.timeout === 0),
+    );
+    expect(es.stats).toMatchObject({ succeeded: 1 + 3, failed: 2, sentBack: 1 });
+  });
+
+  it("GIVEN a record held for its group WHEN its wait outlasts half the visibility timeout THEN its visibility is extended while it waits", async () => {
+    scriptReceives([[fifoMessage("a", 1)], [fifoMessage("a", 2)]]);
+    const h = gatedHandler();
+    const es = fifo(h.handler, { visibilityTimeoutSeconds: 1, extendVisibilityAfter: false });
+    await es.start();
+    await until(
+      () => visibilityChanges().some((c) => c.handle.startsWith("rh-a-2") && c.timeout === 1),
+      "the held record's extension",
+    );
+    h.gates[0]?.();
+    await until(() => h.invocations.length === 2, "the held record runs");
+    h.gates[1]?.();
+    await until(() => es.stats.batches === 2, "both settled");
+  });
+
+  it("GIVEN a record held for its group WHEN the source stops THEN the running batch finishes and the held record is released at visibility 0, not processed", async () => {
+    scriptReceives([[fifoMessage("a", 1)], [fifoMessage("a", 2)]]);
+    const h = gatedHandler();
+    const es = fifo(h.handler);
+    await es.start();
+    await until(() => sqsMock.commandCalls(ReceiveMessageCommand).length >= 3, "both receives answered");
+    const stopping = es.stop();
+    h.gates[0]?.();
+    const stats = await stopping;
+    expect(h.invocations).toEqual([["a-1"]]);
+    expect(deletedHandles().map((d) => d.slice(0, 6))).toEqual(["rh-a-1"]);
+    expect(
+      visibilityChanges()
+        .filter((c) => c.timeout === 0)
+        .map((c) => c.handle.slice(0, 6)),
+    ).toEqual(["rh-a-2"]);
+    expect(stats).toMatchObject({ succeeded: 1, released: 1 });
+  });
+
+  it("GIVEN a standard queue WHEN two records of one group arrive at two pollers THEN they run at the same time (the FIFO rules apply to .fifo queues only)", async () => {
+    scriptReceives([[fifoMessage("a", 1)], [fifoMessage("a", 2)]]);
+    const h = gatedHandler();
+    const es = source(h.handler, { concurrency: 2 });
+    await es.start();
+    await until(() => h.invocations.length === 2, "both invoked");
+    for (const go of h.gates) go();
+    await until(() => es.stats.batches === 2, "both settled");
+    expect(h.maxRunning()).toBe(2);
+  });
+});
