@@ -104,8 +104,6 @@ async function main(): Promise<void> {
     process.send ? (outcome) => void send({ kind: "outcome", outcome }) : undefined,
   );
   const waitTimeSeconds = waitSecondsFromEnvironment(process.env) ?? MAX_WAIT_TIME_SECONDS;
-  // Imported after the environment is complete: handlers read their config at module scope (cold start).
-  const handler = await loadHandler(spec.handlerEntry);
 
   let source: LocalEventSource | undefined;
   let stopping: Promise<void> | undefined;
@@ -132,6 +130,11 @@ async function main(): Promise<void> {
   process.on("SIGTERM", onSignal);
   // A parent that dies without signalling must not leave an orphan polling forever.
   process.on("disconnect", () => void stop());
+  // Signals are handled before the handler loads (which may take seconds): a SIGTERM while it loads
+  // must end the worker cleanly (exit 0, nothing received yet), not kill it by the signal.
+  // Imported after the environment is complete: handlers read their config at module scope (cold start).
+  const handler = await loadHandler(spec.handlerEntry);
+  if (stopping) return;
 
   const sqs = sqsClient();
   source = new LocalEventSource({

@@ -102,7 +102,10 @@ export class WorkerPool {
         new Promise<void>((resolve) => {
           child.on("exit", (code, signal) => {
             state.exited = true;
-            if (!this.stopping || code !== 0) {
+            // A worker stopped while still booting (before its signal handlers exist) dies by the
+            // SIGTERM itself; it had received nothing, so that is a clean stop, not a failure.
+            const stoppedWhileBooting = this.stopping && signal === "SIGTERM" && !state.started;
+            if ((!this.stopping || code !== 0) && !stoppedWhileBooting) {
               state.failure ??= `exited with ${signal ?? `code ${code}`}`;
               if (!this.stopping) events.onFailure?.(state);
             }
