@@ -15,6 +15,7 @@ import { join } from "node:path";
 import type { DatabaseSync } from "node:sqlite";
 import { SecretsProvider } from "@aws-lambda-powertools/parameters/secrets";
 import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { S3Client } from "@aws-sdk/client-s3";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { SESClient, VerifyEmailIdentityCommand } from "@aws-sdk/client-ses";
@@ -24,6 +25,7 @@ import { openAccountsDb } from "../app/accounts/account-store.ts";
 import { createApiServer } from "../app/api/api-server.ts";
 import { apiAbuseSettingsFromEnv } from "../app/api/api-settings.ts";
 import { createOutboxRelay, type OutboxRelay } from "../app/outbox/index.ts";
+import { readAuditTrail } from "../app/security-audit/audit-table.ts";
 import { verificationKeyFromSecret } from "../app/signup/verification-key.ts";
 import { startConsole } from "../console/server.ts";
 import { localTarget, targetEnvironment } from "../deployment/aws-target.ts";
@@ -159,6 +161,7 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
       ...(topology.payloadBucket ? { payloadStore: { s3, bucket: topology.payloadBucket } } : {}),
       maxMessageBytesCeiling: LOCALSTACK_MAX_PUBLISH_BYTES,
     });
+    const auditReader = new DynamoDBClient({ ...aws, endpoint: dynamo.endpoint });
     const secrets = new SecretsProvider({ awsSdkV3Client: new SecretsManagerClient(aws) });
     const server: Server = createApiServer({
       db,
@@ -167,6 +170,8 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
       uploadsBucket: topology.uploadsBucket,
       imagePublisher: publisher,
       exportPublisher: publisher,
+      // The security-audit consumer's table, read where that consumer writes it (dynalite here).
+      auditTrail: (accountId) => readAuditTrail(auditReader, auditTable, accountId),
       // Rate limits, attempt limits and timeouts: defaults, or COURIER_API_* from the environment.
       ...apiAbuseSettingsFromEnv(),
       // One line per request with the ids every consumer's log lines for its messages carry.

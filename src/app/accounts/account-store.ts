@@ -10,6 +10,8 @@ import { e164PhoneSchema, type NewAccountV1, newAccountDataV1 } from "../../lib/
 import type { TraceContext } from "../../lib/trace/trace-context.ts";
 import { enqueueOutbox, migrateOutbox } from "../outbox/index.ts";
 import { migrateAccountUploads } from "./account-uploads.ts";
+import { migratePasswordResets } from "./password-resets.ts";
+import { migratePasswords } from "./passwords.ts";
 import { inTransaction } from "./transaction.ts";
 import { codeState, migrateVerificationAttempts, reissueCode } from "./verification-attempts.ts";
 
@@ -59,6 +61,8 @@ export function openAccountsDb(path: string): DatabaseSync {
   migrateOutbox(db);
   migrateVerificationAttempts(db);
   migrateAccountUploads(db);
+  migratePasswordResets(db);
+  migratePasswords(db);
   return db;
 }
 

@@ -5,10 +5,17 @@
  * - POST /accounts/:id/verify check an email token ({ token }) or SMS code ({ code })
  * - POST /accounts/:id/verification/resend  issue a new code ({ channel: "sms" | "email" }) (202)
  * - GET  /verify?accountId&token  the link in the verification email: an HTML page for a person
+ * - POST /accounts/:id/password-reset  request a reset link; PasswordResetRequested goes out through
+ *                             the outbox on the ordered password-resets topic (202)
+ * - POST /accounts/:id/password  set a new password with the newest reset link's token ({ token, password })
+ * - GET  /accounts/:id/audit  the account's security audit trail, in publish order
  *
  * Abuse resistance (README "Threat model"): wrong codes are counted per account and channel and
  * lock the code (verification-attempts.ts); sign-ups and re-sends are rate limited per client and
- * per target (edge-limits.ts); slow or endless requests are cut (server-hardening.ts).
+ * per target (edge-limits.ts); slow or endless requests are cut (server-hardening.ts). Reset
+ * requests are rate limited per client and per account (its address); reset tokens that do not
+ * work are counted per account and lock resets until a new request (password-resets.ts), and every
+ * such token gets the same answer, so the API never tells a wrong token from an old or expired one.
  * - POST /images              store an original (raw body, Content-Type image/*); renditions follow (202)
  *                             (?uploadedBy=<accountId> records it among that account's objects)
  * - GET  /images/:id          ready (with the rendition keys), pending, or failed (with the reason)
@@ -31,6 +38,13 @@ import {
 } from "../accounts/account-store.ts";
 import { recordAccountUpload } from "../accounts/account-uploads.ts";
 import {
+  attemptPasswordReset,
+  completePasswordReset,
+  DEFAULT_MAX_RESET_FAILURES,
+  requestPasswordReset,
+} from "../accounts/password-resets.ts";
+import { hashPassword, newPasswordSchema } from "../accounts/passwords.ts";
+import {
   attemptCode,
   type ComparisonOutcome,
   DEFAULT_MAX_CODE_FAILURES,
@@ -44,6 +58,7 @@ import {
 import { UploadPublishError } from "../images/errors.ts";
 import { imageStatus } from "../images/image-status.ts";
 import { type ImageUploadPublisher, storeUpload } from "../images/store-upload.ts";
+import type { AuditTrailItem } from "../security-audit/audit-table.ts";
 import {
   expiryFor,
   type VerificationChannel,
@@ -96,6 +111,35 @@ export interface ApiServerDeps {
   readonly timeouts?: ServerTimeouts;
   /** Where each request's log line goes. @default one JSON line on stdout */
   readonly requestLog?: (entry: ApiRequestLog) => void;
+  /** Reset tokens that do not work, per account, before resets lock. @default DEFAULT_MAX_RESET_FAILURES (5) */
+  readonly maxResetFailures?: number;
+  /**
+   * Reads an account's security audit trail (the security-audit consumer's table), oldest first.
+   * @default - none: GET /accounts/:id/audit answers 503
+   */
+  readonly auditTrail?: (accountId: string) => Promise<readonly AuditTrailItem[]>;
+}
+
+/** A reset request carries nothing to choose: an empty body or `{}`. */
+const resetRequestSchema = z.object({}).strict();
+const newPasswordRequestSchema = z
+  .object({ token: z.string().min(1).max(200), password: newPasswordSchema })
+  .strict();
+
+/** One answer for every reset token that does not work: which of them it was is not told. */
+function resetTokenInvalid(attemptsLeft: number): HttpError {
+  return new HttpError(
+    422,
+    "token_invalid",
+    "the reset link does not work: it may be mistyped, expired, already used, or replaced by a newer one",
+    { attemptsLeft },
+  );
+}
+
+/** A body is optional on a bodiless POST: none declared (no length, no chunking) or an empty one. */
+function hasBody(req: IncomingMessage): boolean {
+  const length = req.headers["content-length"];
+  return length !== undefined ? length !== "0" : req.headers["transfer-encoding"] !== undefined;
 }
 
 /**
@@ -164,6 +208,7 @@ export function createApiServer(deps: ApiServerDeps): Server {
 
   const limiter = deps.edgeLimiter ?? createEdgeLimiter();
   const maxCodeFailures = deps.maxCodeFailures ?? DEFAULT_MAX_CODE_FAILURES;
+  const maxResetFailures = deps.maxResetFailures ?? DEFAULT_MAX_RESET_FAILURES;
   const timeouts = deps.timeouts ?? DEFAULT_SERVER_TIMEOUTS;
   const requestLog = deps.requestLog ?? stdoutRequestLog;
   validateTimeouts(timeouts);
@@ -234,6 +279,41 @@ export function createApiServer(deps: ApiServerDeps): Server {
     }
   }
 
+  function existingAccount(rawId: string): Account {
+    const account = findAccount(deps.db, decodePathSegment(rawId));
+    if (!account) throw new HttpError(404, "not_found", "no such account");
+    return account;
+  }
+
+  /** Sets a new password if `token` is the account's newest, unused reset token. */
+  async function resetPassword(account: Account, token: string, password: string): Promise<void> {
+    const key = await deps.verificationKey();
+    const at = now();
+    const attempt = attemptPasswordReset(deps.db, account, token, key, {
+      maxFailures: maxResetFailures,
+      now: at,
+    });
+    if (attempt.status === "locked") {
+      // No token can help now: only a new request unlocks, so say when one is allowed.
+      const wait = await limiter.waitSeconds("password-reset", account.email.toLowerCase());
+      throw new TooManyRequestsError(
+        Math.max(1, wait),
+        "reset_locked",
+        "too many reset links that did not work: resets are locked; request a new link",
+        { request: `/accounts/${encodeURIComponent(account.accountId)}/password-reset` },
+      );
+    }
+    if (attempt.status === "malformed")
+      throw new HttpError(400, "token_malformed", "the token is not in the form the reset email gives");
+    if (attempt.status === "invalid")
+      throw resetTokenInvalid(Math.max(0, maxResetFailures - attempt.failures));
+    // Hashed only for a token that works: a wrong one costs no scrypt run.
+    const hash = await hashPassword(password);
+    // A newer request or a concurrent use in between voids the token; the same answer as any other.
+    if (!completePasswordReset(deps.db, account.accountId, attempt.requestedAt, hash, now()))
+      throw resetTokenInvalid(0);
+  }
+
   /** The emailed link's check, told as a page: the same check (and limits) as the JSON API. */
   async function verifyLink(accountId: string | null, token: string | null): Promise<VerifyPageOutcome> {
     if (!accountId || !token) return { kind: "invalid", reason: "the link lacks its accountId or token" };
@@ -302,6 +382,67 @@ export function createApiServer(deps: ApiServerDeps): Server {
         await limiter.take("code-resend", { client: client(req), targets: [codeTarget(account, channel)] });
         requestCodeResend(deps.db, account, channel, now(), trace);
         sendJson(res, 202, { accountId, channel, resent: true });
+      },
+    },
+    {
+      method: "POST",
+      pattern: /^\/accounts\/([^/]+)\/password-reset$/,
+      handle: async (req, res, [rawId], _url, trace) => {
+        const parsed = resetRequestSchema.safeParse(hasBody(req) ? await readJson(req) : {});
+        if (!parsed.success) throw validationError(parsed.error);
+        const account = existingAccount(rawId ?? "");
+        await limiter.take("password-reset", {
+          client: client(req),
+          targets: [account.email.toLowerCase()],
+        });
+        const userAgent = req.headers["user-agent"];
+        requestPasswordReset(
+          deps.db,
+          account,
+          now(),
+          { ip: client(req), ...(userAgent ? { userAgent } : {}) },
+          trace,
+        );
+        // 202 before any email is sent: the outbox relay publishes PasswordResetRequested after the commit.
+        sendJson(res, 202, { accountId: account.accountId, accepted: true });
+      },
+    },
+    {
+      method: "POST",
+      pattern: /^\/accounts\/([^/]+)\/password$/,
+      handle: async (req, res, [rawId]) => {
+        const parsed = newPasswordRequestSchema.safeParse(await readJson(req));
+        if (!parsed.success) throw validationError(parsed.error);
+        const account = existingAccount(rawId ?? "");
+        await resetPassword(account, parsed.data.token, parsed.data.password);
+        sendJson(res, 200, { accountId: account.accountId, passwordChanged: true });
+      },
+    },
+    {
+      method: "GET",
+      pattern: /^\/accounts\/([^/]+)\/audit$/,
+      handle: async (_req, res, [rawId]) => {
+        const account = existingAccount(rawId ?? "");
+        if (!deps.auditTrail)
+          throw new HttpError(503, "audit_unavailable", "this server has no audit trail configured");
+        let trail: readonly AuditTrailItem[];
+        try {
+          trail = await deps.auditTrail(account.accountId);
+        } catch (error) {
+          console.error("api: reading the audit trail failed", error);
+          throw new HttpError(503, "audit_unavailable", "the audit trail could not be read; retry later");
+        }
+        sendJson(res, 200, {
+          accountId: account.accountId,
+          entries: trail.map((entry) => ({
+            sequenceNumber: entry.sequenceNumber,
+            eventId: entry.eventId,
+            type: entry.type,
+            occurredAt: entry.occurredAt,
+            recordedAt: entry.recordedAt,
+            detail: entry.detail,
+          })),
+        });
       },
     },
     {
