@@ -16,7 +16,12 @@ import { S3Client } from "@aws-sdk/client-s3";
 import { afterEach, describe, expect, it } from "vitest";
 import { openAccountsDb } from "../../src/app/accounts/account-store.ts";
 import { resetState } from "../../src/app/accounts/password-resets.ts";
-import { checkPassword } from "../../src/app/accounts/passwords.ts";
+import {
+  checkPassword,
+  DEFAULT_SCRYPT_PARAMS,
+  hashPassword,
+  storePasswordHash,
+} from "../../src/app/accounts/passwords.ts";
 import { type ApiServerDeps, createApiServer } from "../../src/app/api/api-server.ts";
 import { issueResetToken, RESET_TOKEN_TTL_SECONDS } from "../../src/app/password-reset/reset-token.ts";
 import type { AuditTrailItem } from "../../src/app/security-audit/audit-table.ts";
@@ -43,6 +48,8 @@ async function startApi(options: Partial<ApiServerDeps> = {}): Promise<Api> {
     uploadsBucket: "uploads",
     imagePublisher: { publish: async () => ({ eventId: "e", messageId: "m" }) },
     now: () => new Date(clock.ms),
+    // A cheap scrypt cost keeps these tests quick on a loaded machine; the default cost is tested below.
+    hashPassword: (password) => hashPassword(password, { N: 2 ** 10, r: 8, p: 1 }),
     ...options,
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -227,6 +234,19 @@ describe("POST /accounts/:id/password", () => {
     expect(resetState(api.db, id).failures).toBe(0);
     expect((await setPassword(api, id, tokenOf(api, id, 0))).status).toBe(200);
   });
+});
+
+describe("password hashes", () => {
+  it("GIVEN the default scrypt cost WHEN a password is hashed THEN the hash names its parameters, and only the same password matches", async () => {
+    const db = openAccountsDb(join(mkdtempSync(join(tmpdir(), "courier-hash-")), "accounts.db"));
+    const hash = await hashPassword(NEW_PASSWORD);
+    expect(hash.startsWith(`scrypt$${DEFAULT_SCRYPT_PARAMS.N}$8$1$`)).toBe(true);
+    storePasswordHash(db, "acct", hash, new Date());
+    expect(await checkPassword(db, "acct", NEW_PASSWORD)).toBe(true);
+    expect(await checkPassword(db, "acct", `${NEW_PASSWORD}!`)).toBe(false);
+    expect(await checkPassword(db, "other", NEW_PASSWORD)).toBe(false);
+    db.close();
+  }, 60_000);
 });
 
 describe("GET /accounts/:id/audit", () => {

@@ -118,6 +118,8 @@ export interface ApiServerDeps {
    * @default - none: GET /accounts/:id/audit answers 503
    */
   readonly auditTrail?: (accountId: string) => Promise<readonly AuditTrailItem[]>;
+  /** Hashes a new password for storage. @default hashPassword (scrypt, DEFAULT_SCRYPT_PARAMS) */
+  readonly hashPassword?: (password: string) => Promise<string>;
 }
 
 /** A reset request carries nothing to choose: an empty body or `{}`. */
@@ -308,7 +310,7 @@ export function createApiServer(deps: ApiServerDeps): Server {
     if (attempt.status === "invalid")
       throw resetTokenInvalid(Math.max(0, maxResetFailures - attempt.failures));
     // Hashed only for a token that works: a wrong one costs no scrypt run.
-    const hash = await hashPassword(password);
+    const hash = await (deps.hashPassword ?? hashPassword)(password);
     // A newer request or a concurrent use in between voids the token; the same answer as any other.
     if (!completePasswordReset(deps.db, account.accountId, attempt.requestedAt, hash, now()))
       throw resetTokenInvalid(0);
