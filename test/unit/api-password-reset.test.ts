@@ -117,6 +117,11 @@ describe("POST /accounts/:id/password-reset", () => {
         group: id,
       },
     ]);
+    // The request's trace rides with the row, so both consumers log the request's correlation id.
+    const stored = api.db.prepare("SELECT trace FROM outbox WHERE topic = 'password-resets'").get() as {
+      trace: string;
+    };
+    expect(JSON.parse(stored.trace).correlationId).toBe(res.headers["x-correlation-id"]);
   });
 
   it("GIVEN an unknown account or a body with fields WHEN a reset is requested THEN 404 or 400 and nothing enqueued", async () => {
