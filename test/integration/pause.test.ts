@@ -13,8 +13,6 @@
  */
 import { execFile } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
 import { SNSClient } from "@aws-sdk/client-sns";
 import type { SQSEvent } from "aws-lambda";
@@ -29,6 +27,7 @@ import { type LocalEventSource, startEventSource } from "../../src/worker/event-
 import { type PauseWatch, watchPause } from "../../src/worker/pause-watch.ts";
 import { WorkerPool } from "../../src/worker/worker.ts";
 import { workerEnvironment } from "../../src/worker/worker-environment.ts";
+import { startWebhookRecorder, type WebhookRecorder } from "../helpers/webhook-recorder.ts";
 import {
   createTestQueue,
   eventually,
@@ -120,30 +119,15 @@ function courier(...args: string[]): Promise<{ code: number; stdout: string; std
 
 describe("GIVEN team-notify running in worker processes against a deployed stack", () => {
   let stack: TestStack;
-  let webhook: Server;
-  let webhookUrl: string;
-  const webhookEventIds: string[] = [];
+  let webhook: WebhookRecorder;
 
   beforeAll(async () => {
     stack = await deployTestStack("pause");
-    webhook = createServer((request, response) => {
-      let body = "";
-      request.on("data", (chunk) => {
-        body += chunk;
-      });
-      request.on("end", () => {
-        const eventId = (JSON.parse(body) as { eventId?: string }).eventId;
-        if (eventId) webhookEventIds.push(eventId);
-        response.end("ok");
-      });
-    });
-    await new Promise<void>((resolve) => webhook.listen(0, "127.0.0.1", resolve));
-    webhookUrl = `http://127.0.0.1:${(webhook.address() as AddressInfo).port}/team`;
+    webhook = await startWebhookRecorder();
   }, 300_000);
 
   afterAll(async () => {
-    webhook?.closeAllConnections();
-    await new Promise((resolve) => webhook?.close(resolve));
+    await webhook?.close();
     await stack?.cleanup();
   });
 
@@ -156,7 +140,7 @@ describe("GIVEN team-notify running in worker processes against a deployed stack
           env: workerEnvironment({
             consumer: "team-notify",
             topology: stack.topology,
-            settings: { ...LOCAL_DEPLOY_SETTINGS, teamWebhookUrl: webhookUrl },
+            settings: { ...LOCAL_DEPLOY_SETTINGS, teamWebhookUrl: webhook.url },
             target: {
               env: targetEnvironment(
                 localTarget({ ...process.env, AWS_ENDPOINT_URL: inject("localstackEndpoint") }),
@@ -194,7 +178,7 @@ describe("GIVEN team-notify running in worker processes against a deployed stack
     try {
       await eventually(() => pool.states[0]?.started !== undefined, "the worker to start", 120_000);
       const first = await signUp();
-      await eventually(() => webhookEventIds.includes(first), "a sign-up before the pause", 30_000);
+      await eventually(() => webhook.eventIds.includes(first), "a sign-up before the pause", 30_000);
 
       const paused = await courier("pause", "team-notify", ...stackArgs);
       expect(paused.code, paused.stderr).toBe(0);
@@ -212,20 +196,20 @@ describe("GIVEN team-notify running in worker processes against a deployed stack
       await eventually(async () => (await messagesLeft(queueUrl)) === 3, "the sign-ups in the queue", 30_000);
       // Absence can only be shown over a while: several long-poll waits of the worker.
       await sleep(6_000);
-      expect(webhookEventIds.filter((e) => waiting.includes(e))).toEqual([]);
+      expect(webhook.eventIds.filter((e) => waiting.includes(e))).toEqual([]);
       expect(await messagesLeft(queueUrl)).toBe(3);
 
       const resumed = await courier("resume", "team-notify", ...stackArgs);
       expect(resumed.code, resumed.stderr).toBe(0);
       expect(resumed.stdout).toMatch(/team-notify: resumed/);
       await eventually(
-        () => waiting.every((e) => webhookEventIds.includes(e)),
+        () => waiting.every((e) => webhook.eventIds.includes(e)),
         "the waiting sign-ups",
         60_000,
       );
       await eventuallyEmpty(queueUrl, 30_000);
       for (const eventId of [first, ...waiting]) {
-        expect(webhookEventIds.filter((e) => e === eventId)).toHaveLength(1);
+        expect(webhook.eventIds.filter((e) => e === eventId)).toHaveLength(1);
       }
       expect(pool.states[0]?.paused).toBe(false);
     } finally {

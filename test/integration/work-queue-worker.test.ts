@@ -9,14 +9,13 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { SNSClient } from "@aws-sdk/client-sns";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createPublisher, type Publisher } from "../../src/deployment/publisher.ts";
 import { type TopicName, topicNames } from "../../src/deployment/topology.ts";
 import { localClientConfig } from "../../src/dev/local-aws-config.ts";
 import type { NewAccountV1 } from "../../src/lib/contracts/index.ts";
+import { startWebhookRecorder, type WebhookRecorder } from "../helpers/webhook-recorder.ts";
 import { eventually, eventuallyEmpty, messagesLeft } from "./event-source-queues.ts";
 import { deployTestStack, type TestStack } from "./support/deploy-test-stack.ts";
 
@@ -24,25 +23,11 @@ const CLI = new URL("../../bin/courier.mjs", import.meta.url).pathname;
 
 let stack: TestStack;
 let publisher: Publisher;
-let webhook: Server;
-let webhookUrl: string;
-const webhookEventIds: string[] = [];
+let webhook: WebhookRecorder;
 
 beforeAll(async () => {
   stack = await deployTestStack("work");
-  webhook = createServer((request, response) => {
-    let body = "";
-    request.on("data", (chunk) => {
-      body += chunk;
-    });
-    request.on("end", () => {
-      const eventId = (JSON.parse(body) as { eventId?: string }).eventId;
-      if (eventId) webhookEventIds.push(eventId);
-      response.end("ok");
-    });
-  });
-  await new Promise<void>((resolve) => webhook.listen(0, "127.0.0.1", resolve));
-  webhookUrl = `http://127.0.0.1:${(webhook.address() as AddressInfo).port}/team`;
+  webhook = await startWebhookRecorder();
   publisher = createPublisher({
     sns: new SNSClient(localClientConfig()),
     topicArns: Object.fromEntries(topicNames.map((t) => [t, stack.topology.topics[t].arn])) as Record<
@@ -54,8 +39,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  webhook?.closeAllConnections();
-  await new Promise((resolve) => webhook?.close(resolve));
+  await webhook?.close();
   await stack?.cleanup();
 });
 
@@ -109,7 +93,7 @@ describe("courier work: worker mode", () => {
     const run = courierWork(
       ["team-notify", "--stack", stack.topology.stackName, "--json", "--interval", "1"],
       {
-        TEAM_WEBHOOK_URL: webhookUrl,
+        TEAM_WEBHOOK_URL: webhook.url,
       },
     );
     try {
@@ -120,7 +104,7 @@ describe("courier work: worker mode", () => {
       const eventIds: string[] = [];
       for (let i = 0; i < 5; i++)
         eventIds.push((await publisher.publish("account-signups", signup())).eventId);
-      await eventually(() => eventIds.every((id) => webhookEventIds.includes(id)), "five webhook calls");
+      await eventually(() => eventIds.every((id) => webhook.eventIds.includes(id)), "five webhook calls");
       await eventuallyEmpty(consumer.queueUrl);
 
       run.child.kill("SIGTERM");
@@ -131,7 +115,7 @@ describe("courier work: worker mode", () => {
       expect(stopped?.consumers).toEqual([
         expect.objectContaining({ consumer: "team-notify", processed: 5, failed: 0 }),
       ]);
-      expect(webhookEventIds.filter((id) => eventIds.includes(id))).toHaveLength(5);
+      expect(webhook.eventIds.filter((id) => eventIds.includes(id))).toHaveLength(5);
       expect(await messagesLeft(consumer.dlqUrl)).toBe(0);
     } finally {
       if (run.child.exitCode === null) run.child.kill("SIGKILL");

@@ -7,8 +7,6 @@
  * (the WorkerPool that `npm start` and `courier work` use), signalled as a container platform does.
  */
 import { randomUUID } from "node:crypto";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { SNSClient } from "@aws-sdk/client-sns";
 import { GetQueueAttributesCommand, SendMessageCommand } from "@aws-sdk/client-sqs";
 import type { SQSRecord } from "aws-lambda";
@@ -25,6 +23,7 @@ import {
 } from "../../src/worker/event-source.ts";
 import { WorkerPool } from "../../src/worker/worker.ts";
 import { workerEnvironment } from "../../src/worker/worker-environment.ts";
+import { startWebhookRecorder, type WebhookRecorder } from "../helpers/webhook-recorder.ts";
 import {
   createTestQueue,
   eventually,
@@ -194,30 +193,15 @@ describe("a long handler keeps its message", () => {
 
 describe("worker processes (the path of npm start and courier work)", () => {
   let stack: TestStack;
-  let webhook: Server;
-  let webhookUrl: string;
-  const webhookEventIds: string[] = [];
+  let webhook: WebhookRecorder;
 
   beforeAll(async () => {
     stack = await deployTestStack("shutdown");
-    webhook = createServer((request, response) => {
-      let body = "";
-      request.on("data", (chunk) => {
-        body += chunk;
-      });
-      request.on("end", () => {
-        const eventId = (JSON.parse(body) as { eventId?: string }).eventId;
-        if (eventId) webhookEventIds.push(eventId);
-        response.end("ok");
-      });
-    });
-    await new Promise<void>((resolve) => webhook.listen(0, "127.0.0.1", resolve));
-    webhookUrl = `http://127.0.0.1:${(webhook.address() as AddressInfo).port}/team`;
+    webhook = await startWebhookRecorder();
   }, 300_000);
 
   afterAll(async () => {
-    webhook?.closeAllConnections();
-    await new Promise((resolve) => webhook?.close(resolve));
+    await webhook?.close();
     await stack?.cleanup();
   });
 
@@ -228,7 +212,7 @@ describe("worker processes (the path of npm start and courier work)", () => {
         env: workerEnvironment({
           consumer: "team-notify",
           topology: stack.topology,
-          settings: { ...LOCAL_DEPLOY_SETTINGS, teamWebhookUrl: webhookUrl },
+          settings: { ...LOCAL_DEPLOY_SETTINGS, teamWebhookUrl: webhook.url },
           target: {
             env: targetEnvironment(
               localTarget({ ...process.env, AWS_ENDPOINT_URL: inject("localstackEndpoint") }),
@@ -272,13 +256,13 @@ describe("worker processes (the path of npm start and courier work)", () => {
       expect(stopped?.failure).toBeUndefined();
       expect(stopped?.stats).toMatchObject({ succeeded: 0 });
       expect(stopped?.stats?.released).toBeGreaterThanOrEqual(1);
-      expect(webhookEventIds).not.toContain(eventId);
+      expect(webhook.eventIds).not.toContain(eventId);
 
       second = pool();
       await eventually(() => second?.states[0]?.started !== undefined, "the second worker to start", 120_000);
-      await eventually(() => webhookEventIds.includes(eventId), "the webhook call", 5_000);
+      await eventually(() => webhook.eventIds.includes(eventId), "the webhook call", 5_000);
       await eventuallyEmpty(stack.topology.consumers["team-notify"].queueUrl, 10_000);
-      expect(webhookEventIds.filter((e) => e === eventId)).toHaveLength(1);
+      expect(webhook.eventIds.filter((e) => e === eventId)).toHaveLength(1);
     } finally {
       await first.stop();
       await second?.stop();
