@@ -1,8 +1,14 @@
 import { defineConfig } from "vitest/config";
+import { LongestFirstSequencer } from "./test/support/longest-first-sequencer.ts";
 
 // Three layers, each runnable alone (npm run test:unit | test:cdk | test:integration).
 export default defineConfig({
   test: {
+    // Most of an integration file's time is waiting (long polls, visibility timeouts, worker
+    // processes starting), so more files than cores run at once; Vitest's default here would be
+    // cores - 1 = one. COURIER_TEST_WORKERS overrides it (1 runs every file alone).
+    maxWorkers: Number(process.env.COURIER_TEST_WORKERS ?? 4),
+    sequence: { sequencer: LongestFirstSequencer },
     projects: [
       {
         test: {
@@ -30,8 +36,10 @@ export default defineConfig({
           globalSetup: ["test/integration/global-setup.ts"],
           testTimeout: 180_000,
           hookTimeout: 300_000,
-          // LocalStack on two cores: run files one after another so their timings stay sane.
-          fileParallelism: false,
+          // Files run side by side against one LocalStack: each deploys its own stack copy (or
+          // creates its own queues), so none sees another's messages; this gives each its own
+          // DynamoDB-API port.
+          setupFiles: ["test/integration/support/own-dynamo-port.ts"],
         },
       },
     ],
