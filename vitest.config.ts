@@ -7,7 +7,7 @@ export default defineConfig({
     // Most of an integration file's time is waiting (long polls, visibility timeouts, worker
     // processes starting), so more files than cores run at once; Vitest's default here would be
     // cores - 1 = one. COURIER_TEST_WORKERS overrides it (1 runs every file alone).
-    maxWorkers: Number(process.env.COURIER_TEST_WORKERS ?? 4),
+    maxWorkers: Number(process.env.COURIER_TEST_WORKERS ?? 6),
     sequence: { sequencer: LongestFirstSequencer },
     projects: [
       {
@@ -38,8 +38,8 @@ export default defineConfig({
           hookTimeout: 300_000,
           // Files run side by side against one LocalStack: each deploys its own stack copy (or
           // creates its own queues), so none sees another's messages; this gives each its own
-          // DynamoDB-API port.
-          setupFiles: ["test/integration/support/own-dynamo-port.ts"],
+          // DynamoDB-API port and short worker long-polls.
+          setupFiles: ["test/integration/support/per-file-environment.ts"],
         },
       },
     ],

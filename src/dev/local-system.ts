@@ -46,6 +46,7 @@ import type { RecordOutcome } from "../lib/consumer/outcomes.ts";
 import type { WorkerLogs } from "../worker/readable-output.ts";
 import { type WorkerPlan, WorkerPool } from "../worker/worker.ts";
 import { workerEnvironment } from "../worker/worker-environment.ts";
+import type { LocalDeployment } from "./deploy.ts";
 import {
   ensureAuditTable,
   ensureIdempotencyTable,
@@ -60,6 +61,11 @@ import { startWebhookSink, type WebhookSink } from "./webhook-sink.ts";
 export interface LocalSystemOptions {
   /** @default "courier" */
   readonly stackName?: string;
+  /**
+   * A copy of the stack already deployed to the LocalStack in use, run as it is instead of deploying
+   * `stackName` (the integration suite deploys its copies ahead, all at once). @default deploy now
+   */
+  readonly deployment?: LocalDeployment;
   /** Port of the example API server; 0 picks a free one. @default 3000 */
   readonly apiPort?: number;
   /** Where the accounts database and the local DynamoDB data live. @default <project>/.courier */
@@ -110,7 +116,7 @@ export const LOCAL_MAIL_FROM = "courier@example.com";
 
 export async function startLocalSystem(options: LocalSystemOptions = {}): Promise<LocalSystem> {
   const log = options.log ?? (() => {});
-  const stackName = options.stackName ?? DEFAULT_STACK_NAME;
+  const stackName = options.deployment?.topology.stackName ?? options.stackName ?? DEFAULT_STACK_NAME;
   const dataDir = options.dataDir ?? join(PROJECT_ROOT, ".courier");
   mkdirSync(dataDir, { recursive: true });
   const cleanups: Array<() => Promise<unknown>> = [];
@@ -124,9 +130,10 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
     const endpoint = localstack.endpoint;
     const aws = { ...localClientConfig({ ...process.env, AWS_ENDPOINT_URL: endpoint }) };
 
-    // Loaded lazily: the CDK app takes seconds to import.
-    const { deployToLocalStack } = await import("./deploy.ts");
-    const { topology } = await deployToLocalStack({ stackName, endpoint, log });
+    const { topology } =
+      options.deployment ??
+      // Loaded lazily: the CDK app takes seconds to import.
+      (await (await import("./deploy.ts")).deployToLocalStack({ stackName, endpoint, log }));
 
     const dynamo = await ensureLocalDynamo({ path: join(dataDir, "dynamodb") });
     cleanups.push(() => dynamo.close());

@@ -10,19 +10,18 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SQSClient } from "@aws-sdk/client-sqs";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EDGE_LIMITS_ENV } from "../../src/app/api/edge-limits.ts";
 import { SMS_RATE_LIMITED } from "../../src/app/signup/sms-cap.ts";
 import { consumers } from "../../src/deployment/topology.ts";
-import { deleteStackOnLocalStack } from "../../src/dev/deploy.ts";
 import { localClientConfig } from "../../src/dev/local-aws-config.ts";
 import { type LocalSystem, startLocalSystem } from "../../src/dev/local-system.ts";
 import { peekDlq } from "../../src/lib/redrive/peek.ts";
 import { call } from "../helpers/api-client.ts";
-import { testStackName } from "./support/deploy-test-stack.ts";
+import { deployTestStack, type TestStack } from "./support/deploy-test-stack.ts";
 
 const run = randomBytes(3).toString("hex");
-const stackName = testStackName("abuse");
+let stack: TestStack;
 const dataDir = mkdtempSync(join(tmpdir(), "courier-abuse-"));
 const cap = consumers["verification-sms"].smsCap;
 // Numbers unique to this run (LocalStack keeps every SMS it recorded while it runs).
@@ -68,8 +67,9 @@ beforeAll(async () => {
       perTarget: { points: 1000, durationSeconds: 3600 },
     },
   });
+  stack = await deployTestStack("abuse");
   system = await startLocalSystem({
-    stackName,
+    deployment: stack.deployment,
     apiPort: 0,
     dataDir,
     consumers: ["verification-sms"],
@@ -81,7 +81,7 @@ afterAll(async () => {
   if (savedLimits === undefined) delete process.env[EDGE_LIMITS_ENV];
   else process.env[EDGE_LIMITS_ENV] = savedLimits;
   await system?.stop();
-  await deleteStackOnLocalStack(stackName, { endpoint: inject("localstackEndpoint") });
+  await stack?.cleanup();
 }, 300_000);
 
 describe("abuse resistance of the local system through the example API", () => {

@@ -24,18 +24,17 @@ import {
 } from "@aws-sdk/client-s3";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import sharp from "sharp";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { inTransaction } from "../../src/app/accounts/account-store.ts";
 import { listAccountUploads, recordAccountUpload } from "../../src/app/accounts/account-uploads.ts";
 import type { ExportFile } from "../../src/app/exports/index.ts";
 import { queueDepth } from "../../src/deployment/consumer-status.ts";
-import { deleteStackOnLocalStack } from "../../src/dev/deploy.ts";
 import { localClientConfig } from "../../src/dev/local-aws-config.ts";
 import { type LocalSystem, startLocalSystem } from "../../src/dev/local-system.ts";
 import { eventually } from "./event-source-queues.ts";
-import { testStackName } from "./support/deploy-test-stack.ts";
+import { deployTestStack, type TestStack } from "./support/deploy-test-stack.ts";
 
-const stackName = testStackName("account-export");
+let stack: TestStack;
 const dataDir = mkdtempSync(join(tmpdir(), "courier-export-"));
 const s3 = new S3Client(localClientConfig());
 const sqs = new SQSClient(localClientConfig());
@@ -46,8 +45,9 @@ let system: LocalSystem;
 const BUSY_ACCOUNT_UPLOADS = 32_000;
 
 beforeAll(async () => {
+  stack = await deployTestStack("account-export");
   system = await startLocalSystem({
-    stackName,
+    deployment: stack.deployment,
     apiPort: 0,
     dataDir,
     consumers: ["account-export"],
@@ -62,7 +62,7 @@ afterAll(async () => {
     await emptyBucket(system.topology.uploadsBucket);
     if (system.topology.payloadBucket) await emptyBucket(system.topology.payloadBucket);
   }
-  await deleteStackOnLocalStack(stackName, { endpoint: inject("localstackEndpoint") });
+  await stack?.cleanup();
 }, 300_000);
 
 async function listAll(bucket: string, prefix: string): Promise<{ key: string; size: number }[]> {

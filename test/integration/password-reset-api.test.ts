@@ -12,15 +12,14 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { checkPassword } from "../../src/app/accounts/passwords.ts";
-import { deleteStackOnLocalStack } from "../../src/dev/deploy.ts";
 import { type LocalSystem, startLocalSystem } from "../../src/dev/local-system.ts";
 import { call } from "../helpers/api-client.ts";
-import { testStackName } from "./support/deploy-test-stack.ts";
+import { deployTestStack, type TestStack } from "./support/deploy-test-stack.ts";
 
 const run = randomBytes(4).toString("hex");
-const stackName = testStackName("password-reset-api");
+let stack: TestStack;
 const dataDir = mkdtempSync(join(tmpdir(), "courier-password-reset-"));
 let system: LocalSystem;
 
@@ -67,8 +66,9 @@ async function signUp(who: string): Promise<{ accountId: string; email: string }
 }
 
 beforeAll(async () => {
+  stack = await deployTestStack("password-reset-api");
   system = await startLocalSystem({
-    stackName,
+    deployment: stack.deployment,
     apiPort: 0,
     dataDir,
     consumers: ["password-reset-email", "security-audit"],
@@ -79,7 +79,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await system?.stop();
-  await deleteStackOnLocalStack(stackName, { endpoint: inject("localstackEndpoint") });
+  await stack?.cleanup();
 }, 300_000);
 
 describe("password resets through the example API on LocalStack", () => {

@@ -125,6 +125,9 @@ async function runConsumer(q: TestQueue, handler: ConsumerHandler, handlerErrors
     maxBatchingWindowSeconds: spec.maxBatchingWindowSeconds,
     timeoutSeconds: spec.timeoutSeconds,
     concurrency: spec.maxConcurrency,
+    // A stop waits for parked receives to return (nothing is left hidden): with the 20 s default each
+    // describe's stop took up to 20 s. Retries are set by the backoff, not by the poll.
+    waitTimeSeconds: 2,
     onError: (error, during) => {
       if (during === "handler") handlerErrors.push(error);
     },

@@ -22,6 +22,10 @@ beforeAll(async () => {
     messages: MESSAGES,
     // Poison pills at 2 %: four of them, so each consumer's DLQ path is exercised.
     poisonRate: 0.02,
+    // A message in the hands of a SIGKILLed worker comes back after the visibility timeout, and
+    // kills go on while the queues drain: the default 30 s made the drain most of this file's time.
+    // 10 s still exceeds the 5 s function timeout (the event source extends it for longer work).
+    visibilityTimeoutSeconds: 10,
     // A guard, not a timing assertion: on two busy cores the run takes a few minutes.
     drainDeadlineSeconds: 600,
     endpoint: inject("localstackEndpoint"),

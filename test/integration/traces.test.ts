@@ -12,16 +12,15 @@ import { join } from "node:path";
 import { Writable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
 import { SQSClient } from "@aws-sdk/client-sqs";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { deleteStackOnLocalStack } from "../../src/dev/deploy.ts";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { localClientConfig } from "../../src/dev/local-aws-config.ts";
 import { type LocalSystem, startLocalSystem } from "../../src/dev/local-system.ts";
 import { peekDlq } from "../../src/lib/redrive/peek.ts";
 import { redriveSelectively } from "../../src/lib/redrive/selective.ts";
-import { testStackName } from "./support/deploy-test-stack.ts";
+import { deployTestStack, type TestStack } from "./support/deploy-test-stack.ts";
 
 const run = randomBytes(4).toString("hex");
-const stackName = testStackName("traces");
+let stack: TestStack;
 const dataDir = mkdtempSync(join(tmpdir(), "courier-traces-"));
 const TRACE_ID = `${randomBytes(16).toString("hex")}`;
 const INCOMING = `00-${TRACE_ID}-${randomBytes(8).toString("hex")}-01`;
@@ -66,8 +65,9 @@ async function until(what: string, check: () => boolean | Promise<boolean>, with
 }
 
 beforeAll(async () => {
+  stack = await deployTestStack("traces");
   system = await startLocalSystem({
-    stackName,
+    deployment: stack.deployment,
     apiPort: 0,
     dataDir,
     consumers: [...SIGNUP_CONSUMERS],
@@ -79,7 +79,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await system?.stop();
-  await deleteStackOnLocalStack(stackName, { endpoint: inject("localstackEndpoint") });
+  await stack?.cleanup();
 }, 300_000);
 
 describe("one sign-up followed from the API to every consumer, a dead letter and a redrive", () => {

@@ -8,14 +8,19 @@
  * starts, any other is synthesized and deployed on demand.
  */
 export const PREDEPLOYED_PREFIXES = [
+  "abuse",
+  "account-export",
   "broadcast",
   "cli-target",
   "console",
   "fanout",
+  "first-hour",
   "harness-deploy",
+  "password-reset-api",
   "pause",
   "redrive-cli",
   "shutdown",
   "thumbnails",
+  "traces",
   "work",
 ] as const;
