@@ -15,6 +15,11 @@ export default defineConfig({
           name: "unit",
           include: ["test/unit/**/*.test.ts", "test/corpus/**/*.test.ts"],
           environment: "node",
+          // Files share worker processes and their loaded modules (about half this layer's time
+          // was each file importing the AWS SDK and Powertools again); SDK mocks are restored
+          // after each file.
+          isolate: false,
+          setupFiles: ["test/support/restore-sdk-mocks.ts"],
         },
       },
       {
@@ -22,6 +27,9 @@ export default defineConfig({
           name: "cdk",
           include: ["test/cdk/**/*.test.ts"],
           environment: "node",
+          // One aws-cdk-lib load per worker process instead of one per file.
+          isolate: false,
+          setupFiles: ["test/support/restore-sdk-mocks.ts"],
           // Synthesizing a stack takes a few seconds on two cores, many more under load (nag.test.ts's
           // beforeAll synthesizes twice and timed out at the default 10 s hook timeout).
           testTimeout: 120_000,

@@ -46,8 +46,12 @@ import {
 
 const CONSUMER = "team-notify";
 const spec = consumerSpec(CONSUMER);
-/** Only for a failed ChangeMessageVisibility: every retry delay is set on the message itself. */
-const QUEUE_VISIBILITY_TIMEOUT_SECONDS = 5;
+/**
+ * Only for a failed ChangeMessageVisibility: every retry delay is set on the message itself. Not
+ * shorter: on a loaded machine (integration files run side by side) a receive-to-ChangeMessageVisibility
+ * round took over 5 s, the message surfaced before its delay was set, and a retry came early.
+ */
+const QUEUE_VISIBILITY_TIMEOUT_SECONDS = 30;
 /** The runtime's jitter source: 0.999 makes full jitter pick (almost) the ceiling every time. */
 const NEAR_ONE = () => 0.999;
 
