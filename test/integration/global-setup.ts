@@ -24,7 +24,15 @@ declare module "vitest" {
 const log = (line: string) => process.stderr.write(`[localstack] ${line}\n`);
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  const handle = await ensureLocalStack({ log });
+  const handle = await ensureLocalStack({
+    log,
+    // LocalStack's SQS publishes a CloudWatch metric for each operation and every queue's depth each
+    // minute, and its CloudWatch evaluates every alarm of every stack copy against that growing store:
+    // in a whole-suite run that was ~40 % of the machine's CPU (py-spy: get_metric_data_stat,
+    // add_metric_data), and it grew as the run went on. No integration test reads those metrics
+    // (courier status and the console read queue depth from LocalStack's /_aws/sqs/messages).
+    env: { ...process.env, SQS_DISABLE_CLOUDWATCH_METRICS: "1" },
+  });
   log(
     handle.source === "started"
       ? `started LocalStack ${handle.version} at ${handle.endpoint} in ${handle.startSeconds} s`
