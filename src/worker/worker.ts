@@ -64,6 +64,9 @@ export class WorkerPool {
 
   constructor(plans: readonly WorkerPlan[], events: WorkerPoolEvents = {}) {
     const output = events.output ?? process.stderr;
+    // Each piped stream adds its listeners to the output (stdout and stderr of every worker: 16 for
+    // `npm start`), past Node's default warning threshold of 10; piping keeps the backpressure.
+    output.setMaxListeners(output.getMaxListeners() + 2 * plans.length);
     this.states = plans.map((plan) => {
       const state: WorkerState = { consumer: plan.consumer, exited: false };
       const child = fork(workerEntry, [], {
