@@ -23,6 +23,7 @@ import {
   stopLocalStack,
 } from "../../src/dev/localstack.ts";
 import { PythonMissingError } from "../../src/dev/localstack-venv.ts";
+import { freePort } from "../helpers/free-port.ts";
 
 const endpoint = inject("localstackEndpoint");
 const port = Number(new URL(endpoint).port);
@@ -34,15 +35,6 @@ async function scratchDir(): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), "courier-harness-"));
   scratchDirs.push(dir);
   return dir;
-}
-
-/** A port nothing listens on (the OS picked it; there is a small window until the harness binds it). */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port: free } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return free;
 }
 
 afterAll(async () => {

@@ -14,7 +14,6 @@
 
 import { type ChildProcess, fork } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { createServer } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import {
@@ -37,6 +36,7 @@ import type { CfnTemplate } from "../../src/dev/local-template.ts";
 import { ensureLocalStack, PROJECT_ROOT } from "../../src/dev/localstack.ts";
 import type { NewAccountV1 } from "../../src/lib/contracts/index.ts";
 import { type PeekedMessage, peekDlq, redriveSelectively } from "../../src/lib/redrive/index.ts";
+import { freePort } from "../helpers/free-port.ts";
 import {
   EFFECT_KEY,
   type FaultKind,
@@ -142,18 +142,6 @@ export interface SoakReport {
 }
 
 const WORKER_PATH = fileURLToPath(new URL("./soak-worker.ts", import.meta.url));
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** dynalite in a child process of our own, on a free port (see dynalite-process.ts). */
 async function startDynamoProcess(): Promise<LocalDynamo> {

@@ -9,17 +9,8 @@
  *   each stop in a file cost up to 20 s. The default wait's own behaviour is tested explicitly
  *   (worker-shutdown.test.ts); a file that sets the variable keeps its value.
  */
-import { createServer } from "node:net";
 import { WORKER_WAIT_SECONDS_ENV } from "../../../src/worker/worker-environment.ts";
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === "string") throw new Error("no TCP port was assigned");
-  return address.port;
-}
+import { freePort } from "../../helpers/free-port.ts";
 
 process.env.COURIER_DYNAMODB_PORT = String(await freePort());
 process.env[WORKER_WAIT_SECONDS_ENV] ??= "2";
