@@ -1,8 +1,14 @@
+import { defaultServerConditions } from "vite";
 import { defineConfig } from "vitest/config";
 import { LongestFirstSequencer } from "./test/support/longest-first-sequencer.ts";
 
 // Three layers, each runnable alone (npm run test:unit | test:cdk | test:integration).
+// @courier-queue/courier resolves to its TypeScript sources here (its exports map's
+// "courier-source" condition), as it does for tsx and tsc in this repository.
+const conditions = ["courier-source", ...defaultServerConditions.filter((c) => c !== "module")];
+
 export default defineConfig({
+  ssr: { resolve: { conditions } },
   test: {
     // Most of an integration file's time is waiting (long polls, visibility timeouts, worker
     // processes starting), so more files than cores run at once; Vitest's default here would be
@@ -11,6 +17,7 @@ export default defineConfig({
     sequence: { sequencer: LongestFirstSequencer },
     projects: [
       {
+        extends: true,
         test: {
           name: "unit",
           include: ["test/unit/**/*.test.ts", "test/corpus/**/*.test.ts"],
@@ -23,6 +30,7 @@ export default defineConfig({
         },
       },
       {
+        extends: true,
         test: {
           name: "cdk",
           include: ["test/cdk/**/*.test.ts"],
@@ -37,6 +45,7 @@ export default defineConfig({
         },
       },
       {
+        extends: true,
         test: {
           name: "integration",
           include: ["test/integration/**/*.test.ts"],

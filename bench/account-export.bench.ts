@@ -33,9 +33,9 @@ async function measureExports(exports: number, log: (line: string) => void): Pro
   const { inTransaction } = await import("../src/app/accounts/account-store.ts");
   const { recordAccountUpload } = await import("../src/app/accounts/account-uploads.ts");
   const { buildExportRequest, writeExportFile } = await import("../src/app/exports/index.ts");
-  const { snsMessageSize } = await import("../src/lib/publisher/size.ts");
+  const { snsMessageSize } = await import("../packages/courier/src/lib/publisher/size.ts");
   const { localClientConfig } = await import("../src/dev/local-aws-config.ts");
-  const { LOCALSTACK_MAX_PUBLISH_BYTES } = await import("../src/deployment/local-run.ts");
+  const { LOCALSTACK_MAX_PUBLISH_BYTES } = await import("../src/app/deployment/local-run.ts");
   // One client asks for many exports of one account: lift the API's limits for it.
   const unlimited = { points: 1_000_000, durationSeconds: 3600 };
   process.env.COURIER_API_LIMITS = JSON.stringify({

@@ -14,7 +14,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { gzipSync } from "node:zlib";
-import { bundleConsoleAssets } from "../src/console/assets.ts";
+import { bundleConsoleAssets } from "../packages/courier/src/console/assets.ts";
 import { deleteStackOnLocalStack, deployToLocalStack } from "../src/dev/deploy.ts";
 import { launchChromium } from "../test/integration/support/browser.ts";
 import type { BenchContext, Benchmark, BenchResult, Row } from "./lib/benchmark.ts";

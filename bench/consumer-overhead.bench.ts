@@ -21,11 +21,11 @@ import {
   type ConsumerMessage,
   type ConsumerMetrics,
   defineConsumer,
-} from "../src/deployment/define-consumer.ts";
-import { topics } from "../src/deployment/topology.ts";
-import { contractIndex, decodeBody } from "../src/lib/consumer/decode.ts";
-import { EmfMetrics } from "../src/lib/consumer/emf-metrics.ts";
-import { NewAccountV1Contract } from "../src/lib/contracts/index.ts";
+} from "../packages/courier/src/deployment/define-consumer.ts";
+import { topics } from "../src/topology.ts";
+import { contractIndex, decodeBody } from "../packages/courier/src/lib/consumer/decode.ts";
+import { EmfMetrics } from "../packages/courier/src/lib/consumer/emf-metrics.ts";
+import { NewAccountV1Contract } from "../src/app/contracts/index.ts";
 import type { BenchContext, Benchmark, BenchResult } from "./lib/benchmark.ts";
 
 const RECORDS_PER_ROUND = 2_000;

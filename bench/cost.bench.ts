@@ -17,7 +17,7 @@ import { join } from "node:path";
 import { Writable } from "node:stream";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
-import { type ConsumerName, consumerNames, consumers } from "../src/deployment/topology.ts";
+import { type ConsumerName, consumerNames, consumers } from "../src/topology.ts";
 import type { BenchContext, Benchmark, BenchResult, Row } from "./lib/benchmark.ts";
 
 /**

@@ -18,10 +18,10 @@ import {
   createPublisher,
   type Publisher,
   type PublisherError,
-} from "../src/deployment/publisher.ts";
-import type { TopicName } from "../src/deployment/topology.ts";
+} from "../packages/courier/src/deployment/publisher.ts";
+import type { TopicName } from "../src/topology.ts";
 import { localClientConfig } from "../src/dev/local-aws-config.ts";
-import type { NewAccountV1 } from "../src/lib/contracts/index.ts";
+import type { NewAccountV1 } from "../src/app/contracts/index.ts";
 import type { BenchContext, Benchmark, Row } from "./lib/benchmark.ts";
 import { forEachWithConcurrency } from "./lib/concurrency.ts";
 import { percentile, round } from "./lib/stats.ts";

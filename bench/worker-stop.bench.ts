@@ -25,7 +25,7 @@ import { pathToFileURL } from "node:url";
 import { CreateQueueCommand, DeleteQueueCommand, SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { Consumer } from "sqs-consumer";
 import { localClientConfig } from "../src/dev/local-aws-config.ts";
-import { type LocalEventSource, startEventSource } from "../src/worker/event-source.ts";
+import { type LocalEventSource, startEventSource } from "../packages/courier/src/worker/event-source.ts";
 import type { BenchContext, Benchmark, BenchResult, Row } from "./lib/benchmark.ts";
 import { round } from "./lib/stats.ts";
 

@@ -1,4 +1,4 @@
-import type { AlarmNotificationSettings } from "./constructs/alarm-topic.ts";
+import type { AlarmNotificationSettings } from "../packages/courier/src/cdk/alarm-topic.ts";
 
 /**
  * Reads the alarm subscriptions from CDK context: `alarmEmail` (one address, a comma-separated

@@ -3,8 +3,8 @@
  * -c teamWebhookSecretArn=... (or -c teamWebhookUrl=...) -c stackName=...`), instantiates the stack and registers the cdk-nag checks.
  */
 import { App } from "aws-cdk-lib";
-import type { DeploySettings } from "../src/deployment/consumer-environment.ts";
-import { DEFAULT_STACK_NAME } from "../src/deployment/stack-outputs.ts";
+import type { DeploySettings } from "../packages/courier/src/deployment/consumer-environment.ts";
+import { DEFAULT_STACK_NAME } from "../packages/courier/src/deployment/stack-outputs.ts";
 import { alarmNotificationsFromContext } from "./alarm-context.ts";
 import { acknowledgeNagFindings, addNagChecks } from "./nag-suppressions.ts";
 import { CourierStack } from "./stacks/courier-stack.ts";

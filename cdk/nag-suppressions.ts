@@ -12,9 +12,9 @@ import { type App, type CfnElement, Stack, Validations } from "aws-cdk-lib";
 import type { CfnFunction } from "aws-cdk-lib/aws-lambda";
 import { AwsSolutionsChecks } from "cdk-nag";
 import type { IConstruct } from "constructs";
-import { needsOf } from "../src/deployment/consumer-needs.ts";
-import type { ConsumerSpec } from "../src/deployment/topology.ts";
-import { payloadPrefix } from "../src/lib/payload-offloading/payload-store.ts";
+import { needsOf } from "../packages/courier/src/deployment/consumer-needs.ts";
+import type { ConsumerSpec } from "../src/topology.ts";
+import { payloadPrefix } from "../packages/courier/src/lib/payload-offloading/payload-store.ts";
 import type { CourierStack } from "./stacks/courier-stack.ts";
 
 export interface NagAcknowledgement {

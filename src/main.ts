@@ -3,7 +3,7 @@
  * laptop (src/dev: `local up|down`, `start`). Each dev command loads its heavy parts (aws-cdk-lib,
  * the LocalStack harness) only when it runs, so operator commands start fast.
  */
-import { operatorCommands, runCli } from "./cli/main.ts";
+import { operatorCommands, runCli } from "../packages/courier/src/cli/main.ts";
 import { register as registerLocal } from "./dev/commands/local.ts";
 import { register as registerStart } from "./dev/commands/start.ts";
 

@@ -21,15 +21,15 @@ import * as sns from "aws-cdk-lib/aws-sns";
 import type { Construct, IConstruct } from "constructs";
 import { AUDIT_PARTITION_KEY, AUDIT_SORT_KEY } from "../../src/app/security-audit/audit-table.ts";
 import { SMS_CAP_METRIC, validateSmsCap } from "../../src/app/signup/sms-cap.ts";
-import { consumerEnvironment } from "../../src/deployment/consumer-environment.ts";
-import { needsOf, topologyProblems } from "../../src/deployment/consumer-needs.ts";
+import { consumerEnvironment } from "../../packages/courier/src/deployment/consumer-environment.ts";
+import { needsOf, topologyProblems } from "../../packages/courier/src/deployment/consumer-needs.ts";
 import {
   type DeploySettings,
   type SettingName,
   senderAddress,
   settingSecretArn,
   settingsProblems,
-} from "../../src/deployment/deploy-settings.ts";
+} from "../../src/app/deployment/deploy-settings.ts";
 import {
   AUDIT_TABLE_OUTPUT,
   consumerOutputKey,
@@ -39,8 +39,8 @@ import {
   secretOutputKey,
   topicOutputKey,
   UPLOADS_BUCKET_OUTPUT,
-} from "../../src/deployment/stack-outputs.ts";
-import { isRaisedTopic } from "../../src/deployment/topic-size.ts";
+} from "../../packages/courier/src/deployment/stack-outputs.ts";
+import { isRaisedTopic } from "../../packages/courier/src/deployment/topic-size.ts";
 import {
   alarmThresholds,
   type ConsumerName,
@@ -50,22 +50,22 @@ import {
   redriveFunction,
   type TopicName,
   type TopologySpec,
-} from "../../src/deployment/topology.ts";
+} from "../../src/topology.ts";
 import {
   IDEMPOTENCY_PARTITION_KEY,
   IDEMPOTENCY_TTL_ATTRIBUTE,
-} from "../../src/lib/idempotency/table-schema.ts";
-import { payloadPrefix } from "../../src/lib/payload-offloading/payload-store.ts";
-import { SNS_MAX_RAISED_PAYLOAD_BYTES as SQS_MAX_MESSAGE_BYTES } from "../../src/lib/publisher/size.ts";
-import { type AlarmNotificationSettings, AlarmTopic } from "../constructs/alarm-topic.ts";
-import { ConsumerDashboard } from "../constructs/consumer-dashboard.ts";
-import { ConsumerFunction } from "../constructs/consumer-function.ts";
-import { ConsumerQueue } from "../constructs/consumer-queue.ts";
-import { EncryptedTopic } from "../constructs/encrypted-topic.ts";
-import { InvalidConstructPropsError } from "../constructs/errors.ts";
-import { PayloadBucket } from "../constructs/payload-bucket.ts";
-import { RedriveFunction } from "../constructs/redrive-function.ts";
-import { SmsCapAlarm } from "../constructs/sms-cap-alarm.ts";
+} from "../../packages/courier/src/lib/idempotency/table-schema.ts";
+import { payloadPrefix } from "../../packages/courier/src/lib/payload-offloading/payload-store.ts";
+import { SNS_MAX_RAISED_PAYLOAD_BYTES as SQS_MAX_MESSAGE_BYTES } from "../../packages/courier/src/lib/publisher/size.ts";
+import { type AlarmNotificationSettings, AlarmTopic } from "../../packages/courier/src/cdk/alarm-topic.ts";
+import { ConsumerDashboard } from "../../packages/courier/src/cdk/consumer-dashboard.ts";
+import { ConsumerFunction } from "../../packages/courier/src/cdk/consumer-function.ts";
+import { ConsumerQueue } from "../../packages/courier/src/cdk/consumer-queue.ts";
+import { EncryptedTopic } from "../../packages/courier/src/cdk/encrypted-topic.ts";
+import { InvalidConstructPropsError } from "../../packages/courier/src/cdk/errors.ts";
+import { PayloadBucket } from "../../packages/courier/src/cdk/payload-bucket.ts";
+import { RedriveFunction } from "../../packages/courier/src/cdk/redrive-function.ts";
+import { SmsCapAlarm } from "../../packages/courier/src/cdk/sms-cap-alarm.ts";
 
 /** Repository root: topology entries are relative to it. */
 const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));

@@ -6,7 +6,7 @@
 import { S3Client } from "@aws-sdk/client-s3";
 import { accountExportConfig } from "../../src/app/exports/config.ts";
 import { writeExportFile } from "../../src/app/exports/export-file.ts";
-import { defineConsumer } from "../../src/deployment/define-consumer.ts";
+import { defineConsumer } from "../../packages/courier/src/deployment/define-consumer.ts";
 
 const config = accountExportConfig();
 const s3 = new S3Client({});

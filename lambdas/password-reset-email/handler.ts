@@ -9,8 +9,8 @@ import { passwordResetEmailConfig } from "../../src/app/password-reset/config.ts
 import { type ResetEvent, sendResetEmail } from "../../src/app/password-reset/reset-email.ts";
 import { onceWhereConfigured } from "../../src/app/signup/once-where-configured.ts";
 import { verificationKeyFromSecret } from "../../src/app/signup/verification-key.ts";
-import { defineConsumer } from "../../src/deployment/define-consumer.ts";
-import { tracedClient } from "../../src/deployment/tracing.ts";
+import { defineConsumer } from "../../packages/courier/src/deployment/define-consumer.ts";
+import { tracedClient } from "../../packages/courier/src/topology/tracing.ts";
 
 const config = passwordResetEmailConfig();
 // Its calls are the side effects: X-Ray shows them under the invocation (tracing.ts).

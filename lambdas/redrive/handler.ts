@@ -7,9 +7,9 @@
 
 import { Logger } from "@aws-lambda-powertools/logger";
 import type { Context } from "aws-lambda";
-import { redriveConfigFromEnv } from "../../src/deployment/redrive-pairs.ts";
-import { type RedriveSummary, runRedriveRequest } from "../../src/deployment/redrive-request.ts";
-import { sqsClient } from "../../src/lib/sqs-client.ts";
+import { redriveConfigFromEnv } from "../../packages/courier/src/deployment/redrive-pairs.ts";
+import { type RedriveSummary, runRedriveRequest } from "../../packages/courier/src/deployment/redrive-request.ts";
+import { sqsClient } from "../../packages/courier/src/lib/sqs-client.ts";
 
 // Fails the cold start with a message naming the missing or malformed setting.
 const config = redriveConfigFromEnv();

@@ -6,8 +6,8 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { securityAuditConfig } from "../../src/app/security-audit/config.ts";
 import { type AuditedEvent, recordSecurityEvent } from "../../src/app/security-audit/record-event.ts";
 import { onceWhereConfigured } from "../../src/app/signup/once-where-configured.ts";
-import { defineConsumer } from "../../src/deployment/define-consumer.ts";
-import { tracedClient } from "../../src/deployment/tracing.ts";
+import { defineConsumer } from "../../packages/courier/src/deployment/define-consumer.ts";
+import { tracedClient } from "../../packages/courier/src/topology/tracing.ts";
 
 const { auditTable } = securityAuditConfig();
 // Its calls are the side effects: X-Ray shows them under the invocation (tracing.ts).

@@ -10,7 +10,7 @@ import { onceWhereConfigured } from "../../src/app/signup/once-where-configured.
 import type { SignupEvent } from "../../src/app/signup/signup-event.ts";
 import { notifyTeam } from "../../src/app/signup/team-notify.ts";
 import { webhookUrlSource } from "../../src/app/signup/team-webhook-url.ts";
-import { defineConsumer } from "../../src/deployment/define-consumer.ts";
+import { defineConsumer } from "../../packages/courier/src/deployment/define-consumer.ts";
 
 // Fails the cold start with a message naming any missing setting.
 const settings = teamNotifySettings();

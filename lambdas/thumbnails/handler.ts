@@ -6,9 +6,9 @@ import { S3Client } from "@aws-sdk/client-s3";
 import { thumbnailsConfigFromEnv } from "../../src/app/images/config.ts";
 import { recordingFailure } from "../../src/app/images/image-status.ts";
 import { makeThumbnails } from "../../src/app/images/thumbnails.ts";
-import { defineConsumer } from "../../src/deployment/define-consumer.ts";
-import { consumers } from "../../src/deployment/topology.ts";
-import { tracedClient } from "../../src/deployment/tracing.ts";
+import { defineConsumer } from "../../packages/courier/src/deployment/define-consumer.ts";
+import { consumers } from "../../src/topology.ts";
+import { tracedClient } from "../../packages/courier/src/topology/tracing.ts";
 
 // Fails the cold start with a message naming any missing or malformed setting.
 const config = thumbnailsConfigFromEnv();

@@ -10,8 +10,8 @@ import { onceWhereConfigured } from "../../src/app/signup/once-where-configured.
 import { type SignupEvent, wantsChannel } from "../../src/app/signup/signup-event.ts";
 import { sendVerificationEmail } from "../../src/app/signup/verification-email.ts";
 import { verificationKeyFromSecret } from "../../src/app/signup/verification-key.ts";
-import { defineConsumer } from "../../src/deployment/define-consumer.ts";
-import { tracedClient } from "../../src/deployment/tracing.ts";
+import { defineConsumer } from "../../packages/courier/src/deployment/define-consumer.ts";
+import { tracedClient } from "../../packages/courier/src/topology/tracing.ts";
 
 // Fails the cold start with a message naming any missing setting.
 const config = verificationEmailConfig();

@@ -14,8 +14,8 @@ import { type SignupEvent, wantsChannel } from "../../src/app/signup/signup-even
 import { SMS_CAP_METRIC, smsCapFromEnv } from "../../src/app/signup/sms-cap.ts";
 import { verificationKeyFromSecret } from "../../src/app/signup/verification-key.ts";
 import { sendVerificationSms } from "../../src/app/signup/verification-sms.ts";
-import { defineConsumer } from "../../src/deployment/define-consumer.ts";
-import { tracedClient } from "../../src/deployment/tracing.ts";
+import { defineConsumer } from "../../packages/courier/src/deployment/define-consumer.ts";
+import { tracedClient } from "../../packages/courier/src/topology/tracing.ts";
 
 // Fails the cold start with a message naming any missing setting.
 const config = verificationSmsConfig();

@@ -20,8 +20,8 @@ import {
   outputsOf,
   readDeployedTopology as readDeployedStackTopology,
   StackNotFoundError,
-} from "../deployment/deployed-stack.ts";
-import type { DeployedTopology } from "../deployment/deployed-topology.ts";
+} from "../../packages/courier/src/deployment/deployed-stack.ts";
+import type { DeployedTopology } from "../../packages/courier/src/deployment/deployed-topology.ts";
 import { localClientConfig } from "./local-aws-config.ts";
 import type { CfnTemplate } from "./local-template.ts";
 

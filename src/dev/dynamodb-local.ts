@@ -16,8 +16,8 @@ import {
 } from "@aws-sdk/client-dynamodb";
 import dynalite from "dynalite";
 import { AUDIT_PARTITION_KEY, AUDIT_SORT_KEY } from "../app/security-audit/audit-table.ts";
-import { localAuditTableName, localIdempotencyTableName } from "../deployment/local-run.ts";
-import { IDEMPOTENCY_PARTITION_KEY } from "../lib/idempotency/table-schema.ts";
+import { localAuditTableName, localIdempotencyTableName } from "../app/deployment/local-run.ts";
+import { IDEMPOTENCY_PARTITION_KEY } from "../../packages/courier/src/lib/idempotency/table-schema.ts";
 import { localClientConfig } from "./local-aws-config.ts";
 
 export const DEFAULT_DYNAMODB_PORT = 8000;

@@ -9,7 +9,7 @@ import {
   LOCALSTACK_REGION,
   localStackEndpoint,
   localTarget,
-} from "../deployment/aws-target.ts";
+} from "../../packages/courier/src/deployment/aws-target.ts";
 
 export const DEFAULT_LOCAL_ENDPOINT = `http://127.0.0.1:${LOCALSTACK_DEFAULT_PORT}`;
 export const LOCAL_REGION = LOCALSTACK_REGION;

@@ -27,25 +27,25 @@ import { apiAbuseSettingsFromEnv } from "../app/api/api-settings.ts";
 import { createOutboxRelay, type OutboxRelay } from "../app/outbox/index.ts";
 import { readAuditTrail } from "../app/security-audit/audit-table.ts";
 import { verificationKeyFromSecret } from "../app/signup/verification-key.ts";
-import { startConsole } from "../console/server.ts";
-import { localTarget, targetEnvironment } from "../deployment/aws-target.ts";
-import type { DeploySettings } from "../deployment/consumer-environment.ts";
-import { localStackPeek, oldestAgeFromPeek, queueDepth } from "../deployment/consumer-status.ts";
-import type { DeployedTopology } from "../deployment/deployed-topology.ts";
-import { LOCALSTACK_MAX_PUBLISH_BYTES } from "../deployment/local-run.ts";
-import { createPublisher } from "../deployment/publisher.ts";
-import { DEFAULT_STACK_NAME } from "../deployment/stack-outputs.ts";
+import { startConsole } from "../../packages/courier/src/console/server.ts";
+import { localTarget, targetEnvironment } from "../../packages/courier/src/deployment/aws-target.ts";
+import type { DeploySettings } from "../../packages/courier/src/deployment/consumer-environment.ts";
+import { localStackPeek, oldestAgeFromPeek, queueDepth } from "../../packages/courier/src/deployment/consumer-status.ts";
+import type { DeployedTopology } from "../../packages/courier/src/deployment/deployed-topology.ts";
+import { LOCALSTACK_MAX_PUBLISH_BYTES } from "../app/deployment/local-run.ts";
+import { createPublisher } from "../../packages/courier/src/deployment/publisher.ts";
+import { DEFAULT_STACK_NAME } from "../../packages/courier/src/deployment/stack-outputs.ts";
 import {
   type ConsumerName,
   consumerNames,
   redriveFunction,
   type TopicName,
   topicNames,
-} from "../deployment/topology.ts";
-import type { RecordOutcome } from "../lib/consumer/outcomes.ts";
-import type { WorkerLogs } from "../worker/readable-output.ts";
-import { type WorkerPlan, WorkerPool } from "../worker/worker.ts";
-import { workerEnvironment } from "../worker/worker-environment.ts";
+} from "../topology.ts";
+import type { RecordOutcome } from "../../packages/courier/src/lib/consumer/outcomes.ts";
+import type { WorkerLogs } from "../../packages/courier/src/worker/readable-output.ts";
+import { type WorkerPlan, WorkerPool } from "../../packages/courier/src/worker/worker.ts";
+import { workerEnvironment } from "../../packages/courier/src/worker/worker-environment.ts";
 import type { LocalDeployment } from "./deploy.ts";
 import {
   ensureAuditTable,

@@ -7,12 +7,12 @@ import { Duration, Stack } from "aws-cdk-lib";
 import * as sns from "aws-cdk-lib/aws-sns";
 import * as sqs from "aws-cdk-lib/aws-sqs";
 import { describe, expect, it } from "vitest";
-import { ConsumerFunction, type ConsumerFunctionProps } from "../../cdk/constructs/consumer-function.ts";
-import { ConsumerQueue, type ConsumerQueueProps } from "../../cdk/constructs/consumer-queue.ts";
-import { InvalidConstructPropsError } from "../../cdk/constructs/errors.ts";
-import { RedriveFunction } from "../../cdk/constructs/redrive-function.ts";
+import { ConsumerFunction, type ConsumerFunctionProps } from "../../packages/courier/src/cdk/consumer-function.ts";
+import { ConsumerQueue, type ConsumerQueueProps } from "../../packages/courier/src/cdk/consumer-queue.ts";
+import { InvalidConstructPropsError } from "../../packages/courier/src/cdk/errors.ts";
+import { RedriveFunction } from "../../packages/courier/src/cdk/redrive-function.ts";
 import { CourierStack } from "../../cdk/stacks/courier-stack.ts";
-import { consumers } from "../../src/deployment/topology.ts";
+import { consumers } from "../../src/topology.ts";
 import { appWithoutBundling, TEST_SETTINGS } from "./fixtures.ts";
 
 const ENTRY = fileURLToPath(new URL("../../lambdas/team-notify/handler.ts", import.meta.url));

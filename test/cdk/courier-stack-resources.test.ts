@@ -12,7 +12,7 @@ import {
   consumerNames,
   consumers,
   isOrderedTopic,
-} from "../../src/deployment/topology.ts";
+} from "../../src/topology.ts";
 import {
   type CfnTemplate,
   logicalId,

@@ -4,7 +4,7 @@
  * queues, a function reaching another consumer's queue, bucket prefix, secret or table.
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import { type ConsumerName, consumerNames, consumers, topicNames } from "../../src/deployment/topology.ts";
+import { type ConsumerName, consumerNames, consumers, topicNames } from "../../src/topology.ts";
 import {
   actionsOf,
   arnOf,

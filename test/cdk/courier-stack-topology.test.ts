@@ -6,9 +6,9 @@
  */
 import { Match } from "aws-cdk-lib/assertions";
 import { beforeAll, describe, expect, it } from "vitest";
-import { type ConsumerResources, consumerEnvironment } from "../../src/deployment/consumer-environment.ts";
-import { topologyFromOutputs } from "../../src/deployment/deployed-topology.ts";
-import { consumerOutputKey, topicOutputKey } from "../../src/deployment/stack-outputs.ts";
+import { type ConsumerResources, consumerEnvironment } from "../../packages/courier/src/deployment/consumer-environment.ts";
+import { topologyFromOutputs } from "../../packages/courier/src/deployment/deployed-topology.ts";
+import { consumerOutputKey, topicOutputKey } from "../../packages/courier/src/deployment/stack-outputs.ts";
 import {
   consumerNames,
   consumers,
@@ -18,7 +18,7 @@ import {
   type TopicSpec,
   topicNames,
   topics,
-} from "../../src/deployment/topology.ts";
+} from "../../src/topology.ts";
 import {
   arnOf,
   type CfnTemplate,

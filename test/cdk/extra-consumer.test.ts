@@ -22,7 +22,7 @@ import {
   type TopicName,
   type TopologySpec,
   topics,
-} from "../../src/deployment/topology.ts";
+} from "../../src/topology.ts";
 import {
   actionsOf,
   appWithoutBundling,

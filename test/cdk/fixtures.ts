@@ -10,7 +10,7 @@ import { Template } from "aws-cdk-lib/assertions";
 import type { IConstruct } from "constructs";
 import { acknowledgeNagFindings, addNagChecks } from "../../cdk/nag-suppressions.ts";
 import { CourierStack } from "../../cdk/stacks/courier-stack.ts";
-import type { DeploySettings } from "../../src/deployment/consumer-environment.ts";
+import type { DeploySettings } from "../../packages/courier/src/deployment/consumer-environment.ts";
 
 // CDK's built-in CloudFormation validation adds ~25 s per synth on two cores and can only warn here;
 // `npm run synth` still runs it.

@@ -11,7 +11,7 @@
  * a queue or topic added outside the topology without SSE or TLS enforcement.
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import { type ConsumerName, consumerNames, consumers } from "../../src/deployment/topology.ts";
+import { type ConsumerName, consumerNames, consumers } from "../../src/topology.ts";
 import {
   actionsOf,
   arnOf,

@@ -8,7 +8,7 @@
 import { Template } from "aws-cdk-lib/assertions";
 import { beforeAll, describe, expect, it } from "vitest";
 import { alarmNotificationsFromContext } from "../../cdk/alarm-context.ts";
-import { CONSUMER_WIDGETS, RUNTIME_OUTCOME_METRICS } from "../../cdk/constructs/consumer-dashboard.ts";
+import { CONSUMER_WIDGETS, RUNTIME_OUTCOME_METRICS } from "../../packages/courier/src/cdk/consumer-dashboard.ts";
 import { CourierStack } from "../../cdk/stacks/courier-stack.ts";
 import {
   alarmThresholds,
@@ -16,7 +16,7 @@ import {
   consumerNames,
   consumers,
   DLQ_RETENTION_DAYS,
-} from "../../src/deployment/topology.ts";
+} from "../../src/topology.ts";
 import {
   appWithoutBundling,
   type CfnTemplate,

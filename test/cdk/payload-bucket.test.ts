@@ -10,7 +10,7 @@
 import { Stack } from "aws-cdk-lib";
 import { Template } from "aws-cdk-lib/assertions";
 import { describe, expect, it } from "vitest";
-import { PayloadBucket } from "../../cdk/constructs/payload-bucket.ts";
+import { PayloadBucket } from "../../packages/courier/src/cdk/payload-bucket.ts";
 import { CourierStack } from "../../cdk/stacks/courier-stack.ts";
 import {
   type ConsumerName,
@@ -20,7 +20,7 @@ import {
   type TopicName,
   type TopologySpec,
   topics,
-} from "../../src/deployment/topology.ts";
+} from "../../src/topology.ts";
 import {
   actionsOf,
   appWithoutBundling,

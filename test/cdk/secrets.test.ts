@@ -14,8 +14,8 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { App, Stack } from "aws-cdk-lib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BundledFunction } from "../../cdk/constructs/bundled-function.ts";
-import { consumers } from "../../src/deployment/topology.ts";
+import { BundledFunction } from "../../packages/courier/src/cdk/bundled-function.ts";
+import { consumers } from "../../src/topology.ts";
 import { type CfnTemplate, logicalId, props, resourcesOfType, synthCourierStack } from "./fixtures.ts";
 
 /**

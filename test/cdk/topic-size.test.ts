@@ -9,8 +9,8 @@ import { Template } from "aws-cdk-lib/assertions";
 import * as sns from "aws-cdk-lib/aws-sns";
 import * as subscriptions from "aws-cdk-lib/aws-sns-subscriptions";
 import { describe, expect, it } from "vitest";
-import { EncryptedTopic } from "../../cdk/constructs/encrypted-topic.ts";
-import { InvalidConstructPropsError } from "../../cdk/constructs/errors.ts";
+import { EncryptedTopic } from "../../packages/courier/src/cdk/encrypted-topic.ts";
+import { InvalidConstructPropsError } from "../../packages/courier/src/cdk/errors.ts";
 import { CourierStack } from "../../cdk/stacks/courier-stack.ts";
 import {
   type ConsumerName,
@@ -19,7 +19,7 @@ import {
   type TopicName,
   type TopologySpec,
   topics,
-} from "../../src/deployment/topology.ts";
+} from "../../src/topology.ts";
 import { appWithoutBundling, type CfnTemplate, logicalId, props, TEST_SETTINGS } from "./fixtures.ts";
 
 const raisedTopology: TopologySpec<TopicName, ConsumerName> = {

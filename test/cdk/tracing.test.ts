@@ -4,7 +4,7 @@
  * whose role cannot write its segments (traces silently missing).
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import { consumerNames } from "../../src/deployment/topology.ts";
+import { consumerNames } from "../../src/topology.ts";
 import {
   actionsOf,
   type CfnTemplate,

@@ -17,9 +17,9 @@ import {
   SNS_MAX_PAYLOAD_BYTES,
   type TopicData,
   UnknownTopicError,
-} from "../../src/deployment/publisher.ts";
-import type { TopicName } from "../../src/deployment/topology.ts";
-import { defineContract } from "../../src/lib/contracts/index.ts";
+} from "../../packages/courier/src/deployment/publisher.ts";
+import type { TopicName } from "../../src/topology.ts";
+import { defineContract } from "../../packages/courier/src/lib/contracts/index.ts";
 import { oversizedBodies, publisherCases, validSignup } from "./inputs.ts";
 
 const snsMock = mockClient(SNSClient);

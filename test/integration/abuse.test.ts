@@ -13,10 +13,10 @@ import { SQSClient } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EDGE_LIMITS_ENV } from "../../src/app/api/edge-limits.ts";
 import { SMS_RATE_LIMITED } from "../../src/app/signup/sms-cap.ts";
-import { consumers } from "../../src/deployment/topology.ts";
+import { consumers } from "../../src/topology.ts";
 import { localClientConfig } from "../../src/dev/local-aws-config.ts";
 import { type LocalSystem, startLocalSystem } from "../../src/dev/local-system.ts";
-import { peekDlq } from "../../src/lib/redrive/peek.ts";
+import { peekDlq } from "../../packages/courier/src/lib/redrive/peek.ts";
 import { call } from "../helpers/api-client.ts";
 import { deployTestStack, type TestStack } from "./support/deploy-test-stack.ts";
 

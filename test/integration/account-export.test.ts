@@ -28,7 +28,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { inTransaction } from "../../src/app/accounts/account-store.ts";
 import { listAccountUploads, recordAccountUpload } from "../../src/app/accounts/account-uploads.ts";
 import type { ExportFile } from "../../src/app/exports/index.ts";
-import { queueDepth } from "../../src/deployment/consumer-status.ts";
+import { queueDepth } from "../../packages/courier/src/deployment/consumer-status.ts";
 import { localClientConfig } from "../../src/dev/local-aws-config.ts";
 import { type LocalSystem, startLocalSystem } from "../../src/dev/local-system.ts";
 import { eventually } from "./event-source-queues.ts";

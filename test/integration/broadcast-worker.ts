@@ -10,10 +10,10 @@
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { SQSClient } from "@aws-sdk/client-sqs";
-import { ENV } from "../../src/deployment/consumer-environment.ts";
-import { consumerSpec } from "../../src/deployment/topology.ts";
+import { ENV } from "../../packages/courier/src/deployment/consumer-environment.ts";
+import { consumerSpec } from "../../src/topology.ts";
 import { localClientConfig } from "../../src/dev/local-aws-config.ts";
-import { type SqsHandler, startEventSource } from "../../src/worker/event-source.ts";
+import { type SqsHandler, startEventSource } from "../../packages/courier/src/worker/event-source.ts";
 
 export interface BroadcastWorkerInput {
   readonly consumer: string;

@@ -21,12 +21,12 @@ import { SNSClient } from "@aws-sdk/client-sns";
 import { GetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { keyFromSecretValue, type VerificationKey, verifyCode } from "../../src/app/signup/index.ts";
-import { consumerEnvironment } from "../../src/deployment/consumer-environment.ts";
-import type { DeployedTopology } from "../../src/deployment/deployed-topology.ts";
-import { createPublisher, type Publisher } from "../../src/deployment/publisher.ts";
-import { type ConsumerName, type TopicName, topicNames } from "../../src/deployment/topology.ts";
+import { consumerEnvironment } from "../../packages/courier/src/deployment/consumer-environment.ts";
+import type { DeployedTopology } from "../../packages/courier/src/deployment/deployed-topology.ts";
+import { createPublisher, type Publisher } from "../../packages/courier/src/deployment/publisher.ts";
+import { type ConsumerName, type TopicName, topicNames } from "../../src/topology.ts";
 import { localClientConfig, localEndpoint } from "../../src/dev/local-aws-config.ts";
-import type { NewAccountV1 } from "../../src/lib/contracts/index.ts";
+import type { NewAccountV1 } from "../../src/app/contracts/index.ts";
 import type { BroadcastWorkerMessage } from "./broadcast-worker.ts";
 import { deployTestStack, type TestStack } from "./support/deploy-test-stack.ts";
 

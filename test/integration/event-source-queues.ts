@@ -13,7 +13,7 @@ import {
   SendMessageBatchCommand,
   SQSClient,
 } from "@aws-sdk/client-sqs";
-import { queueDepth } from "../../src/deployment/consumer-status.ts";
+import { queueDepth } from "../../packages/courier/src/deployment/consumer-status.ts";
 import { localClientConfig } from "../../src/dev/local-aws-config.ts";
 
 export const sqs = new SQSClient(localClientConfig());

@@ -12,7 +12,7 @@ import {
   type EventSourceOptions,
   type LocalEventSource,
   startEventSource,
-} from "../../src/worker/event-source.ts";
+} from "../../packages/courier/src/worker/event-source.ts";
 import {
   createTestQueue,
   eventually,

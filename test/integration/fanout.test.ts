@@ -14,22 +14,17 @@ import {
   SQSClient,
 } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import type { DeployedTopology } from "../../src/deployment/deployed-topology.ts";
-import { createPublisher, type Publisher } from "../../src/deployment/publisher.ts";
+import type { DeployedTopology } from "../../packages/courier/src/deployment/deployed-topology.ts";
+import { createPublisher, type Publisher } from "../../packages/courier/src/deployment/publisher.ts";
 import {
   type ConsumerName,
   consumerNames,
   consumersOf,
   type TopicName,
   topicNames,
-} from "../../src/deployment/topology.ts";
+} from "../../src/topology.ts";
 import { localClientConfig } from "../../src/dev/local-aws-config.ts";
-import {
-  type ImageUploadedV1,
-  ImageUploadedV1Contract,
-  type NewAccountV1,
-  NewAccountV1Contract,
-} from "../../src/lib/contracts/index.ts";
+import { type ImageUploadedV1, ImageUploadedV1Contract, type NewAccountV1, NewAccountV1Contract } from "../../src/app/contracts/index.ts";
 import { deployTestStack, type TestStack } from "./support/deploy-test-stack.ts";
 
 /** How long to wait for an expected message; LocalStack on two busy cores can be slow. */

@@ -20,9 +20,9 @@ import { issueEmailToken } from "../../src/app/signup/verification-code.ts";
 import { verificationKeyFromSecret } from "../../src/app/signup/verification-key.ts";
 import { localClientConfig } from "../../src/dev/local-aws-config.ts";
 import { type LocalSystem, startLocalSystem } from "../../src/dev/local-system.ts";
-import type { RecordOutcome } from "../../src/lib/consumer/outcomes.ts";
-import { redriveSelectively } from "../../src/lib/redrive/selective.ts";
-import { formatOutcomeLine } from "../../src/worker/outcome-line.ts";
+import type { RecordOutcome } from "../../packages/courier/src/lib/consumer/outcomes.ts";
+import { redriveSelectively } from "../../packages/courier/src/lib/redrive/selective.ts";
+import { formatOutcomeLine } from "../../packages/courier/src/worker/outcome-line.ts";
 import { truncatedJpeg } from "../unit/images-fixtures.ts";
 import { deployTestStack, type TestStack } from "./support/deploy-test-stack.ts";
 

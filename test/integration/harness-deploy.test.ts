@@ -21,7 +21,7 @@ import {
   DLQ_RETENTION_DAYS,
   isOrderedTopic,
   topicNames,
-} from "../../src/deployment/topology.ts";
+} from "../../src/topology.ts";
 import { deployTemplate, LocalDeployError } from "../../src/dev/cloudformation.ts";
 import { deleteStackOnLocalStack, deployToLocalStack, readDeployedTopology } from "../../src/dev/deploy.ts";
 import { localClientConfig } from "../../src/dev/local-aws-config.ts";

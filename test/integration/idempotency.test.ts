@@ -9,7 +9,7 @@ import {
   IDEMPOTENCY_PARTITION_KEY,
   IDEMPOTENCY_TTL_ATTRIBUTE,
   oncePerEvent,
-} from "../../src/lib/idempotency/once-per-event.ts";
+} from "../../packages/courier/src/lib/idempotency/once-per-event.ts";
 
 // Real DynamoDB API (dynalite on loopback), real Powertools persistence: no mocks.
 let dynamo: LocalDynamo;

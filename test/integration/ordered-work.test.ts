@@ -24,9 +24,9 @@ import {
   createConsumerHandler,
   PermanentError,
   RetryableError,
-} from "../../src/deployment/define-consumer.ts";
-import { createPublisher } from "../../src/deployment/publisher.ts";
-import { consumers, topics } from "../../src/deployment/topology.ts";
+} from "../../packages/courier/src/deployment/define-consumer.ts";
+import { createPublisher } from "../../packages/courier/src/deployment/publisher.ts";
+import { consumers, topics } from "../../src/topology.ts";
 import {
   ensureAuditTable,
   ensureIdempotencyTable,
@@ -34,14 +34,14 @@ import {
   type LocalDynamo,
 } from "../../src/dev/dynamodb-local.ts";
 import { localClientConfig } from "../../src/dev/local-aws-config.ts";
-import { FAILURE_ATTRIBUTE } from "../../src/lib/consumer/index.ts";
-import { oncePerEvent } from "../../src/lib/idempotency/once-per-event.ts";
+import { FAILURE_ATTRIBUTE } from "../../packages/courier/src/lib/consumer/index.ts";
+import { oncePerEvent } from "../../packages/courier/src/lib/idempotency/once-per-event.ts";
 import {
   IDEMPOTENCY_PARTITION_KEY,
   IDEMPOTENCY_TTL_ATTRIBUTE,
-} from "../../src/lib/idempotency/table-schema.ts";
-import { redriveSelectively } from "../../src/lib/redrive/selective.ts";
-import { LocalEventSource } from "../../src/worker/event-source.ts";
+} from "../../packages/courier/src/lib/idempotency/table-schema.ts";
+import { redriveSelectively } from "../../packages/courier/src/lib/redrive/selective.ts";
+import { LocalEventSource } from "../../packages/courier/src/worker/event-source.ts";
 import { deployTestStack, type TestStack } from "./support/deploy-test-stack.ts";
 
 const ACCOUNTS = 20;

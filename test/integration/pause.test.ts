@@ -17,16 +17,16 @@ import { fileURLToPath } from "node:url";
 import { SNSClient } from "@aws-sdk/client-sns";
 import type { SQSEvent } from "aws-lambda";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { localTarget, targetEnvironment } from "../../src/deployment/aws-target.ts";
-import { readQueuePause, setConsumerPaused } from "../../src/deployment/consumer-pause.ts";
-import { createPublisher } from "../../src/deployment/publisher.ts";
-import { type TopicName, topicNames } from "../../src/deployment/topology.ts";
+import { localTarget, targetEnvironment } from "../../packages/courier/src/deployment/aws-target.ts";
+import { readQueuePause, setConsumerPaused } from "../../packages/courier/src/deployment/consumer-pause.ts";
+import { createPublisher } from "../../packages/courier/src/deployment/publisher.ts";
+import { type TopicName, topicNames } from "../../src/topology.ts";
 import { LOCAL_DEPLOY_SETTINGS } from "../../src/dev/deploy.ts";
 import { localClientConfig } from "../../src/dev/local-aws-config.ts";
-import { type LocalEventSource, startEventSource } from "../../src/worker/event-source.ts";
-import { type PauseWatch, watchPause } from "../../src/worker/pause-watch.ts";
-import { WorkerPool } from "../../src/worker/worker.ts";
-import { workerEnvironment } from "../../src/worker/worker-environment.ts";
+import { type LocalEventSource, startEventSource } from "../../packages/courier/src/worker/event-source.ts";
+import { type PauseWatch, watchPause } from "../../packages/courier/src/worker/pause-watch.ts";
+import { WorkerPool } from "../../packages/courier/src/worker/worker.ts";
+import { workerEnvironment } from "../../packages/courier/src/worker/worker-environment.ts";
 import { startWebhookRecorder, type WebhookRecorder } from "../helpers/webhook-recorder.ts";
 import {
   createTestQueue,

@@ -24,16 +24,16 @@ import { SendMessageCommand, SetQueueAttributesCommand } from "@aws-sdk/client-s
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { localClientConfig } from "../../src/dev/local-aws-config.ts";
-import { createConsumerHandler, PermanentError } from "../../src/lib/consumer/index.ts";
-import { defineContract, type TopicSpec } from "../../src/lib/contracts/index.ts";
+import { createConsumerHandler, PermanentError } from "../../packages/courier/src/lib/consumer/index.ts";
+import { defineContract, type TopicSpec } from "../../packages/courier/src/lib/contracts/index.ts";
 import {
   createPayloadResolver,
   decodePointer,
   PAYLOAD_SIZE_ATTRIBUTE,
   payloadPrefix,
-} from "../../src/lib/payload-offloading/index.ts";
-import { createTopicPublisher, PublishFailedError } from "../../src/lib/publisher/index.ts";
-import { redriveInBulk } from "../../src/lib/redrive/bulk.ts";
+} from "../../packages/courier/src/lib/payload-offloading/index.ts";
+import { createTopicPublisher, PublishFailedError } from "../../packages/courier/src/lib/publisher/index.ts";
+import { redriveInBulk } from "../../packages/courier/src/lib/redrive/bulk.ts";
 import {
   createQueuePair,
   deleteCreatedQueues,

@@ -28,12 +28,12 @@ import {
   defineConsumer,
   FAILURE_ATTRIBUTE,
   type FailureReason,
-} from "../../src/deployment/define-consumer.ts";
-import { type PreparedMessage, prepareMessage } from "../../src/deployment/publisher.ts";
-import { consumerSpec } from "../../src/deployment/topology.ts";
+} from "../../packages/courier/src/deployment/define-consumer.ts";
+import { type PreparedMessage, prepareMessage } from "../../packages/courier/src/deployment/publisher.ts";
+import { consumerSpec } from "../../src/topology.ts";
 import { localClientConfig } from "../../src/dev/local-aws-config.ts";
-import { NewAccountV1Contract } from "../../src/lib/contracts/index.ts";
-import { type LocalEventSource, startEventSource } from "../../src/worker/event-source.ts";
+import { NewAccountV1Contract } from "../../src/app/contracts/index.ts";
+import { type LocalEventSource, startEventSource } from "../../packages/courier/src/worker/event-source.ts";
 import {
   createTestQueue,
   eventually,

@@ -10,8 +10,8 @@ import { execFile } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import type { DeployedConsumer } from "../../src/deployment/deployed-topology.ts";
-import { FAILURE_ATTRIBUTE } from "../../src/lib/consumer/index.ts";
+import type { DeployedConsumer } from "../../packages/courier/src/deployment/deployed-topology.ts";
+import { FAILURE_ATTRIBUTE } from "../../packages/courier/src/lib/consumer/index.ts";
 import { depth, drainQueue, imageUploads, newAccounts, sendAll, visibleDepth } from "./redrive-support.ts";
 import { deployTestStack, type TestStack } from "./support/deploy-test-stack.ts";
 

@@ -13,13 +13,13 @@ import {
   LINEAGE_ATTRIBUTE,
   type Lineage,
   PermanentError,
-} from "../../src/deployment/define-consumer.ts";
-import type { PreparedMessage } from "../../src/deployment/publisher.ts";
+} from "../../packages/courier/src/deployment/define-consumer.ts";
+import type { PreparedMessage } from "../../packages/courier/src/deployment/publisher.ts";
 import { localEndpoint } from "../../src/dev/local-aws-config.ts";
-import { redriveInBulk } from "../../src/lib/redrive/bulk.ts";
-import { MoveTaskAlreadyRunningError } from "../../src/lib/redrive/errors.ts";
-import { peekDlq } from "../../src/lib/redrive/peek.ts";
-import { redriveSelectively } from "../../src/lib/redrive/selective.ts";
+import { redriveInBulk } from "../../packages/courier/src/lib/redrive/bulk.ts";
+import { MoveTaskAlreadyRunningError } from "../../packages/courier/src/lib/redrive/errors.ts";
+import { peekDlq } from "../../packages/courier/src/lib/redrive/peek.ts";
+import { redriveSelectively } from "../../packages/courier/src/lib/redrive/selective.ts";
 import {
   createQueuePair,
   deleteCreatedQueues,

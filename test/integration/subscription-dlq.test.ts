@@ -21,12 +21,12 @@ import { Logger } from "@aws-lambda-powertools/logger";
 import { SNSClient } from "@aws-sdk/client-sns";
 import { GetQueueAttributesCommand, SetQueueAttributesCommand } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { type ConsumerMetrics, defineConsumer } from "../../src/deployment/define-consumer.ts";
-import type { DeployedTopology } from "../../src/deployment/deployed-topology.ts";
-import { createPublisher } from "../../src/deployment/publisher.ts";
-import { consumerSpec } from "../../src/deployment/topology.ts";
+import { type ConsumerMetrics, defineConsumer } from "../../packages/courier/src/deployment/define-consumer.ts";
+import type { DeployedTopology } from "../../packages/courier/src/deployment/deployed-topology.ts";
+import { createPublisher } from "../../packages/courier/src/deployment/publisher.ts";
+import { consumerSpec } from "../../src/topology.ts";
 import { localClientConfig } from "../../src/dev/local-aws-config.ts";
-import { type LocalEventSource, startEventSource } from "../../src/worker/event-source.ts";
+import { type LocalEventSource, startEventSource } from "../../packages/courier/src/worker/event-source.ts";
 import { eventually, eventuallyEmpty, messagesLeft, sqs } from "./event-source-queues.ts";
 import { deployTestStack, type TestStack } from "./support/deploy-test-stack.ts";
 

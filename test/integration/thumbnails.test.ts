@@ -21,14 +21,14 @@ import { type Message, ReceiveMessageCommand, SQSClient } from "@aws-sdk/client-
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { republishUpload, storeUpload, UploadPublishError } from "../../src/app/images/index.ts";
-import { consumerEnvironment } from "../../src/deployment/consumer-environment.ts";
-import type { DeployedTopology } from "../../src/deployment/deployed-topology.ts";
-import { createPublisher, type Publisher } from "../../src/deployment/publisher.ts";
-import { consumers } from "../../src/deployment/topology.ts";
+import { consumerEnvironment } from "../../packages/courier/src/deployment/consumer-environment.ts";
+import type { DeployedTopology } from "../../packages/courier/src/deployment/deployed-topology.ts";
+import { createPublisher, type Publisher } from "../../packages/courier/src/deployment/publisher.ts";
+import { consumers } from "../../src/topology.ts";
 import { LOCAL_DEPLOY_SETTINGS } from "../../src/dev/deploy.ts";
 import { localClientConfig, localEndpoint } from "../../src/dev/local-aws-config.ts";
-import { FAILURE_ATTRIBUTE, type FailureReason } from "../../src/lib/consumer/failure-attributes.ts";
-import { LocalEventSource } from "../../src/worker/event-source.ts";
+import { FAILURE_ATTRIBUTE, type FailureReason } from "../../packages/courier/src/lib/consumer/failure-attributes.ts";
+import { LocalEventSource } from "../../packages/courier/src/worker/event-source.ts";
 import { jpegWithOrientation6, solid, truncatedJpeg } from "../unit/images-fixtures.ts";
 import { deployTestStack, type TestStack } from "./support/deploy-test-stack.ts";
 

@@ -15,8 +15,8 @@ import { SQSClient } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { localClientConfig } from "../../src/dev/local-aws-config.ts";
 import { type LocalSystem, startLocalSystem } from "../../src/dev/local-system.ts";
-import { peekDlq } from "../../src/lib/redrive/peek.ts";
-import { redriveSelectively } from "../../src/lib/redrive/selective.ts";
+import { peekDlq } from "../../packages/courier/src/lib/redrive/peek.ts";
+import { redriveSelectively } from "../../packages/courier/src/lib/redrive/selective.ts";
 import { deployTestStack, type TestStack } from "./support/deploy-test-stack.ts";
 
 const run = randomBytes(4).toString("hex");

@@ -6,7 +6,7 @@
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterEach, describe, expect, it } from "vitest";
-import { type LocalEventSource, startEventSource } from "../../src/worker/event-source.ts";
+import { type LocalEventSource, startEventSource } from "../../packages/courier/src/worker/event-source.ts";
 import {
   createTestQueue,
   eventually,

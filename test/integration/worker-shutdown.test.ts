@@ -11,18 +11,18 @@ import { SNSClient } from "@aws-sdk/client-sns";
 import { GetQueueAttributesCommand, SendMessageCommand } from "@aws-sdk/client-sqs";
 import type { SQSRecord } from "aws-lambda";
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
-import { localTarget, targetEnvironment } from "../../src/deployment/aws-target.ts";
-import { createPublisher } from "../../src/deployment/publisher.ts";
-import { type TopicName, topicNames } from "../../src/deployment/topology.ts";
+import { localTarget, targetEnvironment } from "../../packages/courier/src/deployment/aws-target.ts";
+import { createPublisher } from "../../packages/courier/src/deployment/publisher.ts";
+import { type TopicName, topicNames } from "../../src/topology.ts";
 import { LOCAL_DEPLOY_SETTINGS } from "../../src/dev/deploy.ts";
 import { localClientConfig } from "../../src/dev/local-aws-config.ts";
 import {
   type EventSourceOptions,
   type LocalEventSource,
   startEventSource,
-} from "../../src/worker/event-source.ts";
-import { WorkerPool } from "../../src/worker/worker.ts";
-import { workerEnvironment } from "../../src/worker/worker-environment.ts";
+} from "../../packages/courier/src/worker/event-source.ts";
+import { WorkerPool } from "../../packages/courier/src/worker/worker.ts";
+import { workerEnvironment } from "../../packages/courier/src/worker/worker-environment.ts";
 import { startWebhookRecorder, type WebhookRecorder } from "../helpers/webhook-recorder.ts";
 import {
   createTestQueue,

@@ -1,5 +1,5 @@
 /** What the soak runner and its worker processes tell each other (IPC messages of `fork`). */
-import type { ConsumerName } from "../../src/deployment/topology.ts";
+import type { ConsumerName } from "../../src/topology.ts";
 
 export const SOAK_CONSUMERS = [
   "verification-email",

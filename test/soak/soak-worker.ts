@@ -21,15 +21,15 @@ import {
   defineConsumer,
   PermanentError,
   RetryableError,
-} from "../../src/deployment/define-consumer.ts";
-import { consumerSpec } from "../../src/deployment/topology.ts";
+} from "../../packages/courier/src/deployment/define-consumer.ts";
+import { consumerSpec } from "../../src/topology.ts";
 import { localClientConfig } from "../../src/dev/local-aws-config.ts";
 import {
   IDEMPOTENCY_PARTITION_KEY,
   IDEMPOTENCY_TTL_ATTRIBUTE,
   oncePerEvent,
-} from "../../src/lib/idempotency/once-per-event.ts";
-import { type LocalEventSource, startEventSource } from "../../src/worker/event-source.ts";
+} from "../../packages/courier/src/lib/idempotency/once-per-event.ts";
+import { type LocalEventSource, startEventSource } from "../../packages/courier/src/worker/event-source.ts";
 import {
   EFFECT_KEY,
   type FaultKind,

@@ -25,17 +25,17 @@ import {
 import { SNSClient } from "@aws-sdk/client-sns";
 import { SetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { Command } from "commander";
-import { queueDepth } from "../../src/deployment/consumer-status.ts";
-import type { DeployedTopology } from "../../src/deployment/deployed-topology.ts";
-import { createPublisher } from "../../src/deployment/publisher.ts";
-import { consumers } from "../../src/deployment/topology.ts";
+import { queueDepth } from "../../packages/courier/src/deployment/consumer-status.ts";
+import type { DeployedTopology } from "../../packages/courier/src/deployment/deployed-topology.ts";
+import { createPublisher } from "../../packages/courier/src/deployment/publisher.ts";
+import { consumers } from "../../src/topology.ts";
 import { deleteStackOnLocalStack, deployToLocalStack } from "../../src/dev/deploy.ts";
 import { ensureIdempotencyTable, type LocalDynamo } from "../../src/dev/dynamodb-local.ts";
 import { localClientConfig } from "../../src/dev/local-aws-config.ts";
 import type { CfnTemplate } from "../../src/dev/local-template.ts";
 import { ensureLocalStack, PROJECT_ROOT } from "../../src/dev/localstack.ts";
-import type { NewAccountV1 } from "../../src/lib/contracts/index.ts";
-import { type PeekedMessage, peekDlq, redriveSelectively } from "../../src/lib/redrive/index.ts";
+import type { NewAccountV1 } from "../../src/app/contracts/index.ts";
+import { type PeekedMessage, peekDlq, redriveSelectively } from "../../packages/courier/src/lib/redrive/index.ts";
 import { freePort } from "../helpers/free-port.ts";
 import {
   EFFECT_KEY,

@@ -34,11 +34,7 @@ import {
   writeExportFile,
 } from "../../src/app/exports/index.ts";
 import { verificationKey } from "../../src/app/signup/verification-code.ts";
-import {
-  type AccountExportRequestedV1,
-  accountExportRequestedDataV1,
-  MAX_EXPORT_ITEMS,
-} from "../../src/lib/contracts/index.ts";
+import { type AccountExportRequestedV1, accountExportRequestedDataV1, MAX_EXPORT_ITEMS } from "../../src/app/contracts/index.ts";
 
 const s3Mock = mockClient(S3Client);
 const s3 = new S3Client({ region: "us-east-1" });

@@ -6,9 +6,9 @@
  */
 import type { Message } from "@aws-sdk/client-sqs";
 import { describe, expect, it } from "vitest";
-import { causeOf, maskVariableParts } from "../../src/lib/redrive/cause.ts";
-import { describeDlqMessage } from "../../src/lib/redrive/dlq-message.ts";
-import { classify } from "../../src/lib/redrive/filter.ts";
+import { causeOf, maskVariableParts } from "../../packages/courier/src/lib/redrive/cause.ts";
+import { describeDlqMessage } from "../../packages/courier/src/lib/redrive/dlq-message.ts";
+import { classify } from "../../packages/courier/src/lib/redrive/filter.ts";
 
 function dlqMessage(id: string, errorClass: string, message: string): Message {
   return {

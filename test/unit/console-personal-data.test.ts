@@ -4,7 +4,7 @@
  * unusual format left in clear; ordinary content (ids, timestamps) mangled; reveal not revealing.
  */
 import { describe, expect, it } from "vitest";
-import { displayBody, maskPersonalText } from "../../src/console/personal-data.ts";
+import { displayBody, maskPersonalText } from "../../packages/courier/src/console/personal-data.ts";
 
 const body = JSON.stringify({
   eventId: "3270f09d-0507-49d6-94b3-5c7b4d4f5fe6",

@@ -8,10 +8,10 @@
  */
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { beforeAll, describe, expect, it } from "vitest";
-import { createConsoleApp } from "../../src/console/app.ts";
-import { bundleConsoleAssets, type ConsoleAssets } from "../../src/console/assets.ts";
-import { ConsoleService } from "../../src/console/console-service.ts";
-import type { DeployedTopology } from "../../src/deployment/deployed-topology.ts";
+import { createConsoleApp } from "../../packages/courier/src/console/app.ts";
+import { bundleConsoleAssets, type ConsoleAssets } from "../../packages/courier/src/console/assets.ts";
+import { ConsoleService } from "../../packages/courier/src/console/console-service.ts";
+import type { DeployedTopology } from "../../packages/courier/src/deployment/deployed-topology.ts";
 
 const TOKEN = "test-token-0123456789";
 const HOST = "127.0.0.1:7000";

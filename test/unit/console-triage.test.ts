@@ -4,8 +4,8 @@
  * data in a reason shown in clear.
  */
 import { describe, expect, it } from "vitest";
-import { groupByCause } from "../../src/console/triage.ts";
-import type { PeekedMessage } from "../../src/lib/redrive/peek.ts";
+import { groupByCause } from "../../packages/courier/src/console/triage.ts";
+import type { PeekedMessage } from "../../packages/courier/src/lib/redrive/peek.ts";
 
 function peeked(id: string, cause: string, firstSeenAt: string, type = "NewAccount"): PeekedMessage {
   return {

@@ -3,7 +3,7 @@ import {
   backoffCeilingSeconds,
   backoffSeconds,
   MAX_VISIBILITY_TIMEOUT_SECONDS,
-} from "../../src/lib/consumer/index.ts";
+} from "../../packages/courier/src/lib/consumer/index.ts";
 
 const spec = { baseSeconds: 2, maxSeconds: 300 };
 const almostOne = () => 1 - Number.EPSILON;

@@ -1,15 +1,16 @@
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { contractIndex, decodeBody } from "../../src/lib/consumer/decode.ts";
+import { contractIndex, decodeBody } from "../../packages/courier/src/lib/consumer/decode.ts";
 import {
   ConsumerConfigError,
   InvalidDataError,
   MissingEnvelopeError,
   PermanentError,
   UnsupportedMessageError,
-} from "../../src/lib/consumer/index.ts";
-import { queueAddressesFromEnv } from "../../src/lib/consumer/runtime-config.ts";
-import { defineContract, NewAccountV1Contract } from "../../src/lib/contracts/index.ts";
+} from "../../packages/courier/src/lib/consumer/index.ts";
+import { queueAddressesFromEnv } from "../../packages/courier/src/lib/consumer/runtime-config.ts";
+import { defineContract } from "../../packages/courier/src/lib/contracts/index.ts";
+import { NewAccountV1Contract } from "../../src/app/contracts/index.ts";
 
 // A breaking change during a migration: v2 renames displayName to name. Consumers accept both.
 const NewAccountV2Contract = defineContract({

@@ -18,8 +18,8 @@ import {
   createConsumerHandler,
   PermanentError,
   RetryableError,
-} from "../../src/deployment/define-consumer.ts";
-import { PasswordResetRequestedV1Contract } from "../../src/lib/contracts/index.ts";
+} from "../../packages/courier/src/deployment/define-consumer.ts";
+import { PasswordResetRequestedV1Contract } from "../../src/app/contracts/index.ts";
 import { confirmSqsBatches, sentMessages } from "../helpers/sqs-batch-mock.ts";
 
 const QUEUE_URL = "http://sqs.local/000000000000/security-audit.fifo";

@@ -11,10 +11,10 @@ import {
   consumerEnvironment,
   ENV,
   MissingConsumerResourceError,
-} from "../../src/deployment/consumer-environment.ts";
-import { needsOf, secretArnEnv, topologyProblems } from "../../src/deployment/consumer-needs.ts";
-import { settingsProblems } from "../../src/deployment/deploy-settings.ts";
-import { type ConsumerSpec, consumers, courierTopology } from "../../src/deployment/topology.ts";
+} from "../../packages/courier/src/deployment/consumer-environment.ts";
+import { needsOf, secretArnEnv, topologyProblems } from "../../packages/courier/src/deployment/consumer-needs.ts";
+import { settingsProblems } from "../../src/app/deployment/deploy-settings.ts";
+import { type ConsumerSpec, consumers, courierTopology } from "../../src/topology.ts";
 
 const settings = {
   mailFrom: "Courier <no-reply@courier.example>",

@@ -15,17 +15,17 @@ import {
 } from "@aws-sdk/client-sqs";
 import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
-import { statusTable } from "../../src/cli/commands/status.ts";
-import { PAUSE_TAG, readQueuePause, setConsumerPaused } from "../../src/deployment/consumer-pause.ts";
-import { consumerStatuses } from "../../src/deployment/consumer-status.ts";
-import { topologyFromOutputs } from "../../src/deployment/deployed-topology.ts";
+import { statusTable } from "../../packages/courier/src/cli/commands/status.ts";
+import { PAUSE_TAG, readQueuePause, setConsumerPaused } from "../../packages/courier/src/deployment/consumer-pause.ts";
+import { consumerStatuses } from "../../packages/courier/src/deployment/consumer-status.ts";
+import { topologyFromOutputs } from "../../packages/courier/src/deployment/deployed-topology.ts";
 import {
   consumerOutputKey,
   topicOutputKey,
   UPLOADS_BUCKET_OUTPUT,
   VERIFICATION_SECRET_OUTPUT,
-} from "../../src/deployment/stack-outputs.ts";
-import { consumerNames, topicNames } from "../../src/deployment/topology.ts";
+} from "../../packages/courier/src/deployment/stack-outputs.ts";
+import { consumerNames, topicNames } from "../../src/topology.ts";
 
 const sqsMock = mockClient(SQSClient);
 const lambdaMock = mockClient(LambdaClient);

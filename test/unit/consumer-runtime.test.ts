@@ -19,9 +19,10 @@ import {
   LINEAGE_ATTRIBUTE,
   PermanentError,
   RetryableError,
-} from "../../src/deployment/define-consumer.ts";
-import { consumers } from "../../src/deployment/topology.ts";
-import type { ContractEnvelope, NewAccountV1Contract } from "../../src/lib/contracts/index.ts";
+} from "../../packages/courier/src/deployment/define-consumer.ts";
+import { consumers } from "../../src/topology.ts";
+import type { ContractEnvelope } from "../../packages/courier/src/lib/contracts/index.ts";
+import type { NewAccountV1Contract } from "../../src/app/contracts/index.ts";
 import { confirmSqsBatches, sentMessages, visibilityChangesOf } from "../helpers/sqs-batch-mock.ts";
 
 const QUEUE_URL = "http://sqs.local/000000000000/verification-email";

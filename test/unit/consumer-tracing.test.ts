@@ -16,9 +16,9 @@ import {
   defineConsumer,
   PermanentError,
   type TraceSegment,
-} from "../../src/deployment/define-consumer.ts";
-import { consumerTracer, tracedClient } from "../../src/deployment/tracing.ts";
-import { MAX_ANNOTATION_CHARS } from "../../src/lib/consumer/tracing.ts";
+} from "../../packages/courier/src/deployment/define-consumer.ts";
+import { consumerTracer, tracedClient } from "../../packages/courier/src/topology/tracing.ts";
+import { MAX_ANNOTATION_CHARS } from "../../packages/courier/src/lib/consumer/tracing.ts";
 import { confirmSqsBatches } from "../helpers/sqs-batch-mock.ts";
 import { sqsEvent, sqsRecord } from "../helpers/sqs-record.ts";
 

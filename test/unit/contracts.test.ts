@@ -1,11 +1,6 @@
 import { describe, expect, it } from "vitest";
-import {
-  anyEnvelopeSchema,
-  type ImageUploadedV1,
-  ImageUploadedV1Contract,
-  type NewAccountV1,
-  NewAccountV1Contract,
-} from "../../src/lib/contracts/index.ts";
+import { anyEnvelopeSchema } from "../../packages/courier/src/lib/contracts/index.ts";
+import { type ImageUploadedV1, ImageUploadedV1Contract, type NewAccountV1, NewAccountV1Contract } from "../../src/app/contracts/index.ts";
 
 const newAccount: NewAccountV1 = {
   accountId: "acc_123",

@@ -5,7 +5,7 @@ import {
   gatherBatch,
   nextStep,
   type ReceiveRequest,
-} from "../../src/worker/event-source-batching.ts";
+} from "../../packages/courier/src/worker/event-source-batching.ts";
 
 const settings = (batchSize: number, maxBatchingWindowSeconds: number): BatchingSettings => ({
   batchSize,

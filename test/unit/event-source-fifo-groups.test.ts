@@ -11,7 +11,7 @@
  */
 import type { Message } from "@aws-sdk/client-sqs";
 import { describe, expect, it } from "vitest";
-import { FifoScheduler } from "../../src/worker/fifo-groups.ts";
+import { FifoScheduler } from "../../packages/courier/src/worker/fifo-groups.ts";
 
 let seq = 0;
 /** A FIFO message of `group`, with the next sequence number unless one is given. */

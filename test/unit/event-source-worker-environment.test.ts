@@ -1,15 +1,15 @@
 import { describe, expect, it } from "vitest";
-import { localTarget, resolveTarget, targetEnvironment } from "../../src/deployment/aws-target.ts";
-import { type DeployedTopology, topologyFromOutputs } from "../../src/deployment/deployed-topology.ts";
-import { LOCAL_WORKER_DEFAULTS } from "../../src/deployment/local-run.ts";
+import { localTarget, resolveTarget, targetEnvironment } from "../../packages/courier/src/deployment/aws-target.ts";
+import { type DeployedTopology, topologyFromOutputs } from "../../packages/courier/src/deployment/deployed-topology.ts";
+import { LOCAL_WORKER_DEFAULTS } from "../../src/app/deployment/local-run.ts";
 import {
   consumerOutputKey,
   PAYLOAD_BUCKET_OUTPUT,
   topicOutputKey,
   UPLOADS_BUCKET_OUTPUT,
   VERIFICATION_SECRET_OUTPUT,
-} from "../../src/deployment/stack-outputs.ts";
-import { consumerNames, topicNames } from "../../src/deployment/topology.ts";
+} from "../../packages/courier/src/deployment/stack-outputs.ts";
+import { consumerNames, topicNames } from "../../src/topology.ts";
 import {
   settingsFromEnvironment,
   WORKER_CONCURRENCY_ENV,
@@ -17,7 +17,7 @@ import {
   WorkerSettingError,
   waitSecondsFromEnvironment,
   workerEnvironment,
-} from "../../src/worker/worker-environment.ts";
+} from "../../packages/courier/src/worker/worker-environment.ts";
 
 function fakeTopology(): DeployedTopology {
   const outputs: Record<string, string> = {

@@ -8,7 +8,7 @@ import {
   republishUpload,
   storeUpload,
 } from "../../src/app/images/store-upload.ts";
-import type { ImageUploadedV1 } from "../../src/lib/contracts/index.ts";
+import type { ImageUploadedV1 } from "../../src/app/contracts/index.ts";
 
 const BUCKET = "uploads-test";
 const s3Mock = mockClient(S3Client);

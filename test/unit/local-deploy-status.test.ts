@@ -14,16 +14,16 @@ import {
   oldestAgeFromPeek,
   oldestAgeSeconds,
   type PeekSentTimestamps,
-} from "../../src/deployment/consumer-status.ts";
-import { topologyFromOutputs } from "../../src/deployment/deployed-topology.ts";
+} from "../../packages/courier/src/deployment/consumer-status.ts";
+import { topologyFromOutputs } from "../../packages/courier/src/deployment/deployed-topology.ts";
 import {
   consumerOutputKey,
   PAYLOAD_BUCKET_OUTPUT,
   topicOutputKey,
   UPLOADS_BUCKET_OUTPUT,
   VERIFICATION_SECRET_OUTPUT,
-} from "../../src/deployment/stack-outputs.ts";
-import { consumerNames, topicNames } from "../../src/deployment/topology.ts";
+} from "../../packages/courier/src/deployment/stack-outputs.ts";
+import { consumerNames, topicNames } from "../../src/topology.ts";
 
 const sqsMock = mockClient(SQSClient);
 const cloudwatchMock = mockClient(CloudWatchClient);

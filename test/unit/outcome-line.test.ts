@@ -5,8 +5,8 @@
  */
 import { PassThrough } from "node:stream";
 import { describe, expect, it } from "vitest";
-import type { RecordOutcome } from "../../src/lib/consumer/outcomes.ts";
-import { formatOutcomeLine, wantsColour } from "../../src/worker/outcome-line.ts";
+import type { RecordOutcome } from "../../packages/courier/src/lib/consumer/outcomes.ts";
+import { formatOutcomeLine, wantsColour } from "../../packages/courier/src/worker/outcome-line.ts";
 
 const base = {
   consumer: "thumbnails",

@@ -14,7 +14,7 @@ import {
   MalformedPointerError,
   PAYLOAD_SIZE_ATTRIBUTE,
   payloadSizeAttribute,
-} from "../../src/lib/payload-offloading/index.ts";
+} from "../../packages/courier/src/lib/payload-offloading/index.ts";
 
 /** What the Java SNS/SQS extended clients put in the body for bucket "my-payloads", key "f1c…". */
 const JAVA_POINTER_BODY =

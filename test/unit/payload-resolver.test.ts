@@ -8,7 +8,7 @@ import { Readable } from "node:stream";
 import { GetObjectCommand, NoSuchKey, S3Client } from "@aws-sdk/client-s3";
 import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
-import { PermanentError } from "../../src/lib/consumer/errors.ts";
+import { PermanentError } from "../../packages/courier/src/lib/consumer/errors.ts";
 import {
   createPayloadResolver,
   encodePointer,
@@ -16,7 +16,7 @@ import {
   PayloadMissingError,
   PayloadSizeMismatchError,
   PayloadTooLargeError,
-} from "../../src/lib/payload-offloading/index.ts";
+} from "../../packages/courier/src/lib/payload-offloading/index.ts";
 
 const s3 = mockClient(S3Client);
 const BUCKET = "courier-payloads";

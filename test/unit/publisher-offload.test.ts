@@ -10,14 +10,14 @@ import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
 import { z } from "zod";
-import { defineContract, type TopicSpec } from "../../src/lib/contracts/index.ts";
-import { decodePointer } from "../../src/lib/payload-offloading/index.ts";
+import { defineContract, type TopicSpec } from "../../packages/courier/src/lib/contracts/index.ts";
+import { decodePointer } from "../../packages/courier/src/lib/payload-offloading/index.ts";
 import {
   createTopicPublisher,
   MessageTooLargeError,
   type PublisherOptions,
   PublishFailedError,
-} from "../../src/lib/publisher/index.ts";
+} from "../../packages/courier/src/lib/publisher/index.ts";
 
 const docContract = defineContract({
   type: "Doc",

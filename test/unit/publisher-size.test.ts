@@ -6,8 +6,8 @@ import {
   prepareMessage,
   SNS_MAX_PAYLOAD_BYTES,
   snsMessageSize,
-} from "../../src/deployment/publisher.ts";
-import { defineContract } from "../../src/lib/contracts/index.ts";
+} from "../../packages/courier/src/deployment/publisher.ts";
+import { defineContract } from "../../packages/courier/src/lib/contracts/index.ts";
 
 // The current contracts cap every field well below 256 KiB, so the limit is exercised with a
 // contract that can carry a large field.

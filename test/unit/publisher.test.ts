@@ -13,9 +13,9 @@ import {
   PublishFailedError,
   type TopicData,
   UnknownTopicError,
-} from "../../src/deployment/publisher.ts";
-import type { TopicName } from "../../src/deployment/topology.ts";
-import type { NewAccountV1 } from "../../src/lib/contracts/index.ts";
+} from "../../packages/courier/src/deployment/publisher.ts";
+import type { TopicName } from "../../src/topology.ts";
+import type { NewAccountV1 } from "../../src/app/contracts/index.ts";
 
 const snsMock = mockClient(SNSClient);
 

@@ -5,7 +5,7 @@ import {
   type FailureReason,
   LINEAGE_ATTRIBUTE,
   type Lineage,
-} from "../../src/lib/consumer/failure-attributes.ts";
+} from "../../packages/courier/src/lib/consumer/failure-attributes.ts";
 
 export const DLQ_URL = "http://127.0.0.1:4566/queue/us-east-1/000000000000/orders-dlq";
 export const QUEUE_URL = "http://127.0.0.1:4566/queue/us-east-1/000000000000/orders";

@@ -8,7 +8,7 @@ import {
 } from "@aws-sdk/client-sqs";
 import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
-import { peekDlq } from "../../src/lib/redrive/peek.ts";
+import { peekDlq } from "../../packages/courier/src/lib/redrive/peek.ts";
 import { DLQ_URL, dlqMessage, NOW } from "./redrive-fixtures.ts";
 
 const sqsMock = mockClient(SQSClient);

@@ -4,8 +4,8 @@
  * mode: a redriven message that can no longer be tied to the request that caused it.
  */
 import { describe, expect, it } from "vitest";
-import { describeDlqMessage } from "../../src/lib/redrive/dlq-message.ts";
-import { nextLineage, outgoingEntry } from "../../src/lib/redrive/outgoing.ts";
+import { describeDlqMessage } from "../../packages/courier/src/lib/redrive/dlq-message.ts";
+import { nextLineage, outgoingEntry } from "../../packages/courier/src/lib/redrive/outgoing.ts";
 import { dlqMessage, NOW } from "./redrive-fixtures.ts";
 
 const trace = {

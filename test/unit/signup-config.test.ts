@@ -9,7 +9,7 @@ import {
   verificationSmsConfig,
 } from "../../src/app/signup/config.ts";
 import { webhookUrlSource } from "../../src/app/signup/team-webhook-url.ts";
-import { ENV } from "../../src/deployment/consumer-environment.ts";
+import { ENV } from "../../packages/courier/src/deployment/consumer-environment.ts";
 
 const emailEnv = {
   [ENV.verificationSecretArn]: "arn:aws:secretsmanager:us-east-1:000000000000:secret:v",

@@ -20,9 +20,9 @@ import {
 } from "../../src/app/signup/sms-cap.ts";
 import { verificationKey } from "../../src/app/signup/verification-code.ts";
 import { sendVerificationSms } from "../../src/app/signup/verification-sms.ts";
-import { consumerEnvironment, ENV } from "../../src/deployment/consumer-environment.ts";
-import { consumers } from "../../src/deployment/topology.ts";
-import { PermanentError } from "../../src/lib/consumer/errors.ts";
+import { consumerEnvironment, ENV } from "../../packages/courier/src/deployment/consumer-environment.ts";
+import { consumers } from "../../src/topology.ts";
+import { PermanentError } from "../../packages/courier/src/lib/consumer/errors.ts";
 
 const dynamoMock = mockClient(DynamoDBClient);
 const snsMock = mockClient(SNSClient);

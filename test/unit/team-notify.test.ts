@@ -3,7 +3,7 @@ import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { WebhookRejectedError, WebhookUnavailableError } from "../../src/app/signup/errors.ts";
 import { maskEmail, maskPhone, notifyTeam, signupSummary } from "../../src/app/signup/team-notify.ts";
-import { PermanentError } from "../../src/lib/consumer/index.ts";
+import { PermanentError } from "../../packages/courier/src/lib/consumer/index.ts";
 import { signup, signupWithoutPhone } from "./signup-fixtures.ts";
 
 interface Received {

@@ -7,15 +7,15 @@ import { SNSClient } from "@aws-sdk/client-sns";
 import { mockClient } from "aws-sdk-client-mock";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { topicSizeProblems } from "../../src/deployment/topic-size.ts";
+import { topicSizeProblems } from "../../packages/courier/src/deployment/topic-size.ts";
 import {
   type ConsumerSpec,
   consumers,
   secrets,
   type TopologySpec,
   topics,
-} from "../../src/deployment/topology.ts";
-import { defineContract, type TopicSpec } from "../../src/lib/contracts/index.ts";
+} from "../../src/topology.ts";
+import { defineContract, type TopicSpec } from "../../packages/courier/src/lib/contracts/index.ts";
 import {
   createTopicPublisher,
   MessageTooLargeError,
@@ -24,7 +24,7 @@ import {
   SNS_MAX_PAYLOAD_BYTES,
   SNS_MAX_RAISED_PAYLOAD_BYTES,
   topicMaxMessageBytes,
-} from "../../src/lib/publisher/index.ts";
+} from "../../packages/courier/src/lib/publisher/index.ts";
 
 const docContract = defineContract({
   type: "Doc",

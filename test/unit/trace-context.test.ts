@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { anyEnvelopeSchema } from "../../src/lib/contracts/index.ts";
+import { anyEnvelopeSchema } from "../../packages/courier/src/lib/contracts/index.ts";
 import {
   newTraceId,
   parseCorrelationId,
@@ -7,7 +7,7 @@ import {
   startTrace,
   traceparentFromXray,
   xrayTraceIdOf,
-} from "../../src/lib/trace/trace-context.ts";
+} from "../../packages/courier/src/lib/trace/trace-context.ts";
 
 // The specification's own example.
 const VALID = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";

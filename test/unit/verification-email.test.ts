@@ -6,7 +6,7 @@ import { renderVerificationEmail, templateLanguageFor } from "../../src/app/sign
 import { EmailRejectedError, VerificationExpiredError } from "../../src/app/signup/errors.ts";
 import { verifyCode } from "../../src/app/signup/verification-code.ts";
 import { sendVerificationEmail, verificationLink } from "../../src/app/signup/verification-email.ts";
-import { PermanentError } from "../../src/lib/consumer/index.ts";
+import { PermanentError } from "../../packages/courier/src/lib/consumer/index.ts";
 import { SOON_AFTER, signup, TEST_KEY } from "./signup-fixtures.ts";
 
 const ses = mockClient(SESClient);

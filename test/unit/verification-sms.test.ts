@@ -4,7 +4,7 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { MissingPhoneError, SmsRejectedError } from "../../src/app/signup/errors.ts";
 import { verifyCode } from "../../src/app/signup/verification-code.ts";
 import { sendVerificationSms } from "../../src/app/signup/verification-sms.ts";
-import { PermanentError } from "../../src/lib/consumer/index.ts";
+import { PermanentError } from "../../packages/courier/src/lib/consumer/index.ts";
 import { CREATED_AT, SOON_AFTER, signup, signupWithoutPhone, TEST_KEY } from "./signup-fixtures.ts";
 
 const sns = mockClient(SNSClient);

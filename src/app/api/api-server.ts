@@ -26,7 +26,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { DatabaseSync } from "node:sqlite";
 import type { S3Client } from "@aws-sdk/client-s3";
 import { z } from "zod";
-import { startTrace, type TraceContext } from "../../lib/trace/trace-context.ts";
+import { startTrace, type TraceContext } from "../../../packages/courier/src/lib/trace/trace-context.ts";
 import {
   type Account,
   createAccount,

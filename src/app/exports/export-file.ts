@@ -4,7 +4,7 @@
  * a redelivered message rewrites the same file instead of adding a copy.
  */
 import { HeadObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
-import type { AccountExportRequestedV1 } from "../../lib/contracts/index.ts";
+import type { AccountExportRequestedV1 } from "../contracts/index.ts";
 import { isMissingObject } from "../images/s3-errors.ts";
 
 export const EXPORTS_PREFIX = "exports/";

@@ -6,12 +6,8 @@
  */
 import { randomUUID } from "node:crypto";
 import type { DatabaseSync } from "node:sqlite";
-import {
-  type AccountExportRequestedV1,
-  accountExportRequestedDataV1,
-  MAX_EXPORT_ITEMS,
-} from "../../lib/contracts/index.ts";
-import type { TraceContext } from "../../lib/trace/trace-context.ts";
+import { type AccountExportRequestedV1, accountExportRequestedDataV1, MAX_EXPORT_ITEMS } from "../contracts/index.ts";
+import type { TraceContext } from "../../../packages/courier/src/lib/trace/trace-context.ts";
 import { findAccount } from "../accounts/account-store.ts";
 import { listAccountUploads } from "../accounts/account-uploads.ts";
 

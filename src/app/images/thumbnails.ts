@@ -12,7 +12,7 @@ import {
   PutObjectCommand,
   type S3Client,
 } from "@aws-sdk/client-s3";
-import type { ImageUploadedV1 } from "../../lib/contracts/index.ts";
+import type { ImageUploadedV1 } from "../contracts/index.ts";
 import type { ImageLimits } from "./config.ts";
 import { ImageRejectedError } from "./errors.ts";
 import { type RenditionName, renditionKey } from "./keys.ts";

@@ -10,9 +10,9 @@
  * relay publishes them in that order and never past a row of the group that is still pending.
  */
 import type { DatabaseSync } from "node:sqlite";
-import { isTopicName, type TopicSpec, topics } from "../../deployment/topology.ts";
-import { messageGroupIdFor } from "../../lib/publisher/ordering.ts";
-import { envelopeTraceSchema, type TraceContext } from "../../lib/trace/trace-context.ts";
+import { isTopicName, type TopicSpec, topics } from "../../topology.ts";
+import { messageGroupIdFor } from "../../../packages/courier/src/lib/publisher/ordering.ts";
+import { envelopeTraceSchema, type TraceContext } from "../../../packages/courier/src/lib/trace/trace-context.ts";
 
 export interface OutboxRow {
   readonly id: number;

@@ -1,7 +1,7 @@
 /** password-reset-email: sends the reset link for one PasswordResetRequested event (SES v1). */
 
 import { type SESClient, SendEmailCommand } from "@aws-sdk/client-ses";
-import type { PasswordResetRequestedV1 } from "../../lib/contracts/index.ts";
+import type { PasswordResetRequestedV1 } from "../contracts/index.ts";
 import { sesSendFailure } from "../signup/errors.ts";
 import { verificationLink } from "../signup/verification-email.ts";
 import type { VerificationKeySource } from "../signup/verification-key.ts";

@@ -1,7 +1,7 @@
 /** security-audit: turns a PasswordResetRequested event into an audit trail entry. */
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { PermanentError } from "../../lib/consumer/errors.ts";
-import type { PasswordResetRequestedV1 } from "../../lib/contracts/index.ts";
+import { PermanentError } from "../../../packages/courier/src/lib/consumer/errors.ts";
+import type { PasswordResetRequestedV1 } from "../contracts/index.ts";
 import { appendAuditEntry } from "./audit-table.ts";
 
 /** The record carries no sequence number: it did not come through a FIFO topic. */

@@ -4,8 +4,8 @@
  * a misdeployed function says what is wrong on its first log line instead of failing per record.
  */
 import { z } from "zod";
-import { ENV } from "../../deployment/consumer-environment.ts";
-import { ConfigError, parseEnv } from "../../lib/config.ts";
+import { ENV } from "../../../packages/courier/src/deployment/consumer-environment.ts";
+import { ConfigError, parseEnv } from "../../../packages/courier/src/lib/config.ts";
 
 /** Optional: how long team-notify waits for the webhook before giving up (and retrying later). */
 export const TEAM_WEBHOOK_TIMEOUT_ENV = "TEAM_WEBHOOK_TIMEOUT_MS";

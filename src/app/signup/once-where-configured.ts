@@ -7,8 +7,8 @@
  */
 import { AsyncLocalStorage } from "node:async_hooks";
 import type { Context } from "aws-lambda";
-import { ENV } from "../../deployment/consumer-environment.ts";
-import { idempotencyStoreFromEnv, oncePerEvent } from "../../lib/idempotency/once-per-event.ts";
+import { ENV } from "../../../packages/courier/src/deployment/consumer-environment.ts";
+import { idempotencyStoreFromEnv, oncePerEvent } from "../../../packages/courier/src/lib/idempotency/once-per-event.ts";
 
 export interface EffectContext {
   /** Milliseconds before the invocation times out (the runtime's ConsumerContext has it). */

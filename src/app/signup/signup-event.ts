@@ -1,4 +1,4 @@
-import type { NewAccountV1 } from "../../lib/contracts/index.ts";
+import type { NewAccountV1 } from "../contracts/index.ts";
 
 /**
  * What the sign-up consumers need of a message: the producer's eventId (the idempotency key) and

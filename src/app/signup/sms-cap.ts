@@ -21,10 +21,10 @@ import {
 } from "@aws-sdk/client-dynamodb";
 import { parsePhoneNumberFromString } from "libphonenumber-js/min";
 import { z } from "zod";
-import { ENV } from "../../deployment/consumer-environment.ts";
-import { consumers, type SmsCapSpec } from "../../deployment/topology.ts";
-import { PermanentError } from "../../lib/consumer/errors.ts";
-import { IDEMPOTENCY_PARTITION_KEY, IDEMPOTENCY_TTL_ATTRIBUTE } from "../../lib/idempotency/table-schema.ts";
+import { ENV } from "../../../packages/courier/src/deployment/consumer-environment.ts";
+import { consumers, type SmsCapSpec } from "../../topology.ts";
+import { PermanentError } from "../../../packages/courier/src/lib/consumer/errors.ts";
+import { IDEMPOTENCY_PARTITION_KEY, IDEMPOTENCY_TTL_ATTRIBUTE } from "../../../packages/courier/src/lib/idempotency/table-schema.ts";
 
 export type { SmsCapSpec };
 

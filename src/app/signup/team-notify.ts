@@ -6,7 +6,7 @@
  * Written on fetch rather than a client library: one POST with a timeout and a status check is
  * all it takes, and the status classification below is the part that matters.
  */
-import type { NewAccountV1 } from "../../lib/contracts/index.ts";
+import type { NewAccountV1 } from "../contracts/index.ts";
 import type { TeamNotifyConfig } from "./config.ts";
 import { WebhookRejectedError, WebhookUnavailableError } from "./errors.ts";
 import type { SignupEvent } from "./signup-event.ts";

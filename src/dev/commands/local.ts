@@ -4,10 +4,10 @@
  * the LocalStack that `up` started, and nothing else.
  */
 import type { Command } from "commander";
-import { CliError, emit, type OutputOptions } from "../../cli/output.ts";
-import type { DeployedTopology } from "../../deployment/deployed-topology.ts";
-import { DEFAULT_STACK_NAME } from "../../deployment/stack-outputs.ts";
-import { consumerNames, topicNames } from "../../deployment/topology.ts";
+import { CliError, emit, type OutputOptions } from "../../../packages/courier/src/cli/output.ts";
+import type { DeployedTopology } from "../../../packages/courier/src/deployment/deployed-topology.ts";
+import { DEFAULT_STACK_NAME } from "../../../packages/courier/src/deployment/stack-outputs.ts";
+import { consumerNames, topicNames } from "../../topology.ts";
 import { DEFAULT_LOCAL_ENDPOINT } from "../local-aws-config.ts";
 import { ensureLocalStack, type LocalStackHandle, stopLocalStack } from "../localstack.ts";
 

@@ -4,9 +4,9 @@
  * per consumer); Ctrl-C stops everything it started without losing a message.
  */
 import type { Command } from "commander";
-import { CliError, type OutputOptions } from "../../cli/output.ts";
-import { DEFAULT_STACK_NAME } from "../../deployment/stack-outputs.ts";
-import { formatOutcomeLine, wantsColour } from "../../worker/outcome-line.ts";
+import { CliError, type OutputOptions } from "../../../packages/courier/src/cli/output.ts";
+import { DEFAULT_STACK_NAME } from "../../../packages/courier/src/deployment/stack-outputs.ts";
+import { formatOutcomeLine, wantsColour } from "../../../packages/courier/src/worker/outcome-line.ts";
 
 interface StartOptions extends OutputOptions {
   stack: string;

@@ -1,6 +1,6 @@
 /** The stack-copy helpers under the names some test files use; see deploy-test-stack.ts. */
 import { inject } from "vitest";
-import type { DeployedTopology } from "../../../src/deployment/deployed-topology.ts";
+import type { DeployedTopology } from "../../../packages/courier/src/deployment/deployed-topology.ts";
 import { deleteStackOnLocalStack } from "../../../src/dev/deploy.ts";
 import { deployTestStack } from "./deploy-test-stack.ts";
 

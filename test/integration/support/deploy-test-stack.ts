@@ -5,7 +5,7 @@
  * synthesized and deployed here.
  */
 import { inject } from "vitest";
-import type { DeployedTopology } from "../../../src/deployment/deployed-topology.ts";
+import type { DeployedTopology } from "../../../packages/courier/src/deployment/deployed-topology.ts";
 import {
   deleteStackOnLocalStack,
   deployToLocalStack,

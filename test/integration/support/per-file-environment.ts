@@ -9,7 +9,7 @@
  *   each stop in a file cost up to 20 s. The default wait's own behaviour is tested explicitly
  *   (worker-shutdown.test.ts); a file that sets the variable keeps its value.
  */
-import { WORKER_WAIT_SECONDS_ENV } from "../../../src/worker/worker-environment.ts";
+import { WORKER_WAIT_SECONDS_ENV } from "../../../packages/courier/src/worker/worker-environment.ts";
 import { freePort } from "../../helpers/free-port.ts";
 
 process.env.COURIER_DYNAMODB_PORT = String(await freePort());

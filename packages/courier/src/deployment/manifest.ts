@@ -1,0 +1,92 @@
+/**
+ * The manifest a courier stack carries in its CloudFormation outputs: what the CLI, the console and
+ * workers need to operate a stack they never saw at build time (every consumer's queues and
+ * settings, every topic's address and contracts, the stack's shared resources). The construct
+ * writes it; `readDeployedTopology()` reads it back. One output per consumer and per topic keeps
+ * each value small, and a stack with several courier constructs is told apart by their prefix.
+ */
+import { z } from "zod";
+
+/** Bumped on a change a reader of an older version would misread. */
+export const MANIFEST_VERSION = 1;
+
+/** "verification-email" -> "VerificationEmail": CloudFormation logical ids are alphanumeric. */
+export function pascalCase(name: string): string {
+  return name
+    .split(/[^A-Za-z0-9]+/)
+    .filter(Boolean)
+    .map((part) => part[0]?.toUpperCase() + part.slice(1))
+    .join("");
+}
+
+export const STACK_MANIFEST_OUTPUT = "CourierManifest";
+export function consumerManifestOutputKey(consumer: string): string {
+  return `CourierConsumer${pascalCase(consumer)}`;
+}
+export function topicManifestOutputKey(topic: string): string {
+  return `CourierTopic${pascalCase(topic)}`;
+}
+
+const contractRefSchema = z.object({ type: z.string(), version: z.number().int() });
+
+export const stackManifestSchema = z.object({
+  v: z.literal(MANIFEST_VERSION),
+  /** The courier package version that synthesized the stack. */
+  courier: z.string(),
+  topics: z.array(z.string()),
+  consumers: z.array(z.string()),
+  /** Where offloaded payloads go; absent when no topic offloads. */
+  payloadBucket: z.string().optional(),
+  /** The idempotency table; absent when no consumer needs one (or where it is not deployed). */
+  idempotencyTable: z.string().optional(),
+  /** Each secret of the topology by name: its ARN. */
+  secrets: z.record(z.string(), z.string()).default({}),
+  redrive: z.object({ functionName: z.string().optional(), maxRedrives: z.number().int().positive() }),
+  alarmTopicArn: z.string().optional(),
+  dashboardName: z.string().optional(),
+  metricsNamespace: z.string().default("courier"),
+});
+export type StackManifest = z.infer<typeof stackManifestSchema>;
+
+export const topicManifestSchema = z.object({
+  name: z.string(),
+  arn: z.string(),
+  description: z.string().default(""),
+  fifo: z.boolean(),
+  groupBy: z.string().optional(),
+  maxMessageBytes: z.number().int(),
+  offloadLargePayloads: z.boolean(),
+  current: contractRefSchema,
+  accepts: z.array(contractRefSchema),
+  filterAttributeNames: z.array(z.string()).default([]),
+});
+export type TopicManifest = z.infer<typeof topicManifestSchema>;
+
+export const consumerManifestSchema = z.object({
+  name: z.string(),
+  topic: z.string(),
+  description: z.string().default(""),
+  /** The handler module, relative to the project that synthesized the stack. */
+  handlerEntry: z.string(),
+  queueUrl: z.string(),
+  queueArn: z.string(),
+  dlqUrl: z.string(),
+  dlqArn: z.string(),
+  subscriptionDlqUrl: z.string().optional(),
+  subscriptionDlqArn: z.string().optional(),
+  /** Absent where no function is deployed (LocalStack here). */
+  functionName: z.string().optional(),
+  eventSourceMappingId: z.string().optional(),
+  fifo: z.boolean(),
+  maxReceiveCount: z.number().int(),
+  batchSize: z.number().int(),
+  maxBatchingWindowSeconds: z.number(),
+  maxConcurrency: z.number().int(),
+  timeoutSeconds: z.number(),
+  visibilityTimeoutSeconds: z.number(),
+  backoff: z.object({ baseSeconds: z.number(), maxSeconds: z.number() }),
+  onPermanentFailure: z.enum(["dead-letter", "hold-group"]).optional(),
+  /** The function's environment as declared (the queue, DLQ, secrets, the team's own variables). */
+  environment: z.record(z.string(), z.string()).default({}),
+});
+export type ConsumerManifest = z.infer<typeof consumerManifestSchema>;

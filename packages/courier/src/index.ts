@@ -1,0 +1,119 @@
+/**
+ * @courier-queue/courier: what producers and consumers import. Contracts, a topology typed from
+ * them, the publisher, the consumer runtime (`defineConsumer`), payload offloading, idempotency
+ * and trace context. No CDK here: the construct is `@courier-queue/courier/cdk`, the worker mode
+ * `@courier-queue/courier/worker`, the operator CLI the package's `courier` bin.
+ */
+
+// Contracts: one zod schema per message kind and version, inside courier's envelope.
+export {
+  type AnyContract,
+  type ContractData,
+  type ContractEnvelope,
+  defineContract,
+  type MessageAttributeValues,
+  type MessageContract,
+} from "./lib/contracts/contract.ts";
+export { type AnyEnvelope, type Envelope, envelopeHeaderSchema } from "./lib/contracts/envelope.ts";
+export { plainText } from "./lib/contracts/text.ts";
+export type { PayloadLocationSpec, TopicOrdering, TopicSpec } from "./lib/contracts/topic-spec.ts";
+
+// The team's topology, and the types derived from it.
+export {
+  type AcceptedContractOf,
+  type AnyTopology,
+  alarmThresholds,
+  type BackoffSpec,
+  CONSUMER_DEFAULTS,
+  type ConsumerAlarmThresholds,
+  type ConsumerDeclaration,
+  type ConsumerNameOf,
+  type ConsumerNeeds,
+  type ConsumerSettings,
+  type ConsumerSpec,
+  consumerSpecOf,
+  DEFAULT_ALARM_THRESHOLDS,
+  defineTopology,
+  FIFO_CONSUMER_DEFAULTS,
+  InvalidTopologyError,
+  isOrderedTopic,
+  type SecretSpec,
+  type TopicDeclaration,
+  type TopicNameOf,
+  type TopicOfConsumer,
+  type Topology,
+  type TopologySpec,
+} from "./topology/topology.ts";
+
+// Producing.
+export {
+  type CreatePublisherOptions,
+  createPublisher,
+  type Publisher,
+  type TopicData,
+} from "./topology/publisher.ts";
+export {
+  type BatchItemResult,
+  type EventIdentity,
+  type FieldIssue,
+  InvalidMessageError,
+  MessageTooLargeError,
+  type Published,
+  PublisherError,
+  PublishFailedError,
+  type PublishOptions,
+  UnknownTopicError,
+} from "./lib/publisher/index.ts";
+export { messageGroupIdFor } from "./lib/publisher/ordering.ts";
+export { type PayloadStore } from "./lib/payload-offloading/payload-store.ts";
+
+// Consuming.
+export { type ConsumerMessage, type ConsumerOptions, defineConsumer } from "./topology/define-consumer.ts";
+export {
+  type ConsumerContext,
+  type ConsumerHandler,
+  type ConsumerHandlerSettings,
+  type ConsumerMetrics,
+  ConsumerConfigError,
+  EmfMetrics,
+  type EmfMetricsOptions,
+  type EnvelopeOf,
+  FAILURE_ATTRIBUTE,
+  type FailureReason,
+  InvalidDataError,
+  LINEAGE_ATTRIBUTE,
+  type Lineage,
+  MalformedBodyError,
+  MissingEnvelopeError,
+  PermanentError,
+  RetryableError,
+  UnsupportedMessageError,
+} from "./lib/consumer/index.ts";
+export {
+  MalformedPointerError,
+  PayloadLocationRefusedError,
+  PayloadMissingError,
+  PayloadSizeMismatchError,
+  PayloadTooLargeError,
+} from "./lib/payload-offloading/errors.ts";
+
+// Side effects once per event, settings from the environment, trace context.
+export {
+  IDEMPOTENCY_PARTITION_KEY,
+  IDEMPOTENCY_TTL_ATTRIBUTE,
+  IdempotencyConfigError,
+  idempotencyStoreFromEnv,
+  type OncePerEvent,
+  type OncePerEventOptions,
+  oncePerEvent,
+} from "./lib/idempotency/once-per-event.ts";
+export { ConfigError, type ParseEnvOptions, parseEnv } from "./lib/config.ts";
+export { RUNTIME_ENV } from "./lib/runtime-env.ts";
+export {
+  envelopeTraceSchema,
+  parseCorrelationId,
+  parseTraceparent,
+  startTrace,
+  type TraceContext,
+  type TraceStart,
+} from "./lib/trace/trace-context.ts";

@@ -1,0 +1,55 @@
+import type { AnyContract } from "./contract.ts";
+
+/**
+ * How a FIFO topic orders its messages: by the data field that names the message group (SNS and
+ * SQS deliver one group's messages in publish order, one at a time; groups run in parallel).
+ */
+export interface TopicOrdering {
+  /** A required string field of every accepted contract's data, e.g. "accountId". */
+  readonly groupBy: string;
+}
+
+/** A bucket and key prefix a topic's consumers may read payloads from. */
+export interface PayloadLocationSpec {
+  /** An existing bucket's name. @default - the stack's payload bucket */
+  readonly bucketName?: string;
+  /** Ends in "/"; "" is the whole bucket (AWS's extended clients write at the root). @default "<topic>/" */
+  readonly prefix?: string;
+}
+
+/** A topic as the library sees it: its name and the contracts on it. */
+export interface TopicSpec {
+  readonly name: string;
+  readonly description: string;
+  /** The contract producers publish now. */
+  readonly current: AnyContract;
+  /** Every contract consumers accept (current included): old and new versions during a migration. */
+  readonly accepts: readonly AnyContract[];
+  /**
+   * The largest message SNS takes on this topic, body plus attributes (its `MaximumMessageSize`
+   * attribute): 1,024 to 1,048,576. Above 262,144 the topic may have at most 100 subscriptions,
+   * all SQS, Lambda or Firehose.
+   * @default 262,144 (SNS's default)
+   */
+  readonly maxMessageBytes?: number;
+  /**
+   * Messages over `maxMessageBytes` go by reference: the body is put in the payload bucket and a
+   * pointer in AWS's extended-client format is published instead (see src/lib/payload-offloading).
+   * @default false - such a message is refused with MessageTooLargeError
+   */
+  readonly offloadLargePayloads?: boolean;
+  /**
+   * Where this topic's consumers may read offloaded payloads from: the stack's payload bucket under
+   * `<topic>/` (what courier's publisher writes), plus any bucket and prefix given here, such as the
+   * root of a bucket that AWS's extended clients (Java, Python) write to, so producers already on
+   * those clients can feed a courier consumer. A pointer elsewhere is dead-lettered, never read.
+   * @default - the stack's payload bucket under `<topic>/` only
+   */
+  readonly payloadLocations?: readonly PayloadLocationSpec[];
+  /**
+   * Present on a FIFO topic: SNS FIFO to SQS FIFO queues, MessageGroupId from `groupBy`,
+   * MessageDeduplicationId = the eventId.
+   * @default - a standard topic: no order, no deduplication
+   */
+  readonly ordering?: TopicOrdering;
+}

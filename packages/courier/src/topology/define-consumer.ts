@@ -1,0 +1,103 @@
+/**
+ * `defineConsumer(topology, { name, handle })`: the library's consumer handler bound to the
+ * topology entry of that name (accepted contracts, maxReceiveCount, backoff, timeout), so a handler
+ * module states only its name and its logic. The message type follows from the consumer's topic;
+ * a name the topology does not declare is a type error.
+ */
+import { S3Client } from "@aws-sdk/client-s3";
+import {
+  type ConsumerContext,
+  ConsumerConfigError,
+  type ConsumerHandler,
+  type ConsumerHandlerSettings,
+  createConsumerHandler,
+  type EnvelopeOf,
+} from "../lib/consumer/index.ts";
+import {
+  createPayloadResolver,
+  DEFAULT_PAYLOAD_MAX_BYTES,
+  type PayloadLocation,
+  type PayloadResolver,
+} from "../lib/payload-offloading/index.ts";
+import { sqsClient } from "../lib/sqs-client.ts";
+import { consumerTracer, tracedClient } from "./tracing.ts";
+import {
+  type AcceptedContractOf,
+  type AnyTopology,
+  type ConsumerNameOf,
+  consumerSpecOf,
+} from "./topology.ts";
+import { PAYLOAD_LOCATIONS_ENV, payloadLocationsFromEnv } from "./payload-locations.ts";
+
+/** What `handle` receives: the union of the accepted contracts' envelopes (narrow on type/version). */
+export type ConsumerMessage<T extends AnyTopology, N extends ConsumerNameOf<T>> = EnvelopeOf<
+  AcceptedContractOf<T, N>
+>;
+
+export interface ConsumerOptions<T extends AnyTopology, N extends ConsumerNameOf<T>>
+  extends ConsumerHandlerSettings {
+  readonly name: N;
+  /** Throw to fail the record: a `PermanentError` dead-letters it at once, anything else retries it. */
+  readonly handle: (message: ConsumerMessage<T, N>, ctx: ConsumerContext<N>) => unknown;
+}
+
+export function defineConsumer<T extends AnyTopology, N extends ConsumerNameOf<T>>(
+  topology: T,
+  options: ConsumerOptions<T, N>,
+): ConsumerHandler {
+  const { name, handle, ...settings } = options;
+  const spec = consumerSpecOf(topology, name);
+  const topic = topology.topics[spec.topic];
+  if (!topic) throw new Error(`consumer "${name}" reads topic "${spec.topic}", which the topology lacks`);
+  const payloads =
+    settings.payloads ??
+    (topic.offloadLargePayloads ? payloadResolverFromEnv(settings.env ?? process.env) : undefined);
+  return createConsumerHandler<AcceptedContractOf<T, N>, N>({
+    ...settings,
+    ...(payloads ? { payloads } : {}),
+    tracer: settings.tracer ?? consumerTracer(name),
+    // The runtime's own calls (retry delays, DLQ sends) show in the trace beside the handler's.
+    sqs: settings.sqs ?? tracedClient(name, sqsClient()),
+    spec: {
+      name,
+      accepts: topic.accepts as readonly AcceptedContractOf<T, N>[],
+      maxReceiveCount: spec.maxReceiveCount,
+      backoff: spec.backoff,
+      timeoutSeconds: spec.timeoutSeconds,
+      ...(spec.onPermanentFailure ? { onPermanentFailure: spec.onPermanentFailure } : {}),
+    },
+    handle,
+  });
+}
+
+/**
+ * Reads payloads only from the locations the stack gave the function (its variable), which is all
+ * its role may read. Looked up at first use, so a handler module loads before its environment is
+ * complete (tests, `courier work`).
+ */
+function payloadResolverFromEnv(env: NodeJS.ProcessEnv): PayloadResolver {
+  let resolver: PayloadResolver | undefined;
+  return (pointerBody, declaredBytes) => {
+    if (!resolver) {
+      let locations: readonly PayloadLocation[];
+      try {
+        locations = payloadLocationsFromEnv(env);
+      } catch (error) {
+        return Promise.reject(error);
+      }
+      if (locations.length === 0) {
+        return Promise.reject(
+          new ConsumerConfigError(
+            `${PAYLOAD_LOCATIONS_ENV} is not set; this consumer's topic offloads large payloads`,
+          ),
+        );
+      }
+      resolver = createPayloadResolver({
+        s3: new S3Client({}),
+        locations,
+        maxBytes: DEFAULT_PAYLOAD_MAX_BYTES,
+      });
+    }
+    return resolver(pointerBody, declaredBytes);
+  };
+}
