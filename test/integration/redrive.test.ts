@@ -369,7 +369,7 @@ describe("redrive function on LocalStack", () => {
     vi.stubEnv("AWS_SECRET_ACCESS_KEY", "test");
     vi.stubEnv("POWERTOOLS_LOG_LEVEL", "SILENT");
     vi.stubEnv("COURIER_REDRIVE_PAIRS", JSON.stringify({ "verification-email": pair }));
-    const { handler } = await import("../../lambdas/redrive/handler.ts");
+    const { handler } = await import("../../packages/courier/src/redrive-function/handler.ts");
     const context = { getRemainingTimeInMillis: () => 900_000 } as never;
 
     const summary = await handler({ consumer: "verification-email", mode: "selective", max: 5 }, context);

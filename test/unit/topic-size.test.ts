@@ -7,7 +7,7 @@ import { SNSClient } from "@aws-sdk/client-sns";
 import { mockClient } from "aws-sdk-client-mock";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { topicSizeProblems } from "../../packages/courier/src/deployment/topic-size.ts";
+import { topicSizeProblems } from "../../packages/courier/src/topology/topology-problems.ts";
 import {
   type ConsumerSpec,
   consumers,

@@ -28,7 +28,14 @@ export interface AlarmNotificationSettings {
   readonly topicArn?: string;
 }
 
-export interface AlarmTopicProps extends AlarmNotificationSettings {}
+export interface AlarmTopicProps extends AlarmNotificationSettings {
+  /**
+   * A topic of the team's to send every alarm to instead of a new one (its key, if any, must let
+   * CloudWatch publish). `emails` and `httpsEndpoint` subscribe to it.
+   * @default - a new topic under a new customer-managed key
+   */
+  readonly existingTopic?: sns.ITopic;
+}
 
 /**
  * The stack's alarm topic: SSE under a customer-managed key CloudWatch may use (the AWS-managed SNS
@@ -37,42 +44,50 @@ export interface AlarmTopicProps extends AlarmNotificationSettings {}
  * people who were told of a problem are also told when it cleared.
  */
 export class AlarmTopic extends Construct {
-  public readonly topic: sns.Topic;
-  public readonly masterKey: kms.Key;
+  public readonly topic: sns.ITopic;
+  /** The key of the topic this construct made; undefined for an existing topic. */
+  public readonly masterKey: kms.Key | undefined;
   /** The actions every alarm gets, for ALARM and for OK. */
   public readonly actions: readonly cloudwatch.IAlarmAction[];
 
   constructor(scope: Construct, id: string, props: AlarmTopicProps = {}) {
     validateAlarmTopicProps(scope, id, props);
     super(scope, id);
-    this.masterKey = new kms.Key(this, "Key", {
-      description: `SSE for the alarm topic ${this.node.path}`,
-      enableKeyRotation: true,
-      removalPolicy: RemovalPolicy.DESTROY,
-      pendingWindow: Duration.days(7),
-    });
-    // CloudWatch encrypts what it publishes; scoped by account because the topic refers to the key.
-    this.masterKey.addToResourcePolicy(
-      new iam.PolicyStatement({
-        principals: [new iam.ServicePrincipal("cloudwatch.amazonaws.com")],
-        actions: ["kms:GenerateDataKey*", "kms:Decrypt"],
-        resources: ["*"],
-        conditions: { StringEquals: { "aws:SourceAccount": Stack.of(this).account } },
-      }),
-    );
-    this.topic = new sns.Topic(this, "Topic", {
-      displayName: "courier alarms",
-      masterKey: this.masterKey,
-      enforceSSL: true,
-    });
-    this.topic.addToResourcePolicy(
-      new iam.PolicyStatement({
-        principals: [new iam.ServicePrincipal("cloudwatch.amazonaws.com")],
-        actions: ["sns:Publish"],
-        resources: [this.topic.topicArn],
-        conditions: { StringEquals: { "aws:SourceAccount": Stack.of(this).account } },
-      }),
-    );
+    if (props.existingTopic) {
+      this.topic = props.existingTopic;
+      this.masterKey = undefined;
+    } else {
+      const masterKey = new kms.Key(this, "Key", {
+        description: `SSE for the alarm topic ${this.node.path}`,
+        enableKeyRotation: true,
+        removalPolicy: RemovalPolicy.DESTROY,
+        pendingWindow: Duration.days(7),
+      });
+      // CloudWatch encrypts what it publishes; scoped by account because the topic refers to the key.
+      masterKey.addToResourcePolicy(
+        new iam.PolicyStatement({
+          principals: [new iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+          actions: ["kms:GenerateDataKey*", "kms:Decrypt"],
+          resources: ["*"],
+          conditions: { StringEquals: { "aws:SourceAccount": Stack.of(this).account } },
+        }),
+      );
+      const topic = new sns.Topic(this, "Topic", {
+        displayName: "courier alarms",
+        masterKey,
+        enforceSSL: true,
+      });
+      topic.addToResourcePolicy(
+        new iam.PolicyStatement({
+          principals: [new iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+          actions: ["sns:Publish"],
+          resources: [topic.topicArn],
+          conditions: { StringEquals: { "aws:SourceAccount": Stack.of(this).account } },
+        }),
+      );
+      this.topic = topic;
+      this.masterKey = masterKey;
+    }
     for (const email of props.emails ?? []) {
       this.topic.addSubscription(new subscriptions.EmailSubscription(email));
     }

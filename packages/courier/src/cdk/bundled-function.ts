@@ -34,6 +34,22 @@ export interface BundledFunctionProps {
   /** @default lambda.Architecture.ARM_64 */
   readonly architecture?: lambda.Architecture;
   /**
+   * A Node.js runtime, nodejs22.x or newer.
+   * @default newestNodejsRuntime(): the newest Node.js LTS runtime the installed aws-cdk-lib knows
+   */
+  readonly runtime?: lambda.Runtime;
+  /**
+   * Escape hatch: NodejsFunction props merged over courier's (entry, role, log group and
+   * environment stay courier's; add variables with `addEnvironment`).
+   * @default - none
+   */
+  readonly functionProps?: Partial<nodejs.NodejsFunctionProps>;
+  /**
+   * Escape hatch: esbuild bundling options merged over courier's (minified ESM with source maps).
+   * @default - none
+   */
+  readonly bundling?: nodejs.BundlingOptions;
+  /**
    * X-Ray tracing. Active: Lambda samples invocations and records them, and continues the trace
    * an SQS message's AWSTraceHeader carries (SNS passes the publisher's on), so X-Ray links the
    * request's trace to each consumer's invocation; the handlers' Powertools Tracer adds the AWS
@@ -51,7 +67,34 @@ export function npmPlatformEnvironment(architecture: lambda.Architecture): Recor
 }
 
 /**
- * A Node.js 24 function bundled by esbuild (minified ESM with source maps) with its own log group,
+ * The newest Node.js LTS runtime the installed aws-cdk-lib knows: nodejs26.x from aws-cdk-lib
+ * 2.278, nodejs24.x before. cdk-nag's AwsSolutions-L1 flags any function on an older one.
+ */
+export function newestNodejsRuntime(): lambda.Runtime {
+  return (lambda.Runtime as unknown as { NODEJS_26_X?: lambda.Runtime }).NODEJS_26_X ?? lambda.Runtime.NODEJS_24_X;
+}
+
+/** The oldest runtime a courier function may use (nodejs20.x is deprecated). */
+const OLDEST_NODE_MAJOR = 22;
+
+/** 24 for nodejs24.x; undefined for a runtime that is not Node.js. */
+export function nodeMajorOf(runtime: lambda.Runtime): number | undefined {
+  const match = /^nodejs(\d+)\.x$/.exec(runtime.name);
+  return match ? Number(match[1]) : undefined;
+}
+
+/** Why the runtime cannot run a courier function, or undefined when it can. */
+export function runtimeProblem(runtime: lambda.Runtime): string | undefined {
+  const major = nodeMajorOf(runtime);
+  if (major === undefined) return `runtime must be a Node.js runtime, got ${runtime.name}`;
+  if (major < OLDEST_NODE_MAJOR) {
+    return `runtime must be nodejs${OLDEST_NODE_MAJOR}.x or newer, got ${runtime.name}`;
+  }
+  return undefined;
+}
+
+/**
+ * A Node.js function bundled by esbuild (minified ESM with source maps) with its own log group,
  * so retention is a plain CloudFormation property rather than the custom resource behind
  * `logRetention`.
  */
@@ -64,6 +107,9 @@ export class BundledFunction extends Construct {
     if (!Number.isInteger(memorySize) || memorySize < 128 || memorySize > 10_240) {
       throw new InvalidConstructPropsError(scope, id, `memorySize must be 128..10240 MB, got ${memorySize}`);
     }
+    const runtime = props.functionProps?.runtime ?? props.runtime ?? newestNodejsRuntime();
+    const problem = runtimeProblem(runtime);
+    if (problem) throw new InvalidConstructPropsError(scope, id, problem);
     super(scope, id);
     const architecture = props.architecture ?? lambda.Architecture.ARM_64;
     const nativeModules = props.nativeModules ?? [];
@@ -82,23 +128,26 @@ export class BundledFunction extends Construct {
     });
     this.logGroup.grantWrite(role);
 
+    const { bundling: overrideBundling, environment: overrideEnvironment, ...overrides } =
+      props.functionProps ?? {};
     this.function = new nodejs.NodejsFunction(this, "Function", {
-      entry: props.entry,
-      role,
       handler: props.handler ?? "handler",
       description: props.description,
-      runtime: lambda.Runtime.NODEJS_24_X,
+      runtime,
       architecture,
       memorySize,
       timeout: props.timeout ?? Duration.seconds(30),
       tracing: props.tracing ?? lambda.Tracing.ACTIVE,
+      ...overrides,
+      entry: props.entry,
+      role,
       logGroup: this.logGroup,
-      environment: { NODE_OPTIONS: "--enable-source-maps", ...props.environment },
+      environment: { NODE_OPTIONS: "--enable-source-maps", ...overrideEnvironment, ...props.environment },
       bundling: {
         minify: true,
         sourceMap: true,
         sourcesContent: false,
-        target: "node24",
+        target: `node${nodeMajorOf(runtime)}`,
         format: nodejs.OutputFormat.ESM,
         mainFields: ["module", "main"],
         // CommonJS dependencies call require(); ESM output has none unless we make one.
@@ -107,6 +156,8 @@ export class BundledFunction extends Construct {
         ...(nativeModules.length > 0
           ? { nodeModules: [...nativeModules], environment: npmPlatformEnvironment(architecture) }
           : {}),
+        ...overrideBundling,
+        ...props.bundling,
       },
     });
   }

@@ -67,6 +67,19 @@ export interface ConsumerQueueProps {
    * @default - true for a standard queue, false for a FIFO queue
    */
   readonly rawMessageDelivery?: boolean;
+  /**
+   * Escape hatch: props merged over courier's for the source queue (delivery delay, receive wait
+   * time, ...). Its name, FIFO settings, encryption and DLQ stay courier's (the DLQ's redrive
+   * allow policy and SNS depend on them), and visibility timeout and retention the topology's.
+   * @default - none
+   */
+  readonly queueProps?: Partial<sqs.QueueProps>;
+  /**
+   * Escape hatch: props merged over courier's for the DLQ (its name, FIFO settings, encryption,
+   * retention and redrive allow policy stay courier's).
+   * @default - none
+   */
+  readonly deadLetterQueueProps?: Partial<sqs.QueueProps>;
 }
 
 /**
@@ -134,6 +147,7 @@ export class ConsumerQueue extends Construct {
 
     this.deadLetterQueue = new sqs.Queue(this, "DeadLetterQueue", {
       ...sizeProps,
+      ...props.deadLetterQueueProps,
       // SQS requires a FIFO source's DLQ to be FIFO too; it keeps each group's order for redrive.
       ...(fifo ? { queueName: `${baseName}-dlq.fifo`, ...fifoProps } : {}),
       retentionPeriod: deadLetterRetentionPeriod,
@@ -148,6 +162,7 @@ export class ConsumerQueue extends Construct {
 
     this.queue = new sqs.Queue(this, "Queue", {
       ...sizeProps,
+      ...props.queueProps,
       queueName,
       ...fifoProps,
       visibilityTimeout: props.visibilityTimeout,

@@ -53,19 +53,7 @@ export class PayloadBucket extends Construct {
    * so a missing payload is NoSuchKey (dead-lettered with its reason), not AccessDenied (retried).
    */
   public grantReadPayloads(grantee: iam.IGrantable, prefix: string): void {
-    grantee.grantPrincipal.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        actions: ["s3:GetObject"],
-        resources: [this.bucket.arnForObjects(`${prefix}*`)],
-      }),
-    );
-    grantee.grantPrincipal.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        actions: ["s3:ListBucket"],
-        resources: [this.bucket.bucketArn],
-        conditions: { StringLike: { "s3:prefix": [`${prefix}*`] } },
-      }),
-    );
+    grantReadPayloadLocation(grantee, this.bucket, prefix);
   }
 
   /** Write of one topic's payloads, for a publisher's role. */
@@ -77,4 +65,22 @@ export class PayloadBucket extends Construct {
       }),
     );
   }
+}
+
+/**
+ * Read of offloaded payloads in any bucket (the stack's or one that AWS's extended clients write
+ * to): GetObject under `prefix` ("" is the whole bucket) and ListBucket, limited to the prefix when
+ * there is one, so a missing payload is NoSuchKey (dead-lettered with its reason), not AccessDenied.
+ */
+export function grantReadPayloadLocation(grantee: iam.IGrantable, bucket: s3.IBucket, prefix: string): void {
+  grantee.grantPrincipal.addToPrincipalPolicy(
+    new iam.PolicyStatement({ actions: ["s3:GetObject"], resources: [bucket.arnForObjects(`${prefix}*`)] }),
+  );
+  grantee.grantPrincipal.addToPrincipalPolicy(
+    new iam.PolicyStatement({
+      actions: ["s3:ListBucket"],
+      resources: [bucket.bucketArn],
+      ...(prefix === "" ? {} : { conditions: { StringLike: { "s3:prefix": [`${prefix}*`] } } }),
+    }),
+  );
 }

@@ -8,16 +8,9 @@ import { randomUUID } from "node:crypto";
 import type { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
 import type { SQSClient } from "@aws-sdk/client-sqs";
 import { type ConsumerStatus, consumerStatuses, type OldestAge } from "../deployment/consumer-status.ts";
-import type { DeployedTopology } from "../deployment/deployed-topology.ts";
+import type { DeployedConsumer, DeployedTopology } from "../deployment/deployed-topology.ts";
 import { redrivePairsFromTopology } from "../deployment/redrive-pairs.ts";
 import { runRedriveRequest } from "../deployment/redrive-request.ts";
-import {
-  type ConsumerName,
-  consumerSpec,
-  consumers,
-  isConsumerName,
-  topics,
-} from "../../../../src/topology.ts";
 import { discardSelectively } from "../lib/redrive/discard.ts";
 import type { RedriveFilter } from "../lib/redrive/filter.ts";
 import { type PeekedMessage, peekDlq } from "../lib/redrive/peek.ts";
@@ -48,7 +41,8 @@ export interface ConsoleServiceOptions {
   readonly oldestAge: OldestAge;
   /** How long an oldest age serves (CloudWatch has it per minute; no need to ask every poll). @default 0 */
   readonly oldestAgeMaxAgeMs?: number;
-  readonly maxRedrives: number;
+  /** A message redriven this often stays in the DLQ. @default the stack manifest's redrive.maxRedrives */
+  readonly maxRedrives?: number;
   /** Consumers the operator paused, where the deployment supports pausing. */
   readonly pausedConsumers?: () => Promise<ReadonlySet<string>>;
   /** How long a queue reading serves before it is read again. @default 2000 */
@@ -122,11 +116,11 @@ export class ConsoleService {
       stack: topology.stackName,
       endpoint: this.options.endpoint,
       readOnly: this.options.readOnly,
-      topics: Object.values(topics).map((t) => ({
+      topics: Object.values(topology.topics).map((t) => ({
         name: t.name,
         description: t.description,
         messageType: `${t.current.type} v${t.current.version}`,
-        consumers: Object.values(consumers)
+        consumers: Object.values(topology.consumers)
           .filter((c) => c.topic === t.name)
           .map((c) => c.name),
       })),
@@ -157,16 +151,15 @@ export class ConsoleService {
     rates: ConsumerRates | undefined,
     paused: ReadonlySet<string> | undefined,
   ): ConsumerCard {
-    const spec = consumerSpec(status.consumer);
-    const deployed = this.options.topology.consumers[status.consumer];
+    const spec = this.deployed(status.consumer);
     return {
       name: spec.name,
       description: spec.description,
       topic: spec.topic,
       ...(spec.filterPolicy ? { filterPolicy: spec.filterPolicy } : {}),
       maxReceiveCount: spec.maxReceiveCount,
-      queueName: queueNameOf(deployed.queueUrl),
-      dlqName: queueNameOf(deployed.dlqUrl),
+      queueName: queueNameOf(spec.queueUrl),
+      dlqName: queueNameOf(spec.dlqUrl),
       queue: status.queue,
       dlq: status.dlq,
       oldestAgeSeconds: status.oldestAgeSeconds,
@@ -189,6 +182,7 @@ export class ConsoleService {
           queueName: queueNameOf(c.queueUrl),
           dlqName: queueNameOf(c.dlqUrl),
         })),
+        { namespace: topology.manifest.metricsNamespace },
       );
       this.ratesCache = { at: Date.now(), value };
       return value;
@@ -233,16 +227,27 @@ export class ConsoleService {
     };
   }
 
-  private known(consumer: string): ConsumerName {
-    if (!isConsumerName(consumer)) throw new ConsoleError(`unknown consumer "${consumer}"`, 404);
-    return consumer;
+  private known(consumer: string): string {
+    return this.deployed(consumer).name;
+  }
+
+  /** A consumer of the stack the console serves; 404 for any other name. */
+  private deployed(consumer: string): DeployedConsumer {
+    const { consumers } = this.options.topology;
+    const deployed = Object.hasOwn(consumers, consumer) ? consumers[consumer] : undefined;
+    if (!deployed) throw new ConsoleError(`unknown consumer "${consumer}"`, 404);
+    return deployed;
+  }
+
+  private get maxRedrives(): number {
+    return this.options.maxRedrives ?? this.options.topology.manifest.redrive.maxRedrives;
   }
 
   /**
    * Reads a DLQ again when its depth moved since the last grouping, or the grouping is old; never
    * while a job works on that DLQ (a peek hides messages for a moment, which a mover would miss).
    */
-  private async triageFor(consumer: ConsumerName): Promise<TriageCache> {
+  private async triageFor(consumer: string): Promise<TriageCache> {
     const cached = this.triageCache.get(consumer);
     if (cached && this.running.has(consumer)) return cached;
     const overview = await this.overview();
@@ -261,13 +266,13 @@ export class ConsoleService {
     return read;
   }
 
-  private async readTriage(consumer: ConsumerName, depth: number): Promise<TriageCache> {
+  private async readTriage(consumer: string, depth: number): Promise<TriageCache> {
     const limit = this.options.triageLimit ?? 500;
     const result = await peekDlq({
       sqs: this.options.sqs,
-      dlqUrl: this.options.topology.consumers[consumer].dlqUrl,
+      dlqUrl: this.deployed(consumer).dlqUrl,
       max: limit,
-      sourceMaxReceiveCount: consumerSpec(consumer).maxReceiveCount,
+      sourceMaxReceiveCount: this.deployed(consumer).maxReceiveCount,
       // Long enough to read `limit` messages; they are released at the end.
       visibilityTimeoutSeconds: 60,
       stopAtDepth: true,
@@ -336,7 +341,7 @@ export class ConsoleService {
           {
             sqs: this.options.sqs,
             pairs: redrivePairsFromTopology(this.options.topology),
-            maxRedrives: this.options.maxRedrives,
+            maxRedrives: this.maxRedrives,
             includeItems: true,
             signal: controller.signal,
             onProgress: (p) => {
@@ -371,7 +376,7 @@ export class ConsoleService {
       } else {
         const summary = await discardSelectively({
           sqs: this.options.sqs,
-          dlqUrl: this.options.topology.consumers[consumer].dlqUrl,
+          dlqUrl: this.deployed(consumer).dlqUrl,
           filter,
           max: request.confirmCount,
           signal: controller.signal,
@@ -398,7 +403,7 @@ export class ConsoleService {
   }
 
   /** How many messages a selection holds in the grouping the operator was shown. */
-  private async selectedCount(consumer: ConsumerName, selection: Selection): Promise<number> {
+  private async selectedCount(consumer: string, selection: Selection): Promise<number> {
     const cache = await this.triageFor(consumer);
     if ("cause" in selection) return cache.triage.groups.find((g) => g.cause === selection.cause)?.count ?? 0;
     return selection.messageIds.filter((id) => cache.messages.has(id)).length;

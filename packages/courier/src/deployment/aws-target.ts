@@ -13,6 +13,11 @@ import { CloudFormationClient } from "@aws-sdk/client-cloudformation";
 
 export const LOCALSTACK_DEFAULT_PORT = 4566;
 export const LOCALSTACK_REGION = "us-east-1";
+/**
+ * LocalStack 4.14 keeps a raised topic's MaximumMessageSize but refuses any publish over 256 KiB;
+ * a publisher aimed at it caps every topic's limit here (an offloading topic sends by reference).
+ */
+export const LOCALSTACK_MAX_PUBLISH_BYTES = 262_144;
 /** LocalStack accepts any credentials; "test" keeps its account id at 000000000000. */
 const LOCALSTACK_CREDENTIALS = { accessKeyId: "test", secretAccessKey: "test" } as const;
 

@@ -12,8 +12,7 @@
 import { type CloudWatchClient, GetMetricDataCommand } from "@aws-sdk/client-cloudwatch";
 import { GetQueueAttributesCommand, type QueueAttributeName, type SQSClient } from "@aws-sdk/client-sqs";
 import { readQueuePause } from "./consumer-pause.ts";
-import type { DeployedTopology } from "./deployed-topology.ts";
-import { type ConsumerName, consumerNames } from "../../../../src/topology.ts";
+import { type DeployedTopology, deployedConsumer } from "./deployed-topology.ts";
 
 export interface QueueCounts {
   /** Messages available to receive. */
@@ -25,7 +24,7 @@ export interface QueueCounts {
 }
 
 export interface ConsumerStatus {
-  readonly consumer: ConsumerName;
+  readonly consumer: string;
   readonly queue: QueueCounts;
   readonly dlq: QueueCounts;
   /** Age in seconds of the oldest message in the source queue; null when unknown (see module comment). */
@@ -154,14 +153,15 @@ export async function consumerStatuses(options: {
   /** Where the oldest message's age comes from; without one it is reported as unknown (null). */
   oldestAge?: OldestAge;
   now?: () => number;
-  consumers?: readonly ConsumerName[];
+  /** Consumers of the stack to read, in this order. @default every consumer, in the manifest's order */
+  consumers?: readonly string[];
   /** Reads an event source mapping's state (on AWS); a Disabled or Disabling one reads as paused. */
   mappingState?: (uuid: string) => Promise<string>;
 }): Promise<ConsumerStatus[]> {
   const now = options.now ?? Date.now;
   return Promise.all(
-    (options.consumers ?? consumerNames).map(async (consumer) => {
-      const deployed = options.topology.consumers[consumer];
+    (options.consumers ?? Object.keys(options.topology.consumers)).map(async (consumer) => {
+      const deployed = deployedConsumer(options.topology, consumer);
       const age = options.oldestAge ?? (async () => null);
       const mappingId = deployed.eventSourceMappingId;
       const [queue, dlq, queueAge, dlqAge, subscriptionDlq, pause, mapping] = await Promise.all([

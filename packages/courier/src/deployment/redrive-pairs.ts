@@ -1,18 +1,18 @@
 /**
  * The DLQ/source pairs redrive may touch: one per consumer of the topology. The redrive function
- * reads them from its environment (set by the CDK stack); the CLI builds them from the deployed
+ * reads them from its environment (set by the CDK construct); the CLI builds them from the deployed
  * stack's outputs. Nothing else is reachable, so a request cannot move messages between
  * arbitrary queues.
  */
 import { z } from "zod";
 import { RedriveConfigError, UnknownRedriveConsumerError } from "../lib/redrive/errors.ts";
 import type { DeployedTopology } from "./deployed-topology.ts";
-import { redriveFunction } from "../../../../src/topology.ts";
+import { DEFAULT_MAX_REDRIVES } from "../lib/redrive/selective.ts";
 
 export const REDRIVE_ENV = {
-  /** JSON map: consumer name -> { queueUrl, dlqUrl, queueArn, dlqArn, subscriptionDlqUrl? }. */
+  /** JSON map: consumer name -> { queueUrl, dlqUrl, queueArn, dlqArn, subscriptionDlqUrl?, maxReceiveCount? }. */
   pairs: "COURIER_REDRIVE_PAIRS",
-  /** Optional override of `redriveFunction.maxRedrives`. */
+  /** The topology's redrive limit. @default DEFAULT_MAX_REDRIVES */
   maxRedrives: "COURIER_MAX_REDRIVES",
 } as const;
 
@@ -23,6 +23,8 @@ export const redrivePairSchema = z.object({
   dlqArn: z.string().startsWith("arn:"),
   /** The subscription's DLQ: what SNS could not deliver to the queue. */
   subscriptionDlqUrl: z.string().min(1).optional(),
+  /** The source queue's maxReceiveCount, for the reason text of messages SQS moved by itself. */
+  maxReceiveCount: z.number().int().positive().optional(),
 });
 export type RedrivePair = z.infer<typeof redrivePairSchema>;
 export type RedrivePairs = Readonly<Record<string, RedrivePair>>;
@@ -51,7 +53,7 @@ export function redriveConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Redr
     );
   }
   const maxRedrivesText = env[REDRIVE_ENV.maxRedrives];
-  const maxRedrives = maxRedrivesText === undefined ? redriveFunction.maxRedrives : Number(maxRedrivesText);
+  const maxRedrives = maxRedrivesText === undefined ? DEFAULT_MAX_REDRIVES : Number(maxRedrivesText);
   if (!Number.isInteger(maxRedrives) || maxRedrives < 1) {
     throw new RedriveConfigError(
       `${REDRIVE_ENV.maxRedrives} must be a positive integer, got "${maxRedrivesText}"`,
@@ -73,6 +75,7 @@ export function redrivePairsFromTopology(
         queueArn: c.queueArn,
         dlqArn: c.dlqArn,
         ...(c.subscriptionDlqUrl ? { subscriptionDlqUrl: c.subscriptionDlqUrl } : {}),
+        maxReceiveCount: c.maxReceiveCount,
       },
     ]),
   );

@@ -12,7 +12,6 @@ import {
   type SelectiveRedriveSummary,
 } from "../lib/redrive/selective.ts";
 import { pairFor, type RedriveConfig } from "./redrive-pairs.ts";
-import { consumerSpec, isConsumerName } from "../../../../src/topology.ts";
 
 export const redriveRequestSchema = z
   .strictObject({
@@ -79,7 +78,10 @@ export interface RedriveDependencies extends RedriveConfig {
   readonly onProgress?: (progress: RedriveProgress | BulkRedriveProgress) => void;
   /** Report each message; default: in a dry run only. */
   readonly includeItems?: boolean;
-  /** The consumer's maxReceiveCount, for the reason text of messages SQS moved by itself. */
+  /**
+   * The consumer's maxReceiveCount, for the reason text of messages SQS moved by itself.
+   * @default the pair's `maxReceiveCount`, where it has one
+   */
   readonly sourceMaxReceiveCount?: number;
 }
 
@@ -92,9 +94,7 @@ export async function runRedriveRequest(input: unknown, deps: RedriveDependencie
   }
   const request = parsed.data;
   const pair = pairFor(deps.pairs, request.consumer);
-  const sourceMaxReceiveCount =
-    deps.sourceMaxReceiveCount ??
-    (isConsumerName(request.consumer) ? consumerSpec(request.consumer).maxReceiveCount : undefined);
+  const sourceMaxReceiveCount = deps.sourceMaxReceiveCount ?? pair.maxReceiveCount;
   if (request.mode === "bulk") {
     if (request.dryRun) {
       const depth = await approximateDepth(deps.sqs, pair.dlqUrl);

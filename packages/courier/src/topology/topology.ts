@@ -163,16 +163,22 @@ type AcceptsOf<D> = D extends { readonly accepts: infer A extends readonly AnyCo
     ? readonly [C]
     : never;
 
-/** The resolved type of a declaration: the literal contracts and topic names survive, for typing. */
-export interface Topology<
+/**
+ * The resolved type of a declaration: the literal contracts and topic names survive, for typing.
+ * A `Topology` is a `TopologySpec` (everything the construct and the tools read is there).
+ */
+export type Topology<
   Topics extends Readonly<Record<string, TopicDeclaration>> = Readonly<Record<string, TopicDeclaration>>,
   Consumers extends Readonly<Record<string, ConsumerDeclaration<keyof Topics & string>>> = Readonly<
     Record<string, ConsumerDeclaration<keyof Topics & string>>
   >,
-> extends TopologySpec<keyof Topics & string, keyof Consumers & string> {
+> = {
   readonly topics: {
-    readonly [K in keyof Topics & string]: Omit<Topics[K], "accepts"> &
-      TopicSpec & { readonly name: K; readonly accepts: AcceptsOf<Topics[K]> };
+    readonly [K in keyof Topics & string]: Omit<Topics[K], "accepts" | "name" | "description"> & {
+      readonly name: K;
+      readonly description: string;
+      readonly accepts: AcceptsOf<Topics[K]>;
+    };
   };
   readonly consumers: {
     readonly [K in keyof Consumers & string]: ConsumerSpec<keyof Topics & string> & {
@@ -180,11 +186,11 @@ export interface Topology<
       readonly topic: Consumers[K]["topic"];
     };
   };
-}
+  readonly secrets: Readonly<Record<string, SecretSpec>>;
+};
 
 /** Any topology made by `defineTopology`, whatever its names. */
-// biome-ignore lint/suspicious/noExplicitAny: the widest topology, for generic constraints.
-export type AnyTopology = Topology<any, any>;
+export type AnyTopology = TopologySpec;
 
 export type TopicNameOf<T extends AnyTopology> = keyof T["topics"] & string;
 export type ConsumerNameOf<T extends AnyTopology> = keyof T["consumers"] & string;
@@ -242,7 +248,7 @@ export function defineTopology<
       ...stripUndefined(consumer),
       name,
       description: consumer.description ?? `${name} consumer of ${consumer.topic}`,
-    };
+    } as ConsumerSpec;
   }
   const resolved = { topics, consumers, secrets: declaration.secrets ?? {} };
   problems.push(...topologyProblems(resolved));

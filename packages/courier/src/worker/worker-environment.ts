@@ -1,16 +1,16 @@
 /**
- * The environment of one consumer's worker process: what its Lambda function would get
- * (`consumerEnvironment()` with the deployed stack's addresses), plus where AWS is: the variables of
- * the command's target (src/deployment/aws-target.ts). Locally that is LocalStack with its dummy
- * credentials; against AWS (container worker mode) only what the operator chose (profile, region,
- * endpoint) is set and the SDK's default chain finds the rest.
+ * The environment of one consumer's worker process: the function's environment as the deployed
+ * stack's manifest records it (its queue, DLQ, secrets, tables and the team's own variables), plus
+ * where AWS is (the command's target, src/deployment/aws-target.ts), plus what the worker process
+ * itself reads: the handler module and the event source settings. Locally the target is LocalStack
+ * with its dummy credentials; against AWS (container worker mode) only what the operator chose
+ * (profile, region, endpoint) is set and the SDK's default chain finds the rest.
  */
+import { existsSync } from "node:fs";
+import { isAbsolute, resolve } from "node:path";
 import { CREDENTIAL_SOURCES } from "../deployment/aws-target.ts";
-import { consumerEnvironment, type DeploySettings, ENV } from "../deployment/consumer-environment.ts";
-import { needsOf } from "../deployment/consumer-needs.ts";
-import { DEPLOY_SETTINGS } from "../../../../src/app/deployment/deploy-settings.ts";
-import { consumerResources, type DeployedTopology } from "../deployment/deployed-topology.ts";
-import { type ConsumerName, consumerSpec } from "../../../../src/topology.ts";
+import type { DeployedConsumer } from "../deployment/deployed-topology.ts";
+import { RUNTIME_ENV } from "../lib/runtime-env.ts";
 
 /** Where the workers' AWS calls go. */
 export interface WorkerTarget {
@@ -30,27 +30,30 @@ export const WORKER_CONCURRENCY_ENV = "COURIER_WORKER_CONCURRENCY";
  * for the receives in flight, so this bounds the stop: lower it when the grace period is short.
  */
 export const WORKER_WAIT_SECONDS_ENV = "COURIER_WORKER_WAIT_SECONDS";
+/** The handler module the worker process imports: an absolute path. */
+export const WORKER_HANDLER_ENV = "COURIER_WORKER_HANDLER";
+/** The consumer's event source settings from the manifest, as JSON (`WorkerSettings`). */
+export const WORKER_SETTINGS_ENV = "COURIER_WORKER_SETTINGS";
 
-/** Deploy settings a worker reads from its own environment; locally they have defaults. */
-export const SETTINGS_ENV: Record<keyof DeploySettings, string> = {
-  mailFrom: DEPLOY_SETTINGS.mailFrom.env,
-  verifyUrlBase: DEPLOY_SETTINGS.verifyUrlBase.env,
-  teamWebhookUrl: DEPLOY_SETTINGS.teamWebhookUrl.env,
-  teamWebhookSecretArn: DEPLOY_SETTINGS.teamWebhookUrl.secretAlternative.env,
-};
+/** What the local event source takes from a consumer's deployed settings. */
+export interface WorkerSettings {
+  readonly batchSize: number;
+  readonly maxBatchingWindowSeconds: number;
+  /** Lambda's maximum concurrency: the worker's poller count unless overridden. */
+  readonly maxConcurrency: number;
+  readonly timeoutSeconds: number;
+  readonly visibilityTimeoutSeconds?: number;
+  readonly memoryMb?: number;
+}
 
-/** A consumer's required setting has no value: the consumer must not be started half-configured. */
-export class WorkerSettingError extends Error {
-  override readonly name = "WorkerSettingError";
-  readonly consumer: ConsumerName;
-  /** Each missing setting, as the variable to set (with its alternative, if any). */
-  readonly missing: readonly string[];
-
-  constructor(consumer: ConsumerName, missing: readonly string[]) {
-    super(`${consumer} needs ${missing.join(", ")}: set it in the environment`);
-    this.consumer = consumer;
-    this.missing = missing;
-  }
+export function workerSettingsOf(consumer: DeployedConsumer): WorkerSettings {
+  return {
+    batchSize: consumer.batchSize,
+    maxBatchingWindowSeconds: consumer.maxBatchingWindowSeconds,
+    maxConcurrency: consumer.maxConcurrency,
+    timeoutSeconds: consumer.timeoutSeconds,
+    visibilityTimeoutSeconds: consumer.visibilityTimeoutSeconds,
+  };
 }
 
 /** A worker option (not a consumer's setting) that SQS or the worker cannot take. */
@@ -73,75 +76,105 @@ export function waitSecondsFromEnvironment(env: NodeJS.ProcessEnv): number | und
   return validWaitSeconds(Number(raw), WORKER_WAIT_SECONDS_ENV);
 }
 
-/** Marks a setting nobody supplied, so only the consumers that need it fail, naming it. */
-const UNSET = "\u0000unset";
+/** The poller count override from a worker's environment, or undefined for the consumer's own. */
+export function concurrencyFromEnvironment(env: NodeJS.ProcessEnv): number | undefined {
+  const raw = env[WORKER_CONCURRENCY_ENV];
+  if (raw === undefined || raw === "") return undefined;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1)
+    throw new WorkerOptionError(`${WORKER_CONCURRENCY_ENV} must be a positive integer, got "${raw}"`);
+  return n;
+}
 
-/** Settings from the environment, falling back to `defaults` (the local run's) where given. */
-export function settingsFromEnvironment(
-  env: NodeJS.ProcessEnv,
-  defaults?: Partial<DeploySettings>,
-): DeploySettings {
-  const pick = (key: keyof DeploySettings) => env[SETTINGS_ENV[key]] || defaults?.[key] || UNSET;
-  // Optional: when present it replaces teamWebhookUrl, so it must not default to UNSET.
-  const secretArn = env[SETTINGS_ENV.teamWebhookSecretArn] || defaults?.teamWebhookSecretArn;
+export function workerSettingsFromEnvironment(env: NodeJS.ProcessEnv): WorkerSettings {
+  const raw = env[WORKER_SETTINGS_ENV];
+  if (!raw) throw new WorkerOptionError(`${WORKER_SETTINGS_ENV} is not set; the worker reads its settings from it`);
+  let parsed: Partial<Record<keyof WorkerSettings, unknown>>;
+  try {
+    parsed = JSON.parse(raw) as typeof parsed;
+  } catch {
+    throw new WorkerOptionError(`${WORKER_SETTINGS_ENV} is not JSON`);
+  }
+  const number = (key: keyof WorkerSettings, optional = false): number | undefined => {
+    const value = parsed[key];
+    if (value === undefined && optional) return undefined;
+    if (typeof value !== "number" || !Number.isFinite(value) || value < 0)
+      throw new WorkerOptionError(`${WORKER_SETTINGS_ENV}.${key} must be a number, got ${JSON.stringify(value)}`);
+    return value;
+  };
+  const visibility = number("visibilityTimeoutSeconds", true);
+  const memory = number("memoryMb", true);
   return {
-    mailFrom: pick("mailFrom"),
-    verifyUrlBase: pick("verifyUrlBase"),
-    teamWebhookUrl: pick("teamWebhookUrl"),
-    ...(secretArn ? { teamWebhookSecretArn: secretArn } : {}),
+    batchSize: number("batchSize") as number,
+    maxBatchingWindowSeconds: number("maxBatchingWindowSeconds") as number,
+    maxConcurrency: number("maxConcurrency") as number,
+    timeoutSeconds: number("timeoutSeconds") as number,
+    ...(visibility !== undefined ? { visibilityTimeoutSeconds: visibility } : {}),
+    ...(memory !== undefined ? { memoryMb: memory } : {}),
   };
 }
 
+export class HandlerModuleNotFoundError extends Error {
+  override readonly name = "HandlerModuleNotFoundError";
+}
+
+/**
+ * The handler module of a consumer: `<projectRoot>/<handlerEntry>` as it is (Node.js 22.18+ strips
+ * TypeScript types; tsx does too), else a compiled `.js`/`.mjs` beside it (a build that emits next
+ * to its sources, or a project root pointed at the build's output).
+ */
+export function resolveHandlerModule(projectRoot: string, handlerEntry: string): string {
+  const entry = isAbsolute(handlerEntry) ? handlerEntry : resolve(projectRoot, handlerEntry);
+  const base = entry.replace(/\.(?:[cm]?ts|tsx)$/, "");
+  const candidates = [entry, ...(base === entry ? [] : [`${base}.js`, `${base}.mjs`])];
+  const found = candidates.find((path) => existsSync(path));
+  if (!found) {
+    throw new HandlerModuleNotFoundError(
+      `handler module ${handlerEntry} not found under ${projectRoot} (looked for ${candidates.join(", ")}); pass the project root that holds it (--project-root)`,
+    );
+  }
+  return found;
+}
+
 export interface WorkerEnvironmentOptions {
-  readonly consumer: ConsumerName;
-  readonly topology: DeployedTopology;
-  readonly settings: DeploySettings;
+  readonly consumer: DeployedConsumer;
+  /** The handler module, absolute (`resolveHandlerModule`). */
+  readonly handlerModule: string;
   readonly target: WorkerTarget;
   /** The parent's environment (PATH, NODE_OPTIONS, AWS settings in AWS mode, ...). */
   readonly baseEnv: NodeJS.ProcessEnv;
+  /**
+   * Variables laid over the function's deployed environment: a value this run needs that differs
+   * from the deployment's (a local webhook, a local DynamoDB table). @default none
+   */
+  readonly environment?: Readonly<Record<string, string>>;
   readonly concurrency?: number;
   /** Long-poll wait in seconds (0-20); a stop takes at most about this long to collect its receives. */
   readonly waitTimeSeconds?: number;
-  /** Set where no table is deployed but a local DynamoDB-API server has one. */
-  readonly idempotencyTable?: string;
-  /** Likewise for the audit trail table. */
-  readonly auditTable?: string;
 }
 
 export function workerEnvironment(options: WorkerEnvironmentOptions): Record<string, string> {
-  const { consumer, topology, target } = options;
-  const resources = consumerResources(
-    topology,
-    consumer,
-    topology.idempotencyTable ?? options.idempotencyTable,
-    topology.auditTable ?? options.auditTable,
-  );
-  // The same derivation as the stack's: a consumer gets the variables its topology entry needs.
-  const functionEnv = consumerEnvironment(consumer, resources, options.settings);
-  const missing = Object.entries(functionEnv)
-    .filter(([, value]) => value === UNSET)
-    .map(([key]) => key);
-  // The audit trail has no stand-in: without its table every record would fail at cold start.
-  if (needsOf(consumerSpec(consumer)).appendsAuditTrail && !functionEnv[ENV.auditTable]) {
-    missing.push(ENV.auditTable);
-  }
-  if (missing.length > 0) {
-    // The webhook may also come from a secret, which keeps the URL out of the environment.
-    const described = missing.map((key) =>
-      key === SETTINGS_ENV.teamWebhookUrl ? `${key} (or ${SETTINGS_ENV.teamWebhookSecretArn})` : key,
-    );
-    throw new WorkerSettingError(consumer, described);
-  }
-
+  const { consumer, target } = options;
   const env: Record<string, string> = {};
   for (const [key, value] of Object.entries(options.baseEnv)) if (value !== undefined) env[key] = value;
   if (target.isolated) for (const key of CREDENTIAL_SOURCES) delete env[key];
   // The handlers build their own SDK clients from the environment, as on Lambda.
   Object.assign(env, target.env);
-  Object.assign(env, functionEnv);
-  // The AWS SDK's Node.js 20 support notice is printed once by the parent, not once per worker.
+  // The function's own environment as deployed; the runtime's variables from the manifest's
+  // addresses, in case a construct of another version did not record them.
+  Object.assign(env, {
+    [RUNTIME_ENV.consumer]: consumer.name,
+    [RUNTIME_ENV.queueUrl]: consumer.queueUrl,
+    [RUNTIME_ENV.dlqUrl]: consumer.dlqUrl,
+    POWERTOOLS_SERVICE_NAME: consumer.name,
+  });
+  Object.assign(env, consumer.environment, options.environment);
+  // The AWS SDK's Node.js version support notice is printed once by the parent, not once per worker.
   env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+  env[WORKER_HANDLER_ENV] = options.handlerModule;
+  env[WORKER_SETTINGS_ENV] = JSON.stringify(workerSettingsOf(consumer));
   if (options.concurrency !== undefined) env[WORKER_CONCURRENCY_ENV] = String(options.concurrency);
+  else delete env[WORKER_CONCURRENCY_ENV];
   if (options.waitTimeSeconds !== undefined) {
     env[WORKER_WAIT_SECONDS_ENV] = String(validWaitSeconds(options.waitTimeSeconds, "waitTimeSeconds"));
   }

@@ -1,10 +1,11 @@
 /**
- * One consumer's worker process: imports the consumer's Lambda handler module (TypeScript, through
- * tsx) and runs it through the local event source with the topology's batch size, batching window,
- * timeout and concurrency. It reads everything from its environment, as the Lambda function would
- * (see worker-environment.ts), so it also runs alone in a container:
+ * One consumer's worker process: imports the consumer's handler module and runs it through the
+ * local event source (run-consumer.ts) with the deployed batch size, batching window, timeout and
+ * concurrency. It reads everything from its environment, as the Lambda function would (the parent
+ * builds it with worker-environment.ts from the stack's manifest), so it also runs alone:
  *
- *   COURIER_CONSUMER=team-notify COURIER_QUEUE_URL=... node --import tsx src/local/worker-process.ts
+ *   COURIER_CONSUMER=team-notify COURIER_QUEUE_URL=... COURIER_WORKER_HANDLER=/app/handler.js \
+ *   COURIER_WORKER_SETTINGS='{"batchSize":10,...}' node .../worker/worker-process.js
  *
  * `courier pause <consumer>` tags the queue `courier:paused`; the worker reads the tag every 3 s
  * (pause-watch.ts) and pauses its event source: no new receive, what is in hand finishes. A worker
@@ -16,16 +17,17 @@
  * out) and their deletes complete. A second signal exits at once; what was in flight reappears
  * after its visibility timeout, so nothing is lost either way.
  */
-
-import { ENV } from "../deployment/consumer-environment.ts";
-import { consumerSpec } from "../../../../src/topology.ts";
 import type { RecordOutcome } from "../lib/consumer/outcomes.ts";
-import { sqsClient } from "../lib/sqs-client.ts";
-import { type EventSourceStats, LocalEventSource, type SqsHandler } from "./event-source.ts";
-import { MAX_WAIT_TIME_SECONDS } from "./event-source-batching.ts";
-import { type PauseWatch, watchPause } from "./pause-watch.ts";
+import { RUNTIME_ENV } from "../lib/runtime-env.ts";
+import type { EventSourceStats } from "./event-source.ts";
 import { startReadableOutput } from "./readable-output.ts";
-import { WORKER_CONCURRENCY_ENV, waitSecondsFromEnvironment } from "./worker-environment.ts";
+import { loadHandler, type RunningConsumer, runConsumer, WorkerConfigError } from "./run-consumer.ts";
+import {
+  concurrencyFromEnvironment,
+  WORKER_HANDLER_ENV,
+  waitSecondsFromEnvironment,
+  workerSettingsFromEnvironment,
+} from "./worker-environment.ts";
 
 /** Messages a worker process sends its parent over the IPC channel. */
 export type WorkerMessage =
@@ -53,10 +55,6 @@ export type WorkerMessage =
 const PROGRESS_EVERY_MS = 1_000;
 const STANDALONE_PRINT_EVERY_MS = 10_000;
 
-export class WorkerConfigError extends Error {
-  override readonly name = "WorkerConfigError";
-}
-
 /** Resolves once the message is handed to the channel, so exiting right after does not drop it. */
 function send(message: WorkerMessage): Promise<void> {
   return new Promise((resolve) => {
@@ -72,49 +70,30 @@ function required(name: string): string {
   return value;
 }
 
-function concurrencyOverride(): number | undefined {
-  const raw = process.env[WORKER_CONCURRENCY_ENV];
-  if (raw === undefined || raw === "") return undefined;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1)
-    throw new WorkerConfigError(`${WORKER_CONCURRENCY_ENV} must be a positive integer, got "${raw}"`);
-  return n;
-}
-
-async function loadHandler(handlerEntry: string): Promise<SqsHandler> {
-  const module = (await import(new URL(`../../${handlerEntry}`, import.meta.url).href)) as {
-    handler?: unknown;
-  };
-  if (typeof module.handler !== "function") {
-    throw new WorkerConfigError(`${handlerEntry} does not export a "handler" function`);
-  }
-  return module.handler as SqsHandler;
-}
-
 function summary(consumer: string, stats: EventSourceStats): string {
   return `${consumer}: processed ${stats.succeeded}, failed ${stats.failed}, batches ${stats.batches}, timeouts ${stats.timeouts}, in flight ${stats.inFlight}, released ${stats.released}`;
 }
 
 async function main(): Promise<void> {
-  const spec = consumerSpec(required(ENV.consumer));
-  const queueUrl = required(ENV.queueUrl);
-  const concurrency = concurrencyOverride() ?? spec.maxConcurrency;
+  const consumer = required(RUNTIME_ENV.consumer);
+  const queueUrl = required(RUNTIME_ENV.queueUrl);
+  const handlerModule = required(WORKER_HANDLER_ENV);
+  const settings = workerSettingsFromEnvironment(process.env);
+  const concurrency = concurrencyFromEnvironment(process.env);
+  const waitTimeSeconds = waitSecondsFromEnvironment(process.env);
   startReadableOutput(
     process.env,
     process.send ? (outcome) => void send({ kind: "outcome", outcome }) : undefined,
   );
-  const waitTimeSeconds = waitSecondsFromEnvironment(process.env) ?? MAX_WAIT_TIME_SECONDS;
 
-  let source: LocalEventSource | undefined;
+  let running: RunningConsumer | undefined;
   let stopping: Promise<void> | undefined;
-  let pauseWatch: PauseWatch | undefined;
   const stop = () => {
     stopping ??= (async () => {
-      pauseWatch?.stop();
-      if (!source) process.exit(0);
-      const stats = await source.stop();
+      if (!running) process.exit(0);
+      const stats = await running.stop();
       await send({ kind: "stopped", stats });
-      if (!process.send) process.stdout.write(`${summary(spec.name, stats)} (stopped)\n`);
+      if (!process.send) process.stdout.write(`${summary(consumer, stats)} (stopped)\n`);
       process.exit(0);
     })();
     return stopping;
@@ -133,69 +112,42 @@ async function main(): Promise<void> {
   // Signals are handled before the handler loads (which may take seconds): a SIGTERM while it loads
   // must end the worker cleanly (exit 0, nothing received yet), not kill it by the signal.
   // Imported after the environment is complete: handlers read their config at module scope (cold start).
-  const handler = await loadHandler(spec.handlerEntry);
+  const handler = await loadHandler(handlerModule);
   if (stopping) return;
 
-  const sqs = sqsClient();
-  source = new LocalEventSource({
-    sqs,
+  running = await runConsumer({
+    consumer,
     queueUrl,
     handler,
-    functionName: spec.name,
-    batchSize: spec.batchSize,
-    maxBatchingWindowSeconds: spec.maxBatchingWindowSeconds,
-    timeoutSeconds: spec.timeoutSeconds,
-    memoryMb: spec.memoryMb,
-    concurrency,
-    waitTimeSeconds,
+    settings,
+    ...(concurrency !== undefined ? { concurrency } : {}),
+    ...(waitTimeSeconds !== undefined ? { waitTimeSeconds } : {}),
+    onPaused: (paused) => void send({ kind: "paused", paused }),
   });
-  // `courier pause` tags the queue; the first read happens before the pollers start, so a worker
-  // started while its consumer is paused receives nothing.
-  pauseWatch = watchPause({
-    sqs,
-    queueUrl,
-    source,
-    onChange: (paused) => {
-      if (!paused) {
-        process.stderr.write(`[${spec.name}] resumed (courier resume): receiving again\n`);
-        void send({ kind: "paused", paused: false });
-        return;
-      }
-      process.stderr.write(`[${spec.name}] pausing (courier pause): finishing what is in hand\n`);
-      void source?.whenPaused().then((idle) => {
-        if (!idle) return;
-        process.stderr.write(`[${spec.name}] paused: not receiving; messages wait in the queue\n`);
-        void send({ kind: "paused", paused: true });
-      });
-    },
-    onError: (error) =>
-      process.stderr.write(`[${spec.name}] reading the pause tag failed: ${(error as Error).message}\n`),
-  });
-  await pauseWatch.ready;
-  await source.start();
+  if (stopping) return;
   await send({
     kind: "started",
-    consumer: spec.name,
+    consumer,
     queueUrl,
-    concurrency,
-    batchSize: spec.batchSize,
-    maxBatchingWindowSeconds: spec.maxBatchingWindowSeconds,
-    timeoutSeconds: spec.timeoutSeconds,
-    waitTimeSeconds,
+    concurrency: running.concurrency,
+    batchSize: settings.batchSize,
+    maxBatchingWindowSeconds: settings.maxBatchingWindowSeconds,
+    timeoutSeconds: settings.timeoutSeconds,
+    waitTimeSeconds: running.waitTimeSeconds,
   });
   if (!process.send) {
-    process.stdout.write(`${spec.name}: polling ${queueUrl} with ${concurrency} pollers\n`);
+    process.stdout.write(`${consumer}: polling ${queueUrl} with ${running.concurrency} pollers\n`);
   }
 
-  const running = source;
+  const source = running;
   let last = "";
   const reportEvery = process.send ? PROGRESS_EVERY_MS : STANDALONE_PRINT_EVERY_MS;
   setInterval(() => {
-    const now = JSON.stringify(running.stats);
+    const now = JSON.stringify(source.stats);
     if (now === last) return;
     last = now;
-    if (process.send) void send({ kind: "progress", stats: { ...running.stats } });
-    else process.stdout.write(`${summary(spec.name, running.stats)}\n`);
+    if (process.send) void send({ kind: "progress", stats: { ...source.stats } });
+    else process.stdout.write(`${summary(consumer, source.stats)}\n`);
   }, reportEvery).unref();
 }
 

@@ -9,19 +9,18 @@
  */
 import { type ChildProcess, fork } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import type { ConsumerName } from "../../../../src/topology.ts";
 import type { RecordOutcome } from "../lib/consumer/outcomes.ts";
 import type { EventSourceStats } from "./event-source.ts";
 import { WORKER_LOGS_ENV, type WorkerLogs } from "./readable-output.ts";
 import type { WorkerMessage } from "./worker-process.ts";
 
 export interface WorkerPlan {
-  readonly consumer: ConsumerName;
+  readonly consumer: string;
   readonly env: Record<string, string>;
 }
 
 export interface WorkerState {
-  readonly consumer: ConsumerName;
+  readonly consumer: string;
   started?: Extract<WorkerMessage, { kind: "started" }>;
   stats?: EventSourceStats;
   /** True once `courier pause` took effect in this worker; false again after `courier resume`. */
@@ -52,13 +51,24 @@ export class WorkerExitError extends Error {
   override readonly name = "WorkerExitError";
 }
 
-const workerEntry = fileURLToPath(new URL("./worker-process.ts", import.meta.url));
-// An absolute specifier: `--import tsx` alone would resolve from the caller's working directory.
-const tsxLoader = import.meta.resolve("tsx");
+// Beside this module: worker-process.js in the built package, worker-process.ts from sources.
+const sourceMode = import.meta.url.endsWith(".ts");
+const workerEntry = fileURLToPath(new URL(`./worker-process.${sourceMode ? "ts" : "js"}`, import.meta.url));
+
+/**
+ * The children's Node.js options. Built: the parent's own (its loaders, which also load a team's
+ * TypeScript handlers wherever the parent could), without debugger flags whose port the parent holds.
+ * From courier's sources (its repository, its tests): tsx by absolute specifier (not resolved from
+ * the caller's working directory) and the condition that resolves the package to its sources.
+ */
+function childExecArgv(): string[] {
+  if (!sourceMode) return process.execArgv.filter((arg) => !arg.startsWith("--inspect"));
+  return ["--conditions=courier-source", "--import", import.meta.resolve("tsx")];
+}
 
 export class WorkerPool {
   readonly states: WorkerState[];
-  private readonly children = new Map<ConsumerName, ChildProcess>();
+  private readonly children = new Map<string, ChildProcess>();
   private readonly exits: Promise<void>[] = [];
   private stopping = false;
 
@@ -71,7 +81,7 @@ export class WorkerPool {
       const state: WorkerState = { consumer: plan.consumer, exited: false };
       const child = fork(workerEntry, [], {
         env: { ...plan.env, [WORKER_LOGS_ENV]: events.logs ?? "json" },
-        execArgv: ["--import", tsxLoader],
+        execArgv: childExecArgv(),
         stdio: ["ignore", "pipe", "pipe", "ipc"],
         detached: true,
       });

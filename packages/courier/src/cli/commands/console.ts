@@ -11,7 +11,6 @@ import {
   oldestAgeFromCloudWatch,
   oldestAgeFromPeek,
 } from "../../deployment/consumer-status.ts";
-import { redriveFunction } from "../../../../../src/topology.ts";
 import { sqsClient } from "../../lib/sqs-client.ts";
 import { CliError, emit, type OutputOptions } from "../output.ts";
 import { commandTarget, deployedTopology, type TargetCliOptions, withTargetOptions } from "../target.ts";
@@ -46,7 +45,7 @@ export function register(program: Command): void {
         : oldestAgeFromCloudWatch(cloudwatch),
       // CloudWatch has the age per minute: asking at every 2-second poll would only cost money.
       oldestAgeMaxAgeMs: onLocalStack ? 0 : 30_000,
-      maxRedrives: redriveFunction.maxRedrives,
+      maxRedrives: topology.manifest.redrive.maxRedrives,
       ...(options.port ? { port: options.port } : {}),
     }).catch((error: Error) => {
       throw new CliError(`starting the console failed: ${error.message}`);

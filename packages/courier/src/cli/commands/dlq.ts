@@ -1,15 +1,13 @@
 /** `courier dlq peek <consumer>`: what a consumer's dead-letter queue holds, and why. */
 
 import { type Command, InvalidArgumentError } from "commander";
-import type { DeployedConsumer } from "../../deployment/deployed-topology.ts";
-import { type ConsumerSpec, consumerNames, consumerSpec, isConsumerName } from "../../../../../src/topology.ts";
 import { type PeekedMessage, peekDlq } from "../../lib/redrive/peek.ts";
 import { sqsClient } from "../../lib/sqs-client.ts";
 import { CliError, emit, type OutputOptions } from "../output.ts";
 import {
-  type CommandTarget,
   commandTarget,
   deployedTopology,
+  stackConsumer,
   type TargetCliOptions,
   withTargetOptions,
 } from "../target.ts";
@@ -25,44 +23,43 @@ export function register(program: Command): void {
     .description(
       "List DLQ messages with age, type, eventId, failure reason and receive count, and beside them what SNS could not deliver to the queue (the subscription DLQ); changes nothing",
     )
-    .argument("<consumer>", `one of: ${consumerNames.join(", ")}`)
+    .argument("<consumer>", "a consumer of the stack (`courier status` lists them)")
     .option("--max <n>", "most messages to list", positiveInteger, 50)
     .option("--json", "machine-readable output");
-  withTargetOptions(peek).action(async (consumer: string, options: PeekOptions) => {
-    const spec = knownConsumer(consumer);
+  withTargetOptions(peek).action(async (name: string, options: PeekOptions) => {
     const where = await commandTarget(options);
-    const deployed = await deployedConsumer(where, spec);
+    const deployed = stackConsumer(await deployedTopology(where), name);
     const sqs = sqsClient(where.config);
-    const result = await withQueueErrors(spec.name, deployed.dlqUrl, () =>
+    const result = await withQueueErrors(deployed.name, deployed.dlqUrl, () =>
       peekDlq({
         sqs,
         dlqUrl: deployed.dlqUrl,
         max: options.max,
-        sourceMaxReceiveCount: spec.maxReceiveCount,
+        sourceMaxReceiveCount: deployed.maxReceiveCount,
       }),
     );
     // Beside the DLQ: what SNS could not deliver to the queue at all, as the queue would have had it.
     const subscriptionDlqUrl = deployed.subscriptionDlqUrl;
     const subscription = subscriptionDlqUrl
-      ? await withQueueErrors(spec.name, subscriptionDlqUrl, () =>
+      ? await withQueueErrors(deployed.name, subscriptionDlqUrl, () =>
           peekDlq({ sqs, dlqUrl: subscriptionDlqUrl, max: options.max, deliveryFailure: true }),
         )
       : undefined;
     emit(
       options,
       {
-        consumer: spec.name,
+        consumer: deployed.name,
         dlqUrl: deployed.dlqUrl,
         ...result,
         ...(subscription ? { subscriptionDlq: { url: subscriptionDlqUrl, ...subscription } } : {}),
       },
       () =>
         [
-          peekTable(spec.name, "DLQ", result.approximateDepth, result.messages),
+          peekTable(deployed.name, "DLQ", result.approximateDepth, result.messages),
           ...(subscription
             ? [
                 peekTable(
-                  spec.name,
+                  deployed.name,
                   "subscription DLQ (SNS could not deliver these to the queue)",
                   subscription.approximateDepth,
                   subscription.messages,
@@ -72,18 +69,6 @@ export function register(program: Command): void {
         ].join("\n\n"),
     );
   });
-}
-
-export function knownConsumer(name: string): ConsumerSpec {
-  if (!isConsumerName(name)) {
-    throw new CliError(`unknown consumer "${name}"; known consumers: ${consumerNames.join(", ")}`);
-  }
-  return consumerSpec(name);
-}
-
-export async function deployedConsumer(where: CommandTarget, spec: ConsumerSpec): Promise<DeployedConsumer> {
-  const topology = await deployedTopology(where);
-  return topology.consumers[spec.name as keyof typeof topology.consumers];
 }
 
 /** Turns SQS's "no such queue" into a line that names the consumer and the queue. */

@@ -7,11 +7,15 @@
 import { LambdaClient } from "@aws-sdk/client-lambda";
 import type { Command } from "commander";
 import { type ConsumerPauseResult, setConsumerPaused } from "../../deployment/consumer-pause.ts";
-import { consumerNames } from "../../../../../src/topology.ts";
 import { sqsClient } from "../../lib/sqs-client.ts";
 import { CliError, emit, type OutputOptions } from "../output.ts";
-import { commandTarget, type TargetCliOptions, withTargetOptions } from "../target.ts";
-import { deployedConsumer, knownConsumer } from "./dlq.ts";
+import {
+  commandTarget,
+  deployedTopology,
+  stackConsumer,
+  type TargetCliOptions,
+  withTargetOptions,
+} from "../target.ts";
 
 interface PauseOptions extends OutputOptions, TargetCliOptions {}
 
@@ -25,22 +29,21 @@ export function register(program: Command): void {
           ? "Stop a consumer's pollers (Lambda's event source mapping and courier workers); its messages wait in its queue"
           : "Start a paused consumer's pollers again",
       )
-      .argument("<consumer>", `one of: ${consumerNames.join(", ")}`)
+      .argument("<consumer>", "a consumer of the stack (`courier status` lists them)")
       .option("--json", "machine-readable output");
-    withTargetOptions(command).action(async (consumer: string, options: PauseOptions) => {
-      const spec = knownConsumer(consumer);
+    withTargetOptions(command).action(async (name: string, options: PauseOptions) => {
       const where = await commandTarget(options);
-      const deployed = await deployedConsumer(where, spec);
+      const deployed = stackConsumer(await deployedTopology(where), name);
       let result: ConsumerPauseResult;
       try {
         result = await setConsumerPaused({
           sqs: sqsClient(where.config),
           ...(deployed.eventSourceMappingId ? { lambda: new LambdaClient(where.config) } : {}),
-          consumer: { ...deployed, name: spec.name },
+          consumer: deployed,
           paused,
         });
       } catch (error) {
-        throw new CliError(`${verb} "${spec.name}" on ${where.target.label}: ${(error as Error).message}`);
+        throw new CliError(`${verb} "${deployed.name}" on ${where.target.label}: ${(error as Error).message}`);
       }
       emit(options, result, () => resultLine(result));
     });

@@ -1,36 +1,42 @@
-/** `courier publish <topic> <json|@file>`: validate one message and publish it to the deployed stack. */
+/**
+ * `courier publish <topic> <json|@file>`: publish one message to a deployed stack's topic.
+ *
+ * A stack carries each topic's contract type and version, not its schema. With `--topology
+ * <module>` (the team's own topology) the data is validated against the contract and the message
+ * gets the contract's filter attributes, exactly as the team's producers send it. Without it the
+ * envelope is built from the stack's current type and version and the data is not validated
+ * (the output says so); a topic whose contract sets filter attributes is refused then, because
+ * subscriptions filtering on them would silently drop the message.
+ */
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { S3Client } from "@aws-sdk/client-s3";
 import { SNSClient } from "@aws-sdk/client-sns";
 import type { Command } from "commander";
-import { LOCALSTACK_MAX_PUBLISH_BYTES } from "../../../../../src/app/deployment/local-run.ts";
-import {
-  createPublisher,
-  type PreparedMessage,
-  PublisherError,
-  prepareMessage,
-  publishableBytes,
-  type TopicData,
-} from "../../deployment/publisher.ts";
-import {
-  isTopicName,
-  type TopicName,
-  type TopicSpec,
-  topicNames,
-  topics,
-} from "../../../../../src/topology.ts";
+import { z } from "zod";
+import { LOCALSTACK_MAX_PUBLISH_BYTES } from "../../deployment/aws-target.ts";
+import type { DeployedTopic } from "../../deployment/deployed-topology.ts";
+import { type AnyContract, defineContract } from "../../lib/contracts/contract.ts";
+import type { TopicSpec } from "../../lib/contracts/topic-spec.ts";
+import { buildMessage, type PreparedMessage, prepareMessage } from "../../lib/publisher/envelope.ts";
+import { PublisherError } from "../../lib/publisher/errors.ts";
+import { createTopicPublisher, type EventIdentity, type Published } from "../../lib/publisher/publisher.ts";
+import { publishableBytes, topicMaxMessageBytes } from "../../lib/publisher/size.ts";
 import { CliError, emit, type OutputOptions } from "../output.ts";
-import { commandTarget, deployedTopology, type TargetCliOptions, withTargetOptions } from "../target.ts";
+import { commandTarget, deployedTopology, stackTopic, type TargetCliOptions, withTargetOptions } from "../target.ts";
+import { type LoadedTopology, loadTopologyModule, moduleTopic } from "../topology-module.ts";
 
 interface PublishOptions extends OutputOptions, TargetCliOptions {
   producer: string;
   dryRun?: boolean;
   eventId?: string;
+  topology?: string;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export const NOT_VALIDATED_NOTE = "not validated: pass --topology <module> to validate against the contract";
 
 /** The message data: inline JSON, `@path` to a JSON file, or `@-` for standard input. */
 async function readData(argument: string): Promise<unknown> {
@@ -53,68 +59,134 @@ async function readData(argument: string): Promise<unknown> {
   }
 }
 
-async function publishCommand(topic: string, dataArgument: string, options: PublishOptions): Promise<void> {
-  // Check what needs no network first, so a typo fails fast even with LocalStack down.
-  if (!isTopicName(topic)) {
-    throw new CliError(`unknown topic "${topic}"; known topics: ${topicNames.join(", ")}`, 2);
+const label = (c: { type: string; version: number }) => `${c.type} v${c.version}`;
+
+/**
+ * The stack's current contract without its schema: any JSON data, except that a FIFO topic's
+ * group field must be there (the publisher takes the message group from it).
+ */
+function unvalidatedContract(topic: DeployedTopic): AnyContract {
+  return defineContract({
+    type: topic.current.type,
+    version: topic.current.version,
+    data: topic.groupBy ? z.looseObject({ [topic.groupBy]: z.string().min(1) }) : z.unknown(),
+  });
+}
+
+/** The topic as the publisher sees it: the stack's limits, the module's contracts or the stack's type. */
+function publishSpec(deployed: DeployedTopic, module: TopicSpec | undefined, stackName: string): TopicSpec {
+  const limits = {
+    maxMessageBytes: deployed.maxMessageBytes,
+    offloadLargePayloads: deployed.offloadLargePayloads,
+  };
+  if (module) {
+    const accepted = deployed.accepts.some(
+      (c) => c.type === module.current.type && c.version === module.current.version,
+    );
+    if (!accepted) {
+      throw new CliError(
+        `topic "${deployed.name}" of stack "${stackName}" accepts ${deployed.accepts.map(label).join(", ")}, not ${label(module.current)} from --topology; deploy the new contract first`,
+      );
+    }
+    return { ...module, ...limits };
   }
+  if (deployed.filterAttributeNames.length > 0) {
+    throw new CliError(
+      `topic "${deployed.name}" sets message attributes from its data (${deployed.filterAttributeNames.join(", ")}) that filter policies match on; pass --topology <module> to publish with its contract`,
+      2,
+    );
+  }
+  if (deployed.fifo && !deployed.groupBy) {
+    throw new CliError(`topic "${deployed.name}" is FIFO but stack "${stackName}" does not say its group field`);
+  }
+  const contract = unvalidatedContract(deployed);
+  return {
+    name: deployed.name,
+    description: deployed.description,
+    current: contract,
+    accepts: [contract],
+    ...limits,
+    ...(deployed.groupBy ? { ordering: { groupBy: deployed.groupBy } } : {}),
+  };
+}
+
+function prepared(run: () => PreparedMessage): PreparedMessage["envelope"] {
+  try {
+    return run().envelope;
+  } catch (error) {
+    if (error instanceof PublisherError) throw new CliError(error.message);
+    throw error;
+  }
+}
+
+async function publishCommand(topic: string, dataArgument: string, options: PublishOptions): Promise<void> {
+  // Check what needs no network first, so a typo fails fast even with the stack out of reach.
   if (options.eventId !== undefined && !UUID.test(options.eventId)) {
     throw new CliError(`--event-id must be a UUID, got "${options.eventId}"`, 2);
   }
   // A given eventId republishes the same event on purpose (a retry, a deduplication test): consumers
   // deduplicate side effects on it.
-  const identity = options.eventId
+  const identity: EventIdentity | undefined = options.eventId
     ? { eventId: options.eventId, occurredAt: new Date().toISOString() }
     : undefined;
   const data = await readData(dataArgument);
-  const contract = topics[topic].current;
-  // Validate before reaching for the stack: a bad message fails the same with LocalStack down.
-  let envelope: PreparedMessage["envelope"];
-  try {
-    envelope = prepareMessage(
-      topic,
-      contract,
-      data,
-      {
-        producer: options.producer,
-        now: () => new Date(),
-        newId: identity ? () => identity.eventId : randomUUID,
-      },
+  const loaded: LoadedTopology | undefined = options.topology
+    ? await loadTopologyModule(options.topology)
+    : undefined;
+  const moduleSpec = loaded ? moduleTopic(loaded, topic) : undefined;
+  const source = {
+    producer: options.producer,
+    now: () => new Date(),
+    newId: identity ? () => identity.eventId : randomUUID,
+  };
+  if (moduleSpec) {
+    // Validate before reaching for the stack: a bad message fails the same with the stack out of reach.
+    const envelope = prepared(() =>
       // An offloading topic takes any size (the publisher sends a larger body by reference).
-      publishableBytes(topics[topic] as TopicSpec),
-    ).envelope;
-  } catch (error) {
-    if (error instanceof PublisherError) throw new CliError(error.message);
-    throw error;
-  }
-  if (options.dryRun) {
-    emit(
-      options,
-      { topic, valid: true, envelope },
-      () => `valid ${contract.type} v${contract.version}:\n${JSON.stringify(envelope, null, 2)}`,
+      prepareMessage(topic, moduleSpec.current, data, source, publishableBytes(moduleSpec)),
     );
-    return;
+    if (options.dryRun) {
+      emit(
+        options,
+        { topic, valid: true, validated: true, envelope },
+        () => `valid ${label(moduleSpec.current)}:\n${JSON.stringify(envelope, null, 2)}`,
+      );
+      return;
+    }
   }
   const where = await commandTarget(options);
   const deployed = await deployedTopology(where);
-  const topicArns = Object.fromEntries(topicNames.map((t) => [t, deployed.topics[t].arn])) as Record<
-    TopicName,
-    string
-  >;
-  const publisher = createPublisher({
+  const deployedSpec = stackTopic(deployed, topic);
+  const spec = publishSpec(deployedSpec, moduleSpec, where.stack);
+  const validated = moduleSpec !== undefined;
+  const contract = spec.current;
+  if (options.dryRun) {
+    const envelope = prepared(() => buildMessage(topic, contract, data, source));
+    emit(
+      options,
+      { topic, validated: false, note: NOT_VALIDATED_NOTE, envelope },
+      () => `${label(contract)} (${NOT_VALIDATED_NOTE}):\n${JSON.stringify(envelope, null, 2)}`,
+    );
+    return;
+  }
+  const local = where.target.kind === "local";
+  const publisher = createTopicPublisher({
+    topics: {
+      [topic]: local
+        ? { ...spec, maxMessageBytes: Math.min(topicMaxMessageBytes(spec), LOCALSTACK_MAX_PUBLISH_BYTES) }
+        : spec,
+    },
     sns: new SNSClient(where.config),
-    topicArns,
+    topicArns: { [topic]: deployedSpec.arn },
     producer: options.producer,
     // A body over an offloading topic's limit goes through the stack's payload bucket.
     ...(deployed.payloadBucket
       ? { payloadStore: { s3: new S3Client(where.config), bucket: deployed.payloadBucket } }
       : {}),
-    ...(where.target.kind === "local" ? { maxMessageBytesCeiling: LOCALSTACK_MAX_PUBLISH_BYTES } : {}),
   });
-  let published: Awaited<ReturnType<typeof publisher.publish>>;
+  let published: Published;
   try {
-    // The data is checked against the contract inside publish; its static type cannot be known here.
-    published = await publisher.publish(topic, data as TopicData<typeof topic>, identity);
+    published = await publisher.publish(topic, data, identity);
   } catch (error) {
     if (error instanceof PublisherError) throw new CliError(error.message);
     throw error;
@@ -123,9 +195,10 @@ async function publishCommand(topic: string, dataArgument: string, options: Publ
     options,
     {
       topic,
-      topicArn: topicArns[topic],
+      topicArn: deployedSpec.arn,
       type: contract.type,
       version: contract.version,
+      validated,
       eventId: published.eventId,
       messageId: published.messageId,
       stack: where.stack,
@@ -133,9 +206,10 @@ async function publishCommand(topic: string, dataArgument: string, options: Publ
     },
     () =>
       [
-        `published ${contract.type} v${contract.version} to ${topic} (stack ${where.stack} on ${where.target.label})`,
+        `published ${label(contract)} to ${topic} (stack ${where.stack} on ${where.target.label})`,
         `eventId    ${published.eventId}`,
         `MessageId  ${published.messageId}`,
+        ...(validated ? [] : [NOT_VALIDATED_NOTE]),
       ].join("\n"),
   );
 }
@@ -143,12 +217,18 @@ async function publishCommand(topic: string, dataArgument: string, options: Publ
 export function register(program: Command): void {
   const command = program
     .command("publish")
-    .description("Validate a message against its topic's contract and publish it to the deployed stack")
-    .argument("<topic>", `topic name: ${topicNames.join(", ")}`)
+    .description(
+      "Publish a message to a topic of the deployed stack: validated against its contract with --topology, else enveloped with the stack's current type and version as given",
+    )
+    .argument("<topic>", "a topic of the stack")
     .argument("<data>", "the message data as JSON, @file.json, or @- for standard input")
+    .option(
+      "--topology <module>",
+      "your project's topology module (its default or `topology` export, made by defineTopology; .js, or .ts on Node.js 22.18+): validate and set filter attributes from its contracts",
+    )
     .option("--producer <name>", "the envelope's producer", "courier-cli")
     .option("--event-id <uuid>", "publish under this eventId (republish an event, or test deduplication)")
-    .option("--dry-run", "validate and print the envelope without publishing")
+    .option("--dry-run", "print the envelope without publishing (with --topology: validate, no AWS call)")
     .option("--json", "print machine-readable JSON");
   withTargetOptions(command).action(publishCommand);
 }

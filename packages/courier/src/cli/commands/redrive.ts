@@ -10,15 +10,20 @@ import {
   type RedriveSummary,
   runRedriveRequest,
 } from "../../deployment/redrive-request.ts";
-import { consumerNames, redriveFunction } from "../../../../../src/topology.ts";
 import type { BulkRedriveProgress } from "../../lib/redrive/bulk.ts";
 import { DurationFormatError, parseDurationSeconds } from "../../lib/redrive/duration.ts";
 import { MoveTaskAlreadyRunningError } from "../../lib/redrive/errors.ts";
 import type { RedriveItem, RedriveProgress } from "../../lib/redrive/selective.ts";
 import { sqsClient } from "../../lib/sqs-client.ts";
 import { CliError, emit, type OutputOptions } from "../output.ts";
-import { commandTarget, deployedTopology, type TargetCliOptions, withTargetOptions } from "../target.ts";
-import { knownConsumer, positiveInteger, withQueueErrors } from "./dlq.ts";
+import {
+  commandTarget,
+  deployedTopology,
+  stackConsumer,
+  type TargetCliOptions,
+  withTargetOptions,
+} from "../target.ts";
+import { positiveInteger, withQueueErrors } from "./dlq.ts";
 
 interface RedriveOptions extends OutputOptions, TargetCliOptions {
   dryRun?: boolean;
@@ -39,7 +44,7 @@ export function register(program: Command): void {
   const command = program
     .command("redrive")
     .description("Move a consumer's dead-lettered messages back to its queue (run with --dry-run first)")
-    .argument("<consumer>", `one of: ${consumerNames.join(", ")}`)
+    .argument("<consumer>", "a consumer of the stack (`courier status` lists them)")
     .option("--dry-run", "list what would move, be skipped or quarantined; move nothing")
     .option("--type <type>", "only messages of this type, e.g. NewAccount")
     .option("--older-than <duration>", "only messages first seen at least this long ago, e.g. 30m, 2h, 1d")
@@ -62,13 +67,14 @@ export function register(program: Command): void {
   withTargetOptions(command)
     .addHelpText(
       "after",
-      `\nA message redriven ${redriveFunction.maxRedrives} times already stays in the DLQ and is reported as quarantined.`,
+      "\nA message redriven as often as the stack allows (its topology's maxRedrives) stays in the DLQ and is reported as quarantined.",
     )
-    .action(async (consumer: string, options: RedriveOptions) => {
-      const spec = knownConsumer(consumer);
-      const request = requestFrom(spec.name, options);
+    .action(async (name: string, options: RedriveOptions) => {
+      const request = requestFrom(name, options);
       const where = await commandTarget(options);
       const topology = await deployedTopology(where);
+      const spec = stackConsumer(topology, name);
+      const { maxRedrives } = topology.manifest.redrive;
       const pairs = redrivePairsFromTopology(topology);
       const pair = pairs[spec.name];
       // A move task cannot unwrap SNS's dead letters, so --bulk is for the consumer's DLQ only.
@@ -105,7 +111,7 @@ export function register(program: Command): void {
                 {
                   sqs: sqsClient(where.config),
                   pairs,
-                  maxRedrives: redriveFunction.maxRedrives,
+                  maxRedrives,
                   sourceMaxReceiveCount: spec.maxReceiveCount,
                   signal: controller.signal,
                   includeItems: Boolean(options.dryRun || options.json),
@@ -134,9 +140,15 @@ export function register(program: Command): void {
         : { consumer: spec.name, source: "subscription-dlq", ...fromSubscription };
       emit(options, json, () =>
         [
-          ...(fromDlq ? [summaryText(spec.name, fromDlq)] : []),
+          ...(fromDlq ? [summaryText(spec.name, fromDlq, maxRedrives)] : []),
           ...(fromSubscription && (options.from === "subscription" || movedAnything(fromSubscription))
-            ? [summaryText(`${spec.name} (subscription DLQ: SNS delivery failures)`, fromSubscription)]
+            ? [
+                summaryText(
+                  `${spec.name} (subscription DLQ: SNS delivery failures)`,
+                  fromSubscription,
+                  maxRedrives,
+                ),
+              ]
             : []),
         ].join("\n"),
       );
@@ -180,7 +192,7 @@ function movedAnything(summary: RedriveSummary): boolean {
   return summary.moved + summary.skipped + summary.quarantined + summary.failed > 0;
 }
 
-function summaryText(consumer: string, summary: RedriveSummary): string {
+function summaryText(consumer: string, summary: RedriveSummary, maxRedrives: number): string {
   const lines: string[] = [];
   const items = "items" in summary ? (summary.items ?? []) : [];
   if (summary.dryRun) {
@@ -209,7 +221,7 @@ function summaryText(consumer: string, summary: RedriveSummary): string {
   }
   if (summary.quarantined > 0) {
     lines.push(
-      `quarantined messages failed ${redriveFunction.maxRedrives} redrives; inspect with \`courier dlq peek ${consumer}\``,
+      `quarantined messages failed ${maxRedrives} redrives; inspect with \`courier dlq peek ${consumer}\``,
     );
   }
   return lines.join("\n");

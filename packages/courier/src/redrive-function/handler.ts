@@ -1,15 +1,15 @@
 /**
  * The redrive function: the operator invokes it with
  * `{ consumer, mode: "bulk" | "selective", source?: "dlq" | "subscription-dlq", type?, olderThanSeconds?, errorClass?, max?, dryRun? }`
- * and gets the summary back. It may touch only the DLQ/source pairs in COURIER_REDRIVE_PAIRS
- * (set by the CDK stack); the logic lives in src/redrive.
+ * and gets the summary back. It may touch only the DLQ/source pairs in COURIER_REDRIVE_PAIRS (set
+ * by the CDK construct); the logic lives in lib/redrive and deployment/redrive-request.
  */
 
 import { Logger } from "@aws-lambda-powertools/logger";
 import type { Context } from "aws-lambda";
-import { redriveConfigFromEnv } from "../../packages/courier/src/deployment/redrive-pairs.ts";
-import { type RedriveSummary, runRedriveRequest } from "../../packages/courier/src/deployment/redrive-request.ts";
-import { sqsClient } from "../../packages/courier/src/lib/sqs-client.ts";
+import { redriveConfigFromEnv } from "../deployment/redrive-pairs.ts";
+import { type RedriveSummary, runRedriveRequest } from "../deployment/redrive-request.ts";
+import { sqsClient } from "../lib/sqs-client.ts";
 
 // Fails the cold start with a message naming the missing or malformed setting.
 const config = redriveConfigFromEnv();

@@ -1,0 +1,81 @@
+/**
+ * @courier-queue/courier/worker: worker mode. Runs a deployed courier stack's consumers outside
+ * Lambda (a container, a laptop) through a local event source with Lambda's SQS semantics (batch
+ * size and window, partial batch responses, visibility extension, FIFO group order, `courier
+ * pause`). Everything comes from the stack's manifest; no CDK here.
+ *
+ *   const topology = await readDeployedTopology("acme-orders", {});
+ *   const worker = await startWorker({ topology, consumer: "invoice" });
+ *   process.once("SIGTERM", () => void worker.stop().then(() => process.exit(0)));
+ */
+
+// Starting workers from a deployed stack.
+export {
+  type EnvironmentOverrides,
+  type StartWorkerOptions,
+  type StartWorkersOptions,
+  startWorker,
+  startWorkers,
+  type WorkerPlanOptions,
+  workerPlans,
+} from "./start.ts";
+export {
+  loadHandler,
+  type RunConsumerOptions,
+  type RunningConsumer,
+  runConsumer,
+  WorkerConfigError,
+} from "./run-consumer.ts";
+export {
+  type WorkerPlan,
+  WorkerPool,
+  type WorkerPoolEvents,
+  type WorkerState,
+  WorkerExitError,
+} from "./worker.ts";
+export type { WorkerMessage } from "./worker-process.ts";
+export {
+  HandlerModuleNotFoundError,
+  resolveHandlerModule,
+  WORKER_CONCURRENCY_ENV,
+  WORKER_WAIT_SECONDS_ENV,
+  type WorkerEnvironmentOptions,
+  WorkerOptionError,
+  type WorkerSettings,
+  type WorkerTarget,
+  workerEnvironment,
+  workerSettingsOf,
+} from "./worker-environment.ts";
+export { WORKER_LOGS_ENV, type WorkerLogs } from "./readable-output.ts";
+export { formatOutcomeLine, wantsColour } from "./outcome-line.ts";
+export type { RecordOutcome } from "../lib/consumer/outcomes.ts";
+
+// The event source itself, for a handler and queue of one's own.
+export {
+  type EventSourceOptions,
+  type EventSourceStats,
+  LocalEventSource,
+  type SqsHandler,
+} from "./event-source.ts";
+
+// Reading the deployed stack, and where its AWS is.
+export { readDeployedTopology, StackNotFoundError } from "../deployment/deployed-stack.ts";
+export {
+  type DeployedConsumer,
+  type DeployedTopic,
+  type DeployedTopology,
+  deployedConsumer,
+  InvalidManifestError,
+  MissingStackOutputError,
+  topologyFromOutputs,
+  UnknownConsumerError,
+} from "../deployment/deployed-topology.ts";
+export {
+  type AwsTarget,
+  localTarget,
+  resolveTarget,
+  type TargetClientConfig,
+  type TargetOptions,
+  targetClientConfig,
+} from "../deployment/aws-target.ts";
+export { workerTarget } from "./worker-target.ts";
