@@ -17,6 +17,7 @@ import { Writable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
 import { pathToFileURL } from "node:url";
 import { S3Client } from "@aws-sdk/client-s3";
+import { uploadsBucketOf } from "../test/helpers/example-stack.ts";
 import type { BenchContext, Benchmark, BenchResult, Row } from "./lib/benchmark.ts";
 import { percentile, round } from "./lib/stats.ts";
 
@@ -102,7 +103,7 @@ async function measureExports(exports: number, log: (line: string) => void): Pro
         // The naive way: build the manifest and write the file inside the request.
         const directStart = performance.now();
         await writeExportFile(
-          { s3, bucket: system.topology.uploadsBucket },
+          { s3, bucket: uploadsBucketOf(system.topology) },
           buildExportRequest(system.db, accountId),
         );
         const directEnd = performance.now();

@@ -16,16 +16,16 @@ import { Logger } from "@aws-lambda-powertools/logger";
 import { Metrics } from "@aws-lambda-powertools/metrics";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import type { Context, SQSEvent, SQSRecord } from "aws-lambda";
+import { contractIndex, decodeBody } from "../packages/courier/src/lib/consumer/decode.ts";
+import { EmfMetrics } from "../packages/courier/src/lib/consumer/emf-metrics.ts";
+import { NewAccountV1Contract } from "../src/app/contracts/index.ts";
+import { topics } from "../src/topology.ts";
 import {
   type ConsumerContext,
   type ConsumerMessage,
   type ConsumerMetrics,
   defineConsumer,
-} from "../packages/courier/src/deployment/define-consumer.ts";
-import { topics } from "../src/topology.ts";
-import { contractIndex, decodeBody } from "../packages/courier/src/lib/consumer/decode.ts";
-import { EmfMetrics } from "../packages/courier/src/lib/consumer/emf-metrics.ts";
-import { NewAccountV1Contract } from "../src/app/contracts/index.ts";
+} from "../test/helpers/example-consumer.ts";
 import type { BenchContext, Benchmark, BenchResult } from "./lib/benchmark.ts";
 
 const RECORDS_PER_ROUND = 2_000;

@@ -274,14 +274,14 @@ function report(run: {
   counts: Map<string, number>;
   byQueue: Map<string, number>;
   states: Map<string, { batches: number; handlerMs: number; succeeded: number } | undefined>;
-  topology: { consumers: Record<ConsumerName, { queueUrl: string }> };
+  topology: { consumers: Readonly<Record<string, { queueUrl: string } | undefined>> };
 }): BenchResult {
   const c = (kind: string) => run.counts.get(kind) ?? 0;
   const rows: Row[] = [];
   let lambdaDollars = { signup: 0, upload: 0 };
   let sqsRequests = { signup: 0, upload: 0 };
   for (const name of drivenConsumers) {
-    const queueName = run.topology.consumers[name].queueUrl.split("/").at(-1) ?? name;
+    const queueName = run.topology.consumers[name]?.queueUrl.split("/").at(-1) ?? name;
     const messages =
       name === "thumbnails" ? run.uploads : name === "verification-sms" ? run.phones : run.signups;
     const onQueue = (action: string) => run.byQueue.get(`${queueName} ${action}`) ?? 0;

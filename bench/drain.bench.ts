@@ -22,8 +22,8 @@ import {
   SQSClient,
 } from "@aws-sdk/client-sqs";
 import { Consumer } from "sqs-consumer";
-import { localClientConfig } from "../src/dev/local-aws-config.ts";
 import { startEventSource } from "../packages/courier/src/worker/event-source.ts";
+import { localClientConfig } from "../src/dev/local-aws-config.ts";
 import type { BenchContext, Benchmark, BenchResult, Row } from "./lib/benchmark.ts";
 import { forEachWithConcurrency } from "./lib/concurrency.ts";
 import { round } from "./lib/stats.ts";

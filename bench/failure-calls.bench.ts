@@ -13,8 +13,8 @@ import { BatchProcessor, EventType, processPartialResponse } from "@aws-lambda-p
 import { Logger } from "@aws-lambda-powertools/logger";
 import { ChangeMessageVisibilityCommand, SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import type { Context, SQSEvent, SQSRecord } from "aws-lambda";
-import { type ConsumerMetrics, defineConsumer, PermanentError } from "../packages/courier/src/deployment/define-consumer.ts";
 import { consumers } from "../src/topology.ts";
+import { type ConsumerMetrics, defineConsumer, PermanentError } from "../test/helpers/example-consumer.ts";
 import type { BenchContext, Benchmark, BenchResult } from "./lib/benchmark.ts";
 
 const BATCH_SIZE = 10;

@@ -13,9 +13,9 @@ import { Logger } from "@aws-lambda-powertools/logger";
 import { Metrics } from "@aws-lambda-powertools/metrics";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import type { Context, SQSEvent, SQSRecord } from "aws-lambda";
-import { defineConsumer, PermanentError } from "../packages/courier/src/deployment/define-consumer.ts";
 import { onRecordOutcome } from "../packages/courier/src/lib/consumer/outcomes.ts";
 import { formatOutcomeLine } from "../packages/courier/src/worker/outcome-line.ts";
+import { defineConsumer, PermanentError } from "../test/helpers/example-consumer.ts";
 import type { BenchContext, Benchmark, BenchResult } from "./lib/benchmark.ts";
 
 const BATCH_SIZE = 10;

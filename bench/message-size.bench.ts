@@ -19,12 +19,15 @@ import {
   SQSClient,
 } from "@aws-sdk/client-sqs";
 import { z } from "zod";
-import { localClientConfig } from "../src/dev/local-aws-config.ts";
 import { createConsumerHandler } from "../packages/courier/src/lib/consumer/index.ts";
 import { defineContract, type TopicSpec } from "../packages/courier/src/lib/contracts/index.ts";
-import { createPayloadResolver, payloadPrefix } from "../packages/courier/src/lib/payload-offloading/index.ts";
+import {
+  createPayloadResolver,
+  payloadPrefix,
+} from "../packages/courier/src/lib/payload-offloading/index.ts";
 import { createTopicPublisher } from "../packages/courier/src/lib/publisher/index.ts";
 import { startEventSource } from "../packages/courier/src/worker/event-source.ts";
+import { localClientConfig } from "../src/dev/local-aws-config.ts";
 import type { BenchContext, Benchmark, BenchResult, Row } from "./lib/benchmark.ts";
 import { percentile, round } from "./lib/stats.ts";
 

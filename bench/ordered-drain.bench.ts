@@ -28,8 +28,8 @@ import {
   type SendMessageBatchRequestEntry,
   SQSClient,
 } from "@aws-sdk/client-sqs";
-import { localClientConfig } from "../src/dev/local-aws-config.ts";
 import { startEventSource } from "../packages/courier/src/worker/event-source.ts";
+import { localClientConfig } from "../src/dev/local-aws-config.ts";
 import type { BenchContext, Benchmark, BenchResult, Row } from "./lib/benchmark.ts";
 import { round } from "./lib/stats.ts";
 

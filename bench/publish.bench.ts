@@ -13,15 +13,15 @@ import {
   SetQueueAttributesCommand,
   SQSClient,
 } from "@aws-sdk/client-sqs";
+import type { NewAccountV1 } from "../src/app/contracts/index.ts";
+import { localClientConfig } from "../src/dev/local-aws-config.ts";
+import type { TopicName } from "../src/topology.ts";
 import {
   type BatchItemResult,
   createPublisher,
   type Publisher,
   type PublisherError,
-} from "../packages/courier/src/deployment/publisher.ts";
-import type { TopicName } from "../src/topology.ts";
-import { localClientConfig } from "../src/dev/local-aws-config.ts";
-import type { NewAccountV1 } from "../src/app/contracts/index.ts";
+} from "../test/helpers/example-publisher.ts";
 import type { BenchContext, Benchmark, Row } from "./lib/benchmark.ts";
 import { forEachWithConcurrency } from "./lib/concurrency.ts";
 import { percentile, round } from "./lib/stats.ts";

@@ -19,10 +19,10 @@ import {
   SendMessageCommand,
   SQSClient,
 } from "@aws-sdk/client-sqs";
-import { localClientConfig } from "../src/dev/local-aws-config.ts";
 import { FAILURE_ATTRIBUTE } from "../packages/courier/src/lib/consumer/failure-attributes.ts";
 import { redriveInBulk } from "../packages/courier/src/lib/redrive/bulk.ts";
 import { redriveSelectively, SELECTIVE_DEFAULTS } from "../packages/courier/src/lib/redrive/selective.ts";
+import { localClientConfig } from "../src/dev/local-aws-config.ts";
 import type { BenchContext, Benchmark, BenchResult, Row } from "./lib/benchmark.ts";
 import { forEachWithConcurrency } from "./lib/concurrency.ts";
 import { round } from "./lib/stats.ts";

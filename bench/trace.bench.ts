@@ -16,11 +16,11 @@ import { Logger } from "@aws-lambda-powertools/logger";
 import type { SNSClient } from "@aws-sdk/client-sns";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import type { Context, SQSEvent, SQSRecord } from "aws-lambda";
-import { type ConsumerMetrics, defineConsumer } from "../packages/courier/src/deployment/define-consumer.ts";
-import { createPublisher, type Publisher } from "../packages/courier/src/deployment/publisher.ts";
-import type { TopicName } from "../src/topology.ts";
-import type { NewAccountV1 } from "../src/app/contracts/index.ts";
 import { startTrace } from "../packages/courier/src/lib/trace/trace-context.ts";
+import type { NewAccountV1 } from "../src/app/contracts/index.ts";
+import type { TopicName } from "../src/topology.ts";
+import { type ConsumerMetrics, defineConsumer } from "../test/helpers/example-consumer.ts";
+import { createPublisher, type Publisher } from "../test/helpers/example-publisher.ts";
 import type { BenchContext, Benchmark, BenchResult, Row } from "./lib/benchmark.ts";
 import { percentile, round } from "./lib/stats.ts";
 

@@ -24,8 +24,8 @@ import { randomBytes } from "node:crypto";
 import { pathToFileURL } from "node:url";
 import { CreateQueueCommand, DeleteQueueCommand, SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { Consumer } from "sqs-consumer";
-import { localClientConfig } from "../src/dev/local-aws-config.ts";
 import { type LocalEventSource, startEventSource } from "../packages/courier/src/worker/event-source.ts";
+import { localClientConfig } from "../src/dev/local-aws-config.ts";
 import type { BenchContext, Benchmark, BenchResult, Row } from "./lib/benchmark.ts";
 import { round } from "./lib/stats.ts";
 

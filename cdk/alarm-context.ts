@@ -1,4 +1,4 @@
-import type { AlarmNotificationSettings } from "../packages/courier/src/cdk/alarm-topic.ts";
+import type { AlarmNotificationSettings } from "@courier-queue/courier/cdk";
 
 /**
  * Reads the alarm subscriptions from CDK context: `alarmEmail` (one address, a comma-separated

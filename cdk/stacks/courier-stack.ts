@@ -1,149 +1,95 @@
 /**
- * courier's deployable topology, rendered from `src/topology.ts`: nothing about a topic or queue is
- * declared here, only how a declaration becomes AWS resources and what each function may touch.
+ * The example's stack: the `Courier` construct renders `src/topology.ts`, then the stack adds what
+ * only the example needs, the way any team adds its own: the uploads bucket and the audit table,
+ * the deploy settings as variables (or the webhook secret's ARN), SES and SMS rights, the uploads
+ * prefixes, the audit trail's PutItem, the SMS cap and its alarm, and the example's outputs.
  */
 import { fileURLToPath } from "node:url";
+import type { TopologySpec } from "@courier-queue/courier";
 import {
-  Aspects,
-  CfnOutput,
-  Duration,
-  type IAspect,
-  RemovalPolicy,
-  Stack,
-  type StackProps,
-} from "aws-cdk-lib";
-import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
+  type AlarmNotificationSettings,
+  Courier,
+  InvalidConstructPropsError,
+} from "@courier-queue/courier/cdk";
+import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from "aws-cdk-lib";
 import * as dynamodb from "aws-cdk-lib/aws-dynamodb";
 import * as iam from "aws-cdk-lib/aws-iam";
+import type * as lambda from "aws-cdk-lib/aws-lambda";
 import * as s3 from "aws-cdk-lib/aws-s3";
 import * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
-import * as sns from "aws-cdk-lib/aws-sns";
-import type { Construct, IConstruct } from "constructs";
-import { AUDIT_PARTITION_KEY, AUDIT_SORT_KEY } from "../../src/app/security-audit/audit-table.ts";
-import { SMS_CAP_METRIC, validateSmsCap } from "../../src/app/signup/sms-cap.ts";
-import { consumerEnvironment } from "../../packages/courier/src/deployment/consumer-environment.ts";
-import { needsOf, topologyProblems } from "../../packages/courier/src/deployment/consumer-needs.ts";
+import type { Construct } from "constructs";
 import {
+  DEPLOY_SETTINGS,
   type DeploySettings,
   type SettingName,
+  type SettingSpec,
   senderAddress,
   settingSecretArn,
   settingsProblems,
 } from "../../src/app/deployment/deploy-settings.ts";
+import { ENV } from "../../src/app/deployment/example-env.ts";
+import type { ExampleNeeds } from "../../src/app/deployment/example-needs.ts";
 import {
   AUDIT_TABLE_OUTPUT,
-  consumerOutputKey,
-  IDEMPOTENCY_TABLE_OUTPUT,
-  PAYLOAD_BUCKET_OUTPUT,
-  pascalCase,
-  secretOutputKey,
-  topicOutputKey,
   UPLOADS_BUCKET_OUTPUT,
-} from "../../packages/courier/src/deployment/stack-outputs.ts";
-import { isRaisedTopic } from "../../packages/courier/src/deployment/topic-size.ts";
-import {
-  alarmThresholds,
-  type ConsumerName,
-  type ConsumerSpec,
-  courierTopology,
-  DLQ_RETENTION_DAYS,
-  redriveFunction,
-  type TopicName,
-  type TopologySpec,
-} from "../../src/topology.ts";
-import {
-  IDEMPOTENCY_PARTITION_KEY,
-  IDEMPOTENCY_TTL_ATTRIBUTE,
-} from "../../packages/courier/src/lib/idempotency/table-schema.ts";
-import { payloadPrefix } from "../../packages/courier/src/lib/payload-offloading/payload-store.ts";
-import { SNS_MAX_RAISED_PAYLOAD_BYTES as SQS_MAX_MESSAGE_BYTES } from "../../packages/courier/src/lib/publisher/size.ts";
-import { type AlarmNotificationSettings, AlarmTopic } from "../../packages/courier/src/cdk/alarm-topic.ts";
-import { ConsumerDashboard } from "../../packages/courier/src/cdk/consumer-dashboard.ts";
-import { ConsumerFunction } from "../../packages/courier/src/cdk/consumer-function.ts";
-import { ConsumerQueue } from "../../packages/courier/src/cdk/consumer-queue.ts";
-import { EncryptedTopic } from "../../packages/courier/src/cdk/encrypted-topic.ts";
-import { InvalidConstructPropsError } from "../../packages/courier/src/cdk/errors.ts";
-import { PayloadBucket } from "../../packages/courier/src/cdk/payload-bucket.ts";
-import { RedriveFunction } from "../../packages/courier/src/cdk/redrive-function.ts";
-import { SmsCapAlarm } from "../../packages/courier/src/cdk/sms-cap-alarm.ts";
+  VERIFICATION_SECRET_OUTPUT,
+} from "../../src/app/deployment/example-outputs.ts";
+import { AUDIT_PARTITION_KEY, AUDIT_SORT_KEY } from "../../src/app/security-audit/audit-table.ts";
+import { SMS_CAP_METRIC, validateSmsCap } from "../../src/app/signup/sms-cap.ts";
+import { courierTopology, exampleNeeds } from "../../src/topology.ts";
+import { SmsCapAlarm } from "../constructs/sms-cap-alarm.ts";
+import { exampleNeedsOf, exampleNeedsProblems } from "./example-needs.ts";
 
-/** Repository root: topology entries are relative to it. */
+/** Repository root: the topology's handler entries are relative to it. */
 const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
-/** Message attributes every publish sets besides the contract's own filter attributes. */
-export const ENVELOPE_ATTRIBUTE_NAMES = ["type", "version"] as const;
-
-export interface CourierStackProps<Topic extends string = TopicName, Consumer extends string = ConsumerName>
-  extends StackProps {
+export interface CourierStackProps extends StackProps {
   readonly settings: DeploySettings;
   /**
    * Who the alarm topic notifies (CDK context `alarmEmail`, `alarmHttpsEndpoint`, `alarmTopicArn`).
    * @default - the topic is made with no subscriptions
    */
   readonly alarmNotifications?: AlarmNotificationSettings;
-  /**
-   * The topics, consumers (with their needs) and secrets to render; checked before anything is built.
-   * @default courierTopology (src/deployment/topology.ts)
-   */
-  readonly topology?: TopologySpec<Topic, Consumer>;
+  /** @default courierTopology (src/topology.ts) */
+  readonly topology?: TopologySpec;
+  /** What the example's consumers need beyond the construct's grants. @default exampleNeeds */
+  readonly needs?: Readonly<Record<string, ExampleNeeds>>;
 }
 
-export class CourierStack<
-  Topic extends string = TopicName,
-  Consumer extends string = ConsumerName,
-> extends Stack {
-  public readonly topology: TopologySpec<Topic, Consumer>;
-  public readonly topics: Record<Topic, EncryptedTopic>;
-  public readonly consumerQueues: Record<Consumer, ConsumerQueue>;
-  public readonly consumerFunctions: Record<Consumer, ConsumerFunction>;
-  public readonly redrive: RedriveFunction;
+export class CourierStack extends Stack {
+  /** The rendered topology: topics, queues, functions, secrets, tables and buckets by name. */
+  public readonly courier: Courier;
+  /** Originals, renditions and exports. */
   public readonly uploadsBucket: s3.Bucket;
-  /** Where bodies over their topic's limit go; only when a topic offloads (`offloadLargePayloads`). */
-  public readonly payloadBucket: PayloadBucket | undefined;
-  /** The topology's secrets by name. */
-  public readonly secrets: Readonly<Record<string, secretsmanager.Secret>>;
-  public readonly idempotencyTable: dynamodb.Table;
   /** The security audit trail: one item per event, by account and the FIFO topic's sequence number. */
   public readonly auditTable: dynamodb.Table;
-  /** Every alarm of the stack sends ALARM and OK here. */
-  public readonly alarmTopic: AlarmTopic;
-  public readonly dashboard: ConsumerDashboard;
+  /** The example needs it granted, by consumer. */
+  public readonly needs: Readonly<Record<string, ExampleNeeds>>;
   private readonly settings: DeploySettings;
   /** Secrets standing in for settings, imported once however many consumers read them. */
   private readonly settingSecrets = new Map<SettingName, secretsmanager.ISecret>();
 
-  constructor(scope: Construct, id: string, props: CourierStackProps<Topic, Consumer>) {
+  constructor(scope: Construct, id: string, props: CourierStackProps) {
     super(scope, id, {
-      description: "courier: SNS topics, SQS queues and Lambda consumers rendered from src/topology.ts",
+      description:
+        "courier's example: SNS topics, SQS queues and Lambda consumers rendered from src/topology.ts",
       ...props,
     });
-    // Whatever App instantiates the stack (cdk.json's or a test's), SNS may use a queue's key only
-    // for its own topic.
-    this.node.setContext("@aws-cdk/aws-sns-subscriptions:restrictSqsDescryption", true);
-    const topology = props.topology ?? (courierTopology as unknown as TopologySpec<Topic, Consumer>);
-    validate(this, "topology", topologyProblems(topology));
-    validate(this, "settings", settingsProblems(props.settings));
-    this.topology = topology;
+    const topology = props.topology ?? courierTopology;
+    const needs = props.needs ?? exampleNeeds;
+    const problems = [
+      ...settingsProblems(props.settings),
+      ...exampleNeedsProblems(topology.consumers, needs),
+    ];
+    if (problems.length > 0) throw new InvalidConstructPropsError(this, "needs", problems.join("; "));
     this.settings = props.settings;
-    const topicNames = Object.keys(topology.topics) as Topic[];
-    const consumerNames = Object.keys(topology.consumers) as Consumer[];
-    this.alarmTopic = new AlarmTopic(this, "AlarmTopic", props.alarmNotifications);
-    // An aspect rather than a call per alarm: an alarm added anywhere in the stack later notifies too.
-    Aspects.of(this).add(new NotifyOnEveryAlarm(this.alarmTopic));
+    this.needs = needs;
 
-    this.topics = Object.fromEntries(
-      topicNames.map((name) => {
-        const { maxMessageBytes, ordering } = topology.topics[name];
-        return [
-          name,
-          // An ordered topic is a FIFO topic; its consumers' queues follow (ConsumerQueue).
-          new EncryptedTopic(this, `${pascalCase(name)}Topic`, {
-            ...(maxMessageBytes ? { maxMessageBytes } : {}),
-            fifo: ordering !== undefined,
-          }),
-        ];
-      }),
-    ) as Record<Topic, EncryptedTopic>;
+    this.courier = new Courier(this, "Courier", {
+      topology,
+      projectRoot: REPO_ROOT,
+      ...(props.alarmNotifications ? { alarmNotifications: props.alarmNotifications } : {}),
+    });
 
     this.uploadsBucket = new s3.Bucket(this, "UploadsBucket", {
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
@@ -158,39 +104,6 @@ export class CourierStack<
       removalPolicy: RemovalPolicy.RETAIN,
     });
 
-    // A day past the longest DLQ retention: a pointer dead-lettered and redriven at the last moment
-    // still resolves.
-    this.payloadBucket = topicNames.some((name) => topology.topics[name].offloadLargePayloads)
-      ? new PayloadBucket(this, "PayloadBucket", {
-          expirationDays: DLQ_RETENTION_DAYS + 1,
-          longestRetentionDays: DLQ_RETENTION_DAYS,
-        })
-      : undefined;
-
-    this.secrets = Object.fromEntries(
-      Object.entries(topology.secrets).map(([name, spec]) => [
-        name,
-        new secretsmanager.Secret(this, `${pascalCase(name)}Secret`, {
-          description: spec.description,
-          generateSecretString: {
-            passwordLength: spec.length,
-            excludePunctuation: true,
-            includeSpace: false,
-          },
-        }),
-      ]),
-    );
-
-    this.idempotencyTable = new dynamodb.Table(this, "IdempotencyTable", {
-      partitionKey: { name: IDEMPOTENCY_PARTITION_KEY, type: dynamodb.AttributeType.STRING },
-      timeToLiveAttribute: IDEMPOTENCY_TTL_ATTRIBUTE,
-      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
-      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-      encryption: dynamodb.TableEncryption.AWS_MANAGED,
-      // Records expire within days; nothing in the table is worth keeping after the stack is gone.
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
-
     this.auditTable = new dynamodb.Table(this, "AuditTable", {
       partitionKey: { name: AUDIT_PARTITION_KEY, type: dynamodb.AttributeType.STRING },
       sortKey: { name: AUDIT_SORT_KEY, type: dynamodb.AttributeType.STRING },
@@ -201,145 +114,31 @@ export class CourierStack<
       removalPolicy: RemovalPolicy.RETAIN,
     });
 
-    const secretArns = Object.fromEntries(
-      Object.entries(this.secrets).map(([name, secret]) => [name, secret.secretArn]),
-    );
-    const queues: Partial<Record<Consumer, ConsumerQueue>> = {};
-    const functions: Partial<Record<Consumer, ConsumerFunction>> = {};
-    for (const name of consumerNames) {
-      const spec: ConsumerSpec<Topic> = topology.consumers[name];
-      const topicSpec = topology.topics[spec.topic];
-      const needs = needsOf(spec);
-      const thresholds = alarmThresholds(spec);
-      const queue = new ConsumerQueue(this, `${pascalCase(name)}Queue`, {
-        topic: this.topics[spec.topic].topic,
-        visibilityTimeout: Duration.seconds(spec.visibilityTimeoutSeconds),
-        maxReceiveCount: spec.maxReceiveCount,
-        retentionPeriod: Duration.days(spec.retentionDays),
-        deadLetterRetentionPeriod: Duration.days(DLQ_RETENTION_DAYS),
-        ...(spec.filterPolicy ? { filterPolicy: renderFilterPolicy(spec.filterPolicy) } : {}),
-        filterAttributeNames: [
-          ...ENVELOPE_ATTRIBUTE_NAMES,
-          ...new Set(topicSpec.accepts.flatMap((contract) => contract.filterAttributeNames)),
-        ],
-        oldestMessageAlarmThreshold: Duration.seconds(spec.oldestMessageAlarmSeconds),
-        deadLetterAlarmThreshold: thresholds.deadLetters,
-        ...queueSizeFor(topicSpec),
-      });
-      const consumerFunction = new ConsumerFunction(this, `${pascalCase(name)}Consumer`, {
-        entry: `${REPO_ROOT}${spec.handlerEntry}`,
-        description: spec.description,
-        timeout: Duration.seconds(spec.timeoutSeconds),
-        memorySize: spec.memoryMb,
-        queue: queue.queue,
-        queueVisibilityTimeout: queue.visibilityTimeout,
-        deadLetterQueue: queue.deadLetterQueue,
-        batchSize: spec.batchSize,
-        maxBatchingWindow: Duration.seconds(spec.maxBatchingWindowSeconds),
-        maxConcurrency: spec.maxConcurrency,
-        errorsAlarmThreshold: thresholds.functionErrors,
-        throttlesAlarmThreshold: thresholds.functionThrottles,
-        environment: consumerEnvironment(
-          spec,
-          {
-            queueUrl: queue.queue.queueUrl,
-            dlqUrl: queue.deadLetterQueue.queueUrl,
-            secretArns,
-            uploadsBucket: this.uploadsBucket.bucketName,
-            idempotencyTable: this.idempotencyTable.tableName,
-            auditTable: this.auditTable.tableName,
-            ...(this.payloadBucket && topicSpec.offloadLargePayloads
-              ? { payloadBucket: this.payloadBucket.bucket.bucketName }
-              : {}),
-          },
-          props.settings,
-        ),
-        ...(needs.nativeModules.length > 0 ? { nativeModules: needs.nativeModules } : {}),
-      });
-      this.grantNeeds(spec, consumerFunction);
-      // The cap is counted in the idempotency table the function already reads and writes.
-      if (spec.smsCap) {
-        validateSmsCap(spec.smsCap);
-        new SmsCapAlarm(this, `${pascalCase(name)}SmsCapAlarm`, {
-          consumer: name,
-          metricName: SMS_CAP_METRIC,
-        });
-      }
-      queues[name] = queue;
-      functions[name] = consumerFunction;
-
-      this.output(consumerOutputKey(name, "QueueUrl"), queue.queue.queueUrl);
-      this.output(consumerOutputKey(name, "QueueArn"), queue.queue.queueArn);
-      this.output(consumerOutputKey(name, "DlqUrl"), queue.deadLetterQueue.queueUrl);
-      this.output(consumerOutputKey(name, "DlqArn"), queue.deadLetterQueue.queueArn);
-      this.output(consumerOutputKey(name, "SubscriptionDlqUrl"), queue.subscriptionDeadLetterQueue.queueUrl);
-      this.output(consumerOutputKey(name, "SubscriptionDlqArn"), queue.subscriptionDeadLetterQueue.queueArn);
-      // `courier pause` disables this mapping; LocalStack's deploy drops it with the function.
-      this.output(
-        consumerOutputKey(name, "EventSourceMappingId"),
-        consumerFunction.eventSource.eventSourceMappingId,
-      );
+    for (const [name, raw] of Object.entries(needs)) {
+      const fn = this.courier.consumerFunction(name).function;
+      this.grantExampleNeeds(name, raw, fn);
     }
-    this.consumerQueues = queues as Record<Consumer, ConsumerQueue>;
-    this.consumerFunctions = functions as Record<Consumer, ConsumerFunction>;
 
-    this.redrive = new RedriveFunction(this, "Redrive", {
-      entry: `${REPO_ROOT}${redriveFunction.handlerEntry}`,
-      description: "Moves dead-lettered messages back to their source queue",
-      timeout: Duration.seconds(redriveFunction.timeoutSeconds),
-      memorySize: redriveFunction.memoryMb,
-      environment: { POWERTOOLS_SERVICE_NAME: "redrive", POWERTOOLS_METRICS_NAMESPACE: "courier" },
-      pairs: consumerNames.map((name) => ({
-        name,
-        queue: this.consumerQueues[name].queue,
-        deadLetterQueue: this.consumerQueues[name].deadLetterQueue,
-        subscriptionDeadLetterQueue: this.consumerQueues[name].subscriptionDeadLetterQueue,
-      })),
-    });
-
-    this.dashboard = new ConsumerDashboard(this, "Dashboard", {
-      metricsNamespace: "courier",
-      consumers: consumerNames.map((name) => ({
-        name,
-        queue: this.consumerQueues[name],
-        consumerFunction: this.consumerFunctions[name],
-        oldestMessageAlarmThreshold: Duration.seconds(topology.consumers[name].oldestMessageAlarmSeconds),
-      })),
-    });
-
-    for (const name of topicNames) {
-      this.output(topicOutputKey(name, "TopicArn"), this.topics[name].topic.topicArn);
-    }
     this.output(UPLOADS_BUCKET_OUTPUT, this.uploadsBucket.bucketName);
-    if (this.payloadBucket) this.output(PAYLOAD_BUCKET_OUTPUT, this.payloadBucket.bucket.bucketName);
-    for (const [name, secret] of Object.entries(this.secrets)) {
-      this.output(secretOutputKey(name), secret.secretArn);
-    }
-    this.output(IDEMPOTENCY_TABLE_OUTPUT, this.idempotencyTable.tableName);
     this.output(AUDIT_TABLE_OUTPUT, this.auditTable.tableName);
-  }
-
-  /** A secret of the topology by name; throws naming the known ones. */
-  public secret(name: string): secretsmanager.Secret {
-    const secret = this.secrets[name];
-    if (!secret) {
-      throw new Error(
-        `the topology declares no secret "${name}" (secrets: ${Object.keys(this.secrets).join(", ")})`,
-      );
+    if (Object.hasOwn(this.courier.secrets, "verification")) {
+      this.output(VERIFICATION_SECRET_OUTPUT, this.courier.secret("verification").secretArn);
     }
-    return secret;
   }
 
-  /** What a consumer's work needs beyond its queues, as its topology entry says: nothing more. */
-  private grantNeeds(spec: ConsumerSpec<string>, consumer: ConsumerFunction): void {
-    const fn = consumer.function;
-    const needs = needsOf(spec);
-    for (const secret of needs.secrets) this.secret(secret).grantRead(fn);
-    if (needs.idempotencyTable) this.idempotencyTable.grantReadWriteData(fn);
+  /** Grants one consumer what its example needs name, and puts their addresses in its environment. */
+  private grantExampleNeeds(name: string, raw: ExampleNeeds, fn: lambda.Function): void {
+    const needs = exampleNeedsOf(raw);
     for (const setting of needs.settings) {
-      // A setting given as a secret (the webhook URL is a bearer secret): only its ARN is in the
-      // template, and the function may read that secret.
-      this.settingSecret(setting)?.grantRead(fn);
+      const spec: SettingSpec = DEPLOY_SETTINGS[setting];
+      const secret = this.settingSecret(setting);
+      // A secret standing in for the value keeps it (a bearer URL) out of the template.
+      if (secret && spec.secretAlternative) {
+        fn.addEnvironment(spec.secretAlternative.env, secret.secretArn);
+        secret.grantRead(fn);
+      } else {
+        fn.addEnvironment(spec.env, this.settings[setting]);
+      }
     }
     if (needs.sendsEmail) {
       // SES has no grant method; sending is limited to the configured sender address.
@@ -362,17 +161,26 @@ export class CourierStack<
         }),
       );
     }
-    // A consumer of an offloading topic reads that topic's payloads: derived from the topology, not declared.
-    if (this.payloadBucket && this.topology.topics[spec.topic as Topic]?.offloadLargePayloads) {
-      this.payloadBucket.grantReadPayloads(fn, payloadPrefix(spec.topic));
-    }
-    for (const prefix of needs.uploads.read) this.uploadsBucket.grantRead(fn, `${prefix}*`);
-    for (const prefix of needs.uploads.write) this.uploadsBucket.grantPut(fn, `${prefix}*`);
+    const { read, write } = needs.uploads;
+    for (const prefix of read) this.uploadsBucket.grantRead(fn, `${prefix}*`);
+    for (const prefix of write) this.uploadsBucket.grantPut(fn, `${prefix}*`);
+    if (read.length > 0 || write.length > 0)
+      fn.addEnvironment(ENV.uploadsBucket, this.uploadsBucket.bucketName);
     if (needs.appendsAuditTrail) {
       // Appends only: it never reads, updates or deletes an entry of the trail.
       fn.addToRolePolicy(
         new iam.PolicyStatement({ actions: ["dynamodb:PutItem"], resources: [this.auditTable.tableArn] }),
       );
+      fn.addEnvironment(ENV.auditTable, this.auditTable.tableName);
+    }
+    if (needs.smsCap) {
+      // Counted in the idempotency table the function already reads and writes.
+      fn.addEnvironment(ENV.smsCap, JSON.stringify(validateSmsCap(needs.smsCap)));
+      new SmsCapAlarm(this, `${pascal(name)}SmsCapAlarm`, {
+        consumer: name,
+        metricName: SMS_CAP_METRIC,
+        namespace: this.courier.metricsNamespace,
+      });
     }
   }
 
@@ -381,8 +189,11 @@ export class CourierStack<
     if (!arn) return undefined;
     let secret = this.settingSecrets.get(setting);
     if (!secret) {
-      const id = `${pascalCase(setting.replace(/Url$/, ""))}Secret`;
-      secret = secretsmanager.Secret.fromSecretCompleteArn(this, id, arn);
+      secret = secretsmanager.Secret.fromSecretCompleteArn(
+        this,
+        `${pascal(setting.replace(/Url$/, ""))}Secret`,
+        arn,
+      );
       this.settingSecrets.set(setting, secret);
     }
     return secret;
@@ -393,35 +204,11 @@ export class CourierStack<
   }
 }
 
-/** Makes every CloudWatch alarm in the stack send ALARM and OK to the alarm topic. */
-class NotifyOnEveryAlarm implements IAspect {
-  constructor(private readonly alarmTopic: AlarmTopic) {}
-
-  visit(node: IConstruct): void {
-    if (node instanceof cloudwatch.Alarm) this.alarmTopic.notify(node);
-  }
-}
-
-function renderFilterPolicy(
-  policy: Readonly<Record<string, readonly string[]>>,
-): Record<string, sns.SubscriptionFilter> {
-  return Object.fromEntries(
-    Object.entries(policy).map(([attribute, allowlist]) => [
-      attribute,
-      sns.SubscriptionFilter.stringFilter({ allowlist: [...allowlist] }),
-    ]),
-  );
-}
-
-/**
- * Queues behind a raised topic take SQS's maximum (1 MiB), not just the topic's limit: a DLQ copy
- * carries the failure reason as extra attributes, which must not push it over.
- */
-function queueSizeFor(topic: { readonly maxMessageBytes?: number }): { maxMessageBytes?: number } {
-  return isRaisedTopic(topic) ? { maxMessageBytes: SQS_MAX_MESSAGE_BYTES } : {};
-}
-
-/** Throws every problem found, naming the prop; the stack is not built from a faulty input. */
-function validate(scope: Construct, prop: string, problems: readonly string[]): void {
-  if (problems.length > 0) throw new InvalidConstructPropsError(scope, prop, problems.join("; "));
+/** "verification-sms" -> "VerificationSms": construct ids of the example's own additions. */
+function pascal(name: string): string {
+  return name
+    .split(/[^A-Za-z0-9]+/)
+    .filter(Boolean)
+    .map((part) => part[0]?.toUpperCase() + part.slice(1))
+    .join("");
 }

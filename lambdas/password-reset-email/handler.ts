@@ -5,12 +5,12 @@
 import { SecretsProvider } from "@aws-lambda-powertools/parameters/secrets";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { SESClient } from "@aws-sdk/client-ses";
+import { defineConsumer, tracedClient } from "@courier-queue/courier";
 import { passwordResetEmailConfig } from "../../src/app/password-reset/config.ts";
 import { type ResetEvent, sendResetEmail } from "../../src/app/password-reset/reset-email.ts";
 import { onceWhereConfigured } from "../../src/app/signup/once-where-configured.ts";
 import { verificationKeyFromSecret } from "../../src/app/signup/verification-key.ts";
-import { defineConsumer } from "../../packages/courier/src/deployment/define-consumer.ts";
-import { tracedClient } from "../../packages/courier/src/topology/tracing.ts";
+import { courierTopology } from "../../src/topology.ts";
 
 const config = passwordResetEmailConfig();
 // Its calls are the side effects: X-Ray shows them under the invocation (tracing.ts).
@@ -24,7 +24,7 @@ const sendOnce = onceWhereConfigured("password-reset-email", (message: ResetEven
   sendResetEmail({ ses, config, key }, message),
 );
 
-export const handler = defineConsumer({
+export const handler = defineConsumer(courierTopology, {
   name: "password-reset-email",
   handle: async (message, ctx) => {
     const sent = await sendOnce(message, ctx);

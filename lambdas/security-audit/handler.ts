@@ -3,11 +3,11 @@
  * order the events were published (FIFO topic; the key is the topic's sequence number).
  */
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { defineConsumer, tracedClient } from "@courier-queue/courier";
 import { securityAuditConfig } from "../../src/app/security-audit/config.ts";
 import { type AuditedEvent, recordSecurityEvent } from "../../src/app/security-audit/record-event.ts";
 import { onceWhereConfigured } from "../../src/app/signup/once-where-configured.ts";
-import { defineConsumer } from "../../packages/courier/src/deployment/define-consumer.ts";
-import { tracedClient } from "../../packages/courier/src/topology/tracing.ts";
+import { courierTopology } from "../../src/topology.ts";
 
 const { auditTable } = securityAuditConfig();
 // Its calls are the side effects: X-Ray shows them under the invocation (tracing.ts).
@@ -21,7 +21,7 @@ const recordOnce = onceWhereConfigured(
     recordSecurityEvent({ dynamo, table: auditTable }, input, input.sequenceNumber),
 );
 
-export const handler = defineConsumer({
+export const handler = defineConsumer(courierTopology, {
   name: "security-audit",
   handle: async (message, ctx) => {
     const result = await recordOnce({ ...message, sequenceNumber: ctx.sequenceNumber }, ctx);

@@ -5,12 +5,13 @@
  */
 import { SecretsProvider } from "@aws-lambda-powertools/parameters/secrets";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { defineConsumer } from "@courier-queue/courier";
 import { teamNotifySettings } from "../../src/app/signup/config.ts";
 import { onceWhereConfigured } from "../../src/app/signup/once-where-configured.ts";
 import type { SignupEvent } from "../../src/app/signup/signup-event.ts";
 import { notifyTeam } from "../../src/app/signup/team-notify.ts";
 import { webhookUrlSource } from "../../src/app/signup/team-webhook-url.ts";
-import { defineConsumer } from "../../packages/courier/src/deployment/define-consumer.ts";
+import { courierTopology } from "../../src/topology.ts";
 
 // Fails the cold start with a message naming any missing setting.
 const settings = teamNotifySettings();
@@ -23,7 +24,7 @@ const notifyOnce = onceWhereConfigured("team-notify", async (message: SignupEven
   notifyTeam({ config: { webhookUrl: await webhookUrl(), timeoutMs: settings.timeoutMs } }, message),
 );
 
-export const handler = defineConsumer({
+export const handler = defineConsumer(courierTopology, {
   name: "team-notify",
   handle: async (message, ctx) => {
     // A code re-send is not a sign-up; the subscription filter (purpose) keeps it away too.

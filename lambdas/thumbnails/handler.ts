@@ -3,19 +3,18 @@
  * are built once per cold start; the logic lives in src/images/thumbnails.ts.
  */
 import { S3Client } from "@aws-sdk/client-s3";
+import { defineConsumer, tracedClient } from "@courier-queue/courier";
 import { thumbnailsConfigFromEnv } from "../../src/app/images/config.ts";
 import { recordingFailure } from "../../src/app/images/image-status.ts";
 import { makeThumbnails } from "../../src/app/images/thumbnails.ts";
-import { defineConsumer } from "../../packages/courier/src/deployment/define-consumer.ts";
-import { consumers } from "../../src/topology.ts";
-import { tracedClient } from "../../packages/courier/src/topology/tracing.ts";
+import { courierTopology } from "../../src/topology.ts";
 
 // Fails the cold start with a message naming any missing or malformed setting.
 const config = thumbnailsConfigFromEnv();
 // Its calls are the side effects: X-Ray shows them under the invocation (tracing.ts).
 const s3 = tracedClient("thumbnails", new S3Client({}));
 
-export const handler = defineConsumer({
+export const handler = defineConsumer(courierTopology, {
   name: "thumbnails",
   // Decoding a large image takes most of the function's memory and both cores: one record at a
   // time keeps a batch of five originals from decoding side by side.
@@ -23,7 +22,7 @@ export const handler = defineConsumer({
   handle: async (message, ctx) => {
     // An ImageRejectedError is a PermanentError: the runtime dead-letters it with its reason, and
     // the marker left beside the renditions lets the API answer `failed` with that reason.
-    const lastTry = ctx.receiveCount >= consumers.thumbnails.maxReceiveCount;
+    const lastTry = ctx.receiveCount >= courierTopology.consumers.thumbnails.maxReceiveCount;
     const outcome = await recordingFailure(
       { s3, bucket: config.uploadsBucket },
       message.data.imageId,

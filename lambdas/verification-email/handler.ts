@@ -5,13 +5,13 @@
 import { SecretsProvider } from "@aws-lambda-powertools/parameters/secrets";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { SESClient } from "@aws-sdk/client-ses";
+import { defineConsumer, tracedClient } from "@courier-queue/courier";
 import { verificationEmailConfig } from "../../src/app/signup/config.ts";
 import { onceWhereConfigured } from "../../src/app/signup/once-where-configured.ts";
 import { type SignupEvent, wantsChannel } from "../../src/app/signup/signup-event.ts";
 import { sendVerificationEmail } from "../../src/app/signup/verification-email.ts";
 import { verificationKeyFromSecret } from "../../src/app/signup/verification-key.ts";
-import { defineConsumer } from "../../packages/courier/src/deployment/define-consumer.ts";
-import { tracedClient } from "../../packages/courier/src/topology/tracing.ts";
+import { courierTopology } from "../../src/topology.ts";
 
 // Fails the cold start with a message naming any missing setting.
 const config = verificationEmailConfig();
@@ -31,7 +31,7 @@ const sendOnce = onceWhereConfigured("verification-email", async (message: Signu
   };
 });
 
-export const handler = defineConsumer({
+export const handler = defineConsumer(courierTopology, {
   name: "verification-email",
   handle: async (message, ctx) => {
     // The subscription filter keeps the other channel's re-sends away; this guards a filterless run.

@@ -8,14 +8,14 @@ import { SecretsProvider } from "@aws-lambda-powertools/parameters/secrets";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { SNSClient } from "@aws-sdk/client-sns";
+import { defineConsumer, tracedClient } from "@courier-queue/courier";
 import { verificationSmsConfig } from "../../src/app/signup/config.ts";
 import { onceWhereConfigured } from "../../src/app/signup/once-where-configured.ts";
 import { type SignupEvent, wantsChannel } from "../../src/app/signup/signup-event.ts";
 import { SMS_CAP_METRIC, smsCapFromEnv } from "../../src/app/signup/sms-cap.ts";
 import { verificationKeyFromSecret } from "../../src/app/signup/verification-key.ts";
 import { sendVerificationSms } from "../../src/app/signup/verification-sms.ts";
-import { defineConsumer } from "../../packages/courier/src/deployment/define-consumer.ts";
-import { tracedClient } from "../../packages/courier/src/topology/tracing.ts";
+import { courierTopology } from "../../src/topology.ts";
 
 // Fails the cold start with a message naming any missing setting.
 const config = verificationSmsConfig();
@@ -41,7 +41,7 @@ const sendOnce = onceWhereConfigured("verification-sms", async (message: SignupE
   return { snsMessageId: sent.snsMessageId, expiresAt: sent.expiresAt.toISOString() };
 });
 
-export const handler = defineConsumer({
+export const handler = defineConsumer(courierTopology, {
   name: "verification-sms",
   handle: async (message, ctx) => {
     // The subscription filter keeps the other channel's re-sends away; this guards a filterless run.

@@ -5,9 +5,9 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { type DeployedTopology, topologyFromOutputs } from "@courier-queue/courier/worker";
 import { App, type Stack } from "aws-cdk-lib";
 import { CourierStack } from "../../cdk/stacks/courier-stack.ts";
-import { type DeployedTopology, topologyFromOutputs } from "../../packages/courier/src/deployment/deployed-topology.ts";
 import { LOCAL_DEPLOY_SETTINGS } from "../app/deployment/local-run.ts";
 import { type DeployAction, deployTemplate } from "./cloudformation.ts";
 import { type CfnTemplate, localTemplate, type Removed } from "./local-template.ts";
@@ -79,7 +79,7 @@ export function synthesizeTemplate(stackName: string, build: StackFactory): CfnT
 export async function deployToLocalStack(options: LocalDeployOptions): Promise<LocalDeployment> {
   const started = performance.now();
   const full = options.template ?? synthesizeTemplate(options.stackName, options.build ?? buildCourierStack);
-  const { template, removed } = localTemplate(full);
+  const { template, removed } = localTemplate(full, { stackName: options.stackName });
   options.log?.(
     `deploying stack "${options.stackName}" (${Object.keys(template.Resources).length} resources; ` +
       `${removed.length} left out for LocalStack)`,

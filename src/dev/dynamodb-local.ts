@@ -14,10 +14,9 @@ import {
   ListTablesCommand,
   ResourceInUseException,
 } from "@aws-sdk/client-dynamodb";
+import { IDEMPOTENCY_PARTITION_KEY } from "@courier-queue/courier";
 import dynalite from "dynalite";
 import { AUDIT_PARTITION_KEY, AUDIT_SORT_KEY } from "../app/security-audit/audit-table.ts";
-import { localAuditTableName, localIdempotencyTableName } from "../app/deployment/local-run.ts";
-import { IDEMPOTENCY_PARTITION_KEY } from "../../packages/courier/src/lib/idempotency/table-schema.ts";
 import { localClientConfig } from "./local-aws-config.ts";
 
 export const DEFAULT_DYNAMODB_PORT = 8000;
@@ -133,6 +132,3 @@ export async function ensureAuditTable(endpoint: string, tableName: string): Pro
   await client.send(new DescribeTableCommand({ TableName: tableName }));
   client.destroy();
 }
-
-/** The local stand-in for the stack's table, one per stack copy. */
-export { localAuditTableName, localIdempotencyTableName };

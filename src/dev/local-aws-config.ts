@@ -1,21 +1,17 @@
 /**
  * Client configuration for the local run: LocalStack at `AWS_ENDPOINT_URL` when set (a LocalStack
  * in Docker, or elsewhere), otherwise the harness's host-mode LocalStack on 127.0.0.1:4566 (or the
- * port in COURIER_LOCALSTACK_PORT), with its dummy credentials. The rule itself lives with the other
- * target rules in src/deployment/aws-target.ts.
+ * port in COURIER_LOCALSTACK_PORT), with its dummy credentials. The rule itself is the package's
+ * `localTarget`, the same as `--local` for every command.
  */
-import {
-  LOCALSTACK_DEFAULT_PORT,
-  LOCALSTACK_REGION,
-  localStackEndpoint,
-  localTarget,
-} from "../../packages/courier/src/deployment/aws-target.ts";
+import { localTarget } from "@courier-queue/courier/worker";
 
-export const DEFAULT_LOCAL_ENDPOINT = `http://127.0.0.1:${LOCALSTACK_DEFAULT_PORT}`;
-export const LOCAL_REGION = LOCALSTACK_REGION;
+/** Where `localTarget` points without AWS_ENDPOINT_URL or COURIER_LOCALSTACK_PORT. */
+export const DEFAULT_LOCAL_ENDPOINT = localTarget({}).endpoint as string;
+export const LOCAL_REGION = localTarget({}).region as string;
 
 export function localEndpoint(env: NodeJS.ProcessEnv = process.env): string {
-  return localStackEndpoint(env);
+  return localTarget(env).endpoint as string;
 }
 
 export interface LocalClientConfig {
@@ -28,8 +24,8 @@ export interface LocalClientConfig {
 export function localClientConfig(env: NodeJS.ProcessEnv = process.env): LocalClientConfig {
   const target = localTarget(env);
   return {
-    endpoint: target.endpoint ?? localStackEndpoint(env),
-    region: target.region ?? LOCALSTACK_REGION,
+    endpoint: target.endpoint ?? DEFAULT_LOCAL_ENDPOINT,
+    region: target.region ?? LOCAL_REGION,
     credentials: { accessKeyId: "test", secretAccessKey: "test" },
     forcePathStyle: true,
   };

@@ -20,40 +20,34 @@ import { S3Client } from "@aws-sdk/client-s3";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { SESClient, VerifyEmailIdentityCommand } from "@aws-sdk/client-ses";
 import { SNSClient } from "@aws-sdk/client-sns";
-import { SQSClient } from "@aws-sdk/client-sqs";
+import { GetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
+import { createPublisher } from "@courier-queue/courier";
+import { localStackPeek, oldestAgeFromPeek, startConsole } from "@courier-queue/courier/cli";
+import {
+  type DeployedTopology,
+  localTarget,
+  type RecordOutcome,
+  startWorkers,
+  type WorkerLogs,
+  type WorkerPool,
+  workerTarget,
+} from "@courier-queue/courier/worker";
 import { openAccountsDb } from "../app/accounts/account-store.ts";
 import { createApiServer } from "../app/api/api-server.ts";
 import { apiAbuseSettingsFromEnv } from "../app/api/api-settings.ts";
+import { ENV } from "../app/deployment/example-env.ts";
+import {
+  AUDIT_TABLE_OUTPUT,
+  DEFAULT_STACK_NAME,
+  UPLOADS_BUCKET_OUTPUT,
+} from "../app/deployment/example-outputs.ts";
+import { LOCALSTACK_MAX_PUBLISH_BYTES } from "../app/deployment/local-run.ts";
 import { createOutboxRelay, type OutboxRelay } from "../app/outbox/index.ts";
 import { readAuditTrail } from "../app/security-audit/audit-table.ts";
 import { verificationKeyFromSecret } from "../app/signup/verification-key.ts";
-import { startConsole } from "../../packages/courier/src/console/server.ts";
-import { localTarget, targetEnvironment } from "../../packages/courier/src/deployment/aws-target.ts";
-import type { DeploySettings } from "../../packages/courier/src/deployment/consumer-environment.ts";
-import { localStackPeek, oldestAgeFromPeek, queueDepth } from "../../packages/courier/src/deployment/consumer-status.ts";
-import type { DeployedTopology } from "../../packages/courier/src/deployment/deployed-topology.ts";
-import { LOCALSTACK_MAX_PUBLISH_BYTES } from "../app/deployment/local-run.ts";
-import { createPublisher } from "../../packages/courier/src/deployment/publisher.ts";
-import { DEFAULT_STACK_NAME } from "../../packages/courier/src/deployment/stack-outputs.ts";
-import {
-  type ConsumerName,
-  consumerNames,
-  redriveFunction,
-  type TopicName,
-  topicNames,
-} from "../topology.ts";
-import type { RecordOutcome } from "../../packages/courier/src/lib/consumer/outcomes.ts";
-import type { WorkerLogs } from "../../packages/courier/src/worker/readable-output.ts";
-import { type WorkerPlan, WorkerPool } from "../../packages/courier/src/worker/worker.ts";
-import { workerEnvironment } from "../../packages/courier/src/worker/worker-environment.ts";
+import { type ConsumerName, consumerNames, courierTopology, type TopicName } from "../topology.ts";
 import type { LocalDeployment } from "./deploy.ts";
-import {
-  ensureAuditTable,
-  ensureIdempotencyTable,
-  ensureLocalDynamo,
-  localAuditTableName,
-  localIdempotencyTableName,
-} from "./dynamodb-local.ts";
+import { ensureAuditTable, ensureIdempotencyTable, ensureLocalDynamo } from "./dynamodb-local.ts";
 import { localClientConfig } from "./local-aws-config.ts";
 import { ensureLocalStack, type LocalStackHandle, PROJECT_ROOT, stopLocalStack } from "./localstack.ts";
 import { startWebhookSink, type WebhookSink } from "./webhook-sink.ts";
@@ -135,11 +129,19 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
       // Loaded lazily: the CDK app takes seconds to import.
       (await (await import("./deploy.ts")).deployToLocalStack({ stackName, endpoint, log }));
 
+    // The stack's tables are not deployed on LocalStack: its outputs name them as the local template
+    // renamed them, and they are created here, on the DynamoDB-API server, under those names.
+    const idempotencyTable = requiredName(topology, "idempotency table", topology.idempotencyTable);
+    const auditTable = requiredName(topology, "audit table", topology.outputs[AUDIT_TABLE_OUTPUT]);
+    const uploadsBucket = requiredName(topology, "uploads bucket", topology.outputs[UPLOADS_BUCKET_OUTPUT]);
+    const verificationSecretArn = requiredName(
+      topology,
+      "verification secret",
+      topology.secretArns.verification,
+    );
     const dynamo = await ensureLocalDynamo({ path: join(dataDir, "dynamodb") });
     cleanups.push(() => dynamo.close());
-    const idempotencyTable = localIdempotencyTableName(stackName);
     await ensureIdempotencyTable(dynamo.endpoint, idempotencyTable);
-    const auditTable = localAuditTableName(stackName);
     await ensureAuditTable(dynamo.endpoint, auditTable);
     log(
       `idempotency table "${idempotencyTable}" on ${dynamo.endpoint}${dynamo.started ? " (dynalite)" : ""}`,
@@ -156,12 +158,11 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
     cleanups.push(async () => db.close());
     const sns = new SNSClient(aws);
     const s3 = new S3Client(aws);
-    const publisher = createPublisher({
+    const publisher = createPublisher(courierTopology, {
       sns,
-      topicArns: Object.fromEntries(topicNames.map((t) => [t, topology.topics[t].arn])) as Record<
-        TopicName,
-        string
-      >,
+      topicArns: Object.fromEntries(
+        Object.keys(courierTopology.topics).map((t) => [t, requiredTopic(topology, t).arn]),
+      ) as Record<TopicName, string>,
       producer: "example-api",
       // Large account-export manifests go through the stack's payload bucket, as in AWS; above
       // 256 KiB already, which is all LocalStack's SNS takes.
@@ -172,9 +173,9 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
     const secrets = new SecretsProvider({ awsSdkV3Client: new SecretsManagerClient(aws) });
     const server: Server = createApiServer({
       db,
-      verificationKey: verificationKeyFromSecret(secrets, topology.verificationSecretArn),
+      verificationKey: verificationKeyFromSecret(secrets, verificationSecretArn),
       s3,
-      uploadsBucket: topology.uploadsBucket,
+      uploadsBucket,
       imagePublisher: publisher,
       exportPublisher: publisher,
       // The security-audit consumer's table, read where that consumer writes it (dynalite here).
@@ -206,31 +207,25 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
     relay.start();
     cleanups.push(() => relay.stop());
 
-    const settings: DeploySettings = {
-      mailFrom: LOCAL_MAIL_FROM,
-      verifyUrlBase: `${apiUrl}/verify`,
-      teamWebhookUrl: webhook.url,
+    await new SESClient(aws).send(new VerifyEmailIdentityCommand({ EmailAddress: LOCAL_MAIL_FROM }));
+    // What this run has in place of the deployment's settings: the API's own sender, link and
+    // webhook sink, given to the consumers whose deployed environment has them.
+    const localSettings: Record<string, string> = {
+      [ENV.mailFrom]: LOCAL_MAIL_FROM,
+      [ENV.verifyUrlBase]: `${apiUrl}/verify`,
+      [ENV.teamWebhookUrl]: webhook.url,
     };
-    await new SESClient(aws).send(new VerifyEmailIdentityCommand({ EmailAddress: settings.mailFrom }));
-
-    const selected = options.consumers ?? consumerNames;
-    const plans: WorkerPlan[] = selected.map((consumer) => ({
-      consumer,
-      env: workerEnvironment({
-        consumer,
-        topology,
-        settings,
-        target: {
-          env: targetEnvironment(localTarget({ ...process.env, AWS_ENDPOINT_URL: endpoint })),
-          isolated: true,
-        },
-        baseEnv: { ...process.env, AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint },
-        idempotencyTable,
-        auditTable,
-        ...(options.workerWaitSeconds !== undefined ? { waitTimeSeconds: options.workerWaitSeconds } : {}),
-      }),
-    }));
-    const workers = new WorkerPool(plans, {
+    const workers = startWorkers({
+      topology,
+      consumers: options.consumers ?? consumerNames,
+      projectRoot: PROJECT_ROOT,
+      target: workerTarget(localTarget({ ...process.env, AWS_ENDPOINT_URL: endpoint })),
+      baseEnv: { ...process.env, AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint },
+      environment: (consumer) => {
+        const deployed = topology.consumers[consumer]?.environment ?? {};
+        return Object.fromEntries(Object.entries(localSettings).filter(([key]) => key in deployed));
+      },
+      ...(options.workerWaitSeconds !== undefined ? { waitTimeSeconds: options.workerWaitSeconds } : {}),
       ...(options.workerOutput ? { output: options.workerOutput } : {}),
       logs: options.workerLogs ?? "json",
       ...(options.onOutcome ? { onOutcome: (_state, outcome) => options.onOutcome?.(outcome) } : {}),
@@ -247,10 +242,15 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
       endpoint: `LocalStack at ${endpoint}`,
       readOnly: false,
       oldestAge: oldestAgeFromPeek(localStackPeek(endpoint)),
-      maxRedrives: redriveFunction.maxRedrives,
     });
     cleanups.push(() => operatorConsole.close());
-    const depth = (url: string) => queueDepth(sqs, url);
+    const depth = async (url: string | undefined) => {
+      if (!url) return 0;
+      const { Attributes } = await sqs.send(
+        new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ["ApproximateNumberOfMessages"] }),
+      );
+      return Number(Attributes?.ApproximateNumberOfMessages ?? 0);
+    };
     return {
       apiUrl,
       consoleUrl: operatorConsole.url,
@@ -265,11 +265,11 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
       consumerLines: () =>
         Promise.all(
           workers.states.map(async (state) => ({
-            consumer: state.consumer,
+            consumer: state.consumer as ConsumerName,
             processed: state.stats?.succeeded ?? 0,
             failed: state.stats?.failed ?? 0,
-            queueDepth: await depth(topology.consumers[state.consumer].queueUrl),
-            dlqDepth: await depth(topology.consumers[state.consumer].dlqUrl),
+            queueDepth: await depth(topology.consumers[state.consumer]?.queueUrl),
+            dlqDepth: await depth(topology.consumers[state.consumer]?.dlqUrl),
           })),
         ),
       stop: stopAll,
@@ -278,4 +278,16 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
     await stopAll();
     throw error;
   }
+}
+
+/** A name the example's stack must have left in its outputs, or an error saying which is missing. */
+function requiredName(topology: DeployedTopology, what: string, value: string | undefined): string {
+  if (!value) throw new Error(`stack "${topology.stackName}" names no ${what} in its outputs`);
+  return value;
+}
+
+function requiredTopic(topology: DeployedTopology, topic: string) {
+  const deployed = topology.topics[topic];
+  if (!deployed) throw new Error(`stack "${topology.stackName}" has no topic "${topic}"`);
+  return deployed;
 }

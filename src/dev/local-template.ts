@@ -5,6 +5,10 @@
  * it downloads DynamoDB Local at first use; custom resources: silently skipped, so anything waiting
  * on their attributes would break). The local runtime supplies those pieces from the local side.
  *
+ * Outputs are kept: a `Ref` or `Fn::GetAtt` in one to a removed resource becomes "" (the manifest
+ * reads "" as absent), except a `Ref` to a removed DynamoDB table, which becomes
+ * `localTableName(stackName, logicalId)`: the local run creates that table on its DynamoDB-API server.
+ *
  * One property is rewritten rather than removed: LocalStack 4.14's CloudFormation hands a queue's or
  * topic's `MaximumMessageSize` to the SQS/SNS API as the template's number, which that API refuses
  * ("valid types: <class 'str'>"); CloudFormation on AWS takes the number. It is passed as a string.
@@ -50,6 +54,16 @@ export interface LocalTemplate {
   readonly template: CfnTemplate;
   /** Every removed resource, output, parameter and rule, in removal order. */
   readonly removed: readonly Removed[];
+}
+
+/** The name a removed DynamoDB table has on the local DynamoDB-API server. */
+export function localTableName(stackName: string, logicalId: string): string {
+  return `${stackName}-${logicalId}`;
+}
+
+export interface LocalTemplateOptions {
+  /** Names the local stand-ins of removed tables. @default "local" */
+  readonly stackName?: string;
 }
 
 /** The parameter the CDK's default synthesizer adds to check the bootstrap stack; nothing is bootstrapped locally. */
@@ -134,10 +148,11 @@ function firstRemoved(refs: ReadonlySet<string>, removed: ReadonlySet<string>): 
 }
 
 /**
- * Removes what LocalStack cannot run, then, until nothing changes, every resource, output and rule
- * that refers to something removed. The input is not modified.
+ * Removes what LocalStack cannot run, then, until nothing changes, every resource and rule that
+ * refers to something removed; in outputs such references are replaced. The input is not modified.
  */
-export function localTemplate(source: CfnTemplate): LocalTemplate {
+export function localTemplate(source: CfnTemplate, options: LocalTemplateOptions = {}): LocalTemplate {
+  const stackName = options.stackName ?? "local";
   const removed: Removed[] = [];
   const gone = new Set<string>();
   const resources: Record<string, CfnResource> = { ...source.Resources };
@@ -185,18 +200,29 @@ export function localTemplate(source: CfnTemplate): LocalTemplate {
     }
   }
 
+  // Outputs stay, with references to what was removed replaced (see the module comment).
+  const stand = (id: string, attribute: string | undefined): string | undefined => {
+    if (!gone.has(id) || !Object.hasOwn(source.Resources, id)) return undefined;
+    return source.Resources[id]?.Type === "AWS::DynamoDB::Table" && attribute === undefined
+      ? localTableName(stackName, id)
+      : "";
+  };
+  for (const [id, output] of Object.entries(outputs)) {
+    const replaced = replaceRemoved(output, stand) as CfnOutput;
+    // An output that was nothing but such a reference says nothing (and CloudFormation wants a value).
+    if (replaced.Value === "") {
+      delete outputs[id];
+      const culprit = firstRemoved(referencedIds(output), gone) ?? "";
+      removed.push({ logicalId: id, type: "Output", reason: { kind: "references", removed: culprit } });
+    } else {
+      outputs[id] = replaced;
+    }
+  }
   for (const [id, rule] of Object.entries(rules)) {
     const culprit = firstRemoved(referencedIds(rule), gone);
     if (culprit) {
       delete rules[id];
       removed.push({ logicalId: id, type: "Rule", reason: { kind: "references", removed: culprit } });
-    }
-  }
-  for (const [id, output] of Object.entries(outputs)) {
-    const culprit = firstRemoved(referencedIds(output), gone);
-    if (culprit) {
-      delete outputs[id];
-      removed.push({ logicalId: id, type: "Output", reason: { kind: "references", removed: culprit } });
     }
   }
 
@@ -210,6 +236,51 @@ export function localTemplate(source: CfnTemplate): LocalTemplate {
   setOrDrop("Rules", rules);
   setOrDrop("Outputs", outputs);
   return { template: template as CfnTemplate, removed };
+}
+
+/**
+ * The fragment with every `Ref` / `Fn::GetAtt` (and `${...}` in `Fn::Sub`) that `stand` has a value
+ * for replaced by that value.
+ */
+function replaceRemoved(
+  value: unknown,
+  stand: (id: string, attribute: string | undefined) => string | undefined,
+): unknown {
+  if (Array.isArray(value)) return value.map((item) => replaceRemoved(item, stand));
+  if (value === null || typeof value !== "object") return value;
+  const record = value as Record<string, unknown>;
+  const keys = Object.keys(record);
+  if (keys.length === 1) {
+    const [key] = keys as [string];
+    const inner = record[key];
+    if (key === "Ref" && typeof inner === "string") {
+      const replacement = stand(inner, undefined);
+      if (replacement !== undefined) return replacement;
+    }
+    if (key === "Fn::GetAtt") {
+      const [id, attribute] =
+        typeof inner === "string" ? (inner.split(".") as [string, string?]) : (inner as [unknown, unknown]);
+      if (typeof id === "string") {
+        const replacement = stand(id, typeof attribute === "string" ? attribute : "");
+        if (replacement !== undefined) return replacement;
+      }
+    }
+    if (key === "Fn::Sub") {
+      const [text, variables] =
+        typeof inner === "string" ? [inner, undefined] : (inner as [unknown, unknown]);
+      if (typeof text === "string") {
+        const names = new Set(variables && typeof variables === "object" ? Object.keys(variables) : []);
+        const replaced = text.replace(/\$\{([^}!][^}]*)\}/g, (whole, ref: string) => {
+          const [id, attribute] = ref.split(".") as [string, string?];
+          if (names.has(id)) return whole;
+          return stand(id, attribute) ?? whole;
+        });
+        const rest = variables === undefined ? undefined : replaceRemoved(variables, stand);
+        return { "Fn::Sub": rest === undefined ? replaced : [replaced, rest] };
+      }
+    }
+  }
+  return Object.fromEntries(Object.entries(record).map(([k, v]) => [k, replaceRemoved(v, stand)]));
 }
 
 /** One line per removal, for `courier local up` and the test log. */

@@ -7,11 +7,14 @@ import { Duration, Stack } from "aws-cdk-lib";
 import * as sns from "aws-cdk-lib/aws-sns";
 import * as sqs from "aws-cdk-lib/aws-sqs";
 import { describe, expect, it } from "vitest";
-import { ConsumerFunction, type ConsumerFunctionProps } from "../../packages/courier/src/cdk/consumer-function.ts";
+import { CourierStack } from "../../cdk/stacks/courier-stack.ts";
+import {
+  ConsumerFunction,
+  type ConsumerFunctionProps,
+} from "../../packages/courier/src/cdk/consumer-function.ts";
 import { ConsumerQueue, type ConsumerQueueProps } from "../../packages/courier/src/cdk/consumer-queue.ts";
 import { InvalidConstructPropsError } from "../../packages/courier/src/cdk/errors.ts";
 import { RedriveFunction } from "../../packages/courier/src/cdk/redrive-function.ts";
-import { CourierStack } from "../../cdk/stacks/courier-stack.ts";
 import { consumers } from "../../src/topology.ts";
 import { appWithoutBundling, TEST_SETTINGS } from "./fixtures.ts";
 
@@ -163,7 +166,7 @@ describe("GIVEN the stack rendered from a topology with a mistake", () => {
     teamNotify.visibilityTimeoutSeconds = 60;
     try {
       expect(() => new CourierStack(appWithoutBundling(), "courier", { settings: TEST_SETTINGS })).toThrow(
-        /courier\/TeamNotifyConsumer: queue visibility timeout \(60 s\)/,
+        /courier\/Courier\/topology: consumer "team-notify": visibilityTimeoutSeconds 60 is under 6 × timeoutSeconds \(180\)/,
       );
     } finally {
       teamNotify.visibilityTimeoutSeconds = saved;
@@ -176,7 +179,7 @@ describe("GIVEN the stack rendered from a topology with a mistake", () => {
     withFilter.filterPolicy = { country: ["NZ"] };
     try {
       expect(() => new CourierStack(appWithoutBundling(), "courier", { settings: TEST_SETTINGS })).toThrow(
-        /courier\/TeamNotifyQueue: filter policy names attribute "country".*\(it sets: type, version, hasPhone, purpose\)/,
+        /courier\/Courier\/TeamNotifyQueue: filter policy names attribute "country".*\(it sets: type, version, hasPhone, purpose\)/,
       );
     } finally {
       if (saved === undefined) delete withFilter.filterPolicy;

@@ -7,15 +7,12 @@
  */
 import { Match } from "aws-cdk-lib/assertions";
 import { beforeAll, describe, expect, it } from "vitest";
-import {
-  type ConsumerSpec,
-  consumerNames,
-  consumers,
-  isOrderedTopic,
-} from "../../src/topology.ts";
+import { isOrderedTopic, type TopicSpec } from "../../packages/courier/src/topology/topology.ts";
+import { consumerNames, consumers, exampleNeeds, topics } from "../../src/topology.ts";
 import {
   type CfnTemplate,
   logicalId,
+  parseJoinedJson,
   props,
   resourcesOfType,
   type SynthesizedCourier,
@@ -67,7 +64,9 @@ describe("GIVEN the synthesized stack", () => {
       .map(([, q]) => q.Properties?.QueueName)
       .filter((n) => n !== undefined);
     // Every source queue is named (its DLQ names it back); a FIFO DLQ is named too, for its .fifo.
-    const fifoConsumers = consumerNames.filter((n) => isOrderedTopic(consumers[n].topic)).length;
+    const fifoConsumers = consumerNames.filter((n) =>
+      isOrderedTopic(topics[consumers[n].topic] as TopicSpec),
+    ).length;
     // (and its subscription DLQ) are named too, for their .fifo suffix.
     expect(queueNames).toHaveLength(consumerNames.length + 2 * fifoConsumers);
     for (const n of queueNames) {
@@ -142,7 +141,7 @@ describe("GIVEN the synthesized stack", () => {
   });
 
   describe("WHEN looking at the idempotency table", () => {
-    const table = () => props(json, logicalId(synth.stack.idempotencyTable));
+    const table = () => props(json, logicalId(synth.idempotencyTable));
 
     it("THEN it is keyed by the string attribute id, as Powertools idempotency expects", () => {
       expect(table().KeySchema).toEqual([{ AttributeName: "id", KeyType: "HASH" }]);
@@ -160,14 +159,13 @@ describe("GIVEN the synthesized stack", () => {
     });
   });
 
-  it("THEN its table name is an output for the consumers' local run", () => {
-    synth.template.hasOutput("IdempotencyTableName", {
-      Value: { Ref: logicalId(synth.stack.idempotencyTable) },
-    });
+  it("THEN its table name is in the manifest for the consumers' local run", () => {
+    const manifest = parseJoinedJson(synth.json.Outputs?.CourierManifest?.Value) as Record<string, unknown>;
+    expect(manifest.idempotencyTable).toEqual({ Ref: logicalId(synth.idempotencyTable) });
   });
 
   it("THEN there are exactly five alarms per consumer (DLQ, subscription DLQ, oldest age, errors, throttles), and one per SMS cap", () => {
-    const caps = consumerNames.filter((name) => (consumers[name] as ConsumerSpec).smsCap).length;
+    const caps = consumerNames.filter((name) => exampleNeeds[name].smsCap).length;
     expect(caps).toBe(1);
     expect(resourcesOfType(json, "AWS::CloudWatch::Alarm")).toHaveLength(5 * consumerNames.length + caps);
   });

@@ -29,7 +29,7 @@ beforeAll(() => {
 });
 
 const roleOf = (fn: { role?: unknown }) => logicalId((fn as { role: Parameters<typeof logicalId>[0] }).role);
-const consumerRole = (name: ConsumerName) => roleOf(synth.stack.consumerFunctions[name].function);
+const consumerRole = (name: ConsumerName) => roleOf(synth.courier.consumerFunctions[name].function);
 const statementsOf = (roleId: string) => roleStatements(json, roleId).filter((s) => s.Effect === "Allow");
 const withActionPrefix = (statements: PolicyStatement[], prefix: string) =>
   statements.filter((s) => actionsOf(s).some((a) => a.startsWith(prefix)));
@@ -47,12 +47,12 @@ const policyOf = (type: string, targetKey: string, targetId: string): PolicyStat
 describe("GIVEN the synthesized stack", () => {
   describe.each(topicNames)("WHEN looking at topic %s", (name) => {
     it("THEN it is encrypted with a customer-managed key from this stack, not alias/aws/sns", () => {
-      const topic = synth.stack.topics[name];
+      const topic = synth.courier.topics[name];
       expect(props(json, logicalId(topic.topic)).KmsMasterKeyId).toEqual(arnOf(logicalId(topic.masterKey)));
     });
 
     it("THEN its key lets the SNS service use it (same account only)", () => {
-      const key = props(json, logicalId(synth.stack.topics[name].masterKey));
+      const key = props(json, logicalId(synth.courier.topics[name].masterKey));
       const statements = (key.KeyPolicy as { Statement: PolicyStatement[] }).Statement;
       const sns = statements.filter((s) => text(s.Principal) === text({ Service: "sns.amazonaws.com" }));
       expect(sns).toHaveLength(1);
@@ -66,7 +66,7 @@ describe("GIVEN the synthesized stack", () => {
       const statements = policyOf(
         "AWS::SNS::TopicPolicy",
         "Topics",
-        logicalId(synth.stack.topics[name].topic),
+        logicalId(synth.courier.topics[name].topic),
       );
       expect(statements.length).toBeGreaterThan(0);
       expect(statements.every(sslDeny)).toBe(true);
@@ -74,7 +74,7 @@ describe("GIVEN the synthesized stack", () => {
   });
 
   describe.each(consumerNames)("WHEN looking at consumer %s's queues", (name) => {
-    const queues = () => synth.stack.consumerQueues[name];
+    const queues = () => synth.courier.consumerQueues[name];
 
     it("THEN the queue and its DLQ are encrypted with the consumer's customer-managed key", () => {
       const key = arnOf(logicalId(queues().encryptionKey));
@@ -88,7 +88,7 @@ describe("GIVEN the synthesized stack", () => {
       const sns = statements.filter((s) => text(s.Principal).includes("sns.amazonaws.com"));
       expect(sns).toHaveLength(1);
       expect(sns[0]?.Condition).toEqual({
-        ArnEquals: { "aws:SourceArn": ref(logicalId(synth.stack.topics[consumers[name].topic].topic)) },
+        ArnEquals: { "aws:SourceArn": ref(logicalId(synth.courier.topics[consumers[name].topic].topic)) },
       });
     });
 
@@ -104,7 +104,7 @@ describe("GIVEN the synthesized stack", () => {
           Action: "sqs:SendMessage",
           Resource: arnOf(queueId),
           Condition: {
-            ArnEquals: { "aws:SourceArn": ref(logicalId(synth.stack.topics[consumers[name].topic].topic)) },
+            ArnEquals: { "aws:SourceArn": ref(logicalId(synth.courier.topics[consumers[name].topic].topic)) },
           },
         },
       ]);
@@ -119,7 +119,7 @@ describe("GIVEN the synthesized stack", () => {
 
   describe.each(consumerNames)("WHEN looking at consumer %s's function role", (name) => {
     const own = () => {
-      const q = synth.stack.consumerQueues[name];
+      const q = synth.courier.consumerQueues[name];
       return {
         queue: arnOf(logicalId(q.queue)),
         dlq: arnOf(logicalId(q.deadLetterQueue)),
@@ -157,7 +157,7 @@ describe("GIVEN the synthesized stack", () => {
   });
 
   it("THEN the verification secret is readable by the verification and password reset emailers only", () => {
-    const secret = ref(logicalId(synth.stack.secret("verification")));
+    const secret = ref(logicalId(synth.courier.secret("verification")));
     const readers = resourcesOfType(json, "AWS::IAM::Role")
       .map(([id]) => id)
       .filter((roleId) =>
@@ -179,13 +179,13 @@ describe("GIVEN the synthesized stack", () => {
   });
 
   it("THEN the verification secret is generated, not written in the template", () => {
-    const secret = props(json, logicalId(synth.stack.secret("verification")));
+    const secret = props(json, logicalId(synth.courier.secret("verification")));
     expect(secret.GenerateSecretString).toBeDefined();
     expect(secret.SecretString).toBeUndefined();
   });
 
   it("THEN only the sign-up and password-reset consumers may use the idempotency table", () => {
-    const table = arnOf(logicalId(synth.stack.idempotencyTable));
+    const table = arnOf(logicalId(synth.idempotencyTable));
     const audit = arnOf(logicalId(synth.stack.auditTable));
     const users = resourcesOfType(json, "AWS::IAM::Role")
       .map(([id]) => id)
@@ -287,12 +287,12 @@ describe("GIVEN the synthesized stack", () => {
   });
 
   describe("WHEN looking at the redrive function's role", () => {
-    const redriveRole = () => roleOf(synth.stack.redrive.function);
+    const redriveRole = () => roleOf(synth.courier.redrive.function);
     const pairs = () =>
       consumerNames.map((n) => ({
-        queue: arnOf(logicalId(synth.stack.consumerQueues[n].queue)),
-        dlq: arnOf(logicalId(synth.stack.consumerQueues[n].deadLetterQueue)),
-        subscriptionDlq: arnOf(logicalId(synth.stack.consumerQueues[n].subscriptionDeadLetterQueue)),
+        queue: arnOf(logicalId(synth.courier.consumerQueues[n].queue)),
+        dlq: arnOf(logicalId(synth.courier.consumerQueues[n].deadLetterQueue)),
+        subscriptionDlq: arnOf(logicalId(synth.courier.consumerQueues[n].subscriptionDeadLetterQueue)),
       }));
     const actionsOn = (arn: unknown) =>
       withActionPrefix(statementsOf(redriveRole()), "sqs:")
@@ -337,15 +337,15 @@ describe("GIVEN the synthesized stack", () => {
       for (const r of resources) expect(allowed).toContainEqual(r);
     });
 
-    it("THEN its environment maps each consumer to its queue and DLQ URLs and ARNs and its subscription DLQ URL", () => {
-      const fn = props(json, logicalId(synth.stack.redrive.function));
+    it("THEN its environment maps each consumer to its queue and DLQ URLs and ARNs, its subscription DLQ URL and maxReceiveCount", () => {
+      const fn = props(json, logicalId(synth.courier.redrive.function));
       const value = (fn.Environment as { Variables: Record<string, unknown> }).Variables
         .COURIER_REDRIVE_PAIRS;
       const expected = Object.fromEntries(
         consumerNames.map((n) => {
-          const q = logicalId(synth.stack.consumerQueues[n].queue);
-          const d = logicalId(synth.stack.consumerQueues[n].deadLetterQueue);
-          const s = logicalId(synth.stack.consumerQueues[n].subscriptionDeadLetterQueue);
+          const q = logicalId(synth.courier.consumerQueues[n].queue);
+          const d = logicalId(synth.courier.consumerQueues[n].deadLetterQueue);
+          const s = logicalId(synth.courier.consumerQueues[n].subscriptionDeadLetterQueue);
           return [
             n,
             {
@@ -354,6 +354,7 @@ describe("GIVEN the synthesized stack", () => {
               queueArn: arnOf(q),
               dlqArn: arnOf(d),
               subscriptionDlqUrl: ref(s),
+              maxReceiveCount: consumers[n].maxReceiveCount,
             },
           ];
         }),

@@ -6,32 +6,35 @@
  */
 import { Match } from "aws-cdk-lib/assertions";
 import { beforeAll, describe, expect, it } from "vitest";
-import { type ConsumerResources, consumerEnvironment } from "../../packages/courier/src/deployment/consumer-environment.ts";
-import { topologyFromOutputs } from "../../packages/courier/src/deployment/deployed-topology.ts";
-import { consumerOutputKey, topicOutputKey } from "../../packages/courier/src/deployment/stack-outputs.ts";
 import {
-  consumerNames,
-  consumers,
-  DLQ_RETENTION_DAYS,
-  isOrderedTopic,
-  redriveFunction,
-  type TopicSpec,
-  topicNames,
-  topics,
-} from "../../src/topology.ts";
+  type ConsumerResources,
+  consumerEnvironment,
+} from "../../packages/courier/src/deployment/consumer-environment.ts";
+import { topologyFromOutputs } from "../../packages/courier/src/deployment/deployed-topology.ts";
+import {
+  consumerManifestOutputKey,
+  STACK_MANIFEST_OUTPUT,
+  topicManifestOutputKey,
+} from "../../packages/courier/src/deployment/manifest.ts";
+import { isOrderedTopic, type TopicSpec } from "../../packages/courier/src/topology/topology.ts";
+import { DLQ_RETENTION_DAYS } from "../../packages/courier/src/topology/topology-problems.ts";
+import { consumerNames, consumers, topicNames, topics } from "../../src/topology.ts";
 import {
   arnOf,
   type CfnTemplate,
+  fakeOutputs,
   logicalId,
+  parseJoinedJson,
   props,
   ref,
   resourcesOfType,
   type SynthesizedCourier,
   synthCourierStack,
-  TEST_SETTINGS,
 } from "./fixtures.ts";
 
 const DAY = 24 * 60 * 60;
+/** aws-cdk-lib 2.278 knows nodejs26.x; cdk-nag's L1 wants the newest. */
+const NEWEST_RUNTIME = "nodejs26.x";
 
 const COMMON_VARIABLES = [
   "NODE_OPTIONS",
@@ -41,16 +44,38 @@ const COMMON_VARIABLES = [
   "POWERTOOLS_SERVICE_NAME",
   "POWERTOOLS_METRICS_NAMESPACE",
 ];
-/** Each consumer's variables beyond the common ones, as they were before needs were data. */
-const NEEDED_VARIABLES: Record<(typeof consumerNames)[number], string[]> = {
-  "verification-email": ["IDEMPOTENCY_TABLE", "VERIFICATION_SECRET_ARN", "MAIL_FROM", "VERIFY_URL_BASE"],
-  "verification-sms": ["IDEMPOTENCY_TABLE", "VERIFICATION_SECRET_ARN", "SMS_CAP"],
-  "team-notify": ["IDEMPOTENCY_TABLE", "TEAM_WEBHOOK_URL"],
+/** The variables the example's stack adds to each (its needs beyond the construct's). */
+const EXAMPLE_VARIABLES: Record<(typeof consumerNames)[number], string[]> = {
+  "verification-email": ["MAIL_FROM", "VERIFY_URL_BASE"],
+  "verification-sms": ["SMS_CAP"],
+  "team-notify": ["TEAM_WEBHOOK_URL"],
   thumbnails: ["UPLOADS_BUCKET"],
-  "password-reset-email": ["IDEMPOTENCY_TABLE", "VERIFICATION_SECRET_ARN", "MAIL_FROM", "VERIFY_URL_BASE"],
-  "security-audit": ["IDEMPOTENCY_TABLE", "AUDIT_TABLE"],
-  // Its topic offloads large manifests: it reads them from the payload bucket.
-  "account-export": ["UPLOADS_BUCKET", "COURIER_PAYLOAD_BUCKET"],
+  "password-reset-email": ["MAIL_FROM", "VERIFY_URL_BASE"],
+  "security-audit": ["AUDIT_TABLE"],
+  "account-export": ["UPLOADS_BUCKET"],
+};
+/** Each consumer's variables beyond the common ones, pinned: the needs must not change what a function sees. */
+const NEEDED_VARIABLES: Record<(typeof consumerNames)[number], string[]> = {
+  "verification-email": [
+    "IDEMPOTENCY_TABLE",
+    "VERIFICATION_SECRET_ARN",
+    ...EXAMPLE_VARIABLES["verification-email"],
+  ],
+  "verification-sms": [
+    "IDEMPOTENCY_TABLE",
+    "VERIFICATION_SECRET_ARN",
+    ...EXAMPLE_VARIABLES["verification-sms"],
+  ],
+  "team-notify": ["IDEMPOTENCY_TABLE", ...EXAMPLE_VARIABLES["team-notify"]],
+  thumbnails: EXAMPLE_VARIABLES.thumbnails,
+  "password-reset-email": [
+    "IDEMPOTENCY_TABLE",
+    "VERIFICATION_SECRET_ARN",
+    ...EXAMPLE_VARIABLES["password-reset-email"],
+  ],
+  "security-audit": ["IDEMPOTENCY_TABLE", ...EXAMPLE_VARIABLES["security-audit"]],
+  // Its topic offloads large manifests: it reads them from the payload bucket's locations.
+  "account-export": ["COURIER_PAYLOAD_LOCATIONS", ...EXAMPLE_VARIABLES["account-export"]],
 };
 
 let synth: SynthesizedCourier;
@@ -61,12 +86,12 @@ beforeAll(() => {
 });
 
 const ids = (name: (typeof consumerNames)[number]) => {
-  const queue = synth.stack.consumerQueues[name];
-  const fn = synth.stack.consumerFunctions[name];
+  const queue = synth.courier.consumerQueues[name];
+  const fn = synth.courier.consumerFunctions[name];
   return {
     queue: logicalId(queue.queue),
     dlq: logicalId(queue.deadLetterQueue),
-    topic: logicalId(synth.stack.topics[consumers[name].topic].topic),
+    topic: logicalId(synth.courier.topics[consumers[name].topic].topic),
     fn: logicalId(fn.function),
     logGroup: logicalId(fn.logGroup),
   };
@@ -92,7 +117,7 @@ describe("GIVEN the topology declaration WHEN the stack is synthesized", () => {
   describe.each(consumerNames)("THEN consumer %s", (name) => {
     const spec = consumers[name];
 
-    const ordered = isOrderedTopic(spec.topic);
+    const ordered = isOrderedTopic(topics[spec.topic] as TopicSpec);
 
     it("subscribes its queue to its own topic (raw delivery unless FIFO) with exactly its filter policy", () => {
       const { queue, topic } = ids(name);
@@ -134,10 +159,10 @@ describe("GIVEN the topology declaration WHEN the stack is synthesized", () => {
       expect(JSON.stringify(allow.sourceQueueArns[0])).toContain(`:${queueName}"`);
     });
 
-    it("runs Node.js 24 on ARM64 with the declared memory and timeout and its own log group", () => {
+    it("runs the newest Node.js runtime on ARM64 with the declared memory and timeout and its own log group", () => {
       const { fn, logGroup } = ids(name);
       const fnProps = props(json, fn);
-      expect(fnProps.Runtime).toBe("nodejs24.x");
+      expect(fnProps.Runtime).toBe(NEWEST_RUNTIME);
       expect(fnProps.Architectures).toEqual(["arm64"]);
       expect(fnProps.MemorySize).toBe(spec.memoryMb);
       expect(fnProps.Timeout).toBe(spec.timeoutSeconds);
@@ -162,34 +187,41 @@ describe("GIVEN the topology declaration WHEN the stack is synthesized", () => {
       );
     });
 
-    it("gets exactly the environment consumerEnvironment() gives it, with this stack's addresses", () => {
+    it("gets exactly the environment consumerEnvironment() gives it, with this stack's addresses, plus the example's variables", () => {
       const { queue, dlq, fn } = ids(name);
-      // The payload bucket only for a consumer of an offloading topic, as the stack gives it.
+      // Payload locations only for a consumer of an offloading topic, as the construct gives them.
       const offloads = (topics[consumers[name].topic] as TopicSpec).offloadLargePayloads === true;
       const sentinels: ConsumerResources = {
         queueUrl: "@queueUrl",
         dlqUrl: "@dlqUrl",
         secretArns: { verification: "@secret" },
-        uploadsBucket: "@bucket",
         idempotencyTable: "@table",
-        auditTable: "@audit",
-        ...(offloads ? { payloadBucket: "@payloads" } : {}),
+        ...(offloads
+          ? { payloadLocations: [{ bucket: "@payloads", prefix: `${consumers[name].topic}/` }] }
+          : {}),
       };
       const addresses: Record<string, unknown> = {
         "@queueUrl": ref(queue),
         "@dlqUrl": ref(dlq),
-        "@secret": ref(logicalId(synth.stack.secret("verification"))),
-        "@bucket": ref(logicalId(synth.stack.uploadsBucket)),
-        "@table": ref(logicalId(synth.stack.idempotencyTable)),
-        "@audit": ref(logicalId(synth.stack.auditTable)),
-        "@payloads": ref(logicalId(synth.stack.payloadBucket?.bucket as never)),
+        "@secret": ref(logicalId(synth.courier.secret("verification"))),
+        "@table": ref(logicalId(synth.idempotencyTable)),
       };
-      const declared = consumerEnvironment(name, sentinels, TEST_SETTINGS);
+      const declared = consumerEnvironment(consumers[name], sentinels);
       const expected = Object.fromEntries(Object.entries(declared).map(([k, v]) => [k, addresses[v] ?? v]));
       const variables = (props(json, fn).Environment as { Variables: Record<string, unknown> }).Variables;
-      const { NODE_OPTIONS, ...rest } = variables;
-      expect(rest).toEqual(expected);
+      const { NODE_OPTIONS, COURIER_PAYLOAD_LOCATIONS, ...rest } = variables;
+      const { COURIER_PAYLOAD_LOCATIONS: expectedLocations, ...expectedRest } = expected;
+      for (const example of EXAMPLE_VARIABLES[name]) delete rest[example];
+      expect(rest).toEqual(expectedRest);
       expect(NODE_OPTIONS).toBe("--enable-source-maps");
+      if (offloads) {
+        expect(expectedLocations).toBeDefined();
+        expect(parseJoinedJson(COURIER_PAYLOAD_LOCATIONS)).toEqual([
+          { bucket: ref(logicalId(synth.payloadBucket.bucket)), prefix: `${consumers[name].topic}/` },
+        ]);
+      } else {
+        expect(COURIER_PAYLOAD_LOCATIONS).toBeUndefined();
+      }
     });
 
     it("gets the variables its needs call for and no other (pinned: the needs must not change what a function sees)", () => {
@@ -226,12 +258,40 @@ describe("GIVEN the topology declaration WHEN the stack is synthesized", () => {
       );
     });
 
-    it("outputs its queue and DLQ URL and ARN under the names src/stack-outputs.ts gives", () => {
-      const { queue, dlq } = ids(name);
-      synth.template.hasOutput(consumerOutputKey(name, "QueueUrl"), { Value: ref(queue) });
-      synth.template.hasOutput(consumerOutputKey(name, "QueueArn"), { Value: arnOf(queue) });
-      synth.template.hasOutput(consumerOutputKey(name, "DlqUrl"), { Value: ref(dlq) });
-      synth.template.hasOutput(consumerOutputKey(name, "DlqArn"), { Value: arnOf(dlq) });
+    it("is in the manifest: its queue, DLQ and subscription DLQ addresses, function, mapping and settings", () => {
+      const { queue, dlq, fn } = ids(name);
+      const subscriptionDlq = logicalId(synth.courier.consumerQueues[name].subscriptionDeadLetterQueue);
+      const manifest = parseJoinedJson(json.Outputs?.[consumerManifestOutputKey(name)]?.Value) as Record<
+        string,
+        unknown
+      >;
+      expect(manifest).toMatchObject({
+        name,
+        topic: spec.topic,
+        handlerEntry: spec.handlerEntry,
+        queueUrl: ref(queue),
+        queueArn: arnOf(queue),
+        dlqUrl: ref(dlq),
+        dlqArn: arnOf(dlq),
+        subscriptionDlqUrl: ref(subscriptionDlq),
+        subscriptionDlqArn: arnOf(subscriptionDlq),
+        functionName: ref(fn),
+        eventSourceMappingId: ref(
+          resourcesOfType(json, "AWS::Lambda::EventSourceMapping").find(
+            ([, m]) => JSON.stringify(m.Properties?.FunctionName) === JSON.stringify(ref(fn)),
+          )?.[0] ?? "none",
+        ),
+        fifo: ordered,
+        maxReceiveCount: spec.maxReceiveCount,
+        batchSize: spec.batchSize,
+        maxConcurrency: spec.maxConcurrency,
+        visibilityTimeoutSeconds: spec.visibilityTimeoutSeconds,
+      });
+      // The environment as synthesized, the example's own variables (added after the construct) too.
+      const variables = (props(json, fn).Environment as { Variables: Record<string, unknown> }).Variables;
+      const { NODE_OPTIONS: _, ...functionVariables } = variables;
+      const inManifest = manifest.environment as Record<string, unknown>;
+      expect(Object.keys(inManifest).sort()).toEqual(Object.keys(functionVariables).sort());
     });
 
     it("is a FIFO queue with a FIFO DLQ exactly when its topic is a FIFO topic", () => {
@@ -247,31 +307,38 @@ describe("GIVEN the topology declaration WHEN the stack is synthesized", () => {
     });
   });
 
-  it.each(topicNames)("THEN topic %s's ARN is an output", (name) => {
-    synth.template.hasOutput(topicOutputKey(name, "TopicArn"), {
-      Value: ref(logicalId(synth.stack.topics[name].topic)),
+  it.each(topicNames)("THEN topic %s is in the manifest with its ARN and contracts", (name) => {
+    const manifest = parseJoinedJson(json.Outputs?.[topicManifestOutputKey(name)]?.Value);
+    const spec = topics[name] as TopicSpec;
+    expect(manifest).toMatchObject({
+      name,
+      arn: ref(logicalId(synth.courier.topics[name].topic)),
+      fifo: isOrderedTopic(spec),
+      current: { type: spec.current.type, version: spec.current.version },
     });
   });
 
   it("THEN topologyFromOutputs() reads every address from the stack's outputs", () => {
-    const outputs = Object.fromEntries(
-      Object.keys(json.Outputs ?? {}).map((key) => [key, `value-of-${key}`]),
-    );
-    const deployed = topologyFromOutputs("courier-test", outputs);
-    expect(deployed.idempotencyTable).toBe("value-of-IdempotencyTableName");
-    expect(deployed.auditTable).toBe("value-of-AuditTableName");
-    expect(deployed.uploadsBucket).toBe("value-of-UploadsBucketName");
-    expect(deployed.verificationSecretArn).toBe("value-of-VerificationSecretArn");
-    // account-exports offloads: the stack outputs the payload bucket and the reader picks it up.
-    expect(deployed.payloadBucket).toBe("value-of-PayloadBucketName");
+    const deployed = topologyFromOutputs("courier-test", fakeOutputs(json));
+    expect(deployed.idempotencyTable).toBe(`ref:${logicalId(synth.idempotencyTable)}`);
+    // account-exports offloads: the manifest names the payload bucket and the reader picks it up.
+    expect(deployed.payloadBucket).toBe(`ref:${logicalId(synth.payloadBucket.bucket)}`);
+    expect(deployed.secretArns.verification).toBe(`ref:${logicalId(synth.courier.secret("verification"))}`);
+    expect(Object.keys(deployed.consumers).sort()).toEqual([...consumerNames].sort());
+    expect(Object.keys(deployed.topics).sort()).toEqual([...topicNames].sort());
+    expect(deployed.manifest.redrive.maxRedrives).toBe(3);
+    // The example's own outputs, beside the manifest.
+    expect(deployed.outputs.AuditTableName).toBe(`ref:${logicalId(synth.stack.auditTable)}`);
+    expect(deployed.outputs.UploadsBucketName).toBe(`ref:${logicalId(synth.stack.uploadsBucket)}`);
+    expect(json.Outputs?.[STACK_MANIFEST_OUTPUT]).toBeDefined();
   });
 
-  it("THEN the redrive function has the declared memory and timeout on Node.js 24 ARM64", () => {
+  it("THEN the redrive function has 512 MB and 15 minutes on the newest Node.js runtime on ARM64", () => {
     synth.template.hasResourceProperties("AWS::Lambda::Function", {
-      Runtime: "nodejs24.x",
+      Runtime: NEWEST_RUNTIME,
       Architectures: ["arm64"],
-      MemorySize: redriveFunction.memoryMb,
-      Timeout: redriveFunction.timeoutSeconds,
+      MemorySize: 512,
+      Timeout: 900,
       Environment: { Variables: Match.objectLike({ COURIER_REDRIVE_PAIRS: Match.anyValue() }) },
     });
   });

@@ -1,7 +1,7 @@
 /**
  * Adding a consumer is one topology entry: this file declares `audit-log` (on account-signups, with
- * needs of its own: a new secret, a setting, the idempotency table, a write-only bucket prefix) and
- * a handler, hands the topology to the stack, and finds its queue, DLQ, subscription, function,
+ * needs of its own: a new secret and the idempotency table from the construct, a setting and a
+ * write-only bucket prefix from the example's stack) and a handler, hands them to the stack, and finds its queue, DLQ, subscription, function,
  * grants, environment, outputs, redrive pair and cdk-nag acknowledgements, with no other file
  * naming it. Failure modes covered: wiring that still needs a per-consumer edit in cdk/ or
  * src/deployment (a switch, a name check, a hand-written acknowledgement); a need granted wider
@@ -14,13 +14,15 @@ import { fileURLToPath } from "node:url";
 import { Template } from "aws-cdk-lib/assertions";
 import { beforeAll, describe, expect, it } from "vitest";
 import { CourierStack } from "../../cdk/stacks/courier-stack.ts";
+import type { Courier } from "../../packages/courier/src/cdk/courier.ts";
+import type { ConsumerSpec, TopologySpec } from "../../packages/courier/src/topology/topology.ts";
+import type { ExampleNeeds } from "../../src/app/deployment/example-needs.ts";
 import {
   type ConsumerName,
-  type ConsumerSpec,
   consumers,
-  secrets,
+  courierTopology,
+  exampleNeeds,
   type TopicName,
-  type TopologySpec,
   topics,
 } from "../../src/topology.ts";
 import {
@@ -32,6 +34,7 @@ import {
   logicalId,
   nagFindings,
   type PolicyStatement,
+  parseJoinedJson,
   props,
   ref,
   resourcesOf,
@@ -42,6 +45,7 @@ import {
 
 const DAY = 24 * 60 * 60;
 
+/** The entry as the topology declares it: the package's generic needs only. */
 const auditLog = {
   name: "audit-log",
   description: "Appends a signed record of each sign-up to the audit prefix of the uploads bucket.",
@@ -57,13 +61,11 @@ const auditLog = {
   backoff: { baseSeconds: 1, maxSeconds: 60 },
   retentionDays: 7,
   oldestMessageAlarmSeconds: 600,
-  needs: {
-    settings: ["teamWebhookUrl"],
-    secrets: ["audit-signing"],
-    idempotencyTable: true,
-    uploads: { write: ["audit/"] },
-  },
+  needs: { secrets: ["audit-signing"], idempotencyTable: true },
 } as const satisfies ConsumerSpec;
+
+/** What the example's stack grants it besides: a setting and a write-only bucket prefix. */
+const auditLogNeeds: ExampleNeeds = { settings: ["teamWebhookUrl"], uploads: { write: ["audit/"] } };
 
 type WithAudit = ConsumerName | "audit-log";
 
@@ -72,7 +74,7 @@ function topologyWith(entry: ConsumerSpec<string>): TopologySpec<TopicName, With
     topics,
     consumers: { ...consumers, "audit-log": entry as ConsumerSpec<TopicName> },
     secrets: {
-      ...secrets,
+      ...courierTopology.secrets,
       "audit-signing": {
         description: "HMAC key that signs audit records",
         length: 48,
@@ -84,30 +86,36 @@ function topologyWith(entry: ConsumerSpec<string>): TopologySpec<TopicName, With
 }
 
 const build = (app = appWithoutBundling()) =>
-  new CourierStack(app, "courier-extra", { settings: TEST_SETTINGS, topology: topologyWith(auditLog) });
+  new CourierStack(app, "courier-extra", {
+    settings: TEST_SETTINGS,
+    topology: topologyWith(auditLog),
+    needs: { ...exampleNeeds, "audit-log": auditLogNeeds },
+  });
 
-let stack: CourierStack<TopicName, WithAudit>;
+let stack: CourierStack;
+let courier: Courier<TopicName, WithAudit>;
 let json: CfnTemplate;
 beforeAll(() => {
   stack = build();
+  courier = stack.courier as unknown as Courier<TopicName, WithAudit>;
   json = Template.fromStack(stack).toJSON() as CfnTemplate;
 });
 
 const text = (value: unknown) => JSON.stringify(value);
 const roleIdOf = (name: WithAudit) =>
-  logicalId(stack.consumerFunctions[name].function.role as Parameters<typeof logicalId>[0]);
+  logicalId(courier.consumerFunctions[name].function.role as Parameters<typeof logicalId>[0]);
 /** Allow statements, X-Ray's segment writes aside (held exactly in tracing.test.ts). */
 const allows = (name: WithAudit) =>
   roleStatements(json, roleIdOf(name)).filter((s) => s.Effect === "Allow" && !isXrayWriteStatement(s));
 const ids = () => ({
-  queue: logicalId(stack.consumerQueues["audit-log"].queue),
-  dlq: logicalId(stack.consumerQueues["audit-log"].deadLetterQueue),
-  key: logicalId(stack.consumerQueues["audit-log"].encryptionKey),
-  fn: logicalId(stack.consumerFunctions["audit-log"].function),
-  logGroup: logicalId(stack.consumerFunctions["audit-log"].logGroup),
-  secret: logicalId(stack.secret("audit-signing")),
+  queue: logicalId(courier.consumerQueues["audit-log"].queue),
+  dlq: logicalId(courier.consumerQueues["audit-log"].deadLetterQueue),
+  key: logicalId(courier.consumerQueues["audit-log"].encryptionKey),
+  fn: logicalId(courier.consumerFunctions["audit-log"].function),
+  logGroup: logicalId(courier.consumerFunctions["audit-log"].logGroup),
+  secret: logicalId(courier.secret("audit-signing")),
   bucket: logicalId(stack.uploadsBucket),
-  table: logicalId(stack.idempotencyTable),
+  table: logicalId(courier.idempotencyTable as NonNullable<typeof courier.idempotencyTable>),
 });
 
 describe("GIVEN the topology with one more entry, audit-log, WHEN the stack is synthesized", () => {
@@ -118,7 +126,7 @@ describe("GIVEN the topology with one more entry, audit-log, WHEN the stack is s
     expect(queueProps.MessageRetentionPeriod).toBe(7 * DAY);
     expect(queueProps.RedrivePolicy).toEqual({ deadLetterTargetArn: arnOf(dlq), maxReceiveCount: 3 });
     expect(props(json, dlq).MessageRetentionPeriod).toBe(14 * DAY);
-    const subscriptionDlq = logicalId(stack.consumerQueues["audit-log"].subscriptionDeadLetterQueue);
+    const subscriptionDlq = logicalId(courier.consumerQueues["audit-log"].subscriptionDeadLetterQueue);
     expect(json.Resources[subscriptionDlq]?.Type).toBe("AWS::SQS::Queue");
   });
 
@@ -128,10 +136,10 @@ describe("GIVEN the topology with one more entry, audit-log, WHEN the stack is s
     );
     expect(subscriptions).toHaveLength(1);
     const subscription = subscriptions[0]?.[1].Properties ?? {};
-    expect(subscription.TopicArn).toEqual(ref(logicalId(stack.topics["account-signups"].topic)));
+    expect(subscription.TopicArn).toEqual(ref(logicalId(courier.topics["account-signups"].topic)));
     expect(subscription.RawMessageDelivery).toBe(true);
     expect(subscription.FilterPolicy).toBeUndefined();
-    const subscriptionDlq = logicalId(stack.consumerQueues["audit-log"].subscriptionDeadLetterQueue);
+    const subscriptionDlq = logicalId(courier.consumerQueues["audit-log"].subscriptionDeadLetterQueue);
     expect(subscription.RedrivePolicy).toEqual({ deadLetterTargetArn: arnOf(subscriptionDlq) });
   });
 
@@ -208,7 +216,7 @@ describe("GIVEN the topology with one more entry, audit-log, WHEN the stack is s
   });
 
   it("THEN no other role may read its secret or touch its prefix, and it may not read the verification secret", () => {
-    const others = (Object.keys(stack.topology.consumers) as WithAudit[]).filter((n) => n !== "audit-log");
+    const others = (Object.keys(courier.topology.consumers) as WithAudit[]).filter((n) => n !== "audit-log");
     const elsewhere = others.flatMap((name) =>
       allows(name)
         .flatMap(resourcesOf)
@@ -217,7 +225,7 @@ describe("GIVEN the topology with one more entry, audit-log, WHEN the stack is s
         .map((r) => `${name}: ${r}`),
     );
     expect(elsewhere).toEqual([]);
-    const verification = logicalId(stack.secret("verification"));
+    const verification = logicalId(courier.secret("verification"));
     expect(
       allows("audit-log")
         .flatMap(resourcesOf)
@@ -226,17 +234,23 @@ describe("GIVEN the topology with one more entry, audit-log, WHEN the stack is s
     ).toEqual([]);
   });
 
-  it("THEN its queue, DLQ and secret are stack outputs under the names stack-outputs.ts gives", () => {
+  it("THEN its queue, DLQ and secret are in the manifest outputs", () => {
     const outputs = json.Outputs ?? {};
-    expect(outputs.AuditLogQueueUrl?.Value).toEqual(ref(ids().queue));
-    expect(outputs.AuditLogDlqArn?.Value).toEqual(arnOf(ids().dlq));
-    expect(outputs.AuditSigningSecretArn?.Value).toEqual(ref(ids().secret));
+    const consumer = parseJoinedJson(outputs.CourierConsumerAuditLog?.Value) as Record<string, unknown>;
+    expect(consumer.queueUrl).toEqual(ref(ids().queue));
+    expect(consumer.dlqArn).toEqual(arnOf(ids().dlq));
+    const manifest = parseJoinedJson(outputs.CourierManifest?.Value) as {
+      consumers: string[];
+      secrets: object;
+    };
+    expect(manifest.consumers).toContain("audit-log");
+    expect(manifest.secrets).toMatchObject({ "audit-signing": ref(ids().secret) });
   });
 
   it("THEN the redrive function may move its DLQ back to its queue", () => {
-    const redrive = props(json, logicalId(stack.redrive.function));
+    const redrive = props(json, logicalId(courier.redrive.function));
     expect(text(redrive.Environment)).toContain('\\"audit-log\\":');
-    const redriveRole = logicalId(stack.redrive.function.role as Parameters<typeof logicalId>[0]);
+    const redriveRole = logicalId(courier.redrive.function.role as Parameters<typeof logicalId>[0]);
     const sends = roleStatements(json, redriveRole)
       .filter((s: PolicyStatement) => actionsOf(s).includes("sqs:SendMessage"))
       .flatMap(resourcesOf)
@@ -251,7 +265,7 @@ describe("GIVEN the stack with audit-log under cdk-nag's AwsSolutions pack", () 
     expect(acknowledged.map((f) => `${f.severity} ${f.rule} at ${f.path}`)).toEqual([]);
     const raw = nagFindings((app) => build(app), false).findings;
     expect(
-      raw.filter((f) => f.path.startsWith("courier-extra/AuditLogConsumer/")).map((f) => f.rule),
+      raw.filter((f) => f.path.startsWith("courier-extra/Courier/AuditLogConsumer/")).map((f) => f.rule),
     ).toEqual(expect.arrayContaining(["AwsSolutions-IAM5[Action::s3:Abort*]"]));
   });
 });
@@ -273,51 +287,64 @@ describe("GIVEN the source tree", () => {
 });
 
 describe("GIVEN a topology entry with a mistake WHEN the stack is built", () => {
-  const attempt = (entry: Record<string, unknown>) => () =>
-    new CourierStack(appWithoutBundling(), "courier", {
-      settings: TEST_SETTINGS,
-      topology: topologyWith({ ...auditLog, ...entry } as unknown as ConsumerSpec<string>),
-    });
+  const attempt =
+    (entry: Record<string, unknown>, needs: ExampleNeeds = auditLogNeeds) =>
+    () =>
+      new CourierStack(appWithoutBundling(), "courier", {
+        settings: TEST_SETTINGS,
+        topology: topologyWith({ ...auditLog, ...entry } as unknown as ConsumerSpec<string>),
+        needs: { ...exampleNeeds, "audit-log": needs },
+      });
 
   it.each([
     [
       "a topic the topology does not declare",
       { topic: "order-events" },
-      /courier\/topology: consumer "audit-log" subscribes to topic "order-events", which the topology does not declare \(topics: account-signups, image-uploads, password-resets, account-exports\)/,
+      undefined,
+      /courier\/Courier\/topology: consumer "audit-log" subscribes to topic "order-events", which the topology does not declare \(topics: account-signups, image-uploads, password-resets, account-exports\)/,
     ],
     [
       "a secret the topology does not declare",
       { needs: { secrets: ["audit-key"] } },
+      undefined,
       /consumer "audit-log" needs secret "audit-key", which the topology does not declare \(secrets: verification, audit-signing\)/,
     ],
     [
       "a setting that is not a deploy setting",
-      { needs: { settings: ["slackToken"] } },
+      {},
+      { settings: ["slackToken"] },
       /consumer "audit-log" needs setting "slackToken", which is not a deploy setting \(settings: mailFrom, verifyUrlBase, teamWebhookUrl\)/,
     ],
     [
       "a bucket prefix with a wildcard",
-      { needs: { uploads: { write: ["audit/*"] } } },
+      {},
+      { uploads: { write: ["audit/*"] } },
       /consumer "audit-log" needs to write uploads prefix "audit\/\*": a prefix is path segments ending in "\/"/,
     ],
     [
       "a bucket prefix without its trailing slash (it would match audit-trail/ too)",
-      { needs: { uploads: { read: ["audit"] } } },
+      {},
+      { uploads: { read: ["audit"] } },
       /needs to read uploads prefix "audit"/,
     ],
     [
       "an SMS cap without sending SMS and the idempotency table it counts in",
-      { smsCap: { perNumberPerDay: 3, perCountryPerDay: 100 }, needs: { idempotencyTable: true } },
+      { needs: { idempotencyTable: true } },
+      { smsCap: { perNumberPerDay: 3, perCountryPerDay: 100 } },
       /consumer "audit-log" has an smsCap, which needs sendsSms and the idempotency table/,
     ],
     [
       "a name field that differs from its key",
       { name: "audit" },
+      undefined,
       /consumer "audit-log": its name field says "audit"/,
     ],
-  ])("WHEN it names %s THEN building throws naming the entry and what is wrong", (_case, entry, message) => {
-    expect(attempt(entry)).toThrow(message);
-  });
+  ])(
+    "WHEN it names %s THEN building throws naming the entry and what is wrong",
+    (_case, entry, needs, message) => {
+      expect(attempt(entry, needs as ExampleNeeds | undefined)).toThrow(message);
+    },
+  );
 
   it("WHEN it has two mistakes THEN the error names both", () => {
     expect(attempt({ topic: "order-events", needs: { secrets: ["audit-key"] } })).toThrow(

@@ -7,10 +7,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { App, type CfnElement, Stack } from "aws-cdk-lib";
 import { Template } from "aws-cdk-lib/assertions";
+import type * as dynamodb from "aws-cdk-lib/aws-dynamodb";
 import type { IConstruct } from "constructs";
-import { acknowledgeNagFindings, addNagChecks } from "../../cdk/nag-suppressions.ts";
+import { acknowledgeExampleNagFindings, addNagChecks } from "../../cdk/nag-suppressions.ts";
 import { CourierStack } from "../../cdk/stacks/courier-stack.ts";
-import type { DeploySettings } from "../../packages/courier/src/deployment/consumer-environment.ts";
+import type { Courier } from "../../packages/courier/src/cdk/courier.ts";
+import type { PayloadBucket } from "../../packages/courier/src/cdk/payload-bucket.ts";
+import type { DeploySettings } from "../../src/app/deployment/deploy-settings.ts";
+import type { ConsumerName, TopicName } from "../../src/topology.ts";
 
 // CDK's built-in CloudFormation validation adds ~25 s per synth on two cores and can only warn here;
 // `npm run synth` still runs it.
@@ -29,6 +33,12 @@ export function appWithoutBundling(): App {
 
 export interface SynthesizedCourier {
   readonly stack: CourierStack;
+  /** The stack's Courier construct, typed by the example's names. */
+  readonly courier: Courier<TopicName, ConsumerName>;
+  /** The construct's idempotency table (the example's consumers need one). */
+  readonly idempotencyTable: dynamodb.Table;
+  /** The construct's payload bucket (account-exports offloads). */
+  readonly payloadBucket: PayloadBucket;
   readonly template: Template;
   readonly json: CfnTemplate;
 }
@@ -36,7 +46,16 @@ export interface SynthesizedCourier {
 export function synthCourierStack(stackName = "courier-test"): SynthesizedCourier {
   const stack = new CourierStack(appWithoutBundling(), stackName, { settings: TEST_SETTINGS });
   const template = Template.fromStack(stack);
-  return { stack, template, json: template.toJSON() as CfnTemplate };
+  const courier = stack.courier as unknown as Courier<TopicName, ConsumerName>;
+  if (!courier.idempotencyTable || !courier.payloadBucket) throw new Error("the example's stack has both");
+  return {
+    stack,
+    courier,
+    idempotencyTable: courier.idempotencyTable,
+    payloadBucket: courier.payloadBucket,
+    template,
+    json: template.toJSON() as CfnTemplate,
+  };
 }
 
 export interface NagFinding {
@@ -61,16 +80,17 @@ interface ValidationReport {
  * returns what the pack reported. A finding makes synth throw, as it makes `cdk synth` fail; the
  * report is on disk either way.
  */
-export function nagFindings<S extends CourierStack<string, string>>(
+export function nagFindings<S extends Stack>(
   build: (app: App) => S,
-  acknowledge: boolean,
+  acknowledge: boolean | ((stack: S) => void),
 ): { findings: NagFinding[]; stack: S } {
   const outdir = mkdtempSync(join(tmpdir(), "courier-nag-"));
   try {
     const app = new App({ outdir, context: { "aws:cdk:bundling-stacks": [] } });
     const stack = build(app);
     addNagChecks(app);
-    if (acknowledge) acknowledgeNagFindings(stack);
+    if (typeof acknowledge === "function") acknowledge(stack);
+    else if (acknowledge) acknowledgeExampleNagFindings(stack as unknown as CourierStack);
     try {
       app.synth();
     } catch (error) {
@@ -179,3 +199,45 @@ export function policyStatements(policy: CfnResource): PolicyStatement[] {
 /** A resource reference as the template writes it, for comparing IAM resources and policies. */
 export const ref = (id: string) => ({ Ref: id });
 export const arnOf = (id: string) => ({ "Fn::GetAtt": [id, "Arn"] });
+
+/**
+ * Reads a JSON document that CloudFormation assembles with Fn::Join (a manifest output), keeping
+ * the tokens as objects; a plain string is parsed as it is.
+ */
+export function parseJoinedJson(value: unknown): unknown {
+  if (typeof value === "string") return JSON.parse(value);
+  const parts = (value as { "Fn::Join": [string, unknown[]] })["Fn::Join"][1];
+  const tokens: unknown[] = [];
+  const source = parts
+    .map((part) => {
+      if (typeof part === "string") return part;
+      tokens.push(part);
+      return `@token${tokens.length - 1}@`;
+    })
+    .join("");
+  return JSON.parse(source, (_key, v: unknown) => {
+    const m = typeof v === "string" ? /^@token(\d+)@$/.exec(v) : null;
+    return m ? tokens[Number(m[1])] : v;
+  });
+}
+
+/** A fake deployed value for a token: `ref:<id>`, `arn:fake:<id>` for an Arn, `<attr>:<id>` else. */
+export function fakeValue(token: unknown): string {
+  if (typeof token === "string") return token;
+  const record = token as Record<string, unknown>;
+  if (typeof record.Ref === "string") return `ref:${record.Ref}`;
+  const getAtt = record["Fn::GetAtt"] as [string, string] | undefined;
+  if (getAtt) return getAtt[1] === "Arn" ? `arn:fake:${getAtt[0]}` : `${getAtt[1]}:${getAtt[0]}`;
+  if (record["Fn::Join"]) {
+    const [sep, parts] = record["Fn::Join"] as [string, unknown[]];
+    return parts.map(fakeValue).join(sep);
+  }
+  return JSON.stringify(token);
+}
+
+/** The stack's outputs as CloudFormation would report them, every token replaced by `fakeValue`. */
+export function fakeOutputs(json: CfnTemplate): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(json.Outputs ?? {}).map(([key, output]) => [key, fakeValue(output.Value)]),
+  );
+}

@@ -40,8 +40,8 @@ const roleIdOf = (fn: { role?: unknown }) => logicalId(fn.role as Parameters<typ
 
 /** What a consumer's function may name in an Allow statement: its own things, nothing else. */
 function ownedBy(name: ConsumerName): unknown[] {
-  const q = synth.stack.consumerQueues[name];
-  const fn = synth.stack.consumerFunctions[name];
+  const q = synth.courier.consumerQueues[name];
+  const fn = synth.courier.consumerFunctions[name];
   const owned: unknown[] = [
     arnOf(logicalId(q.queue)),
     arnOf(logicalId(q.deadLetterQueue)),
@@ -49,11 +49,11 @@ function ownedBy(name: ConsumerName): unknown[] {
     arnOf(logicalId(fn.logGroup)),
   ];
   if (consumers[name].topic === "account-signups" || consumers[name].topic === "password-resets") {
-    owned.push(arnOf(logicalId(synth.stack.idempotencyTable)));
+    owned.push(arnOf(logicalId(synth.idempotencyTable)));
   }
   if (name === "security-audit") owned.push(arnOf(logicalId(synth.stack.auditTable)));
   if (name === "verification-email" || name === "verification-sms" || name === "password-reset-email") {
-    owned.push(ref(logicalId(synth.stack.secret("verification"))));
+    owned.push(ref(logicalId(synth.courier.secret("verification"))));
   }
   if (name === "thumbnails") {
     const bucket = arnOf(logicalId(synth.stack.uploadsBucket));
@@ -66,7 +66,7 @@ function ownedBy(name: ConsumerName): unknown[] {
   if (name === "account-export") {
     // Writes its files under exports/ of the uploads bucket; reads its topic's payloads, nothing else.
     const uploads = arnOf(logicalId(synth.stack.uploadsBucket));
-    const payloads = arnOf(logicalId(synth.stack.payloadBucket?.bucket as never));
+    const payloads = arnOf(logicalId(synth.payloadBucket.bucket));
     owned.push({ "Fn::Join": ["", [uploads, "/exports/*"]] }, payloads, {
       "Fn::Join": ["", [payloads, "/account-exports/*"]],
     });
@@ -108,7 +108,7 @@ const serviceOf = (action: string) => action.split(":")[0] ?? action;
 
 describe("GIVEN the synthesized stack", () => {
   describe.each(consumerNames)("WHEN every Allow statement of consumer %s's role is listed", (name) => {
-    const statements = () => allows(roleIdOf(synth.stack.consumerFunctions[name].function));
+    const statements = () => allows(roleIdOf(synth.courier.consumerFunctions[name].function));
 
     it("THEN each names only resources the consumer owns (Resource * only for SMS, which has no ARN)", () => {
       const owned = ownedBy(name);
@@ -131,7 +131,7 @@ describe("GIVEN the synthesized stack", () => {
     it("THEN its logs go to its own log group only, and it cannot create log groups", () => {
       const logs = statements().filter((s) => actionsOf(s).some((a) => a.startsWith("logs:")));
       expect(logs.flatMap(resourcesOf)).toEqual([
-        arnOf(logicalId(synth.stack.consumerFunctions[name].logGroup)),
+        arnOf(logicalId(synth.courier.consumerFunctions[name].logGroup)),
       ]);
       expect(logs.flatMap(actionsOf)).not.toContain("logs:CreateLogGroup");
     });
@@ -139,9 +139,9 @@ describe("GIVEN the synthesized stack", () => {
 
   describe("WHEN every Allow statement of the redrive function's role is listed", () => {
     it("THEN each names only the topology's queues, DLQs, subscription DLQs, their keys and its own log group", () => {
-      const owned: unknown[] = [arnOf(logicalId(synth.stack.redrive.logGroup))];
+      const owned: unknown[] = [arnOf(logicalId(synth.courier.redrive.logGroup))];
       for (const name of consumerNames) {
-        const q = synth.stack.consumerQueues[name];
+        const q = synth.courier.consumerQueues[name];
         owned.push(
           arnOf(logicalId(q.queue)),
           arnOf(logicalId(q.deadLetterQueue)),
@@ -149,7 +149,7 @@ describe("GIVEN the synthesized stack", () => {
           arnOf(logicalId(q.encryptionKey)),
         );
       }
-      const statements = allows(roleIdOf(synth.stack.redrive.function));
+      const statements = allows(roleIdOf(synth.courier.redrive.function));
       const foreign = statements.flatMap((s) =>
         resourcesOf(s)
           .filter((r) => !owned.some((o) => text(o) === text(r)))
@@ -161,7 +161,7 @@ describe("GIVEN the synthesized stack", () => {
     });
 
     it("THEN it holds no KMS right beyond decrypting DLQ messages and encrypting them for the source queue", () => {
-      const kms = allows(roleIdOf(synth.stack.redrive.function))
+      const kms = allows(roleIdOf(synth.courier.redrive.function))
         .flatMap(actionsOf)
         .filter((a) => a.startsWith("kms:"));
       expect([...new Set(kms)].sort()).toEqual(["kms:Decrypt", "kms:GenerateDataKey"]);
@@ -170,7 +170,7 @@ describe("GIVEN the synthesized stack", () => {
 
   it("THEN no consumer role may encrypt, re-encrypt or generate data keys beyond what sending to its DLQ needs", () => {
     const kms = consumerNames.flatMap((name) =>
-      allows(roleIdOf(synth.stack.consumerFunctions[name].function))
+      allows(roleIdOf(synth.courier.consumerFunctions[name].function))
         .flatMap(actionsOf)
         .filter((a) => a.startsWith("kms:")),
     );

@@ -8,15 +8,14 @@
 import { Template } from "aws-cdk-lib/assertions";
 import { beforeAll, describe, expect, it } from "vitest";
 import { alarmNotificationsFromContext } from "../../cdk/alarm-context.ts";
-import { CONSUMER_WIDGETS, RUNTIME_OUTCOME_METRICS } from "../../packages/courier/src/cdk/consumer-dashboard.ts";
 import { CourierStack } from "../../cdk/stacks/courier-stack.ts";
 import {
-  alarmThresholds,
-  type ConsumerName,
-  consumerNames,
-  consumers,
-  DLQ_RETENTION_DAYS,
-} from "../../src/topology.ts";
+  CONSUMER_WIDGETS,
+  RUNTIME_OUTCOME_METRICS,
+} from "../../packages/courier/src/cdk/consumer-dashboard.ts";
+import { alarmThresholds } from "../../packages/courier/src/topology/topology.ts";
+import { DLQ_RETENTION_DAYS } from "../../packages/courier/src/topology/topology-problems.ts";
+import { type ConsumerName, consumerNames, consumers } from "../../src/topology.ts";
 import {
   appWithoutBundling,
   type CfnTemplate,
@@ -38,7 +37,7 @@ beforeAll(() => {
   json = synth.json;
 });
 
-const alarmTopicId = () => logicalId(synth.stack.alarmTopic.topic);
+const alarmTopicId = () => logicalId(synth.courier.alarmTopic.topic);
 
 /** The dashboard body with its tokens replaced by a placeholder, parsed. */
 function dashboardBody(template: CfnTemplate): { widgets: Array<{ properties: Record<string, unknown> }> } {
@@ -84,7 +83,7 @@ describe("GIVEN the synthesized stack WHEN reading its alarms", () => {
           a.Properties?.Namespace === "AWS/Lambda" &&
           JSON.stringify(a.Properties?.Dimensions) ===
             JSON.stringify([
-              { Name: "FunctionName", Value: ref(logicalId(synth.stack.consumerFunctions[name].function)) },
+              { Name: "FunctionName", Value: ref(logicalId(synth.courier.consumerFunctions[name].function)) },
             ]),
       );
 
@@ -137,7 +136,7 @@ describe("GIVEN alarm subscriptions in the deploy context", () => {
   });
 
   it("WHEN synthesized THEN each address and the endpoint subscribe to the alarm topic", () => {
-    const topic = ref(logicalId(stack.alarmTopic.topic));
+    const topic = ref(logicalId(stack.courier.alarmTopic.topic));
     const subscriptions = resourcesOfType(template, "AWS::SNS::Subscription")
       .map(([, s]) => s.Properties ?? {})
       .filter((p) => JSON.stringify(p.TopicArn) === JSON.stringify(topic))
@@ -151,7 +150,7 @@ describe("GIVEN alarm subscriptions in the deploy context", () => {
   });
 
   it("WHEN synthesized THEN every alarm also notifies the existing topic, for ALARM and OK", () => {
-    const expected = [ref(logicalId(stack.alarmTopic.topic)), context.alarmTopicArn];
+    const expected = [ref(logicalId(stack.courier.alarmTopic.topic)), context.alarmTopicArn];
     for (const [id, alarm] of resourcesOfType(template, "AWS::CloudWatch::Alarm")) {
       expect(alarm.Properties?.AlarmActions, id).toEqual(expected);
       expect(alarm.Properties?.OKActions, id).toEqual(expected);
@@ -188,10 +187,10 @@ describe("GIVEN the synthesized stack WHEN reading its SNS subscriptions", () =>
 
   describe.each(consumerNames)("THEN the subscription DLQ of %s", (name: ConsumerName) => {
     const ids = () => {
-      const queue = synth.stack.consumerQueues[name];
+      const queue = synth.courier.consumerQueues[name];
       return {
         dlq: logicalId(queue.subscriptionDeadLetterQueue),
-        topic: logicalId(synth.stack.topics[consumers[name].topic].topic),
+        topic: logicalId(synth.courier.topics[consumers[name].topic].topic),
         subscription: logicalId(queue.subscription),
       };
     };

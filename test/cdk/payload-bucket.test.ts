@@ -2,7 +2,7 @@
  * The payload bucket, rendered only when a topic offloads: encrypted, private, TLS only, expired by
  * lifecycle a day after the longest DLQ retention (a redriven pointer still resolves); readers are
  * derived from the topology (each consumer of an offloading topic reads under its topic's prefix,
- * nothing else) and find the bucket in COURIER_PAYLOAD_BUCKET; cdk-nag passes with the derived
+ * nothing else) and find it in COURIER_PAYLOAD_LOCATIONS; cdk-nag passes with the derived
  * acknowledgements. Failure modes: a bucket for a stack that offloads nothing; payloads expiring
  * before the DLQ copies pointing to them; a consumer of another topic able to read payloads; a
  * grant on the whole bucket.
@@ -10,23 +10,21 @@
 import { Stack } from "aws-cdk-lib";
 import { Template } from "aws-cdk-lib/assertions";
 import { describe, expect, it } from "vitest";
-import { PayloadBucket } from "../../packages/courier/src/cdk/payload-bucket.ts";
 import { CourierStack } from "../../cdk/stacks/courier-stack.ts";
-import {
-  type ConsumerName,
-  consumers,
-  DLQ_RETENTION_DAYS,
-  secrets,
-  type TopicName,
-  type TopologySpec,
-  topics,
-} from "../../src/topology.ts";
+import { PayloadBucket } from "../../packages/courier/src/cdk/payload-bucket.ts";
+import type { TopologySpec } from "../../packages/courier/src/topology/topology.ts";
+import { DLQ_RETENTION_DAYS } from "../../packages/courier/src/topology/topology-problems.ts";
+import { type ConsumerName, consumers, courierTopology, type TopicName, topics } from "../../src/topology.ts";
+
+const secrets = courierTopology.secrets;
+
 import {
   actionsOf,
   appWithoutBundling,
   type CfnTemplate,
   logicalId,
   nagFindings,
+  parseJoinedJson,
   props,
   resourcesOf,
   resourcesOfType,
@@ -58,25 +56,28 @@ describe("payload bucket", () => {
     topology: offloading,
   });
   const json = Template.fromStack(stack).toJSON() as CfnTemplate;
-  const bucketId = logicalId(stack.payloadBucket?.bucket ?? stack);
+  const bucketId = logicalId(stack.courier.payloadBucket?.bucket ?? stack);
 
   it("GIVEN no topic offloads WHEN the stack is synthesized THEN there is no payload bucket and no output", () => {
     const plain = new CourierStack(appWithoutBundling(), "courier-no-payloads", {
       settings: TEST_SETTINGS,
       topology: nothingOffloads,
     });
-    expect(plain.payloadBucket).toBeUndefined();
-    expect(Template.fromStack(plain).toJSON().Outputs).not.toHaveProperty("PayloadBucketName");
+    expect(plain.courier.payloadBucket).toBeUndefined();
+    const manifest = parseJoinedJson(Template.fromStack(plain).toJSON().Outputs?.CourierManifest?.Value);
+    expect(manifest).not.toHaveProperty("payloadBucket");
   });
 
-  it("GIVEN courier's own topology (account-exports offloads) WHEN synthesized THEN the bucket is output as PayloadBucketName and account-export alone may read it: GetObject under account-exports/ and a prefix-conditioned ListBucket, no write", () => {
+  it("GIVEN courier's own topology (account-exports offloads) WHEN synthesized THEN the bucket is in the manifest and account-export alone may read it: GetObject under account-exports/ and a prefix-conditioned ListBucket, no write", () => {
     const courier = synthCourierStack("courier-own-payloads");
-    const bucket = courier.stack.payloadBucket?.bucket;
+    const bucket = courier.stack.courier.payloadBucket?.bucket;
     expect(bucket).toBeDefined();
     const id = logicalId(bucket ?? courier.stack);
-    expect(courier.json.Outputs?.PayloadBucketName).toEqual({ Value: { Ref: id } });
+    expect(parseJoinedJson(courier.json.Outputs?.CourierManifest?.Value)).toMatchObject({
+      payloadBucket: { Ref: id },
+    });
     const roleOf = (name: ConsumerName) => {
-      const fn = courier.stack.consumerFunctions[name];
+      const fn = courier.courier.consumerFunction(name);
       return logicalId(fn.function.role?.node.defaultChild ?? fn);
     };
     const statements = s3StatementsOn(courier.json, roleOf("account-export"), id);
@@ -108,7 +109,9 @@ describe("payload bucket", () => {
       bucket.LifecycleConfiguration as { Rules: Array<{ Id: string; ExpirationInDays?: number }> }
     ).Rules;
     expect(rules.find((r) => r.Id === "expire-payloads")?.ExpirationInDays).toBe(DLQ_RETENTION_DAYS + 1);
-    expect(json.Outputs?.PayloadBucketName).toEqual({ Value: { Ref: bucketId } });
+    expect(parseJoinedJson(json.Outputs?.CourierManifest?.Value)).toMatchObject({
+      payloadBucket: { Ref: bucketId },
+    });
   });
 
   it("GIVEN the bucket policy WHEN read THEN it denies every request without TLS", () => {
@@ -125,8 +128,8 @@ describe("payload bucket", () => {
     );
   });
 
-  it("GIVEN thumbnails consumes image-uploads WHEN its role is read THEN it may GetObject under image-uploads/ only and list only that prefix; its environment names the bucket", () => {
-    const fn = stack.consumerFunctions.thumbnails;
+  it("GIVEN thumbnails consumes image-uploads WHEN its role is read THEN it may GetObject under image-uploads/ only and list only that prefix; its environment names the location", () => {
+    const fn = stack.courier.consumerFunction("thumbnails");
     const role = logicalId(fn.function.role?.node.defaultChild ?? fn);
     const statements = roleStatements(json, role).filter((s) =>
       JSON.stringify(s.Resource).includes(bucketId),
@@ -144,11 +147,13 @@ describe("payload bucket", () => {
         Variables: Record<string, unknown>;
       }
     ).Variables;
-    expect(variables.COURIER_PAYLOAD_BUCKET).toEqual({ Ref: bucketId });
+    expect(parseJoinedJson(variables.COURIER_PAYLOAD_LOCATIONS)).toEqual([
+      { bucket: { Ref: bucketId }, prefix: "image-uploads/" },
+    ]);
   });
 
   it("GIVEN verification-email consumes account-signups (not offloading) WHEN its role and environment are read THEN neither mentions the payload bucket", () => {
-    const fn = stack.consumerFunctions["verification-email"];
+    const fn = stack.courier.consumerFunction("verification-email");
     const role = logicalId(fn.function.role?.node.defaultChild ?? fn);
     expect(JSON.stringify(roleStatements(json, role))).not.toContain(bucketId);
     const variables = (
@@ -156,7 +161,7 @@ describe("payload bucket", () => {
         Variables: Record<string, unknown>;
       }
     ).Variables;
-    expect(variables).not.toHaveProperty("COURIER_PAYLOAD_BUCKET");
+    expect(variables).not.toHaveProperty("COURIER_PAYLOAD_LOCATIONS");
   });
 
   it("GIVEN the offloading stack under cdk-nag WHEN synthesized with courier's acknowledgements THEN nothing is reported", () => {

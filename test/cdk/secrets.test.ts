@@ -70,7 +70,7 @@ beforeAll(() => {
   const synth = synthCourierStack("courier-secrets");
   template = synth.json;
   templateText = JSON.stringify(template);
-  secretId = logicalId(synth.stack.secret("verification"));
+  secretId = logicalId(synth.courier.secret("verification"));
 
   // One function bundled for real (esbuild only, no native modules: a few seconds): the one that
   // reads the verification key, with sentinels in the environment the bundler runs in.

@@ -5,7 +5,7 @@
 import { Template } from "aws-cdk-lib/assertions";
 import { beforeAll, describe, expect, it } from "vitest";
 import { CourierStack } from "../../cdk/stacks/courier-stack.ts";
-import { ENV } from "../../packages/courier/src/deployment/consumer-environment.ts";
+import { ENV } from "../../src/app/deployment/example-env.ts";
 import { appWithoutBundling, type CfnResource, logicalId, TEST_SETTINGS } from "./fixtures.ts";
 
 const SECRET_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:courier/team-webhook-AbC123";
@@ -22,7 +22,7 @@ beforeAll(() => {
   const template = Template.fromStack(stack).toJSON() as { Resources: Record<string, CfnResource> };
   json = JSON.stringify(template);
   resources = template.Resources;
-  teamNotifyId = logicalId(stack.consumerFunctions["team-notify"].function);
+  teamNotifyId = logicalId(stack.courier.consumerFunction("team-notify").function);
 });
 
 function teamNotify(): CfnResource {

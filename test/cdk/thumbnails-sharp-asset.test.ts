@@ -26,7 +26,7 @@ beforeAll(() => {
   outdir = mkdtempSync(join(tmpdir(), "courier-sharp-asset-"));
   const app = new App({ outdir });
   const stack = new Stack(app, "courier-thumbnails-asset");
-  const nativeModules = consumers.thumbnails.needs.nativeModules;
+  const nativeModules = consumers.thumbnails.needs?.nodeModules ?? [];
   new BundledFunction(stack, "Thumbnails", {
     entry: fileURLToPath(new URL(`../../${consumers.thumbnails.handlerEntry}`, import.meta.url)),
     nativeModules,

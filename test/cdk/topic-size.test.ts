@@ -9,23 +9,17 @@ import { Template } from "aws-cdk-lib/assertions";
 import * as sns from "aws-cdk-lib/aws-sns";
 import * as subscriptions from "aws-cdk-lib/aws-sns-subscriptions";
 import { describe, expect, it } from "vitest";
+import { CourierStack } from "../../cdk/stacks/courier-stack.ts";
 import { EncryptedTopic } from "../../packages/courier/src/cdk/encrypted-topic.ts";
 import { InvalidConstructPropsError } from "../../packages/courier/src/cdk/errors.ts";
-import { CourierStack } from "../../cdk/stacks/courier-stack.ts";
-import {
-  type ConsumerName,
-  consumers,
-  secrets,
-  type TopicName,
-  type TopologySpec,
-  topics,
-} from "../../src/topology.ts";
+import type { TopologySpec } from "../../packages/courier/src/topology/topology.ts";
+import { type ConsumerName, consumers, courierTopology, type TopicName, topics } from "../../src/topology.ts";
 import { appWithoutBundling, type CfnTemplate, logicalId, props, TEST_SETTINGS } from "./fixtures.ts";
 
 const raisedTopology: TopologySpec<TopicName, ConsumerName> = {
   topics: { ...topics, "image-uploads": { ...topics["image-uploads"], maxMessageBytes: 1_048_576 } },
   consumers,
-  secrets,
+  secrets: courierTopology.secrets,
 };
 
 describe("per-topic message size in the stack", () => {
@@ -36,16 +30,16 @@ describe("per-topic message size in the stack", () => {
   const json = Template.fromStack(stack).toJSON() as CfnTemplate;
 
   it("GIVEN image-uploads raised to 1 MiB WHEN synthesized THEN its topic has MaximumMessageSize 1048576 and account-signups none", () => {
-    expect(props(json, logicalId(stack.topics["image-uploads"].topic))).toMatchObject({
+    expect(props(json, logicalId(stack.courier.topic("image-uploads").topic))).toMatchObject({
       MaximumMessageSize: 1_048_576,
     });
-    expect(props(json, logicalId(stack.topics["account-signups"].topic))).not.toHaveProperty(
+    expect(props(json, logicalId(stack.courier.topic("account-signups").topic))).not.toHaveProperty(
       "MaximumMessageSize",
     );
   });
 
   it("GIVEN a raised topic WHEN synthesized THEN its consumer's queue, DLQ and subscription DLQ take 1 MiB; other consumers' queues keep SQS's default", () => {
-    const thumbnails = stack.consumerQueues.thumbnails;
+    const thumbnails = stack.courier.consumerQueue("thumbnails");
     for (const queue of [
       thumbnails.queue,
       thumbnails.deadLetterQueue,
@@ -53,7 +47,7 @@ describe("per-topic message size in the stack", () => {
     ]) {
       expect(props(json, logicalId(queue))).toMatchObject({ MaximumMessageSize: 1_048_576 });
     }
-    const email = stack.consumerQueues["verification-email"];
+    const email = stack.courier.consumerQueue("verification-email");
     expect(props(json, logicalId(email.queue))).not.toHaveProperty("MaximumMessageSize");
     expect(props(json, logicalId(email.deadLetterQueue))).not.toHaveProperty("MaximumMessageSize");
   });

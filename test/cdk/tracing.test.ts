@@ -36,8 +36,8 @@ describe("GIVEN the courier stack WHEN synthesized THEN X-Ray tracing is active"
 
   it("each consumer's and the redrive function's role may write trace segments and telemetry", () => {
     const fns = [
-      ...consumerNames.map((n) => synth.stack.consumerFunctions[n].function),
-      synth.stack.redrive.function,
+      ...consumerNames.map((n) => synth.courier.consumerFunctions[n].function),
+      synth.courier.redrive.function,
     ];
     for (const fn of fns) {
       const roleId = logicalId(fn.role as NonNullable<typeof fn.role>);

@@ -8,6 +8,8 @@ import { PublishBatchCommand, PublishCommand, SNSClient } from "@aws-sdk/client-
 import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
 import { z } from "zod";
+import { defineContract } from "../../packages/courier/src/lib/contracts/index.ts";
+import type { TopicName } from "../../src/topology.ts";
 import {
   createPublisher,
   InvalidMessageError,
@@ -17,9 +19,7 @@ import {
   SNS_MAX_PAYLOAD_BYTES,
   type TopicData,
   UnknownTopicError,
-} from "../../packages/courier/src/deployment/publisher.ts";
-import type { TopicName } from "../../src/topology.ts";
-import { defineContract } from "../../packages/courier/src/lib/contracts/index.ts";
+} from "../helpers/example-publisher.ts";
 import { oversizedBodies, publisherCases, validSignup } from "./inputs.ts";
 
 const snsMock = mockClient(SNSClient);

@@ -18,7 +18,7 @@ import {
   FAILURE_ATTRIBUTE,
   FAILURE_MESSAGE_MAX_CHARS,
   type FailureReason,
-} from "../../packages/courier/src/deployment/define-consumer.ts";
+} from "../helpers/example-consumer.ts";
 import { confirmSqsBatches, sentMessages } from "../helpers/sqs-batch-mock.ts";
 import { sqsRecord } from "../helpers/sqs-record.ts";
 import { runtimeAcceptedOddities, runtimeCases, validEnvelope, validSignup } from "./inputs.ts";

@@ -11,19 +11,22 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { peekDlq } from "../../packages/courier/src/lib/redrive/peek.ts";
 import { EDGE_LIMITS_ENV } from "../../src/app/api/edge-limits.ts";
 import { SMS_RATE_LIMITED } from "../../src/app/signup/sms-cap.ts";
-import { consumers } from "../../src/topology.ts";
 import { localClientConfig } from "../../src/dev/local-aws-config.ts";
 import { type LocalSystem, startLocalSystem } from "../../src/dev/local-system.ts";
-import { peekDlq } from "../../packages/courier/src/lib/redrive/peek.ts";
+import { exampleNeeds } from "../../src/topology.ts";
 import { call } from "../helpers/api-client.ts";
+import { consumerOf } from "../helpers/example-stack.ts";
 import { deployTestStack, type TestStack } from "./support/deploy-test-stack.ts";
 
 const run = randomBytes(3).toString("hex");
 let stack: TestStack;
 const dataDir = mkdtempSync(join(tmpdir(), "courier-abuse-"));
-const cap = consumers["verification-sms"].smsCap;
+const declaredCap = exampleNeeds["verification-sms"].smsCap;
+if (!declaredCap) throw new Error("exampleNeeds declares no smsCap for verification-sms");
+const cap = declaredCap;
 // Numbers unique to this run (LocalStack keeps every SMS it recorded while it runs).
 const digits = () => String(Number.parseInt(run, 16) % 10_000_000).padStart(7, "0");
 const PUMPED = `+1415${digits()}`;
@@ -92,7 +95,7 @@ describe("abuse resistance of the local system through the example API", () => {
       });
       expect(res.status).toBe(201);
     }
-    const dlqUrl = system.topology.consumers["verification-sms"].dlqUrl;
+    const dlqUrl = consumerOf(system.topology, "verification-sms").dlqUrl;
     const sqs = new SQSClient(localClientConfig({ ...process.env, AWS_ENDPOINT_URL: system.endpoint }));
     const refused = await eventually("47 sign-ups dead-lettered", async () => {
       const peeked = await peekDlq({ sqs, dlqUrl, max: 100, waitTimeSeconds: 1 });

@@ -25,12 +25,13 @@ import {
 import { SQSClient } from "@aws-sdk/client-sqs";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { queueDepth } from "../../packages/courier/src/deployment/consumer-status.ts";
 import { inTransaction } from "../../src/app/accounts/account-store.ts";
 import { listAccountUploads, recordAccountUpload } from "../../src/app/accounts/account-uploads.ts";
 import type { ExportFile } from "../../src/app/exports/index.ts";
-import { queueDepth } from "../../packages/courier/src/deployment/consumer-status.ts";
 import { localClientConfig } from "../../src/dev/local-aws-config.ts";
 import { type LocalSystem, startLocalSystem } from "../../src/dev/local-system.ts";
+import { consumerOf, uploadsBucketOf } from "../helpers/example-stack.ts";
 import { eventually } from "./event-source-queues.ts";
 import { deployTestStack, type TestStack } from "./support/deploy-test-stack.ts";
 
@@ -59,7 +60,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await system?.stop();
   if (system) {
-    await emptyBucket(system.topology.uploadsBucket);
+    await emptyBucket(uploadsBucketOf(system.topology));
     if (system.topology.payloadBucket) await emptyBucket(system.topology.payloadBucket);
   }
   await stack?.cleanup();
@@ -194,7 +195,7 @@ describe("account export through the local system", () => {
     expect(ours).toHaveLength(1);
     expect(ours[0]?.size).toBeGreaterThan(5 * 1024 * 1024);
 
-    const file = await readJsonObject<ExportFile>(system.topology.uploadsBucket, ready.key);
+    const file = await readJsonObject<ExportFile>(uploadsBucketOf(system.topology), ready.key);
     expect(file.exportId).toBe(requested.exportId);
     expect(file.accountId).toBe(accountId);
     expect(file.account.email).toBe(`busy-${run}@example.com`);
@@ -203,7 +204,7 @@ describe("account export through the local system", () => {
     expect(file.items).toEqual(items);
     expect(file.summary.items).toBe(BUSY_ACCOUNT_UPLOADS);
     expect(file.summary.totalBytes).toBe(items.reduce((sum, i) => sum + i.byteSize, 0));
-    expect(await queueDepth(sqs, system.topology.consumers["account-export"].dlqUrl)).toBe(0);
+    expect(await queueDepth(sqs, consumerOf(system.topology, "account-export").dlqUrl)).toBe(0);
   }, 300_000);
 
   it("GIVEN an account with an upload through POST /images and a few more WHEN it asks for its export THEN the small manifest goes inline (nothing new in the payload bucket) and lists the upload", async () => {
@@ -228,7 +229,7 @@ describe("account export through the local system", () => {
     const ready = await readyExport(requested);
 
     expect((await listAll(payloadBucket, "")).map((o) => o.key)).toEqual(before);
-    const file = await readJsonObject<ExportFile>(system.topology.uploadsBucket, ready.key);
+    const file = await readJsonObject<ExportFile>(uploadsBucketOf(system.topology), ready.key);
     expect(file.items).toEqual(expectedItems(accountId));
     expect(file.items.map((i) => i.id)).toContain(imageId);
     expect(file.items.find((i) => i.id === imageId)).toMatchObject({

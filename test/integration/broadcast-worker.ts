@@ -11,9 +11,10 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { ENV } from "../../packages/courier/src/deployment/consumer-environment.ts";
-import { consumerSpec } from "../../src/topology.ts";
-import { localClientConfig } from "../../src/dev/local-aws-config.ts";
+import { consumerSpecOf } from "../../packages/courier/src/topology/topology.ts";
 import { type SqsHandler, startEventSource } from "../../packages/courier/src/worker/event-source.ts";
+import { localClientConfig } from "../../src/dev/local-aws-config.ts";
+import { courierTopology } from "../../src/topology.ts";
 
 export interface BroadcastWorkerInput {
   readonly consumer: string;
@@ -38,7 +39,7 @@ if (!port) throw new Error("broadcast-worker.ts runs only as a worker thread");
 const { consumer } = workerData as BroadcastWorkerInput;
 const post = (message: BroadcastWorkerMessage) => port.postMessage(message);
 
-const spec = consumerSpec(consumer);
+const spec = consumerSpecOf(courierTopology, consumer);
 const queueUrl = process.env[ENV.queueUrl];
 if (!queueUrl) throw new Error(`${ENV.queueUrl} is not set in the ${consumer} worker`);
 

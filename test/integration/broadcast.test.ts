@@ -20,13 +20,14 @@ import { SESClient, VerifyEmailIdentityCommand } from "@aws-sdk/client-ses";
 import { SNSClient } from "@aws-sdk/client-sns";
 import { GetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { keyFromSecretValue, type VerificationKey, verifyCode } from "../../src/app/signup/index.ts";
-import { consumerEnvironment } from "../../packages/courier/src/deployment/consumer-environment.ts";
 import type { DeployedTopology } from "../../packages/courier/src/deployment/deployed-topology.ts";
-import { createPublisher, type Publisher } from "../../packages/courier/src/deployment/publisher.ts";
-import { type ConsumerName, type TopicName, topicNames } from "../../src/topology.ts";
-import { localClientConfig, localEndpoint } from "../../src/dev/local-aws-config.ts";
 import type { NewAccountV1 } from "../../src/app/contracts/index.ts";
+import { keyFromSecretValue, type VerificationKey, verifyCode } from "../../src/app/signup/index.ts";
+import { localClientConfig, localEndpoint } from "../../src/dev/local-aws-config.ts";
+import { type ConsumerName, type TopicName, topicNames } from "../../src/topology.ts";
+import { exampleConsumerEnvironment as consumerEnvironment } from "../helpers/example-environment.ts";
+import { createPublisher, type Publisher } from "../helpers/example-publisher.ts";
+import { consumerOf, topicOf, uploadsBucketOf, verificationSecretArnOf } from "../helpers/example-stack.ts";
 import type { BroadcastWorkerMessage } from "./broadcast-worker.ts";
 import { deployTestStack, type TestStack } from "./support/deploy-test-stack.ts";
 
@@ -183,7 +184,7 @@ async function settled(eventId: string, consumers: readonly SignupConsumer[]): P
     if (!workers.get(consumer)?.eventIds.includes(eventId)) return false;
   }
   for (const consumer of SIGNUP_CONSUMERS) {
-    if ((await queueDepth(topology.consumers[consumer].queueUrl)) > 0) return false;
+    if ((await queueDepth(consumerOf(topology, consumer).queueUrl)) > 0) return false;
   }
   return true;
 }
@@ -208,7 +209,7 @@ beforeAll(async () => {
   // LocalStack's SES, like SES in its sandbox, refuses to send from an unverified identity.
   await new SESClient(clientConfig).send(new VerifyEmailIdentityCommand({ EmailAddress: mailFrom }));
   const secret = await new SecretsManagerClient(clientConfig).send(
-    new GetSecretValueCommand({ SecretId: topology.verificationSecretArn }),
+    new GetSecretValueCommand({ SecretId: verificationSecretArnOf(topology) }),
   );
   // The API server's view: the same secret, read independently of the consumers.
   key = keyFromSecretValue(secret.SecretString ?? secret.SecretBinary ?? "");
@@ -221,7 +222,7 @@ beforeAll(async () => {
   };
   const started = await Promise.all(
     SIGNUP_CONSUMERS.map(async (consumer) => {
-      const c = topology.consumers[consumer];
+      const c = consumerOf(topology, consumer);
       const env = {
         ...(process.env as Record<string, string>),
         ...localAws,
@@ -234,7 +235,7 @@ beforeAll(async () => {
             queueUrl: c.queueUrl,
             dlqUrl: c.dlqUrl,
             secretArns: topology.secretArns,
-            uploadsBucket: topology.uploadsBucket,
+            uploadsBucket: uploadsBucketOf(topology),
           },
           { mailFrom, verifyUrlBase, teamWebhookUrl },
         ),
@@ -245,7 +246,7 @@ beforeAll(async () => {
   for (const [consumer, w] of started) workers.set(consumer, w);
   publisher = createPublisher({
     sns: new SNSClient(clientConfig),
-    topicArns: Object.fromEntries(topicNames.map((t) => [t, topology.topics[t].arn])) as Record<
+    topicArns: Object.fromEntries(topicNames.map((t) => [t, topicOf(topology, t).arn])) as Record<
       TopicName,
       string
     >,
@@ -280,7 +281,7 @@ function uniquePhone(): string {
 }
 
 function dlqDepths(): Promise<number[]> {
-  return Promise.all(SIGNUP_CONSUMERS.map((c) => queueDepth(topology.consumers[c].dlqUrl)));
+  return Promise.all(SIGNUP_CONSUMERS.map((c) => queueDepth(consumerOf(topology, c).dlqUrl)));
 }
 
 // ---- tests ------------------------------------------------------------------------------------
@@ -349,7 +350,7 @@ describe("broadcast: one sign-up, three consumers", () => {
     // The SMS queue is this stack copy's own: the filter policy must keep the sign-up out of it.
     const smsReceived = `verification-sms received ${workers.get("verification-sms")?.eventIds}`;
     expect(deliveries("verification-sms", eventId), smsReceived).toBe(0);
-    expect(await queueDepth(topology.consumers["verification-sms"].queueUrl)).toBe(0);
+    expect(await queueDepth(consumerOf(topology, "verification-sms").queueUrl)).toBe(0);
     expect(await dlqDepths()).toEqual([0, 0, 0]);
   });
 });

@@ -93,7 +93,11 @@ describe("every command through --profile", () => {
       locale: "en-US",
       createdAt: new Date().toISOString(),
     });
-    const run = await courier(["publish", "account-signups", data, ...stackArgs()], profileEnv);
+    // The example's contract sets filter attributes (hasPhone, purpose): publish with its topology.
+    const run = await courier(
+      ["publish", "account-signups", data, "--topology", "src/topology.ts", ...stackArgs()],
+      profileEnv,
+    );
     expect(run.stderr).toBe("");
     expect(run.code).toBe(0);
     expect(JSON.parse(run.stdout).messageId).toBeTruthy();
@@ -132,7 +136,7 @@ describe("every command through --profile", () => {
 describe("no target configured", () => {
   it("GIVEN no credentials and no region WHEN `courier status` runs THEN it exits with one line naming the missing region", async () => {
     const empty = mkdtempSync(join(tmpdir(), "courier-no-aws-"));
-    const run = await courier(["status"], {
+    const run = await courier(["status", "--stack", "acme-orders"], {
       ...withoutAwsSettings(process.env),
       HOME: empty,
       AWS_CONFIG_FILE: join(empty, "none"),
@@ -146,7 +150,7 @@ describe("no target configured", () => {
 
   it("GIVEN a region but no credentials WHEN `courier status` runs THEN it exits with one line naming the missing credentials", async () => {
     const empty = mkdtempSync(join(tmpdir(), "courier-no-aws-"));
-    const run = await courier(["status", "--region", "eu-west-1"], {
+    const run = await courier(["status", "--stack", "acme-orders", "--region", "eu-west-1"], {
       ...withoutAwsSettings(process.env),
       HOME: empty,
       AWS_CONFIG_FILE: join(empty, "none"),

@@ -15,16 +15,22 @@ import {
 } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { DeployedTopology } from "../../packages/courier/src/deployment/deployed-topology.ts";
-import { createPublisher, type Publisher } from "../../packages/courier/src/deployment/publisher.ts";
+import {
+  type ImageUploadedV1,
+  ImageUploadedV1Contract,
+  type NewAccountV1,
+  NewAccountV1Contract,
+} from "../../src/app/contracts/index.ts";
+import { localClientConfig } from "../../src/dev/local-aws-config.ts";
 import {
   type ConsumerName,
   consumerNames,
-  consumersOf,
+  consumers,
   type TopicName,
   topicNames,
 } from "../../src/topology.ts";
-import { localClientConfig } from "../../src/dev/local-aws-config.ts";
-import { type ImageUploadedV1, ImageUploadedV1Contract, type NewAccountV1, NewAccountV1Contract } from "../../src/app/contracts/index.ts";
+import { createPublisher, type Publisher } from "../helpers/example-publisher.ts";
+import { consumerOf, topicOf, uploadsBucketOf } from "../helpers/example-stack.ts";
 import { deployTestStack, type TestStack } from "./support/deploy-test-stack.ts";
 
 /** How long to wait for an expected message; LocalStack on two busy cores can be slow. */
@@ -42,7 +48,7 @@ let publisher: Publisher;
 beforeAll(async () => {
   stack = await deployTestStack("fanout");
   topology = stack.topology;
-  const topicArns = Object.fromEntries(topicNames.map((t) => [t, topology.topics[t].arn])) as Record<
+  const topicArns = Object.fromEntries(topicNames.map((t) => [t, topicOf(topology, t).arn])) as Record<
     TopicName,
     string
   >;
@@ -97,7 +103,7 @@ async function collectAll(
 ): Promise<Record<ConsumerName, Message[]>> {
   const entries = await Promise.all(
     consumerNames.map(
-      async (c) => [c, await collect(topology.consumers[c].queueUrl, expected[c] ?? 0)] as const,
+      async (c) => [c, await collect(consumerOf(topology, c).queueUrl, expected[c] ?? 0)] as const,
     ),
   );
   return Object.fromEntries(entries) as Record<ConsumerName, Message[]>;
@@ -118,6 +124,7 @@ function signup(overrides: Partial<NewAccountV1> = {}): NewAccountV1 {
   };
 }
 
+const consumersOf = (topic: TopicName) => Object.values(consumers).filter((c) => c.topic === topic);
 const signupQueues = consumersOf("account-signups").map((c) => c.name as ConsumerName);
 
 describe("fan-out of the deployed topology", () => {
@@ -170,7 +177,7 @@ describe("fan-out of the deployed topology", () => {
   it("GIVEN an image upload WHEN published THEN only the thumbnails queue receives it, once, as the raw envelope", async () => {
     const data: ImageUploadedV1 = {
       imageId: `img_${randomUUID().slice(0, 8)}`,
-      bucket: topology.uploadsBucket,
+      bucket: uploadsBucketOf(topology),
       key: "originals/fanout.jpg",
       contentType: "image/jpeg",
       byteSize: 2048,

@@ -15,14 +15,15 @@ import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import type { RecordOutcome } from "../../packages/courier/src/lib/consumer/outcomes.ts";
+import { redriveSelectively } from "../../packages/courier/src/lib/redrive/selective.ts";
+import { formatOutcomeLine } from "../../packages/courier/src/worker/outcome-line.ts";
 import { createAccount } from "../../src/app/accounts/account-store.ts";
 import { issueEmailToken } from "../../src/app/signup/verification-code.ts";
 import { verificationKeyFromSecret } from "../../src/app/signup/verification-key.ts";
 import { localClientConfig } from "../../src/dev/local-aws-config.ts";
 import { type LocalSystem, startLocalSystem } from "../../src/dev/local-system.ts";
-import type { RecordOutcome } from "../../packages/courier/src/lib/consumer/outcomes.ts";
-import { redriveSelectively } from "../../packages/courier/src/lib/redrive/selective.ts";
-import { formatOutcomeLine } from "../../packages/courier/src/worker/outcome-line.ts";
+import { consumerOf, uploadsBucketOf, verificationSecretArnOf } from "../helpers/example-stack.ts";
 import { truncatedJpeg } from "../unit/images-fixtures.ts";
 import { deployTestStack, type TestStack } from "./support/deploy-test-stack.ts";
 
@@ -135,13 +136,13 @@ describe("image statuses that tell the truth", () => {
     const aws = localClientConfig({ AWS_ENDPOINT_URL: system.endpoint });
     await new S3Client(aws).send(
       new PutObjectCommand({
-        Bucket: system.topology.uploadsBucket,
+        Bucket: uploadsBucketOf(system.topology),
         Key: `originals/${imageId}`,
         Body: await jpeg(),
         ContentType: "image/jpeg",
       }),
     );
-    const thumbnails = system.topology.consumers.thumbnails;
+    const thumbnails = consumerOf(system.topology, "thumbnails");
     const summary = await redriveSelectively({
       sqs: new SQSClient(aws),
       dlqUrl: thumbnails.dlqUrl,
@@ -209,7 +210,7 @@ describe("the emailed link's page", () => {
     const secrets = new SecretsProvider({
       awsSdkV3Client: new SecretsManagerClient(localClientConfig({ AWS_ENDPOINT_URL: system.endpoint })),
     });
-    const key = await verificationKeyFromSecret(secrets, system.topology.verificationSecretArn)();
+    const key = await verificationKeyFromSecret(secrets, verificationSecretArnOf(system.topology))();
     const { code } = issueEmailToken(
       key,
       { accountId: account.accountId, address: email },

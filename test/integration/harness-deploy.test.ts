@@ -13,18 +13,19 @@ import {
 } from "@aws-sdk/client-sns";
 import { GetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { readDeployedTopology as readDeployedStack } from "../../packages/courier/src/deployment/deployed-stack.ts";
 import {
-  type ConsumerName,
   type ConsumerSpec,
-  consumerNames,
-  consumers,
-  DLQ_RETENTION_DAYS,
   isOrderedTopic,
-  topicNames,
-} from "../../src/topology.ts";
+  type TopicSpec,
+} from "../../packages/courier/src/topology/topology.ts";
+import { DLQ_RETENTION_DAYS } from "../../packages/courier/src/topology/topology-problems.ts";
 import { deployTemplate, LocalDeployError } from "../../src/dev/cloudformation.ts";
 import { deleteStackOnLocalStack, deployToLocalStack, readDeployedTopology } from "../../src/dev/deploy.ts";
 import { localClientConfig } from "../../src/dev/local-aws-config.ts";
+import { localTableName } from "../../src/dev/local-template.ts";
+import { type ConsumerName, consumerNames, consumers, topicNames, topics } from "../../src/topology.ts";
+import { consumerOf, topicOf } from "../helpers/example-stack.ts";
 import { deployTestStack, type TestStack, testStackName } from "./support/deploy-test-stack.ts";
 
 const endpoint = inject("localstackEndpoint");
@@ -52,10 +53,10 @@ async function subscriptionsOf(consumer: ConsumerName) {
   const spec = consumers[consumer];
   const { topology } = stack;
   const listed = await sns.send(
-    new ListSubscriptionsByTopicCommand({ TopicArn: topology.topics[spec.topic].arn }),
+    new ListSubscriptionsByTopicCommand({ TopicArn: topicOf(topology, spec.topic).arn }),
   );
   const mine = (listed.Subscriptions ?? []).filter(
-    (s) => s.Endpoint === topology.consumers[consumer].queueArn,
+    (s) => s.Endpoint === consumerOf(topology, consumer).queueArn,
   );
   return Promise.all(
     mine.map(async (s) => {
@@ -82,16 +83,55 @@ describe("local deploy of the CDK app", () => {
     expect(removedTypes).toContain("AWS::Lambda::Function");
     expect(removedTypes).toContain("AWS::Lambda::EventSourceMapping");
     expect(removedTypes).toContain("AWS::DynamoDB::Table");
-    expect(stack.topology.idempotencyTable).toBeUndefined();
+    // Outputs are kept: the manifest and the example's own outputs are all there.
+    expect(stack.deployment.removed.filter((r) => r.type === "Output")).toEqual([]);
+  });
+
+  it("GIVEN the deployed stack WHEN the package's reader reads its manifest THEN every consumer and topic is there with LocalStack's addresses, the dropped function and mapping absent, and the dropped table named for the local server", async () => {
+    const deployed = await readDeployedStack(stack.topology.stackName, config);
+    expect(Object.keys(deployed.consumers).sort()).toEqual([...consumerNames].sort());
+    expect(Object.keys(deployed.topics).sort()).toEqual([...topicNames].sort());
+    const table = stack.deployment.removed.find(
+      (r) => r.type === "AWS::DynamoDB::Table" && r.logicalId.includes("Idempotency"),
+    );
+    expect(deployed.idempotencyTable).toBe(localTableName(stack.topology.stackName, table?.logicalId ?? "?"));
+    expect(deployed.payloadBucket).toMatch(/^[a-z0-9.-]+$/);
+    expect(deployed.secretArns.verification).toMatch(/^arn:aws:secretsmanager:/);
+    expect(deployed.manifest.redrive.functionName).toBeUndefined();
+    expect(deployed.manifest.redrive.maxRedrives).toBe(3);
+    for (const name of consumerNames) {
+      const consumer = deployed.consumers[name];
+      expect(consumer?.queueUrl, name).toMatch(/^http/);
+      expect(consumer?.functionName, name).toBeUndefined();
+      expect(consumer?.eventSourceMappingId, name).toBeUndefined();
+      expect(consumer?.environment.COURIER_QUEUE_URL, name).toBe(consumer?.queueUrl);
+      expect(consumer?.environment.COURIER_DLQ_URL, name).toBe(consumer?.dlqUrl);
+    }
+    // The example's own variables, added on the functions after the construct, are in the manifest too.
+    expect(deployed.consumers["verification-email"]?.environment).toMatchObject({
+      MAIL_FROM: expect.any(String),
+      IDEMPOTENCY_TABLE: deployed.idempotencyTable,
+      VERIFICATION_SECRET_ARN: deployed.secretArns.verification,
+    });
+    expect(
+      JSON.parse(deployed.consumers["account-export"]?.environment.COURIER_PAYLOAD_LOCATIONS ?? "[]"),
+    ).toEqual([{ bucket: deployed.payloadBucket, prefix: "account-exports/" }]);
+    expect(deployed.outputs.UploadsBucketName).toBeTruthy();
+    expect(deployed.outputs.AuditTableName).toBe(
+      localTableName(
+        stack.topology.stackName,
+        stack.deployment.removed.find((r) => r.logicalId.startsWith("AuditTable"))?.logicalId ?? "?",
+      ),
+    );
   });
 
   it.each(topicNames)(
     "GIVEN topic %s WHEN read back THEN it exists and is encrypted with a customer key",
     async (topic) => {
       const result = await sns.send(
-        new GetTopicAttributesCommand({ TopicArn: stack.topology.topics[topic].arn }),
+        new GetTopicAttributesCommand({ TopicArn: topicOf(stack.topology, topic).arn }),
       );
-      expect(result.Attributes?.TopicArn).toBe(stack.topology.topics[topic].arn);
+      expect(result.Attributes?.TopicArn).toBe(topicOf(stack.topology, topic).arn);
       expect(result.Attributes?.KmsMasterKeyId).toMatch(/^arn:aws:kms:|^[0-9a-f-]{36}$/);
     },
   );
@@ -103,7 +143,7 @@ describe("local deploy of the CDK app", () => {
       expect(subscriptions).toHaveLength(1);
       expect(subscriptions[0]?.protocol).toBe("sqs");
       // A FIFO subscription keeps the SNS envelope, which carries the topic's sequence number.
-      const fifo = isOrderedTopic(consumers[consumer].topic);
+      const fifo = isOrderedTopic(topics[consumers[consumer].topic] as TopicSpec);
       expect(subscriptions[0]?.attributes.RawMessageDelivery).toBe(fifo ? "false" : "true");
     },
   );
@@ -122,7 +162,7 @@ describe("local deploy of the CDK app", () => {
     "GIVEN consumer %s WHEN its queues are read back THEN the redrive policy and DLQ match the topology",
     async (consumer) => {
       const spec = consumers[consumer];
-      const deployed = stack.topology.consumers[consumer];
+      const deployed = consumerOf(stack.topology, consumer);
       const queue = await queueAttributes(deployed.queueUrl);
       expect(JSON.parse(queue.RedrivePolicy ?? "{}")).toEqual({
         deadLetterTargetArn: deployed.dlqArn,

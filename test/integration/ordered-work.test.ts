@@ -15,25 +15,6 @@ import { SESClient, VerifyEmailIdentityCommand } from "@aws-sdk/client-ses";
 import { SNSClient } from "@aws-sdk/client-sns";
 import { ReceiveMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { type ResetEvent, sendResetEmail } from "../../src/app/password-reset/reset-email.ts";
-import { verifyResetToken } from "../../src/app/password-reset/reset-token.ts";
-import { readAuditTrail } from "../../src/app/security-audit/audit-table.ts";
-import { recordSecurityEvent } from "../../src/app/security-audit/record-event.ts";
-import { generateVerificationKey, verificationKey } from "../../src/app/signup/verification-code.ts";
-import {
-  createConsumerHandler,
-  PermanentError,
-  RetryableError,
-} from "../../packages/courier/src/deployment/define-consumer.ts";
-import { createPublisher } from "../../packages/courier/src/deployment/publisher.ts";
-import { consumers, topics } from "../../src/topology.ts";
-import {
-  ensureAuditTable,
-  ensureIdempotencyTable,
-  ensureLocalDynamo,
-  type LocalDynamo,
-} from "../../src/dev/dynamodb-local.ts";
-import { localClientConfig } from "../../src/dev/local-aws-config.ts";
 import { FAILURE_ATTRIBUTE } from "../../packages/courier/src/lib/consumer/index.ts";
 import { oncePerEvent } from "../../packages/courier/src/lib/idempotency/once-per-event.ts";
 import {
@@ -42,6 +23,22 @@ import {
 } from "../../packages/courier/src/lib/idempotency/table-schema.ts";
 import { redriveSelectively } from "../../packages/courier/src/lib/redrive/selective.ts";
 import { LocalEventSource } from "../../packages/courier/src/worker/event-source.ts";
+import { type ResetEvent, sendResetEmail } from "../../src/app/password-reset/reset-email.ts";
+import { verifyResetToken } from "../../src/app/password-reset/reset-token.ts";
+import { readAuditTrail } from "../../src/app/security-audit/audit-table.ts";
+import { recordSecurityEvent } from "../../src/app/security-audit/record-event.ts";
+import { generateVerificationKey, verificationKey } from "../../src/app/signup/verification-code.ts";
+import {
+  ensureAuditTable,
+  ensureIdempotencyTable,
+  ensureLocalDynamo,
+  type LocalDynamo,
+} from "../../src/dev/dynamodb-local.ts";
+import { localClientConfig } from "../../src/dev/local-aws-config.ts";
+import { consumers, topics } from "../../src/topology.ts";
+import { createConsumerHandler, PermanentError, RetryableError } from "../helpers/example-consumer.ts";
+import { createPublisher } from "../helpers/example-publisher.ts";
+import { consumerOf, topicOf } from "../helpers/example-stack.ts";
 import { deployTestStack, type TestStack } from "./support/deploy-test-stack.ts";
 
 const ACCOUNTS = 20;
@@ -121,8 +118,8 @@ beforeAll(async () => {
     spec: { ...consumers["security-audit"], accepts: topics["password-resets"].accepts, backoff: fast },
     sqs,
     logger: new Logger({ logLevel: "SILENT" }),
-    queueUrl: topology.consumers["security-audit"].queueUrl,
-    dlqUrl: topology.consumers["security-audit"].dlqUrl,
+    queueUrl: consumerOf(topology, "security-audit").queueUrl,
+    dlqUrl: consumerOf(topology, "security-audit").dlqUrl,
     handle: async (message, ctx) => {
       if (message.data.userAgent === "poison" && !poisonFixed)
         throw new PermanentError("unreadable user agent");
@@ -160,8 +157,8 @@ beforeAll(async () => {
     spec: { ...consumers["password-reset-email"], accepts: topics["password-resets"].accepts, backoff: fast },
     sqs,
     logger: new Logger({ logLevel: "SILENT" }),
-    queueUrl: topology.consumers["password-reset-email"].queueUrl,
-    dlqUrl: topology.consumers["password-reset-email"].dlqUrl,
+    queueUrl: consumerOf(topology, "password-reset-email").queueUrl,
+    dlqUrl: consumerOf(topology, "password-reset-email").dlqUrl,
     handle: async (message, ctx) => {
       // SQS message ids per event: a second one for an event is a second publish that got through.
       emailMessageIds.set(ctx.eventId, (emailMessageIds.get(ctx.eventId) ?? new Set()).add(ctx.messageId));
@@ -176,8 +173,8 @@ beforeAll(async () => {
     const spec = consumers[name];
     const source = new LocalEventSource({
       sqs,
-      queueUrl: topology.consumers[name].queueUrl,
-      queueArn: topology.consumers[name].queueArn,
+      queueUrl: consumerOf(topology, name).queueUrl,
+      queueArn: consumerOf(topology, name).queueArn,
       handler,
       functionName: name,
       batchSize: spec.batchSize,
@@ -194,7 +191,7 @@ beforeAll(async () => {
   // Interleaved: request 0 of every account, then request 1 of every account, and so on.
   const publisher = createPublisher({
     sns: new SNSClient(config),
-    topicArns: { "password-resets": topology.topics["password-resets"].arn },
+    topicArns: { "password-resets": topicOf(topology, "password-resets").arn },
     producer: "ordered-work-test",
   });
   const base = Date.now();
@@ -339,7 +336,7 @@ describe("GIVEN 20 accounts × 50 resets published interleaved with transient fa
     async () => {
       const config = { ...localClientConfig(), endpoint };
       const sqs = new SQSClient(config);
-      const { dlqUrl, queueUrl } = stack.topology.consumers["security-audit"];
+      const { dlqUrl, queueUrl } = consumerOf(stack.topology, "security-audit");
       const peek = await sqs.send(
         new ReceiveMessageCommand({
           QueueUrl: dlqUrl,

@@ -19,14 +19,17 @@ import type { SQSEvent } from "aws-lambda";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { localTarget, targetEnvironment } from "../../packages/courier/src/deployment/aws-target.ts";
 import { readQueuePause, setConsumerPaused } from "../../packages/courier/src/deployment/consumer-pause.ts";
-import { createPublisher } from "../../packages/courier/src/deployment/publisher.ts";
-import { type TopicName, topicNames } from "../../src/topology.ts";
-import { LOCAL_DEPLOY_SETTINGS } from "../../src/dev/deploy.ts";
-import { localClientConfig } from "../../src/dev/local-aws-config.ts";
+import { deployedConsumer, deployedTopic } from "../../packages/courier/src/deployment/deployed-topology.ts";
 import { type LocalEventSource, startEventSource } from "../../packages/courier/src/worker/event-source.ts";
 import { type PauseWatch, watchPause } from "../../packages/courier/src/worker/pause-watch.ts";
 import { WorkerPool } from "../../packages/courier/src/worker/worker.ts";
-import { workerEnvironment } from "../../packages/courier/src/worker/worker-environment.ts";
+import {
+  resolveHandlerModule,
+  workerEnvironment,
+} from "../../packages/courier/src/worker/worker-environment.ts";
+import { localClientConfig } from "../../src/dev/local-aws-config.ts";
+import { type TopicName, topicNames } from "../../src/topology.ts";
+import { createPublisher } from "../helpers/example-publisher.ts";
 import { startWebhookRecorder, type WebhookRecorder } from "../helpers/webhook-recorder.ts";
 import {
   createTestQueue,
@@ -133,14 +136,16 @@ describe("GIVEN team-notify running in worker processes against a deployed stack
 
   it("WHEN `courier pause team-notify` runs THEN the workers stop receiving, status says PAUSED and sign-ups wait; WHEN `courier resume` runs THEN each is delivered once", async () => {
     const stackArgs = ["--stack", stack.topology.stackName];
+    const teamNotify = deployedConsumer(stack.topology, "team-notify");
     const pool = new WorkerPool(
       [
         {
           consumer: "team-notify",
           env: workerEnvironment({
-            consumer: "team-notify",
-            topology: stack.topology,
-            settings: { ...LOCAL_DEPLOY_SETTINGS, teamWebhookUrl: webhook.url },
+            consumer: teamNotify,
+            handlerModule: resolveHandlerModule(repoRoot, teamNotify.handlerEntry),
+            // No DynamoDB-API server in this file: without the table each effect runs directly.
+            environment: { TEAM_WEBHOOK_URL: webhook.url, IDEMPOTENCY_TABLE: "" },
             target: {
               env: targetEnvironment(
                 localTarget({ ...process.env, AWS_ENDPOINT_URL: inject("localstackEndpoint") }),
@@ -157,10 +162,9 @@ describe("GIVEN team-notify running in worker processes against a deployed stack
     );
     const publisher = createPublisher({
       sns: new SNSClient(localClientConfig()),
-      topicArns: Object.fromEntries(topicNames.map((t) => [t, stack.topology.topics[t].arn])) as Record<
-        TopicName,
-        string
-      >,
+      topicArns: Object.fromEntries(
+        topicNames.map((t) => [t, deployedTopic(stack.topology, t).arn]),
+      ) as Record<TopicName, string>,
       producer: "pause-test",
     });
     const signUp = async () => {
@@ -174,7 +178,7 @@ describe("GIVEN team-notify running in worker processes against a deployed stack
       });
       return eventId;
     };
-    const queueUrl = stack.topology.consumers["team-notify"].queueUrl;
+    const queueUrl = teamNotify.queueUrl;
     try {
       await eventually(() => pool.states[0]?.started !== undefined, "the worker to start", 120_000);
       const first = await signUp();

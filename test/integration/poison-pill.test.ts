@@ -22,18 +22,19 @@ import { Logger } from "@aws-lambda-powertools/logger";
 import { type Message, ReceiveMessageCommand } from "@aws-sdk/client-sqs";
 import type { SQSRecord } from "aws-lambda";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { consumerSpecOf } from "../../packages/courier/src/topology/topology.ts";
+import { type LocalEventSource, startEventSource } from "../../packages/courier/src/worker/event-source.ts";
+import { NewAccountV1Contract } from "../../src/app/contracts/index.ts";
+import { localClientConfig } from "../../src/dev/local-aws-config.ts";
+import { courierTopology } from "../../src/topology.ts";
 import {
   type ConsumerHandler,
   type ConsumerMetrics,
   defineConsumer,
   FAILURE_ATTRIBUTE,
   type FailureReason,
-} from "../../packages/courier/src/deployment/define-consumer.ts";
-import { type PreparedMessage, prepareMessage } from "../../packages/courier/src/deployment/publisher.ts";
-import { consumerSpec } from "../../src/topology.ts";
-import { localClientConfig } from "../../src/dev/local-aws-config.ts";
-import { NewAccountV1Contract } from "../../src/app/contracts/index.ts";
-import { type LocalEventSource, startEventSource } from "../../packages/courier/src/worker/event-source.ts";
+} from "../helpers/example-consumer.ts";
+import { type PreparedMessage, prepareMessage } from "../helpers/example-publisher.ts";
 import {
   createTestQueue,
   eventually,
@@ -45,7 +46,7 @@ import {
 } from "./event-source-queues.ts";
 
 const CONSUMER = "team-notify";
-const spec = consumerSpec(CONSUMER);
+const spec = consumerSpecOf(courierTopology, CONSUMER);
 /**
  * Only for a failed ChangeMessageVisibility: every retry delay is set on the message itself. Not
  * shorter: on a loaded machine (integration files run side by side) a receive-to-ChangeMessageVisibility

@@ -10,7 +10,10 @@ import { execFile } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import type { DeployedConsumer } from "../../packages/courier/src/deployment/deployed-topology.ts";
+import {
+  type DeployedConsumer,
+  deployedConsumer,
+} from "../../packages/courier/src/deployment/deployed-topology.ts";
 import { FAILURE_ATTRIBUTE } from "../../packages/courier/src/lib/consumer/index.ts";
 import { depth, drainQueue, imageUploads, newAccounts, sendAll, visibleDepth } from "./redrive-support.ts";
 import { deployTestStack, type TestStack } from "./support/deploy-test-stack.ts";
@@ -68,7 +71,7 @@ async function emptyBoth(): Promise<void> {
 
 beforeAll(async () => {
   stack = await deployTestStack("redrive-cli");
-  consumer = stack.topology.consumers["verification-email"];
+  consumer = deployedConsumer(stack.topology, "verification-email");
 });
 
 afterAll(async () => {
@@ -98,13 +101,13 @@ describe("courier dlq peek", () => {
     expect(await visibleDepth(consumer.dlqUrl)).toBe(3);
   });
 
-  it("GIVEN a consumer name that is not in the topology WHEN peeking THEN it exits non-zero with one line naming it", async () => {
+  it("GIVEN a consumer name the deployed stack lacks WHEN peeking THEN it exits non-zero with one line listing the stack's consumers", async () => {
     const run = await courier("dlq", "peek", "verification-mail", "--stack", stack?.topology.stackName ?? "");
 
     expect(run.code).not.toBe(0);
     const known = Object.keys(stack?.topology.consumers ?? {}).join(", ");
     expect(run.stderr.trim().split("\n").at(-1)).toBe(
-      `courier: unknown consumer "verification-mail"; known consumers: ${known}`,
+      `courier: unknown consumer "verification-mail"; stack "${stack?.topology.stackName}" has consumers: ${known}`,
     );
   });
 });

@@ -17,11 +17,11 @@ import {
   SendMessageBatchCommand,
   SQSClient,
 } from "@aws-sdk/client-sqs";
-import { type PreparedMessage, prepareMessage } from "../../packages/courier/src/deployment/publisher.ts";
-import { localClientConfig } from "../../src/dev/local-aws-config.ts";
 import type { ConsumerHandler } from "../../packages/courier/src/lib/consumer/index.ts";
-import { ImageUploadedV1Contract, NewAccountV1Contract } from "../../src/app/contracts/index.ts";
 import { startEventSource } from "../../packages/courier/src/worker/event-source.ts";
+import { ImageUploadedV1Contract, NewAccountV1Contract } from "../../src/app/contracts/index.ts";
+import { localClientConfig } from "../../src/dev/local-aws-config.ts";
+import { type PreparedMessage, prepareMessage } from "../helpers/example-publisher.ts";
 
 export const sqs = new SQSClient(localClientConfig());
 

@@ -5,6 +5,11 @@
 import { Logger } from "@aws-lambda-powertools/logger";
 import type { SQSMessageAttributes } from "aws-lambda";
 import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
+import { redriveInBulk } from "../../packages/courier/src/lib/redrive/bulk.ts";
+import { MoveTaskAlreadyRunningError } from "../../packages/courier/src/lib/redrive/errors.ts";
+import { peekDlq } from "../../packages/courier/src/lib/redrive/peek.ts";
+import { redriveSelectively } from "../../packages/courier/src/lib/redrive/selective.ts";
+import { localEndpoint } from "../../src/dev/local-aws-config.ts";
 import {
   type ConsumerHandler,
   type ConsumerMetrics,
@@ -13,13 +18,8 @@ import {
   LINEAGE_ATTRIBUTE,
   type Lineage,
   PermanentError,
-} from "../../packages/courier/src/deployment/define-consumer.ts";
-import type { PreparedMessage } from "../../packages/courier/src/deployment/publisher.ts";
-import { localEndpoint } from "../../src/dev/local-aws-config.ts";
-import { redriveInBulk } from "../../packages/courier/src/lib/redrive/bulk.ts";
-import { MoveTaskAlreadyRunningError } from "../../packages/courier/src/lib/redrive/errors.ts";
-import { peekDlq } from "../../packages/courier/src/lib/redrive/peek.ts";
-import { redriveSelectively } from "../../packages/courier/src/lib/redrive/selective.ts";
+} from "../helpers/example-consumer.ts";
+import type { PreparedMessage } from "../helpers/example-publisher.ts";
 import {
   createQueuePair,
   deleteCreatedQueues,

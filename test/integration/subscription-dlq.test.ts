@@ -21,12 +21,15 @@ import { Logger } from "@aws-lambda-powertools/logger";
 import { SNSClient } from "@aws-sdk/client-sns";
 import { GetQueueAttributesCommand, SetQueueAttributesCommand } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { type ConsumerMetrics, defineConsumer } from "../../packages/courier/src/deployment/define-consumer.ts";
-import type { DeployedTopology } from "../../packages/courier/src/deployment/deployed-topology.ts";
-import { createPublisher } from "../../packages/courier/src/deployment/publisher.ts";
-import { consumerSpec } from "../../src/topology.ts";
-import { localClientConfig } from "../../src/dev/local-aws-config.ts";
+import {
+  type DeployedTopology,
+  deployedConsumer,
+  deployedTopic,
+} from "../../packages/courier/src/deployment/deployed-topology.ts";
 import { type LocalEventSource, startEventSource } from "../../packages/courier/src/worker/event-source.ts";
+import { localClientConfig } from "../../src/dev/local-aws-config.ts";
+import { type ConsumerMetrics, defineConsumer } from "../helpers/example-consumer.ts";
+import { createPublisher } from "../helpers/example-publisher.ts";
 import { eventually, eventuallyEmpty, messagesLeft, sqs } from "./event-source-queues.ts";
 import { deployTestStack, type TestStack } from "./support/deploy-test-stack.ts";
 
@@ -73,7 +76,7 @@ afterAll(async () => {
 
 describe("GIVEN SQS refuses SNS's delivery to one consumer's queue", () => {
   it("WHEN a sign-up is published THEN it lands in that subscription's DLQ, the siblings get it, and after the mend peek shows it and redrive has the consumer process it exactly once", async () => {
-    const broken = topology.consumers[BROKEN];
+    const broken = deployedConsumer(topology, BROKEN);
     expect(broken.subscriptionDlqUrl, "the stack outputs the subscription DLQ").toBeDefined();
     const subscriptionDlqUrl = broken.subscriptionDlqUrl as string;
     const { Attributes } = await sqs.send(
@@ -90,7 +93,10 @@ describe("GIVEN SQS refuses SNS's delivery to one consumer's queue", () => {
     // Over 1 KiB with its attributes: 200 three-byte characters in the name, a 128-character id.
     const publisher = createPublisher({
       sns: new SNSClient({ ...localClientConfig(), endpoint }),
-      topicArns: { "account-signups": topology.topics["account-signups"].arn, "image-uploads": "unused" },
+      topicArns: {
+        "account-signups": deployedTopic(topology, "account-signups").arn,
+        "image-uploads": "unused",
+      },
       producer: "subscription-dlq-test",
     });
     const { eventId } = await publisher.publish("account-signups", {
@@ -106,10 +112,10 @@ describe("GIVEN SQS refuses SNS's delivery to one consumer's queue", () => {
     await eventually(async () => (await messagesLeft(subscriptionDlqUrl)) === 1, "the subscription DLQ");
     for (const sibling of SIBLINGS) {
       await eventually(
-        async () => (await messagesLeft(topology.consumers[sibling].queueUrl)) === 1,
+        async () => (await messagesLeft(deployedConsumer(topology, sibling).queueUrl)) === 1,
         `${sibling}'s queue`,
       );
-      expect(await messagesLeft(topology.consumers[sibling].subscriptionDlqUrl as string)).toBe(0);
+      expect(await messagesLeft(deployedConsumer(topology, sibling).subscriptionDlqUrl as string)).toBe(0);
     }
     expect(await messagesLeft(broken.queueUrl)).toBe(0);
 
@@ -143,7 +149,7 @@ describe("GIVEN SQS refuses SNS's delivery to one consumer's queue", () => {
 
     // The consumer runtime gets the raw envelope: valid for the contract, processed once.
     const handled: string[] = [];
-    const spec = consumerSpec(BROKEN);
+    const spec = broken;
     const handler = defineConsumer({
       name: BROKEN,
       queueUrl: broken.queueUrl,

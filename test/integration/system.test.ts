@@ -16,6 +16,7 @@ import { outboxCounts } from "../../src/app/outbox/index.ts";
 import { deleteStackOnLocalStack } from "../../src/dev/deploy.ts";
 import { localClientConfig } from "../../src/dev/local-aws-config.ts";
 import { type LocalSystem, startLocalSystem } from "../../src/dev/local-system.ts";
+import { consumerOf } from "../helpers/example-stack.ts";
 import { testStackName } from "./support/deploy-test-stack.ts";
 
 interface SesMessage {
@@ -131,7 +132,7 @@ describe("the local system through the example API", () => {
       },
     };
     const sqs = new SQSClient(localClientConfig({ AWS_ENDPOINT_URL: system.endpoint }));
-    const queueUrl = system.topology.consumers["verification-email"].queueUrl;
+    const queueUrl = consumerOf(system.topology, "verification-email").queueUrl;
     for (let i = 0; i < 2; i++) {
       await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: JSON.stringify(envelope) }));
     }

@@ -20,15 +20,19 @@ import { SNSClient } from "@aws-sdk/client-sns";
 import { type Message, ReceiveMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { republishUpload, storeUpload, UploadPublishError } from "../../src/app/images/index.ts";
-import { consumerEnvironment } from "../../packages/courier/src/deployment/consumer-environment.ts";
 import type { DeployedTopology } from "../../packages/courier/src/deployment/deployed-topology.ts";
-import { createPublisher, type Publisher } from "../../packages/courier/src/deployment/publisher.ts";
-import { consumers } from "../../src/topology.ts";
-import { LOCAL_DEPLOY_SETTINGS } from "../../src/dev/deploy.ts";
-import { localClientConfig, localEndpoint } from "../../src/dev/local-aws-config.ts";
-import { FAILURE_ATTRIBUTE, type FailureReason } from "../../packages/courier/src/lib/consumer/failure-attributes.ts";
+import {
+  FAILURE_ATTRIBUTE,
+  type FailureReason,
+} from "../../packages/courier/src/lib/consumer/failure-attributes.ts";
 import { LocalEventSource } from "../../packages/courier/src/worker/event-source.ts";
+import { LOCAL_DEPLOY_SETTINGS } from "../../src/app/deployment/local-run.ts";
+import { republishUpload, storeUpload, UploadPublishError } from "../../src/app/images/index.ts";
+import { localClientConfig, localEndpoint } from "../../src/dev/local-aws-config.ts";
+import { consumers } from "../../src/topology.ts";
+import { exampleConsumerEnvironment as consumerEnvironment } from "../helpers/example-environment.ts";
+import { createPublisher, type Publisher } from "../helpers/example-publisher.ts";
+import { consumerOf, topicOf, uploadsBucketOf } from "../helpers/example-stack.ts";
 import { jpegWithOrientation6, solid, truncatedJpeg } from "../unit/images-fixtures.ts";
 import { deployTestStack, type TestStack } from "./support/deploy-test-stack.ts";
 
@@ -49,15 +53,15 @@ beforeAll(async () => {
   publisher = createPublisher({
     sns: new SNSClient(clientConfig),
     topicArns: {
-      "account-signups": topology.topics["account-signups"].arn,
-      "image-uploads": topology.topics["image-uploads"].arn,
+      "account-signups": topicOf(topology, "account-signups").arn,
+      "image-uploads": topicOf(topology, "image-uploads").arn,
     },
     producer: "thumbnails-it",
   });
 
   // The handler module builds its clients from the default chain at import, as on Lambda: give it
   // the environment the stack would, pointed at LocalStack.
-  const thumbnails = topology.consumers.thumbnails;
+  const thumbnails = consumerOf(topology, "thumbnails");
   vi.stubEnv("AWS_ENDPOINT_URL", localEndpoint());
   vi.stubEnv("AWS_REGION", clientConfig.region);
   vi.stubEnv("AWS_ACCESS_KEY_ID", clientConfig.credentials.accessKeyId);
@@ -70,7 +74,7 @@ beforeAll(async () => {
       queueUrl: thumbnails.queueUrl,
       dlqUrl: thumbnails.dlqUrl,
       secretArns: topology.secretArns,
-      uploadsBucket: topology.uploadsBucket,
+      uploadsBucket: uploadsBucketOf(topology),
     },
     LOCAL_DEPLOY_SETTINGS,
   );
@@ -98,7 +102,7 @@ afterAll(async () => {
   await eventSource?.stop();
   vi.unstubAllEnvs();
   if (!topology) return;
-  await emptyBucket(topology.uploadsBucket);
+  await emptyBucket(uploadsBucketOf(topology));
   await stack?.cleanup();
 });
 
@@ -128,7 +132,7 @@ async function eventually<T>(what: string, probe: () => Promise<T | undefined>):
 
 async function head(key: string): Promise<HeadObjectCommandOutput | undefined> {
   return s3
-    .send(new HeadObjectCommand({ Bucket: topology.uploadsBucket, Key: key }))
+    .send(new HeadObjectCommand({ Bucket: uploadsBucketOf(topology), Key: key }))
     .catch((error: unknown) => {
       if ((error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404)
         return undefined;
@@ -147,7 +151,7 @@ async function bothRenditions(imageId: string) {
 }
 
 async function decodedSize(key: string): Promise<[number | undefined, number | undefined, string]> {
-  const object = await s3.send(new GetObjectCommand({ Bucket: topology.uploadsBucket, Key: key }));
+  const object = await s3.send(new GetObjectCommand({ Bucket: uploadsBucketOf(topology), Key: key }));
   const metadata = await sharp(
     Buffer.from(await (object.Body?.transformToByteArray() ?? new Uint8Array())),
   ).metadata();
@@ -159,7 +163,7 @@ async function deadLettered(imageId: string): Promise<Message> {
   return eventually(`a dead-lettered message for ${imageId}`, async () => {
     const { Messages = [] } = await sqs.send(
       new ReceiveMessageCommand({
-        QueueUrl: topology.consumers.thumbnails.dlqUrl,
+        QueueUrl: consumerOf(topology, "thumbnails").dlqUrl,
         MaxNumberOfMessages: 10,
         WaitTimeSeconds: 2,
         VisibilityTimeout: 1,
@@ -177,7 +181,7 @@ describe("thumbnails on LocalStack", () => {
     const stored = await storeUpload({
       s3,
       publisher,
-      bucket: topology.uploadsBucket,
+      bucket: uploadsBucketOf(topology),
       body,
       contentType: "image/jpeg",
       uploadedBy: "acc_it",
@@ -198,7 +202,7 @@ describe("thumbnails on LocalStack", () => {
     const stored = await storeUpload({
       s3,
       publisher,
-      bucket: topology.uploadsBucket,
+      bucket: uploadsBucketOf(topology),
       body: await jpegWithOrientation6(),
       contentType: "image/jpeg",
       uploadedBy: "acc_it",
@@ -214,7 +218,7 @@ describe("thumbnails on LocalStack", () => {
     const stored = await storeUpload({
       s3,
       publisher,
-      bucket: topology.uploadsBucket,
+      bucket: uploadsBucketOf(topology),
       body: await truncatedJpeg(),
       contentType: "image/jpeg",
       uploadedBy: "acc_it",
@@ -240,7 +244,7 @@ describe("thumbnails on LocalStack", () => {
     const stored = await storeUpload({
       s3,
       publisher,
-      bucket: topology.uploadsBucket,
+      bucket: uploadsBucketOf(topology),
       body: await solid(800, 600).png().toBuffer(),
       contentType: "image/png",
       uploadedBy: "acc_it",
@@ -254,7 +258,7 @@ describe("thumbnails on LocalStack", () => {
     );
     const processedBefore = eventSource?.stats.succeeded ?? 0;
 
-    await republishUpload({ s3, publisher, bucket: topology.uploadsBucket, imageId: stored.imageId });
+    await republishUpload({ s3, publisher, bucket: uploadsBucketOf(topology), imageId: stored.imageId });
     // Succeeded means the handler finished the record and the event source deleted it.
     await eventually("the republished message to be processed", async () =>
       (eventSource?.stats.succeeded ?? 0) > processedBefore ? true : undefined,
@@ -270,8 +274,8 @@ describe("thumbnails on LocalStack", () => {
     const broken = createPublisher({
       sns: new SNSClient(clientConfig),
       topicArns: {
-        "account-signups": topology.topics["account-signups"].arn,
-        "image-uploads": `${topology.topics["image-uploads"].arn}-does-not-exist`,
+        "account-signups": topicOf(topology, "account-signups").arn,
+        "image-uploads": `${topicOf(topology, "image-uploads").arn}-does-not-exist`,
       },
       producer: "thumbnails-it",
     });
@@ -280,7 +284,7 @@ describe("thumbnails on LocalStack", () => {
     const error = await storeUpload({
       s3,
       publisher: broken,
-      bucket: topology.uploadsBucket,
+      bucket: uploadsBucketOf(topology),
       body,
       contentType: "image/jpeg",
       uploadedBy: "acc_it",
@@ -289,7 +293,7 @@ describe("thumbnails on LocalStack", () => {
     const { imageId, key } = error as UploadPublishError;
     expect(await head(key)).toBeDefined();
 
-    await republishUpload({ s3, publisher, bucket: topology.uploadsBucket, imageId });
+    await republishUpload({ s3, publisher, bucket: uploadsBucketOf(topology), imageId });
 
     const { medium } = await bothRenditions(imageId);
     expect(medium.Metadata).toMatchObject({ width: "640", height: "480" });

@@ -13,10 +13,11 @@ import { Writable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { localClientConfig } from "../../src/dev/local-aws-config.ts";
-import { type LocalSystem, startLocalSystem } from "../../src/dev/local-system.ts";
 import { peekDlq } from "../../packages/courier/src/lib/redrive/peek.ts";
 import { redriveSelectively } from "../../packages/courier/src/lib/redrive/selective.ts";
+import { localClientConfig } from "../../src/dev/local-aws-config.ts";
+import { type LocalSystem, startLocalSystem } from "../../src/dev/local-system.ts";
+import { consumerOf } from "../helpers/example-stack.ts";
 import { deployTestStack, type TestStack } from "./support/deploy-test-stack.ts";
 
 const run = randomBytes(4).toString("hex");
@@ -129,7 +130,7 @@ describe("one sign-up followed from the API to every consumer, a dead letter and
   it("GIVEN the dead-lettered copy WHEN peeked THEN it names the correlation id; WHEN redriven after the webhook is mended THEN team-notify's lines carry it again", async () => {
     expect(correlationId).not.toBe("");
     const sqs = new SQSClient(localClientConfig({ AWS_ENDPOINT_URL: system.endpoint }));
-    const teamNotify = system.topology.consumers["team-notify"];
+    const teamNotify = consumerOf(system.topology, "team-notify");
     const peeked = await peekDlq({ sqs, dlqUrl: teamNotify.dlqUrl });
     const ours = peeked.messages.filter((m) => m.correlationId === correlationId);
     expect(ours).toHaveLength(1);

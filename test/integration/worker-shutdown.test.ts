@@ -7,22 +7,24 @@
  * (the WorkerPool that `npm start` and `courier work` use), signalled as a container platform does.
  */
 import { randomUUID } from "node:crypto";
+import { fileURLToPath } from "node:url";
 import { SNSClient } from "@aws-sdk/client-sns";
 import { GetQueueAttributesCommand, SendMessageCommand } from "@aws-sdk/client-sqs";
 import type { SQSRecord } from "aws-lambda";
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
-import { localTarget, targetEnvironment } from "../../packages/courier/src/deployment/aws-target.ts";
-import { createPublisher } from "../../packages/courier/src/deployment/publisher.ts";
-import { type TopicName, topicNames } from "../../src/topology.ts";
-import { LOCAL_DEPLOY_SETTINGS } from "../../src/dev/deploy.ts";
-import { localClientConfig } from "../../src/dev/local-aws-config.ts";
+import { localTarget } from "../../packages/courier/src/deployment/aws-target.ts";
 import {
   type EventSourceOptions,
   type LocalEventSource,
   startEventSource,
 } from "../../packages/courier/src/worker/event-source.ts";
-import { WorkerPool } from "../../packages/courier/src/worker/worker.ts";
-import { workerEnvironment } from "../../packages/courier/src/worker/worker-environment.ts";
+import { startWorkers } from "../../packages/courier/src/worker/start.ts";
+import type { WorkerPool } from "../../packages/courier/src/worker/worker.ts";
+import { workerTarget } from "../../packages/courier/src/worker/worker-target.ts";
+import { localClientConfig } from "../../src/dev/local-aws-config.ts";
+import { type TopicName, topicNames } from "../../src/topology.ts";
+import { createPublisher } from "../helpers/example-publisher.ts";
+import { consumerOf, topicOf } from "../helpers/example-stack.ts";
 import { startWebhookRecorder, type WebhookRecorder } from "../helpers/webhook-recorder.ts";
 import {
   createTestQueue,
@@ -206,32 +208,22 @@ describe("worker processes (the path of npm start and courier work)", () => {
   });
 
   function pool(): WorkerPool {
-    return new WorkerPool([
-      {
-        consumer: "team-notify",
-        env: workerEnvironment({
-          consumer: "team-notify",
-          topology: stack.topology,
-          settings: { ...LOCAL_DEPLOY_SETTINGS, teamWebhookUrl: webhook.url },
-          target: {
-            env: targetEnvironment(
-              localTarget({ ...process.env, AWS_ENDPOINT_URL: inject("localstackEndpoint") }),
-            ),
-            isolated: true,
-          },
-          baseEnv: process.env,
-          concurrency: 4,
-          // A short grace period's setting: a stop collects its parked receives within 3 s.
-          waitTimeSeconds: 3,
-        }),
-      },
-    ]);
+    return startWorkers({
+      topology: stack.topology,
+      consumers: ["team-notify"],
+      projectRoot: fileURLToPath(new URL("../..", import.meta.url)),
+      environment: { TEAM_WEBHOOK_URL: webhook.url },
+      target: workerTarget(localTarget({ ...process.env, AWS_ENDPOINT_URL: inject("localstackEndpoint") })),
+      concurrency: 4,
+      // A short grace period's setting: a stop collects its parked receives within 3 s.
+      waitTimeSeconds: 3,
+    });
   }
 
   it("GIVEN team-notify workers with 4 pollers (3 s wait) on an empty queue WHEN SIGTERM stops them and a sign-up is published within a second THEN the next workers deliver it within 5 s and the stopped ones report it released", async () => {
     const publisher = createPublisher({
       sns: new SNSClient(localClientConfig()),
-      topicArns: Object.fromEntries(topicNames.map((t) => [t, stack.topology.topics[t].arn])) as Record<
+      topicArns: Object.fromEntries(topicNames.map((t) => [t, topicOf(stack.topology, t).arn])) as Record<
         TopicName,
         string
       >,
@@ -261,7 +253,7 @@ describe("worker processes (the path of npm start and courier work)", () => {
       second = pool();
       await eventually(() => second?.states[0]?.started !== undefined, "the second worker to start", 120_000);
       await eventually(() => webhook.eventIds.includes(eventId), "the webhook call", 5_000);
-      await eventuallyEmpty(stack.topology.consumers["team-notify"].queueUrl, 10_000);
+      await eventuallyEmpty(consumerOf(stack.topology, "team-notify").queueUrl, 10_000);
       expect(webhook.eventIds.filter((e) => e === eventId)).toHaveLength(1);
     } finally {
       await first.stop();

@@ -17,19 +17,20 @@ import { DynamoDBClient, PutItemCommand } from "@aws-sdk/client-dynamodb";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import type { Context } from "aws-lambda";
 import {
-  type ConsumerMetrics,
-  defineConsumer,
-  PermanentError,
-  RetryableError,
-} from "../../packages/courier/src/deployment/define-consumer.ts";
-import { consumerSpec } from "../../src/topology.ts";
-import { localClientConfig } from "../../src/dev/local-aws-config.ts";
-import {
   IDEMPOTENCY_PARTITION_KEY,
   IDEMPOTENCY_TTL_ATTRIBUTE,
   oncePerEvent,
 } from "../../packages/courier/src/lib/idempotency/once-per-event.ts";
+import { consumerSpecOf } from "../../packages/courier/src/topology/topology.ts";
 import { type LocalEventSource, startEventSource } from "../../packages/courier/src/worker/event-source.ts";
+import { localClientConfig } from "../../src/dev/local-aws-config.ts";
+import { courierTopology } from "../../src/topology.ts";
+import {
+  type ConsumerMetrics,
+  defineConsumer,
+  PermanentError,
+  RetryableError,
+} from "../helpers/example-consumer.ts";
 import {
   EFFECT_KEY,
   type FaultKind,
@@ -185,7 +186,7 @@ function consumerHandler(name: SoakConsumer, queueUrl: string, dlqUrl: string) {
 
 const sources: LocalEventSource[] = [];
 for (const { name, queueUrl, dlqUrl } of config.consumers) {
-  const spec = consumerSpec(name);
+  const spec = consumerSpecOf(courierTopology, name);
   sources.push(
     await startEventSource({
       sqs,

@@ -27,15 +27,20 @@ import { SetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { Command } from "commander";
 import { queueDepth } from "../../packages/courier/src/deployment/consumer-status.ts";
 import type { DeployedTopology } from "../../packages/courier/src/deployment/deployed-topology.ts";
-import { createPublisher } from "../../packages/courier/src/deployment/publisher.ts";
-import { consumers } from "../../src/topology.ts";
+import {
+  type PeekedMessage,
+  peekDlq,
+  redriveSelectively,
+} from "../../packages/courier/src/lib/redrive/index.ts";
+import type { NewAccountV1 } from "../../src/app/contracts/index.ts";
 import { deleteStackOnLocalStack, deployToLocalStack } from "../../src/dev/deploy.ts";
 import { ensureIdempotencyTable, type LocalDynamo } from "../../src/dev/dynamodb-local.ts";
 import { localClientConfig } from "../../src/dev/local-aws-config.ts";
 import type { CfnTemplate } from "../../src/dev/local-template.ts";
 import { ensureLocalStack, PROJECT_ROOT } from "../../src/dev/localstack.ts";
-import type { NewAccountV1 } from "../../src/app/contracts/index.ts";
-import { type PeekedMessage, peekDlq, redriveSelectively } from "../../packages/courier/src/lib/redrive/index.ts";
+import { consumers } from "../../src/topology.ts";
+import { createPublisher } from "../helpers/example-publisher.ts";
+import { consumerOf, topicOf } from "../helpers/example-stack.ts";
 import { freePort } from "../helpers/free-port.ts";
 import {
   EFFECT_KEY,
@@ -317,7 +322,7 @@ async function waitDrained(
   let emptyPolls = 0;
   while (Date.now() < deadlineMs) {
     const depths = await Promise.all(
-      SOAK_CONSUMERS.map((c) => queueDepth(sqs, topology.consumers[c].queueUrl)),
+      SOAK_CONSUMERS.map((c) => queueDepth(sqs, consumerOf(topology, c).queueUrl)),
     );
     const depth = depths.reduce((a, b) => a + b, 0);
     progress(depth);
@@ -385,7 +390,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       SOAK_CONSUMERS.map((c) =>
         sqs.send(
           new SetQueueAttributesCommand({
-            QueueUrl: topology.consumers[c].queueUrl,
+            QueueUrl: consumerOf(topology, c).queueUrl,
             Attributes: { VisibilityTimeout: String(options.visibilityTimeoutSeconds) },
           }),
         ),
@@ -436,8 +441,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
         workerId,
         consumers: SOAK_CONSUMERS.map((name) => ({
           name,
-          queueUrl: topology.consumers[name].queueUrl,
-          dlqUrl: topology.consumers[name].dlqUrl,
+          queueUrl: consumerOf(topology, name).queueUrl,
+          dlqUrl: consumerOf(topology, name).dlqUrl,
         })),
         dynamoEndpoint: (dynamo as LocalDynamo).endpoint,
         idempotencyTable,
@@ -467,8 +472,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     const publisher = createPublisher({
       sns: new SNSClient(clientConfig),
       topicArns: {
-        "account-signups": topology.topics["account-signups"].arn,
-        "image-uploads": topology.topics["image-uploads"].arn,
+        "account-signups": topicOf(topology, "account-signups").arn,
+        "image-uploads": topicOf(topology, "image-uploads").arn,
       },
       producer: "soak",
     });
@@ -537,7 +542,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     const fixedStarted = Date.now();
     const deadLettered = Object.fromEntries(
       await Promise.all(
-        SOAK_CONSUMERS.map(async (c) => [c, await listDlq(sqs, topology.consumers[c].dlqUrl)] as const),
+        SOAK_CONSUMERS.map(async (c) => [c, await listDlq(sqs, consumerOf(topology, c).dlqUrl)] as const),
       ),
     ) as Record<SoakConsumer, PeekedMessage[]>;
     pool = new WorkerPool(workerConfig({ transientRate: 0, timeoutRate: 0 }), options.endpoint, onEvent, log);
@@ -550,8 +555,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       for (const errorClass of classes) {
         const summary = await redriveSelectively({
           sqs,
-          dlqUrl: topology.consumers[c].dlqUrl,
-          queueUrl: topology.consumers[c].queueUrl,
+          dlqUrl: consumerOf(topology, c).dlqUrl,
+          queueUrl: consumerOf(topology, c).queueUrl,
           filter: { errorClass },
           sourceMaxReceiveCount: consumers[c].maxReceiveCount,
         });
@@ -574,7 +579,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     const effects = await scanEffects(dynamoClient, effectsTable);
     const finalDlq = Object.fromEntries(
       await Promise.all(
-        SOAK_CONSUMERS.map(async (c) => [c, await listDlq(sqs, topology.consumers[c].dlqUrl)] as const),
+        SOAK_CONSUMERS.map(async (c) => [c, await listDlq(sqs, consumerOf(topology, c).dlqUrl)] as const),
       ),
     ) as Record<SoakConsumer, PeekedMessage[]>;
     dynamoClient.destroy();

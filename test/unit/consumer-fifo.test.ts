@@ -13,13 +13,13 @@ import {
 import type { Context, SQSRecord } from "aws-lambda";
 import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
+import { PasswordResetRequestedV1Contract } from "../../src/app/contracts/index.ts";
 import {
   type ConsumerMetrics,
   createConsumerHandler,
   PermanentError,
   RetryableError,
-} from "../../packages/courier/src/deployment/define-consumer.ts";
-import { PasswordResetRequestedV1Contract } from "../../src/app/contracts/index.ts";
+} from "../helpers/example-consumer.ts";
 import { confirmSqsBatches, sentMessages } from "../helpers/sqs-batch-mock.ts";
 
 const QUEUE_URL = "http://sqs.local/000000000000/security-audit.fifo";

@@ -1,31 +1,26 @@
 /**
- * A consumer's environment derived from its topology entry's needs, as both the CDK stack and the
- * local workers build it. Failure modes covered: a needed address silently missing (an empty
- * variable the handler trips on at first message instead of a clear error at start); a bearer URL in
- * the environment when a secret was given for it; a consumer receiving resources it does not need;
- * courier's own topology failing the checks the stack applies.
+ * A consumer's environment derived from its topology entry's generic needs, as the Courier
+ * construct builds it. Failure modes covered: a needed address silently missing (an empty variable
+ * the handler trips on at first message instead of a clear error at synth); a consumer receiving
+ * resources it does not need; a team's variable overriding courier's own; courier's own topology
+ * failing the checks the construct applies.
  */
 import { describe, expect, it } from "vitest";
 import {
   type ConsumerResources,
   consumerEnvironment,
-  ENV,
   MissingConsumerResourceError,
 } from "../../packages/courier/src/deployment/consumer-environment.ts";
-import { needsOf, secretArnEnv, topologyProblems } from "../../packages/courier/src/deployment/consumer-needs.ts";
+import { needsOf, secretArnEnv } from "../../packages/courier/src/deployment/consumer-needs.ts";
+import type { ConsumerSpec } from "../../packages/courier/src/topology/topology.ts";
+import { topologyProblems } from "../../packages/courier/src/topology/topology-problems.ts";
 import { settingsProblems } from "../../src/app/deployment/deploy-settings.ts";
-import { type ConsumerSpec, consumers, courierTopology } from "../../src/topology.ts";
+import { consumers, courierTopology } from "../../src/topology.ts";
 
-const settings = {
-  mailFrom: "Courier <no-reply@courier.example>",
-  verifyUrlBase: "https://app.example/verify",
-  teamWebhookUrl: "https://hooks.example/T0/B0",
-};
 const resources: ConsumerResources = {
   queueUrl: "https://sqs/1/q",
   dlqUrl: "https://sqs/1/q-dlq",
   secretArns: { verification: "arn:verification" },
-  uploadsBucket: "uploads",
   idempotencyTable: "idempotency",
 };
 const entry = (needs: ConsumerSpec<string>["needs"]): ConsumerSpec<string> => ({
@@ -36,7 +31,7 @@ const entry = (needs: ConsumerSpec<string>["needs"]): ConsumerSpec<string> => ({
 
 describe("consumerEnvironment", () => {
   it("GIVEN an entry with no needs WHEN derived THEN it gets its queues and names only, not the shared resources", () => {
-    expect(consumerEnvironment(entry(undefined), resources, settings)).toEqual({
+    expect(consumerEnvironment(entry(undefined), resources)).toEqual({
       COURIER_CONSUMER: "ledger",
       COURIER_QUEUE_URL: "https://sqs/1/q",
       COURIER_DLQ_URL: "https://sqs/1/q-dlq",
@@ -46,82 +41,100 @@ describe("consumerEnvironment", () => {
   });
 
   it("GIVEN a needed secret whose ARN is not given WHEN derived THEN it throws naming the consumer and the secret", () => {
-    expect(() => consumerEnvironment(entry({ secrets: ["ledger-key"] }), resources, settings)).toThrow(
+    expect(() => consumerEnvironment(entry({ secrets: ["ledger-key"] }), resources)).toThrow(
       MissingConsumerResourceError,
     );
-    expect(() => consumerEnvironment(entry({ secrets: ["ledger-key"] }), resources, settings)).toThrow(
+    expect(() => consumerEnvironment(entry({ secrets: ["ledger-key"] }), resources)).toThrow(
       /ledger needs secret "ledger-key"/,
     );
   });
 
-  it("GIVEN a needed upload prefix but no bucket name WHEN derived THEN it throws naming the bucket", () => {
-    const { uploadsBucket: _, ...withoutBucket } = resources;
-    expect(() =>
-      consumerEnvironment(entry({ uploads: { write: ["ledger/"] } }), withoutBucket, settings),
-    ).toThrow(/ledger needs the uploads bucket/);
-  });
-
-  it("GIVEN a setting given as a secret WHEN derived THEN the function gets the secret's ARN and never the URL", () => {
-    const secretArn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:hook-AbC123";
-    const env = consumerEnvironment(entry({ settings: ["teamWebhookUrl"] }), resources, {
-      ...settings,
-      teamWebhookSecretArn: secretArn,
+  it("GIVEN needs for a secret, the table and variables of the team's WHEN derived THEN each is there, and the team's cannot replace courier's", () => {
+    const env = consumerEnvironment(
+      entry({
+        secrets: ["verification"],
+        idempotencyTable: true,
+        environment: { LEDGER_DB: "main", COURIER_QUEUE_URL: "elsewhere" },
+      }),
+      { ...resources, metricsNamespace: "acme" },
+    );
+    expect(env).toMatchObject({
+      VERIFICATION_SECRET_ARN: "arn:verification",
+      IDEMPOTENCY_TABLE: "idempotency",
+      LEDGER_DB: "main",
+      COURIER_QUEUE_URL: "https://sqs/1/q",
+      POWERTOOLS_METRICS_NAMESPACE: "acme",
     });
-    expect(env[ENV.teamWebhookSecretArn]).toBe(secretArn);
-    expect(env).not.toHaveProperty(ENV.teamWebhookUrl);
   });
 
-  it("GIVEN the idempotency need and no table deployed (LocalStack) WHEN derived THEN the variable is left out, not empty", () => {
+  it("GIVEN the idempotency need and no table deployed WHEN derived THEN the variable is left out, not empty", () => {
     const { idempotencyTable: _, ...withoutTable } = resources;
-    const env = consumerEnvironment(entry({ idempotencyTable: true }), withoutTable, settings);
-    expect(env).not.toHaveProperty(ENV.idempotencyTable);
+    expect(consumerEnvironment(entry({ idempotencyTable: true }), withoutTable)).not.toHaveProperty(
+      "IDEMPOTENCY_TABLE",
+    );
   });
 
-  it("GIVEN a consumer name of courier's topology WHEN derived THEN it is its entry's environment", () => {
-    expect(consumerEnvironment("verification-sms", resources, settings)).toEqual(
-      consumerEnvironment(consumers["verification-sms"], resources, settings),
+  it("GIVEN payload locations WHEN derived THEN they are one JSON variable, and none without locations", () => {
+    const env = consumerEnvironment(entry(undefined), {
+      ...resources,
+      payloadLocations: [
+        { bucket: "payloads", prefix: "orders/" },
+        { bucket: "extended-client", prefix: "" },
+      ],
+    });
+    expect(JSON.parse(env.COURIER_PAYLOAD_LOCATIONS ?? "null")).toEqual([
+      { bucket: "payloads", prefix: "orders/" },
+      { bucket: "extended-client", prefix: "" },
+    ]);
+    expect(consumerEnvironment(entry(undefined), { ...resources, payloadLocations: [] })).not.toHaveProperty(
+      "COURIER_PAYLOAD_LOCATIONS",
     );
   });
 });
 
 describe("secretArnEnv", () => {
   it("GIVEN secret names WHEN turned into variables THEN they are constant case, and verification's is the one the handlers read", () => {
+    expect(secretArnEnv("verification")).toBe("VERIFICATION_SECRET_ARN");
     expect(secretArnEnv("audit-signing")).toBe("AUDIT_SIGNING_SECRET_ARN");
-    expect(secretArnEnv("verification")).toBe(ENV.verificationSecretArn);
   });
 });
 
 describe("needsOf", () => {
   it("GIVEN an entry without needs WHEN resolved THEN every need is empty or false", () => {
-    expect(needsOf({})).toEqual({
-      settings: [],
+    expect(needsOf(entry(undefined))).toEqual({
       secrets: [],
       idempotencyTable: false,
-      uploads: { read: [], write: [] },
-      sendsEmail: false,
-      sendsSms: false,
-      nativeModules: [],
-      appendsAuditTrail: false,
+      nodeModules: [],
+      environment: {},
     });
   });
 });
 
 describe("courier's own topology and settings", () => {
-  it("GIVEN courierTopology WHEN checked as the stack checks it THEN there is no problem", () => {
+  it("GIVEN courierTopology WHEN checked as the construct checks it THEN there is no problem", () => {
     expect(topologyProblems(courierTopology)).toEqual([]);
   });
 
-  it("GIVEN a native module that is not a package name WHEN checked THEN the problem names it", () => {
-    const topology = {
+  it("GIVEN a node module that is not a package name WHEN checked THEN the problem names it", () => {
+    const bad = {
       ...courierTopology,
-      consumers: { ...courierTopology.consumers, ledger: entry({ nativeModules: ["sharp; rm -rf /"] }) },
+      consumers: {
+        ...courierTopology.consumers,
+        thumbnails: { ...consumers.thumbnails, needs: { nodeModules: ["Not A Package"] } },
+      },
     };
-    expect(topologyProblems(topology)).toEqual([
-      'consumer "ledger" needs native module "sharp; rm -rf /", which is not an npm package name',
+    expect(topologyProblems(bad)).toEqual([
+      'consumer "thumbnails" needs node module "Not A Package", which is not an npm package name',
     ]);
   });
 
   it("GIVEN well-formed settings WHEN checked THEN there is no problem", () => {
-    expect(settingsProblems(settings)).toEqual([]);
+    expect(
+      settingsProblems({
+        mailFrom: "Courier <no-reply@courier.example>",
+        verifyUrlBase: "https://app.example/verify",
+        teamWebhookUrl: "https://hooks.example/T0/B0",
+      }),
+    ).toEqual([]);
   });
 });

@@ -8,9 +8,9 @@ import { SendMessageBatchCommand, SQSClient } from "@aws-sdk/client-sqs";
 import type { Context, SQSRecord } from "aws-lambda";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { defineConsumer, PermanentError } from "../../packages/courier/src/deployment/define-consumer.ts";
-import { consumers } from "../../src/topology.ts";
 import { onRecordOutcome, type RecordOutcome } from "../../packages/courier/src/lib/consumer/outcomes.ts";
+import { consumers } from "../../src/topology.ts";
+import { defineConsumer, PermanentError } from "../helpers/example-consumer.ts";
 import { confirmSqsBatches } from "../helpers/sqs-batch-mock.ts";
 
 const sqs = new SQSClient({ region: "us-east-1", credentials: { accessKeyId: "x", secretAccessKey: "x" } });

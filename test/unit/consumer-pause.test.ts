@@ -16,16 +16,14 @@ import {
 import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
 import { statusTable } from "../../packages/courier/src/cli/commands/status.ts";
-import { PAUSE_TAG, readQueuePause, setConsumerPaused } from "../../packages/courier/src/deployment/consumer-pause.ts";
+import {
+  PAUSE_TAG,
+  readQueuePause,
+  setConsumerPaused,
+} from "../../packages/courier/src/deployment/consumer-pause.ts";
 import { consumerStatuses } from "../../packages/courier/src/deployment/consumer-status.ts";
 import { topologyFromOutputs } from "../../packages/courier/src/deployment/deployed-topology.ts";
-import {
-  consumerOutputKey,
-  topicOutputKey,
-  UPLOADS_BUCKET_OUTPUT,
-  VERIFICATION_SECRET_OUTPUT,
-} from "../../packages/courier/src/deployment/stack-outputs.ts";
-import { consumerNames, topicNames } from "../../src/topology.ts";
+import { manifestOutputs } from "./manifest-fixtures.ts";
 
 const sqsMock = mockClient(SQSClient);
 const lambdaMock = mockClient(LambdaClient);
@@ -150,20 +148,17 @@ describe("GIVEN a queue's tags", () => {
 });
 
 describe("GIVEN a deployed stack whose consumers have event source mappings", () => {
-  const topology = topologyFromOutputs("pause-status", {
-    ...Object.fromEntries(topicNames.map((t) => [topicOutputKey(t, "TopicArn"), `arn:topic:${t}`])),
-    ...Object.fromEntries(
-      consumerNames.flatMap((c) => [
-        [consumerOutputKey(c, "QueueUrl"), `http://q/${c}`],
-        [consumerOutputKey(c, "QueueArn"), `arn:q:${c}`],
-        [consumerOutputKey(c, "DlqUrl"), `http://q/${c}-dlq`],
-        [consumerOutputKey(c, "DlqArn"), `arn:q:${c}-dlq`],
-        [consumerOutputKey(c, "EventSourceMappingId"), `esm-${c}`],
-      ]),
-    ),
-    [UPLOADS_BUCKET_OUTPUT]: "bucket",
-    [VERIFICATION_SECRET_OUTPUT]: "arn:secret",
-  });
+  const topology = topologyFromOutputs(
+    "pause-status",
+    manifestOutputs("pause-status", {
+      topics: [{ name: "orders" }],
+      consumers: ["invoice", "ledger"].map((name) => ({
+        name,
+        topic: "orders",
+        eventSourceMappingId: `esm-${name}`,
+      })),
+    }),
+  );
 
   it("WHEN a mapping was disabled by hand (no tag) THEN status reads that consumer as paused and the others as running", async () => {
     sqsMock.on(GetQueueAttributesCommand).resolves({ Attributes: {} });
@@ -174,12 +169,12 @@ describe("GIVEN a deployed stack whose consumers have event source mappings", ()
       topology,
       mappingState: async (uuid) => {
         asked.push(uuid);
-        return uuid === "esm-team-notify" ? "Disabled" : "Enabled";
+        return uuid === "esm-ledger" ? "Disabled" : "Enabled";
       },
     });
     const byName = Object.fromEntries(statuses.map((s) => [s.consumer, s]));
-    expect(byName["team-notify"]).toMatchObject({ paused: true, eventSourceMapping: "Disabled" });
-    expect(byName["verification-email"]).toMatchObject({ paused: false, eventSourceMapping: "Enabled" });
-    expect(asked).toContain("esm-verification-email");
+    expect(byName.ledger).toMatchObject({ paused: true, eventSourceMapping: "Disabled" });
+    expect(byName.invoice).toMatchObject({ paused: false, eventSourceMapping: "Enabled" });
+    expect(asked).toContain("esm-invoice");
   });
 });

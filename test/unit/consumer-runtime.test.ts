@@ -8,6 +8,9 @@ import {
 import type { Context, SQSMessageAttributes, SQSRecord } from "aws-lambda";
 import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, expectTypeOf, it, vi } from "vitest";
+import type { ContractEnvelope } from "../../packages/courier/src/lib/contracts/index.ts";
+import type { NewAccountV1Contract } from "../../src/app/contracts/index.ts";
+import { consumers } from "../../src/topology.ts";
 import {
   ConsumerConfigError,
   type ConsumerContext,
@@ -19,10 +22,7 @@ import {
   LINEAGE_ATTRIBUTE,
   PermanentError,
   RetryableError,
-} from "../../packages/courier/src/deployment/define-consumer.ts";
-import { consumers } from "../../src/topology.ts";
-import type { ContractEnvelope } from "../../packages/courier/src/lib/contracts/index.ts";
-import type { NewAccountV1Contract } from "../../src/app/contracts/index.ts";
+} from "../helpers/example-consumer.ts";
 import { confirmSqsBatches, sentMessages, visibilityChangesOf } from "../helpers/sqs-batch-mock.ts";
 
 const QUEUE_URL = "http://sqs.local/000000000000/verification-email";

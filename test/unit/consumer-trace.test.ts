@@ -15,7 +15,7 @@ import {
   type ConsumerMetrics,
   defineConsumer,
   PermanentError,
-} from "../../packages/courier/src/deployment/define-consumer.ts";
+} from "../helpers/example-consumer.ts";
 import { confirmSqsBatches, sentMessages } from "../helpers/sqs-batch-mock.ts";
 import { sqsEvent, sqsRecord } from "../helpers/sqs-record.ts";
 

@@ -10,15 +10,15 @@ import { SQSClient } from "@aws-sdk/client-sqs";
 import type { Context } from "aws-lambda";
 import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
+import { MAX_ANNOTATION_CHARS } from "../../packages/courier/src/lib/consumer/tracing.ts";
+import { consumerTracer, tracedClient } from "../../packages/courier/src/topology/tracing.ts";
 import {
   type ConsumerMetrics,
   type ConsumerTracer,
   defineConsumer,
   PermanentError,
   type TraceSegment,
-} from "../../packages/courier/src/deployment/define-consumer.ts";
-import { consumerTracer, tracedClient } from "../../packages/courier/src/topology/tracing.ts";
-import { MAX_ANNOTATION_CHARS } from "../../packages/courier/src/lib/consumer/tracing.ts";
+} from "../helpers/example-consumer.ts";
 import { confirmSqsBatches } from "../helpers/sqs-batch-mock.ts";
 import { sqsEvent, sqsRecord } from "../helpers/sqs-record.ts";
 

@@ -1,55 +1,68 @@
-import { describe, expect, it } from "vitest";
-import { localTarget, resolveTarget, targetEnvironment } from "../../packages/courier/src/deployment/aws-target.ts";
-import { type DeployedTopology, topologyFromOutputs } from "../../packages/courier/src/deployment/deployed-topology.ts";
-import { LOCAL_WORKER_DEFAULTS } from "../../src/app/deployment/local-run.ts";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
 import {
-  consumerOutputKey,
-  PAYLOAD_BUCKET_OUTPUT,
-  topicOutputKey,
-  UPLOADS_BUCKET_OUTPUT,
-  VERIFICATION_SECRET_OUTPUT,
-} from "../../packages/courier/src/deployment/stack-outputs.ts";
-import { consumerNames, topicNames } from "../../src/topology.ts";
+  localTarget,
+  resolveTarget,
+  targetEnvironment,
+} from "../../packages/courier/src/deployment/aws-target.ts";
 import {
-  settingsFromEnvironment,
+  type DeployedTopology,
+  topologyFromOutputs,
+  UnknownConsumerError,
+} from "../../packages/courier/src/deployment/deployed-topology.ts";
+import { workerPlans } from "../../packages/courier/src/worker/start.ts";
+import {
+  HandlerModuleNotFoundError,
+  resolveHandlerModule,
   WORKER_CONCURRENCY_ENV,
+  WORKER_HANDLER_ENV,
+  WORKER_SETTINGS_ENV,
   WORKER_WAIT_SECONDS_ENV,
-  WorkerSettingError,
   waitSecondsFromEnvironment,
   workerEnvironment,
+  workerSettingsFromEnvironment,
 } from "../../packages/courier/src/worker/worker-environment.ts";
+import { manifestOutputs } from "./manifest-fixtures.ts";
 
-function fakeTopology(): DeployedTopology {
-  const outputs: Record<string, string> = {
-    [UPLOADS_BUCKET_OUTPUT]: "uploads-bucket",
-    [PAYLOAD_BUCKET_OUTPUT]: "payload-bucket",
-    [VERIFICATION_SECRET_OUTPUT]: "arn:aws:secretsmanager:us-east-1:1:secret:key",
-  };
-  for (const t of topicNames) outputs[topicOutputKey(t, "TopicArn")] = `arn:aws:sns:us-east-1:1:${t}`;
-  for (const c of consumerNames) {
-    outputs[consumerOutputKey(c, "QueueUrl")] = `https://sqs/1/${c}`;
-    outputs[consumerOutputKey(c, "QueueArn")] = `arn:aws:sqs:us-east-1:1:${c}`;
-    outputs[consumerOutputKey(c, "DlqUrl")] = `https://sqs/1/${c}-dlq`;
-    outputs[consumerOutputKey(c, "DlqArn")] = `arn:aws:sqs:us-east-1:1:${c}-dlq`;
-  }
-  return topologyFromOutputs("courier", outputs);
+// A team's stack courier never saw: its consumers, settings and function environments.
+function ordersTopology(): DeployedTopology {
+  return topologyFromOutputs(
+    "acme-orders",
+    manifestOutputs("acme-orders", {
+      topics: [{ name: "orders" }],
+      consumers: [
+        {
+          name: "invoice",
+          topic: "orders",
+          handlerEntry: "src/invoice/handler.ts",
+          batchSize: 4,
+          maxConcurrency: 3,
+          timeoutSeconds: 20,
+          environment: {
+            COURIER_CONSUMER: "invoice",
+            INVOICE_BUCKET: "acme-invoices",
+            IDEMPOTENCY_TABLE: "",
+          },
+        },
+        { name: "ledger", topic: "orders", handlerEntry: "src/ledger/handler.ts" },
+      ],
+    }),
+  );
 }
 
-const localDefaults = {
-  mailFrom: "courier@example.com",
-  verifyUrlBase: "http://127.0.0.1:3000/verify",
-  teamWebhookUrl: "http://127.0.0.1:3000/team-webhook",
-};
-const local = { env: targetEnvironment(localTarget({})), isolated: true };
+const invoice = () =>
+  ordersTopology().consumers.invoice as NonNullable<DeployedTopology["consumers"][string]>;
 const aws = { env: {}, isolated: false };
 const baseEnv = { PATH: "/usr/bin", AWS_PROFILE: "prod", AWS_REGION: "eu-west-1" };
+const handlerModule = "/app/src/invoice/handler.ts";
 
 describe("workerEnvironment", () => {
   it("GIVEN an AWS target with a profile and region WHEN built THEN the workers use that profile and region", () => {
     const env = workerEnvironment({
-      consumer: "verification-sms",
-      topology: fakeTopology(),
-      settings: settingsFromEnvironment({}),
+      consumer: invoice(),
+      handlerModule,
       target: {
         env: targetEnvironment(resolveTarget({ profile: "ops", region: "eu-central-1" }, {})),
         isolated: false,
@@ -62,111 +75,84 @@ describe("workerEnvironment", () => {
 
   it("GIVEN the local target WHEN built THEN handlers' SDK clients point at LocalStack with dummy credentials, not a real profile", () => {
     const env = workerEnvironment({
-      consumer: "team-notify",
-      topology: fakeTopology(),
-      settings: settingsFromEnvironment({}, localDefaults),
-      target: local,
+      consumer: invoice(),
+      handlerModule,
+      target: { env: targetEnvironment(localTarget({})), isolated: true },
       baseEnv,
     });
     expect(env).toMatchObject({
       AWS_ENDPOINT_URL: "http://127.0.0.1:4566",
-      AWS_REGION: "us-east-1",
       AWS_ACCESS_KEY_ID: "test",
       AWS_SECRET_ACCESS_KEY: "test",
-      PATH: "/usr/bin",
     });
     expect(env.AWS_PROFILE).toBeUndefined();
   });
 
-  it("GIVEN a consumer WHEN built THEN it carries its function's environment from consumerEnvironment()", () => {
-    const env = workerEnvironment({
-      consumer: "team-notify",
-      topology: fakeTopology(),
-      settings: settingsFromEnvironment({}, localDefaults),
-      target: local,
-      baseEnv,
-    });
+  it("GIVEN a consumer of a team's stack WHEN built THEN it carries the function's environment as deployed, its queue and DLQ, and its handler module", () => {
+    const consumer = invoice();
+    const env = workerEnvironment({ consumer, handlerModule, target: aws, baseEnv });
     expect(env).toMatchObject({
-      COURIER_CONSUMER: "team-notify",
-      COURIER_QUEUE_URL: "https://sqs/1/team-notify",
-      COURIER_DLQ_URL: "https://sqs/1/team-notify-dlq",
-      TEAM_WEBHOOK_URL: "http://127.0.0.1:3000/team-webhook",
-      POWERTOOLS_SERVICE_NAME: "team-notify",
+      INVOICE_BUCKET: "acme-invoices",
+      COURIER_CONSUMER: "invoice",
+      COURIER_QUEUE_URL: consumer.queueUrl,
+      COURIER_DLQ_URL: consumer.dlqUrl,
+      [WORKER_HANDLER_ENV]: handlerModule,
+    });
+    // An address the deployment left empty (a table not deployed here) is absent, not "".
+    expect(env).not.toHaveProperty("IDEMPOTENCY_TABLE");
+  });
+
+  it("GIVEN a consumer's deployed settings WHEN built THEN the worker process reads the same batch size, concurrency and timeout back", () => {
+    const env = workerEnvironment({ consumer: invoice(), handlerModule, target: aws, baseEnv });
+    expect(workerSettingsFromEnvironment(env)).toMatchObject({
+      batchSize: 4,
+      maxConcurrency: 3,
+      timeoutSeconds: 20,
+      maxBatchingWindowSeconds: 1,
     });
   });
 
   it("GIVEN the AWS target WHEN built THEN nothing AWS-related is overridden, so the SDK's default chain applies", () => {
+    const env = workerEnvironment({ consumer: invoice(), handlerModule, target: aws, baseEnv });
+    expect(env).toMatchObject({ AWS_PROFILE: "prod", AWS_REGION: "eu-west-1", PATH: "/usr/bin" });
+    expect(env.AWS_ENDPOINT_URL).toBeUndefined();
+  });
+
+  it("GIVEN overrides for this run WHEN built THEN they replace the deployed values", () => {
     const env = workerEnvironment({
-      consumer: "verification-sms",
-      topology: fakeTopology(),
-      settings: settingsFromEnvironment({}),
+      consumer: invoice(),
+      handlerModule,
       target: aws,
       baseEnv,
+      environment: { INVOICE_BUCKET: "local-invoices" },
     });
-    expect(env.AWS_ENDPOINT_URL).toBeUndefined();
-    expect(env.AWS_ACCESS_KEY_ID).toBeUndefined();
-    expect(env).toMatchObject({ AWS_PROFILE: "prod", AWS_REGION: "eu-west-1" });
+    expect(env.INVOICE_BUCKET).toBe("local-invoices");
   });
 
-  it("GIVEN the AWS target without TEAM_WEBHOOK_URL WHEN team-notify is built THEN an error names the missing variable", () => {
-    expect(() =>
-      workerEnvironment({
-        consumer: "team-notify",
-        topology: fakeTopology(),
-        settings: settingsFromEnvironment({}),
-        target: aws,
-        baseEnv,
-      }),
-    ).toThrow(WorkerSettingError);
-    expect(() =>
-      workerEnvironment({
-        consumer: "team-notify",
-        topology: fakeTopology(),
-        settings: settingsFromEnvironment({}),
-        target: aws,
-        baseEnv,
-      }),
-    ).toThrow(/TEAM_WEBHOOK_URL/);
-  });
-
-  it("GIVEN a stack with a payload bucket WHEN workers are built THEN only the consumer of the offloading topic gets COURIER_PAYLOAD_BUCKET", () => {
-    const build = (consumer: "account-export" | "thumbnails") =>
-      workerEnvironment({
-        consumer,
-        topology: fakeTopology(),
-        settings: settingsFromEnvironment({}, localDefaults),
-        target: local,
-        baseEnv,
-      });
-    expect(build("account-export").COURIER_PAYLOAD_BUCKET).toBe("payload-bucket");
-    expect(build("account-export").UPLOADS_BUCKET).toBe("uploads-bucket");
-    expect(build("thumbnails").COURIER_PAYLOAD_BUCKET).toBeUndefined();
-  });
-
-  it("GIVEN a local idempotency table WHEN workers are built THEN only consumers whose needs name the table receive it, as on Lambda", () => {
-    const build = (consumer: "thumbnails" | "verification-email") =>
-      workerEnvironment({
-        consumer,
-        topology: fakeTopology(),
-        settings: settingsFromEnvironment({}, localDefaults),
-        target: local,
-        baseEnv,
-        idempotencyTable: "local-idempotency",
-      });
-    expect(build("verification-email").IDEMPOTENCY_TABLE).toBe("local-idempotency");
-    expect(build("verification-email").VERIFICATION_SECRET_ARN).toBe(
-      "arn:aws:secretsmanager:us-east-1:1:secret:key",
-    );
-    expect(build("thumbnails")).not.toHaveProperty("IDEMPOTENCY_TABLE");
-    expect(build("thumbnails").UPLOADS_BUCKET).toBe("uploads-bucket");
+  it("GIVEN the operator's environment sets a deployed variable WHEN built THEN the operator's value wins, and an empty one unsets it", () => {
+    const env = workerEnvironment({
+      consumer: invoice(),
+      handlerModule,
+      target: aws,
+      baseEnv: { ...baseEnv, INVOICE_BUCKET: "staging-invoices", COURIER_CONSUMER: "someone-else" },
+    });
+    expect(env.INVOICE_BUCKET).toBe("staging-invoices");
+    // Which consumer the worker is cannot be overridden by a stray variable.
+    expect(env.COURIER_CONSUMER).toBe("invoice");
+    const unset = workerEnvironment({
+      consumer: invoice(),
+      handlerModule,
+      target: aws,
+      baseEnv: { INVOICE_BUCKET: "" },
+    });
+    expect(unset).not.toHaveProperty("INVOICE_BUCKET");
   });
 
   it("GIVEN a concurrency override WHEN built THEN the worker process receives it", () => {
     const env = workerEnvironment({
-      consumer: "thumbnails",
-      topology: fakeTopology(),
-      settings: settingsFromEnvironment({}, localDefaults),
-      target: local,
+      consumer: invoice(),
+      handlerModule,
+      target: aws,
       baseEnv,
       concurrency: 7,
     });
@@ -175,10 +161,9 @@ describe("workerEnvironment", () => {
 
   it("GIVEN a long-poll wait for a short grace period WHEN built THEN the worker process receives it", () => {
     const env = workerEnvironment({
-      consumer: "thumbnails",
-      topology: fakeTopology(),
-      settings: settingsFromEnvironment({}, localDefaults),
-      target: local,
+      consumer: invoice(),
+      handlerModule,
+      target: aws,
       baseEnv,
       waitTimeSeconds: 5,
     });
@@ -188,51 +173,103 @@ describe("workerEnvironment", () => {
 
   it("GIVEN a long-poll wait SQS refuses WHEN built or read THEN a setting error names it", () => {
     expect(() =>
-      workerEnvironment({
-        consumer: "thumbnails",
-        topology: fakeTopology(),
-        settings: settingsFromEnvironment({}, localDefaults),
-        target: local,
-        baseEnv,
-        waitTimeSeconds: 25,
-      }),
-    ).toThrow(/waitTimeSeconds.*0 to 20/);
-    expect(() => waitSecondsFromEnvironment({ [WORKER_WAIT_SECONDS_ENV]: "2.5" })).toThrow(
-      /COURIER_WORKER_WAIT_SECONDS/,
+      workerEnvironment({ consumer: invoice(), handlerModule, target: aws, baseEnv, waitTimeSeconds: 21 }),
+    ).toThrow(/waitTimeSeconds must be a whole number of seconds from 0 to 20/);
+    expect(() => waitSecondsFromEnvironment({ [WORKER_WAIT_SECONDS_ENV]: "soon" })).toThrow(
+      WORKER_WAIT_SECONDS_ENV,
     );
-    expect(waitSecondsFromEnvironment({})).toBeUndefined();
+  });
+
+  it("GIVEN a worker started without its settings WHEN read THEN the error names the variable", () => {
+    expect(() => workerSettingsFromEnvironment({})).toThrow(WORKER_SETTINGS_ENV);
   });
 });
 
-describe("settingsFromEnvironment", () => {
-  it("GIVEN a setting in the environment WHEN read THEN it wins over the local default", () => {
-    const settings = settingsFromEnvironment(
-      { TEAM_WEBHOOK_URL: "https://hooks.example.com/x" },
-      localDefaults,
+describe("resolveHandlerModule", () => {
+  const root = mkdtempSync(join(tmpdir(), "courier-handlers-"));
+  mkdirSync(join(root, "src", "invoice"), { recursive: true });
+  mkdirSync(join(root, "dist", "src", "ledger"), { recursive: true });
+  writeFileSync(join(root, "src", "invoice", "handler.ts"), "export const handler = async () => {};\n");
+  writeFileSync(
+    join(root, "dist", "src", "ledger", "handler.js"),
+    "export const handler = async () => {};\n",
+  );
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+  it("GIVEN the TypeScript entry exists WHEN resolved THEN it is imported as it is", () => {
+    expect(resolveHandlerModule(root, "src/invoice/handler.ts")).toBe(
+      join(root, "src", "invoice", "handler.ts"),
     );
-    expect(settings.teamWebhookUrl).toBe("https://hooks.example.com/x");
-    expect(settings.mailFrom).toBe("courier@example.com");
   });
 
-  it("GIVEN the local defaults and no webhook in the environment WHEN read THEN team-notify's webhook has no guessed value and its worker is refused naming both ways to set it (failure mode: half-configured consumer)", () => {
-    const settings = settingsFromEnvironment({}, LOCAL_WORKER_DEFAULTS);
-    expect(settings.mailFrom).toBe("courier@example.com");
-    const build = () =>
-      workerEnvironment({
-        consumer: "team-notify",
-        topology: fakeTopology(),
-        settings,
-        target: local,
-        baseEnv,
-      });
-    expect(build).toThrow(WorkerSettingError);
-    try {
-      build();
-    } catch (error) {
-      expect((error as WorkerSettingError).consumer).toBe("team-notify");
-      expect((error as WorkerSettingError).missing).toEqual([
-        "TEAM_WEBHOOK_URL (or TEAM_WEBHOOK_SECRET_ARN)",
-      ]);
-    }
+  it("GIVEN a project root pointed at a build's output WHEN resolved THEN the compiled .js beside the entry is used", () => {
+    expect(resolveHandlerModule(join(root, "dist"), "src/ledger/handler.ts")).toBe(
+      join(root, "dist", "src", "ledger", "handler.js"),
+    );
+  });
+
+  it("GIVEN neither exists WHEN resolved THEN the error names the entry and the project root to pass", () => {
+    expect(() => resolveHandlerModule(root, "src/missing/handler.ts")).toThrow(HandlerModuleNotFoundError);
+    expect(() => resolveHandlerModule(root, "src/missing/handler.ts")).toThrow(/--project-root/);
+  });
+});
+
+describe("workerPlans", () => {
+  const root = mkdtempSync(join(tmpdir(), "courier-plans-"));
+  for (const name of ["invoice", "ledger"]) {
+    mkdirSync(join(root, "src", name), { recursive: true });
+    writeFileSync(join(root, "src", name, "handler.ts"), "export const handler = async () => {};\n");
+  }
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+  it("GIVEN no consumer named WHEN planned THEN every consumer of the stack gets a worker", () => {
+    const plans = workerPlans({ topology: ordersTopology(), projectRoot: root, baseEnv: {} });
+    expect(plans.map((p) => p.consumer)).toEqual(["invoice", "ledger"]);
+    expect(plans[1]?.env[WORKER_HANDLER_ENV]).toBe(join(root, "src", "ledger", "handler.ts"));
+  });
+
+  it("GIVEN a consumer the stack lacks WHEN planned THEN the error lists the stack's consumers", () => {
+    expect(() =>
+      workerPlans({ topology: ordersTopology(), consumers: ["verification-email"], projectRoot: root }),
+    ).toThrow(UnknownConsumerError);
+  });
+
+  it("GIVEN LocalStack without a DynamoDB-API server WHEN planned THEN workers run without the stack's idempotency table; with one, they keep it", () => {
+    const withTable = topologyFromOutputs(
+      "acme-orders",
+      manifestOutputs("acme-orders", {
+        topics: [{ name: "orders" }],
+        consumers: [
+          {
+            name: "invoice",
+            topic: "orders",
+            handlerEntry: "src/invoice/handler.ts",
+            environment: { IDEMPOTENCY_TABLE: "acme-idem" },
+          },
+        ],
+        manifest: { idempotencyTable: "acme-idem" },
+      }),
+    );
+    const local = { env: targetEnvironment(localTarget({})), isolated: true };
+    const [without] = workerPlans({ topology: withTable, projectRoot: root, target: local, baseEnv: {} });
+    expect(without?.env).not.toHaveProperty("IDEMPOTENCY_TABLE");
+    const [kept] = workerPlans({
+      topology: withTable,
+      projectRoot: root,
+      target: local,
+      baseEnv: { AWS_ENDPOINT_URL_DYNAMODB: "http://127.0.0.1:8000" },
+    });
+    expect(kept?.env.IDEMPOTENCY_TABLE).toBe("acme-idem");
+  });
+
+  it("GIVEN per-consumer overrides WHEN planned THEN each consumer gets only its own", () => {
+    const plans = workerPlans({
+      topology: ordersTopology(),
+      projectRoot: root,
+      baseEnv: {},
+      environment: (consumer) => (consumer === "ledger" ? { LEDGER_URL: "http://127.0.0.1:9" } : undefined),
+    });
+    expect(plans[0]?.env.LEDGER_URL).toBeUndefined();
+    expect(plans[1]?.env.LEDGER_URL).toBe("http://127.0.0.1:9");
   });
 });

@@ -16,33 +16,29 @@ import {
   type PeekSentTimestamps,
 } from "../../packages/courier/src/deployment/consumer-status.ts";
 import { topologyFromOutputs } from "../../packages/courier/src/deployment/deployed-topology.ts";
-import {
-  consumerOutputKey,
-  PAYLOAD_BUCKET_OUTPUT,
-  topicOutputKey,
-  UPLOADS_BUCKET_OUTPUT,
-  VERIFICATION_SECRET_OUTPUT,
-} from "../../packages/courier/src/deployment/stack-outputs.ts";
-import { consumerNames, topicNames } from "../../src/topology.ts";
+import { manifestOutputs } from "./manifest-fixtures.ts";
 
 const sqsMock = mockClient(SQSClient);
 const cloudwatchMock = mockClient(CloudWatchClient);
 const NOW = 1_800_000_000_000;
 
-const topology = topologyFromOutputs("status-test", {
-  ...Object.fromEntries(topicNames.map((t) => [topicOutputKey(t, "TopicArn"), `arn:topic:${t}`])),
-  ...Object.fromEntries(
-    consumerNames.flatMap((c) => [
-      [consumerOutputKey(c, "QueueUrl"), `http://q/${c}`],
-      [consumerOutputKey(c, "QueueArn"), `arn:q:${c}`],
-      [consumerOutputKey(c, "DlqUrl"), `http://q/${c}-dlq`],
-      [consumerOutputKey(c, "DlqArn"), `arn:q:${c}-dlq`],
-    ]),
-  ),
-  [UPLOADS_BUCKET_OUTPUT]: "bucket",
-  [PAYLOAD_BUCKET_OUTPUT]: "payload-bucket",
-  [VERIFICATION_SECRET_OUTPUT]: "arn:secret",
-});
+// A team's stack, not courier's example: what status reads comes from its manifest alone.
+const consumerNames = ["invoice", "ledger", "refund-ledger"];
+const topology = topologyFromOutputs(
+  "status-test",
+  manifestOutputs("status-test", {
+    topics: [{ name: "orders" }, { name: "refunds" }],
+    consumers: consumerNames.map((name) => ({
+      name,
+      topic: name === "refund-ledger" ? "refunds" : "orders",
+      queueUrl: `http://q/${name}`,
+      queueArn: `arn:q:${name}`,
+      dlqUrl: `http://q/${name}-dlq`,
+      dlqArn: `arn:q:${name}-dlq`,
+    })),
+    manifest: { payloadBucket: "payload-bucket" },
+  }),
+);
 
 function attributes(visible: number, inFlight: number, delayed: number) {
   return {
@@ -61,15 +57,13 @@ beforeEach(() => {
 
 describe("consumer status", () => {
   it("GIVEN visible, in-flight and delayed messages WHEN read THEN each is counted in its own column", async () => {
-    sqsMock.on(GetQueueAttributesCommand, { QueueUrl: "http://q/team-notify" }).resolves(attributes(7, 3, 2));
-    sqsMock
-      .on(GetQueueAttributesCommand, { QueueUrl: "http://q/team-notify-dlq" })
-      .resolves(attributes(4, 0, 0));
+    sqsMock.on(GetQueueAttributesCommand, { QueueUrl: "http://q/invoice" }).resolves(attributes(7, 3, 2));
+    sqsMock.on(GetQueueAttributesCommand, { QueueUrl: "http://q/invoice-dlq" }).resolves(attributes(4, 0, 0));
     const [status] = await consumerStatuses({
       sqs: new SQSClient({}),
       topology,
       oldestAge: oldestAgeFromPeek(async () => []),
-      consumers: ["team-notify"],
+      consumers: ["invoice"],
     });
     expect(status?.queue).toEqual({ visible: 7, inFlight: 3, delayed: 2 });
     expect(status?.dlq).toEqual({ visible: 4, inFlight: 0, delayed: 0 });
@@ -77,13 +71,13 @@ describe("consumer status", () => {
 
   it("GIVEN listed send times WHEN read THEN the age is that of the oldest message, per queue", async () => {
     const peek: PeekSentTimestamps = async (url) =>
-      url === "http://q/thumbnails" ? [NOW - 5_000, NOW - 90_000, NOW - 1_000] : [NOW - 3_600_000];
+      url === "http://q/ledger" ? [NOW - 5_000, NOW - 90_000, NOW - 1_000] : [NOW - 3_600_000];
     const [status] = await consumerStatuses({
       sqs: new SQSClient({}),
       topology,
       oldestAge: oldestAgeFromPeek(peek),
       now: () => NOW,
-      consumers: ["thumbnails"],
+      consumers: ["ledger"],
     });
     expect(status?.oldestAgeSeconds).toBe(90);
     expect(status?.dlqOldestAgeSeconds).toBe(3_600);
@@ -94,7 +88,7 @@ describe("consumer status", () => {
       sqs: new SQSClient({}),
       topology,
       oldestAge: oldestAgeFromPeek(async () => undefined),
-      consumers: ["verification-sms"],
+      consumers: ["refund-ledger"],
     });
     expect(status?.oldestAgeSeconds).toBeNull();
     expect(status?.dlqOldestAgeSeconds).toBeNull();

@@ -1,6 +1,11 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: the strings are CloudFormation Fn::Sub templates.
 import { describe, expect, it } from "vitest";
-import { type CfnTemplate, localTemplate, referencedIds } from "../../src/dev/local-template.ts";
+import {
+  type CfnTemplate,
+  localTableName,
+  localTemplate,
+  referencedIds,
+} from "../../src/dev/local-template.ts";
 
 const queue = { Type: "AWS::SQS::Queue", Properties: {} };
 
@@ -208,6 +213,76 @@ describe("local template: the cascade removes whatever refers to a removed resou
       Outputs: { FunctionArn: { Value: { Ref: "Fn" } } },
     });
     expect(result.template.Outputs).toBeUndefined();
+  });
+});
+
+describe("local template: outputs keep their place, with removed resources stood in for", () => {
+  const source: CfnTemplate = {
+    Resources: {
+      Fn: { Type: "AWS::Lambda::Function" },
+      Mapping: { Type: "AWS::Lambda::EventSourceMapping" },
+      Table: { Type: "AWS::DynamoDB::Table" },
+      Queue: queue,
+    },
+    Outputs: {
+      Manifest: {
+        Value: {
+          "Fn::Join": [
+            "",
+            [
+              '{"queueUrl":"',
+              { Ref: "Queue" },
+              '","functionName":"',
+              { Ref: "Fn" },
+              '","mappingId":"',
+              { Ref: "Mapping" },
+              '","table":"',
+              { Ref: "Table" },
+              '","tableArn":"',
+              { "Fn::GetAtt": ["Table", "Arn"] },
+              '"}',
+            ],
+          ],
+        },
+      },
+      TableName: { Value: { Ref: "Table" } },
+      Described: { Value: { "Fn::Sub": "${Queue}|${Fn.Arn}|${Table}|${!Fn}" } },
+    },
+  };
+
+  it('GIVEN a manifest output naming a function, a mapping and a table WHEN transformed THEN function and mapping become "" and the table its local name', () => {
+    const { template, removed } = localTemplate(source, { stackName: "acme-orders" });
+    expect(template.Outputs?.Manifest?.Value).toEqual({
+      "Fn::Join": [
+        "",
+        [
+          '{"queueUrl":"',
+          { Ref: "Queue" },
+          '","functionName":"',
+          "",
+          '","mappingId":"',
+          "",
+          '","table":"',
+          localTableName("acme-orders", "Table"),
+          '","tableArn":"',
+          "",
+          '"}',
+        ],
+      ],
+    });
+    expect(removed.filter((r) => r.type === "Output")).toEqual([]);
+  });
+
+  it("GIVEN an output that is only a table's Ref WHEN transformed THEN it is the local table's name", () => {
+    const { template } = localTemplate(source, { stackName: "acme-orders" });
+    expect(template.Outputs?.TableName).toEqual({ Value: "acme-orders-Table" });
+  });
+
+  it("GIVEN Fn::Sub naming removed resources WHEN transformed THEN those are replaced, kept ones and escapes left", () => {
+    const { template } = localTemplate(source, { stackName: "acme-orders" });
+    expect(template.Outputs?.Described).toEqual({
+      Value: { "Fn::Sub": "${Queue}||acme-orders-Table|${!Fn}" },
+    });
   });
 });
 

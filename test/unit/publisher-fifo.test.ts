@@ -7,9 +7,9 @@
 import { PublishBatchCommand, PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
-import { createPublisher, createTopicPublisher } from "../../packages/courier/src/deployment/publisher.ts";
-import { PasswordResetRequestedV1Contract } from "../../src/app/contracts/index.ts";
 import { messageGroupIdFor } from "../../packages/courier/src/lib/publisher/ordering.ts";
+import { PasswordResetRequestedV1Contract } from "../../src/app/contracts/index.ts";
+import { createPublisher, createTopicPublisher } from "../helpers/example-publisher.ts";
 
 const snsMock = mockClient(SNSClient);
 const ARN = "arn:aws:sns:us-east-1:000000000000:password-resets.fifo";

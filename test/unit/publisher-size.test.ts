@@ -1,13 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
+import { defineContract } from "../../packages/courier/src/lib/contracts/index.ts";
 import {
   chunkForPublishBatch,
   MessageTooLargeError,
   prepareMessage,
   SNS_MAX_PAYLOAD_BYTES,
   snsMessageSize,
-} from "../../packages/courier/src/deployment/publisher.ts";
-import { defineContract } from "../../packages/courier/src/lib/contracts/index.ts";
+} from "../helpers/example-publisher.ts";
 
 // The current contracts cap every field well below 256 KiB, so the limit is exercised with a
 // contract that can carry a large field.

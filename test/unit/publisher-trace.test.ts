@@ -7,9 +7,9 @@
 import { PublishBatchCommand, PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
-import { type CourierPublisherOptions, createPublisher } from "../../packages/courier/src/deployment/publisher.ts";
-import type { TopicName } from "../../src/topology.ts";
 import type { NewAccountV1 } from "../../src/app/contracts/index.ts";
+import type { TopicName } from "../../src/topology.ts";
+import { type CourierPublisherOptions, createPublisher } from "../helpers/example-publisher.ts";
 
 const sns = mockClient(SNSClient);
 const topicArns = {

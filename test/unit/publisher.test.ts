@@ -7,15 +7,15 @@ import {
 } from "@aws-sdk/client-sns";
 import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
+import type { NewAccountV1 } from "../../src/app/contracts/index.ts";
+import type { TopicName } from "../../src/topology.ts";
 import {
   createPublisher,
   InvalidMessageError,
   PublishFailedError,
   type TopicData,
   UnknownTopicError,
-} from "../../packages/courier/src/deployment/publisher.ts";
-import type { TopicName } from "../../src/topology.ts";
-import type { NewAccountV1 } from "../../src/app/contracts/index.ts";
+} from "../helpers/example-publisher.ts";
 
 const snsMock = mockClient(SNSClient);
 

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { ENV } from "../../src/app/deployment/example-env.ts";
 import {
   DEFAULT_TEAM_WEBHOOK_TIMEOUT_MS,
   SignupConfigError,
@@ -9,7 +10,6 @@ import {
   verificationSmsConfig,
 } from "../../src/app/signup/config.ts";
 import { webhookUrlSource } from "../../src/app/signup/team-webhook-url.ts";
-import { ENV } from "../../packages/courier/src/deployment/consumer-environment.ts";
 
 const emailEnv = {
   [ENV.verificationSecretArn]: "arn:aws:secretsmanager:us-east-1:000000000000:secret:v",

@@ -14,8 +14,8 @@ import { SQSClient } from "@aws-sdk/client-sqs";
 import type { Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
-import { consumerEnvironment } from "../../packages/courier/src/deployment/consumer-environment.ts";
 import type { ConsumerName } from "../../src/topology.ts";
+import { exampleConsumerEnvironment as consumerEnvironment } from "../helpers/example-environment.ts";
 import { confirmSqsBatches, sentMessages } from "../helpers/sqs-batch-mock.ts";
 import { sqsEvent, sqsRecord } from "../helpers/sqs-record.ts";
 

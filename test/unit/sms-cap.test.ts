@@ -8,6 +8,8 @@ import { ConditionalCheckFailedException, DynamoDBClient, UpdateItemCommand } fr
 import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
+import { PermanentError } from "../../packages/courier/src/lib/consumer/errors.ts";
+import { ENV } from "../../src/app/deployment/example-env.ts";
 import {
   countryCallingCode,
   SmsCapConfigError,
@@ -20,9 +22,8 @@ import {
 } from "../../src/app/signup/sms-cap.ts";
 import { verificationKey } from "../../src/app/signup/verification-code.ts";
 import { sendVerificationSms } from "../../src/app/signup/verification-sms.ts";
-import { consumerEnvironment, ENV } from "../../packages/courier/src/deployment/consumer-environment.ts";
-import { consumers } from "../../src/topology.ts";
-import { PermanentError } from "../../packages/courier/src/lib/consumer/errors.ts";
+import { exampleNeeds } from "../../src/topology.ts";
+import { exampleConsumerEnvironment as consumerEnvironment } from "../helpers/example-environment.ts";
 
 const dynamoMock = mockClient(DynamoDBClient);
 const snsMock = mockClient(SNSClient);
@@ -147,8 +148,8 @@ describe("SMS cap configuration", () => {
       { queueUrl: "q", dlqUrl: "d", secretArns: { verification: "arn:v" }, idempotencyTable: "idem" },
       { mailFrom: "a@example.com", verifyUrlBase: "https://x/verify", teamWebhookUrl: "https://hook" },
     );
-    expect(JSON.parse(env[ENV.smsCap] ?? "null")).toEqual(consumers["verification-sms"].smsCap);
-    expect(smsCapFromEnv(dynamo, { env })?.cap).toEqual(consumers["verification-sms"].smsCap);
+    expect(JSON.parse(env[ENV.smsCap] ?? "null")).toEqual(exampleNeeds["verification-sms"].smsCap);
+    expect(smsCapFromEnv(dynamo, { env })?.cap).toEqual(exampleNeeds["verification-sms"].smsCap);
     expect(smsCapFromEnv(dynamo, { env })?.table).toBe("idem");
   });
 
@@ -166,7 +167,7 @@ describe("SMS cap configuration", () => {
 
   it("GIVEN a table but no SMS_CAP WHEN read THEN the topology's cap applies (never uncapped by a missing variable)", () => {
     expect(smsCapFromEnv(dynamo, { env: { [ENV.idempotencyTable]: "idem" } })?.cap).toEqual(
-      consumers["verification-sms"].smsCap,
+      exampleNeeds["verification-sms"].smsCap,
     );
   });
 

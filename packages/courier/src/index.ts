@@ -5,6 +5,27 @@
  * `@courier-queue/courier/worker`, the operator CLI the package's `courier` bin.
  */
 
+export { ConfigError, type ParseEnvOptions, parseEnv } from "./lib/config.ts";
+export {
+  ConsumerConfigError,
+  type ConsumerContext,
+  type ConsumerHandler,
+  type ConsumerHandlerSettings,
+  type ConsumerMetrics,
+  EmfMetrics,
+  type EmfMetricsOptions,
+  type EnvelopeOf,
+  FAILURE_ATTRIBUTE,
+  type FailureReason,
+  InvalidDataError,
+  LINEAGE_ATTRIBUTE,
+  type Lineage,
+  MalformedBodyError,
+  MissingEnvelopeError,
+  PermanentError,
+  RetryableError,
+  UnsupportedMessageError,
+} from "./lib/consumer/index.ts";
 // Contracts: one zod schema per message kind and version, inside courier's envelope.
 export {
   type AnyContract,
@@ -17,7 +38,55 @@ export {
 export { type AnyEnvelope, type Envelope, envelopeHeaderSchema } from "./lib/contracts/envelope.ts";
 export { plainText } from "./lib/contracts/text.ts";
 export type { PayloadLocationSpec, TopicOrdering, TopicSpec } from "./lib/contracts/topic-spec.ts";
-
+// Side effects once per event, settings from the environment, trace context.
+export {
+  IDEMPOTENCY_PARTITION_KEY,
+  IDEMPOTENCY_TTL_ATTRIBUTE,
+  IdempotencyConfigError,
+  idempotencyStoreFromEnv,
+  type OncePerEvent,
+  type OncePerEventOptions,
+  oncePerEvent,
+} from "./lib/idempotency/once-per-event.ts";
+export {
+  MalformedPointerError,
+  PayloadLocationRefusedError,
+  PayloadMissingError,
+  PayloadSizeMismatchError,
+  PayloadTooLargeError,
+} from "./lib/payload-offloading/errors.ts";
+export type { PayloadStore } from "./lib/payload-offloading/payload-store.ts";
+export {
+  type BatchItemResult,
+  type EventIdentity,
+  type FieldIssue,
+  InvalidMessageError,
+  MessageTooLargeError,
+  type Published,
+  PublisherError,
+  PublishFailedError,
+  type PublishOptions,
+  UnknownTopicError,
+} from "./lib/publisher/index.ts";
+export { messageGroupIdFor } from "./lib/publisher/ordering.ts";
+export { RUNTIME_ENV } from "./lib/runtime-env.ts";
+export {
+  envelopeTraceSchema,
+  parseCorrelationId,
+  parseTraceparent,
+  startTrace,
+  type TraceContext,
+  type TraceStart,
+} from "./lib/trace/trace-context.ts";
+// Consuming.
+export { type ConsumerMessage, type ConsumerOptions, defineConsumer } from "./topology/define-consumer.ts";
+// Producing.
+export {
+  type CreatePublisherOptions,
+  createPublisher,
+  type Publisher,
+  type TopicData,
+} from "./topology/publisher.ts";
 // The team's topology, and the types derived from it.
 export {
   type AcceptedContractOf,
@@ -44,76 +113,5 @@ export {
   type Topology,
   type TopologySpec,
 } from "./topology/topology.ts";
-
-// Producing.
-export {
-  type CreatePublisherOptions,
-  createPublisher,
-  type Publisher,
-  type TopicData,
-} from "./topology/publisher.ts";
-export {
-  type BatchItemResult,
-  type EventIdentity,
-  type FieldIssue,
-  InvalidMessageError,
-  MessageTooLargeError,
-  type Published,
-  PublisherError,
-  PublishFailedError,
-  type PublishOptions,
-  UnknownTopicError,
-} from "./lib/publisher/index.ts";
-export { messageGroupIdFor } from "./lib/publisher/ordering.ts";
-export { type PayloadStore } from "./lib/payload-offloading/payload-store.ts";
-
-// Consuming.
-export { type ConsumerMessage, type ConsumerOptions, defineConsumer } from "./topology/define-consumer.ts";
-export {
-  type ConsumerContext,
-  type ConsumerHandler,
-  type ConsumerHandlerSettings,
-  type ConsumerMetrics,
-  ConsumerConfigError,
-  EmfMetrics,
-  type EmfMetricsOptions,
-  type EnvelopeOf,
-  FAILURE_ATTRIBUTE,
-  type FailureReason,
-  InvalidDataError,
-  LINEAGE_ATTRIBUTE,
-  type Lineage,
-  MalformedBodyError,
-  MissingEnvelopeError,
-  PermanentError,
-  RetryableError,
-  UnsupportedMessageError,
-} from "./lib/consumer/index.ts";
-export {
-  MalformedPointerError,
-  PayloadLocationRefusedError,
-  PayloadMissingError,
-  PayloadSizeMismatchError,
-  PayloadTooLargeError,
-} from "./lib/payload-offloading/errors.ts";
-
-// Side effects once per event, settings from the environment, trace context.
-export {
-  IDEMPOTENCY_PARTITION_KEY,
-  IDEMPOTENCY_TTL_ATTRIBUTE,
-  IdempotencyConfigError,
-  idempotencyStoreFromEnv,
-  type OncePerEvent,
-  type OncePerEventOptions,
-  oncePerEvent,
-} from "./lib/idempotency/once-per-event.ts";
-export { ConfigError, type ParseEnvOptions, parseEnv } from "./lib/config.ts";
-export { RUNTIME_ENV } from "./lib/runtime-env.ts";
-export {
-  envelopeTraceSchema,
-  parseCorrelationId,
-  parseTraceparent,
-  startTrace,
-  type TraceContext,
-  type TraceStart,
-} from "./lib/trace/trace-context.ts";
+// A handler's AWS clients traced under the consumer's invocation (X-Ray on Lambda; a no-op elsewhere).
+export { consumerTracer, tracedClient } from "./topology/tracing.ts";

@@ -5,9 +5,9 @@
  */
 import { randomUUID } from "node:crypto";
 import { DatabaseSync } from "node:sqlite";
+import type { TraceContext } from "@courier-queue/courier";
 import { z } from "zod";
 import { e164PhoneSchema, type NewAccountV1, newAccountDataV1 } from "../contracts/index.ts";
-import type { TraceContext } from "../../../packages/courier/src/lib/trace/trace-context.ts";
 import { enqueueOutbox, migrateOutbox } from "../outbox/index.ts";
 import { migrateAccountUploads } from "./account-uploads.ts";
 import { migratePasswordResets } from "./password-resets.ts";

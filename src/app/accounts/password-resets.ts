@@ -15,8 +15,8 @@
  */
 import { randomUUID } from "node:crypto";
 import type { DatabaseSync } from "node:sqlite";
+import type { TraceContext } from "@courier-queue/courier";
 import { type PasswordResetRequestedV1, passwordResetRequestedDataV1 } from "../contracts/index.ts";
-import type { TraceContext } from "../../../packages/courier/src/lib/trace/trace-context.ts";
 import { enqueueOutbox } from "../outbox/index.ts";
 import { verifyResetToken } from "../password-reset/reset-token.ts";
 import type { VerificationKey } from "../signup/verification-code.ts";

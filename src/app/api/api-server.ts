@@ -25,8 +25,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { DatabaseSync } from "node:sqlite";
 import type { S3Client } from "@aws-sdk/client-s3";
+import { startTrace, type TraceContext } from "@courier-queue/courier";
 import { z } from "zod";
-import { startTrace, type TraceContext } from "../../../packages/courier/src/lib/trace/trace-context.ts";
 import {
   type Account,
   createAccount,

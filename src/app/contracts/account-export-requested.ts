@@ -1,7 +1,6 @@
+import { defineContract, plainText } from "@courier-queue/courier";
 import { z } from "zod";
-import { defineContract } from "../../../packages/courier/src/lib/contracts/contract.ts";
 import { newAccountDataV1 } from "./new-account.ts";
-import { plainText } from "../../../packages/courier/src/lib/contracts/text.ts";
 
 /** One object of the account's data in an export: what it is, where it is, how big. */
 export const exportItemV1 = z

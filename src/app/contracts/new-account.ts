@@ -1,6 +1,5 @@
+import { defineContract, plainText } from "@courier-queue/courier";
 import { z } from "zod";
-import { defineContract } from "../../../packages/courier/src/lib/contracts/contract.ts";
-import { plainText } from "../../../packages/courier/src/lib/contracts/text.ts";
 
 /** E.164: a plus, a non-zero country digit, at most 15 digits in all. */
 export const e164PhoneSchema = z

@@ -1,6 +1,5 @@
+import { defineContract, plainText } from "@courier-queue/courier";
 import { z } from "zod";
-import { defineContract } from "../../../packages/courier/src/lib/contracts/contract.ts";
-import { plainText } from "../../../packages/courier/src/lib/contracts/text.ts";
 
 export const passwordResetRequestedDataV1 = z.object({
   /** Also the message group on the FIFO topic: one account's requests are delivered in order. */

@@ -1,5 +1,5 @@
+import { ConfigError, parseEnv } from "@courier-queue/courier";
 import { z } from "zod";
-import { ConfigError, parseEnv } from "../../../packages/courier/src/lib/config.ts";
 
 export interface AccountExportConfig {
   /** Where the export files go, under exports/. */

@@ -6,10 +6,14 @@
  */
 import { randomUUID } from "node:crypto";
 import type { DatabaseSync } from "node:sqlite";
-import { type AccountExportRequestedV1, accountExportRequestedDataV1, MAX_EXPORT_ITEMS } from "../contracts/index.ts";
-import type { TraceContext } from "../../../packages/courier/src/lib/trace/trace-context.ts";
+import type { TraceContext } from "@courier-queue/courier";
 import { findAccount } from "../accounts/account-store.ts";
 import { listAccountUploads } from "../accounts/account-uploads.ts";
+import {
+  type AccountExportRequestedV1,
+  accountExportRequestedDataV1,
+  MAX_EXPORT_ITEMS,
+} from "../contracts/index.ts";
 
 export interface PublishReceipt {
   readonly eventId: string;

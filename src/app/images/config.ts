@@ -1,5 +1,5 @@
+import { ConfigError, parseEnv } from "@courier-queue/courier";
 import { z } from "zod";
-import { ConfigError, parseEnv } from "../../../packages/courier/src/lib/config.ts";
 
 /** Limits that keep one hostile upload from exhausting the function's memory. */
 export interface ImageLimits {

@@ -1,5 +1,5 @@
 /** Typed errors of the image pipeline and the upload producer. */
-import { PermanentError } from "../../../packages/courier/src/lib/consumer/errors.ts";
+import { PermanentError } from "@courier-queue/courier";
 
 /** Why an upload can never be rendered, however often it is retried. */
 export type ImageRejection =

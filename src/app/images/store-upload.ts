@@ -18,8 +18,8 @@ import {
   type S3Client,
   type ServerSideEncryption,
 } from "@aws-sdk/client-s3";
+import type { TraceContext } from "@courier-queue/courier";
 import { type ImageUploadedV1, imageUploadedDataV1 } from "../contracts/index.ts";
-import type { TraceContext } from "../../../packages/courier/src/lib/trace/trace-context.ts";
 import { UploadNotFoundError, UploadPublishError } from "./errors.ts";
 import { originalKey } from "./keys.ts";
 import { isMissingObject } from "./s3-errors.ts";

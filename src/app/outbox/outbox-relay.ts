@@ -11,7 +11,7 @@
 
 import type { DatabaseSync } from "node:sqlite";
 import { setTimeout as sleep } from "node:timers/promises";
-import type { TraceContext } from "../../../packages/courier/src/lib/trace/trace-context.ts";
+import type { TraceContext } from "@courier-queue/courier";
 import { duePending, markFailed, markSent, type OutboxRow, outboxRowTrace } from "./outbox-store.ts";
 
 export interface OutboxMessage {

@@ -10,9 +10,9 @@
  * relay publishes them in that order and never past a row of the group that is still pending.
  */
 import type { DatabaseSync } from "node:sqlite";
-import { isTopicName, type TopicSpec, topics } from "../../topology.ts";
-import { messageGroupIdFor } from "../../../packages/courier/src/lib/publisher/ordering.ts";
-import { envelopeTraceSchema, type TraceContext } from "../../../packages/courier/src/lib/trace/trace-context.ts";
+import type { TopicSpec } from "@courier-queue/courier";
+import { envelopeTraceSchema, messageGroupIdFor, type TraceContext } from "@courier-queue/courier";
+import { isTopicName, topics } from "../../topology.ts";
 
 export interface OutboxRow {
   readonly id: number;

@@ -1,6 +1,6 @@
 /** password-reset-email's configuration, parsed from the environment at cold start. */
 import { z } from "zod";
-import { ENV } from "../../../packages/courier/src/deployment/consumer-environment.ts";
+import { ENV } from "../deployment/example-env.ts";
 import { SignupConfigError } from "../signup/config.ts";
 
 const schema = z.object({

@@ -1,5 +1,5 @@
 /** security-audit's configuration, parsed from the environment at cold start. */
-import { ENV } from "../../../packages/courier/src/deployment/consumer-environment.ts";
+import { ENV } from "../deployment/example-env.ts";
 import { SignupConfigError } from "../signup/config.ts";
 
 export function securityAuditConfig(env: NodeJS.ProcessEnv = process.env): { readonly auditTable: string } {

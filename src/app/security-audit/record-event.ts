@@ -1,6 +1,6 @@
 /** security-audit: turns a PasswordResetRequested event into an audit trail entry. */
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { PermanentError } from "../../../packages/courier/src/lib/consumer/errors.ts";
+import { PermanentError } from "@courier-queue/courier";
 import type { PasswordResetRequestedV1 } from "../contracts/index.ts";
 import { appendAuditEntry } from "./audit-table.ts";
 

@@ -3,9 +3,10 @@
  * A missing or malformed setting fails the cold start with a message that names the variable, so
  * a misdeployed function says what is wrong on its first log line instead of failing per record.
  */
+
+import { ConfigError, parseEnv } from "@courier-queue/courier";
 import { z } from "zod";
-import { ENV } from "../../../packages/courier/src/deployment/consumer-environment.ts";
-import { ConfigError, parseEnv } from "../../../packages/courier/src/lib/config.ts";
+import { ENV } from "../deployment/example-env.ts";
 
 /** Optional: how long team-notify waits for the webhook before giving up (and retrying later). */
 export const TEAM_WEBHOOK_TIMEOUT_ENV = "TEAM_WEBHOOK_TIMEOUT_MS";

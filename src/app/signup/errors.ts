@@ -3,7 +3,7 @@
  * record at once (retrying cannot help); `RetryableError` ones say explicitly that a later try may
  * succeed. The class name lands in the DLQ's failure reason, so it should say what happened.
  */
-import { PermanentError, RetryableError } from "../../../packages/courier/src/lib/consumer/errors.ts";
+import { PermanentError, RetryableError } from "@courier-queue/courier";
 
 /** SES refused the message for good (MessageRejected, unverified sender domain, bad address). */
 export class EmailRejectedError extends PermanentError {

@@ -6,9 +6,9 @@
  * is derived from the event, so a duplicate email or SMS carries the same code as the first.
  */
 import { AsyncLocalStorage } from "node:async_hooks";
+import { idempotencyStoreFromEnv, oncePerEvent } from "@courier-queue/courier";
 import type { Context } from "aws-lambda";
-import { ENV } from "../../../packages/courier/src/deployment/consumer-environment.ts";
-import { idempotencyStoreFromEnv, oncePerEvent } from "../../../packages/courier/src/lib/idempotency/once-per-event.ts";
+import { ENV } from "../deployment/example-env.ts";
 
 export interface EffectContext {
   /** Milliseconds before the invocation times out (the runtime's ConsumerContext has it). */

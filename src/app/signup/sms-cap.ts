@@ -19,12 +19,12 @@ import {
   type DynamoDBClient,
   UpdateItemCommand,
 } from "@aws-sdk/client-dynamodb";
+import { IDEMPOTENCY_PARTITION_KEY, IDEMPOTENCY_TTL_ATTRIBUTE, PermanentError } from "@courier-queue/courier";
 import { parsePhoneNumberFromString } from "libphonenumber-js/min";
 import { z } from "zod";
-import { ENV } from "../../../packages/courier/src/deployment/consumer-environment.ts";
-import { consumers, type SmsCapSpec } from "../../topology.ts";
-import { PermanentError } from "../../../packages/courier/src/lib/consumer/errors.ts";
-import { IDEMPOTENCY_PARTITION_KEY, IDEMPOTENCY_TTL_ATTRIBUTE } from "../../../packages/courier/src/lib/idempotency/table-schema.ts";
+import { exampleNeeds } from "../../topology.ts";
+import { ENV } from "../deployment/example-env.ts";
+import type { SmsCapSpec } from "../deployment/example-needs.ts";
 
 export type { SmsCapSpec };
 
@@ -211,11 +211,17 @@ export function smsCapFromEnvValue(raw: string): SmsCapSpec {
 }
 
 /**
- * verification-sms's cap: SMS_CAP (derived from its topology entry by consumerEnvironment), or the
- * entry itself where the variable is absent, so a function is never left uncapped by a missing
+ * verification-sms's cap: SMS_CAP (set by the example's stack from `exampleNeeds`), or that entry
+ * itself where the variable is absent, so a function is never left uncapped by a missing
  * variable. Counted in the table named by IDEMPOTENCY_TABLE; undefined where no table is configured
  * (a local run without a DynamoDB-API server), as the once-per-event records are.
  */
+function defaultSmsCap(): SmsCapSpec {
+  const cap = exampleNeeds["verification-sms"].smsCap;
+  if (!cap) throw new SmsCapConfigError("exampleNeeds declares no smsCap for verification-sms");
+  return cap;
+}
+
 export function smsCapFromEnv(
   dynamo: Pick<DynamoDBClient, "send">,
   options: { onRefused?: SmsCapDeps["onRefused"]; env?: NodeJS.ProcessEnv } = {},
@@ -224,6 +230,6 @@ export function smsCapFromEnv(
   const table = env[ENV.idempotencyTable];
   if (!table) return undefined;
   const raw = env[ENV.smsCap];
-  const cap = raw ? smsCapFromEnvValue(raw) : validateSmsCap(consumers["verification-sms"].smsCap);
+  const cap = raw ? smsCapFromEnvValue(raw) : validateSmsCap(defaultSmsCap());
   return { dynamo, table, cap, ...(options.onRefused ? { onRefused: options.onRefused } : {}) };
 }

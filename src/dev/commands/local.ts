@@ -3,11 +3,11 @@
  * started from the project's venv) and deploy the CDK app's stack to it. `courier local down`: stop
  * the LocalStack that `up` started, and nothing else.
  */
+
+import { CliError, emit, type OutputOptions } from "@courier-queue/courier/cli";
+import type { DeployedTopology } from "@courier-queue/courier/worker";
 import type { Command } from "commander";
-import { CliError, emit, type OutputOptions } from "../../../packages/courier/src/cli/output.ts";
-import type { DeployedTopology } from "../../../packages/courier/src/deployment/deployed-topology.ts";
-import { DEFAULT_STACK_NAME } from "../../../packages/courier/src/deployment/stack-outputs.ts";
-import { consumerNames, topicNames } from "../../topology.ts";
+import { DEFAULT_STACK_NAME, UPLOADS_BUCKET_OUTPUT } from "../../app/deployment/example-outputs.ts";
 import { DEFAULT_LOCAL_ENDPOINT } from "../local-aws-config.ts";
 import { ensureLocalStack, type LocalStackHandle, stopLocalStack } from "../localstack.ts";
 
@@ -113,17 +113,19 @@ function describeLocalStack(handle: LocalStackHandle): string {
 }
 
 function topologyLines(topology: DeployedTopology): string[] {
-  const width = Math.max(...consumerNames.map((c) => c.length), ...topicNames.map((t) => t.length));
+  const topics = Object.values(topology.topics);
+  const consumers = Object.values(topology.consumers);
+  const width = Math.max(...consumers.map((c) => c.name.length), ...topics.map((t) => t.name.length));
   return [
     "",
     "topics:",
-    ...topicNames.map((t) => `  ${t.padEnd(width)}  ${topology.topics[t].arn}`),
+    ...topics.map((t) => `  ${t.name.padEnd(width)}  ${t.arn}`),
     "consumer queues:",
-    ...consumerNames.map((c) => `  ${c.padEnd(width)}  ${topology.consumers[c].queueUrl}`),
+    ...consumers.map((c) => `  ${c.name.padEnd(width)}  ${c.queueUrl}`),
     "dead-letter queues:",
-    ...consumerNames.map((c) => `  ${c.padEnd(width)}  ${topology.consumers[c].dlqUrl}`),
-    `uploads bucket:       ${topology.uploadsBucket}`,
-    `verification secret:  ${topology.verificationSecretArn}`,
+    ...consumers.map((c) => `  ${c.name.padEnd(width)}  ${c.dlqUrl}`),
+    `uploads bucket:       ${topology.outputs[UPLOADS_BUCKET_OUTPUT] ?? "(none)"}`,
+    ...Object.entries(topology.secretArns).map(([name, arn]) => `${`${name} secret:`.padEnd(22)}${arn}`),
   ];
 }
 

@@ -3,10 +3,11 @@
  * line per handled message (or, with --json-logs, the handlers' raw JSON logs and a line of counts
  * per consumer); Ctrl-C stops everything it started without losing a message.
  */
+
+import { CliError, type OutputOptions } from "@courier-queue/courier/cli";
+import { formatOutcomeLine, wantsColour } from "@courier-queue/courier/worker";
 import type { Command } from "commander";
-import { CliError, type OutputOptions } from "../../../packages/courier/src/cli/output.ts";
-import { DEFAULT_STACK_NAME } from "../../../packages/courier/src/deployment/stack-outputs.ts";
-import { formatOutcomeLine, wantsColour } from "../../../packages/courier/src/worker/outcome-line.ts";
+import { DEFAULT_STACK_NAME, UPLOADS_BUCKET_OUTPUT } from "../../app/deployment/example-outputs.ts";
 
 interface StartOptions extends OutputOptions {
   stack: string;
@@ -62,7 +63,9 @@ export function register(program: Command): void {
       say(`Mailbox       ${system.mailboxUrl}   (the verification link is in the mail body)`);
       say(`SMS           ${system.smsUrl}`);
       say(`Team webhook  ${system.webhook.url}   (each post is printed below)`);
-      say(`Renditions    s3://${system.topology.uploadsBucket}/renditions/<imageId>/{thumb,medium}.webp`);
+      say(
+        `Renditions    s3://${system.topology.outputs[UPLOADS_BUCKET_OUTPUT]}/renditions/<imageId>/{thumb,medium}.webp`,
+      );
       say(
         `Operate       npm run courier -- status --local | dlq peek <consumer> --local | redrive <consumer> --local`,
       );

@@ -71,7 +71,9 @@ export function npmPlatformEnvironment(architecture: lambda.Architecture): Recor
  * 2.278, nodejs24.x before. cdk-nag's AwsSolutions-L1 flags any function on an older one.
  */
 export function newestNodejsRuntime(): lambda.Runtime {
-  return (lambda.Runtime as unknown as { NODEJS_26_X?: lambda.Runtime }).NODEJS_26_X ?? lambda.Runtime.NODEJS_24_X;
+  return (
+    (lambda.Runtime as unknown as { NODEJS_26_X?: lambda.Runtime }).NODEJS_26_X ?? lambda.Runtime.NODEJS_24_X
+  );
 }
 
 /** The oldest runtime a courier function may use (nodejs20.x is deprecated). */
@@ -128,8 +130,11 @@ export class BundledFunction extends Construct {
     });
     this.logGroup.grantWrite(role);
 
-    const { bundling: overrideBundling, environment: overrideEnvironment, ...overrides } =
-      props.functionProps ?? {};
+    const {
+      bundling: overrideBundling,
+      environment: overrideEnvironment,
+      ...overrides
+    } = props.functionProps ?? {};
     this.function = new nodejs.NodejsFunction(this, "Function", {
       handler: props.handler ?? "handler",
       description: props.description,

@@ -1,8 +1,11 @@
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { Stack } from "aws-cdk-lib";
 import * as iam from "aws-cdk-lib/aws-iam";
 import type * as sqs from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
 import { REDRIVE_ENV } from "../deployment/redrive-pairs.ts";
+import { DEFAULT_MAX_REDRIVES } from "../lib/redrive/selective.ts";
 import { BundledFunction, type BundledFunctionProps } from "./bundled-function.ts";
 import { InvalidConstructPropsError } from "./errors.ts";
 import { grantSendToEncryptedQueue } from "./grant-send-messages.ts";
@@ -19,11 +22,35 @@ export interface RedrivePair {
    * @default - none
    */
   readonly subscriptionDeadLetterQueue?: sqs.IQueue;
+  /**
+   * The source queue's maxReceiveCount, for the reason text of messages SQS moved by itself.
+   * @default - not told
+   */
+  readonly maxReceiveCount?: number;
 }
 
-export interface RedriveFunctionProps extends BundledFunctionProps {
+export interface RedriveFunctionProps extends Omit<BundledFunctionProps, "entry"> {
   /** Every DLQ/source pair the function may move messages between; it may touch no other queue. */
   readonly pairs: readonly RedrivePair[];
+  /**
+   * How often a message may be redriven before it stays in the DLQ.
+   * @default DEFAULT_MAX_REDRIVES (3)
+   */
+  readonly maxRedrives?: number;
+  /** @default redriveHandlerEntry(): courier's own handler */
+  readonly entry?: string;
+}
+
+/**
+ * courier's redrive handler module, next to this one: compiled JavaScript in an installed package
+ * (dist/), TypeScript in courier's own repository (src/).
+ */
+export function redriveHandlerEntry(): string {
+  for (const extension of [".js", ".ts"]) {
+    const path = fileURLToPath(new URL(`../redrive-function/handler${extension}`, import.meta.url));
+    if (existsSync(path)) return path;
+  }
+  throw new Error("courier's redrive handler is missing beside its construct (a broken install?)");
 }
 
 /**
@@ -33,6 +60,7 @@ export interface RedriveFunctionProps extends BundledFunctionProps {
 export class RedriveFunction extends Construct {
   public readonly function: BundledFunction["function"];
   public readonly logGroup: BundledFunction["logGroup"];
+  public readonly maxRedrives: number;
 
   constructor(scope: Construct, id: string, props: RedriveFunctionProps) {
     if (props.pairs.length === 0) {
@@ -42,6 +70,14 @@ export class RedriveFunction extends Construct {
     const duplicate = names.find((name, i) => names.indexOf(name) !== i);
     if (duplicate) {
       throw new InvalidConstructPropsError(scope, id, `pair "${duplicate}" is listed twice`);
+    }
+    const maxRedrives = props.maxRedrives ?? DEFAULT_MAX_REDRIVES;
+    if (!Number.isInteger(maxRedrives) || maxRedrives < 1) {
+      throw new InvalidConstructPropsError(
+        scope,
+        id,
+        `maxRedrives must be a whole number of at least 1, got ${maxRedrives}`,
+      );
     }
 
     super(scope, id);
@@ -57,14 +93,21 @@ export class RedriveFunction extends Construct {
           ...(p.subscriptionDeadLetterQueue
             ? { subscriptionDlqUrl: p.subscriptionDeadLetterQueue.queueUrl }
             : {}),
+          ...(p.maxReceiveCount !== undefined ? { maxReceiveCount: p.maxReceiveCount } : {}),
         },
       ]),
     );
     const bundled = new BundledFunction(this, "Bundled", {
       ...props,
-      // The handler parses this with the same names (src/redrive/pairs.ts).
-      environment: { ...props.environment, [REDRIVE_ENV.pairs]: Stack.of(this).toJsonString(pairs) },
+      entry: props.entry ?? redriveHandlerEntry(),
+      // The handler parses these with the same names (deployment/redrive-pairs.ts).
+      environment: {
+        ...props.environment,
+        [REDRIVE_ENV.pairs]: Stack.of(this).toJsonString(pairs),
+        [REDRIVE_ENV.maxRedrives]: String(maxRedrives),
+      },
     });
+    this.maxRedrives = maxRedrives;
     this.function = bundled.function;
     this.logGroup = bundled.logGroup;
 

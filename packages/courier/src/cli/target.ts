@@ -36,7 +36,10 @@ export interface TargetCliOptions {
 
 export function withTargetOptions(command: Command): Command {
   return command
-    .option("--stack <name>", `the deployed CloudFormation stack holding the courier construct (default: ${STACK_ENV})`)
+    .option(
+      "--stack <name>",
+      `the deployed CloudFormation stack holding the courier construct (default: ${STACK_ENV})`,
+    )
     .option("--profile <name>", "AWS profile from the shared config files (default: AWS_PROFILE or default)")
     .option("--region <region>", "AWS region (default: AWS_REGION or the profile's region)")
     .option(
@@ -78,7 +81,10 @@ export async function commandTarget(
 }
 
 /** The stack a command operates on: --stack, else COURIER_STACK; a usage error without either. */
-export function stackName(options: Pick<TargetCliOptions, "stack">, env: NodeJS.ProcessEnv = process.env): string {
+export function stackName(
+  options: Pick<TargetCliOptions, "stack">,
+  env: NodeJS.ProcessEnv = process.env,
+): string {
   const name = options.stack || env[STACK_ENV];
   if (!name) throw new CliError(`--stack is required (or set ${STACK_ENV})`, 2);
   return name;

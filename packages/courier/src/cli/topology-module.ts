@@ -46,10 +46,15 @@ export async function loadTopologyModule(path: string, cwd = process.cwd()): Pro
     }
     throw new CliError(`cannot load --topology ${path}: ${oneLineReason(error)}`);
   }
-  const candidate = [module.default, module.topology].find(isTopology);
-  if (!candidate) {
+  // The default or `topology` export; else the module's only topology, whatever its name.
+  const named = [module.default, module.topology].find(isTopology);
+  const others = Object.entries(module).filter(([, value]) => isTopology(value));
+  const candidate = named ?? (others.length === 1 ? others[0]?.[1] : undefined);
+  if (!isTopology(candidate)) {
     throw new CliError(
-      `--topology ${path} exports no topology: export the one made by defineTopology as default or as "topology"`,
+      others.length > 1
+        ? `--topology ${path} exports several topologies (${others.map(([n]) => n).join(", ")}); export the one to use as default or as "topology"`
+        : `--topology ${path} exports no topology: export the one made by defineTopology as default or as "topology"`,
     );
   }
   return { path, topics: candidate.topics };

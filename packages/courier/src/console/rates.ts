@@ -2,8 +2,8 @@
  * Per-consumer processed, retried and dead-lettered rates from CloudWatch, in one GetMetricData
  * call for every consumer.
  *
- * On AWS the consumer runtime publishes `Processed`, `Retried` and `DeadLettered` (namespace
- * "courier", dimension service = consumer) through Powertools' embedded metric format, and those
+ * On AWS the consumer runtime publishes `Processed`, `Retried` and `DeadLettered` (the stack's
+ * metrics namespace, "courier" by default; dimension service = consumer) through Powertools' embedded metric format, and those
  * are used. Where a consumer has none (a local run: workers log EMF to stdout, which reaches no
  * CloudWatch) the rates are derived from the SQS metrics that AWS and LocalStack both record:
  * dead-lettered = messages sent to the DLQ (the runtime dead-letters on the last receive itself),
@@ -48,12 +48,14 @@ function query(id: string, namespace: string, metric: string, name: string, valu
 export async function readRates(
   cloudwatch: CloudWatchClient,
   targets: readonly RateTarget[],
-  now: Date = new Date(),
+  options: { readonly namespace?: string; readonly now?: Date } = {},
 ): Promise<Record<string, ConsumerRates>> {
+  const namespace = options.namespace ?? "courier";
+  const now = options.now ?? new Date();
   const queries = targets.flatMap((t, i) => [
-    query(`c${i}p`, "courier", COURIER_METRICS.processed, "service", t.consumer),
-    query(`c${i}r`, "courier", COURIER_METRICS.retried, "service", t.consumer),
-    query(`c${i}d`, "courier", COURIER_METRICS.deadLettered, "service", t.consumer),
+    query(`c${i}p`, namespace, COURIER_METRICS.processed, "service", t.consumer),
+    query(`c${i}r`, namespace, COURIER_METRICS.retried, "service", t.consumer),
+    query(`c${i}d`, namespace, COURIER_METRICS.deadLettered, "service", t.consumer),
     query(`s${i}del`, "AWS/SQS", "NumberOfMessagesDeleted", "QueueName", t.queueName),
     query(`s${i}rcv`, "AWS/SQS", "NumberOfMessagesReceived", "QueueName", t.queueName),
     query(`s${i}dlq`, "AWS/SQS", "NumberOfMessagesSent", "QueueName", t.dlqName),

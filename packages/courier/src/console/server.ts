@@ -1,12 +1,12 @@
 /**
- * `startConsole`: bundles the page, then serves it with its API on a loopback address behind a
+ * `startConsole`: loads the page (prebuilt in the package, bundled from sources here), then serves it with its API on a loopback address behind a
  * fresh random token. The URL it returns holds the token; opening it is the only way in.
  */
 import { randomBytes } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
 import { createConsoleApp } from "./app.ts";
-import { bundleConsoleAssets, type ConsoleAssets } from "./assets.ts";
+import { type ConsoleAssets, loadConsoleAssets } from "./assets.ts";
 import { ConsoleService, type ConsoleServiceOptions } from "./console-service.ts";
 
 export interface StartConsoleOptions extends ConsoleServiceOptions {
@@ -31,7 +31,7 @@ export interface RunningConsole {
 export async function startConsole(options: StartConsoleOptions): Promise<RunningConsole> {
   const host = options.host ?? "127.0.0.1";
   const token = options.token ?? randomBytes(24).toString("base64url");
-  const assets = await bundleConsoleAssets();
+  const assets = await loadConsoleAssets();
   const service = new ConsoleService(options);
   let port = 0;
   const hostName = host === "::1" ? "[::1]" : host;

@@ -57,7 +57,9 @@ export function consumerEnvironment(
   for (const secret of needs.secrets) {
     const arn = resources.secretArns[secret];
     if (!arn) {
-      throw new MissingConsumerResourceError(`${spec.name} needs secret "${secret}", whose ARN was not given`);
+      throw new MissingConsumerResourceError(
+        `${spec.name} needs secret "${secret}", whose ARN was not given`,
+      );
     }
     env[secretArnEnv(secret)] = arn;
   }

@@ -16,7 +16,7 @@ export class StackNotFoundError extends Error {
   constructor(
     stackName: string,
     where: string,
-    hint = "deploy it first (npx cdk deploy, or courier local up)",
+    hint = "check --stack, the account and the region, or deploy it first (cdk deploy)",
   ) {
     super(`stack "${stackName}" is not deployed on ${where}; ${hint}`);
   }

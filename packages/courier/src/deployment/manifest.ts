@@ -86,6 +86,8 @@ export const consumerManifestSchema = z.object({
   visibilityTimeoutSeconds: z.number(),
   backoff: z.object({ baseSeconds: z.number(), maxSeconds: z.number() }),
   onPermanentFailure: z.enum(["dead-letter", "hold-group"]).optional(),
+  /** The subscription's SNS filter policy (attribute to allowed values); absent: every message. */
+  filterPolicy: z.record(z.string(), z.array(z.string())).optional(),
   /** The function's environment as declared (the queue, DLQ, secrets, the team's own variables). */
   environment: z.record(z.string(), z.string()).default({}),
 });

@@ -6,8 +6,8 @@
  */
 import { z } from "zod";
 import { RedriveConfigError, UnknownRedriveConsumerError } from "../lib/redrive/errors.ts";
-import type { DeployedTopology } from "./deployed-topology.ts";
 import { DEFAULT_MAX_REDRIVES } from "../lib/redrive/selective.ts";
+import type { DeployedTopology } from "./deployed-topology.ts";
 
 export const REDRIVE_ENV = {
   /** JSON map: consumer name -> { queueUrl, dlqUrl, queueArn, dlqArn, subscriptionDlqUrl?, maxReceiveCount? }. */

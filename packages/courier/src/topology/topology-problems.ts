@@ -15,7 +15,11 @@ import type { TopologySpec } from "./topology.ts";
 const NAME = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
 const PACKAGE_NAME = /^(@[a-z0-9-~][a-z0-9-._~]*\/)?[a-z0-9-~][a-z0-9-._~]*$/;
 /** SQS's longest retention; a DLQ keeps this long, which must exceed its source's retention. */
-const DLQ_RETENTION_DAYS = 14;
+export const DLQ_RETENTION_DAYS = 14;
+/** An S3 bucket name (general purpose): 3 to 63 lowercase letters, digits, dots and dashes. */
+const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+/** A key prefix: "" (the whole bucket) or path segments each ending in "/", no wildcard. */
+const KEY_PREFIX = /^(|([^*?/]+\/)+)$/;
 
 /** Whether SNS treats the topic as raised (subscription count and kinds limited). */
 export function isRaisedTopic(spec: { readonly maxMessageBytes?: number | undefined }): boolean {
@@ -56,6 +60,18 @@ export function topologyProblems(topology: TopologySpec): string[] {
     const topic = topology.topics[name];
     if (topic && !topic.accepts.includes(topic.current)) {
       problems.push(`topic "${name}": accepts must include the current contract`);
+    }
+    for (const location of topic?.payloadLocations ?? []) {
+      if (location.bucketName !== undefined && !BUCKET_NAME.test(location.bucketName)) {
+        problems.push(
+          `topic "${name}": payload location bucket "${location.bucketName}" is not an S3 bucket name`,
+        );
+      }
+      if (location.prefix !== undefined && !KEY_PREFIX.test(location.prefix)) {
+        problems.push(
+          `topic "${name}": payload location prefix "${location.prefix}" must be "" (the whole bucket) or end in "/", without wildcards`,
+        );
+      }
     }
   }
   problems.push(...topicSizeProblems(topology));

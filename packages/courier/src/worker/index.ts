@@ -9,55 +9,14 @@
  *   process.once("SIGTERM", () => void worker.stop().then(() => process.exit(0)));
  */
 
-// Starting workers from a deployed stack.
 export {
-  type EnvironmentOverrides,
-  type StartWorkerOptions,
-  type StartWorkersOptions,
-  startWorker,
-  startWorkers,
-  type WorkerPlanOptions,
-  workerPlans,
-} from "./start.ts";
-export {
-  loadHandler,
-  type RunConsumerOptions,
-  type RunningConsumer,
-  runConsumer,
-  WorkerConfigError,
-} from "./run-consumer.ts";
-export {
-  type WorkerPlan,
-  WorkerPool,
-  type WorkerPoolEvents,
-  type WorkerState,
-  WorkerExitError,
-} from "./worker.ts";
-export type { WorkerMessage } from "./worker-process.ts";
-export {
-  HandlerModuleNotFoundError,
-  resolveHandlerModule,
-  WORKER_CONCURRENCY_ENV,
-  WORKER_WAIT_SECONDS_ENV,
-  type WorkerEnvironmentOptions,
-  WorkerOptionError,
-  type WorkerSettings,
-  type WorkerTarget,
-  workerEnvironment,
-  workerSettingsOf,
-} from "./worker-environment.ts";
-export { WORKER_LOGS_ENV, type WorkerLogs } from "./readable-output.ts";
-export { formatOutcomeLine, wantsColour } from "./outcome-line.ts";
-export type { RecordOutcome } from "../lib/consumer/outcomes.ts";
-
-// The event source itself, for a handler and queue of one's own.
-export {
-  type EventSourceOptions,
-  type EventSourceStats,
-  LocalEventSource,
-  type SqsHandler,
-} from "./event-source.ts";
-
+  type AwsTarget,
+  localTarget,
+  resolveTarget,
+  type TargetClientConfig,
+  type TargetOptions,
+  targetClientConfig,
+} from "../deployment/aws-target.ts";
 // Reading the deployed stack, and where its AWS is.
 export { readDeployedTopology, StackNotFoundError } from "../deployment/deployed-stack.ts";
 export {
@@ -70,12 +29,51 @@ export {
   topologyFromOutputs,
   UnknownConsumerError,
 } from "../deployment/deployed-topology.ts";
+export type { RecordOutcome } from "../lib/consumer/outcomes.ts";
+// The event source itself, for a handler and queue of one's own.
 export {
-  type AwsTarget,
-  localTarget,
-  resolveTarget,
-  type TargetClientConfig,
-  type TargetOptions,
-  targetClientConfig,
-} from "../deployment/aws-target.ts";
+  type EventSourceOptions,
+  type EventSourceStats,
+  LocalEventSource,
+  type SqsHandler,
+} from "./event-source.ts";
+export { formatOutcomeLine, wantsColour } from "./outcome-line.ts";
+export { WORKER_LOGS_ENV, type WorkerLogs } from "./readable-output.ts";
+export {
+  loadHandler,
+  type RunConsumerOptions,
+  type RunningConsumer,
+  runConsumer,
+  WorkerConfigError,
+} from "./run-consumer.ts";
+// Starting workers from a deployed stack.
+export {
+  type EnvironmentOverrides,
+  type StartWorkerOptions,
+  type StartWorkersOptions,
+  startWorker,
+  startWorkers,
+  type WorkerPlanOptions,
+  workerPlans,
+} from "./start.ts";
+export {
+  WorkerExitError,
+  type WorkerPlan,
+  WorkerPool,
+  type WorkerPoolEvents,
+  type WorkerState,
+} from "./worker.ts";
+export {
+  HandlerModuleNotFoundError,
+  resolveHandlerModule,
+  WORKER_CONCURRENCY_ENV,
+  WORKER_WAIT_SECONDS_ENV,
+  type WorkerEnvironmentOptions,
+  WorkerOptionError,
+  type WorkerSettings,
+  type WorkerTarget,
+  workerEnvironment,
+  workerSettingsOf,
+} from "./worker-environment.ts";
+export type { WorkerMessage } from "./worker-process.ts";
 export { workerTarget } from "./worker-target.ts";

@@ -9,7 +9,7 @@
  *   own (with a handler it imported, or the module the manifest names).
  */
 import type { SQSClient } from "@aws-sdk/client-sqs";
-import { deployedConsumer, type DeployedTopology } from "../deployment/deployed-topology.ts";
+import { type DeployedTopology, deployedConsumer } from "../deployment/deployed-topology.ts";
 import { RUNTIME_ENV } from "../lib/runtime-env.ts";
 import type { SqsHandler } from "./event-source.ts";
 import { loadHandler, type RunningConsumer, runConsumer } from "./run-consumer.ts";
@@ -57,22 +57,40 @@ export function workerPlans(options: WorkerPlanOptions): WorkerPlan[] {
   const { topology } = options;
   const names = options.consumers?.length ? options.consumers : Object.keys(topology.consumers);
   const projectRoot = options.projectRoot ?? process.cwd();
+  const baseEnv = options.baseEnv ?? process.env;
+  const withoutTable = idempotencyTableUnreachable(topology, options.target, baseEnv);
   return [...new Set(names)].map((name) => {
     const consumer = deployedConsumer(topology, name);
-    const environment = overridesFor(options.environment, name);
+    const environment = {
+      ...(withoutTable ? { [RUNTIME_ENV.idempotencyTable]: "" } : {}),
+      ...overridesFor(options.environment, name),
+    };
     return {
       consumer: name,
       env: workerEnvironment({
         consumer,
         handlerModule: resolveHandlerModule(projectRoot, consumer.handlerEntry),
         target: options.target ?? { env: {}, isolated: false },
-        baseEnv: options.baseEnv ?? process.env,
-        ...(environment ? { environment } : {}),
+        baseEnv,
+        environment,
         ...(options.concurrency !== undefined ? { concurrency: options.concurrency } : {}),
         ...(options.waitTimeSeconds !== undefined ? { waitTimeSeconds: options.waitTimeSeconds } : {}),
       }),
     };
   });
+}
+
+/**
+ * On LocalStack the stack's DynamoDB table is not deployed (the local template drops it): without a
+ * DynamoDB-API server to hold it (AWS_ENDPOINT_URL_DYNAMODB) its name leads nowhere, so workers run
+ * without it (idempotency off) rather than failing every record on a call LocalStack cannot serve.
+ */
+export function idempotencyTableUnreachable(
+  topology: DeployedTopology,
+  target: WorkerTarget | undefined,
+  baseEnv: NodeJS.ProcessEnv = process.env,
+): boolean {
+  return Boolean(target?.isolated && topology.idempotencyTable && !baseEnv.AWS_ENDPOINT_URL_DYNAMODB);
 }
 
 export interface StartWorkersOptions extends WorkerPlanOptions, WorkerPoolEvents {}
@@ -126,7 +144,9 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningC
     };
     for (const [key, value] of Object.entries(deployed)) process.env[key] ??= value;
     Object.assign(process.env, options.environment);
-    handler = await loadHandler(resolveHandlerModule(options.projectRoot ?? process.cwd(), consumer.handlerEntry));
+    handler = await loadHandler(
+      resolveHandlerModule(options.projectRoot ?? process.cwd(), consumer.handlerEntry),
+    );
   }
   return runConsumer({
     consumer: consumer.name,

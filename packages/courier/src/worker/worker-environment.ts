@@ -88,7 +88,8 @@ export function concurrencyFromEnvironment(env: NodeJS.ProcessEnv): number | und
 
 export function workerSettingsFromEnvironment(env: NodeJS.ProcessEnv): WorkerSettings {
   const raw = env[WORKER_SETTINGS_ENV];
-  if (!raw) throw new WorkerOptionError(`${WORKER_SETTINGS_ENV} is not set; the worker reads its settings from it`);
+  if (!raw)
+    throw new WorkerOptionError(`${WORKER_SETTINGS_ENV} is not set; the worker reads its settings from it`);
   let parsed: Partial<Record<keyof WorkerSettings, unknown>>;
   try {
     parsed = JSON.parse(raw) as typeof parsed;
@@ -99,7 +100,9 @@ export function workerSettingsFromEnvironment(env: NodeJS.ProcessEnv): WorkerSet
     const value = parsed[key];
     if (value === undefined && optional) return undefined;
     if (typeof value !== "number" || !Number.isFinite(value) || value < 0)
-      throw new WorkerOptionError(`${WORKER_SETTINGS_ENV}.${key} must be a number, got ${JSON.stringify(value)}`);
+      throw new WorkerOptionError(
+        `${WORKER_SETTINGS_ENV}.${key} must be a number, got ${JSON.stringify(value)}`,
+      );
     return value;
   };
   const visibility = number("visibilityTimeoutSeconds", true);
@@ -145,7 +148,7 @@ export interface WorkerEnvironmentOptions {
   readonly baseEnv: NodeJS.ProcessEnv;
   /**
    * Variables laid over the function's deployed environment: a value this run needs that differs
-   * from the deployment's (a local webhook, a local DynamoDB table). @default none
+   * from the deployment's (a local webhook); an empty value unsets the variable. @default none
    */
   readonly environment?: Readonly<Record<string, string>>;
   readonly concurrency?: number;
@@ -154,21 +157,26 @@ export interface WorkerEnvironmentOptions {
 }
 
 export function workerEnvironment(options: WorkerEnvironmentOptions): Record<string, string> {
-  const { consumer, target } = options;
+  const { consumer, target, baseEnv } = options;
   const env: Record<string, string> = {};
-  for (const [key, value] of Object.entries(options.baseEnv)) if (value !== undefined) env[key] = value;
+  for (const [key, value] of Object.entries(baseEnv)) if (value !== undefined) env[key] = value;
   if (target.isolated) for (const key of CREDENTIAL_SOURCES) delete env[key];
   // The handlers build their own SDK clients from the environment, as on Lambda.
   Object.assign(env, target.env);
-  // The function's own environment as deployed; the runtime's variables from the manifest's
-  // addresses, in case a construct of another version did not record them.
+  // The function's own variables as deployed; a value the operator's environment sets for one of
+  // them wins (a container's configuration), as do this run's overrides. An empty value unsets.
+  for (const [key, value] of Object.entries(consumer.environment)) env[key] = baseEnv[key] ?? value;
+  // Courier's own: the consumer this worker is, whatever the operator's environment holds.
   Object.assign(env, {
     [RUNTIME_ENV.consumer]: consumer.name,
     [RUNTIME_ENV.queueUrl]: consumer.queueUrl,
     [RUNTIME_ENV.dlqUrl]: consumer.dlqUrl,
-    POWERTOOLS_SERVICE_NAME: consumer.name,
+    POWERTOOLS_SERVICE_NAME: consumer.environment.POWERTOOLS_SERVICE_NAME ?? consumer.name,
   });
-  Object.assign(env, consumer.environment, options.environment);
+  Object.assign(env, options.environment);
+  for (const key of [...Object.keys(consumer.environment), ...Object.keys(options.environment ?? {})]) {
+    if (env[key] === "") delete env[key];
+  }
   // The AWS SDK's Node.js version support notice is printed once by the parent, not once per worker.
   env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
   env[WORKER_HANDLER_ENV] = options.handlerModule;

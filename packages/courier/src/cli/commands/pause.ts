@@ -43,7 +43,9 @@ export function register(program: Command): void {
           paused,
         });
       } catch (error) {
-        throw new CliError(`${verb} "${deployed.name}" on ${where.target.label}: ${(error as Error).message}`);
+        throw new CliError(
+          `${verb} "${deployed.name}" on ${where.target.label}: ${(error as Error).message}`,
+        );
       }
       emit(options, result, () => resultLine(result));
     });

@@ -24,7 +24,13 @@ import { PublisherError } from "../../lib/publisher/errors.ts";
 import { createTopicPublisher, type EventIdentity, type Published } from "../../lib/publisher/publisher.ts";
 import { publishableBytes, topicMaxMessageBytes } from "../../lib/publisher/size.ts";
 import { CliError, emit, type OutputOptions } from "../output.ts";
-import { commandTarget, deployedTopology, stackTopic, type TargetCliOptions, withTargetOptions } from "../target.ts";
+import {
+  commandTarget,
+  deployedTopology,
+  stackTopic,
+  type TargetCliOptions,
+  withTargetOptions,
+} from "../target.ts";
 import { type LoadedTopology, loadTopologyModule, moduleTopic } from "../topology-module.ts";
 
 interface PublishOptions extends OutputOptions, TargetCliOptions {
@@ -97,7 +103,9 @@ function publishSpec(deployed: DeployedTopic, module: TopicSpec | undefined, sta
     );
   }
   if (deployed.fifo && !deployed.groupBy) {
-    throw new CliError(`topic "${deployed.name}" is FIFO but stack "${stackName}" does not say its group field`);
+    throw new CliError(
+      `topic "${deployed.name}" is FIFO but stack "${stackName}" does not say its group field`,
+    );
   }
   const contract = unvalidatedContract(deployed);
   return {
@@ -224,7 +232,7 @@ export function register(program: Command): void {
     .argument("<data>", "the message data as JSON, @file.json, or @- for standard input")
     .option(
       "--topology <module>",
-      "your project's topology module (its default or `topology` export, made by defineTopology; .js, or .ts on Node.js 22.18+): validate and set filter attributes from its contracts",
+      "your project's topology module (.js, or .ts on Node.js 22.18+; its default or `topology` export, or its only topology made by defineTopology): validate and set filter attributes from its contracts",
     )
     .option("--producer <name>", "the envelope's producer", "courier-cli")
     .option("--event-id <uuid>", "publish under this eventId (republish an event, or test deduplication)")

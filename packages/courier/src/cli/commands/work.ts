@@ -1,6 +1,8 @@
 /**
  * `courier work [consumer ...]`: runs consumers' Lambda handler modules against their deployed
  * queues through the local event source, one worker process per consumer, until SIGINT/SIGTERM.
+ * Any courier stack: the consumers, queues, settings, handler entries and each function's
+ * environment come from the stack's manifest; the handler modules from --project-root.
  *
  * The target follows the rule of every command (src/cli/target.ts): AWS through the standard
  * configuration chain by default (the container worker mode), an explicit endpoint, or LocalStack
@@ -8,27 +10,18 @@
  * function would.
  */
 import { type Command, Option } from "commander";
-import { targetEnvironment } from "../../deployment/aws-target.ts";
-import {
-  LOCAL_WORKER_DEFAULTS,
-  localAuditTableName,
-  localIdempotencyTableName,
-} from "../../../../../src/app/deployment/local-run.ts";
-import { type ConsumerName, consumerNames, consumerSpec } from "../../../../../src/topology.ts";
 import type { EventSourceStats } from "../../worker/event-source.ts";
 import { formatOutcomeLine, wantsColour } from "../../worker/outcome-line.ts";
+import { idempotencyTableUnreachable, workerPlans } from "../../worker/start.ts";
 import { type WorkerPlan, WorkerPool, type WorkerState } from "../../worker/worker.ts";
-import {
-  settingsFromEnvironment,
-  WorkerSettingError,
-  type WorkerTarget,
-  workerEnvironment,
-} from "../../worker/worker-environment.ts";
+import { workerTarget } from "../../worker/worker-target.ts";
 import { CliError, emit, type OutputOptions } from "../output.ts";
 import { commandTarget, deployedTopology, type TargetCliOptions, withTargetOptions } from "../target.ts";
 
 interface WorkOptions extends OutputOptions, TargetCliOptions {
   concurrency?: string;
+  projectRoot?: string;
+  env?: string[];
   interval: string;
   jsonLogs?: boolean;
   waitSeconds?: string;
@@ -41,26 +34,19 @@ function positiveInteger(flag: string, value: string): number {
   return n;
 }
 
-function selectConsumers(names: readonly string[]): ConsumerName[] {
-  if (names.length === 0) return [...consumerNames];
-  const selected = new Set<ConsumerName>();
-  for (const name of names) {
-    try {
-      selected.add(consumerSpec(name).name as ConsumerName);
-    } catch (error) {
-      throw new CliError((error as Error).message, 2);
-    }
+/** `--env KEY=VALUE`, repeatable: laid over every selected consumer's deployed environment. */
+function collectEnv(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+function envOverrides(pairs: readonly string[] | undefined): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const pair of pairs ?? []) {
+    const at = pair.indexOf("=");
+    if (at < 1) throw new CliError(`--env takes KEY=VALUE, got "${pair}"`, 2);
+    env[pair.slice(0, at)] = pair.slice(at + 1);
   }
-  return [...selected];
-}
-
-/** Locally the stack has no table; a DynamoDB-API server (dynalite) may hold the stand-in. */
-function localIdempotencyTable(stackName: string): string | undefined {
-  return process.env.AWS_ENDPOINT_URL_DYNAMODB ? localIdempotencyTableName(stackName) : undefined;
-}
-
-function localAuditTable(stackName: string): string | undefined {
-  return process.env.AWS_ENDPOINT_URL_DYNAMODB ? localAuditTableName(stackName) : undefined;
+  return env;
 }
 
 function withoutKind<T extends { kind: string }>(message: T): Omit<T, "kind"> {
@@ -92,7 +78,6 @@ function summaryRow(state: WorkerState) {
 }
 
 async function workCommand(names: string[], options: WorkOptions): Promise<void> {
-  const selected = selectConsumers(names);
   const concurrency = options.concurrency ? positiveInteger("--concurrency", options.concurrency) : undefined;
   const waitTimeSeconds = options.waitSeconds === undefined ? undefined : Number(options.waitSeconds);
   if (
@@ -102,52 +87,35 @@ async function workCommand(names: string[], options: WorkOptions): Promise<void>
     throw new CliError(`--wait-seconds must be a whole number from 0 to 20, got "${options.waitSeconds}"`, 2);
   }
   const intervalMs = positiveInteger("--interval", options.interval) * 1000;
+  const environment = envOverrides(options.env);
   const resolved = await commandTarget(options);
   const where = resolved.target.label;
-  const local = resolved.target.kind === "local";
-  const target: WorkerTarget = { env: targetEnvironment(resolved.target), isolated: local };
   const topology = await deployedTopology(resolved);
-  const settings = settingsFromEnvironment(process.env, local ? LOCAL_WORKER_DEFAULTS : undefined);
-  const idempotencyTable = local ? localIdempotencyTable(resolved.stack) : undefined;
-  const auditTable = local ? localAuditTable(resolved.stack) : undefined;
-  const plans: WorkerPlan[] = [];
-  // A consumer whose required setting has no value is not started: it would fail every record.
-  const notStarted: WorkerSettingError[] = [];
-  for (const consumer of selected) {
-    try {
-      plans.push({
-        consumer,
-        env: workerEnvironment({
-          consumer,
-          topology,
-          settings,
-          target,
-          baseEnv: process.env,
-          ...(concurrency ? { concurrency } : {}),
-          ...(waitTimeSeconds !== undefined ? { waitTimeSeconds } : {}),
-          ...(idempotencyTable ? { idempotencyTable } : {}),
-          ...(auditTable ? { auditTable } : {}),
-        }),
-      });
-    } catch (error) {
-      if (!(error instanceof WorkerSettingError)) throw new CliError((error as Error).message);
-      notStarted.push(error);
-    }
-  }
-  if (plans.length === 0) {
-    throw new CliError(`no consumer can start: ${notStarted.map((e) => e.message).join("; ")}`);
+  const target = workerTarget(resolved.target);
+  let plans: WorkerPlan[];
+  try {
+    plans = workerPlans({
+      topology,
+      consumers: names,
+      projectRoot: options.projectRoot ?? process.cwd(),
+      target,
+      environment,
+      ...(concurrency ? { concurrency } : {}),
+      ...(waitTimeSeconds !== undefined ? { waitTimeSeconds } : {}),
+    });
+  } catch (error) {
+    throw new CliError((error as Error).message, 2);
   }
 
   const print = (line: string, data: object) =>
     process.stdout.write(options.json ? `${JSON.stringify(data)}\n` : `${line}\n`);
-  for (const error of notStarted) {
-    print(`${error.consumer}: not started: needs ${error.missing.join(", ")} (the others run)`, {
-      event: "not-started",
-      consumer: error.consumer,
-      missing: error.missing,
-    });
+  if (idempotencyTableUnreachable(topology, target)) {
+    print(
+      `no DynamoDB-API server (AWS_ENDPOINT_URL_DYNAMODB) for the idempotency table ${topology.idempotencyTable}: consumers run without it`,
+      { event: "notice", idempotencyTable: null },
+    );
   }
-  const lastPrinted = new Map<ConsumerName, EventSourceStats | undefined>();
+  const lastPrinted = new Map<string, EventSourceStats | undefined>();
 
   const readable = !options.jsonLogs;
   const colour = !options.json && wantsColour(process.stdout);
@@ -233,10 +201,20 @@ export function register(program: Command): void {
     .description(
       "Run consumers' Lambda handlers against their queues through the local event source, one worker process per consumer, until SIGINT/SIGTERM (also the container worker mode)",
     )
-    .argument("[consumer...]", `consumers to run (default: all of ${consumerNames.join(", ")})`)
+    .argument("[consumer...]", "consumers to run (default: every consumer of the stack)")
     .option(
       "--concurrency <n>",
-      "pollers per consumer (default: each consumer's maxConcurrency from the topology)",
+      "pollers per consumer (default: each consumer's maxConcurrency from the stack)",
+    )
+    .option(
+      "--project-root <dir>",
+      "where the stack's handler entries are (each consumer's handlerEntry, or a compiled .js beside it)",
+      ".",
+    )
+    .option(
+      "--env <KEY=VALUE>",
+      "a variable laid over each consumer's deployed environment (repeatable)",
+      collectEnv,
     )
     .option(
       "--wait-seconds <n>",

@@ -1,7 +1,7 @@
+import { InvalidConstructPropsError } from "@courier-queue/courier/cdk";
 import { Duration } from "aws-cdk-lib";
 import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
 import { Construct } from "constructs";
-import { InvalidConstructPropsError } from "./errors.ts";
 
 export interface SmsCapAlarmProps {
   /** The consumer whose metric it watches: the `service` dimension of its Powertools metrics. */

@@ -1,0 +1,50 @@
+/**
+ * @courier-queue/courier/cdk: the `Courier` construct, which renders a topology into a stack, the
+ * constructs it is made of (for a team that assembles its own), and the cdk-nag helpers.
+ * Needs aws-cdk-lib and constructs (peer dependencies).
+ */
+
+export { DLQ_RETENTION_DAYS } from "../topology/topology-problems.ts";
+export { type AlarmNotificationSettings, AlarmTopic, type AlarmTopicProps } from "./alarm-topic.ts";
+export {
+  BundledFunction,
+  type BundledFunctionProps,
+  newestNodejsRuntime,
+  nodeMajorOf,
+  npmPlatformEnvironment,
+  runtimeProblem,
+} from "./bundled-function.ts";
+export {
+  CONSUMER_WIDGETS,
+  ConsumerDashboard,
+  type ConsumerDashboardProps,
+  type ConsumerWidget,
+  type DashboardConsumer,
+  RUNTIME_OUTCOME_METRICS,
+} from "./consumer-dashboard.ts";
+export { ConsumerFunction, type ConsumerFunctionProps } from "./consumer-function.ts";
+export { ConsumerQueue, type ConsumerQueueProps } from "./consumer-queue.ts";
+export {
+  Courier,
+  type CourierConsumerOverrides,
+  type CourierProps,
+  type CourierRedriveProps,
+  ENVELOPE_ATTRIBUTE_NAMES,
+} from "./courier.ts";
+export { EncryptedTopic, type EncryptedTopicProps } from "./encrypted-topic.ts";
+export { InvalidConstructPropsError } from "./errors.ts";
+export { grantSendToEncryptedQueue } from "./grant-send-messages.ts";
+export {
+  acknowledgeCourierNagFindings,
+  acknowledgeNagFindings,
+  courierNagAcknowledgements,
+  type NagAcknowledgement,
+  nagArnToken,
+} from "./nag.ts";
+export { grantReadPayloadLocation, PayloadBucket, type PayloadBucketProps } from "./payload-bucket.ts";
+export {
+  RedriveFunction,
+  type RedriveFunctionProps,
+  type RedrivePair,
+  redriveHandlerEntry,
+} from "./redrive-function.ts";
