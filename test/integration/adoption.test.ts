@@ -175,7 +175,7 @@ describe("a team adopts courier from the packed tarball", () => {
     const json = packed.stdout.slice(packed.stdout.search(/^\[/m));
     const [pack] = JSON.parse(json) as PackResult[];
     if (!pack) throw new Error(`npm pack printed no result:\n${packed.stdout}`);
-    tarball = process.env.TEMP_ADOPTION_TARBALL ?? join(packDir, pack.filename);
+    tarball = join(packDir, pack.filename);
     note(
       `tarball ${pack.filename}: ${(pack.size / 1024).toFixed(0)} KiB packed, ${(pack.unpackedSize / 1024).toFixed(0)} KiB unpacked, ${pack.entryCount} files`,
     );

@@ -11,6 +11,7 @@ import { BaseSequencer, type TestSpecification } from "vitest/node";
 // to the few longer than the run divided by its workers; the order of the rest hardly matters.
 const START_FIRST = [
   "test/integration/soak.test.ts",
+  "test/integration/adoption.test.ts",
   "test/integration/poison-pill.test.ts",
   "test/integration/worker-shutdown.test.ts",
   "test/integration/redrive.test.ts",
