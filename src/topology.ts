@@ -43,7 +43,8 @@ export const courierTopology = defineTopology({
       ordering: { groupBy: "accountId" },
     },
     "account-exports": {
-      description: "An account asked for its data; the manifest of everything it owns travels in the message.",
+      description:
+        "An account asked for its data; the manifest of everything it owns travels in the message.",
       current: AccountExportRequestedV1Contract,
       // A busy account's manifest runs to megabytes: up to 1 MiB goes inline (SNS's raised limit),
       // anything larger through the payload bucket as an extended-client pointer.
@@ -156,4 +157,3 @@ export function isConsumerName(name: string): name is ConsumerName {
 export function isTopicName(name: string): name is TopicName {
   return Object.hasOwn(topics, name);
 }
-

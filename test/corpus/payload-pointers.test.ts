@@ -20,8 +20,11 @@ import {
   FAILURE_ATTRIBUTE,
   type FailureReason,
 } from "../../packages/courier/src/lib/consumer/index.ts";
+import {
+  createPayloadResolver,
+  encodePointer,
+} from "../../packages/courier/src/lib/payload-offloading/index.ts";
 import { NewAccountV1Contract } from "../../src/app/contracts/index.ts";
-import { createPayloadResolver, encodePointer } from "../../packages/courier/src/lib/payload-offloading/index.ts";
 import { confirmSqsBatches, sentMessages } from "../helpers/sqs-batch-mock.ts";
 import { sqsRecord } from "../helpers/sqs-record.ts";
 import {

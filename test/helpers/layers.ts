@@ -14,7 +14,12 @@ export interface Layer {
 export const PACKAGE_ROOT = "packages/courier/";
 export const PACKAGE_NAME = "@courier-queue/courier";
 /** What the package exports (its package.json "exports", without ./package.json). */
-export const PUBLIC_ENTRIES = [PACKAGE_NAME, `${PACKAGE_NAME}/cdk`, `${PACKAGE_NAME}/worker`, `${PACKAGE_NAME}/cli`];
+export const PUBLIC_ENTRIES = [
+  PACKAGE_NAME,
+  `${PACKAGE_NAME}/cdk`,
+  `${PACKAGE_NAME}/worker`,
+  `${PACKAGE_NAME}/cli`,
+];
 
 export const PACKAGE_LAYERS: readonly Layer[] = [
   { name: "library", paths: ["packages/courier/src/lib/"] },

@@ -2,14 +2,14 @@ import { randomUUID } from "node:crypto";
 import { DynamoDBPersistenceLayer } from "@aws-lambda-powertools/idempotency/dynamodb";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { onceWhereConfigured } from "../../src/app/signup/once-where-configured.ts";
-import { ensureIdempotencyTable, ensureLocalDynamo, type LocalDynamo } from "../../src/dev/dynamodb-local.ts";
-import { localClientConfig } from "../../src/dev/local-aws-config.ts";
 import {
   IDEMPOTENCY_PARTITION_KEY,
   IDEMPOTENCY_TTL_ATTRIBUTE,
   oncePerEvent,
 } from "../../packages/courier/src/lib/idempotency/once-per-event.ts";
+import { onceWhereConfigured } from "../../src/app/signup/once-where-configured.ts";
+import { ensureIdempotencyTable, ensureLocalDynamo, type LocalDynamo } from "../../src/dev/dynamodb-local.ts";
+import { localClientConfig } from "../../src/dev/local-aws-config.ts";
 
 // Real DynamoDB API (dynalite on loopback), real Powertools persistence: no mocks.
 let dynamo: LocalDynamo;

@@ -23,7 +23,6 @@ import {
 import { SendMessageCommand, SetQueueAttributesCommand } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
-import { localClientConfig } from "../../src/dev/local-aws-config.ts";
 import { createConsumerHandler, PermanentError } from "../../packages/courier/src/lib/consumer/index.ts";
 import { defineContract, type TopicSpec } from "../../packages/courier/src/lib/contracts/index.ts";
 import {
@@ -34,6 +33,7 @@ import {
 } from "../../packages/courier/src/lib/payload-offloading/index.ts";
 import { createTopicPublisher, PublishFailedError } from "../../packages/courier/src/lib/publisher/index.ts";
 import { redriveInBulk } from "../../packages/courier/src/lib/redrive/bulk.ts";
+import { localClientConfig } from "../../src/dev/local-aws-config.ts";
 import {
   createQueuePair,
   deleteCreatedQueues,

@@ -26,6 +26,11 @@ import { listAccountUploads, recordAccountUpload } from "../../src/app/accounts/
 import { createApiServer } from "../../src/app/api/api-server.ts";
 import { createEdgeLimiter, DEFAULT_EDGE_LIMITS } from "../../src/app/api/edge-limits.ts";
 import {
+  type AccountExportRequestedV1,
+  accountExportRequestedDataV1,
+  MAX_EXPORT_ITEMS,
+} from "../../src/app/contracts/index.ts";
+import {
   AccountNotFoundError,
   buildExportRequest,
   ExportTooLargeError,
@@ -34,7 +39,6 @@ import {
   writeExportFile,
 } from "../../src/app/exports/index.ts";
 import { verificationKey } from "../../src/app/signup/verification-code.ts";
-import { type AccountExportRequestedV1, accountExportRequestedDataV1, MAX_EXPORT_ITEMS } from "../../src/app/contracts/index.ts";
 
 const s3Mock = mockClient(S3Client);
 const s3 = new S3Client({ region: "us-east-1" });

@@ -11,11 +11,11 @@ import { join } from "node:path";
 import { S3Client } from "@aws-sdk/client-s3";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { parseTraceparent, type TraceContext } from "../../packages/courier/src/lib/trace/trace-context.ts";
 import { openAccountsDb } from "../../src/app/accounts/account-store.ts";
 import { type ApiRequestLog, createApiServer } from "../../src/app/api/api-server.ts";
 import { createOutboxRelay, type OutboxMessage } from "../../src/app/outbox/index.ts";
 import { verificationKey } from "../../src/app/signup/verification-code.ts";
-import { parseTraceparent, type TraceContext } from "../../packages/courier/src/lib/trace/trace-context.ts";
 
 const INCOMING = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
 const s3Mock = mockClient(S3Client);

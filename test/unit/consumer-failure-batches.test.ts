@@ -1,6 +1,10 @@
 import type { SendMessageCommandInput } from "@aws-sdk/client-sqs";
 import { describe, expect, it } from "vitest";
-import { chunk, MAX_BATCH_PAYLOAD_BYTES, payloadBytes } from "../../packages/courier/src/lib/consumer/failure-batches.ts";
+import {
+  chunk,
+  MAX_BATCH_PAYLOAD_BYTES,
+  payloadBytes,
+} from "../../packages/courier/src/lib/consumer/failure-batches.ts";
 
 const message = (bodyBytes: number): SendMessageCommandInput => ({
   QueueUrl: "q",

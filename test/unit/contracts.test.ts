@@ -1,6 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { anyEnvelopeSchema } from "../../packages/courier/src/lib/contracts/index.ts";
-import { type ImageUploadedV1, ImageUploadedV1Contract, type NewAccountV1, NewAccountV1Contract } from "../../src/app/contracts/index.ts";
+import {
+  type ImageUploadedV1,
+  ImageUploadedV1Contract,
+  type NewAccountV1,
+  NewAccountV1Contract,
+} from "../../src/app/contracts/index.ts";
 
 const newAccount: NewAccountV1 = {
   accountId: "acc_123",

@@ -6,8 +6,6 @@
  * the day such a name type-checks).
  */
 import { SNSClient } from "@aws-sdk/client-sns";
-import { describe, expect, expectTypeOf, it } from "vitest";
-import { z } from "zod";
 import {
   CONSUMER_DEFAULTS,
   createPublisher,
@@ -17,6 +15,8 @@ import {
   FIFO_CONSUMER_DEFAULTS,
   InvalidTopologyError,
 } from "@courier-queue/courier";
+import { describe, expect, expectTypeOf, it } from "vitest";
+import { z } from "zod";
 
 const OrderPlacedV1 = defineContract({
   type: "OrderPlaced",
@@ -93,7 +93,9 @@ describe("defineTopology", () => {
     expect(error).toBeInstanceOf(InvalidTopologyError);
     const problems = (error as InvalidTopologyError).problems.join("\n");
     expect(problems).toContain('topic "Orders": a name is lowercase words');
-    expect(problems).toContain('subscribes to topic "payments", which the topology does not declare (topics: Orders)');
+    expect(problems).toContain(
+      'subscribes to topic "payments", which the topology does not declare (topics: Orders)',
+    );
     expect(problems).toContain("visibilityTimeoutSeconds 100 is under 6 × timeoutSeconds (360)");
     expect(problems).toContain("maxConcurrency 1 is not a whole number from 2 to 1000");
     expect(problems).toContain('needs secret "stripe", which the topology does not declare');
@@ -140,7 +142,10 @@ describe("typed from the topology", () => {
       producer: "type-test",
     });
     type OrdersData = Parameters<typeof publisher.publish<"orders">>[1];
-    expectTypeOf<OrdersData>().toEqualTypeOf<{ orderId: string; total: { cents: number; currency: string } }>();
+    expectTypeOf<OrdersData>().toEqualTypeOf<{
+      orderId: string;
+      total: { cents: number; currency: string };
+    }>();
     // @ts-expect-error "payments" is not a topic of this topology
     const wrong = () => publisher.publish("payments", {});
     // @ts-expect-error v1's shape is accepted by consumers but not published: producers send the current contract

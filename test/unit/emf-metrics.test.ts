@@ -6,7 +6,10 @@ import { Console } from "node:console";
 import { Writable } from "node:stream";
 import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
 import { describe, expect, it } from "vitest";
-import { EMF_MAX_VALUES_PER_METRIC, EmfMetrics } from "../../packages/courier/src/lib/consumer/emf-metrics.ts";
+import {
+  EMF_MAX_VALUES_PER_METRIC,
+  EmfMetrics,
+} from "../../packages/courier/src/lib/consumer/emf-metrics.ts";
 
 function powertoolsLines(calls: (m: Metrics) => void): unknown[] {
   const lines: string[] = [];

@@ -1,7 +1,11 @@
 import type { Message } from "@aws-sdk/client-sqs";
 import type { SQSRecord } from "aws-lambda";
 import { describe, expect, it } from "vitest";
-import { parseQueueArn, settleBatch, toSqsRecord } from "../../packages/courier/src/worker/event-source-records.ts";
+import {
+  parseQueueArn,
+  settleBatch,
+  toSqsRecord,
+} from "../../packages/courier/src/worker/event-source-records.ts";
 
 const source = { queueArn: "arn:aws:sqs:eu-west-1:123456789012:orders", awsRegion: "eu-west-1" };
 

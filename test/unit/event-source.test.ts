@@ -11,7 +11,11 @@ import {
 import type { Context, SQSEvent } from "aws-lambda";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { type EventSourceOptions, LocalEventSource, type SqsHandler } from "../../packages/courier/src/worker/event-source.ts";
+import {
+  type EventSourceOptions,
+  LocalEventSource,
+  type SqsHandler,
+} from "../../packages/courier/src/worker/event-source.ts";
 
 const QUEUE_URL = "http://sqs.local/000000000000/orders";
 const QUEUE_ARN = "arn:aws:sqs:us-east-1:000000000000:orders";

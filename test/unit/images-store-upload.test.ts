@@ -2,13 +2,13 @@ import { HeadObjectCommand, PutObjectCommand, S3Client, S3ServiceException } fro
 import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it, vi } from "vitest";
 import { ZodError } from "zod";
+import type { ImageUploadedV1 } from "../../src/app/contracts/index.ts";
 import { UploadNotFoundError, UploadPublishError } from "../../src/app/images/errors.ts";
 import {
   type ImageUploadPublisher,
   republishUpload,
   storeUpload,
 } from "../../src/app/images/store-upload.ts";
-import type { ImageUploadedV1 } from "../../src/app/contracts/index.ts";
 
 const BUCKET = "uploads-test";
 const s3Mock = mockClient(S3Client);

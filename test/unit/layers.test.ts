@@ -7,7 +7,14 @@ import { readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, posix, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { importsOf, LAYERS, layerOf, PACKAGE_NAME, PUBLIC_ENTRIES, upwardImports } from "../helpers/layers.ts";
+import {
+  importsOf,
+  LAYERS,
+  layerOf,
+  PACKAGE_NAME,
+  PUBLIC_ENTRIES,
+  upwardImports,
+} from "../helpers/layers.ts";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 
@@ -19,7 +26,16 @@ function sourceFiles(dir: string): string[] {
   });
 }
 
-const shipped = ["packages/courier/src", "packages/courier/scripts", "packages/courier/bin", "src", "cdk", "lambdas", "scripts", "bin"]
+const shipped = [
+  "packages/courier/src",
+  "packages/courier/scripts",
+  "packages/courier/bin",
+  "src",
+  "cdk",
+  "lambdas",
+  "scripts",
+  "bin",
+]
   .flatMap(sourceFiles)
   // The console's page runs in the browser and is bundled apart; it imports only its own files.
   .filter((file) => !file.startsWith("packages/courier/src/console/web/"));
@@ -58,14 +74,17 @@ describe("layers", () => {
 
   it("GIVEN a deep import of the package by name WHEN checked THEN only the exported entries pass", () => {
     const deep = 'import { x } from "@courier-queue/courier/dist/lib/config.js";\n';
-    const entry = 'import { defineConsumer } from "@courier-queue/courier";\nimport { Courier } from "@courier-queue/courier/cdk";\n';
+    const entry =
+      'import { defineConsumer } from "@courier-queue/courier";\nimport { Courier } from "@courier-queue/courier/cdk";\n';
     expect(upwardImports("src/app/planted.ts", deep)).toHaveLength(1);
     expect(upwardImports("src/app/planted.ts", entry)).toEqual([]);
   });
 
   it("GIVEN a dynamic import of a higher layer WHEN checked THEN it counts as an import", () => {
     const planted = 'const m = await import("../cli/main.ts");\n';
-    expect(importsOf("packages/courier/src/worker/x.ts", planted)).toEqual(["packages/courier/src/cli/main.ts"]);
+    expect(importsOf("packages/courier/src/worker/x.ts", planted)).toEqual([
+      "packages/courier/src/cli/main.ts",
+    ]);
     expect(upwardImports("packages/courier/src/worker/x.ts", planted)).toHaveLength(1);
   });
 

@@ -52,7 +52,9 @@ const CDK = ["aws-cdk-lib", "constructs", "cdk-nag"];
 describe("@courier-queue/courier entry points", () => {
   it("GIVEN the library entry WHEN imported THEN it loads no CDK, no CLI and no console server", () => {
     const loaded = [...closure("src/index.ts")];
-    expect(loaded.filter((p) => [...CDK, "esbuild", "commander", "hono", "@hono/node-server"].includes(p))).toEqual([]);
+    expect(
+      loaded.filter((p) => [...CDK, "esbuild", "commander", "hono", "@hono/node-server"].includes(p)),
+    ).toEqual([]);
     expect(loaded).toContain("zod");
     expect(loaded).toContain("@aws-sdk/client-sns");
   });
@@ -67,7 +69,10 @@ describe("@courier-queue/courier entry points", () => {
   });
 
   it("GIVEN every entry WHEN its imports are listed THEN each package is a dependency or a peer of the package", () => {
-    const declared = new Set([...Object.keys(manifest.dependencies), ...Object.keys(manifest.peerDependencies)]);
+    const declared = new Set([
+      ...Object.keys(manifest.dependencies),
+      ...Object.keys(manifest.peerDependencies),
+    ]);
     const entries = ["src/index.ts", "src/cdk/index.ts", "src/worker/index.ts", "src/cli/index.ts"];
     const undeclared = entries.flatMap((entry) =>
       [...closure(entry)].filter((p) => !declared.has(p)).map((p) => `${entry}: ${p}`),
@@ -76,7 +81,9 @@ describe("@courier-queue/courier entry points", () => {
   });
 
   it("GIVEN the platform packages WHEN declared THEN aws-cdk-lib, constructs and zod are peers, the CDK ones optional", () => {
-    expect(Object.keys(manifest.peerDependencies)).toEqual(expect.arrayContaining(["aws-cdk-lib", "constructs", "zod"]));
+    expect(Object.keys(manifest.peerDependencies)).toEqual(
+      expect.arrayContaining(["aws-cdk-lib", "constructs", "zod"]),
+    );
     expect(manifest.dependencies).not.toHaveProperty("aws-cdk-lib");
     expect(manifest.dependencies).not.toHaveProperty("zod");
     expect(manifest.peerDependenciesMeta?.["aws-cdk-lib"]?.optional).toBe(true);

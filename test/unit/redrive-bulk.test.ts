@@ -7,7 +7,10 @@ import {
 import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
 import { redriveInBulk } from "../../packages/courier/src/lib/redrive/bulk.ts";
-import { MoveTaskAlreadyRunningError, MoveTaskFailedError } from "../../packages/courier/src/lib/redrive/errors.ts";
+import {
+  MoveTaskAlreadyRunningError,
+  MoveTaskFailedError,
+} from "../../packages/courier/src/lib/redrive/errors.ts";
 import { DLQ_ARN, QUEUE_ARN } from "./redrive-fixtures.ts";
 
 const sqsMock = mockClient(SQSClient);

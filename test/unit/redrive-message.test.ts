@@ -1,8 +1,14 @@
 import { describe, expect, it } from "vitest";
 import { FAILURE_ATTRIBUTE } from "../../packages/courier/src/lib/consumer/failure-attributes.ts";
 import { ageSeconds, describeDlqMessage } from "../../packages/courier/src/lib/redrive/dlq-message.ts";
-import { DurationFormatError, parseDurationSeconds } from "../../packages/courier/src/lib/redrive/duration.ts";
-import { batchesWithinLimits, MAX_BATCH_PAYLOAD_BYTES } from "../../packages/courier/src/lib/redrive/outgoing.ts";
+import {
+  DurationFormatError,
+  parseDurationSeconds,
+} from "../../packages/courier/src/lib/redrive/duration.ts";
+import {
+  batchesWithinLimits,
+  MAX_BATCH_PAYLOAD_BYTES,
+} from "../../packages/courier/src/lib/redrive/outgoing.ts";
 import { dlqMessage, failureOf, NOW } from "./redrive-fixtures.ts";
 
 describe("reading a DLQ message", () => {

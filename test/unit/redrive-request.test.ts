@@ -10,8 +10,14 @@ import {
 import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
 import { REDRIVE_ENV, redriveConfigFromEnv } from "../../packages/courier/src/deployment/redrive-pairs.ts";
-import { InvalidRedriveRequestError, runRedriveRequest } from "../../packages/courier/src/deployment/redrive-request.ts";
-import { RedriveConfigError, UnknownRedriveConsumerError } from "../../packages/courier/src/lib/redrive/errors.ts";
+import {
+  InvalidRedriveRequestError,
+  runRedriveRequest,
+} from "../../packages/courier/src/deployment/redrive-request.ts";
+import {
+  RedriveConfigError,
+  UnknownRedriveConsumerError,
+} from "../../packages/courier/src/lib/redrive/errors.ts";
 import { DLQ_ARN, DLQ_URL, QUEUE_ARN, QUEUE_URL } from "./redrive-fixtures.ts";
 
 const sqsMock = mockClient(SQSClient);

@@ -10,8 +10,14 @@ import {
 } from "@aws-sdk/client-sqs";
 import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
-import { FAILURE_ATTRIBUTE, LINEAGE_ATTRIBUTE } from "../../packages/courier/src/lib/consumer/failure-attributes.ts";
-import { redriveSelectively, type SelectiveRedriveOptions } from "../../packages/courier/src/lib/redrive/selective.ts";
+import {
+  FAILURE_ATTRIBUTE,
+  LINEAGE_ATTRIBUTE,
+} from "../../packages/courier/src/lib/consumer/failure-attributes.ts";
+import {
+  redriveSelectively,
+  type SelectiveRedriveOptions,
+} from "../../packages/courier/src/lib/redrive/selective.ts";
 import { DLQ_URL, dlqMessage, NOW, QUEUE_URL } from "./redrive-fixtures.ts";
 
 const sqsMock = mockClient(SQSClient);

@@ -16,11 +16,17 @@ import {
 } from "@aws-sdk/client-sqs";
 import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
-import { InvalidRedriveRequestError, runRedriveRequest } from "../../packages/courier/src/deployment/redrive-request.ts";
+import {
+  InvalidRedriveRequestError,
+  runRedriveRequest,
+} from "../../packages/courier/src/deployment/redrive-request.ts";
 import { LINEAGE_ATTRIBUTE } from "../../packages/courier/src/lib/consumer/failure-attributes.ts";
 import { describeDlqMessage } from "../../packages/courier/src/lib/redrive/dlq-message.ts";
 import { redriveSelectively } from "../../packages/courier/src/lib/redrive/selective.ts";
-import { SNS_DELIVERY_ERROR_CLASS, unwrapSnsDeadLetter } from "../../packages/courier/src/lib/redrive/sns-dead-letter.ts";
+import {
+  SNS_DELIVERY_ERROR_CLASS,
+  unwrapSnsDeadLetter,
+} from "../../packages/courier/src/lib/redrive/sns-dead-letter.ts";
 import { DLQ_ARN, DLQ_URL, NOW, QUEUE_ARN, QUEUE_URL } from "./redrive-fixtures.ts";
 
 const envelope = JSON.stringify({

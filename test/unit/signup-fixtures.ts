@@ -1,8 +1,8 @@
 /** Sign-up events and keys shared by the sign-up consumers' unit tests. */
 
+import type { NewAccountV1 } from "../../src/app/contracts/index.ts";
 import type { SignupEvent } from "../../src/app/signup/signup-event.ts";
 import { type VerificationKey, verificationKey } from "../../src/app/signup/verification-code.ts";
-import type { NewAccountV1 } from "../../src/app/contracts/index.ts";
 
 /** Fixed keys keep the tests deterministic; production keys come from the CSPRNG. */
 export const TEST_KEY: VerificationKey = verificationKey(`${"k".repeat(16)}0123456789abcdef`);

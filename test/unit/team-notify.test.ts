@@ -1,9 +1,9 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { PermanentError } from "../../packages/courier/src/lib/consumer/index.ts";
 import { WebhookRejectedError, WebhookUnavailableError } from "../../src/app/signup/errors.ts";
 import { maskEmail, maskPhone, notifyTeam, signupSummary } from "../../src/app/signup/team-notify.ts";
-import { PermanentError } from "../../packages/courier/src/lib/consumer/index.ts";
 import { signup, signupWithoutPhone } from "./signup-fixtures.ts";
 
 interface Received {

@@ -10,11 +10,11 @@ import {
 import { mockClient } from "aws-sdk-client-mock";
 import sharp from "sharp";
 import { beforeEach, describe, expect, it } from "vitest";
+import { PermanentError } from "../../packages/courier/src/lib/consumer/index.ts";
+import type { ImageUploadedV1 } from "../../src/app/contracts/index.ts";
 import type { ImageLimits } from "../../src/app/images/config.ts";
 import type { ImageRejectedError } from "../../src/app/images/errors.ts";
 import { makeThumbnails } from "../../src/app/images/thumbnails.ts";
-import { PermanentError } from "../../packages/courier/src/lib/consumer/index.ts";
-import type { ImageUploadedV1 } from "../../src/app/contracts/index.ts";
 import { solid, truncatedJpeg } from "./images-fixtures.ts";
 
 const BUCKET = "uploads-test";

@@ -7,15 +7,13 @@ import { SNSClient } from "@aws-sdk/client-sns";
 import { mockClient } from "aws-sdk-client-mock";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { topicSizeProblems } from "../../packages/courier/src/topology/topology-problems.ts";
-import {
-  type ConsumerSpec,
-  consumers,
-  secrets,
-  type TopologySpec,
-  topics,
-} from "../../src/topology.ts";
 import { defineContract, type TopicSpec } from "../../packages/courier/src/lib/contracts/index.ts";
+import type { ConsumerSpec, TopologySpec } from "../../packages/courier/src/topology/topology.ts";
+import { topicSizeProblems } from "../../packages/courier/src/topology/topology-problems.ts";
+import { courierTopology } from "../../src/topology.ts";
+
+const { topics, consumers, secrets } = courierTopology;
+
 import {
   createTopicPublisher,
   MessageTooLargeError,

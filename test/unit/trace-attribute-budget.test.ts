@@ -6,9 +6,12 @@
  * attributes through a dead-letter and a redrive.
  */
 import { describe, expect, it } from "vitest";
-import { topics } from "../../src/topology.ts";
-import { FAILURE_ATTRIBUTE, LINEAGE_ATTRIBUTE } from "../../packages/courier/src/lib/consumer/failure-attributes.ts";
+import {
+  FAILURE_ATTRIBUTE,
+  LINEAGE_ATTRIBUTE,
+} from "../../packages/courier/src/lib/consumer/failure-attributes.ts";
 import { PAYLOAD_SIZE_ATTRIBUTE } from "../../packages/courier/src/lib/payload-offloading/pointer.ts";
+import { topics } from "../../src/topology.ts";
 
 const SQS_MAX_MESSAGE_ATTRIBUTES = 10;
 

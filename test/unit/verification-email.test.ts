@@ -1,12 +1,12 @@
 import { MessageRejected, SESClient, SESServiceException, SendEmailCommand } from "@aws-sdk/client-ses";
 import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
+import { PermanentError } from "../../packages/courier/src/lib/consumer/index.ts";
 import type { VerificationEmailConfig } from "../../src/app/signup/config.ts";
 import { renderVerificationEmail, templateLanguageFor } from "../../src/app/signup/email-template.ts";
 import { EmailRejectedError, VerificationExpiredError } from "../../src/app/signup/errors.ts";
 import { verifyCode } from "../../src/app/signup/verification-code.ts";
 import { sendVerificationEmail, verificationLink } from "../../src/app/signup/verification-email.ts";
-import { PermanentError } from "../../packages/courier/src/lib/consumer/index.ts";
 import { SOON_AFTER, signup, TEST_KEY } from "./signup-fixtures.ts";
 
 const ses = mockClient(SESClient);

@@ -1,10 +1,10 @@
 import { InvalidParameterException, PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
+import { PermanentError } from "../../packages/courier/src/lib/consumer/index.ts";
 import { MissingPhoneError, SmsRejectedError } from "../../src/app/signup/errors.ts";
 import { verifyCode } from "../../src/app/signup/verification-code.ts";
 import { sendVerificationSms } from "../../src/app/signup/verification-sms.ts";
-import { PermanentError } from "../../packages/courier/src/lib/consumer/index.ts";
 import { CREATED_AT, SOON_AFTER, signup, signupWithoutPhone, TEST_KEY } from "./signup-fixtures.ts";
 
 const sns = mockClient(SNSClient);

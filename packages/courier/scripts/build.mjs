@@ -3,9 +3,9 @@
 // installed console needs neither esbuild nor preact at run time.
 import { execFileSync } from "node:child_process";
 import { rmSync } from "node:fs";
+import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { createRequire } from "node:module";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const require = createRequire(import.meta.url);

@@ -5,6 +5,21 @@
  * `@courier-queue/courier/worker`, the operator CLI the package's `courier` bin.
  */
 
+// Reading a deployed courier stack (its manifest): topic ARNs for a producer, queues for tools.
+export { readDeployedTopology, StackNotFoundError } from "./deployment/deployed-stack.ts";
+export {
+  type DeployedConsumer,
+  type DeployedTopic,
+  type DeployedTopology,
+  deployedConsumer,
+  deployedTopic,
+  InvalidManifestError,
+  MissingStackOutputError,
+  topicArnsOf,
+  topologyFromOutputs,
+} from "./deployment/deployed-topology.ts";
+
+// Settings from the environment, and the consumer runtime's errors, metrics and failure reasons.
 export { ConfigError, type ParseEnvOptions, parseEnv } from "./lib/config.ts";
 export {
   ConsumerConfigError,
@@ -26,6 +41,7 @@ export {
   RetryableError,
   UnsupportedMessageError,
 } from "./lib/consumer/index.ts";
+
 // Contracts: one zod schema per message kind and version, inside courier's envelope.
 export {
   type AnyContract,
@@ -38,7 +54,8 @@ export {
 export { type AnyEnvelope, type Envelope, envelopeHeaderSchema } from "./lib/contracts/envelope.ts";
 export { plainText } from "./lib/contracts/text.ts";
 export type { PayloadLocationSpec, TopicOrdering, TopicSpec } from "./lib/contracts/topic-spec.ts";
-// Side effects once per event, settings from the environment, trace context.
+
+// Side effects once per event; payloads offloaded to S3; the publisher's errors; trace context.
 export {
   IDEMPOTENCY_PARTITION_KEY,
   IDEMPOTENCY_TTL_ATTRIBUTE,
@@ -78,15 +95,16 @@ export {
   type TraceContext,
   type TraceStart,
 } from "./lib/trace/trace-context.ts";
-// Consuming.
+
+// Consuming and producing, typed from the team's topology.
 export { type ConsumerMessage, type ConsumerOptions, defineConsumer } from "./topology/define-consumer.ts";
-// Producing.
 export {
   type CreatePublisherOptions,
   createPublisher,
   type Publisher,
   type TopicData,
 } from "./topology/publisher.ts";
+
 // The team's topology, and the types derived from it.
 export {
   type AcceptedContractOf,
@@ -113,5 +131,6 @@ export {
   type Topology,
   type TopologySpec,
 } from "./topology/topology.ts";
+
 // A handler's AWS clients traced under the consumer's invocation (X-Ray on Lambda; a no-op elsewhere).
 export { consumerTracer, tracedClient } from "./topology/tracing.ts";

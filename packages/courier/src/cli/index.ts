@@ -18,6 +18,15 @@ import { register as registerWork } from "./commands/work.ts";
 import { CliError, oneLineReason } from "./output.ts";
 import { buildProgram, type RegisterCommand } from "./program.ts";
 
+// The console and queue-age readers, for an executable that serves the console itself (the
+// example's `npm start` does, against LocalStack).
+export { type RunningConsole, type StartConsoleOptions, startConsole } from "../console/server.ts";
+export {
+  localStackPeek,
+  type OldestAge,
+  oldestAgeFromCloudWatch,
+  oldestAgeFromPeek,
+} from "../deployment/consumer-status.ts";
 export { CliError, emit, type OutputOptions, oneLineReason } from "./output.ts";
 export { buildProgram, type RegisterCommand } from "./program.ts";
 export {

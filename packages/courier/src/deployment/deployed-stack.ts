@@ -44,10 +44,14 @@ export function outputsOf(stack: DescribedStack): Record<string, string> {
   );
 }
 
-/** The topology of a deployed stack, from its outputs, wherever `config` points. */
+/**
+ * The topology of a deployed stack, from its outputs, wherever `config` points (by default the SDK's
+ * standard configuration chain): `topicArnsOf(await readDeployedTopology("acme-orders"))` gives a
+ * producer its topic ARNs.
+ */
 export async function readDeployedTopology(
   stackName: string,
-  config: TargetClientConfig,
+  config: TargetClientConfig = {},
   where = config.endpoint ?? "AWS",
 ): Promise<DeployedTopology> {
   const stack = await describeStack(new CloudFormationClient(config), stackName);

@@ -86,7 +86,10 @@ function withoutEmptyStrings(value: unknown): unknown {
 export function topologyFromOutputs(stackName: string, outputs: Record<string, string>): DeployedTopology {
   const manifest = parseOutput(stackName, outputs, STACK_MANIFEST_OUTPUT, stackManifestSchema);
   const topics = Object.fromEntries(
-    manifest.topics.map((t) => [t, parseOutput(stackName, outputs, topicManifestOutputKey(t), topicManifestSchema)]),
+    manifest.topics.map((t) => [
+      t,
+      parseOutput(stackName, outputs, topicManifestOutputKey(t), topicManifestSchema),
+    ]),
   );
   const consumers = Object.fromEntries(
     manifest.consumers.map((c) => [
@@ -132,4 +135,9 @@ export function deployedTopic(topology: DeployedTopology, name: string): Deploye
   const topic = Object.hasOwn(topology.topics, name) ? topology.topics[name] : undefined;
   if (!topic) throw new UnknownTopicNameError(topology.stackName, name, Object.keys(topology.topics));
   return topic;
+}
+
+/** Every topic's ARN by name: what `createPublisher` takes as `topicArns`. */
+export function topicArnsOf(topology: Pick<DeployedTopology, "topics">): Record<string, string> {
+  return Object.fromEntries(Object.entries(topology.topics).map(([name, topic]) => [name, topic.arn]));
 }

@@ -6,8 +6,8 @@
  */
 import { S3Client } from "@aws-sdk/client-s3";
 import {
-  type ConsumerContext,
   ConsumerConfigError,
+  type ConsumerContext,
   type ConsumerHandler,
   type ConsumerHandlerSettings,
   createConsumerHandler,
@@ -20,14 +20,14 @@ import {
   type PayloadResolver,
 } from "../lib/payload-offloading/index.ts";
 import { sqsClient } from "../lib/sqs-client.ts";
-import { consumerTracer, tracedClient } from "./tracing.ts";
+import { PAYLOAD_LOCATIONS_ENV, payloadLocationsFromEnv } from "./payload-locations.ts";
 import {
   type AcceptedContractOf,
   type AnyTopology,
   type ConsumerNameOf,
   consumerSpecOf,
 } from "./topology.ts";
-import { PAYLOAD_LOCATIONS_ENV, payloadLocationsFromEnv } from "./payload-locations.ts";
+import { consumerTracer, tracedClient } from "./tracing.ts";
 
 /** What `handle` receives: the union of the accepted contracts' envelopes (narrow on type/version). */
 export type ConsumerMessage<T extends AnyTopology, N extends ConsumerNameOf<T>> = EnvelopeOf<

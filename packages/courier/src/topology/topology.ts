@@ -197,8 +197,10 @@ export type ConsumerNameOf<T extends AnyTopology> = keyof T["consumers"] & strin
 /** The topic a consumer reads. */
 export type TopicOfConsumer<T extends AnyTopology, N extends ConsumerNameOf<T>> = T["consumers"][N]["topic"];
 /** Every contract a consumer accepts: every version its topic accepts. */
-export type AcceptedContractOf<T extends AnyTopology, N extends ConsumerNameOf<T>> =
-  T["topics"][TopicOfConsumer<T, N>]["accepts"][number];
+export type AcceptedContractOf<
+  T extends AnyTopology,
+  N extends ConsumerNameOf<T>,
+> = T["topics"][TopicOfConsumer<T, N>]["accepts"][number];
 
 export class InvalidTopologyError extends Error {
   override readonly name = "InvalidTopologyError";
