@@ -9,10 +9,22 @@ if (major < 22) {
   );
   process.exit(1);
 }
-const { register: registerHooks } = await import("node:module");
+const nodeModule = await import("node:module");
 const { register } = await import("tsx/esm/api");
-registerHooks(
-  "data:text/javascript,export async function resolve(s, c, next) { return next(s, c.conditions.includes('courier-source') ? c : { ...c, conditions: [...c.conditions, 'courier-source'] }); }",
-);
+// Add the condition to every resolution: synchronous hooks where Node.js has them (module.register
+// is deprecated from Node.js 26), the loader thread before.
+const withCondition = (context) =>
+  context.conditions.includes("courier-source")
+    ? context
+    : { ...context, conditions: [...context.conditions, "courier-source"] };
+if (nodeModule.registerHooks) {
+  nodeModule.registerHooks({
+    resolve: (specifier, context, next) => next(specifier, withCondition(context)),
+  });
+} else {
+  nodeModule.register(
+    "data:text/javascript,export async function resolve(s, c, next) { return next(s, c.conditions.includes('courier-source') ? c : { ...c, conditions: [...c.conditions, 'courier-source'] }); }",
+  );
+}
 register();
 await import("../src/main.ts");
