@@ -52,30 +52,17 @@ async function install(dir: string, specs: string[]): Promise<void> {
   await npm(dir, ["install", "--no-audit", "--no-fund", "--prefer-offline", "--loglevel=error", ...specs]);
 }
 
-/** Installed packages (every node_modules folder with a package.json, nested ones included) and MiB. */
+/** Installed packages (entries of npm's lockfile, nested copies included), MiB on disk (du) and aws-cdk-lib copies. */
 async function footprint(dir: string): Promise<{ packages: number; mib: number; cdkCopies: number }> {
-  const { stdout } = await run(
-    "find",
-    [
-      "node_modules",
-      "-name",
-      "package.json",
-      "-path",
-      "*node_modules/*/package.json",
-      "-not",
-      "-path",
-      "*/node_modules/*/node_modules/*/*/package.json",
-    ],
-    { cwd: dir, maxBuffer: 64 * 1024 * 1024 },
-  );
-  const manifests = stdout
-    .split("\n")
-    .filter((p) => /node_modules\/(@[^/]+\/)?[^/@]+\/package\.json$/.test(p));
+  const lock = JSON.parse(await readFile(join(dir, "package-lock.json"), "utf8")) as {
+    packages: Record<string, { link?: boolean }>;
+  };
+  const installed = Object.keys(lock.packages).filter((path) => path.includes("node_modules/"));
   const du = await run("du", ["-sk", "node_modules"], { cwd: dir });
   return {
-    packages: manifests.length,
+    packages: installed.length,
     mib: round(Number(du.stdout.split("\t")[0]) / 1024, 0),
-    cdkCopies: manifests.filter((p) => /(^|\/)aws-cdk-lib\/package\.json$/.test(p)).length,
+    cdkCopies: installed.filter((path) => /(^|\/)node_modules\/aws-cdk-lib$/.test(path)).length,
   };
 }
 
@@ -205,7 +192,7 @@ export const benchmark: Benchmark = {
         ],
         notes: [
           `Tarball: ${round(tarball.size / 1024, 0)} KiB packed, ${round(tarball.unpackedSize / 1024, 0)} KiB unpacked, ${tarball.entryCount} files (npm pack --json in packages/courier).`,
-          "Packages: node_modules folders with a package.json after the install (nested copies included); MiB: du of node_modules.",
+          "Packages: entries of the project's package-lock.json after the install (nested copies included); MiB: du -sk of node_modules, as the before figures were taken.",
           "Bundles: esbuild as the construct runs it (minified ESM, node24 target, @aws-sdk/* external: the Lambda runtime has it).",
           "Before the package (commit ebac2a9, measured the same way by hand): tarball 913 KiB / 380 files of TypeScript only; a producer-only install added 114 packages / 318 MiB (aws-cdk-lib, sharp, the example's dependencies); a consumer bundle was 668 KiB.",
         ],
