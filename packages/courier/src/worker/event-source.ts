@@ -44,6 +44,7 @@ import {
 } from "./event-source-batching.ts";
 import { type InvocationOutcome, parseQueueArn, settleBatch, toSqsRecord } from "./event-source-records.ts";
 import { FifoScheduler } from "./fifo-groups.ts";
+import { type Clock, sleepOn, systemClock } from "./clock.ts";
 import { createLambdaContext } from "./lambda-context.ts";
 import { changeVisibility, StopRelease, VisibilityKeeper } from "./visibility.ts";
 
@@ -91,6 +92,11 @@ export interface EventSourceOptions {
    * @default the queue's visibility timeout + the long-poll wait + 5 s
    */
   readonly fifoReturnWaitSeconds?: number;
+  /**
+   * The time the source runs on (batching windows, backoff waits, the function timeout, visibility
+   * bookkeeping). @default the system clock; the test kit passes one the test controls.
+   */
+  readonly clock?: Clock;
   /** Called after each batch is settled and its deletes are done. */
   readonly onBatch?: (result: BatchResult) => void;
   /** Receive and delete errors, and handler failures; the default writes one line to stderr. */
@@ -148,21 +154,6 @@ const DEFAULT_EXTEND_AFTER = 0.5;
 /** FIFO: how long a record sent back behind its group's recalled records stays hidden. */
 const SEND_BACK_SECONDS = 2;
 
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    };
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
-}
-
 function defaultOnError(functionName: string) {
   return (error: unknown, during: ErrorPhase) => {
     const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
@@ -215,6 +206,7 @@ export class LocalEventSource {
   private readonly options: EventSourceOptions;
   private readonly onError: (error: unknown, during: ErrorPhase) => void;
   private readonly batching: BatchingSettings;
+  private readonly clock: Clock;
   /** Aborted when a stop begins: no receive is started after it. */
   private readonly stopping = new AbortController();
   /** Aborted only when a receive outlives its wait after a stop: a stalled connection. */
@@ -236,7 +228,7 @@ export class LocalEventSource {
   private fifo: FifoScheduler | undefined;
   /** FIFO: when each held message was last hidden (received, or extended), by receipt handle. */
   private readonly heldSince = new Map<string, number>();
-  private heldKeeper: NodeJS.Timeout | undefined;
+  private heldKeeper: unknown;
   readonly stats: EventSourceStats = {
     received: 0,
     succeeded: 0,
@@ -255,6 +247,7 @@ export class LocalEventSource {
   constructor(options: EventSourceOptions) {
     validate(options);
     this.options = options;
+    this.clock = options.clock ?? systemClock;
     this.onError = options.onError ?? defaultOnError(options.functionName);
     this.stopRelease = new StopRelease({
       change: (receiptHandles, visibilityTimeoutSeconds) =>
@@ -269,6 +262,7 @@ export class LocalEventSource {
         this.stats.released += released;
         this.stats.releaseFailures += failed;
       },
+      now: () => this.clock.now(),
     });
     this.batching = {
       batchSize: options.batchSize,
@@ -322,7 +316,8 @@ export class LocalEventSource {
     clearInterval(this.keepAlive);
     this.keepAlive = undefined;
     await Promise.all(this.pollers);
-    clearInterval(this.heldKeeper);
+    this.clock.clearTimeout(this.heldKeeper);
+    this.heldKeeper = undefined;
     // FIFO messages held for their group's turn were not processed: released, as a late receive's are.
     await this.stopRelease.releaseAll(this.drainHeld());
     return { ...this.stats };
@@ -343,18 +338,24 @@ export class LocalEventSource {
     this.fifo = new FifoScheduler({
       batchSize: this.options.batchSize,
       returnWaitMs: returnWaitSeconds * 1000,
-      now: Date.now,
+      now: () => this.clock.now(),
     });
     // Held messages stay hidden: each is extended once half its visibility timeout has passed.
     if (visibilityTimeoutSeconds >= 1) {
       const everyMs = Math.min(1_000, (visibilityTimeoutSeconds * 1000) / 4);
-      this.heldKeeper = setInterval(() => void this.extendHeld(visibilityTimeoutSeconds), everyMs);
-      this.heldKeeper.unref();
+      const tick = () => {
+        void this.extendHeld(visibilityTimeoutSeconds);
+        if (this.stopped) return;
+        this.heldKeeper = this.clock.setTimeout(tick, everyMs);
+        this.clock.unref(this.heldKeeper);
+      };
+      this.heldKeeper = this.clock.setTimeout(tick, everyMs);
+      this.clock.unref(this.heldKeeper);
     }
   }
 
   private async extendHeld(visibilityTimeoutSeconds: number): Promise<void> {
-    const now = Date.now();
+    const now = this.clock.now();
     const due = (this.fifo?.held() ?? []).flatMap((m) => {
       const handle = m.ReceiptHandle;
       const since = handle ? this.heldSince.get(handle) : undefined;
@@ -451,7 +452,7 @@ export class LocalEventSource {
 
   private async receive(request: ReceiveRequest): Promise<Message[]> {
     const token = {};
-    this.receivesInFlight.set(token, Date.now() + request.waitTimeSeconds * 1000);
+    this.receivesInFlight.set(token, this.clock.now() + request.waitTimeSeconds * 1000);
     try {
       return await this.receiveMessages(request);
     } finally {
@@ -506,8 +507,8 @@ export class LocalEventSource {
             receive: (request) => this.receive(request),
             // Paused while gathering: stop receiving and invoke with what is in hand.
             holding: () => this.pausedNow,
-            now: Date.now,
-            sleep,
+            now: () => this.clock.now(),
+            sleep: (ms, abort) => sleepOn(this.clock, ms, abort),
           },
           signal,
         );
@@ -518,7 +519,7 @@ export class LocalEventSource {
         this.onError(error, "receive");
         receiveFailures += 1;
         const backoff = Math.min(RECEIVE_RETRY_MAX_MS, RETRY_BASE_MS * 2 ** receiveFailures);
-        await sleep(backoff, signal).catch(() => undefined);
+        await sleepOn(this.clock, backoff, signal).catch(() => undefined);
         continue;
       }
       // Released first: the next worker can take them while this batch finishes.
@@ -526,7 +527,7 @@ export class LocalEventSource {
       // Runs to completion even when a stop arrives meanwhile: the batch is finished, not dropped.
       // A throw here (from a callback) must not end the poller; undeleted messages simply return.
       if (gathered.batch.length > 0 && this.fifo) {
-        const hiddenAt = gathered.firstArrivalMs ?? Date.now();
+        const hiddenAt = gathered.firstArrivalMs ?? this.clock.now();
         for (const m of gathered.batch) if (m.ReceiptHandle) this.heldSince.set(m.ReceiptHandle, hiddenAt);
         // Admitted and taken in one step: no other poller's records slip in between.
         this.fifo.admit(gathered.batch);
@@ -534,7 +535,7 @@ export class LocalEventSource {
         await this.sendBackEarly();
         if (next.length > 0) await this.runFifoBatch(next);
       } else if (gathered.batch.length > 0) {
-        await this.runBatch(gathered.batch, gathered.firstArrivalMs ?? Date.now()).catch((error) =>
+        await this.runBatch(gathered.batch, gathered.firstArrivalMs ?? this.clock.now()).catch((error) =>
           this.reportSafely(error),
         );
       }
@@ -546,7 +547,7 @@ export class LocalEventSource {
   /** FIFO: runs a batch from the scheduler and tells it which records are to come back. */
   private async runFifoBatch(batch: Message[]): Promise<void> {
     const handles = batch.flatMap((m) => (m.ReceiptHandle ? [m.ReceiptHandle] : []));
-    const hiddenAt = Math.min(...handles.map((h) => this.heldSince.get(h) ?? Date.now()));
+    const hiddenAt = Math.min(...handles.map((h) => this.heldSince.get(h) ?? this.clock.now()));
     for (const h of handles) this.heldSince.delete(h);
     let failed: ReadonlySet<string> = new Set();
     try {
@@ -608,7 +609,7 @@ export class LocalEventSource {
   private async runBatch(messages: Message[], receivedAtMs: number): Promise<ReadonlySet<string>> {
     const source = this.source;
     if (!source) throw new Error("runBatch before start");
-    const started = Date.now();
+    const started = this.clock.now();
     const records: SQSRecord[] = [];
     for (const message of messages) {
       try {
@@ -628,6 +629,7 @@ export class LocalEventSource {
       region: source.awsRegion,
       accountId: source.accountId,
       startedAtMs: started,
+      now: () => this.clock.now(),
     });
     const keeper = this.keepHidden(records, receivedAtMs, started + this.options.timeoutSeconds * 1000);
     const invokedAt = performance.now();
@@ -656,7 +658,7 @@ export class LocalEventSource {
         failed: settlement.failed.length,
         timedOut: outcome.kind === "timedOut",
         deleteFailures,
-        durationMs: Date.now() - started,
+        durationMs: this.clock.now() - started,
         ...(settlement.batchFailure ? { batchFailure: settlement.batchFailure } : {}),
       });
     } catch (error) {
@@ -680,6 +682,7 @@ export class LocalEventSource {
       extendAfterFraction: this.options.extendVisibilityAfter || DEFAULT_EXTEND_AFTER,
       receivedAtMs,
       deadlineMs,
+      clock: this.clock,
       extend: async (seconds) => {
         this.stats.visibilityExtensions += await changeVisibility({
           sqs: this.options.sqs,
@@ -698,9 +701,9 @@ export class LocalEventSource {
    * ignored and its batch is left to the visibility timeout.
    */
   private async invoke(event: SQSEvent, context: Context): Promise<InvocationOutcome> {
-    let timer: NodeJS.Timeout | undefined;
+    let timer: unknown;
     const timedOut = new Promise<InvocationOutcome>((resolve) => {
-      timer = setTimeout(() => resolve({ kind: "timedOut" }), context.getRemainingTimeInMillis());
+      timer = this.clock.setTimeout(() => resolve({ kind: "timedOut" }), context.getRemainingTimeInMillis());
     });
     const invocation = (async (): Promise<InvocationOutcome> => {
       try {
@@ -712,7 +715,7 @@ export class LocalEventSource {
     try {
       return await Promise.race([invocation, timedOut]);
     } finally {
-      clearTimeout(timer);
+      this.clock.clearTimeout(timer);
     }
   }
 
@@ -752,7 +755,7 @@ export class LocalEventSource {
       }
       if (pending.length === 0) return unrecoverable;
       if (attempt >= DELETE_ATTEMPTS) return unrecoverable + pending.length;
-      await sleep(RETRY_BASE_MS * 2 ** (attempt - 1));
+      await sleepOn(this.clock, RETRY_BASE_MS * 2 ** (attempt - 1));
     }
   }
 }

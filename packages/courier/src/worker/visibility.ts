@@ -5,6 +5,7 @@
  * 10 messages.
  */
 import { ChangeMessageVisibilityBatchCommand, type SQSClient } from "@aws-sdk/client-sqs";
+import { type Clock, systemClock } from "./clock.ts";
 
 const CHUNK = 10;
 const ATTEMPTS = 3;
@@ -74,6 +75,9 @@ export interface VisibilityKeeperSettings {
   readonly deadlineMs: number;
   /** Sets the messages' visibility timeout; resolves when done (failures are its own to report). */
   readonly extend: (visibilityTimeoutSeconds: number) => Promise<void>;
+  /** @default the system clock */
+  readonly clock?: Clock;
+  /** Overrides the clock's time (tests of the schedule alone). */
   readonly now?: () => number;
 }
 
@@ -89,7 +93,8 @@ export interface VisibilityKeeperSettings {
 export class VisibilityKeeper {
   private readonly settings: VisibilityKeeperSettings;
   private readonly now: () => number;
-  private timer: NodeJS.Timeout | undefined;
+  private readonly clock: Clock;
+  private timer: unknown;
   private extending: Promise<void> | undefined;
   private settled = false;
   /** Extensions made so far. */
@@ -102,7 +107,8 @@ export class VisibilityKeeper {
       );
     }
     this.settings = settings;
-    this.now = settings.now ?? Date.now;
+    this.clock = settings.clock ?? systemClock;
+    this.now = settings.now ?? (() => this.clock.now());
     this.schedule(settings.receivedAtMs, settings.visibilityTimeoutSeconds);
   }
 
@@ -111,9 +117,9 @@ export class VisibilityKeeper {
     // Already hidden until the deadline: nothing more to do, the function times out first.
     if (hiddenAtMs + forSeconds * 1000 >= this.settings.deadlineMs) return;
     const dueAtMs = hiddenAtMs + forSeconds * 1000 * this.settings.extendAfterFraction;
-    this.timer = setTimeout(() => this.extendNow(), Math.max(0, dueAtMs - this.now()));
+    this.timer = this.clock.setTimeout(() => this.extendNow(), Math.max(0, dueAtMs - this.now()));
     // A pending extension must not keep a process alive that is otherwise done.
-    this.timer.unref();
+    this.clock.unref(this.timer);
   }
 
   private extendNow(): void {
@@ -139,7 +145,7 @@ export class VisibilityKeeper {
   /** Stops extending; resolves once no extension is in progress. */
   async settle(): Promise<void> {
     this.settled = true;
-    clearTimeout(this.timer);
+    this.clock.clearTimeout(this.timer);
     this.timer = undefined;
     await this.extending;
   }

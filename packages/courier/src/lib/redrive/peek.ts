@@ -31,6 +31,11 @@ export interface PeekOptions {
   /** `dlqUrl` is a subscription's DLQ: list SNS's delivery failures as the queue would have received them. */
   readonly deliveryFailure?: boolean;
   readonly now?: () => Date;
+  /**
+   * Most body and attribute bytes to keep in all: past it a message is listed with its reason but
+   * an empty body (`bodyOmitted`), so a live view of 500 messages of 1 MiB stays small. @default unbounded
+   */
+  readonly keepBytes?: number;
 }
 
 export interface PeekedMessage {
@@ -58,6 +63,8 @@ export interface PeekedMessage {
   readonly attributes: Record<string, string>;
   /** When the message was first seen (sent or failed, whichever came first). */
   readonly firstSeenAt?: string;
+  /** True when the body and attributes were not kept (over `keepBytes`). */
+  readonly bodyOmitted?: boolean;
 }
 
 export interface PeekResult {
@@ -75,6 +82,7 @@ export async function peekDlq(options: PeekOptions): Promise<PeekResult> {
   const messages = new Map<string, PeekedMessage>();
   const handles: string[] = [];
   let emptyStreak = 0;
+  let keptBytes = 0;
   try {
     const enough = options.stopAtDepth ? Math.min(max, Math.max(depth, 1)) : max;
     while (messages.size < enough && emptyStreak < emptyReceivesToStop) {
@@ -96,6 +104,17 @@ export async function peekDlq(options: PeekOptions): Promise<PeekResult> {
         const message = options.deliveryFailure ? unwrapSnsDeadLetter(received) : received;
         const m = describeDlqMessage(message, options);
         const age = ageSeconds(m, now());
+        const attributes = Object.fromEntries(
+          Object.entries(message.MessageAttributes ?? {}).map(([name, value]) => [
+            name,
+            value.StringValue ?? "(binary)",
+          ]),
+        );
+        const body = message.Body ?? "";
+        const bytes =
+          Buffer.byteLength(body) + Object.values(attributes).reduce((n, v) => n + Buffer.byteLength(v), 0);
+        const keep = options.keepBytes === undefined || keptBytes + bytes <= options.keepBytes;
+        if (keep) keptBytes += bytes;
         messages.set(m.messageId, {
           messageId: m.messageId,
           ...(age !== undefined ? { ageSeconds: Math.floor(age) } : {}),
@@ -109,14 +128,10 @@ export async function peekDlq(options: PeekOptions): Promise<PeekResult> {
           redriveCount: m.redriveCount,
           ...(m.failure ? { failure: m.failure } : {}),
           ...(m.lineage ? { lineage: m.lineage } : {}),
-          body: message.Body ?? "",
-          attributes: Object.fromEntries(
-            Object.entries(message.MessageAttributes ?? {}).map(([name, value]) => [
-              name,
-              value.StringValue ?? "(binary)",
-            ]),
-          ),
+          body: keep ? body : "",
+          attributes: keep ? attributes : {},
           ...(m.firstSeenAt ? { firstSeenAt: m.firstSeenAt.toISOString() } : {}),
+          ...(keep ? {} : { bodyOmitted: true }),
         });
       }
       emptyStreak = fresh === 0 ? emptyStreak + 1 : 0;
