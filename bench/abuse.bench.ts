@@ -84,7 +84,10 @@ async function guessCodes(defended: boolean): Promise<Row> {
     const started = performance.now();
     for (let i = 0; i < WRONG_CODES; i++) {
       const wrong = String((Number(right) + 1 + i) % 1_000_000).padStart(6, "0");
-      const res = await call(base, `/accounts/${accountId}/verify`, { body: { code: wrong } });
+      const res = await call(base, `/accounts/${accountId}/verify`, {
+        body: { code: wrong },
+        headers: { authorization: `Bearer ${String(created.json.credential)}` },
+      });
       if (res.status === 422) compared++;
       else if (res.status === 429) refused++;
     }

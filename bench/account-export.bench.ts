@@ -66,7 +66,9 @@ async function measureExports(exports: number, log: (line: string) => void): Pro
           displayName: "Bench",
         }),
       });
-      const { accountId } = (await signup.json()) as { accountId: string };
+      const { accountId, credential } = (await signup.json()) as { accountId: string; credential: string };
+      // The export routes answer only the account's owner.
+      const owner = { authorization: `Bearer ${credential}` };
       inTransaction(system.db, () => {
         for (let i = 0; i < scenario.items; i++) {
           const imageId = randomUUID();
@@ -89,12 +91,15 @@ async function measureExports(exports: number, log: (line: string) => void): Pro
       const direct: number[] = [];
       for (let i = 0; i < exports + 1; i++) {
         const started = performance.now();
-        const res = await fetch(`${system.apiUrl}/accounts/${accountId}/export`, { method: "POST" });
+        const res = await fetch(`${system.apiUrl}/accounts/${accountId}/export`, {
+          method: "POST",
+          headers: owner,
+        });
         if (res.status !== 202) throw new Error(`${scenario.name}: export answered ${res.status}`);
         const answeredAt = performance.now();
         const { status } = (await res.json()) as { status: string };
         for (;;) {
-          const poll = await fetch(`${system.apiUrl}${status}`);
+          const poll = await fetch(`${system.apiUrl}${status}`, { headers: owner });
           if (poll.status === 200) break;
           if (performance.now() - started > 120_000) throw new Error(`${scenario.name}: no file in 120 s`);
           await sleep(20);

@@ -88,6 +88,15 @@ export class CourierStack extends Stack {
     this.courier = new Courier(this, "Courier", {
       topology,
       projectRoot: REPO_ROOT,
+      // In this repository the handlers import @courier-queue/courier's TypeScript sources (the
+      // exports map's "courier-source" condition, as tsx and vitest do), never a dist/ that may be
+      // stale or not built; a team's project bundles the installed package's dist/.
+      consumerOverrides: Object.fromEntries(
+        Object.keys(topology.consumers).map((name) => [
+          name,
+          { bundling: { esbuildArgs: { "--conditions": "courier-source" } } },
+        ]),
+      ),
       ...(props.alarmNotifications ? { alarmNotifications: props.alarmNotifications } : {}),
     });
 

@@ -30,6 +30,8 @@ beforeAll(() => {
   new BundledFunction(stack, "Thumbnails", {
     entry: fileURLToPath(new URL(`../../${consumers.thumbnails.handlerEntry}`, import.meta.url)),
     nativeModules,
+    // The handler imports the package's sources here, as the example's stack bundles it.
+    bundling: { esbuildArgs: { "--conditions": "courier-source" } },
   });
   const assembly = app.synth();
   const assets = readdirSync(assembly.directory).filter((d) => d.startsWith("asset."));

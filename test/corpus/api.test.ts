@@ -13,6 +13,7 @@ import { join } from "node:path";
 import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { accountCredential } from "../../src/app/accounts/account-credential.ts";
 import { openAccountsDb } from "../../src/app/accounts/account-store.ts";
 import { createApiServer } from "../../src/app/api/api-server.ts";
 import { outboxCounts } from "../../src/app/outbox/index.ts";
@@ -20,6 +21,23 @@ import { verificationKey } from "../../src/app/signup/verification-code.ts";
 import { apiCases } from "./inputs.ts";
 
 const s3Mock = mockClient(S3Client);
+const KEY = verificationKey("c".repeat(43));
+
+/**
+ * The credential of the account a path names (in /accounts/:id or ?uploadedBy): the corpus sends
+ * bad input as the account's owner, so that what refuses it is the input check, not the owner check.
+ */
+function ownerOf(path: string): Record<string, string> {
+  const url = new URL(path, "http://x");
+  const segment = /^\/accounts\/([^/]+)\//.exec(url.pathname)?.[1];
+  let id: string | null = url.searchParams.get("uploadedBy");
+  try {
+    if (segment !== undefined) id = decodeURIComponent(segment);
+  } catch {
+    return {};
+  }
+  return id === null ? {} : { authorization: `Bearer ${accountCredential(KEY, id)}` };
+}
 const published: unknown[] = [];
 let base: string;
 let dir: string;
@@ -32,7 +50,7 @@ beforeAll(async () => {
   db = openAccountsDb(join(dir, "accounts.db"));
   const server = createApiServer({
     db,
-    verificationKey: async () => verificationKey("c".repeat(43)),
+    verificationKey: async () => KEY,
     s3: new S3Client({ region: "us-east-1" }),
     uploadsBucket: "uploads",
     imagePublisher: {
@@ -59,7 +77,7 @@ async function send(c: (typeof apiCases)[number]): Promise<Response> {
   const body = typeof c.body === "string" ? new TextEncoder().encode(c.body) : c.body;
   return fetch(`${base}${c.path}`, {
     method: c.method,
-    headers: c.contentType ? { "content-type": c.contentType } : {},
+    headers: { ...(c.contentType ? { "content-type": c.contentType } : {}), ...ownerOf(c.path) },
     ...(body !== undefined ? { body } : {}),
   });
 }
@@ -123,7 +141,7 @@ describe("GIVEN the example API server and the abuse refusals of the corpus", ()
   const json = (base: string, path: string, body: unknown) =>
     fetch(`${base}${path}`, {
       method: "POST",
-      headers: { "content-type": "application/json" },
+      headers: { "content-type": "application/json", ...ownerOf(path) },
       body: JSON.stringify(body),
     });
   const times = async (n: number, send: (i: number) => Promise<Response>) => {
@@ -170,7 +188,7 @@ describe("GIVEN the example API server and the abuse refusals of the corpus", ()
       const caseDb = openAccountsDb(join(caseDir, "accounts.db"));
       const server = createApiServer({
         db: caseDb,
-        verificationKey: async () => verificationKey("c".repeat(43)),
+        verificationKey: async () => KEY,
         s3: new S3Client({ region: "us-east-1" }),
         uploadsBucket: "uploads",
         imagePublisher: { publish: async () => ({ eventId: "e", messageId: "m" }) },

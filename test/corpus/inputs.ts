@@ -902,9 +902,9 @@ export const apiCases: readonly ApiCase[] = [
     path: `/images?uploadedBy=${encodeURIComponent(`${RLO}nimda`)}`,
     contentType: "image/png",
     body: new Uint8Array(16),
-    status: 400,
-    error: "invalid_request",
-    fields: ["uploadedBy"],
+    // Only an account's owner files uploads under it, and no account has this id.
+    status: 404,
+    error: "not_found",
   },
   {
     name: "image upload by NUL",
@@ -912,9 +912,9 @@ export const apiCases: readonly ApiCase[] = [
     path: "/images?uploadedBy=%00",
     contentType: "image/png",
     body: new Uint8Array(16),
-    status: 400,
-    error: "invalid_request",
-    fields: ["uploadedBy"],
+    // Only an account's owner files uploads under it, and no account has this id.
+    status: 404,
+    error: "not_found",
   },
   {
     name: "image status with a path-traversal id",

@@ -19,6 +19,7 @@ export const PUBLIC_ENTRIES = [
   `${PACKAGE_NAME}/cdk`,
   `${PACKAGE_NAME}/worker`,
   `${PACKAGE_NAME}/cli`,
+  `${PACKAGE_NAME}/testing`,
 ];
 
 export const PACKAGE_LAYERS: readonly Layer[] = [
@@ -26,6 +27,8 @@ export const PACKAGE_LAYERS: readonly Layer[] = [
   { name: "topology", paths: ["packages/courier/src/topology/", "packages/courier/src/deployment/"] },
   // Runs consumers and the redrive function: the worker mode and the Lambda handler the construct deploys.
   { name: "runtime", paths: ["packages/courier/src/worker/", "packages/courier/src/redrive-function/"] },
+  // The test kit: the runtime's event source on an in-memory queue and a clock the test moves.
+  { name: "testing", paths: ["packages/courier/src/testing/"] },
   { name: "constructs", paths: ["packages/courier/src/cdk/"] },
   { name: "console", paths: ["packages/courier/src/console/"] },
   { name: "cli", paths: ["packages/courier/src/cli/"] },

@@ -117,6 +117,8 @@ describe("abuse resistance of the local system through the example API", () => {
     });
     expect(created.status).toBe(201);
     const accountId = String(created.json.accountId);
+    // The owner's credential from sign-up: the verify routes answer only the account's owner.
+    const headers = { authorization: `Bearer ${String(created.json.credential)}` };
     const first = await eventually("the first SMS", async () => (await smsTo(VICTIM))[0]);
     const texted = /^(\d{6}) /.exec(first.Message)?.[1] ?? "";
     expect(texted).toMatch(/^\d{6}$/);
@@ -124,14 +126,21 @@ describe("abuse resistance of the local system through the example API", () => {
     const statuses = new Map<number, number>();
     for (let i = 0; i < 1000; i++) {
       const wrong = String((Number(texted) + 1 + i) % 1_000_000).padStart(6, "0");
-      const res = await call(system.apiUrl, `/accounts/${accountId}/verify`, { body: { code: wrong } });
+      const res = await call(system.apiUrl, `/accounts/${accountId}/verify`, {
+        headers,
+        body: { code: wrong },
+      });
       statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
     }
     expect(Object.fromEntries(statuses)).toEqual({ 422: 5, 429: 995 });
-    const withTexted = await call(system.apiUrl, `/accounts/${accountId}/verify`, { body: { code: texted } });
+    const withTexted = await call(system.apiUrl, `/accounts/${accountId}/verify`, {
+      headers,
+      body: { code: texted },
+    });
     expect(withTexted.status).toBe(429);
 
     const resent = await call(system.apiUrl, `/accounts/${accountId}/verification/resend`, {
+      headers,
       body: { channel: "sms" },
     });
     expect(resent.status).toBe(202);
@@ -139,10 +148,11 @@ describe("abuse resistance of the local system through the example API", () => {
     const fresh = /^(\d{6}) /.exec(second.Message)?.[1] ?? "";
     expect(fresh).not.toBe(texted);
     expect(
-      (await call(system.apiUrl, `/accounts/${accountId}/verify`, { body: { code: texted } })).status,
+      (await call(system.apiUrl, `/accounts/${accountId}/verify`, { headers, body: { code: texted } }))
+        .status,
     ).toBe(422);
     expect(
-      (await call(system.apiUrl, `/accounts/${accountId}/verify`, { body: { code: fresh } })).status,
+      (await call(system.apiUrl, `/accounts/${accountId}/verify`, { headers, body: { code: fresh } })).status,
     ).toBe(200);
   }, 300_000);
 });

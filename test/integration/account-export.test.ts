@@ -96,6 +96,10 @@ async function readJsonObject<T>(bucket: string, key: string): Promise<T> {
   return JSON.parse((await object.Body?.transformToString("utf8")) ?? "") as T;
 }
 
+/** Each account's credential from its sign-up: the export routes answer only the owner. */
+const credentials = new Map<string, string>();
+const owner = (accountId: string) => ({ authorization: `Bearer ${credentials.get(accountId) ?? ""}` });
+
 async function signUp(who: string): Promise<string> {
   const res = await fetch(`${system.apiUrl}/accounts`, {
     method: "POST",
@@ -103,7 +107,9 @@ async function signUp(who: string): Promise<string> {
     body: JSON.stringify({ email: `${who}-${run}@example.com`, displayName: who }),
   });
   expect(res.status).toBe(201);
-  return ((await res.json()) as { accountId: string }).accountId;
+  const { accountId, credential } = (await res.json()) as { accountId: string; credential: string };
+  credentials.set(accountId, credential);
+  return accountId;
 }
 
 /**
@@ -137,7 +143,10 @@ interface Requested {
 }
 
 async function requestExport(accountId: string): Promise<Requested> {
-  const res = await fetch(`${system.apiUrl}/accounts/${accountId}/export`, { method: "POST" });
+  const res = await fetch(`${system.apiUrl}/accounts/${accountId}/export`, {
+    method: "POST",
+    headers: owner(accountId),
+  });
   expect(res.status).toBe(202);
   return (await res.json()) as Requested;
 }
@@ -147,7 +156,8 @@ async function readyExport(requested: Requested): Promise<{ key: string; bytes: 
   let ready: { key: string; bytes: number } | undefined;
   await eventually(
     async () => {
-      const res = await fetch(`${system.apiUrl}${requested.status}`);
+      const accountId = requested.status.split("/")[2] ?? "";
+      const res = await fetch(`${system.apiUrl}${requested.status}`, { headers: owner(accountId) });
       if (res.status !== 200) return false;
       ready = (await res.json()) as { key: string; bytes: number };
       return true;
@@ -216,7 +226,7 @@ describe("account export through the local system", () => {
       .toBuffer();
     const upload = await fetch(`${system.apiUrl}/images?uploadedBy=${encodeURIComponent(accountId)}`, {
       method: "POST",
-      headers: { "content-type": "image/jpeg" },
+      headers: { "content-type": "image/jpeg", ...owner(accountId) },
       body: image,
     });
     expect(upload.status).toBe(202);

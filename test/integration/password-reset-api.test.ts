@@ -58,11 +58,11 @@ function tokenIn(mail: SesMessage): string {
 /** The request time a token carries in clear (`r1.<requestedAtMs>.<mac>`). */
 const requestedAtMs = (token: string) => Number(token.split(".")[1]);
 
-async function signUp(who: string): Promise<{ accountId: string; email: string }> {
+async function signUp(who: string): Promise<{ accountId: string; email: string; credential: string }> {
   const email = `${who}-${run}@example.com`;
   const res = await call(system.apiUrl, "/accounts", { body: { email, displayName: who } });
   expect(res.status).toBe(201);
-  return { accountId: String(res.json.accountId), email };
+  return { accountId: String(res.json.accountId), email, credential: String(res.json.credential) };
 }
 
 beforeAll(async () => {
@@ -84,7 +84,7 @@ afterAll(async () => {
 
 describe("password resets through the example API on LocalStack", () => {
   it("GIVEN two resets in a row WHEN both emails arrive THEN only the second link's token changes the password and the audit endpoint lists both requests in order", async () => {
-    const { accountId, email } = await signUp("reset");
+    const { accountId, email, credential } = await signUp("reset");
     const agents = ["first-browser/1", "second-browser/2"];
     for (const agent of agents) {
       const res = await call(system.apiUrl, `/accounts/${accountId}/password-reset`, {
@@ -125,7 +125,9 @@ describe("password resets through the example API on LocalStack", () => {
     ).map((row) => row.eventId);
     expect(committed).toHaveLength(2);
     const trail = await eventually("two audit entries", async () => {
-      const res = await call(system.apiUrl, `/accounts/${accountId}/audit`);
+      const res = await call(system.apiUrl, `/accounts/${accountId}/audit`, {
+        headers: { authorization: `Bearer ${credential}` },
+      });
       const entries = res.json.entries as
         | Array<{ eventId: string; sequenceNumber: string; detail: Record<string, string> }>
         | undefined;

@@ -93,7 +93,7 @@ describe("the local system through the example API", () => {
       body: JSON.stringify({ email, displayName: "Ada", phone: "+14155550123" }),
     });
     expect(res.status).toBe(201);
-    const { accountId } = (await res.json()) as { accountId: string };
+    const { accountId, credential } = (await res.json()) as { accountId: string; credential: string };
 
     const mails = await settledMail(email, 1);
     expect(mails).toHaveLength(1);
@@ -102,11 +102,11 @@ describe("the local system through the example API", () => {
 
     const verify = await fetch(`${system.apiUrl}/accounts/${accountId}/verify`, {
       method: "POST",
-      headers: { "content-type": "application/json" },
+      headers: { "content-type": "application/json", authorization: `Bearer ${credential}` },
       body: JSON.stringify({ token: link.searchParams.get("token") }),
     });
     expect(verify.status).toBe(200);
-    expect(await verify.json()).toEqual({ accountId, verified: true });
+    expect(await verify.json()).toEqual({ accountId, verified: true, channel: "email" });
   });
 
   it("GIVEN a sign-up committed before the process stopped WHEN the system restarts THEN its NewAccount is published exactly once (failure mode: lost message)", async () => {
@@ -151,7 +151,7 @@ describe("the local system through the example API", () => {
     const jpeg = await sharp({ create: { width: 1600, height: 1200, channels: 3, background: "#3366aa" } })
       .jpeg()
       .toBuffer();
-    const res = await fetch(`${system.apiUrl}/images?uploadedBy=system-test`, {
+    const res = await fetch(`${system.apiUrl}/images`, {
       method: "POST",
       headers: { "content-type": "image/jpeg" },
       body: jpeg,

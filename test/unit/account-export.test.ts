@@ -21,6 +21,7 @@ import {
 } from "@aws-sdk/client-s3";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { accountCredential } from "../../src/app/accounts/account-credential.ts";
 import { createAccount, inTransaction, openAccountsDb } from "../../src/app/accounts/account-store.ts";
 import { listAccountUploads, recordAccountUpload } from "../../src/app/accounts/account-uploads.ts";
 import { createApiServer } from "../../src/app/api/api-server.ts";
@@ -39,6 +40,8 @@ import {
   writeExportFile,
 } from "../../src/app/exports/index.ts";
 import { verificationKey } from "../../src/app/signup/verification-code.ts";
+
+const KEY = verificationKey("k".repeat(43));
 
 const s3Mock = mockClient(S3Client);
 const s3 = new S3Client({ region: "us-east-1" });
@@ -197,7 +200,7 @@ describe("the export routes of the example API", () => {
     failPublish = false;
     const server = createApiServer({
       db,
-      verificationKey: async () => verificationKey("k".repeat(43)),
+      verificationKey: async () => KEY,
       s3,
       uploadsBucket: "uploads",
       imagePublisher: { publish: async () => ({ eventId: "e-1", messageId: "m-1" }) },
@@ -221,10 +224,13 @@ describe("the export routes of the example API", () => {
   }
   afterEach(async () => close?.());
 
+  /** The account's own credential: these requests come from its owner. */
+  const owner = (accountId: string) => ({ authorization: `Bearer ${accountCredential(KEY, accountId)}` });
   const exportOf = (accountId: string, body?: string) =>
     fetch(`${base}/accounts/${encodeURIComponent(accountId)}/export`, {
       method: "POST",
-      ...(body !== undefined ? { body, headers: { "content-type": "application/json" } } : {}),
+      headers: { ...owner(accountId), ...(body !== undefined ? { "content-type": "application/json" } : {}) },
+      ...(body !== undefined ? { body } : {}),
     });
 
   it("GIVEN an account with uploads WHEN POST /accounts/:id/export THEN 202 with the export id and item count, and the manifest is published", async () => {
@@ -280,7 +286,10 @@ describe("the export routes of the example API", () => {
   it("GIVEN an export id that is not a UUID, a file not yet written, or written WHEN GET /accounts/:id/exports/:exportId THEN 400 / 202 pending / 200 ready", async () => {
     await start();
     const account = createAccount(db, { email: "ada@example.com", displayName: "Ada" });
-    const statusOf = (exportId: string) => fetch(`${base}/accounts/${account.accountId}/exports/${exportId}`);
+    const statusOf = (exportId: string) =>
+      fetch(`${base}/accounts/${account.accountId}/exports/${exportId}`, {
+        headers: owner(account.accountId),
+      });
     expect((await statusOf("not-a-uuid")).status).toBe(400);
     s3Mock.on(HeadObjectCommand).rejects(new NotFound({ message: "not found", $metadata: {} }));
     const pending = await statusOf(request.exportId);
@@ -298,19 +307,20 @@ describe("the export routes of the example API", () => {
     });
   });
 
-  it("GIVEN uploads by an account and by nobody in particular WHEN POST /images THEN only the account's is recorded for its export", async () => {
+  it("GIVEN uploads by an account (with its credential) and by nobody in particular WHEN POST /images THEN only the account's is recorded for its export", async () => {
     await start();
     s3Mock.on(PutObjectCommand).resolves({ ETag: '"abc"' });
     const account = createAccount(db, { email: "ada@example.com", displayName: "Ada" });
     const upload = (uploadedBy?: string) =>
       fetch(`${base}/images${uploadedBy ? `?uploadedBy=${encodeURIComponent(uploadedBy)}` : ""}`, {
         method: "POST",
-        headers: { "content-type": "image/png" },
+        headers: { "content-type": "image/png", ...(uploadedBy ? owner(uploadedBy) : {}) },
         body: new Uint8Array([137, 80, 78, 71]),
       });
     const mine = (await (await upload(account.accountId)).json()) as { imageId: string };
     expect((await upload()).status).toBe(202);
-    expect((await upload("not-an-account")).status).toBe(202);
+    // A genuine credential for an id with no account: the upload is refused, not filed.
+    expect((await upload("not-an-account")).status).toBe(404);
     const listed = listAccountUploads(db, account.accountId, 10);
     expect(listed.map((u) => u.imageId)).toEqual([mine.imageId]);
     expect(listed[0]).toMatchObject({

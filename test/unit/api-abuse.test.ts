@@ -18,11 +18,14 @@ import { codeState } from "../../src/app/accounts/verification-attempts.ts";
 import { type ApiServerDeps, createApiServer } from "../../src/app/api/api-server.ts";
 import { createEdgeLimiter, DEFAULT_EDGE_LIMITS } from "../../src/app/api/edge-limits.ts";
 import { outboxCounts } from "../../src/app/outbox/index.ts";
+import { accountCredential } from "../../src/app/accounts/account-credential.ts";
 import { issueEmailToken, issueSmsCode, verificationKey } from "../../src/app/signup/verification-code.ts";
 import { call } from "../helpers/api-client.ts";
 
 const key = verificationKey("a".repeat(43));
 const PHONE = "+14155550123";
+/** The account's own credential, as sign-up answers it: these tests act as the owner. */
+const owner = (accountId: string) => ({ authorization: `Bearer ${accountCredential(key, accountId)}` });
 const open: Array<() => Promise<void>> = [];
 
 interface Api {
@@ -90,6 +93,7 @@ describe("attempt limits on verification codes", () => {
     let retryAfter: string | string[] | undefined;
     for (let i = 0; i < 1000; i++) {
       const res = await call(api.base, `/accounts/${accountId}/verify`, {
+        headers: owner(accountId),
         body: { code: wrongCode(right, i) },
       });
       statuses.push(res.status);
@@ -99,7 +103,10 @@ describe("attempt limits on verification codes", () => {
     expect(statuses.slice(5).every((s) => s === 429)).toBe(true);
     expect(Number(retryAfter)).toBeGreaterThanOrEqual(1);
 
-    const withRightCode = await call(api.base, `/accounts/${accountId}/verify`, { body: { code: right } });
+    const withRightCode = await call(api.base, `/accounts/${accountId}/verify`, {
+      headers: owner(accountId),
+      body: { code: right },
+    });
     expect(withRightCode.status).toBe(429);
     expect(withRightCode.json.error).toBe("code_locked");
     expect(findAccount(api.db, accountId)?.verifiedAt).toBeUndefined();
@@ -110,10 +117,14 @@ describe("attempt limits on verification codes", () => {
     const accountId = String((await signUp(api, "bea")).json.accountId);
     const old = smsCodeNow(api, accountId);
     for (let i = 0; i < 5; i++)
-      await call(api.base, `/accounts/${accountId}/verify`, { body: { code: wrongCode(old, i) } });
+      await call(api.base, `/accounts/${accountId}/verify`, {
+        headers: owner(accountId),
+        body: { code: wrongCode(old, i) },
+      });
     const pendingBefore = outboxCounts(api.db).pending;
 
     const resent = await call(api.base, `/accounts/${accountId}/verification/resend`, {
+      headers: owner(accountId),
       body: { channel: "sms" },
     });
     expect(resent.status).toBe(202);
@@ -122,9 +133,15 @@ describe("attempt limits on verification codes", () => {
     // Re-sent within the same second as the sign-up: still a different code.
     const fresh = smsCodeNow(api, accountId);
     expect(fresh).not.toBe(old);
-    const withOld = await call(api.base, `/accounts/${accountId}/verify`, { body: { code: old } });
+    const withOld = await call(api.base, `/accounts/${accountId}/verify`, {
+      headers: owner(accountId),
+      body: { code: old },
+    });
     expect(withOld.status).toBe(422);
-    const withFresh = await call(api.base, `/accounts/${accountId}/verify`, { body: { code: fresh } });
+    const withFresh = await call(api.base, `/accounts/${accountId}/verify`, {
+      headers: owner(accountId),
+      body: { code: fresh },
+    });
     expect(withFresh.status).toBe(200);
   });
 
@@ -134,7 +151,10 @@ describe("attempt limits on verification codes", () => {
     const right = smsCodeNow(api, accountId);
     const answers = await Promise.all(
       Array.from({ length: 50 }, (_, i) =>
-        call(api.base, `/accounts/${accountId}/verify`, { body: { code: wrongCode(right, i) } }),
+        call(api.base, `/accounts/${accountId}/verify`, {
+          headers: owner(accountId),
+          body: { code: wrongCode(right, i) },
+        }),
       ),
     );
     const count = (status: number) => answers.filter((a) => a.status === status).length;
@@ -146,11 +166,17 @@ describe("attempt limits on verification codes", () => {
     const accountId = String((await signUp(first, "dee")).json.accountId);
     const right = smsCodeNow(first, accountId);
     for (let i = 0; i < 5; i++)
-      await call(first.base, `/accounts/${accountId}/verify`, { body: { code: wrongCode(right, i) } });
+      await call(first.base, `/accounts/${accountId}/verify`, {
+        headers: owner(accountId),
+        body: { code: wrongCode(right, i) },
+      });
     await first.close();
 
     const second = await startApi({ dbPath: first.dbPath });
-    const res = await call(second.base, `/accounts/${accountId}/verify`, { body: { code: right } });
+    const res = await call(second.base, `/accounts/${accountId}/verify`, {
+      headers: owner(accountId),
+      body: { code: right },
+    });
     expect(res.status).toBe(429);
     expect(res.json.error).toBe("code_locked");
   });
@@ -165,17 +191,23 @@ describe("attempt limits on verification codes", () => {
       account?.createdAt ?? "",
     );
     expect(
-      (await call(api.base, `/accounts/${accountId}/verification/resend`, { body: { channel: "email" } }))
-        .status,
+      (
+        await call(api.base, `/accounts/${accountId}/verification/resend`, {
+          headers: owner(accountId),
+          body: { channel: "email" },
+        })
+      ).status,
     ).toBe(202);
     const issuedAt = codeState(api.db, accountId, "email").issuedAt ?? "";
     const secondLink = issueEmailToken(key, { accountId, address: "eve@example.com" }, issuedAt);
 
     const withFirst = await call(api.base, `/accounts/${accountId}/verify`, {
+      headers: owner(accountId),
       body: { token: firstLink.code },
     });
     expect(withFirst.status).toBe(422);
     const withSecond = await call(api.base, `/accounts/${accountId}/verify`, {
+      headers: owner(accountId),
       body: { token: secondLink.code },
     });
     expect(withSecond.status).toBe(200);
@@ -186,11 +218,19 @@ describe("attempt limits on verification codes", () => {
     const accountId = String((await signUp(api, "fay")).json.accountId);
     const right = smsCodeNow(api, accountId);
     for (let i = 0; i < 6; i++)
-      await call(api.base, `/accounts/${accountId}/verify`, { body: { code: wrongCode(right, i) } });
+      await call(api.base, `/accounts/${accountId}/verify`, {
+        headers: owner(accountId),
+        body: { code: wrongCode(right, i) },
+      });
     const account = findAccount(api.db, accountId);
     const link = issueEmailToken(key, { accountId, address: "fay@example.com" }, account?.createdAt ?? "");
     expect(
-      (await call(api.base, `/accounts/${accountId}/verify`, { body: { token: link.code } })).status,
+      (
+        await call(api.base, `/accounts/${accountId}/verify`, {
+          headers: owner(accountId),
+          body: { token: link.code },
+        })
+      ).status,
     ).toBe(200);
   });
 
@@ -198,9 +238,14 @@ describe("attempt limits on verification codes", () => {
     const api = await startApi();
     const accountId = String((await signUp(api, "gus")).json.accountId);
     for (let i = 0; i < 10; i++) {
-      expect((await call(api.base, `/accounts/${accountId}/verify`, { body: { code: "12ab" } })).status).toBe(
-        400,
-      );
+      expect(
+        (
+          await call(api.base, `/accounts/${accountId}/verify`, {
+            headers: owner(accountId),
+            body: { code: "12ab" },
+          })
+        ).status,
+      ).toBe(400);
     }
     expect(codeState(api.db, accountId, "sms").failures).toBe(0);
   });
@@ -273,8 +318,12 @@ describe("rate limits at the edge", () => {
     const statuses = [];
     for (let i = 0; i < 5; i++) {
       statuses.push(
-        (await call(api.base, `/accounts/${accountId}/verification/resend`, { body: { channel: "sms" } }))
-          .status,
+        (
+          await call(api.base, `/accounts/${accountId}/verification/resend`, {
+            headers: owner(accountId),
+            body: { channel: "sms" },
+          })
+        ).status,
       );
     }
     const limit = DEFAULT_EDGE_LIMITS["code-resend"].perTarget.points;

@@ -14,6 +14,7 @@ import { join } from "node:path";
 import type { DatabaseSync } from "node:sqlite";
 import { S3Client } from "@aws-sdk/client-s3";
 import { afterEach, describe, expect, it } from "vitest";
+import { accountCredential } from "../../src/app/accounts/account-credential.ts";
 import { openAccountsDb } from "../../src/app/accounts/account-store.ts";
 import { resetState } from "../../src/app/accounts/password-resets.ts";
 import {
@@ -30,6 +31,10 @@ import { call } from "../helpers/api-client.ts";
 
 const key = verificationKey("b".repeat(43));
 const NEW_PASSWORD = "correct horse battery staple";
+/** The account's own credential: the audit trail answers only its owner. */
+const owner = (accountId: string) => ({
+  headers: { authorization: `Bearer ${accountCredential(key, accountId)}` },
+});
 const open: Array<() => Promise<void>> = [];
 
 interface Api {
@@ -274,7 +279,7 @@ describe("GET /accounts/:id/audit", () => {
       },
     });
     const id = await signUp(api, "ida");
-    const res = await call(api.base, `/accounts/${id}/audit`);
+    const res = await call(api.base, `/accounts/${id}/audit`, owner(id));
     expect(res.status).toBe(200);
     expect(asked).toEqual([id]);
     expect((res.json.entries as Array<{ eventId: string }>).map((e) => e.eventId)).toEqual(["e-1", "e-2"]);
@@ -295,13 +300,13 @@ describe("GET /accounts/:id/audit", () => {
       },
     });
     const id = await signUp(failing, "jo");
-    const res = await call(failing.base, `/accounts/${id}/audit`);
+    const res = await call(failing.base, `/accounts/${id}/audit`, owner(id));
     expect(res.status).toBe(503);
     expect(res.json.error).toBe("audit_unavailable");
     expect(res.text).not.toContain("table gone");
-    expect((await call(failing.base, "/accounts/nobody/audit")).status).toBe(404);
+    expect((await call(failing.base, "/accounts/nobody/audit", owner("nobody"))).status).toBe(404);
     const none = await startApi();
     const other = await signUp(none, "kim");
-    expect((await call(none.base, `/accounts/${other}/audit`)).status).toBe(503);
+    expect((await call(none.base, `/accounts/${other}/audit`, owner(other))).status).toBe(503);
   });
 });

@@ -42,10 +42,10 @@ afterEach(async () => {
   await close();
 });
 
-const post = (path: string, body: unknown, type = "application/json") =>
+const post = (path: string, body: unknown, type = "application/json", headers: Record<string, string> = {}) =>
   fetch(`${base}${path}`, {
     method: "POST",
-    headers: { "content-type": type },
+    headers: { "content-type": type, ...headers },
     body: typeof body === "string" || body instanceof Uint8Array ? body : JSON.stringify(body),
   });
 
@@ -88,29 +88,38 @@ describe("example API server", () => {
     ).json()) as {
       accountId: string;
       createdAt: string;
+      credential: string;
     };
+    const owner = { authorization: `Bearer ${created.credential}` };
     const { code } = issueEmailToken(
       key,
       { accountId: created.accountId, address: "ada@example.com" },
       created.createdAt,
     );
     const tampered = `${code.slice(0, -2)}${code.endsWith("AA") ? "BB" : "AA"}`;
-    expect((await post(`/accounts/${created.accountId}/verify`, { token: tampered })).status).toBe(422);
+    const verify = (token: string) =>
+      post(`/accounts/${created.accountId}/verify`, { token }, undefined, owner);
+    expect((await verify(tampered)).status).toBe(422);
     expect(findAccount(db, created.accountId)?.verifiedAt).toBeUndefined();
-    expect((await post(`/accounts/${created.accountId}/verify`, { token: code })).status).toBe(200);
+    expect((await verify(code)).status).toBe(200);
     expect(findAccount(db, created.accountId)?.verifiedAt).toBeDefined();
   });
 
-  it("GIVEN the SMS code WHEN POST /accounts/:id/verify with { code } THEN 200", async () => {
+  it("GIVEN the SMS code WHEN POST /accounts/:id/verify with { code } THEN 200, the phone verified and the email not (an SMS code once verified the address too)", async () => {
     const created = (await (
       await post("/accounts", { email: "bob@example.com", displayName: "Bob", phone: "+14155550123" })
-    ).json()) as { accountId: string; createdAt: string };
+    ).json()) as { accountId: string; createdAt: string; credential: string };
     const { code } = issueSmsCode(
       key,
       { accountId: created.accountId, address: "+14155550123" },
       created.createdAt,
     );
-    expect((await post(`/accounts/${created.accountId}/verify`, { code })).status).toBe(200);
+    const res = await post(`/accounts/${created.accountId}/verify`, { code }, undefined, {
+      authorization: `Bearer ${created.credential}`,
+    });
+    expect(res.status).toBe(200);
+    expect(findAccount(db, created.accountId)?.phoneVerifiedAt).toBeDefined();
+    expect(findAccount(db, created.accountId)?.verifiedAt).toBeUndefined();
   });
 
   it("GIVEN the emailed link WHEN opened (GET /verify) THEN an HTML page says verified; a forged token or unknown account gets a page saying why, escaped", async () => {
@@ -135,15 +144,15 @@ describe("example API server", () => {
     expect(findAccount(db, created.accountId)?.verifiedAt).toBeDefined();
   });
 
-  it("GIVEN an unknown account or route or method THEN 404 / 404 / 405", async () => {
-    expect((await post("/accounts/nope/verify", { token: "v1.1.x" })).status).toBe(404);
+  it("GIVEN an account route without a credential, an unknown route or a wrong method THEN 401 / 404 / 405", async () => {
+    expect((await post("/accounts/nope/verify", { token: "v1.1.x" })).status).toBe(401);
     expect((await fetch(`${base}/nowhere`)).status).toBe(404);
     expect((await fetch(`${base}/accounts`)).status).toBe(405);
   });
 
   it("GIVEN an image WHEN POST /images THEN the original is stored, ImageUploaded published, 202", async () => {
     s3Mock.on(PutObjectCommand).resolves({ ETag: '"abc"' });
-    const res = await post("/images?uploadedBy=ada", new Uint8Array([1, 2, 3]), "image/png");
+    const res = await post("/images", new Uint8Array([1, 2, 3]), "image/png");
     expect(res.status).toBe(202);
     expect(s3Mock.commandCalls(PutObjectCommand)).toHaveLength(1);
     expect(published).toHaveLength(1);

@@ -2,21 +2,24 @@
  * The console's guard, through the Hono app itself (no socket): token on every request,
  * same-origin plus header token on state changes, loopback Host only, CSP without inline script,
  * --read-only refusing actions.
- * Failure modes: a request without the token answered; the token left in the address bar; a
- * cross-site form (cookie only, other origin) changing state; a DNS-rebinding Host accepted; a
- * CSP that allows inline script; a read-only console that still acts.
+ * Failure modes: an API request without the token answered; a printed link that works twice (the
+ * browser's history keeps it); a cookie another local server would receive; a cross-site request
+ * (no header token, other origin) changing state; a DNS-rebinding Host accepted; a CSP that allows
+ * inline script; a read-only console that still acts.
  */
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { createConsoleApp } from "../../packages/courier/src/console/app.ts";
 import { bundleConsoleAssets, type ConsoleAssets } from "../../packages/courier/src/console/assets.ts";
 import { ConsoleService } from "../../packages/courier/src/console/console-service.ts";
+import { LaunchCodes } from "../../packages/courier/src/console/security.ts";
 import type { DeployedTopology } from "../../packages/courier/src/deployment/deployed-topology.ts";
 
 const TOKEN = "test-token-0123456789";
 const HOST = "127.0.0.1:7000";
 const ORIGIN = `http://${HOST}`;
 let assets: ConsoleAssets;
+const launchCodes = new LaunchCodes();
 
 beforeAll(async () => {
   assets = await bundleConsoleAssets();
@@ -32,7 +35,7 @@ function app(readOnly = false) {
     oldestAge: async () => null,
     maxRedrives: 3,
   });
-  return createConsoleApp({ service, assets, token: TOKEN, allowedHosts: () => [HOST] });
+  return createConsoleApp({ service, assets, token: TOKEN, launchCodes, allowedHosts: () => [HOST] });
 }
 
 const request = (
@@ -49,23 +52,40 @@ const action = JSON.stringify({
 });
 
 describe("console guard", () => {
-  it("GIVEN no token WHEN the page or the API is asked THEN 401", async () => {
-    expect((await request("/")).status).toBe(401);
+  it("GIVEN no header token WHEN the API is asked THEN 401, the token in the query or a cookie not accepted", async () => {
     expect((await request("/api/overview")).status).toBe(401);
-    expect((await request(assets.scriptPath)).status).toBe(401);
+    expect((await request(`/api/overview?token=${TOKEN}`)).status).toBe(401);
+    expect((await request("/api/overview", { headers: { cookie: `courier_console_token_7000=${TOKEN}` } })).status).toBe(
+      401,
+    );
   });
 
-  it("GIVEN the token in the URL WHEN the page is opened THEN it trades it for an HttpOnly SameSite cookie and drops it from the URL", async () => {
-    const response = await request(`/?token=${TOKEN}`);
-    expect(response.status).toBe(303);
-    expect(response.headers.get("location")).toBe("/");
-    const cookie = response.headers.get("set-cookie") ?? "";
-    expect(cookie).toMatch(/HttpOnly/);
-    expect(cookie).toMatch(/SameSite=Strict/);
-    const [pair] = cookie.split(";");
-    const page = await request("/", { headers: { cookie: pair ?? "" } });
+  it("GIVEN no link WHEN the shell is asked THEN it is served without the token", async () => {
+    const page = await request("/");
     expect(page.status).toBe(200);
-    expect(await page.text()).toContain(`<script type="module" src="${assets.scriptPath}">`);
+    const html = await page.text();
+    expect(html).toContain(`<script type="module" src="${assets.scriptPath}">`);
+    expect(html).not.toContain(TOKEN);
+  });
+
+  it("GIVEN a printed link WHEN opened twice THEN the first opening gets the token and the second (from history) does not", async () => {
+    const link = `/?token=${launchCodes.issue()}`;
+    expect(await (await request(link)).text()).toContain(`content="${TOKEN}"`);
+    expect(await (await request(link)).text()).not.toContain(TOKEN);
+  });
+
+  it("GIVEN a code never issued WHEN the page is opened with it THEN no token", async () => {
+    expect(await (await request(`/?token=${TOKEN}`)).text()).not.toContain(`content="${TOKEN}"`);
+  });
+
+  it("GIVEN any answer WHEN served THEN it sets no cookie (a cookie for 127.0.0.1 reaches every port's server)", async () => {
+    const answers = await Promise.all([
+      request(`/?token=${launchCodes.issue()}`),
+      request("/"),
+      request(assets.scriptPath),
+      Promise.resolve(request("/api/overview", { headers: { "x-courier-token": TOKEN } })).catch(() => undefined),
+    ]);
+    for (const answer of answers) expect(answer?.headers.get("set-cookie") ?? null).toBeNull();
   });
 
   it("GIVEN a page WHEN served THEN its CSP forbids inline script and framing", async () => {
@@ -86,17 +106,16 @@ describe("console guard", () => {
     expect(response.status).toBe(403);
   });
 
-  it("GIVEN a state change WHEN it has the cookie but no header token THEN 403", async () => {
+  it("GIVEN a state change WHEN it has no header token THEN 401", async () => {
     const response = await request("/api/actions", {
       method: "POST",
       body: action,
       headers: {
         "content-type": "application/json",
         origin: ORIGIN,
-        cookie: `courier_console_token_7000=${TOKEN}`,
       },
     });
-    expect(response.status).toBe(403);
+    expect(response.status).toBe(401);
   });
 
   it("GIVEN a state change WHEN it comes from another origin THEN 403 even with the header token", async () => {

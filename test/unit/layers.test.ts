@@ -103,6 +103,7 @@ describe("layers", () => {
       "library",
       "topology",
       "runtime",
+      "testing",
       "constructs",
       "console",
       "cli",

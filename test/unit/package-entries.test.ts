@@ -63,6 +63,13 @@ describe("@courier-queue/courier entry points", () => {
     expect([...closure("src/worker/index.ts")].filter((p) => CDK.includes(p))).toEqual([]);
   });
 
+  it("GIVEN the testing entry WHEN imported THEN it loads no CDK, no CLI and no console server", () => {
+    const loaded = [...closure("src/testing/index.ts")];
+    expect(
+      loaded.filter((p) => [...CDK, "esbuild", "commander", "hono", "@hono/node-server"].includes(p)),
+    ).toEqual([]);
+  });
+
   it("GIVEN the CLI entry WHEN imported THEN it loads no CDK, and esbuild only on demand", () => {
     expect([...closure("src/cli/index.ts")].filter((p) => CDK.includes(p))).toEqual([]);
     expect([...closure("src/cli/index.ts", true)]).not.toContain("esbuild");
@@ -73,7 +80,13 @@ describe("@courier-queue/courier entry points", () => {
       ...Object.keys(manifest.dependencies),
       ...Object.keys(manifest.peerDependencies),
     ]);
-    const entries = ["src/index.ts", "src/cdk/index.ts", "src/worker/index.ts", "src/cli/index.ts"];
+    const entries = [
+      "src/index.ts",
+      "src/cdk/index.ts",
+      "src/worker/index.ts",
+      "src/cli/index.ts",
+      "src/testing/index.ts",
+    ];
     const undeclared = entries.flatMap((entry) =>
       [...closure(entry)].filter((p) => !declared.has(p)).map((p) => `${entry}: ${p}`),
     );

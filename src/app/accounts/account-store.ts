@@ -27,7 +27,10 @@ export const signupRequestSchema = z
 export type SignupRequest = z.input<typeof signupRequestSchema>;
 
 export interface Account extends NewAccountV1 {
+  /** When the email address was verified, by its link (the address is the account's identity). */
   readonly verifiedAt?: string;
+  /** When the phone number was verified, by its SMS code. Each channel proves only itself. */
+  readonly phoneVerifiedAt?: string;
 }
 
 export class DuplicateAccountError extends Error {
@@ -58,6 +61,10 @@ export function openAccountsDb(path: string): DatabaseSync {
       verified_at TEXT
     );
   `);
+  // verified_at is the email's; the phone has its own (an SMS code once verified the address too).
+  const columns = db.prepare("PRAGMA table_info(accounts)").all() as unknown as { name: string }[];
+  if (!columns.some((c) => c.name === "phone_verified_at"))
+    db.exec("ALTER TABLE accounts ADD COLUMN phone_verified_at TEXT");
   migrateOutbox(db);
   migrateVerificationAttempts(db);
   migrateAccountUploads(db);
@@ -71,6 +78,12 @@ export interface CreateAccountOptions {
   readonly newId?: () => string;
   /** The request's trace context, stored with the outbox row so the NewAccount carries it. */
   readonly trace?: TraceContext | undefined;
+  /**
+   * An address held by an account that never verified it is released once this long has passed
+   * since its newest email link was issued (the link's lifetime): that account is removed, so an
+   * address typed by someone else cannot block its owner forever. @default 24 h
+   */
+  readonly unverifiedHoldSeconds?: number;
 }
 
 /** Validated sign-up in, account out; the NewAccount message waits in the outbox. */
@@ -83,7 +96,9 @@ export function createAccount(
   const newId = options.newId ?? randomUUID;
   const createdAt = (options.now?.() ?? new Date()).toISOString();
   const account: NewAccountV1 = newAccountDataV1.parse({ accountId: newId(), createdAt, ...input });
+  const holdMs = (options.unverifiedHoldSeconds ?? 24 * 60 * 60) * 1000;
   const write = () => {
+    releaseUnverifiedAddress(db, account.email, Date.parse(createdAt) - holdMs);
     db.prepare(
       `INSERT INTO accounts (id, email, display_name, phone, locale, created_at)
        VALUES (@accountId, @email, @displayName, @phone, @locale, @createdAt)`,
@@ -114,6 +129,31 @@ export function createAccount(
   return account;
 }
 
+/**
+ * Removes the account holding `email` if it never verified it and its newest email link was issued
+ * before `issuedBefore`. Inside the caller's transaction.
+ */
+function releaseUnverifiedAddress(db: DatabaseSync, email: string, issuedBefore: number): void {
+  const row = db
+    .prepare(
+      `SELECT a.id AS id, COALESCE(v.issued_at, a.created_at) AS issued_at FROM accounts a
+       LEFT JOIN verification_codes v ON v.account_id = a.id AND v.channel = 'email'
+       WHERE a.email = ? AND a.verified_at IS NULL`,
+    )
+    .get(email) as { id: string; issued_at: string } | undefined;
+  if (!row || Date.parse(row.issued_at) >= issuedBefore) return;
+  for (const table of [
+    "verification_codes",
+    "password_resets",
+    "password_reset_failures",
+    "account_passwords",
+    "account_uploads",
+  ]) {
+    db.prepare(`DELETE FROM ${table} WHERE account_id = ?`).run(row.id);
+  }
+  db.prepare("DELETE FROM accounts WHERE id = ?").run(row.id);
+}
+
 interface AccountRow {
   id: string;
   email: string;
@@ -122,6 +162,7 @@ interface AccountRow {
   locale: string;
   created_at: string;
   verified_at: string | null;
+  phone_verified_at: string | null;
 }
 
 export function findAccount(db: DatabaseSync, id: string): Account | undefined {
@@ -135,14 +176,14 @@ export function findAccount(db: DatabaseSync, id: string): Account | undefined {
     createdAt: row.created_at,
     ...(row.phone ? { phone: row.phone } : {}),
     ...(row.verified_at ? { verifiedAt: row.verified_at } : {}),
+    ...(row.phone_verified_at ? { phoneVerifiedAt: row.phone_verified_at } : {}),
   };
 }
 
-export function markVerified(db: DatabaseSync, id: string, at: Date): void {
-  db.prepare("UPDATE accounts SET verified_at = COALESCE(verified_at, ?) WHERE id = ?").run(
-    at.toISOString(),
-    id,
-  );
+/** Marks one channel verified: the email by its link, the phone by its code, never one by the other. */
+export function markVerified(db: DatabaseSync, id: string, channel: "email" | "sms", at: Date): void {
+  const column = channel === "email" ? "verified_at" : "phone_verified_at";
+  db.prepare(`UPDATE accounts SET ${column} = COALESCE(${column}, ?) WHERE id = ?`).run(at.toISOString(), id);
 }
 
 export type ResendChannel = "email" | "sms";

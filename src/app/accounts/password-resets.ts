@@ -8,9 +8,11 @@
  *
  * Attempts are counted like verification codes (verification-attempts.ts): every token that does
  * not work (wrong, superseded, expired, already used, or none requested) counts the same, and at
- * `maxFailures` the account's reset is locked until a new request; the lock is checked before any
- * comparison, in the same BEGIN IMMEDIATE transaction. A malformed token (its form is public) is
- * refused without counting.
+ * `maxFailures` resets are locked until a new request; the lock is checked before any comparison,
+ * in the same BEGIN IMMEDIATE transaction. Failures are counted per account AND client address: a
+ * stranger's wrong tokens lock only the stranger (five of them once locked the owner's valid link
+ * too, and could be repeated every hour). The token is a 256-bit MAC, so the count is not what
+ * keeps it from being guessed. A malformed token (its form is public) is refused without counting.
  * The request's trace context rides in the outbox row, so both consumers log the request's ids.
  */
 import { randomUUID } from "node:crypto";
@@ -35,6 +37,13 @@ export function migratePasswordResets(db: DatabaseSync): void {
       failures INTEGER NOT NULL DEFAULT 0,
       locked_at TEXT,
       used_at TEXT
+    );
+    CREATE TABLE IF NOT EXISTS password_reset_failures (
+      account_id TEXT NOT NULL,
+      client TEXT NOT NULL,
+      failures INTEGER NOT NULL DEFAULT 0,
+      locked_at TEXT,
+      PRIMARY KEY (account_id, client)
     );
   `);
 }
@@ -108,6 +117,7 @@ export function requestPasswordReset(
        ON CONFLICT (account_id) DO UPDATE SET requested_at = excluded.requested_at, failures = 0,
          locked_at = NULL, used_at = NULL`,
     ).run(account.accountId, requestedAt);
+    db.prepare("DELETE FROM password_reset_failures WHERE account_id = ?").run(account.accountId);
     enqueueOutbox(db, {
       topic: "password-resets",
       eventId: randomUUID(),
@@ -139,6 +149,8 @@ export type ResetAttemptResult =
 export interface ResetAttemptOptions {
   readonly maxFailures?: number;
   readonly now?: Date;
+  /** Who is trying (the client address): failures count and lock per client. @default "" */
+  readonly client?: string;
 }
 
 /**
@@ -155,9 +167,13 @@ export function attemptPasswordReset(
 ): ResetAttemptResult {
   const maxFailures = options.maxFailures ?? DEFAULT_MAX_RESET_FAILURES;
   const now = options.now ?? new Date();
+  const client = options.client ?? "";
   return inTransaction(db, (): ResetAttemptResult => {
     const state = resetState(db, account.accountId);
-    if (state.lockedAt) return { status: "locked", lockedAt: state.lockedAt };
+    const mine = db
+      .prepare("SELECT failures, locked_at FROM password_reset_failures WHERE account_id = ? AND client = ?")
+      .get(account.accountId, client) as unknown as { failures: number; locked_at: string | null } | undefined;
+    if (mine?.locked_at) return { status: "locked", lockedAt: mine.locked_at };
     let reason: string;
     if (!state.requestedAt) {
       reason = "none requested";
@@ -172,12 +188,12 @@ export function attemptPasswordReset(
         return { status: "valid", requestedAt: state.requestedAt };
       reason = result.status === "valid" ? "used" : result.status;
     }
-    const failures = state.failures + 1;
+    const failures = (mine?.failures ?? 0) + 1;
     const lockedNow = failures >= maxFailures;
     db.prepare(
-      `INSERT INTO password_resets (account_id, failures, locked_at) VALUES (?, ?, ?)
-       ON CONFLICT (account_id) DO UPDATE SET failures = excluded.failures, locked_at = excluded.locked_at`,
-    ).run(account.accountId, failures, lockedNow ? now.toISOString() : null);
+      `INSERT INTO password_reset_failures (account_id, client, failures, locked_at) VALUES (?, ?, ?, ?)
+       ON CONFLICT (account_id, client) DO UPDATE SET failures = excluded.failures, locked_at = excluded.locked_at`,
+    ).run(account.accountId, client, failures, lockedNow ? now.toISOString() : null);
     return { status: "invalid", reason, failures, lockedNow };
   });
 }
@@ -201,6 +217,7 @@ export function completePasswordReset(
       at.toISOString(),
       accountId,
     );
+    db.prepare("DELETE FROM password_reset_failures WHERE account_id = ?").run(accountId);
     storePasswordHash(db, accountId, passwordHash, at);
     return true;
   });

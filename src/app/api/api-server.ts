@@ -10,14 +10,22 @@
  * - POST /accounts/:id/password  set a new password with the newest reset link's token ({ token, password })
  * - GET  /accounts/:id/audit  the account's security audit trail, in publish order
  *
+ * Owners only: sign-up answers the account's credential (account-credential.ts), and every route
+ * under /accounts/:id (but the password reset pair, whose emailed token is the proof) and an upload
+ * naming an account require it as `Authorization: Bearer <credential>`: 401 without a genuine one,
+ * 403 for another account's, checked before the account is looked up (a stranger learns nothing).
+ *
  * Abuse resistance (README "Threat model"): wrong codes are counted per account and channel and
  * lock the code (verification-attempts.ts); sign-ups and re-sends are rate limited per client and
  * per target (edge-limits.ts); slow or endless requests are cut (server-hardening.ts). Reset
  * requests are rate limited per client and per account (its address); reset tokens that do not
- * work are counted per account and lock resets until a new request (password-resets.ts), and every
+ * work are counted per account and client, and lock that client out until a new request
+ * (password-resets.ts), so a stranger cannot lock the owner out; the owner's successful reset
+ * restores the account's request budget. Every
  * such token gets the same answer, so the API never tells a wrong token from an old or expired one.
  * - POST /images              store an original (raw body, Content-Type image/*); renditions follow (202)
- *                             (?uploadedBy=<accountId> records it among that account's objects)
+ *                             (?uploadedBy=<accountId>, with that account's credential, records it
+ *                             among the account's objects); rate limited per client and per account
  * - GET  /images/:id          ready (with the rendition keys), pending, or failed (with the reason)
  * - POST /accounts/:id/export the account's data export: its manifest is published, the file follows (202)
  * - GET  /accounts/:id/exports/:exportId  ready (the file's key and size) or pending
@@ -36,6 +44,7 @@ import {
   requestCodeResend,
   signupRequestSchema,
 } from "../accounts/account-store.ts";
+import { checkCredential, accountCredential } from "../accounts/account-credential.ts";
 import { recordAccountUpload } from "../accounts/account-uploads.ts";
 import {
   attemptPasswordReset,
@@ -254,7 +263,7 @@ export function createApiServer(deps: ApiServerDeps): Server {
             at,
           );
         }
-        if (result.status === "valid") markVerified(deps.db, accountId, at);
+        if (result.status === "valid") markVerified(deps.db, accountId, channel, at);
         const outcome =
           result.status === "valid" ? "match" : result.status === "mismatch" ? "mismatch" : "other";
         return { outcome, result };
@@ -287,13 +296,45 @@ export function createApiServer(deps: ApiServerDeps): Server {
     return account;
   }
 
+  /**
+   * The account `accountId` names, if the request carries its credential. Checked before the
+   * account is looked up: without the credential no answer says whether the account exists.
+   */
+  async function ownedAccount(req: IncomingMessage, accountId: string): Promise<Account> {
+    await requireOwner(req, accountId);
+    const account = findAccount(deps.db, accountId);
+    if (!account) throw new HttpError(404, "not_found", "no such account");
+    return account;
+  }
+
+  /** 401 without a genuine credential, 403 with another account's; the account is not looked up. */
+  async function requireOwner(req: IncomingMessage, accountId: string): Promise<void> {
+    const check = checkCredential(await deps.verificationKey(), req.headers.authorization);
+    if (check.status === "missing")
+      throw new HttpError(
+        401,
+        "credential_required",
+        "this route needs the account's credential from sign-up (Authorization: Bearer <credential>)",
+      );
+    if (check.status === "invalid")
+      throw new HttpError(401, "credential_invalid", "the credential is not one this API issued");
+    if (check.accountId !== accountId)
+      throw new HttpError(403, "not_owner", "the credential is another account's");
+  }
+
   /** Sets a new password if `token` is the account's newest, unused reset token. */
-  async function resetPassword(account: Account, token: string, password: string): Promise<void> {
+  async function resetPassword(
+    account: Account,
+    token: string,
+    password: string,
+    client: string,
+  ): Promise<void> {
     const key = await deps.verificationKey();
     const at = now();
     const attempt = attemptPasswordReset(deps.db, account, token, key, {
       maxFailures: maxResetFailures,
       now: at,
+      client,
     });
     if (attempt.status === "locked") {
       // No token can help now: only a new request unlocks, so say when one is allowed.
@@ -314,6 +355,8 @@ export function createApiServer(deps: ApiServerDeps): Server {
     // A newer request or a concurrent use in between voids the token; the same answer as any other.
     if (!completePasswordReset(deps.db, account.accountId, attempt.requestedAt, hash, now()))
       throw resetTokenInvalid(0);
+    // The owner got in: whatever budget strangers spent on this account's requests is given back.
+    await limiter.restore("password-reset", account.email.toLowerCase());
   }
 
   /** The emailed link's check, told as a page: the same check (and limits) as the JSON API. */
@@ -342,11 +385,13 @@ export function createApiServer(deps: ApiServerDeps): Server {
         await limiter.take("signup", { client: client(req), targets });
         try {
           const account = createAccount(deps.db, parsed.data, { now, trace });
+          const credential = accountCredential(await deps.verificationKey(), account.accountId);
           // 201 before any email is sent: the outbox relay publishes NewAccount after the commit.
           sendJson(res, 201, {
             accountId: account.accountId,
             email: account.email,
             createdAt: account.createdAt,
+            credential,
           });
         } catch (error) {
           // The message does not repeat the address: errors never echo the request.
@@ -360,25 +405,35 @@ export function createApiServer(deps: ApiServerDeps): Server {
       method: "POST",
       pattern: /^\/accounts\/([^/]+)\/verify$/,
       handle: async (req, res, [accountId]) => {
+        const id = decodePathSegment(accountId ?? "");
+        await requireOwner(req, id);
         const parsed = verifyRequestSchema.safeParse(await readJson(req));
         if (!parsed.success) throw validationError(parsed.error);
-        const id = decodePathSegment(accountId ?? "");
         await verify(id, parsed.data);
-        sendJson(res, 200, { accountId: id, verified: true });
+        sendJson(res, 200, {
+          accountId: id,
+          verified: true,
+          channel: "token" in parsed.data ? "email" : "sms",
+        });
       },
     },
     {
       method: "POST",
       pattern: /^\/accounts\/([^/]+)\/verification\/resend$/,
       handle: async (req, res, [rawId], _url, trace) => {
+        const accountId = decodePathSegment(rawId ?? "");
+        await requireOwner(req, accountId);
         const parsed = resendRequestSchema.safeParse(await readJson(req));
         if (!parsed.success) throw validationError(parsed.error);
-        const accountId = decodePathSegment(rawId ?? "");
         const account = findAccount(deps.db, accountId);
         if (!account) throw new HttpError(404, "not_found", "no such account");
         const { channel } = parsed.data;
-        if (account.verifiedAt)
-          throw new HttpError(409, "already_verified", "this account is verified already");
+        if (channel === "email" ? account.verifiedAt : account.phoneVerifiedAt)
+          throw new HttpError(
+            409,
+            "already_verified",
+            `this account's ${channel === "email" ? "email" : "phone"} is verified already`,
+          );
         if (channel === "sms" && !account.phone)
           throw new HttpError(400, "no_phone", "this account has no phone to send a code to");
         await limiter.take("code-resend", { client: client(req), targets: [codeTarget(account, channel)] });
@@ -416,15 +471,15 @@ export function createApiServer(deps: ApiServerDeps): Server {
         const parsed = newPasswordRequestSchema.safeParse(await readJson(req));
         if (!parsed.success) throw validationError(parsed.error);
         const account = existingAccount(rawId ?? "");
-        await resetPassword(account, parsed.data.token, parsed.data.password);
+        await resetPassword(account, parsed.data.token, parsed.data.password, client(req));
         sendJson(res, 200, { accountId: account.accountId, passwordChanged: true });
       },
     },
     {
       method: "GET",
       pattern: /^\/accounts\/([^/]+)\/audit$/,
-      handle: async (_req, res, [rawId]) => {
-        const account = existingAccount(rawId ?? "");
+      handle: async (req, res, [rawId]) => {
+        const account = await ownedAccount(req, decodePathSegment(rawId ?? ""));
         if (!deps.auditTrail)
           throw new HttpError(503, "audit_unavailable", "this server has no audit trail configured");
         let trail: readonly AuditTrailItem[];
@@ -467,9 +522,14 @@ export function createApiServer(deps: ApiServerDeps): Server {
             "send the image as the raw body with an image/* type",
           );
         }
+        const named = url.searchParams.get("uploadedBy");
+        // Only its owner files an upload under an account (it goes into the account's export).
+        if (named !== null) await ownedAccount(req, named);
+        const uploadedBy = named ?? "anonymous";
+        // Counted before the body is read: a refused upload costs neither bandwidth nor S3.
+        await limiter.take("image-upload", { client: client(req), targets: named !== null ? [named] : [] });
         const body = await readBody(req, maxUploadBytes);
         if (body.length === 0) throw new HttpError(400, "empty_body", "the upload is empty");
-        const uploadedBy = url.searchParams.get("uploadedBy") ?? "anonymous";
         try {
           const stored = await storeUpload({
             s3: deps.s3,
@@ -482,7 +542,7 @@ export function createApiServer(deps: ApiServerDeps): Server {
             trace,
           });
           // An account's upload is listed in its data export.
-          if (findAccount(deps.db, uploadedBy)) {
+          if (named !== null) {
             recordAccountUpload(deps.db, {
               accountId: uploadedBy,
               imageId: stored.imageId,
@@ -507,10 +567,10 @@ export function createApiServer(deps: ApiServerDeps): Server {
       method: "POST",
       pattern: /^\/accounts\/([^/]+)\/export$/,
       handle: async (req, res, [rawId], _url, trace) => {
+        const accountId = decodePathSegment(rawId ?? "");
+        await ownedAccount(req, accountId);
         const body = await readBody(req, 1024);
         if (body.length > 0) throw new HttpError(400, "unexpected_body", "this request takes no body");
-        const accountId = decodePathSegment(rawId ?? "");
-        if (!findAccount(deps.db, accountId)) throw new HttpError(404, "not_found", "no such account");
         // Counted before the manifest is built: an export reads every record the account has.
         await limiter.take("account-export", { client: client(req), targets: [accountId] });
         if (!deps.exportPublisher) {
@@ -542,11 +602,11 @@ export function createApiServer(deps: ApiServerDeps): Server {
     {
       method: "GET",
       pattern: /^\/accounts\/([^/]+)\/exports\/([^/]+)$/,
-      handle: async (_req, res, [rawId, rawExportId]) => {
+      handle: async (req, res, [rawId, rawExportId]) => {
         const accountId = decodePathSegment(rawId ?? "");
+        await ownedAccount(req, accountId);
         const exportId = exportIdSchema.safeParse(decodePathSegment(rawExportId ?? ""));
         if (!exportId.success) throw new HttpError(400, "invalid_export_id", "an export id is a UUID");
-        if (!findAccount(deps.db, accountId)) throw new HttpError(404, "not_found", "no such account");
         const status = await exportStatus(deps.s3, deps.uploadsBucket, accountId, exportId.data);
         sendJson(res, status.status === "ready" ? 200 : 202, {
           accountId,

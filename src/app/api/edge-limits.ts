@@ -53,6 +53,11 @@ export const DEFAULT_EDGE_LIMITS = {
     perClient: { points: 10, durationSeconds: HOUR },
     perTarget: { points: 3, durationSeconds: DAY },
   },
+  // Uploads are writes like the others: per client, and per account for an upload filed under one.
+  "image-upload": {
+    perClient: { points: 120, durationSeconds: HOUR },
+    perTarget: { points: 120, durationSeconds: HOUR },
+  },
 } as const satisfies Record<string, ActionLimits>;
 
 export type EdgeAction = keyof typeof DEFAULT_EDGE_LIMITS;
@@ -82,6 +87,8 @@ export interface EdgeLimiter {
   ): Promise<void>;
   /** Seconds until `target` may `action` again; 0 when it may now. Counts nothing. */
   waitSeconds(action: EdgeAction, target: string): Promise<number>;
+  /** Gives `target` its whole budget for `action` back (its owner proved it is them). */
+  restore(action: EdgeAction, target: string): Promise<void>;
 }
 
 function retryAfter(res: RateLimiterRes): number {
@@ -127,6 +134,9 @@ export function createEdgeLimiter(settings: EdgeLimitSettings = DEFAULT_EDGE_LIM
       const res = await target.get(key);
       if (!res || res.remainingPoints > 0) return 0;
       return retryAfter(res);
+    },
+    async restore(action, key) {
+      await limiters[action].target.delete(key);
     },
   };
 }

@@ -1,5 +1,5 @@
 import { defineContract, plainText } from "@courier-queue/courier";
-import { z } from "zod";
+import * as z from "zod";
 import { newAccountDataV1 } from "./new-account.ts";
 
 /** One object of the account's data in an export: what it is, where it is, how big. */

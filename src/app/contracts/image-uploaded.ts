@@ -1,5 +1,5 @@
 import { defineContract, plainText } from "@courier-queue/courier";
-import { z } from "zod";
+import * as z from "zod";
 
 export const imageUploadedDataV1 = z.object({
   imageId: z.string().regex(/^[A-Za-z0-9_-]{1,128}$/, "imageId must be 1-128 of A-Z a-z 0-9 _ -"),

@@ -1,5 +1,5 @@
 import { defineContract, plainText } from "@courier-queue/courier";
-import { z } from "zod";
+import * as z from "zod";
 
 /** E.164: a plus, a non-zero country digit, at most 15 digits in all. */
 export const e164PhoneSchema = z

@@ -1,5 +1,5 @@
 import { defineContract, plainText } from "@courier-queue/courier";
-import { z } from "zod";
+import * as z from "zod";
 
 export const passwordResetRequestedDataV1 = z.object({
   /** Also the message group on the FIFO topic: one account's requests are delivered in order. */

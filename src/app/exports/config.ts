@@ -1,5 +1,5 @@
 import { ConfigError, parseEnv } from "@courier-queue/courier";
-import { z } from "zod";
+import * as z from "zod";
 
 export interface AccountExportConfig {
   /** Where the export files go, under exports/. */

@@ -1,5 +1,5 @@
 import { ConfigError, parseEnv } from "@courier-queue/courier";
-import { z } from "zod";
+import * as z from "zod";
 
 /** Limits that keep one hostile upload from exhausting the function's memory. */
 export interface ImageLimits {

@@ -6,7 +6,7 @@
  * Renditions win over a marker: a redriven upload that then succeeds is `ready`.
  */
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
-import { z } from "zod";
+import * as z from "zod";
 import { ImageRejectedError } from "./errors.ts";
 import { failureMarkerKey, originalKey, type RenditionName, renditionKey } from "./keys.ts";
 import { isMissingObject } from "./s3-errors.ts";

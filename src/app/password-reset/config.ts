@@ -1,5 +1,5 @@
 /** password-reset-email's configuration, parsed from the environment at cold start. */
-import { z } from "zod";
+import * as z from "zod";
 import { ENV } from "../deployment/example-env.ts";
 import { SignupConfigError } from "../signup/config.ts";
 

@@ -5,7 +5,7 @@
  */
 
 import { ConfigError, parseEnv } from "@courier-queue/courier";
-import { z } from "zod";
+import * as z from "zod";
 import { ENV } from "../deployment/example-env.ts";
 
 /** Optional: how long team-notify waits for the webhook before giving up (and retrying later). */

@@ -21,7 +21,7 @@ import {
 } from "@aws-sdk/client-dynamodb";
 import { IDEMPOTENCY_PARTITION_KEY, IDEMPOTENCY_TTL_ATTRIBUTE, PermanentError } from "@courier-queue/courier";
 import { parsePhoneNumberFromString } from "libphonenumber-js/min";
-import { z } from "zod";
+import * as z from "zod";
 import { exampleNeeds } from "../../topology.ts";
 import { ENV } from "../deployment/example-env.ts";
 import type { SmsCapSpec } from "../deployment/example-needs.ts";

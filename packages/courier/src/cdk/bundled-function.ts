@@ -1,3 +1,4 @@
+import { fileURLToPath } from "node:url";
 import { Duration, RemovalPolicy } from "aws-cdk-lib";
 import * as iam from "aws-cdk-lib/aws-iam";
 import * as lambda from "aws-cdk-lib/aws-lambda";
@@ -76,6 +77,129 @@ export function newestNodejsRuntime(): lambda.Runtime {
   );
 }
 
+/** What courier's bundling of a function depends on. */
+export interface LambdaBundlingTarget {
+  readonly runtime: lambda.Runtime;
+  readonly architecture: lambda.Architecture;
+  /** Installed into the asset's node_modules (and so external to the bundle), for native binaries. */
+  readonly nativeModules?: readonly string[];
+}
+
+/** `import { createRequire } ...`: CommonJS dependencies call require(); ESM output has none unless we make one. */
+export const ESM_REQUIRE_BANNER =
+  "import { createRequire as __courierCreateRequire } from 'module';const require = __courierCreateRequire(import.meta.url);";
+
+/**
+ * CommonJS stand-ins for `node:http` and `node:https`, bundled in place of them. An ESM import of
+ * node:http (Powertools Tracer's provider has one) builds the builtin's ESM facade, which reads every
+ * export and so wakes http's lazy undici getters: measured ~60 ms of each cold start on Node.js 26
+ * (bench/cold-start.bench.ts). A require of the same module reads none; behaviour is unchanged.
+ */
+export const BUILTIN_SHIMS: Readonly<Record<string, string>> = Object.fromEntries(
+  ["http", "https"].flatMap((name) => {
+    const shim = fileURLToPath(new URL(`../../bundling/node-${name}.cjs`, import.meta.url));
+    return [
+      [name, shim],
+      [`node:${name}`, shim],
+    ];
+  }),
+);
+
+/**
+ * courier's bundling of a function (minified ESM with source maps, the AWS SDK left to the
+ * runtime): the one definition BundledFunction deploys and `lambdaEsbuildOptions` turns into
+ * esbuild's options for a benchmark or a local run of the same bundle.
+ */
+export function lambdaBundling(target: LambdaBundlingTarget): nodejs.BundlingOptions {
+  const nativeModules = target.nativeModules ?? [];
+  return {
+    minify: true,
+    sourceMap: true,
+    sourcesContent: false,
+    target: `node${nodeMajorOf(target.runtime)}`,
+    format: nodejs.OutputFormat.ESM,
+    mainFields: ["module", "main"],
+    banner: ESM_REQUIRE_BANNER,
+    esbuildArgs: Object.fromEntries(
+      Object.entries(BUILTIN_SHIMS).map(([from, to]) => [`--alias:${from}`, to]),
+    ),
+    ...(nativeModules.length > 0
+      ? { nodeModules: [...nativeModules], environment: npmPlatformEnvironment(target.architecture) }
+      : {}),
+  };
+}
+
+/** esbuild's build options (the subset these bundles use), so callers need no esbuild types. */
+export interface LambdaEsbuildOptions {
+  readonly bundle: true;
+  readonly platform: "node";
+  readonly format: "esm" | "cjs";
+  readonly target: string;
+  readonly minify: boolean;
+  readonly sourcemap: boolean;
+  readonly sourcesContent: boolean;
+  readonly mainFields: string[];
+  readonly external: string[];
+  readonly banner?: { js: string };
+  readonly define?: Record<string, string>;
+  readonly alias?: Record<string, string>;
+  /** The file name NodejsFunction gives the bundle: index.mjs for ESM, index.js for CommonJS. */
+  readonly outputFileName: "index.mjs" | "index.js";
+}
+
+/** The bundling options `lambdaEsbuildOptions` knows how to translate; anything else is refused. */
+const TRANSLATED_BUNDLING_KEYS = new Set([
+  "minify",
+  "sourceMap",
+  "sourcesContent",
+  "target",
+  "format",
+  "mainFields",
+  "banner",
+  "nodeModules",
+  "externalModules",
+  "environment",
+  "define",
+  "esbuildArgs",
+]);
+
+/**
+ * The esbuild options NodejsFunction runs for these bundling options (its flags: --bundle,
+ * --platform=node, --external for `externalModules` (default @aws-sdk/*) and `nodeModules`).
+ * Throws on an option it does not translate, so a benchmark or local run never silently builds
+ * something other than what deploys.
+ */
+export function lambdaEsbuildOptions(bundling: nodejs.BundlingOptions): LambdaEsbuildOptions {
+  const unknown = Object.keys(bundling).filter(
+    (key) =>
+      !TRANSLATED_BUNDLING_KEYS.has(key) && bundling[key as keyof nodejs.BundlingOptions] !== undefined,
+  );
+  if (unknown.length > 0)
+    throw new Error(`bundling options not translated to esbuild: ${unknown.join(", ")}`);
+  const alias: Record<string, string> = {};
+  for (const [flag, value] of Object.entries(bundling.esbuildArgs ?? {})) {
+    const name = /^--alias:(.+)$/.exec(flag)?.[1];
+    if (!name || typeof value !== "string") throw new Error(`esbuild argument not translated: ${flag}`);
+    alias[name] = value;
+  }
+  const format = bundling.format === nodejs.OutputFormat.ESM ? "esm" : "cjs";
+  return {
+    bundle: true,
+    platform: "node",
+    format,
+    target: bundling.target ?? "node22",
+    minify: bundling.minify ?? false,
+    sourcemap: bundling.sourceMap ?? false,
+    sourcesContent: bundling.sourcesContent ?? true,
+    mainFields: [...(bundling.mainFields ?? [])],
+    external: [...(bundling.externalModules ?? ["@aws-sdk/*"]), ...(bundling.nodeModules ?? [])],
+    ...(bundling.banner ? { banner: { js: bundling.banner } } : {}),
+    ...(bundling.define ? { define: { ...bundling.define } } : {}),
+    ...(Object.keys(alias).length > 0 ? { alias } : {}),
+    outputFileName: format === "esm" ? "index.mjs" : "index.js",
+  };
+}
+
 /** The oldest runtime a courier function may use (nodejs20.x is deprecated). */
 const OLDEST_NODE_MAJOR = 22;
 
@@ -148,22 +272,20 @@ export class BundledFunction extends Construct {
       role,
       logGroup: this.logGroup,
       environment: { NODE_OPTIONS: "--enable-source-maps", ...overrideEnvironment, ...props.environment },
-      bundling: {
-        minify: true,
-        sourceMap: true,
-        sourcesContent: false,
-        target: `node${nodeMajorOf(runtime)}`,
-        format: nodejs.OutputFormat.ESM,
-        mainFields: ["module", "main"],
-        // CommonJS dependencies call require(); ESM output has none unless we make one.
-        banner:
-          "import { createRequire as __courierCreateRequire } from 'module';const require = __courierCreateRequire(import.meta.url);",
-        ...(nativeModules.length > 0
-          ? { nodeModules: [...nativeModules], environment: npmPlatformEnvironment(architecture) }
-          : {}),
-        ...overrideBundling,
-        ...props.bundling,
-      },
+      bundling: mergeBundling(lambdaBundling({ runtime, architecture, nativeModules }), overrideBundling, props.bundling),
     });
   }
+}
+
+/**
+ * Later options win, except `esbuildArgs`, which are merged flag by flag: an override that adds
+ * one flag (say `--conditions`) keeps courier's builtin aliases.
+ */
+function mergeBundling(...layers: Array<nodejs.BundlingOptions | undefined>): nodejs.BundlingOptions {
+  let merged: nodejs.BundlingOptions = {};
+  for (const layer of layers) {
+    if (!layer) continue;
+    merged = { ...merged, ...layer, esbuildArgs: { ...merged.esbuildArgs, ...layer.esbuildArgs } };
+  }
+  return merged;
 }

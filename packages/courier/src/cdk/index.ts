@@ -9,6 +9,11 @@ export { type AlarmNotificationSettings, AlarmTopic, type AlarmTopicProps } from
 export {
   BundledFunction,
   type BundledFunctionProps,
+  ESM_REQUIRE_BANNER,
+  type LambdaBundlingTarget,
+  type LambdaEsbuildOptions,
+  lambdaBundling,
+  lambdaEsbuildOptions,
   newestNodejsRuntime,
   nodeMajorOf,
   npmPlatformEnvironment,

@@ -123,6 +123,10 @@ export interface MessageDetail extends MessageSummary {
   readonly body: string;
   /** True when emails and phone numbers in body, attributes and reason are masked. */
   readonly masked: boolean;
+  /** Set when the body shown was cut to the console's view limit. */
+  readonly truncated?: { readonly shownChars: number; readonly totalChars: number };
+  /** True when the console did not keep this body (over its memory budget): `courier dlq peek` shows it. */
+  readonly bodyOmitted?: boolean;
 }
 
 /** A cause group, or a hand-picked set of DLQ MessageIds. */
@@ -161,6 +165,27 @@ export interface JobItem {
   readonly reason?: string;
 }
 
+/**
+ * What a finished job did to the messages the operator selected (as the grouping shown counted
+ * them), and what it left in the DLQ and why: nothing is reported done that was not.
+ */
+export interface JobOutcome {
+  /** Messages in the selection when the job started. */
+  readonly selected: number;
+  /** Moved (a redrive; a dry run: would move) or deleted. */
+  readonly done: number;
+  /** Selected messages still in the DLQ: left = quarantined + failed + notReached. */
+  readonly left: number;
+  readonly quarantined: number;
+  readonly failed: number;
+  /** Not received by the job: in flight elsewhere, or behind a FIFO group it could not pass. */
+  readonly notReached: number;
+  /** FIFO message groups holding messages not reached (at most 20). */
+  readonly groupsNotReached?: readonly string[];
+  /** One sentence for the page: "moved 120 of 301; 181 left: 181 not reached". */
+  readonly text: string;
+}
+
 export interface Job {
   readonly id: string;
   readonly action: "redrive" | "delete";
@@ -172,6 +197,8 @@ export interface Job {
   readonly progress: JobProgress;
   /** Per message (a dry run's preview), at most 200. */
   readonly items?: readonly JobItem[];
+  /** Set when the job finished. */
+  readonly outcome?: JobOutcome;
   readonly error?: string;
   readonly startedAt: string;
   readonly finishedAt?: string;
@@ -190,9 +217,9 @@ export interface ConsoleRoutes {
   "GET /api/jobs/:id": Job;
 }
 
-/** The header that carries the token on state-changing requests. */
+/** The header that carries the token on every API request. */
 export const TOKEN_HEADER = "x-courier-token";
-/** The cookie set once the token in the printed URL was accepted. */
-export const TOKEN_COOKIE = "courier_console_token";
-/** The meta element through which the page learns the token for TOKEN_HEADER. */
+/** The meta element through which the page learns the token (once, from the printed link). */
 export const TOKEN_META = "courier-token";
+/** Where the page keeps the token: localStorage is per origin, so per console port. */
+export const TOKEN_STORAGE_KEY = "courier-console-token";

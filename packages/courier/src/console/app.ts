@@ -6,16 +6,18 @@ import { type ConsoleRoutes, TOKEN_META } from "./api.ts";
 import { actionRequestSchema } from "./api-schema.ts";
 import type { ConsoleAssets } from "./assets.ts";
 import { ConsoleError, type ConsoleService } from "./console-service.ts";
-import { guard } from "./security.ts";
+import { guard, type LaunchCodes } from "./security.ts";
 
 export interface ConsoleAppOptions {
   readonly service: ConsoleService;
   readonly assets: ConsoleAssets;
   readonly token: string;
+  /** The printed link's one-time codes: a page opened with one gets the token. */
+  readonly launchCodes: LaunchCodes;
   readonly allowedHosts: () => readonly string[];
 }
 
-/** Escapes text for an HTML attribute or element: the shell holds only the title and the token. */
+/** Escapes text for an HTML attribute or element: the shell holds only the title and, once, the token. */
 function escapeHtml(text: string): string {
   return text.replace(
     /[&<>"']/g,
@@ -62,13 +64,16 @@ export function createConsoleApp(options: ConsoleAppOptions) {
     status?: ContentfulStatusCode,
   ) => c.json(value, status);
 
-  app.get("/", (c) =>
-    c.html(`<!doctype html>
+  app.get("/", (c) => {
+    // Only the first opening of a printed link gets the token; the page keeps it (localStorage)
+    // and takes the code out of the address bar. Any other opening gets the shell alone.
+    const token = options.launchCodes.redeem(c.req.query("token")) ? options.token : "";
+    return c.html(`<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="${TOKEN_META}" content="${escapeHtml(options.token)}">
+<meta name="${TOKEN_META}" content="${escapeHtml(token)}">
 <title>courier console</title>
 <link rel="stylesheet" href="${assets.stylePath}">
 <script type="module" src="${assets.scriptPath}"></script>
@@ -77,8 +82,8 @@ export function createConsoleApp(options: ConsoleAppOptions) {
 <div id="app"><p class="loading">Loading the console…</p></div>
 <noscript>The courier console needs JavaScript.</noscript>
 </body>
-</html>`),
-  );
+</html>`);
+  });
 
   app.get("/assets/:file", (c) => {
     const file = assets.files.get(c.req.path);

@@ -20,6 +20,7 @@ import type {
   ConsumerRates,
   Job,
   JobItem,
+  JobOutcome,
   JobProgress,
   MessageDetail,
   Overview,
@@ -53,6 +54,14 @@ export interface ConsoleServiceOptions {
   readonly triageMaxAgeMs?: number;
   /** Most messages read from one DLQ for grouping. @default 500 */
   readonly triageLimit?: number;
+  /**
+   * Most bytes of dead-letter bodies and attributes the console keeps, over every DLQ: past it a
+   * message is grouped but its body not kept, and the least recently read DLQ is forgotten first.
+   * 500 messages of 1 MiB would otherwise hold 500 MiB. @default 33554432 (32 MiB)
+   */
+  readonly triageCacheBytes?: number;
+  /** Most characters of a body, an attribute or a reason a message's view shows. @default 65536 */
+  readonly viewChars?: number;
 }
 
 export class ConsoleError extends Error {
@@ -66,12 +75,15 @@ export class ConsoleError extends Error {
 
 interface TriageCache {
   readonly at: number;
+  /** Body and attribute bytes kept. */
+  readonly bytes: number;
   readonly depth: number;
   readonly triage: Triage;
   readonly messages: ReadonlyMap<string, PeekedMessage>;
 }
 
 const MAX_JOB_ITEMS = 200;
+const MAX_GROUPS_NOT_REACHED = 20;
 
 export class ConsoleService {
   private overviewCache: { at: number; value: Overview } | undefined;
@@ -201,7 +213,13 @@ export class ConsoleService {
     const message = cache.messages.get(messageId);
     if (!message)
       throw new ConsoleError(`message ${messageId} is not in the DLQ of ${consumer} (any more)`, 404);
-    const mask = (text: string) => (reveal ? text : maskPersonalText(text));
+    // Masking is linear, and then only the first viewChars are sent: a 1 MiB body costs the
+    // console milliseconds and the page one bounded <pre>.
+    const limit = this.options.viewChars ?? 65_536;
+    const mask = (text: string) => cut(reveal ? text : maskPersonalText(text), limit);
+    const body = message.bodyOmitted
+      ? "(body not kept: over the console's memory budget; `courier dlq peek` prints it)"
+      : displayBody(message.body, reveal);
     return {
       ...summarize(message),
       reason: mask(message.reason),
@@ -222,8 +240,10 @@ export class ConsoleService {
         : {}),
       ...(message.lineage ? { lineage: message.lineage } : {}),
       attributes: Object.fromEntries(Object.entries(message.attributes).map(([k, v]) => [k, mask(v)])),
-      body: displayBody(message.body, reveal),
+      body: cut(body, limit),
       masked: !reveal,
+      ...(body.length > limit ? { truncated: { shownChars: limit, totalChars: body.length } } : {}),
+      ...(message.bodyOmitted ? { bodyOmitted: true } : {}),
     };
   }
 
@@ -268,6 +288,7 @@ export class ConsoleService {
 
   private async readTriage(consumer: string, depth: number): Promise<TriageCache> {
     const limit = this.options.triageLimit ?? 500;
+    const budget = this.options.triageCacheBytes ?? 32 * 1024 * 1024;
     const result = await peekDlq({
       sqs: this.options.sqs,
       dlqUrl: this.deployed(consumer).dlqUrl,
@@ -276,9 +297,15 @@ export class ConsoleService {
       // Long enough to read `limit` messages; they are released at the end.
       visibilityTimeoutSeconds: 60,
       stopAtDepth: true,
+      keepBytes: budget,
     });
+    const bytes = result.messages.reduce(
+      (n, m) => n + Buffer.byteLength(m.body) + Object.values(m.attributes).reduce((a, v) => a + Buffer.byteLength(v), 0),
+      0,
+    );
     const entry: TriageCache = {
       at: Date.now(),
+      bytes,
       depth,
       messages: new Map(result.messages.map((m) => [m.messageId, m])),
       triage: {
@@ -290,8 +317,25 @@ export class ConsoleService {
         groups: groupByCause(result.messages),
       },
     };
+    this.triageCache.delete(consumer);
     this.triageCache.set(consumer, entry);
+    this.evictTriage(budget);
     return entry;
+  }
+
+  /** Forgets the least recently read DLQs (Map order is insertion order) until the cache fits. */
+  private evictTriage(budget: number): void {
+    let total = [...this.triageCache.values()].reduce((n, e) => n + e.bytes, 0);
+    for (const [consumer, entry] of this.triageCache) {
+      if (total <= budget || this.triageCache.size === 1) break;
+      this.triageCache.delete(consumer);
+      total -= entry.bytes;
+    }
+  }
+
+  /** Body and attribute bytes the triage cache holds now (tests, and the budget's own check). */
+  get triageCacheBytes(): number {
+    return [...this.triageCache.values()].reduce((n, e) => n + e.bytes, 0);
   }
 
   job(id: string): Job {
@@ -307,19 +351,28 @@ export class ConsoleService {
     if (this.running.has(consumer)) {
       throw new ConsoleError(`a job is already running on the DLQ of ${consumer}; wait for it`, 409);
     }
-    const filter = filterOf(request.selection);
-    if (request.action === "delete") {
-      const shown = await this.selectedCount(consumer, request.selection);
-      if (request.confirmCount !== shown) {
+    // Claimed before the first await: two requests arriving together cannot both pass the check
+    // above (they did: two deletes of 500 confirmed each, together deleting 801).
+    const controller = new AbortController();
+    this.running.set(consumer, controller);
+    let selected: readonly PeekedMessage[];
+    try {
+      // A triage read in flight hides the messages it peeked for a while: a mover started now
+      // would find them missing and report done early (120 of 301 moved). Let it finish first.
+      await this.triageReads.get(consumer)?.catch(() => undefined);
+      selected = await this.selectedMessages(consumer, request.selection);
+      if (request.action === "delete" && request.confirmCount !== selected.length) {
         throw new ConsoleError(
-          `typed ${request.confirmCount}, but the selection holds ${shown} message(s); type that count to delete`,
+          `typed ${request.confirmCount}, but the selection holds ${selected.length} message(s); type that count to delete`,
           400,
         );
       }
+    } catch (error) {
+      this.running.delete(consumer);
+      throw error;
     }
+    const filter = filterOf(request.selection);
     const id = randomUUID();
-    const controller = new AbortController();
-    this.running.set(consumer, controller);
     const update = (patch: Partial<Job>) => {
       const current = this.jobs.get(id);
       if (current) this.jobs.set(id, { ...current, ...patch });
@@ -372,7 +425,8 @@ export class ConsoleService {
           quarantined: summary.quarantined,
           failed: summary.failed,
         };
-        update({ state: "done", progress, items, finishedAt: new Date().toISOString() });
+        const outcome = outcomeOf(selected, "items" in summary && summary.items ? summary.items : [], request.dryRun);
+        update({ state: "done", progress, items, outcome, finishedAt: new Date().toISOString() });
       } else {
         const summary = await discardSelectively({
           sqs: this.options.sqs,
@@ -385,6 +439,7 @@ export class ConsoleService {
         update({
           state: "done",
           progress: { ...summary, moved: 0, quarantined: 0 },
+          outcome: deleteOutcome(selected, summary.deleted, summary.failed),
           finishedAt: new Date().toISOString(),
         });
       }
@@ -402,17 +457,86 @@ export class ConsoleService {
     return this.job(id);
   }
 
-  /** How many messages a selection holds in the grouping the operator was shown. */
-  private async selectedCount(consumer: string, selection: Selection): Promise<number> {
+  /** The messages a selection holds in the grouping the operator was shown. */
+  private async selectedMessages(consumer: string, selection: Selection): Promise<PeekedMessage[]> {
     const cache = await this.triageFor(consumer);
-    if ("cause" in selection) return cache.triage.groups.find((g) => g.cause === selection.cause)?.count ?? 0;
-    return selection.messageIds.filter((id) => cache.messages.has(id)).length;
+    if ("cause" in selection) return [...cache.messages.values()].filter((m) => m.cause === selection.cause);
+    return selection.messageIds.flatMap((id) => {
+      const message = cache.messages.get(id);
+      return message ? [message] : [];
+    });
   }
 
   /** Stops running jobs after their batch in hand. */
   async close(): Promise<void> {
     for (const controller of this.running.values()) controller.abort();
   }
+}
+
+/** Cuts text to `limit` characters, saying how much was left out. */
+function cut(text: string, limit: number): string {
+  return text.length <= limit ? text : `${text.slice(0, limit)}\n… ${text.length - limit} more characters not shown`;
+}
+
+/** A redrive's outcome against the selection: per selected message, what the mover did to it. */
+export function outcomeOf(
+  selected: readonly PeekedMessage[],
+  items: readonly { readonly messageId: string; readonly action: string }[],
+  dryRun: boolean,
+): JobOutcome {
+  const actions = new Map(items.map((i) => [i.messageId, i.action]));
+  const count = (action: string) => selected.filter((m) => actions.get(m.messageId) === action).length;
+  const done = count("moved");
+  const quarantined = count("quarantined");
+  const failed = count("failed");
+  const unreached = selected.filter((m) => {
+    const action = actions.get(m.messageId);
+    return action !== "moved" && action !== "quarantined" && action !== "failed";
+  });
+  return outcome(selected.length, done, quarantined, failed, unreached, dryRun ? "would move" : "moved");
+}
+
+/** A delete's outcome: the discarder counts, it does not list. */
+export function deleteOutcome(selected: readonly PeekedMessage[], deleted: number, failed: number): JobOutcome {
+  const notReached = Math.max(0, selected.length - deleted - failed);
+  return {
+    ...outcome(selected.length, deleted, 0, failed, [], "deleted"),
+    notReached,
+    left: notReached + failed,
+    text: `deleted ${deleted} of ${selected.length}${
+      notReached + failed > 0 ? `; ${notReached + failed} left: ${failed} failed, ${notReached} not reached` : ""
+    }`,
+  };
+}
+
+function outcome(
+  selected: number,
+  done: number,
+  quarantined: number,
+  failed: number,
+  unreached: readonly PeekedMessage[],
+  verb: string,
+): JobOutcome {
+  const left = quarantined + failed + unreached.length;
+  const groups = [...new Set(unreached.flatMap((m) => (m.groupId ? [m.groupId] : [])))];
+  const parts = [
+    quarantined ? `${quarantined} quarantined` : "",
+    failed ? `${failed} failed` : "",
+    unreached.length ? `${unreached.length} not reached` : "",
+  ].filter(Boolean);
+  const groupText = groups.length
+    ? ` (FIFO groups ${groups.slice(0, MAX_GROUPS_NOT_REACHED).join(", ")}${groups.length > MAX_GROUPS_NOT_REACHED ? ", …" : ""})`
+    : "";
+  return {
+    selected,
+    done,
+    left,
+    quarantined,
+    failed,
+    notReached: unreached.length,
+    ...(groups.length ? { groupsNotReached: groups.slice(0, MAX_GROUPS_NOT_REACHED) } : {}),
+    text: `${verb} ${done} of ${selected}${left > 0 ? `; ${left} left: ${parts.join(", ")}${groupText}` : ""}`,
+  };
 }
 
 function filterOf(selection: Selection): RedriveFilter {

@@ -1,16 +1,21 @@
 /**
- * The console's guard, in the manner of Jupyter's: the server binds to loopback, and every
- * request must carry the random token printed in the console's URL (query, then a SameSite=Strict
- * cookie set from it, or the header). A state-changing request must also come from the page's own
- * origin and carry the token in a header, which a cross-site form or image cannot add. The Host
- * header must name the loopback address, so a DNS-rebinding page cannot talk to it either.
+ * The console's guard. The server binds to loopback and answers only a Host naming it (no DNS
+ * rebinding). Every API request carries the session token in a header, which a cross-site form,
+ * image or script cannot add; a state change must also come from the page's own origin.
+ *
+ * No cookie: browsers send a cookie for 127.0.0.1 to every port of it, so any other local server
+ * the browser visits would receive one. The page keeps the token in localStorage instead, which
+ * is per origin, port included. The printed link holds a one-time code, not the token: opening it
+ * hands the page the token once, so the link the browser's history keeps opens nothing later.
+ * The page shell and its assets hold no secret and are served to anyone on loopback.
  */
-import { timingSafeEqual } from "node:crypto";
+import { randomBytes, timingSafeEqual } from "node:crypto";
 import type { Context, MiddlewareHandler } from "hono";
-import { getCookie, setCookie } from "hono/cookie";
-import { TOKEN_COOKIE, TOKEN_HEADER } from "./api.ts";
+import { TOKEN_HEADER } from "./api.ts";
 
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
+/** What the shell may serve without the token: it holds no secret. */
+const PUBLIC_PATHS = /^\/(?:$|assets\/|favicon\.ico$)/;
 
 export function sameToken(given: string | undefined, token: string): boolean {
   if (given === undefined) return false;
@@ -19,13 +24,31 @@ export function sameToken(given: string | undefined, token: string): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
-function deny(c: Context, status: 401 | 403, message: string) {
-  return c.req.path.startsWith("/api/") ? c.json({ error: message }, status) : c.text(message, status);
+/** One-time codes for the printed link: each opens the console once. */
+export class LaunchCodes {
+  private readonly unspent = new Set<string>();
+
+  issue(): string {
+    const code = randomBytes(24).toString("base64url");
+    this.unspent.add(code);
+    return code;
+  }
+
+  /** True once per issued code. */
+  redeem(given: string | undefined): boolean {
+    if (given === undefined) return false;
+    for (const code of this.unspent) {
+      if (sameToken(given, code)) {
+        this.unspent.delete(code);
+        return true;
+      }
+    }
+    return false;
+  }
 }
 
-/** Cookies ignore the port: one name per port keeps two consoles on one machine apart. */
-function cookieName(host: string): string {
-  return `${TOKEN_COOKIE}_${host.split(":").pop() ?? ""}`;
+function deny(c: Context, status: 401 | 403, message: string) {
+  return c.req.path.startsWith("/api/") ? c.json({ error: message }, status) : c.text(message, status);
 }
 
 export interface GuardOptions {
@@ -40,30 +63,21 @@ export function guard(options: GuardOptions): MiddlewareHandler {
     if (!options.allowedHosts().includes(host)) {
       return deny(c, 403, `host "${host}" is not this console's loopback address`);
     }
-    const fromQuery = c.req.query("token");
+    const publicShell = SAFE_METHODS.has(c.req.method) && PUBLIC_PATHS.test(c.req.path);
+    if (publicShell) return next();
     const fromHeader = c.req.header(TOKEN_HEADER);
-    const authorised =
-      sameToken(fromHeader, options.token) ||
-      sameToken(fromQuery, options.token) ||
-      sameToken(getCookie(c, cookieName(host)), options.token);
-    if (!authorised) {
-      return deny(c, 401, "this console needs the token from the URL that `courier console` printed");
+    if (!sameToken(fromHeader, options.token)) {
+      return deny(
+        c,
+        401,
+        `this console needs the ${TOKEN_HEADER} header; open the link \`courier console\` printed`,
+      );
     }
     if (!SAFE_METHODS.has(c.req.method)) {
       const origin = c.req.header("origin");
       const sameOrigin =
         origin !== undefined ? origin === `http://${host}` : c.req.header("sec-fetch-site") === "same-origin";
       if (!sameOrigin) return deny(c, 403, "state-changing requests must come from the console's own page");
-      if (!sameToken(fromHeader, options.token)) {
-        return deny(c, 403, `state-changing requests must carry the token in the ${TOKEN_HEADER} header`);
-      }
-    }
-    if (fromQuery !== undefined && c.req.method === "GET" && !c.req.path.startsWith("/api/")) {
-      // Trade the token in the address bar for a cookie, and drop it from the URL and history.
-      setCookie(c, cookieName(host), options.token, { httpOnly: true, sameSite: "Strict", path: "/" });
-      const url = new URL(c.req.url);
-      url.searchParams.delete("token");
-      return c.redirect(`${url.pathname}${url.search}`, 303);
     }
     await next();
   };

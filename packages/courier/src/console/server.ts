@@ -8,6 +8,7 @@ import { serve } from "@hono/node-server";
 import { createConsoleApp } from "./app.ts";
 import { type ConsoleAssets, loadConsoleAssets } from "./assets.ts";
 import { ConsoleService, type ConsoleServiceOptions } from "./console-service.ts";
+import { LaunchCodes } from "./security.ts";
 
 export interface StartConsoleOptions extends ConsoleServiceOptions {
   /** 0 picks a free port. @default 0 */
@@ -19,8 +20,10 @@ export interface StartConsoleOptions extends ConsoleServiceOptions {
 }
 
 export interface RunningConsole {
-  /** The address to open, token included. */
+  /** The address to open: it holds a one-time code, and opens the console in one browser once. */
   readonly url: string;
+  /** Another one-time address (a second browser, a test). */
+  newUrl(): string;
   readonly origin: string;
   readonly token: string;
   readonly assets: ConsoleAssets;
@@ -33,12 +36,14 @@ export async function startConsole(options: StartConsoleOptions): Promise<Runnin
   const token = options.token ?? randomBytes(24).toString("base64url");
   const assets = await loadConsoleAssets();
   const service = new ConsoleService(options);
+  const launchCodes = new LaunchCodes();
   let port = 0;
   const hostName = host === "::1" ? "[::1]" : host;
   const app = createConsoleApp({
     service,
     assets,
     token,
+    launchCodes,
     allowedHosts: () => [`${hostName}:${port}`, `localhost:${port}`],
   });
   const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
@@ -48,7 +53,8 @@ export async function startConsole(options: StartConsoleOptions): Promise<Runnin
   port = (server.address() as AddressInfo).port;
   const origin = `http://${hostName}:${port}`;
   return {
-    url: `${origin}/?token=${token}`,
+    url: `${origin}/?token=${launchCodes.issue()}`,
+    newUrl: () => `${origin}/?token=${launchCodes.issue()}`,
     origin,
     token,
     assets,

@@ -5,7 +5,7 @@
  * writes it; `readDeployedTopology()` reads it back. One output per consumer and per topic keeps
  * each value small, and a stack with several courier constructs is told apart by their prefix.
  */
-import { z } from "zod";
+import * as z from "zod";
 
 /** Bumped on a change a reader of an older version would misread. */
 export const MANIFEST_VERSION = 1;

@@ -4,7 +4,7 @@
  * stack's outputs. Nothing else is reachable, so a request cannot move messages between
  * arbitrary queues.
  */
-import { z } from "zod";
+import * as z from "zod";
 import { RedriveConfigError, UnknownRedriveConsumerError } from "../lib/redrive/errors.ts";
 import { DEFAULT_MAX_REDRIVES } from "../lib/redrive/selective.ts";
 import type { DeployedTopology } from "./deployed-topology.ts";

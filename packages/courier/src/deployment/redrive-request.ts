@@ -3,7 +3,7 @@
  * zod, resolved to the consumer's DLQ/source pair, and run in the requested mode.
  */
 import type { SQSClient } from "@aws-sdk/client-sqs";
-import { z } from "zod";
+import * as z from "zod";
 import { type BulkRedriveProgress, type BulkRedriveSummary, redriveInBulk } from "../lib/redrive/bulk.ts";
 import { approximateDepth } from "../lib/redrive/queue-depth.ts";
 import {

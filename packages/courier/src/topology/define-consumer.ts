@@ -4,7 +4,6 @@
  * module states only its name and its logic. The message type follows from the consumer's topic;
  * a name the topology does not declare is a type error.
  */
-import { S3Client } from "@aws-sdk/client-s3";
 import {
   ConsumerConfigError,
   type ConsumerContext,
@@ -41,7 +40,39 @@ export interface ConsumerOptions<T extends AnyTopology, N extends ConsumerNameOf
   readonly handle: (message: ConsumerMessage<T, N>, ctx: ConsumerContext<N>) => unknown;
 }
 
+/**
+ * Where a handler made by `defineConsumer` keeps its definition: the test kit
+ * (`@courier-queue/courier/testing`) rebuilds the consumer on its in-memory queue and clock from
+ * it, so a team tests the very handler its module exports. A registered symbol, so two copies of the
+ * package in one project still find each other's.
+ */
+export const CONSUMER_DEFINITION = Symbol.for("@courier-queue/courier.consumer-definition");
+
+export interface ConsumerDefinition {
+  readonly topology: AnyTopology;
+  readonly options: ConsumerOptions<AnyTopology, string>;
+}
+
+/** The definition behind a handler from `defineConsumer`, or undefined for any other function. */
+export function consumerDefinitionOf(handler: unknown): ConsumerDefinition | undefined {
+  if (typeof handler !== "function") return undefined;
+  return (handler as { [CONSUMER_DEFINITION]?: ConsumerDefinition })[CONSUMER_DEFINITION];
+}
+
 export function defineConsumer<T extends AnyTopology, N extends ConsumerNameOf<T>>(
+  topology: T,
+  options: ConsumerOptions<T, N>,
+): ConsumerHandler {
+  const handler = buildConsumer(topology, options);
+  const definition: ConsumerDefinition = {
+    topology,
+    options: options as unknown as ConsumerOptions<AnyTopology, string>,
+  };
+  Object.defineProperty(handler, CONSUMER_DEFINITION, { value: definition });
+  return handler;
+}
+
+function buildConsumer<T extends AnyTopology, N extends ConsumerNameOf<T>>(
   topology: T,
   options: ConsumerOptions<T, N>,
 ): ConsumerHandler {
@@ -76,7 +107,7 @@ export function defineConsumer<T extends AnyTopology, N extends ConsumerNameOf<T
  * complete (tests, `courier work`).
  */
 function payloadResolverFromEnv(env: NodeJS.ProcessEnv): PayloadResolver {
-  let resolver: PayloadResolver | undefined;
+  let resolver: Promise<PayloadResolver> | undefined;
   return (pointerBody, declaredBytes) => {
     if (!resolver) {
       let locations: readonly PayloadLocation[];
@@ -92,12 +123,11 @@ function payloadResolverFromEnv(env: NodeJS.ProcessEnv): PayloadResolver {
           ),
         );
       }
-      resolver = createPayloadResolver({
-        s3: new S3Client({}),
-        locations,
-        maxBytes: DEFAULT_PAYLOAD_MAX_BYTES,
-      });
+      // The S3 client loads with the first pointer, not with the handler module (cold start).
+      resolver = import("@aws-sdk/client-s3").then(({ S3Client }) =>
+        createPayloadResolver({ s3: new S3Client({}), locations, maxBytes: DEFAULT_PAYLOAD_MAX_BYTES }),
+      );
     }
-    return resolver(pointerBody, declaredBytes);
+    return resolver.then((resolve) => resolve(pointerBody, declaredBytes));
   };
 }

@@ -35,6 +35,7 @@ import {
   type SQSClient,
 } from "@aws-sdk/client-sqs";
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
+import { type Clock, sleepOn, systemClock } from "./clock.ts";
 import {
   type BatchingSettings,
   type Gathered,
@@ -44,7 +45,6 @@ import {
 } from "./event-source-batching.ts";
 import { type InvocationOutcome, parseQueueArn, settleBatch, toSqsRecord } from "./event-source-records.ts";
 import { FifoScheduler } from "./fifo-groups.ts";
-import { type Clock, sleepOn, systemClock } from "./clock.ts";
 import { createLambdaContext } from "./lambda-context.ts";
 import { changeVisibility, StopRelease, VisibilityKeeper } from "./visibility.ts";
 

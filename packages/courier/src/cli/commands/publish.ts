@@ -14,7 +14,7 @@ import { readFile } from "node:fs/promises";
 import { S3Client } from "@aws-sdk/client-s3";
 import { SNSClient } from "@aws-sdk/client-sns";
 import type { Command } from "commander";
-import { z } from "zod";
+import * as z from "zod";
 import { LOCALSTACK_MAX_PUBLISH_BYTES } from "../../deployment/aws-target.ts";
 import type { DeployedTopic } from "../../deployment/deployed-topology.ts";
 import { type AnyContract, defineContract } from "../../lib/contracts/contract.ts";

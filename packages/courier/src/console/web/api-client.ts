@@ -1,9 +1,9 @@
 /**
  * The page's side of the typed API: `get("GET /api/overview")` returns an `Overview`, and so on
  * for every route in `ConsoleRoutes`. State-changing requests carry the token in a header, read
- * from the page's meta element (the cookie alone is not enough for them).
+ * the page learned once from the printed link and keeps in localStorage (per origin: this port only).
  */
-import { type ActionRequest, type ConsoleRoutes, TOKEN_HEADER, TOKEN_META } from "../api.ts";
+import { type ActionRequest, type ConsoleRoutes, TOKEN_HEADER, TOKEN_META, TOKEN_STORAGE_KEY } from "../api.ts";
 
 type Route = keyof ConsoleRoutes;
 type PathOf<R extends Route> = R extends `${string} ${infer P}` ? P : never;
@@ -23,8 +23,18 @@ export class ApiError extends Error {
   }
 }
 
+/**
+ * The printed link's first opening puts the token in the shell's meta element: keep it, and take
+ * the one-time code out of the address bar (spent already, but no need to show it).
+ */
+export function adoptToken(): void {
+  const given = document.querySelector<HTMLMetaElement>(`meta[name="${TOKEN_META}"]`)?.content;
+  if (given) localStorage.setItem(TOKEN_STORAGE_KEY, given);
+  if (location.search) history.replaceState(null, "", `${location.pathname}${location.hash}`);
+}
+
 function token(): string {
-  return document.querySelector<HTMLMetaElement>(`meta[name="${TOKEN_META}"]`)?.content ?? "";
+  return localStorage.getItem(TOKEN_STORAGE_KEY) ?? "";
 }
 
 function pathOf<R extends Route>(route: R, params: Params<R>, query?: Record<string, string>): string {

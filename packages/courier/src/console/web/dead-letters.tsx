@@ -52,6 +52,11 @@ function JobPanel(props: {
           {job.dryRun ? "; nothing moved yet" : ""}
         </p>
       )}
+      {job.outcome ? (
+        <p class={`outcome${job.outcome.left > 0 ? " partial" : ""}`} data-testid="job-outcome">
+          {job.outcome.text}
+        </p>
+      ) : null}
       {job.dryRun && done && job.items && job.items.length > 0 ? (
         <table class="items">
           <caption>What the redrive would do</caption>
@@ -290,6 +295,12 @@ function MessagePanel(props: { consumer: string; messageId: string; onClose: () 
             </button>
           </div>
           <h4>Body</h4>
+          {detail.truncated ? (
+            <p class="note">
+              Showing the first {detail.truncated.shownChars.toLocaleString()} of{" "}
+              {detail.truncated.totalChars.toLocaleString()} characters.
+            </p>
+          ) : null}
           <pre class="body" data-testid="message-body">
             {detail.body}
           </pre>

@@ -3,7 +3,7 @@ import "./styles.css";
 import { render } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import type { Overview } from "../api.ts";
-import { get } from "./api-client.ts";
+import { adoptToken, get } from "./api-client.ts";
 import { DeadLettersView } from "./dead-letters.tsx";
 import { since } from "./format.ts";
 import { OverviewView } from "./overview.tsx";
@@ -103,6 +103,7 @@ function App() {
   );
 }
 
+adoptToken();
 const root = document.getElementById("app");
 if (root) {
   root.textContent = "";

@@ -3,7 +3,7 @@
  * to the DLQ), from the environment the CDK stack and the local run set through
  * `consumerEnvironment()`. Parsed at first use, so importing a handler module needs no environment.
  */
-import { z } from "zod";
+import * as z from "zod";
 import { parseEnv } from "../config.ts";
 import { RUNTIME_ENV as ENV } from "../runtime-env.ts";
 import { ConsumerConfigError } from "./errors.ts";

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { type Envelope, envelopeHeaderSchema } from "./envelope.ts";
 
 /** SNS message attributes are strings here: filter policies match on them. */

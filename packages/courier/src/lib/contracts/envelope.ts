@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { envelopeTraceSchema, type TraceContext } from "../trace/trace-context.ts";
 
 /**

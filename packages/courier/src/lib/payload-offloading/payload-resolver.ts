@@ -4,7 +4,7 @@
  * PermanentError with its reason (the runtime dead-letters the pointer as it came); a throttle or
  * an S3 outage is thrown as is, so the record is retried.
  */
-import { GetObjectCommand, type GetObjectCommandOutput, NoSuchKey, type S3Client } from "@aws-sdk/client-s3";
+import type { GetObjectCommandOutput, S3Client } from "@aws-sdk/client-s3";
 import {
   PayloadLocationRefusedError,
   PayloadMissingError,
@@ -43,6 +43,9 @@ export function createPayloadResolver(options: PayloadResolverOptions): PayloadR
         `payload declares ${declaredBytes} bytes, over this consumer's cap of ${maxBytes}; not read`,
       );
     }
+    // Loaded at the first pointer, not with the handler module: most consumers never see one, and
+    // the S3 client is ~20 ms of a cold start (bench/cold-start.bench.ts).
+    const { GetObjectCommand, NoSuchKey } = await import("@aws-sdk/client-s3");
     let response: GetObjectCommandOutput;
     try {
       response = await s3.send(new GetObjectCommand({ Bucket: pointer.bucket, Key: pointer.key }));

@@ -6,7 +6,7 @@
  * Python consumer with an extended client resolves courier's pointers, and courier resolves theirs.
  */
 import type { MessageAttributeValue } from "@aws-sdk/client-sns";
-import { z } from "zod";
+import * as z from "zod";
 import { MalformedPointerError } from "./errors.ts";
 
 /** The reserved attribute the current clients write and read: the payload's size, as a Number. */

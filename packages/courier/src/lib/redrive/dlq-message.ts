@@ -5,7 +5,7 @@
  * read messages through this one function, so they agree on every field.
  */
 import type { Message } from "@aws-sdk/client-sqs";
-import { z } from "zod";
+import * as z from "zod";
 import {
   FAILURE_ATTRIBUTE,
   type FailureReason,

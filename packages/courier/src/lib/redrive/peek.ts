@@ -63,6 +63,8 @@ export interface PeekedMessage {
   readonly attributes: Record<string, string>;
   /** When the message was first seen (sent or failed, whichever came first). */
   readonly firstSeenAt?: string;
+  /** A FIFO DLQ's MessageGroupId. */
+  readonly groupId?: string;
   /** True when the body and attributes were not kept (over `keepBytes`). */
   readonly bodyOmitted?: boolean;
 }
@@ -131,6 +133,7 @@ export async function peekDlq(options: PeekOptions): Promise<PeekResult> {
           body: keep ? body : "",
           attributes: keep ? attributes : {},
           ...(m.firstSeenAt ? { firstSeenAt: m.firstSeenAt.toISOString() } : {}),
+          ...(received.Attributes?.MessageGroupId ? { groupId: received.Attributes.MessageGroupId } : {}),
           ...(keep ? {} : { bodyOmitted: true }),
         });
       }

@@ -8,7 +8,7 @@
  * Parsing never throws: an incoming header that is not a valid traceparent starts a new trace.
  */
 import { randomFillSync, randomUUID } from "node:crypto";
-import { z } from "zod";
+import * as z from "zod";
 
 export interface TraceContext {
   /** W3C traceparent: `00-<32 hex trace id>-<16 hex parent id>-<2 hex flags>`. */

@@ -1,0 +1,531 @@
+/**
+ * Cold start: each consumer's Lambda bundle, built with the esbuild options the stack deploys with
+ * (`lambdaBundling` and `lambdaEsbuildOptions` from the package's cdk module: one definition), is
+ * loaded in a fresh Node.js process with the function's environment from the synthesized template,
+ * and timed from `import()` to the handler being ready, then through its first batch of one record.
+ * Beside them, in the same run: an empty handler and a plain Powertools handler doing the same kind
+ * of work (BatchProcessor, Logger, Metrics, Tracer with a captured SES client, the same zod schema).
+ *
+ * Rounds are paired and interleaved: every round runs each scenario once, in a rotated order, so a
+ * burst of load on the shared machine touches all of them alike; the ratio is the median of each
+ * round's ratio to the peer's time in that round. AWS calls are answered in the child process (the
+ * SDK client's `send` is replaced once the handler is ready, so the import is not warmed by it),
+ * fetch too; the endpoint is a closed loopback port, so a call that escaped the stub fails at once.
+ *
+ * Run alone: npx tsx bench/cold-start.bench.ts [--rounds N] [--profile] (COLD_START_ROUNDS=N)
+ * --profile also writes a --cpu-prof profile of the slowest consumer's import and prints its top
+ * functions by self time.
+ */
+import { fork } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import { mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { dirname, join, relative } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { parseArgs } from "node:util";
+import { App, type Stack } from "aws-cdk-lib";
+import * as lambda from "aws-cdk-lib/aws-lambda";
+import { build } from "esbuild";
+import { CourierStack } from "../cdk/stacks/courier-stack.ts";
+import {
+  lambdaBundling,
+  lambdaEsbuildOptions,
+  newestNodejsRuntime,
+} from "../packages/courier/src/cdk/bundled-function.ts";
+import { courierTopology } from "../src/topology.ts";
+import type { Benchmark, BenchResult, Row } from "./lib/benchmark.ts";
+import { percentile, round } from "./lib/stats.ts";
+
+const root = dirname(dirname(fileURLToPath(import.meta.url)));
+/** Inside the project, so the bundles' externals (@aws-sdk/*, sharp) resolve from its node_modules. */
+const workDir = join(root, "node_modules", ".cache", "courier-cold-start");
+const DEFAULT_ROUNDS = 15;
+
+interface Scenario {
+  readonly name: string;
+  readonly label: string;
+  readonly entry: string;
+  readonly nativeModules: readonly string[];
+  readonly environment: Record<string, string>;
+  readonly memoryMb: number;
+  /** The topic whose message the first batch carries; none for the empty handler. */
+  readonly topic?: string;
+}
+
+interface BuiltScenario extends Scenario {
+  readonly bundle: string;
+  readonly kib: number;
+  readonly largest: string;
+}
+
+interface ChildReport {
+  readonly importMs: number;
+  readonly firstBatchMs: number;
+  readonly failures: number;
+  readonly awsCalls: string[];
+}
+
+// ---- the function environments, from the synthesized template ----
+
+/** A stand-in for a value the template computes at deploy time (a Ref, a GetAtt, a Join). */
+function placeholder(name: string): string {
+  if (/QUEUE_URL$|_URL$/.test(name))
+    return `https://sqs.us-east-1.amazonaws.com/123456789012/${name.toLowerCase()}`;
+  if (/ARN$/.test(name))
+    return `arn:aws:secretsmanager:us-east-1:123456789012:secret:${name.toLowerCase()}-AbCdEf`;
+  if (/TABLE/.test(name)) return "courier-bench-table";
+  if (/BUCKET/.test(name)) return "courier-bench-bucket";
+  return `courier-bench-${name.toLowerCase()}`;
+}
+
+/** Each consumer's environment variables as the template sets them, deploy-time values stood in for. */
+function consumerEnvironments(): Map<string, Record<string, string>> {
+  process.env.CDK_VALIDATION = "false";
+  const app = new App({ context: { "aws:cdk:bundling-stacks": [] } });
+  const stack = new CourierStack(app, "courier-cold-start", {
+    settings: {
+      mailFrom: "Courier <no-reply@courier.example.com>",
+      verifyUrlBase: "https://app.courier.example.com/verify",
+      teamWebhookUrl: "https://hooks.courier.example.com/services/T000/B000",
+    },
+  });
+  const environments = new Map<string, Record<string, string>>();
+  for (const [name, consumerFunction] of Object.entries(stack.courier.consumerFunctions)) {
+    const cfn = consumerFunction.function.node.defaultChild as lambda.CfnFunction;
+    const resolved = (stack as Stack).resolve(cfn.environment) as { variables?: Record<string, unknown> };
+    const variables: Record<string, string> = {};
+    for (const [key, value] of Object.entries(resolved.variables ?? {})) {
+      variables[key] = typeof value === "string" ? value : placeholder(key);
+    }
+    environments.set(name, variables);
+  }
+  return environments;
+}
+
+// ---- bundles ----
+
+async function bundleScenario(scenario: Scenario): Promise<BuiltScenario> {
+  const options = lambdaEsbuildOptions(
+    lambdaBundling({
+      runtime: newestNodejsRuntime(),
+      architecture: lambda.Architecture.ARM_64,
+      nativeModules: scenario.nativeModules,
+    }),
+  );
+  const { outputFileName, ...esbuildOptions } = options;
+  const outdir = join(workDir, scenario.name);
+  await rm(outdir, { recursive: true, force: true });
+  const outfile = join(outdir, outputFileName);
+  const result = await build({
+    ...esbuildOptions,
+    entryPoints: [scenario.entry],
+    outfile,
+    metafile: true,
+    logLevel: "silent",
+    // This repository resolves @courier-queue/courier to its sources (the exports map's
+    // courier-source condition); installed from the tarball the same code comes from dist/.
+    conditions: ["courier-source"],
+  });
+  const output = result.metafile.outputs[relative(process.cwd(), outfile)];
+  const bytes = output?.bytes ?? 0;
+  const byPackage = new Map<string, number>();
+  for (const [input, { bytesInOutput }] of Object.entries(output?.inputs ?? {})) {
+    const match = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(input);
+    const name = match?.[1] ?? (input.includes("packages/courier/") ? "courier" : "app");
+    byPackage.set(name, (byPackage.get(name) ?? 0) + bytesInOutput);
+  }
+  const largest = [...byPackage.entries()]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 4)
+    .map(([name, b]) => `${name} ${round(b / 1024, 0)}`)
+    .join(", ");
+  return { ...scenario, bundle: outfile, kib: round(bytes / 1024, 0), largest };
+}
+
+// ---- the first batch ----
+
+function envelope(type: string, data: unknown): string {
+  return JSON.stringify({
+    eventId: randomUUID(),
+    type,
+    version: 1,
+    occurredAt: new Date().toISOString(),
+    producer: "cold-start-bench",
+    data,
+  });
+}
+
+const now = new Date().toISOString();
+const messages: Record<string, () => string> = {
+  "account-signups": () =>
+    envelope("NewAccount", {
+      accountId: "acct-1",
+      email: "ada@example.com",
+      displayName: "Ada Lovelace",
+      phone: "+14155550123",
+      locale: "en-US",
+      createdAt: now,
+    }),
+  "image-uploads": () =>
+    envelope("ImageUploaded", {
+      imageId: "img-1",
+      bucket: "courier-bench-bucket",
+      key: "originals/img-1",
+      contentType: "image/jpeg",
+      byteSize: 1000,
+      uploadedBy: "acct-1",
+      uploadedAt: now,
+    }),
+  "password-resets": () =>
+    envelope("PasswordResetRequested", { accountId: "acct-1", email: "ada@example.com", requestedAt: now }),
+  "account-exports": () =>
+    envelope("AccountExportRequested", {
+      exportId: randomUUID(),
+      accountId: "acct-1",
+      requestedAt: now,
+      account: { email: "ada@example.com", displayName: "Ada Lovelace", locale: "en-US", createdAt: now },
+      items: [],
+    }),
+};
+
+function sqsEvent(topic: string | undefined): unknown {
+  const body = topic
+    ? JSON.stringify({
+        Type: "Notification",
+        MessageId: randomUUID(),
+        TopicArn: `arn:aws:sns:us-east-1:123456789012:${topic}`,
+        Message: messages[topic]?.() ?? "{}",
+        Timestamp: now,
+        SequenceNumber: topic === "password-resets" ? "10000000000000000001" : undefined,
+      })
+    : "{}";
+  const fifo = topic === "password-resets";
+  return {
+    Records: [
+      {
+        messageId: randomUUID(),
+        receiptHandle: "bench-receipt",
+        body,
+        attributes: {
+          ApproximateReceiveCount: "1",
+          SentTimestamp: String(Date.now()),
+          SenderId: "bench",
+          ApproximateFirstReceiveTimestamp: String(Date.now()),
+          ...(fifo ? { MessageGroupId: "acct-1", MessageDeduplicationId: "d1", SequenceNumber: "1" } : {}),
+        },
+        messageAttributes: {},
+        md5OfBody: "",
+        eventSource: "aws:sqs",
+        eventSourceARN: `arn:aws:sqs:us-east-1:123456789012:bench${fifo ? ".fifo" : ""}`,
+        awsRegion: "us-east-1",
+      },
+    ],
+  };
+}
+
+// ---- the child: one fresh process per measurement ----
+
+/** Runs in the child: times the import and the first batch, answers AWS calls and fetch in-process. */
+const RUNNER = `
+import { createRequire } from "node:module";
+import { readFileSync, readdirSync, existsSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { pathToFileURL } from "node:url";
+const [bundle, eventFile] = process.argv.slice(2);
+const event = JSON.parse(readFileSync(eventFile, "utf8"));
+const t0 = performance.now();
+const mod = await import(pathToFileURL(bundle).href);
+const handler = mod.handler;
+if (typeof handler !== "function") throw new Error("no handler export");
+const t1 = performance.now();
+const awsCalls = [];
+const answers = {
+  GetSecretValueCommand: () => ({ SecretString: "k".repeat(64), Name: "bench", ARN: "arn:bench" }),
+  SendEmailCommand: () => ({ MessageId: "bench-email" }),
+  PublishCommand: () => ({ MessageId: "bench-sns" }),
+  PutObjectCommand: () => ({ ETag: '"bench"' }),
+};
+function answer(command) {
+  const name = command.constructor.name;
+  awsCalls.push(name);
+  const entries = command.input?.Entries;
+  if (Array.isArray(entries)) return { Successful: entries.map((e) => ({ Id: e.Id, MessageId: "m" })), Failed: [] };
+  if (name === "HeadObjectCommand" || name === "GetObjectCommand") {
+    const error = new Error("NotFound"); error.name = name === "GetObjectCommand" ? "NoSuchKey" : "NotFound";
+    error.$metadata = { httpStatusCode: 404 }; throw error;
+  }
+  return (answers[name] ?? (() => ({})))();
+}
+// Every copy of the SDK's Client class the bundle's external clients load.
+const source = readFileSync(bundle, "utf8");
+const clients = new Set([...source.matchAll(/"(@aws-sdk\\/client-[a-z0-9-]+)"/g)].map((m) => m[1]));
+clients.add("@aws-sdk/client-sqs");
+const bundleRequire = createRequire(bundle);
+for (const client of clients) {
+  try {
+    const clientRequire = createRequire(bundleRequire.resolve(client));
+    const { Client } = clientRequire("@smithy/core/client");
+    Client.prototype.send = async function (command) { return { $metadata: {}, ...answer(command) }; };
+  } catch {}
+}
+globalThis.fetch = async () => { awsCalls.push("fetch"); return new Response("ok", { status: 200 }); };
+const context = {
+  functionName: process.env.AWS_LAMBDA_FUNCTION_NAME, functionVersion: "$LATEST",
+  invokedFunctionArn: "arn:aws:lambda:us-east-1:123456789012:function:bench", memoryLimitInMB: "256",
+  awsRequestId: "bench-request", logGroupName: "bench", logStreamName: "bench",
+  getRemainingTimeInMillis: () => 30000, callbackWaitsForEmptyEventLoop: true,
+  done() {}, fail() {}, succeed() {},
+};
+const result = await handler(event, context);
+const t2 = performance.now();
+process.send({ importMs: t1 - t0, firstBatchMs: t2 - t1, failures: result?.batchItemFailures?.length ?? 0, awsCalls });
+process.disconnect();
+`;
+
+function lambdaEnvironment(scenario: BuiltScenario): NodeJS.ProcessEnv {
+  return {
+    PATH: process.env.PATH,
+    LANG: "en_US.UTF-8",
+    TZ: ":UTC",
+    AWS_REGION: "us-east-1",
+    AWS_DEFAULT_REGION: "us-east-1",
+    AWS_ACCESS_KEY_ID: "ASIABENCH",
+    AWS_SECRET_ACCESS_KEY: "bench",
+    AWS_SESSION_TOKEN: "bench",
+    // A closed loopback port: a call that escapes the stub fails at once, and nothing leaves.
+    AWS_ENDPOINT_URL: "http://127.0.0.1:9",
+    AWS_LAMBDA_FUNCTION_NAME: scenario.name,
+    AWS_LAMBDA_FUNCTION_VERSION: "$LATEST",
+    AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(scenario.memoryMb),
+    AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${scenario.name}`,
+    AWS_LAMBDA_LOG_STREAM_NAME: "bench",
+    AWS_EXECUTION_ENV: `AWS_Lambda_${newestNodejsRuntime().name}`,
+    AWS_LAMBDA_INITIALIZATION_TYPE: "on-demand",
+    LAMBDA_TASK_ROOT: dirname(scenario.bundle),
+    // Active tracing: a sampled invocation; the X-Ray daemon address is a closed loopback port.
+    _X_AMZN_TRACE_ID: "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1",
+    AWS_XRAY_DAEMON_ADDRESS: "127.0.0.1:9",
+    AWS_XRAY_CONTEXT_MISSING: "LOG_ERROR",
+    ...scenario.environment,
+  };
+}
+
+async function runChild(scenario: BuiltScenario, extraArgs: string[] = []): Promise<ChildReport> {
+  const eventFile = join(workDir, `${scenario.name}.event.json`);
+  return new Promise((resolve, reject) => {
+    const child = fork(join(workDir, "runner.mjs"), [scenario.bundle, eventFile], {
+      env: lambdaEnvironment(scenario),
+      execArgv: extraArgs,
+      stdio: ["ignore", "ignore", "pipe", "ipc"],
+    });
+    let report: ChildReport | undefined;
+    let stderr = "";
+    child.stderr?.on("data", (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    child.on("message", (message) => {
+      report = message as ChildReport;
+    });
+    child.on("error", reject);
+    child.on("exit", (code) => {
+      if (report) resolve(report);
+      else reject(new Error(`${scenario.name}: child exited ${code}: ${stderr.slice(-2000)}`));
+    });
+  });
+}
+
+// ---- the profile ----
+
+interface CpuProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  children?: number[];
+}
+interface CpuProfile {
+  nodes: CpuProfileNode[];
+  samples: number[];
+  timeDeltas: number[];
+}
+
+/** The functions with the most self time in a --cpu-prof profile, by file. */
+async function profileTop(scenario: BuiltScenario, count = 12): Promise<string[]> {
+  const dir = join(workDir, "profile");
+  await rm(dir, { recursive: true, force: true });
+  await mkdir(dir, { recursive: true });
+  await runChild(scenario, ["--cpu-prof", `--cpu-prof-dir=${dir}`, "--cpu-prof-interval=100"]);
+  const file = (await readdir(dir)).find((f) => f.endsWith(".cpuprofile"));
+  if (!file) return ["no profile written"];
+  const profile = JSON.parse(await readFile(join(dir, file), "utf8")) as CpuProfile;
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const selfUs = new Map<number, number>();
+  profile.samples.forEach((id, i) => {
+    selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
+  });
+  const parentOf = new Map<number, number>();
+  for (const node of profile.nodes) for (const child of node.children ?? []) parentOf.set(child, node.id);
+  const where = (url: string) =>
+    url.replace(/^.*node_modules\/\.cache\/courier-cold-start\//, "").replace(/^.*node_modules\//, "");
+  /** The package (or the bundle) nearest the sampled frame on its stack: who asked for the work. */
+  const owner = (id: number): string => {
+    for (let cur: number | undefined = id; cur !== undefined; cur = parentOf.get(cur)) {
+      const url = byId.get(cur)?.callFrame.url ?? "";
+      if (url.includes("/courier-cold-start/"))
+        return "the bundle's own code (minified, incl. node builtins it loads)";
+      const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url)?.[1];
+      if (pkg) return `${pkg} (external, loaded from node_modules)`;
+    }
+    return "Node.js startup and loader";
+  };
+  const byFunction = new Map<string, number>();
+  const byOwner = new Map<string, number>();
+  let total = 0;
+  for (const [id, us] of selfUs) {
+    const frame = byId.get(id)?.callFrame;
+    if (!frame) continue;
+    total += us;
+    const key = `${frame.functionName || "(anonymous)"} ${frame.url ? `${where(frame.url)}:${frame.lineNumber + 1}` : ""}`;
+    byFunction.set(key, (byFunction.get(key) ?? 0) + us);
+    const by = owner(id);
+    byOwner.set(by, (byOwner.get(by) ?? 0) + us);
+  }
+  const top = (map: Map<string, number>, n: number) =>
+    [...map.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, n)
+      .map(([key, us]) => `${round(us / 1000, 1)} ms (${round((us / total) * 100, 0)} %) ${key}`);
+  return [
+    `profile of ${scenario.name}'s cold start (--cpu-prof, whole process, ${round(total / 1000, 0)} ms sampled), self time by function:`,
+    ...top(byFunction, count),
+    "the same samples by the code that asked for them (nearest package on the stack):",
+    ...top(byOwner, 6),
+  ];
+}
+
+// ---- the run ----
+
+function median(values: number[]): number {
+  return percentile(values, 50);
+}
+
+export async function coldStart(options: { rounds: number; profile: boolean; log: (line: string) => void }) {
+  const { log } = options;
+  await mkdir(workDir, { recursive: true });
+  await writeFile(join(workDir, "runner.mjs"), RUNNER);
+  const environments = consumerEnvironments();
+  const scenarios: Scenario[] = [
+    {
+      name: "empty",
+      label: "empty handler",
+      entry: join(workDir, "empty-handler.ts"),
+      nativeModules: [],
+      environment: { NODE_OPTIONS: "--enable-source-maps" },
+      memoryMb: 256,
+    },
+    {
+      name: "powertools-peer",
+      label:
+        "Powertools peer: BatchProcessor + Logger + Metrics + Tracer + the NewAccount zod schema (baseline)",
+      entry: join(root, "bench", "package-fixtures", "powertools-peer.ts"),
+      nativeModules: [],
+      environment: { NODE_OPTIONS: "--enable-source-maps", POWERTOOLS_SERVICE_NAME: "verification-email" },
+      memoryMb: 256,
+      topic: "account-signups",
+    },
+  ];
+  await writeFile(
+    join(workDir, "empty-handler.ts"),
+    "export const handler = async () => ({ batchItemFailures: [] });\n",
+  );
+  for (const [name, consumer] of Object.entries(courierTopology.consumers)) {
+    scenarios.push({
+      name,
+      label: name,
+      entry: join(root, consumer.handlerEntry),
+      nativeModules: consumer.needs?.nodeModules ?? [],
+      environment: environments.get(name) ?? {},
+      memoryMb: consumer.memoryMb,
+      topic: consumer.topic,
+    });
+  }
+  const built: BuiltScenario[] = [];
+  for (const scenario of scenarios) {
+    built.push(await bundleScenario(scenario));
+    await writeFile(join(workDir, `${scenario.name}.event.json`), JSON.stringify(sqsEvent(scenario.topic)));
+  }
+  log(`cold-start: ${built.length} bundles built; ${options.rounds} interleaved rounds`);
+
+  const samples = new Map<string, ChildReport[]>(built.map((s) => [s.name, []]));
+  // One unmeasured warm-up round: the first processes pay for the page cache.
+  for (const scenario of built) await runChild(scenario);
+  for (let r = 0; r < options.rounds; r++) {
+    const order = built.map((_, i) => built[(i + r) % built.length] as BuiltScenario);
+    for (const scenario of order) samples.get(scenario.name)?.push(await runChild(scenario));
+    log(`cold-start: round ${r + 1}/${options.rounds}`);
+  }
+
+  const peer = samples.get("powertools-peer") ?? [];
+  const rows: Row[] = built.map((scenario) => {
+    const runs = samples.get(scenario.name) ?? [];
+    const ratios = runs.map((run, i) => run.importMs / (peer[i]?.importMs ?? Number.NaN));
+    const first = runs[0];
+    return {
+      function: scenario.label,
+      "bundle KiB": scenario.kib,
+      "import ms (median)": round(median(runs.map((r) => r.importMs)), 1),
+      "import ms (p90)": round(
+        percentile(
+          runs.map((r) => r.importMs),
+          90,
+        ),
+        1,
+      ),
+      "import vs peer": round(median(ratios), 2),
+      "first batch ms (median)": round(median(runs.map((r) => r.firstBatchMs)), 1),
+      "first batch: failed / AWS calls": first
+        ? `${first.failures} / ${first.awsCalls.length > 0 ? first.awsCalls.join(" ") : "none"}`
+        : "",
+      "largest in bundle (KiB)": scenario.largest,
+    };
+  });
+  const notes = [
+    `${options.rounds} rounds after one warm-up round; each round starts every scenario once in a fresh Node.js ${process.version} process, in a rotated order. "import vs peer" is the median of the per-round ratios.`,
+    "Bundles: lambdaEsbuildOptions(lambdaBundling(...)) from packages/courier/src/cdk/bundled-function.ts, the options BundledFunction deploys (minified ESM, source maps, node26 target, @aws-sdk/* and native modules external), with this repository's courier-source condition.",
+    "Environment: the function's variables from the synthesized template (NODE_OPTIONS=--enable-source-maps among them; deploy-time values stood in for), Lambda's own (function name, region, a sampled _X_AMZN_TRACE_ID), an endpoint on a closed loopback port; AWS SDK send and fetch answered in-process after the import. thumbnails' first batch finds no original (HeadObject 404) and dead-letters it.",
+  ];
+  if (options.profile) {
+    const slowest = built
+      .filter((s) => s.name !== "empty" && s.name !== "powertools-peer")
+      .sort(
+        (a, b) =>
+          median((samples.get(b.name) ?? []).map((r) => r.importMs)) -
+          median((samples.get(a.name) ?? []).map((r) => r.importMs)),
+      )[0];
+    if (slowest) notes.push(...(await profileTop(slowest)));
+  }
+  return { rows, notes };
+}
+
+export const benchmark: Benchmark = {
+  name: "cold-start",
+  description:
+    "each consumer's Lambda bundle as the stack builds it: size, import to handler ready, first batch, beside an empty handler and a plain Powertools handler, in fresh processes",
+  usesLocalStack: false,
+  async run(context): Promise<BenchResult> {
+    const rounds =
+      Number(process.env.COLD_START_ROUNDS) || (context.messages ? context.messages : DEFAULT_ROUNDS);
+    return coldStart({ rounds, profile: true, log: context.log });
+  },
+};
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
+  const { values } = parseArgs({
+    options: { rounds: { type: "string" }, profile: { type: "boolean", default: false } },
+  });
+  const rounds = Number(values.rounds ?? process.env.COLD_START_ROUNDS) || DEFAULT_ROUNDS;
+  const result = await coldStart({
+    rounds,
+    profile: values.profile ?? false,
+    log: (line) => process.stderr.write(`${line}\n`),
+  });
+  console.table(result.rows);
+  for (const note of result.notes) console.log(note);
+}
