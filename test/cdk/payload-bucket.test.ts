@@ -94,7 +94,7 @@ describe("payload bucket", () => {
     expect(readers).toEqual(["account-export"]);
   });
 
-  it("GIVEN image-uploads offloads WHEN synthesized THEN the bucket is SSE-encrypted, private, and expires payloads after DLQ retention + 1 day", () => {
+  it("GIVEN image-uploads offloads WHEN synthesized THEN the bucket is SSE-encrypted, private, and expires every payload (an orphan too) a day after the longest chain of pointers", () => {
     const bucket = props(json, bucketId);
     expect(bucket.BucketEncryption).toEqual({
       ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: "AES256" } }],
@@ -108,7 +108,11 @@ describe("payload bucket", () => {
     const rules = (
       bucket.LifecycleConfiguration as { Rules: Array<{ Id: string; ExpirationInDays?: number }> }
     ).Rules;
-    expect(rules.find((r) => r.Id === "expire-payloads")?.ExpirationInDays).toBe(DLQ_RETENTION_DAYS + 1);
+    // 4 stays (the first and one per allowed redrive, 3) of queue retention (4) plus DLQ retention (14), + 1.
+    const rule = rules.find((r) => r.Id === "expire-payloads") as Record<string, unknown> | undefined;
+    expect(rule?.ExpirationInDays).toBe(4 * (4 + DLQ_RETENTION_DAYS) + 1);
+    // No filter: nothing (a tag, a prefix) keeps an object past it.
+    expect(rule?.TagFilters ?? rule?.Prefix ?? rule?.Filter).toBeUndefined();
     expect(parseJoinedJson(json.Outputs?.CourierManifest?.Value)).toMatchObject({
       payloadBucket: { Ref: bucketId },
     });

@@ -81,6 +81,8 @@ beforeAll(() => {
     const app = new App({ outdir });
     new BundledFunction(new Stack(app, "courier-secrets-bundle"), "VerificationEmail", {
       entry: fileURLToPath(new URL(`../../${consumers["verification-email"].handlerEntry}`, import.meta.url)),
+      // The handler imports the package's sources here, as the example's stack bundles it.
+      bundling: { esbuildArgs: { "--conditions": "courier-source" } },
     });
     const assembly = app.synth();
     const assets = readdirSync(assembly.directory).filter((d) => d.startsWith("asset."));

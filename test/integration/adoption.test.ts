@@ -239,6 +239,23 @@ describe("a team adopts courier from the packed tarball", () => {
   );
 
   it(
+    "runs the project's own consumer tests with the installed test kit (node --test, no LocalStack)",
+    async () => {
+      const tested = await timedPhase("node --test", () =>
+        run(process.execPath, ["--test", "--test-reporter=tap", "test/"], {
+          cwd: project,
+          env: childEnv(),
+          timeoutMs: PHASE_TIMEOUT_MS,
+        }),
+      );
+      expect(tested.code, describeRun("node --test test/", tested)).toBe(0);
+      expect(tested.stdout).toMatch(/# pass 4\b/);
+      expect(tested.stdout).toMatch(/# fail 0\b/);
+    },
+    PHASE_TIMEOUT_MS,
+  );
+
+  it(
     "bundles a handler as the construct does, with no CDK, no CLI and no example code in it",
     async () => {
       const esbuild = (await import(

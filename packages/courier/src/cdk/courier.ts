@@ -39,6 +39,7 @@ import {
 } from "../lib/publisher/size.ts";
 import { DEFAULT_MAX_REDRIVES } from "../lib/redrive/selective.ts";
 import { alarmThresholds, type ConsumerSpec, type TopologySpec } from "../topology/topology.ts";
+import { payloadExpirationDays } from "../topology/payload-lifetime.ts";
 import { DLQ_RETENTION_DAYS, isRaisedTopic, topologyProblems } from "../topology/topology-problems.ts";
 import { type AlarmNotificationSettings, AlarmTopic } from "./alarm-topic.ts";
 import { newestNodejsRuntime, runtimeProblem } from "./bundled-function.ts";
@@ -204,10 +205,18 @@ export class Courier<Topic extends string = string, Consumer extends string = st
     const usesStackBucket = topicNames.some((name) =>
       payloadLocationSpecs(name, topology.topics[name]).some((l) => l.bucketName === undefined),
     );
-    // A day past the DLQ retention: a pointer dead-lettered and redriven at the last moment still resolves.
+    // Past the longest chain of pointers (dead-letter copies and redrives are new messages, each
+    // with a full retention): a pointer dead-lettered and redriven late still resolves.
     this.payloadBucket = usesStackBucket
       ? new PayloadBucket(this, "PayloadBucket", {
-          expirationDays: DLQ_RETENTION_DAYS + 1,
+          expirationDays: payloadExpirationDays({
+            queueRetentionDays: Math.max(
+              0,
+              ...consumerNames.map((name) => topology.consumers[name].retentionDays),
+            ),
+            dlqRetentionDays: DLQ_RETENTION_DAYS,
+            maxRedrives: props.redrive?.maxRedrives ?? DEFAULT_MAX_REDRIVES,
+          }),
           longestRetentionDays: DLQ_RETENTION_DAYS,
         })
       : undefined;

@@ -6,9 +6,10 @@ import { InvalidConstructPropsError } from "./errors.ts";
 
 export interface PayloadBucketProps {
   /**
-   * Days an offloaded payload is kept. It must outlive every message that points to it, so it
-   * exceeds the longest DLQ retention: a message expires from a DLQ at most that long after it
-   * was first enqueued, and a redriven pointer must still resolve until then.
+   * Days an offloaded payload is kept. It must outlive every message that points to it: each
+   * dead-letter copy and each redrive is a new message with a whole retention of its own, so the
+   * Courier construct passes `payloadExpirationDays` (the longest chain, topology/payload-lifetime.ts).
+   * At least above the longest queue or DLQ retention.
    */
   readonly expirationDays: number;
   /** The longest retention of any queue or DLQ that may hold a pointer. */
