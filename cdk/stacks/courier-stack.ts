@@ -34,6 +34,7 @@ import {
   UPLOADS_BUCKET_OUTPUT,
   VERIFICATION_SECRET_OUTPUT,
 } from "../../src/app/deployment/example-outputs.ts";
+import { EXPORTS_PREFIX } from "../../src/app/exports/export-file.ts";
 import { AUDIT_PARTITION_KEY, AUDIT_SORT_KEY } from "../../src/app/security-audit/audit-table.ts";
 import { SMS_CAP_METRIC, validateSmsCap } from "../../src/app/signup/sms-cap.ts";
 import { courierTopology, exampleNeeds } from "../../src/topology.ts";
@@ -54,6 +55,11 @@ export interface CourierStackProps extends StackProps {
   readonly topology?: TopologySpec;
   /** What the example's consumers need beyond the construct's grants. @default exampleNeeds */
   readonly needs?: Readonly<Record<string, ExampleNeeds>>;
+  /**
+   * Days an account's export file is kept under exports/ (it is a copy of the account's personal
+   * data, for its owner to download soon after asking). @default 7
+   */
+  readonly exportExpirationDays?: number;
 }
 
 export class CourierStack extends Stack {
@@ -82,6 +88,13 @@ export class CourierStack extends Stack {
       ...exampleNeedsProblems(topology.consumers, needs),
     ];
     if (problems.length > 0) throw new InvalidConstructPropsError(this, "needs", problems.join("; "));
+    const exportExpirationDays = props.exportExpirationDays ?? 7;
+    if (!Number.isInteger(exportExpirationDays) || exportExpirationDays < 1)
+      throw new InvalidConstructPropsError(
+        this,
+        "exportExpirationDays",
+        `exportExpirationDays must be a whole number of days, at least 1 (got ${exportExpirationDays})`,
+      );
     this.settings = props.settings;
     this.needs = needs;
 
@@ -108,6 +121,8 @@ export class CourierStack extends Stack {
       objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
       lifecycleRules: [
         { id: "abort-incomplete-multipart-uploads", abortIncompleteMultipartUploadAfter: Duration.days(1) },
+        // Export files are copies of personal data: they go, the originals stay.
+        { id: "expire-exports", prefix: EXPORTS_PREFIX, expiration: Duration.days(exportExpirationDays) },
       ],
       // Originals are user data: deleting the stack must not delete them.
       removalPolicy: RemovalPolicy.RETAIN,

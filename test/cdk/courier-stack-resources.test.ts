@@ -5,11 +5,13 @@
  * A circular reference (a DLQ naming its source queue by Ref) needs no test of its own:
  * Template.fromStack refuses a template with a dependency cycle, so every CDK test file fails on one.
  */
-import { Match } from "aws-cdk-lib/assertions";
+import { Match, Template } from "aws-cdk-lib/assertions";
+import { CourierStack } from "../../cdk/stacks/courier-stack.ts";
 import { beforeAll, describe, expect, it } from "vitest";
 import { isOrderedTopic, type TopicSpec } from "../../packages/courier/src/topology/topology.ts";
 import { consumerNames, consumers, exampleNeeds, topics } from "../../src/topology.ts";
 import {
+  appWithoutBundling,
   type CfnTemplate,
   logicalId,
   parseJoinedJson,
@@ -17,6 +19,7 @@ import {
   resourcesOfType,
   type SynthesizedCourier,
   synthCourierStack,
+  TEST_SETTINGS,
 } from "./fixtures.ts";
 
 const STACK_NAME = "courier-resources-test";
@@ -122,7 +125,7 @@ describe("GIVEN the synthesized stack", () => {
       expect(bucket()?.Properties?.VersioningConfiguration).toBeUndefined();
     });
 
-    it("THEN incomplete multipart uploads are aborted after one day", () => {
+    it("THEN incomplete multipart uploads are aborted after one day, and export files (never originals) expire after 7 days", () => {
       expect(bucket()?.Properties?.LifecycleConfiguration).toEqual({
         Rules: [
           {
@@ -130,8 +133,30 @@ describe("GIVEN the synthesized stack", () => {
             AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 },
             Status: "Enabled",
           },
+          { Id: "expire-exports", Prefix: "exports/", ExpirationInDays: 7, Status: "Enabled" },
         ],
       });
+    });
+
+    it("GIVEN exportExpirationDays WHEN synthesized THEN export files expire after that many days; a fraction or 0 fails synth", () => {
+      const withDays = (days: number) =>
+        new CourierStack(appWithoutBundling(), "courier-export-expiry", {
+          settings: TEST_SETTINGS,
+          exportExpirationDays: days,
+        });
+      const rules = Template.fromStack(withDays(30)).findResources("AWS::S3::Bucket", {
+        Properties: {
+          LifecycleConfiguration: { Rules: Match.arrayWith([Match.objectLike({ Id: "expire-exports" })]) },
+        },
+      });
+      const [uploads] = Object.values(rules);
+      expect(
+        (
+          uploads?.Properties.LifecycleConfiguration.Rules as Array<{ Id: string; ExpirationInDays?: number }>
+        ).find((r) => r.Id === "expire-exports")?.ExpirationInDays,
+      ).toBe(30);
+      expect(() => withDays(0)).toThrow(/exportExpirationDays must be a whole number/);
+      expect(() => withDays(1.5)).toThrow(/exportExpirationDays must be a whole number/);
     });
 
     it("THEN deleting the stack keeps it and its originals", () => {

@@ -1,6 +1,7 @@
 import { HeadObjectCommand, PutObjectCommand, S3Client, S3ServiceException } from "@aws-sdk/client-s3";
 import { mockClient } from "aws-sdk-client-mock";
-import { beforeEach, describe, expect, it, vi } from "vitest";
+import sharp from "sharp";
+import { beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { ZodError } from "zod";
 import type { ImageUploadedV1 } from "../../src/app/contracts/index.ts";
 import { UploadNotFoundError, UploadPublishError } from "../../src/app/images/errors.ts";
@@ -13,7 +14,13 @@ import {
 const BUCKET = "uploads-test";
 const s3Mock = mockClient(S3Client);
 const s3 = new S3Client({ region: "us-east-1" });
-const body = new Uint8Array([0xff, 0xd8, 0xff, 0xe0, 1, 2, 3, 4]);
+/** A real JPEG: the stored type is what sharp finds in the bytes. */
+let body: Uint8Array;
+beforeAll(async () => {
+  body = await sharp({ create: { width: 4, height: 4, channels: 3, background: "#888" } })
+    .jpeg()
+    .toBuffer();
+});
 const now = () => new Date("2025-06-01T12:00:00.000Z");
 
 /** Records publishes and the order of S3 writes and publishes in one list. */
@@ -72,7 +79,7 @@ describe("storeUpload", () => {
     });
   });
 
-  it("GIVEN an upload WHEN stored THEN the object has its content type and server-side encryption", async () => {
+  it("GIVEN JPEG bytes claimed as image/png WHEN stored THEN the object has the detected type (image/jpeg) and server-side encryption", async () => {
     s3Mock.on(PutObjectCommand).resolves({});
     const { publisher } = recordingPublisher([]);
 
@@ -90,7 +97,7 @@ describe("storeUpload", () => {
     expect(put).toMatchObject({
       Bucket: BUCKET,
       Key: "originals/img-1",
-      ContentType: "image/png",
+      ContentType: "image/jpeg",
       ServerSideEncryption: "AES256",
     });
   });
@@ -150,6 +157,30 @@ describe("storeUpload", () => {
       storeUpload({ s3, publisher, bucket: BUCKET, body, contentType: "jpeg please", uploadedBy: "u" }),
     ).rejects.toBeInstanceOf(ZodError);
     expect(s3Mock.calls()).toHaveLength(0);
+  });
+});
+
+describe("storeUpload and the client's claimed type", () => {
+  it("GIVEN SVG bytes claimed as image/svg+xml WHEN stored THEN the object and the message say application/octet-stream (failure mode: a client-chosen document type kept)", async () => {
+    s3Mock.on(PutObjectCommand).resolves({});
+    const { publisher, published } = recordingPublisher([]);
+    const svg = new TextEncoder().encode(
+      '<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>',
+    );
+
+    await storeUpload({
+      s3,
+      publisher,
+      bucket: BUCKET,
+      body: svg,
+      contentType: "image/svg+xml",
+      uploadedBy: "u",
+    });
+
+    expect(s3Mock.commandCalls(PutObjectCommand)[0]?.args[0].input.ContentType).toBe(
+      "application/octet-stream",
+    );
+    expect(published[0]?.contentType).toBe("application/octet-stream");
   });
 });
 

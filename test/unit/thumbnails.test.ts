@@ -146,6 +146,18 @@ describe("makeThumbnails", () => {
   });
 });
 
+describe("makeThumbnails and the message's key", () => {
+  it("GIVEN a message whose key names another object WHEN processed THEN only originals/<imageId> is read (failure mode: the message chose what the function reads)", async () => {
+    s3Mock.on(GetObjectCommand).resolves(objectWith(await solid(200, 150).jpeg().toBuffer()));
+    s3Mock.on(HeadObjectCommand).rejects(s3Error("NotFound", 404));
+    s3Mock.on(PutObjectCommand).resolves({});
+    await makeThumbnails(deps, upload({ key: "exports/someone-else.json" }));
+    expect(s3Mock.commandCalls(GetObjectCommand).map((c) => c.args[0].input.Key)).toEqual([
+      "originals/img-1",
+    ]);
+  });
+});
+
 describe("makeThumbnails on permanent failures", () => {
   it("GIVEN the original is missing (NoSuchKey) WHEN processed THEN it is a PermanentError naming the missing object", async () => {
     s3Mock.on(GetObjectCommand).rejects(s3Error("NoSuchKey", 404));

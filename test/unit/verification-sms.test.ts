@@ -69,3 +69,35 @@ describe("verification-sms", () => {
     await expect(sendVerificationSms(deps(), signup())).rejects.not.toBeInstanceOf(PermanentError);
   });
 });
+
+describe("verification-sms error text", () => {
+  beforeEach(() => {
+    sns.reset();
+  });
+
+  it("GIVEN SNS refuses with a message quoting the number WHEN handled THEN the reason carries it masked (failure mode: a phone number in DLQ reasons and logs)", async () => {
+    sns
+      .on(PublishCommand)
+      .rejects(
+        new InvalidParameterException({
+          message: "Invalid parameter: PhoneNumber +14155550123 is not valid",
+          $metadata: {},
+        }),
+      );
+    const error = (await sendVerificationSms(deps(), signup()).catch((e: unknown) => e)) as Error;
+    expect(error).toBeInstanceOf(SmsRejectedError);
+    expect(error.message).not.toContain("4155550123");
+    expect(error.message).toContain("•••••••••23");
+    expect(String((error.cause as Error).message)).not.toContain("4155550123");
+  });
+
+  it("GIVEN a retryable SNS error quoting the number in another grouping WHEN handled THEN it is rethrown as is, the number masked", async () => {
+    const throttled = Object.assign(new Error("Rate exceeded for 1 (415) 555-0123"), {
+      name: "ThrottlingException",
+    });
+    sns.on(PublishCommand).rejects(throttled);
+    const error = (await sendVerificationSms(deps(), signup()).catch((e: unknown) => e)) as Error;
+    expect(error.name).toBe("ThrottlingException");
+    expect(error.message).not.toMatch(/555.?0123/);
+  });
+});

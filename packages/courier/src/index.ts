@@ -83,6 +83,7 @@ export {
   PublisherError,
   PublishFailedError,
   type PublishOptions,
+  ReservedAttributeError,
   UnknownTopicError,
 } from "./lib/publisher/index.ts";
 export { messageGroupIdFor } from "./lib/publisher/ordering.ts";

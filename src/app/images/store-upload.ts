@@ -20,6 +20,7 @@ import {
 } from "@aws-sdk/client-s3";
 import type { TraceContext } from "@courier-queue/courier";
 import { type ImageUploadedV1, imageUploadedDataV1 } from "../contracts/index.ts";
+import { detectImageType } from "./detect-type.ts";
 import { UploadNotFoundError, UploadPublishError } from "./errors.ts";
 import { originalKey } from "./keys.ts";
 import { isMissingObject } from "./s3-errors.ts";
@@ -55,7 +56,10 @@ export interface StoreUploadInput {
   /** Defaults to a random UUID. Reusing one replaces that original; its renditions follow the new ETag. */
   readonly imageId?: string;
   readonly body: Uint8Array;
-  /** The uploader's claim, e.g. image/jpeg; the consumer sniffs the real format itself. */
+  /**
+   * The uploader's claim, e.g. image/jpeg. Not stored: the original and the message carry the type
+   * sharp detects in the bytes (detect-type.ts), and the consumer sniffs the format itself.
+   */
   readonly contentType: string;
   readonly uploadedBy: string;
   /** @default "AES256" (SSE-S3); pass "aws:kms" when the bucket requires KMS. */
@@ -86,11 +90,13 @@ export interface StoredUpload extends PublishReceipt {
 export async function storeUpload(input: StoreUploadInput): Promise<StoredUpload> {
   const imageId = input.imageId ?? randomUUID();
   const key = originalKey(imageId);
+  // The claim must still be a media type (a malformed one is the client's error), though not stored.
+  imageUploadedDataV1.shape.contentType.parse(input.contentType);
   const data = imageUploadedDataV1.parse({
     imageId,
     bucket: input.bucket,
     key,
-    contentType: input.contentType,
+    contentType: await detectImageType(input.body),
     byteSize: input.body.byteLength,
     uploadedBy: input.uploadedBy,
     uploadedAt: (input.now?.() ?? new Date()).toISOString(),

@@ -15,7 +15,7 @@ import {
 import type { ImageUploadedV1 } from "../contracts/index.ts";
 import type { ImageLimits } from "./config.ts";
 import { ImageRejectedError } from "./errors.ts";
-import { type RenditionName, renditionKey } from "./keys.ts";
+import { originalKey, type RenditionName, renditionKey } from "./keys.ts";
 import { RENDITIONS, renderRenditions } from "./render.ts";
 import { isMissingObject } from "./s3-errors.ts";
 
@@ -81,8 +81,11 @@ export async function makeThumbnails(
 
   // GetObject first rather than HeadObject + GetObject: one request on the common path, and the
   // ETag we compare is the one of the bytes we would render. On a skip the body is dropped unread.
+  // The original's key is derived from the image id, never taken from the message: a message naming
+  // another key (exports/..., another prefix) cannot make the thumbnailer read or describe it.
+  const sourceKey = originalKey(upload.imageId);
   const [originalResult, existingResult] = await Promise.allSettled([
-    getOriginal(s3, bucket, upload.key),
+    getOriginal(s3, bucket, sourceKey),
     Promise.all(RENDITIONS.map((spec) => headRendition(s3, bucket, renditionKey(upload.imageId, spec.name)))),
   ]);
   if (originalResult.status === "rejected") throw originalResult.reason;
@@ -96,7 +99,7 @@ export async function makeThumbnails(
   try {
     const sourceEtag = normaliseEtag(original.ETag);
     if (!body || !sourceEtag) {
-      throw new Error(`GetObject ${upload.key} returned no body or ETag`);
+      throw new Error(`GetObject ${sourceKey} returned no body or ETag`);
     }
     const skipped = alreadyRendered(existing, sourceEtag, upload.imageId);
     if (skipped) {
@@ -125,7 +128,7 @@ export async function makeThumbnails(
               [RENDITION_METADATA.width]: String(r.width),
               [RENDITION_METADATA.height]: String(r.height),
               [RENDITION_METADATA.sourceEtag]: sourceEtag,
-              [RENDITION_METADATA.sourceKey]: encodeURIComponent(upload.key),
+              [RENDITION_METADATA.sourceKey]: encodeURIComponent(sourceKey),
             },
           }),
         );

@@ -69,6 +69,8 @@ export async function sendVerificationSms(
     );
     return { snsMessageId: sent.MessageId ?? "", expiresAt: issued.expiresAt };
   } catch (error) {
+    // SNS's error text may quote the number; it goes on to a DLQ reason and the logs, so mask it first.
+    if (error instanceof Error) error.message = maskPhoneNumbers(error.message, data.phone);
     if (error instanceof Error && PERMANENT_SNS_ERRORS.has(error.name)) {
       throw new SmsRejectedError(`SNS refused the verification SMS (${error.name}): ${error.message}`, {
         cause: error,
@@ -76,4 +78,19 @@ export async function sendVerificationSms(
     }
     throw error;
   }
+}
+
+/**
+ * `text` with `phone` (as given, or its digits however they are grouped) and anything else that
+ * looks like an international number masked but for its last two digits.
+ */
+export function maskPhoneNumbers(text: string, phone: string): string {
+  const digits = phone.replace(/\D/g, "");
+  const mask = (found: string) => {
+    const own = found.replace(/\D/g, "");
+    return `${"•".repeat(Math.max(0, own.length - 2))}${own.slice(-2)}`;
+  };
+  // Bounded repetition: linear on any text.
+  const masked = text.replace(/\+?\d(?:[\s().-]?\d){6,14}/g, mask);
+  return digits.length >= 4 ? masked.split(digits).join(mask(digits)) : masked;
 }

@@ -2,7 +2,12 @@ import type { MessageAttributeValue } from "@aws-sdk/client-sns";
 import type { z } from "zod";
 import type { AnyContract, ContractEnvelope } from "../contracts/index.ts";
 import type { TraceContext } from "../trace/trace-context.ts";
-import { InvalidMessageError, MessageTooLargeError } from "./errors.ts";
+import {
+  InvalidMessageError,
+  MessageTooLargeError,
+  RESERVED_ATTRIBUTE_PREFIX,
+  ReservedAttributeError,
+} from "./errors.ts";
 import { SNS_MAX_PAYLOAD_BYTES, snsMessageSize } from "./size.ts";
 
 /** A message ready for SNS: validated, enveloped, with its attributes and the size SNS will count. */
@@ -88,6 +93,8 @@ export function buildMessage(
     version: stringAttribute(String(contract.version)),
   };
   for (const [name, value] of Object.entries(contract.filterAttributes(parsed.data))) {
+    if (name.toLowerCase().startsWith(RESERVED_ATTRIBUTE_PREFIX))
+      throw new ReservedAttributeError(topic, name);
     attributes[name] = stringAttribute(value);
   }
   const body = JSON.stringify(envelope);

@@ -32,6 +32,26 @@ export class InvalidMessageError extends PublisherError {
   }
 }
 
+/**
+ * A message attribute in courier's namespace (`courier.failure`, `courier.lineage`, ...): only the
+ * runtime and the redrive mover write those. A publisher's `courier.lineage` with a redrive count
+ * of 0 would dodge quarantine; a forged `courier.failure` would mislabel a dead letter.
+ */
+export class ReservedAttributeError extends PublisherError {
+  override readonly name = "ReservedAttributeError";
+  constructor(
+    readonly topic: string,
+    readonly attribute: string,
+  ) {
+    super(
+      `message for topic "${topic}" sets attribute "${attribute}": names starting "${RESERVED_ATTRIBUTE_PREFIX}" are courier's own`,
+    );
+  }
+}
+
+/** Attribute names only courier itself sets. */
+export const RESERVED_ATTRIBUTE_PREFIX = "courier.";
+
 export class MessageTooLargeError extends PublisherError {
   override readonly name = "MessageTooLargeError";
   constructor(
