@@ -1,7 +1,7 @@
 // A consumer written against the installed package, as a team writes one: the bundle courier's
 // construct builds for it is what the package-footprint benchmark measures.
 import { defineConsumer, defineContract, defineTopology, PermanentError } from "@courier-queue/courier";
-import { z } from "zod";
+import * as z from "zod";
 
 const OrderPlacedV1 = defineContract({
   type: "OrderPlaced",

@@ -3,7 +3,7 @@
 import { BatchProcessor, EventType, processPartialResponse } from "@aws-lambda-powertools/batch";
 import { Logger } from "@aws-lambda-powertools/logger";
 import type { Context, SQSEvent, SQSRecord } from "aws-lambda";
-import { z } from "zod";
+import * as z from "zod";
 
 const logger = new Logger({ serviceName: "invoice" });
 const processor = new BatchProcessor(EventType.SQS);

@@ -1,14 +1,15 @@
 // The cold-start peer: the sign-up consumer written with Powertools for AWS Lambda alone, the way
 // its documentation writes one (BatchProcessor + processPartialResponse, Logger, Metrics, Tracer
 // with a captured SES client) and the same zod schema as courier's NewAccount v1 envelope, imported
-// as zod's documentation imports it (`import { z } from "zod"`).
+// as zod 4's documentation imports it (`import * as z from "zod"`, which lets esbuild leave out what
+// is unused, the locales among it).
 import { BatchProcessor, EventType, processPartialResponse } from "@aws-lambda-powertools/batch";
 import { Logger } from "@aws-lambda-powertools/logger";
 import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
 import { Tracer } from "@aws-lambda-powertools/tracer";
 import { SESClient, SendEmailCommand } from "@aws-sdk/client-ses";
 import type { Context, SQSEvent, SQSRecord } from "aws-lambda";
-import { z } from "zod";
+import * as z from "zod";
 
 const logger = new Logger({ serviceName: "verification-email" });
 const metrics = new Metrics({ namespace: "peer", serviceName: "verification-email" });

@@ -6,8 +6,8 @@
  * Template.fromStack refuses a template with a dependency cycle, so every CDK test file fails on one.
  */
 import { Match, Template } from "aws-cdk-lib/assertions";
-import { CourierStack } from "../../cdk/stacks/courier-stack.ts";
 import { beforeAll, describe, expect, it } from "vitest";
+import { CourierStack } from "../../cdk/stacks/courier-stack.ts";
 import { isOrderedTopic, type TopicSpec } from "../../packages/courier/src/topology/topology.ts";
 import { consumerNames, consumers, exampleNeeds, topics } from "../../src/topology.ts";
 import {
@@ -150,11 +150,10 @@ describe("GIVEN the synthesized stack", () => {
         },
       });
       const [uploads] = Object.values(rules);
-      expect(
-        (
-          uploads?.Properties.LifecycleConfiguration.Rules as Array<{ Id: string; ExpirationInDays?: number }>
-        ).find((r) => r.Id === "expire-exports")?.ExpirationInDays,
-      ).toBe(30);
+      const lifecycle = uploads?.Properties?.LifecycleConfiguration as
+        | { Rules: Array<{ Id: string; ExpirationInDays?: number }> }
+        | undefined;
+      expect(lifecycle?.Rules.find((r) => r.Id === "expire-exports")?.ExpirationInDays).toBe(30);
       expect(() => withDays(0)).toThrow(/exportExpirationDays must be a whole number/);
       expect(() => withDays(1.5)).toThrow(/exportExpirationDays must be a whole number/);
     });

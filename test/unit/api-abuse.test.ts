@@ -13,12 +13,12 @@ import { join } from "node:path";
 import type { DatabaseSync } from "node:sqlite";
 import { S3Client } from "@aws-sdk/client-s3";
 import { afterEach, describe, expect, it } from "vitest";
+import { accountCredential } from "../../src/app/accounts/account-credential.ts";
 import { findAccount, openAccountsDb } from "../../src/app/accounts/account-store.ts";
 import { codeState } from "../../src/app/accounts/verification-attempts.ts";
 import { type ApiServerDeps, createApiServer } from "../../src/app/api/api-server.ts";
 import { createEdgeLimiter, DEFAULT_EDGE_LIMITS } from "../../src/app/api/edge-limits.ts";
 import { outboxCounts } from "../../src/app/outbox/index.ts";
-import { accountCredential } from "../../src/app/accounts/account-credential.ts";
 import { issueEmailToken, issueSmsCode, verificationKey } from "../../src/app/signup/verification-code.ts";
 import { call } from "../helpers/api-client.ts";
 

@@ -16,7 +16,11 @@ import {
 } from "@aws-sdk/client-sqs";
 import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
-import { ConsoleError, ConsoleService, outcomeOf } from "../../packages/courier/src/console/console-service.ts";
+import {
+  ConsoleError,
+  ConsoleService,
+  outcomeOf,
+} from "../../packages/courier/src/console/console-service.ts";
 import { topologyFromOutputs } from "../../packages/courier/src/deployment/deployed-topology.ts";
 import type { PeekedMessage } from "../../packages/courier/src/lib/redrive/peek.ts";
 import { manifestOutputs, REGION } from "./manifest-fixtures.ts";
@@ -46,18 +50,22 @@ function fakeDlq(messages: Message[]) {
     for (const m of batch) inFlight.add(handleOf(m));
     return { Messages: batch };
   });
-  sqsMock.on(ChangeMessageVisibilityBatchCommand).callsFake((input: { Entries?: { Id?: string; ReceiptHandle?: string }[] }) => {
-    for (const e of input.Entries ?? []) inFlight.delete(e.ReceiptHandle ?? "");
-    return { Successful: (input.Entries ?? []).map((e) => ({ Id: e.Id })), Failed: [] };
-  });
-  sqsMock.on(DeleteMessageBatchCommand).callsFake((input: { Entries?: { Id?: string; ReceiptHandle?: string }[] }) => {
-    for (const e of input.Entries ?? []) {
-      const at = messages.findIndex((m) => handleOf(m) === e.ReceiptHandle);
-      if (at >= 0) messages.splice(at, 1);
-      inFlight.delete(e.ReceiptHandle ?? "");
-    }
-    return { Successful: (input.Entries ?? []).map((e) => ({ Id: e.Id })), Failed: [] };
-  });
+  sqsMock
+    .on(ChangeMessageVisibilityBatchCommand)
+    .callsFake((input: { Entries?: { Id?: string; ReceiptHandle?: string }[] }) => {
+      for (const e of input.Entries ?? []) inFlight.delete(e.ReceiptHandle ?? "");
+      return { Successful: (input.Entries ?? []).map((e) => ({ Id: e.Id })), Failed: [] };
+    });
+  sqsMock
+    .on(DeleteMessageBatchCommand)
+    .callsFake((input: { Entries?: { Id?: string; ReceiptHandle?: string }[] }) => {
+      for (const e of input.Entries ?? []) {
+        const at = messages.findIndex((m) => handleOf(m) === e.ReceiptHandle);
+        if (at >= 0) messages.splice(at, 1);
+        inFlight.delete(e.ReceiptHandle ?? "");
+      }
+      return { Successful: (input.Entries ?? []).map((e) => ({ Id: e.Id })), Failed: [] };
+    });
   return messages;
 }
 

@@ -55,9 +55,9 @@ describe("console guard", () => {
   it("GIVEN no header token WHEN the API is asked THEN 401, the token in the query or a cookie not accepted", async () => {
     expect((await request("/api/overview")).status).toBe(401);
     expect((await request(`/api/overview?token=${TOKEN}`)).status).toBe(401);
-    expect((await request("/api/overview", { headers: { cookie: `courier_console_token_7000=${TOKEN}` } })).status).toBe(
-      401,
-    );
+    expect(
+      (await request("/api/overview", { headers: { cookie: `courier_console_token_7000=${TOKEN}` } })).status,
+    ).toBe(401);
   });
 
   it("GIVEN no link WHEN the shell is asked THEN it is served without the token", async () => {
@@ -83,7 +83,9 @@ describe("console guard", () => {
       request(`/?token=${launchCodes.issue()}`),
       request("/"),
       request(assets.scriptPath),
-      Promise.resolve(request("/api/overview", { headers: { "x-courier-token": TOKEN } })).catch(() => undefined),
+      Promise.resolve(request("/api/overview", { headers: { "x-courier-token": TOKEN } })).catch(
+        () => undefined,
+      ),
     ]);
     for (const answer of answers) expect(answer?.headers.get("set-cookie") ?? null).toBeNull();
   });

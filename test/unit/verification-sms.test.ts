@@ -76,14 +76,12 @@ describe("verification-sms error text", () => {
   });
 
   it("GIVEN SNS refuses with a message quoting the number WHEN handled THEN the reason carries it masked (failure mode: a phone number in DLQ reasons and logs)", async () => {
-    sns
-      .on(PublishCommand)
-      .rejects(
-        new InvalidParameterException({
-          message: "Invalid parameter: PhoneNumber +14155550123 is not valid",
-          $metadata: {},
-        }),
-      );
+    sns.on(PublishCommand).rejects(
+      new InvalidParameterException({
+        message: "Invalid parameter: PhoneNumber +14155550123 is not valid",
+        $metadata: {},
+      }),
+    );
     const error = (await sendVerificationSms(deps(), signup()).catch((e: unknown) => e)) as Error;
     expect(error).toBeInstanceOf(SmsRejectedError);
     expect(error.message).not.toContain("4155550123");

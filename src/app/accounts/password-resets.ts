@@ -172,7 +172,9 @@ export function attemptPasswordReset(
     const state = resetState(db, account.accountId);
     const mine = db
       .prepare("SELECT failures, locked_at FROM password_reset_failures WHERE account_id = ? AND client = ?")
-      .get(account.accountId, client) as unknown as { failures: number; locked_at: string | null } | undefined;
+      .get(account.accountId, client) as unknown as
+      | { failures: number; locked_at: string | null }
+      | undefined;
     if (mine?.locked_at) return { status: "locked", lockedAt: mine.locked_at };
     let reason: string;
     if (!state.requestedAt) {

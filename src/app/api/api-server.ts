@@ -35,6 +35,7 @@ import type { DatabaseSync } from "node:sqlite";
 import type { S3Client } from "@aws-sdk/client-s3";
 import { startTrace, type TraceContext } from "@courier-queue/courier";
 import { z } from "zod";
+import { accountCredential, checkCredential } from "../accounts/account-credential.ts";
 import {
   type Account,
   createAccount,
@@ -44,7 +45,6 @@ import {
   requestCodeResend,
   signupRequestSchema,
 } from "../accounts/account-store.ts";
-import { checkCredential, accountCredential } from "../accounts/account-credential.ts";
 import { recordAccountUpload } from "../accounts/account-uploads.ts";
 import {
   attemptPasswordReset,

@@ -38,8 +38,8 @@ import {
   topicMaxMessageBytes,
 } from "../lib/publisher/size.ts";
 import { DEFAULT_MAX_REDRIVES } from "../lib/redrive/selective.ts";
-import { alarmThresholds, type ConsumerSpec, type TopologySpec } from "../topology/topology.ts";
 import { payloadExpirationDays } from "../topology/payload-lifetime.ts";
+import { alarmThresholds, type ConsumerSpec, type TopologySpec } from "../topology/topology.ts";
 import { DLQ_RETENTION_DAYS, isRaisedTopic, topologyProblems } from "../topology/topology-problems.ts";
 import { type AlarmNotificationSettings, AlarmTopic } from "./alarm-topic.ts";
 import { newestNodejsRuntime, runtimeProblem } from "./bundled-function.ts";

@@ -300,7 +300,10 @@ export class ConsoleService {
       keepBytes: budget,
     });
     const bytes = result.messages.reduce(
-      (n, m) => n + Buffer.byteLength(m.body) + Object.values(m.attributes).reduce((a, v) => a + Buffer.byteLength(v), 0),
+      (n, m) =>
+        n +
+        Buffer.byteLength(m.body) +
+        Object.values(m.attributes).reduce((a, v) => a + Buffer.byteLength(v), 0),
       0,
     );
     const entry: TriageCache = {
@@ -425,7 +428,11 @@ export class ConsoleService {
           quarantined: summary.quarantined,
           failed: summary.failed,
         };
-        const outcome = outcomeOf(selected, "items" in summary && summary.items ? summary.items : [], request.dryRun);
+        const outcome = outcomeOf(
+          selected,
+          "items" in summary && summary.items ? summary.items : [],
+          request.dryRun,
+        );
         update({ state: "done", progress, items, outcome, finishedAt: new Date().toISOString() });
       } else {
         const summary = await discardSelectively({
@@ -475,7 +482,9 @@ export class ConsoleService {
 
 /** Cuts text to `limit` characters, saying how much was left out. */
 function cut(text: string, limit: number): string {
-  return text.length <= limit ? text : `${text.slice(0, limit)}\n… ${text.length - limit} more characters not shown`;
+  return text.length <= limit
+    ? text
+    : `${text.slice(0, limit)}\n… ${text.length - limit} more characters not shown`;
 }
 
 /** A redrive's outcome against the selection: per selected message, what the mover did to it. */
@@ -497,14 +506,20 @@ export function outcomeOf(
 }
 
 /** A delete's outcome: the discarder counts, it does not list. */
-export function deleteOutcome(selected: readonly PeekedMessage[], deleted: number, failed: number): JobOutcome {
+export function deleteOutcome(
+  selected: readonly PeekedMessage[],
+  deleted: number,
+  failed: number,
+): JobOutcome {
   const notReached = Math.max(0, selected.length - deleted - failed);
   return {
     ...outcome(selected.length, deleted, 0, failed, [], "deleted"),
     notReached,
     left: notReached + failed,
     text: `deleted ${deleted} of ${selected.length}${
-      notReached + failed > 0 ? `; ${notReached + failed} left: ${failed} failed, ${notReached} not reached` : ""
+      notReached + failed > 0
+        ? `; ${notReached + failed} left: ${failed} failed, ${notReached} not reached`
+        : ""
     }`,
   };
 }

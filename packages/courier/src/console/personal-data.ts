@@ -7,7 +7,8 @@
 // Linear time: the lookbehind lets a local part start only where a run of its characters starts,
 // so a long run without an @ is scanned once, not once per character (which froze the console for
 // seconds on one 64,000-character string). Letters and digits of any script: IDN addresses too.
-const EMAIL = /(?<![\p{L}\p{N}_.+-])([\p{L}\p{N}_.+-])[\p{L}\p{N}_.+-]*@([\p{L}\p{N}-]+(?:\.[\p{L}\p{N}-]+)+)/gu;
+const EMAIL =
+  /(?<![\p{L}\p{N}_.+-])([\p{L}\p{N}_.+-])[\p{L}\p{N}_.+-]*@([\p{L}\p{N}-]+(?:\.[\p{L}\p{N}-]+)+)/gu;
 /** Linear time (each alternative is bounded). International (+ and 7 to 15 digits, with spaces, dots, dashes or brackets) or North American 3-3-4. */
 const PHONE = /\+\d(?:[\s().-]*\d){6,14}|(?<!\w)(?:\(\d{3}\)\s?|\d{3}[\s.-])\d{3}[\s.-]\d{4}\b/g;
 const PERSONAL_KEY = /e-?mail|phone|mobile|msisdn/i;

@@ -3,7 +3,13 @@
  * for every route in `ConsoleRoutes`. State-changing requests carry the token in a header, read
  * the page learned once from the printed link and keeps in localStorage (per origin: this port only).
  */
-import { type ActionRequest, type ConsoleRoutes, TOKEN_HEADER, TOKEN_META, TOKEN_STORAGE_KEY } from "../api.ts";
+import {
+  type ActionRequest,
+  type ConsoleRoutes,
+  TOKEN_HEADER,
+  TOKEN_META,
+  TOKEN_STORAGE_KEY,
+} from "../api.ts";
 
 type Route = keyof ConsoleRoutes;
 type PathOf<R extends Route> = R extends `${string} ${infer P}` ? P : never;
