@@ -46,13 +46,18 @@ interface Counted {
   readonly byKind: Map<string, number>;
   /** SQS requests by "queue Action"; empty receives as "queue ReceiveMessage(empty)". */
   readonly sqsByQueue: Map<string, number>;
+  /**
+   * SES SendEmail by recipient: requests, and those SES answered 200 (an email sent). A recipient
+   * with two accepted sends got two emails; a request that failed sent none.
+   */
+  readonly sesByRecipient: Map<string, { requests: number; accepted: number }>;
 }
 
 /** Forwards every request to `target` and counts the signed ones by service and action. */
 async function startCountingProxy(
   target: string,
 ): Promise<{ url: string; counted: Counted; close: () => Promise<void> }> {
-  const counted: Counted = { byKind: new Map(), sqsByQueue: new Map() };
+  const counted: Counted = { byKind: new Map(), sqsByQueue: new Map(), sesByRecipient: new Map() };
   const to = new URL(target);
   const bump = (map: Map<string, number>, key: string) => map.set(key, (map.get(key) ?? 0) + 1);
   const server: Server = createServer((req, res) => {
@@ -63,6 +68,15 @@ async function startCountingProxy(
       const kind = kindOf(req, body);
       if (kind) bump(counted.byKind, kind.kind);
       const isReceive = kind?.kind === "sqs ReceiveMessage";
+      const recipient =
+        kind?.kind === "ses SendEmail"
+          ? (new URLSearchParams(body.toString("utf8")).get("Destination.ToAddresses.member.1") ?? "")
+          : undefined;
+      if (recipient !== undefined) {
+        const entry = counted.sesByRecipient.get(recipient) ?? { requests: 0, accepted: 0 };
+        entry.requests += 1;
+        counted.sesByRecipient.set(recipient, entry);
+      }
       const upstream = httpRequest(
         { host: to.hostname, port: to.port, method: req.method, path: req.url, headers: req.headers },
         (answer) => {
@@ -74,6 +88,10 @@ async function startCountingProxy(
           });
           answer.on("end", () => {
             res.end();
+            if (recipient !== undefined && answer.statusCode === 200) {
+              const entry = counted.sesByRecipient.get(recipient);
+              if (entry) entry.accepted += 1;
+            }
             if (!kind?.queue) return;
             const action = kind.kind.split(" ")[1] ?? "";
             // An empty receive (a long poll that found nothing) is counted apart: idle cost, not per message.
@@ -158,7 +176,10 @@ export async function measureCost(options: {
   process.env.COURIER_LOCALSTACK_PORT = new URL(proxy.url).port;
   // A benchmark is one client making many sign-ups: lift the API's per-client and per-target limits.
   const unlimited = { points: 1_000_000, durationSeconds: 3600 };
-  process.env.COURIER_API_LIMITS = JSON.stringify({ signup: { perClient: unlimited, perTarget: unlimited } });
+  process.env.COURIER_API_LIMITS = JSON.stringify({
+    signup: { perClient: unlimited, perTarget: unlimited },
+    "image-upload": { perClient: unlimited, perTarget: unlimited },
+  });
   const { startLocalSystem } = await import("../src/dev/local-system.ts");
   const system = await startLocalSystem({
     stackName: "courier",
@@ -172,6 +193,7 @@ export async function measureCost(options: {
     // Requests made while deploying and starting are not the workload's.
     proxy.counted.byKind.clear();
     proxy.counted.sqsByQueue.clear();
+    proxy.counted.sesByRecipient.clear();
     const started = performance.now();
     const withPhone = (i: number) => i % 2 === 0;
     await inBatches(
@@ -248,10 +270,15 @@ export async function measureCost(options: {
       states,
       topology: system.topology,
     });
+    const ses = [...proxy.counted.sesByRecipient.values()];
+    const sesRequests = ses.reduce((n, e) => n + e.requests, 0);
+    const sesAccepted = ses.reduce((n, e) => n + e.accepted, 0);
+    const twice = ses.filter((e) => e.accepted > 1).length;
     return {
       rows: result.rows,
       notes: [
         ...(result.notes ?? []),
+        `SES SendEmail: ${sesRequests} requests to ${ses.length} recipients, ${sesAccepted} accepted (an email sent); ${twice} recipient(s) got more than one email (${((twice / Math.max(1, ses.length)) * 100).toFixed(2)} %).`,
         ...(unfinished.length > 0
           ? [`Unfinished when the run stopped (no progress for 60 s): ${unfinished.join("; ")}.`]
           : []),

@@ -70,20 +70,6 @@ export function nagAcknowledgements(stack: CourierStack): NagAcknowledgement[] {
         `The prefix is the scope: ${name} ${access} objects under ${prefix} of the uploads bucket and nothing else.`,
       );
     }
-    if (read.length > 0) {
-      iam5(
-        "Action::s3:GetObject*",
-        `grantRead on ${name}'s prefixes: GetObject and its attribute/version reads; no write or delete.`,
-      );
-      iam5(
-        "Action::s3:GetBucket*",
-        "grantRead on the uploads bucket only: bucket metadata reads that S3 clients make.",
-      );
-      iam5(
-        "Action::s3:List*",
-        "grantRead on the uploads bucket only: without ListBucket a HeadObject on a missing key is 403, not 404.",
-      );
-    }
     if (write.length > 0) {
       iam5("Action::s3:Abort*", `grantPut on ${name}'s prefixes only: aborting its own multipart uploads.`);
     }

@@ -186,7 +186,24 @@ export class CourierStack extends Stack {
       );
     }
     const { read, write } = needs.uploads;
-    for (const prefix of read) this.uploadsBucket.grantRead(fn, `${prefix}*`);
+    // Not grantRead: its s3:List* on the bucket would list every prefix, exports/ included.
+    // GetObject under each prefix, and ListBucket (a missing object is then NoSuchKey, not
+    // AccessDenied) only for keys under them.
+    for (const prefix of read)
+      fn.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: ["s3:GetObject"],
+          resources: [this.uploadsBucket.arnForObjects(`${prefix}*`)],
+        }),
+      );
+    if (read.length > 0)
+      fn.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: ["s3:ListBucket"],
+          resources: [this.uploadsBucket.bucketArn],
+          conditions: { StringLike: { "s3:prefix": read.map((prefix) => `${prefix}*`) } },
+        }),
+      );
     for (const prefix of write) this.uploadsBucket.grantPut(fn, `${prefix}*`);
     if (read.length > 0 || write.length > 0)
       fn.addEnvironment(ENV.uploadsBucket, this.uploadsBucket.bucketName);

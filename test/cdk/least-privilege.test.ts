@@ -229,3 +229,19 @@ describe("GIVEN the synthesized stack", () => {
     });
   });
 });
+
+describe("GIVEN the thumbnails role", () => {
+  it("WHEN its uploads-bucket statements are listed THEN it may list only keys under its own prefixes (failure mode: listing exports/)", () => {
+    const bucket = arnOf(logicalId(synth.stack.uploadsBucket));
+    const listing = allows(roleIdOf(synth.courier.consumerFunctions.thumbnails.function)).filter((s) =>
+      [s.Action].flat().some((a) => String(a).startsWith("s3:List")),
+    );
+    expect(listing).toEqual([
+      expect.objectContaining({
+        Action: "s3:ListBucket",
+        Resource: bucket,
+        Condition: { StringLike: { "s3:prefix": ["originals/*", "renditions/*"] } },
+      }),
+    ]);
+  });
+});

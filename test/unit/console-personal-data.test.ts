@@ -55,6 +55,8 @@ describe("masking 1 MiB", () => {
     "dots and words": "a.".repeat(MiB / 2),
     "an @ then a long domain": `a@${"b".repeat(MiB)}`,
     "plus signs and digits": "+1 ".repeat(MiB / 3),
+    "digits after a trunk 0": `0${"1 ".repeat(MiB / 2)}`,
+    "quotes before an @": `"${"a".repeat(MiB)}"@example.com`,
     "addresses back to back": "ada@example.com ".repeat(MiB / 16),
   };
   for (const [name, text] of Object.entries(inputs)) {
@@ -65,6 +67,16 @@ describe("masking 1 MiB", () => {
       expect(performance.now() - started).toBeLessThan(2_000);
     });
   }
+
+  it("GIVEN national phone formats WHEN masked THEN each is hidden but its last two digits", () => {
+    expect(maskPersonalText("ring 020 7946 0958")).toBe("ring •••••••••58");
+    expect(maskPersonalText("portable 06 12 34 56 78.")).toBe("portable ••••••••78.");
+    expect(maskPersonalText("Tel. 0151/1234567")).toBe("Tel. •••••••••67");
+  });
+
+  it("GIVEN an address with a quoted local part WHEN masked THEN the quoted part is hidden", () => {
+    expect(maskPersonalText('to "jane doe"@example.com now')).toBe('to "•••"@example.com now');
+  });
 
   it("GIVEN an internationalised address WHEN masked THEN it is hidden", () => {
     expect(maskPersonalText("write to jörg@bücher.example")).toBe("write to j•••@bücher.example");

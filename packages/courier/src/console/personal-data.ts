@@ -11,18 +11,28 @@ const EMAIL =
   /(?<![\p{L}\p{N}_.+-])([\p{L}\p{N}_.+-])[\p{L}\p{N}_.+-]*@([\p{L}\p{N}-]+(?:\.[\p{L}\p{N}-]+)+)/gu;
 /** Linear time (each alternative is bounded). International (+ and 7 to 15 digits, with spaces, dots, dashes or brackets) or North American 3-3-4. */
 const PHONE = /\+\d(?:[\s().-]*\d){6,14}|(?<!\w)(?:\(\d{3}\)\s?|\d{3}[\s.-])\d{3}[\s.-]\d{4}\b/g;
+/** A quoted local part ("jane doe"@example.com), bounded as RFC 5321 bounds it (64). */
+const QUOTED_EMAIL = /"[^"\n\\]{1,64}"@([\p{L}\p{N}-]+(?:\.[\p{L}\p{N}-]+)+)/gu;
+/**
+ * National formats: a trunk 0 and 8 to 13 more digits, single spaces, dots, dashes or slashes
+ * between them (020 7946 0958, 06 12 34 56 78, 0151/1234567); bounded, so linear.
+ */
+const NATIONAL_PHONE = /(?<![\w+.])0\d(?:[\s./-]?\d){7,12}(?!\w)/g;
 const PERSONAL_KEY = /e-?mail|phone|mobile|msisdn/i;
 const DOT = "•";
 
 export function maskEmail(address: string): string {
-  return address.replace(EMAIL, (_, first: string, domain: string) => `${first}${DOT.repeat(3)}@${domain}`);
+  return address
+    .replace(QUOTED_EMAIL, (_, domain: string) => `"${DOT.repeat(3)}"@${domain}`)
+    .replace(EMAIL, (_, first: string, domain: string) => `${first}${DOT.repeat(3)}@${domain}`);
 }
 
 export function maskPhone(text: string): string {
-  return text.replace(PHONE, (phone) => {
+  const mask = (phone: string) => {
     const digits = phone.replace(/\D/g, "");
     return `${phone.startsWith("+") ? "+" : ""}${DOT.repeat(Math.max(0, digits.length - 2))}${digits.slice(-2)}`;
-  });
+  };
+  return text.replace(PHONE, mask).replace(NATIONAL_PHONE, mask);
 }
 
 /** Masks emails and phone numbers anywhere in free text. */
