@@ -36,7 +36,7 @@ import {
 } from "../../src/app/deployment/example-outputs.ts";
 import { EXPORTS_PREFIX } from "../../src/app/exports/export-file.ts";
 import { AUDIT_PARTITION_KEY, AUDIT_SORT_KEY } from "../../src/app/security-audit/audit-table.ts";
-import { SMS_CAP_METRIC, validateSmsCap } from "../../src/app/signup/sms-cap.ts";
+import { SMS_CAP_KEY_PREFIX, SMS_CAP_METRIC, validateSmsCap } from "../../src/app/signup/sms-cap.ts";
 import { courierTopology, exampleNeeds } from "../../src/topology.ts";
 import { SmsCapAlarm } from "../constructs/sms-cap-alarm.ts";
 import { exampleNeedsOf, exampleNeedsProblems } from "./example-needs.ts";
@@ -215,7 +215,18 @@ export class CourierStack extends Stack {
       fn.addEnvironment(ENV.auditTable, this.auditTable.tableName);
     }
     if (needs.smsCap) {
-      // Counted in the idempotency table the function already reads and writes.
+      // Counted in the idempotency table, under the counters' own key prefix only (the statement
+      // Courier.grantIdempotencyKeys makes, written out: the integration suite's global setup may
+      // load a built dist/ of the package that predates that method).
+      const table = this.courier.idempotencyTable;
+      if (table)
+        fn.addToRolePolicy(
+          new iam.PolicyStatement({
+            actions: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
+            resources: [table.tableArn],
+            conditions: { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": [`${SMS_CAP_KEY_PREFIX}*`] } },
+          }),
+        );
       fn.addEnvironment(ENV.smsCap, JSON.stringify(validateSmsCap(needs.smsCap)));
       new SmsCapAlarm(this, `${pascal(name)}SmsCapAlarm`, {
         consumer: name,

@@ -245,3 +245,41 @@ describe("GIVEN the thumbnails role", () => {
     ]);
   });
 });
+
+describe("GIVEN the idempotency table", () => {
+  const tableArn = () => arnOf(logicalId(synth.idempotencyTable));
+  const tableStatements = (name: ConsumerName) =>
+    allows(roleIdOf(synth.courier.consumerFunctions[name].function)).filter((s) =>
+      resourcesOf(s).some((r) => text(r) === text(tableArn())),
+    );
+  it("WHEN the consumers that use it are listed THEN they are the sign-up and password-reset consumers", () => {
+    const users = consumerNames.filter((n) => tableStatements(n).length > 0);
+    expect(users.sort()).toEqual(
+      consumerNames
+        .filter((n) => consumers[n].topic === "account-signups" || consumers[n].topic === "password-resets")
+        .sort(),
+    );
+  });
+
+  it.each(
+    consumerNames.filter(
+      (n) => consumers[n].topic === "account-signups" || consumers[n].topic === "password-resets",
+    ),
+  )(
+    "WHEN %s's table statements are listed THEN it reaches only keys under its own prefix, and may not Scan or Query (failure mode: five functions could read, scan and delete every record)",
+    (name) => {
+      const statements = tableStatements(name);
+      const actions = statements.flatMap((s) => [s.Action].flat().map(String));
+      expect(actions.filter((a) => /Scan|Query|BatchGet|BatchWrite|\*/.test(a))).toEqual([]);
+      const prefixes = statements.flatMap(
+        (s) =>
+          (
+            s.Condition as { "ForAllValues:StringLike"?: { "dynamodb:LeadingKeys"?: string[] } } | undefined
+          )?.["ForAllValues:StringLike"]?.["dynamodb:LeadingKeys"] ?? ["(no condition)"],
+      );
+      expect(prefixes.sort()).toEqual(
+        [`courier.${name}#*`, ...(name === "verification-sms" ? ["courier.sms-cap#*"] : [])].sort(),
+      );
+    },
+  );
+});

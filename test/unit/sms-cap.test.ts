@@ -12,6 +12,7 @@ import { PermanentError } from "../../packages/courier/src/lib/consumer/errors.t
 import { ENV } from "../../src/app/deployment/example-env.ts";
 import {
   countryCallingCode,
+  phoneCounterId,
   SmsCapConfigError,
   SmsCountryNotAllowedError,
   SmsRateLimitedError,
@@ -119,6 +120,30 @@ describe("SMS cap", () => {
     );
     await expect(sending).rejects.toBeInstanceOf(SmsRateLimitedError);
     expect(snsMock.commandCalls(PublishCommand)).toHaveLength(0);
+  });
+
+  it("GIVEN a sign-up with a phone WHEN sendVerificationSms counts it THEN the counter's key holds a keyed hash, not the number (failure mode: phone numbers in a table other functions read)", async () => {
+    dynamoMock.on(UpdateItemCommand).resolves({});
+    snsMock.on(PublishCommand).resolves({ MessageId: "sms-1" });
+    const key = verificationKey("k".repeat(43));
+    const event = {
+      eventId: "e-2",
+      data: {
+        accountId: "a-2",
+        email: "b@example.com",
+        displayName: "B",
+        phone: "+14155550123",
+        locale: "en-US",
+        createdAt: NOW.toISOString(),
+      },
+    };
+    await sendVerificationSms(
+      { sns: new SNSClient({ region: "us-east-1" }), key: async () => key, now: () => NOW, cap: deps() },
+      event,
+    );
+    const ids = dynamoMock.commandCalls(UpdateItemCommand).map((c) => c.args[0].input.Key?.id?.S ?? "");
+    expect(ids).toContain(smsCapKey("number", phoneCounterId(key.bytes, "+14155550123"), "2026-11-28"));
+    for (const id of ids) expect(id).not.toContain("4155550123");
   });
 
   it("GIVEN E.164 numbers WHEN their country calling codes are read THEN 1, 44, 234 (and unknown for none)", () => {

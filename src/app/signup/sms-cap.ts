@@ -14,6 +14,8 @@
  * taken, the number's is given back; if that give-back fails the number is over-counted by one,
  * which errs on the side of sending less.
  */
+
+import { createHmac } from "node:crypto";
 import {
   ConditionalCheckFailedException,
   type DynamoDBClient,
@@ -101,6 +103,8 @@ export interface SmsCapGrant {
 }
 
 const KEY_PREFIX = "courier.sms-cap";
+/** Every counter's key starts with it: what the sender is granted in the idempotency table. */
+export const SMS_CAP_KEY_PREFIX = `${KEY_PREFIX}#`;
 const TWO_DAYS_SECONDS = 2 * 24 * 60 * 60;
 
 export function smsCapKey(scope: "number" | "country", value: string, day: string): string {
@@ -108,10 +112,26 @@ export function smsCapKey(scope: "number" | "country", value: string, day: strin
 }
 
 /**
- * Counts one SMS to `phone` today, or throws SmsRateLimitedError / SmsCountryNotAllowedError
- * (permanent: the runtime dead-letters the message with that reason) and sends nothing.
+ * What a number's counter is keyed by: HMAC-SHA256 of the number under a secret key (the
+ * verification key), so the counters' table, readable by other functions, names no phone number
+ * and a guessed number cannot be checked against it without the key.
  */
-export async function takeSmsAllowance(deps: SmsCapDeps, phone: string, now: Date): Promise<SmsCapGrant> {
+export function phoneCounterId(key: Buffer, phone: string): string {
+  return createHmac("sha256", key).update(`sms-cap\u0000${phone}`, "utf8").digest("base64url");
+}
+
+/**
+ * Counts one SMS to `phone` today, or throws SmsRateLimitedError / SmsCountryNotAllowedError
+ * (permanent: the runtime dead-letters the message with that reason) and sends nothing. The
+ * number's counter is keyed by `numberId`: the sender passes a keyed hash of the number
+ * (`phoneCounterId`), so the table holds no phone numbers.
+ */
+export async function takeSmsAllowance(
+  deps: SmsCapDeps,
+  phone: string,
+  now: Date,
+  numberId: string = phone,
+): Promise<SmsCapGrant> {
   const countryCode = countryCallingCode(phone);
   const allowed = deps.cap.allowedCountryCodes;
   if (allowed && !allowed.includes(countryCode)) {
@@ -127,7 +147,7 @@ export async function takeSmsAllowance(deps: SmsCapDeps, phone: string, now: Dat
     throw refusal;
   };
 
-  const numberKey = smsCapKey("number", phone, day);
+  const numberKey = smsCapKey("number", numberId, day);
   if (!(await increment(deps, numberKey, deps.cap.perNumberPerDay, expiresAt))) {
     refuse("number", deps.cap.perNumberPerDay);
   }

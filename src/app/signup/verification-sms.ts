@@ -5,7 +5,7 @@
 import { PublishCommand, type SNSClient } from "@aws-sdk/client-sns";
 import { MissingPhoneError, SmsRejectedError, VerificationExpiredError } from "./errors.ts";
 import { codeIssuedAt, type SignupEvent } from "./signup-event.ts";
-import { type SmsCapDeps, takeSmsAllowance } from "./sms-cap.ts";
+import { phoneCounterId, type SmsCapDeps, takeSmsAllowance } from "./sms-cap.ts";
 import { issueSmsCode, VERIFICATION_TTL_SECONDS } from "./verification-code.ts";
 import type { VerificationKeySource } from "./verification-key.ts";
 
@@ -55,7 +55,7 @@ export async function sendVerificationSms(
     );
   }
   // Counted before the send: an SMS over the cap is never sent (dead-lettered by the runtime).
-  if (deps.cap) await takeSmsAllowance(deps.cap, data.phone, now);
+  if (deps.cap) await takeSmsAllowance(deps.cap, data.phone, now, phoneCounterId(key.bytes, data.phone));
   try {
     const sent = await deps.sns.send(
       new PublishCommand({

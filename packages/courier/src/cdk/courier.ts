@@ -12,6 +12,7 @@ import { fileURLToPath } from "node:url";
 import { Aspects, CfnOutput, Duration, type IAspect, Lazy, RemovalPolicy, Stack, Token } from "aws-cdk-lib";
 import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
 import * as dynamodb from "aws-cdk-lib/aws-dynamodb";
+import * as iam from "aws-cdk-lib/aws-iam";
 import * as lambda from "aws-cdk-lib/aws-lambda";
 import type * as nodejs from "aws-cdk-lib/aws-lambda-nodejs";
 import type * as logs from "aws-cdk-lib/aws-logs";
@@ -30,7 +31,11 @@ import {
   topicManifestOutputKey,
 } from "../deployment/manifest.ts";
 import type { TopicSpec } from "../lib/contracts/topic-spec.ts";
-import { IDEMPOTENCY_PARTITION_KEY, IDEMPOTENCY_TTL_ATTRIBUTE } from "../lib/idempotency/table-schema.ts";
+import {
+  IDEMPOTENCY_PARTITION_KEY,
+  IDEMPOTENCY_TTL_ATTRIBUTE,
+  idempotencyKeyPrefix,
+} from "../lib/idempotency/table-schema.ts";
 import type { PayloadLocation } from "../lib/payload-offloading/payload-resolver.ts";
 import { payloadPrefix } from "../lib/payload-offloading/payload-store.ts";
 import {
@@ -315,7 +320,8 @@ export class Courier<Topic extends string = string, Consumer extends string = st
         ...(overrides.bundling ? { bundling: overrides.bundling } : {}),
       });
       for (const secret of needs.secrets) this.secrets[secret]?.grantRead(consumerFunction.function);
-      if (needs.idempotencyTable) this.idempotencyTable?.grantReadWriteData(consumerFunction.function);
+      if (needs.idempotencyTable)
+        this.grantIdempotencyKeys(consumerFunction.function, `${idempotencyKeyPrefix(name)}#`);
       for (const location of locations) {
         grantReadPayloadLocation(consumerFunction.function, location.bucket, location.prefix);
       }
@@ -376,6 +382,25 @@ export class Courier<Topic extends string = string, Consumer extends string = st
   /** A topic, or an error listing the topics. */
   public topic(name: Topic): EncryptedTopic {
     return this.lookUp("topic", this.topics, name);
+  }
+
+  /**
+   * Read and write of the idempotency table's items whose key starts with `keyPrefix`, and no
+   * others: GetItem, PutItem, UpdateItem, DeleteItem under a `dynamodb:LeadingKeys` condition, and
+   * no Scan or Query (a Scan names no key, so the condition could not hold it). Each consumer's
+   * function gets its own records' prefix; a team grants a prefix of its own (counters, say) the
+   * same way. Without it (grantReadWriteData) five functions could read, scan and delete every
+   * record in the table.
+   */
+  public grantIdempotencyKeys(grantee: iam.IGrantable, keyPrefix: string): void {
+    if (!this.idempotencyTable) throw new Error("this stack has no idempotency table: no consumer needs one");
+    grantee.grantPrincipal.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
+        resources: [this.idempotencyTable.tableArn],
+        conditions: { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": [`${keyPrefix}*`] } },
+      }),
+    );
   }
 
   /** A secret of the topology, or an error listing the secrets. */

@@ -12,7 +12,11 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { Context } from "aws-lambda";
 import * as z from "zod";
 import { RUNTIME_ENV as ENV } from "../runtime-env.ts";
-import { IDEMPOTENCY_PARTITION_KEY, IDEMPOTENCY_TTL_ATTRIBUTE } from "./table-schema.ts";
+import {
+  IDEMPOTENCY_PARTITION_KEY,
+  IDEMPOTENCY_TTL_ATTRIBUTE,
+  idempotencyKeyPrefix,
+} from "./table-schema.ts";
 
 export { IDEMPOTENCY_PARTITION_KEY, IDEMPOTENCY_TTL_ATTRIBUTE };
 
@@ -74,7 +78,7 @@ export function oncePerEvent<A extends EventScoped, R>(
   const wrapped = makeIdempotent(effect, {
     persistenceStore: options.persistenceStore,
     config,
-    keyPrefix: `courier.${options.consumer}`,
+    keyPrefix: idempotencyKeyPrefix(options.consumer),
   });
   return Object.assign((input: A) => wrapped(input) as Promise<R>, {
     registerLambdaContext: (context: Context) => config.registerLambdaContext(context),
