@@ -272,7 +272,11 @@ export class BundledFunction extends Construct {
       role,
       logGroup: this.logGroup,
       environment: { NODE_OPTIONS: "--enable-source-maps", ...overrideEnvironment, ...props.environment },
-      bundling: mergeBundling(lambdaBundling({ runtime, architecture, nativeModules }), overrideBundling, props.bundling),
+      bundling: mergeBundling(
+        lambdaBundling({ runtime, architecture, nativeModules }),
+        overrideBundling,
+        props.bundling,
+      ),
     });
   }
 }
