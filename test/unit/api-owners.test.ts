@@ -212,6 +212,23 @@ describe("verification per channel", () => {
     expect((await again()).status).toBe(201);
   });
 
+  it("GIVEN a holder who re-sends the link every 23 h WHEN the owner signs up after a day THEN 201 (re-sends do not extend the hold)", async () => {
+    const api = await startApi();
+    const mallory = await signUp(api, "victim", { phone: PHONE });
+    for (let day = 0; day < 2; day++) {
+      api.clock.ms += 23 * 3600 * 1000;
+      const resend = await call(api.base, `/accounts/${mallory.accountId}/verification/resend`, {
+        body: { channel: "email" },
+        headers: bearer(mallory.credential),
+      });
+      expect(resend.status).toBe(202);
+    }
+    const owner = await call(api.base, "/accounts", {
+      body: { email: "victim@example.com", displayName: "Victim" },
+    });
+    expect(owner.status).toBe(201);
+  });
+
   it("GIVEN an address its account verified WHEN signed up again any time later THEN 409", async () => {
     const api = await startApi();
     const ada = await signUp(api, "ada");

@@ -80,8 +80,9 @@ export interface CreateAccountOptions {
   readonly trace?: TraceContext | undefined;
   /**
    * An address held by an account that never verified it is released once this long has passed
-   * since its newest email link was issued (the link's lifetime): that account is removed, so an
-   * address typed by someone else cannot block its owner forever. @default 24 h
+   * since that account signed up (a link's lifetime): that account is removed, so an address typed
+   * by someone else cannot block its owner. Counted from the sign-up, not the newest link: a holder
+   * re-sending the link every day would otherwise keep the address forever. @default 24 h
    */
   readonly unverifiedHoldSeconds?: number;
 }
@@ -130,14 +131,13 @@ export function createAccount(
 }
 
 /**
- * Removes the account holding `email` if it never verified it and its newest email link was issued
- * before `issuedBefore`. Inside the caller's transaction.
+ * Removes the account holding `email` if it never verified it and signed up before `issuedBefore`.
+ * Inside the caller's transaction.
  */
 function releaseUnverifiedAddress(db: DatabaseSync, email: string, issuedBefore: number): void {
   const row = db
     .prepare(
-      `SELECT a.id AS id, COALESCE(v.issued_at, a.created_at) AS issued_at FROM accounts a
-       LEFT JOIN verification_codes v ON v.account_id = a.id AND v.channel = 'email'
+      `SELECT a.id AS id, a.created_at AS issued_at FROM accounts a
        WHERE a.email = ? AND a.verified_at IS NULL`,
     )
     .get(email) as { id: string; issued_at: string } | undefined;
