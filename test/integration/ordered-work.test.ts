@@ -64,11 +64,19 @@ const accountIdOf = (account: number) => `acct-${runId}-${account}`;
 const POISON = { account: 3, index: 25 };
 
 /** Deterministic fault injection: every tenth call of a consumer fails before its effect. */
+/**
+ * Enough injected failures to land in every account's group several times, and no more: each one
+ * also costs the records behind it in its FIFO batch a receive, and on a loaded machine (fuller
+ * batches) unbounded faults exhausted a healthy record's 10 receives by skips alone (a CI rehearsal
+ * beside other work dead-lettered 4).
+ */
+const MAX_INJECTED = 60;
+
 function faulty(which: keyof typeof injected) {
   let calls = 0;
   return () => {
     calls += 1;
-    if (calls % Math.round(1 / FAILURE_RATE) === 0) {
+    if (calls % Math.round(1 / FAILURE_RATE) === 0 && injected[which] < MAX_INJECTED) {
       injected[which] += 1;
       throw new RetryableError(`injected transient failure #${injected[which]}`);
     }

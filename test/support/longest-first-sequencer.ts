@@ -11,13 +11,14 @@ import { BaseSequencer, type TestSpecification } from "vitest/node";
 // to the few longer than the run divided by its workers; the order of the rest hardly matters.
 const START_FIRST = [
   "test/integration/soak.test.ts",
-  "test/integration/adoption.test.ts",
   "test/integration/poison-pill.test.ts",
   "test/integration/worker-shutdown.test.ts",
   "test/integration/redrive.test.ts",
   "test/integration/system.test.ts",
   "test/integration/work-queue-worker.test.ts",
   "test/integration/ordered-work.test.ts",
+  // CPU-heavy (npm pack, tsc on two configs): started after the files whose timing it would squeeze.
+  "test/integration/adoption.test.ts",
 ];
 
 function rank(spec: TestSpecification): number {
