@@ -11,13 +11,14 @@ import {
   DeleteStackCommand,
   type Stack as DescribedStack,
   DescribeStackEventsCommand,
-  DescribeStacksCommand,
   type StackEvent,
   UpdateStackCommand,
 } from "@aws-sdk/client-cloudformation";
 import { CreateBucketCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import {
   type DeployedTopology,
+  describeStack,
+  outputsOf,
   readDeployedTopology as readDeployedStackTopology,
   StackNotFoundError,
 } from "@courier-queue/courier/worker";
@@ -40,28 +41,6 @@ const CAPABILITIES = ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO
 
 function clientConfig(endpoint?: string) {
   return localClientConfig(endpoint ? { ...process.env, AWS_ENDPOINT_URL: endpoint } : process.env);
-}
-
-/** The stack, or undefined when CloudFormation says it does not exist. */
-async function describeStack(
-  client: CloudFormationClient,
-  stackName: string,
-): Promise<DescribedStack | undefined> {
-  try {
-    const result = await client.send(new DescribeStacksCommand({ StackName: stackName }));
-    return result.Stacks?.[0];
-  } catch (error) {
-    if (error instanceof Error && /does not exist/.test(error.message)) return undefined;
-    throw error;
-  }
-}
-
-function outputsOf(stack: DescribedStack): Record<string, string> {
-  return Object.fromEntries(
-    (stack.Outputs ?? []).flatMap((o) =>
-      o.OutputKey && o.OutputValue ? [[o.OutputKey, o.OutputValue]] : [],
-    ),
-  );
 }
 
 const inProgress = (status: string | undefined) => status?.endsWith("_IN_PROGRESS") ?? false;

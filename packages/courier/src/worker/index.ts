@@ -18,7 +18,12 @@ export {
   targetClientConfig,
 } from "../deployment/aws-target.ts";
 // Reading the deployed stack, and where its AWS is.
-export { readDeployedTopology, StackNotFoundError } from "../deployment/deployed-stack.ts";
+export {
+  describeStack,
+  outputsOf,
+  readDeployedTopology,
+  StackNotFoundError,
+} from "../deployment/deployed-stack.ts";
 export {
   type DeployedConsumer,
   type DeployedTopic,
