@@ -1,73 +1,35 @@
-/**
- * Every account-scoped route of the example API answers only the account's owner, and a stranger
- * cannot keep the owner out. Over real HTTP on loopback, accounts in a real SQLite file.
- * Failure modes covered (each reproduced against the API before this change): uploads filed under
- * another account (300 of them went into its export), another account's audit trail (the IP and
- * user agent of whoever asked for its reset) or export read by anyone who knows its id; uploads
- * without a rate limit; an SMS code verifying the email address too; an address typed by someone
- * else at sign-up blocked for its owner forever; five wrong reset tokens from a stranger locking
- * the owner's valid link, and a stranger's requests spending the owner's budget for good.
- */
-import { mkdtempSync } from "node:fs";
-import type { Server } from "node:http";
-import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import type { DatabaseSync } from "node:sqlite";
 import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { accountCredential } from "../../src/app/accounts/account-credential.ts";
-import { findAccount, openAccountsDb } from "../../src/app/accounts/account-store.ts";
+import { findAccount } from "../../src/app/accounts/account-store.ts";
 import { listAccountUploads } from "../../src/app/accounts/account-uploads.ts";
-import { type ApiServerDeps, createApiServer } from "../../src/app/api/api-server.ts";
+import type { ApiServerDeps } from "../../src/app/api/api-server.ts";
 import { createEdgeLimiter, DEFAULT_EDGE_LIMITS } from "../../src/app/api/edge-limits.ts";
 import { issueResetToken } from "../../src/app/password-reset/reset-token.ts";
 import { issueSmsCode, verificationKey } from "../../src/app/signup/verification-code.ts";
 import { call } from "../helpers/api-client.ts";
+import { closeApiServers, startApiServer, type TestApi } from "../helpers/api-server.ts";
 
 const key = verificationKey("c".repeat(43));
 const PHONE = "+14155550123";
 const STRANGER = "127.0.0.2";
 const s3Mock = mockClient(S3Client);
-const open: Array<() => Promise<void>> = [];
 
-interface Api {
-  readonly base: string;
-  readonly db: DatabaseSync;
-  readonly clock: { ms: number };
-}
+type Api = TestApi;
 
-async function startApi(options: Partial<ApiServerDeps> = {}): Promise<Api> {
-  const db = openAccountsDb(join(mkdtempSync(join(tmpdir(), "courier-owners-")), "accounts.db"));
-  const clock = { ms: Date.parse("2026-11-28T10:00:00.000Z") };
-  const server: Server = createApiServer({
-    db,
-    verificationKey: async () => key,
-    s3: new S3Client({ region: "us-east-1" }),
-    uploadsBucket: "uploads",
-    imagePublisher: { publish: async () => ({ eventId: "e", messageId: "m" }) },
+const startApi = (options: Partial<ApiServerDeps> = {}): Promise<Api> =>
+  startApiServer(key, {
     exportPublisher: { publish: async () => ({ eventId: "e", messageId: "m" }) } as never,
     auditTrail: async () => [],
-    now: () => new Date(clock.ms),
     ...options,
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  open.push(async () => {
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
-    db.close();
-  });
-  return { base: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, db, clock };
-}
 
 beforeEach(() => {
   s3Mock.reset();
   s3Mock.on(PutObjectCommand).resolves({ ETag: '"abc"' });
 });
-afterEach(async () => {
-  for (const close of open.splice(0)) await close();
-});
+afterEach(closeApiServers);
 
 async function signUp(api: Api, who: string, extra: Record<string, unknown> = {}) {
   const res = await call(api.base, "/accounts", {

@@ -7,12 +7,8 @@
  * an audit store failure leaking as a 500.
  */
 import { mkdtempSync } from "node:fs";
-import type { Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { DatabaseSync } from "node:sqlite";
-import { S3Client } from "@aws-sdk/client-s3";
 import { afterEach, describe, expect, it } from "vitest";
 import { accountCredential } from "../../src/app/accounts/account-credential.ts";
 import { openAccountsDb } from "../../src/app/accounts/account-store.ts";
@@ -23,11 +19,12 @@ import {
   hashPassword,
   storePasswordHash,
 } from "../../src/app/accounts/passwords.ts";
-import { type ApiServerDeps, createApiServer } from "../../src/app/api/api-server.ts";
+import type { ApiServerDeps } from "../../src/app/api/api-server.ts";
 import { issueResetToken, RESET_TOKEN_TTL_SECONDS } from "../../src/app/password-reset/reset-token.ts";
 import type { AuditTrailItem } from "../../src/app/security-audit/audit-table.ts";
 import { verificationKey } from "../../src/app/signup/verification-code.ts";
 import { call } from "../helpers/api-client.ts";
+import { closeApiServers, startApiServer, type TestApi } from "../helpers/api-server.ts";
 
 const key = verificationKey("b".repeat(43));
 const NEW_PASSWORD = "correct horse battery staple";
@@ -35,40 +32,17 @@ const NEW_PASSWORD = "correct horse battery staple";
 const owner = (accountId: string) => ({
   headers: { authorization: `Bearer ${accountCredential(key, accountId)}` },
 });
-const open: Array<() => Promise<void>> = [];
 
-interface Api {
-  readonly base: string;
-  readonly db: DatabaseSync;
-  readonly clock: { ms: number };
-}
+type Api = TestApi;
 
-async function startApi(options: Partial<ApiServerDeps> = {}): Promise<Api> {
-  const db = openAccountsDb(join(mkdtempSync(join(tmpdir(), "courier-reset-")), "accounts.db"));
-  const clock = { ms: Date.parse("2026-11-28T10:00:00.000Z") };
-  const server: Server = createApiServer({
-    db,
-    verificationKey: async () => key,
-    s3: new S3Client({ region: "us-east-1" }),
-    uploadsBucket: "uploads",
-    imagePublisher: { publish: async () => ({ eventId: "e", messageId: "m" }) },
-    now: () => new Date(clock.ms),
+const startApi = (options: Partial<ApiServerDeps> = {}): Promise<Api> =>
+  startApiServer(key, {
     // A cheap scrypt cost keeps these tests quick on a loaded machine; the default cost is tested below.
     hashPassword: (password) => hashPassword(password, { N: 2 ** 10, r: 8, p: 1 }),
     ...options,
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  open.push(async () => {
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
-    db.close();
-  });
-  return { base: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, db, clock };
-}
 
-afterEach(async () => {
-  for (const close of open.splice(0)) await close();
-});
+afterEach(closeApiServers);
 
 async function signUp(api: Api, who: string): Promise<string> {
   const res = await call(api.base, "/accounts", { body: { email: `${who}@example.com`, displayName: who } });
