@@ -20,6 +20,7 @@ import { buildMessage, type PreparedMessage, prepareMessage } from "./envelope.t
 import { MessageTooLargeError, PublisherError, PublishFailedError, UnknownTopicError } from "./errors.ts";
 import { assertOrdering, type FifoParameters, fifoParameters } from "./ordering.ts";
 import { SNS_MAX_BATCH_ENTRIES, snsMessageSize, topicMaxMessageBytes } from "./size.ts";
+import { assertTenant, tenantGroupId } from "./tenant.ts";
 
 /** The topics a publisher serves, by name. */
 export type TopicMap = Readonly<Record<string, TopicSpec>>;
@@ -108,6 +109,8 @@ interface Pending {
   readonly index: number;
   readonly message: PreparedMessage;
   readonly fifo: FifoParameters | undefined;
+  /** A standard topic's tenant, sent as MessageGroupId (fair queues); never a FIFO group. */
+  readonly tenantGroup: string | undefined;
 }
 
 function assertIdentity(identity: EventIdentity): void {
@@ -122,7 +125,10 @@ function assertIdentity(identity: EventIdentity): void {
 export function createTopicPublisher<M extends TopicMap>(options: PublisherOptions<M>): TopicPublisher<M> {
   const { topics } = options;
   const topicNames = Object.keys(topics);
-  for (const name of topicNames) assertOrdering(name, topics[name] as TopicSpec);
+  for (const name of topicNames) {
+    assertOrdering(name, topics[name] as TopicSpec);
+    assertTenant(name, topics[name] as TopicSpec);
+  }
   const producer = envelopeHeaderSchema.shape.producer.safeParse(options.producer);
   if (!producer.success) {
     throw new TypeError(`publisher producer must be 1-128 characters, got "${options.producer}"`);
@@ -157,6 +163,7 @@ export function createTopicPublisher<M extends TopicMap>(options: PublisherOptio
       trace: TraceContext | undefined,
     ) => PreparedMessage;
     fifo: (message: PreparedMessage) => FifoParameters | undefined;
+    tenantGroup: (message: PreparedMessage) => string | undefined;
   } {
     const spec = Object.hasOwn(topics, topic) ? topics[topic] : undefined;
     const arn = spec ? options.topicArns[topic as keyof M & string] : undefined;
@@ -181,6 +188,8 @@ export function createTopicPublisher<M extends TopicMap>(options: PublisherOptio
       },
       // On a FIFO topic: the group from the contract's ordering field, the dedup id = the eventId.
       fifo: (message) => fifoParameters(spec, message.envelope.data, message.envelope.eventId),
+      // On a standard topic with a tenant: the tenant as MessageGroupId, so subscribed queues are fair.
+      tenantGroup: (message) => tenantGroupId(spec, message.envelope.data),
     };
   }
 
@@ -209,10 +218,11 @@ export function createTopicPublisher<M extends TopicMap>(options: PublisherOptio
   }
 
   async function sendChunk(topic: string, arn: string, chunk: Pending[], results: BatchItemResult[]) {
-    const entries: PublishBatchRequestEntry[] = chunk.map(({ index, message, fifo }) => ({
+    const entries: PublishBatchRequestEntry[] = chunk.map(({ index, message, fifo, tenantGroup }) => ({
       Id: String(index),
       Message: message.body,
       MessageAttributes: message.attributes,
+      ...(tenantGroup !== undefined ? { MessageGroupId: tenantGroup } : {}),
       ...fifo,
     }));
     let response: PublishBatchResponse;
@@ -259,7 +269,7 @@ export function createTopicPublisher<M extends TopicMap>(options: PublisherOptio
 
   return {
     async publish(topic, data, publishOptions) {
-      const { arn, maxBytes, prepare, fifo } = resolveTopic(topic);
+      const { arn, maxBytes, prepare, fifo, tenantGroup } = resolveTopic(topic);
       const identity =
         publishOptions?.eventId !== undefined || publishOptions?.occurredAt !== undefined
           ? (publishOptions as EventIdentity)
@@ -267,12 +277,14 @@ export function createTopicPublisher<M extends TopicMap>(options: PublisherOptio
       const trace = traceFor(publishOptions?.trace);
       const message = await sendable(topic, maxBytes, prepare(data, identity, trace));
       let messageId: string | undefined;
+      const group = tenantGroup(message);
       try {
         const response = await options.sns.send(
           new PublishCommand({
             TopicArn: arn,
             Message: message.body,
             MessageAttributes: message.attributes,
+            ...(group !== undefined ? { MessageGroupId: group } : {}),
             ...fifo(message),
           }),
         );
@@ -285,7 +297,7 @@ export function createTopicPublisher<M extends TopicMap>(options: PublisherOptio
     },
 
     async publishBatch(topic, items, batchOptions) {
-      const { arn, maxBytes, prepare, fifo } = resolveTopic(topic);
+      const { arn, maxBytes, prepare, fifo, tenantGroup } = resolveTopic(topic);
       // One call is one unit of work: its messages share a trace (the caller's, or one new one).
       const trace = traceFor(batchOptions?.trace);
       const results: BatchItemResult[] = new Array(items.length);
@@ -293,7 +305,7 @@ export function createTopicPublisher<M extends TopicMap>(options: PublisherOptio
       for (const [index, data] of items.entries()) {
         try {
           const message = await sendable(topic, maxBytes, prepare(data, undefined, trace));
-          pending.push({ index, message, fifo: fifo(message) });
+          pending.push({ index, message, fifo: fifo(message), tenantGroup: tenantGroup(message) });
         } catch (error) {
           // Invalid, too large or not offloaded: this item fails alone. Anything else is a bug.
           if (!(error instanceof PublisherError)) throw error;
