@@ -53,3 +53,4 @@ export {
   type RedrivePair,
   redriveHandlerEntry,
 } from "./redrive-function.ts";
+export { QuietTenantDwellAlarm, type QuietTenantDwellAlarmProps } from "./tenant-dwell-alarm.ts";

@@ -14,6 +14,7 @@ import { register as registerPause } from "./commands/pause.ts";
 import { register as registerPublish } from "./commands/publish.ts";
 import { register as registerRedrive } from "./commands/redrive.ts";
 import { register as registerStatus } from "./commands/status.ts";
+import { register as registerTenant } from "./commands/tenant.ts";
 import { register as registerWork } from "./commands/work.ts";
 import { CliError, oneLineReason } from "./output.ts";
 import { buildProgram, type RegisterCommand } from "./program.ts";
@@ -49,6 +50,7 @@ export const operatorCommands: readonly RegisterCommand[] = [
   registerPublish,
   registerRedrive,
   registerStatus,
+  registerTenant,
   registerWork,
 ];
 
