@@ -102,17 +102,29 @@ export function noisyTenantsFromCloudWatch(cloudwatch: CloudWatchClient, namespa
           { Name: TENANT_DIMENSION, Value: tenant },
         ],
       });
-      const result = await cloudwatch.send(
-        new GetMetricDataCommand({
-          StartTime: new Date(now - 15 * 60_000),
-          EndTime: new Date(now),
-          MetricDataQueries: tenants.flatMap((tenant, i) => [
-            { Id: `n${i}`, MetricStat: { Metric: metric(tenant), Period: 900, Stat: "SampleCount" } },
-            { Id: `p${i}`, MetricStat: { Metric: metric(tenant), Period: 900, Stat: "p95" } },
-          ]),
-        }),
+      const query = async (stat: string, prefix: string) =>
+        await cloudwatch.send(
+          new GetMetricDataCommand({
+            StartTime: new Date(now - 15 * 60_000),
+            // A minute ahead: a datapoint stamped this very second still falls in the window.
+            EndTime: new Date(now + 60_000),
+            MetricDataQueries: tenants.map((tenant, i) => ({
+              Id: `${prefix}${i}`,
+              MetricStat: { Metric: metric(tenant), Period: 900, Stat: stat },
+            })),
+          }),
+        );
+      // Percentiles in a call of their own: LocalStack 4.14 answers SampleCount but refuses "p95".
+      const [counts, p95s] = await Promise.all([
+        query("SampleCount", "n"),
+        query("p95", "p").catch(() => undefined),
+      ]);
+      const byId = new Map(
+        [...(counts.MetricDataResults ?? []), ...(p95s?.MetricDataResults ?? [])].map((r) => [
+          r.Id,
+          r.Values ?? [],
+        ]),
       );
-      const byId = new Map((result.MetricDataResults ?? []).map((r) => [r.Id, r.Values ?? []]));
       const sum = (values: readonly number[]) => values.reduce((a, b) => a + b, 0);
       return tenants
         .map((tenant, i) => {
