@@ -88,6 +88,10 @@ export {
 } from "./lib/publisher/index.ts";
 export { messageGroupIdFor } from "./lib/publisher/ordering.ts";
 export { RUNTIME_ENV } from "./lib/runtime-env.ts";
+// Tracing on the OpenTelemetry API (a no-op until the application registers an SDK, e.g. with
+// `@courier-queue/courier/otel`): a handler's AWS clients traced under the record that caused the
+// calls, and the span attribute names courier writes (messaging conventions plus `courier.*`).
+export { ATTR as SPAN_ATTRIBUTES, MESSAGING_SYSTEM, TRACER_NAME } from "./lib/trace/semconv.ts";
 export {
   envelopeTraceSchema,
   parseCorrelationId,
@@ -96,7 +100,6 @@ export {
   type TraceContext,
   type TraceStart,
 } from "./lib/trace/trace-context.ts";
-
 // Consuming and producing, typed from the team's topology.
 export { type ConsumerMessage, type ConsumerOptions, defineConsumer } from "./topology/define-consumer.ts";
 export {
@@ -105,7 +108,6 @@ export {
   type Publisher,
   type TopicData,
 } from "./topology/publisher.ts";
-
 // The team's topology, and the types derived from it.
 export {
   type AcceptedContractOf,
@@ -132,6 +134,4 @@ export {
   type Topology,
   type TopologySpec,
 } from "./topology/topology.ts";
-
-// A handler's AWS clients traced under the consumer's invocation (X-Ray on Lambda; a no-op elsewhere).
-export { consumerTracer, tracedClient } from "./topology/tracing.ts";
+export { tracedClient } from "./topology/tracing.ts";

@@ -47,7 +47,13 @@ import { payloadExpirationDays } from "../topology/payload-lifetime.ts";
 import { alarmThresholds, type ConsumerSpec, type TopologySpec } from "../topology/topology.ts";
 import { DLQ_RETENTION_DAYS, isRaisedTopic, topologyProblems } from "../topology/topology-problems.ts";
 import { type AlarmNotificationSettings, AlarmTopic } from "./alarm-topic.ts";
-import { newestNodejsRuntime, runtimeProblem } from "./bundled-function.ts";
+import {
+  newestNodejsRuntime,
+  OTEL_LAMBDA_ENVIRONMENT,
+  runtimeProblem,
+  type TracingMode,
+  tracingProblem,
+} from "./bundled-function.ts";
 import { ConsumerDashboard } from "./consumer-dashboard.ts";
 import { ConsumerFunction } from "./consumer-function.ts";
 import { ConsumerQueue } from "./consumer-queue.ts";
@@ -115,10 +121,18 @@ export interface CourierProps<Topic extends string = string, Consumer extends st
    */
   readonly metricsNamespace?: string;
   /**
-   * X-Ray tracing of every function: Lambda continues the trace an SQS message carries.
-   * @default lambda.Tracing.ACTIVE
+   * Tracing of every function (consumers and redrive). "otel": OpenTelemetry spans (a producer
+   * span per publish, a process span per batch linked to each message's producer, a span per
+   * record with its outcome) exported through the ADOT collector layer to X-Ray. "none": no layer,
+   * no SDK in the bundles, no X-Ray permissions.
+   * @default "otel"
    */
-  readonly tracing?: lambda.Tracing;
+  readonly tracing?: TracingMode;
+  /**
+   * The ADOT collector layer version ARN used with `tracing: "otel"`.
+   * @default adotCollectorLayerArn(region, architecture): AWS's aws-otel-collector 0.117.0 layer
+   */
+  readonly otelCollectorLayer?: string;
   /** @default logs.RetentionDays.ONE_MONTH */
   readonly logRetention?: logs.RetentionDays;
   /** Per consumer, CDK props merged over courier's. @default - none */
@@ -175,12 +189,13 @@ export class Courier<Topic extends string = string, Consumer extends string = st
     this.runtime = runtime;
     this.projectRoot = resolve(props.projectRoot ?? process.cwd());
     this.metricsNamespace = props.metricsNamespace ?? DEFAULT_METRICS_NAMESPACE;
-    const tracing = props.tracing ?? lambda.Tracing.ACTIVE;
+    const tracing = props.tracing ?? "otel";
     const architecture = props.architecture ?? lambda.Architecture.ARM_64;
     const functionDefaults = {
       runtime,
       architecture,
       tracing,
+      ...(props.otelCollectorLayer !== undefined ? { otelCollectorLayer: props.otelCollectorLayer } : {}),
       ...(props.logRetention !== undefined ? { logRetention: props.logRetention } : {}),
     };
     const topicNames = Object.keys(topology.topics) as Topic[];
@@ -500,12 +515,16 @@ export class Courier<Topic extends string = string, Consumer extends string = st
   }
 }
 
-/** The function's variables as the template will have them, NODE_OPTIONS aside (Lambda's, not the handler's). */
+/**
+ * The function's variables as the template will have them, NODE_OPTIONS and the OTLP exporter's
+ * (Lambda's, pointing at its collector extension, not the handler's) aside.
+ */
 function functionEnvironment(stack: Stack, cfnFunction: lambda.CfnFunction): Record<string, unknown> {
   const resolved = stack.resolve(cfnFunction.environment) as
     | { variables?: Record<string, unknown> }
     | undefined;
   const { NODE_OPTIONS: _nodeOptions, ...variables } = resolved?.variables ?? {};
+  for (const key of Object.keys(OTEL_LAMBDA_ENVIRONMENT)) delete variables[key];
   return variables;
 }
 
@@ -576,6 +595,11 @@ function validateCourierProps<Topic extends string, Consumer extends string>(
   fail("topology", topologyProblems(props.topology));
   const problem = runtimeProblem(runtime);
   fail("runtime", problem ? [problem] : []);
+  const tracingIssue = tracingProblem(props.tracing, props.otelCollectorLayer);
+  fail(
+    tracingIssue?.startsWith("tracing") ? "tracing" : "otelCollectorLayer",
+    tracingIssue ? [tracingIssue] : [],
+  );
   const root = resolve(props.projectRoot ?? process.cwd());
   fail("projectRoot", existsSync(root) ? [] : [`${root} does not exist`]);
   const consumers = Object.keys(props.topology.consumers);
