@@ -34,6 +34,15 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { DatabaseSync } from "node:sqlite";
 import type { S3Client } from "@aws-sdk/client-s3";
 import { startTrace, type TraceContext } from "@courier-queue/courier";
+import {
+  context as otelContext,
+  trace as otelTrace,
+  propagation,
+  ROOT_CONTEXT,
+  type Span,
+  SpanKind,
+  SpanStatusCode,
+} from "@opentelemetry/api";
 import { z } from "zod";
 import { accountCredential, checkCredential } from "../accounts/account-credential.ts";
 import {
@@ -635,12 +644,24 @@ export function createApiServer(deps: ApiServerDeps): Server {
     const url = new URL(req.url ?? "/", "http://localhost");
     // The caller's trace continues here (an invalid traceparent starts a new one); every message
     // this request publishes carries it, and the client gets the correlation id back.
-    const trace = startTrace({
+    const started = startTrace({
       traceparent: req.headers.traceparent,
       correlationId: req.headers[CORRELATION_ID_HEADER],
     });
+    // A SERVER span per request where an OpenTelemetry SDK runs (npm start's does); the request's
+    // context is then that span's, so the outbox row, and every message it publishes, name it.
+    const span = serverSpan(req, url);
+    const trace = span
+      ? { ...started, traceparent: traceparentOfSpan(span) ?? started.traceparent }
+      : started;
+    span?.setAttribute("courier.correlation_id", trace.correlationId);
     res.setHeader(CORRELATION_ID_HEADER, trace.correlationId);
-    res.once("finish", () =>
+    res.once("finish", () => {
+      if (span) {
+        span.setAttribute("http.response.status_code", res.statusCode);
+        if (res.statusCode >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+        span.end();
+      }
       requestLog({
         message: "request",
         method: req.method ?? "",
@@ -649,8 +670,8 @@ export function createApiServer(deps: ApiServerDeps): Server {
         durationMs: Math.round(performance.now() - startedAt),
         correlationId: trace.correlationId,
         traceparent: trace.traceparent,
-      }),
-    );
+      });
+    });
     const matching = routes.filter((r) => r.pattern.test(url.pathname));
     const route = matching.find((r) => r.method === req.method);
     const work = async () => {
@@ -661,7 +682,8 @@ export function createApiServer(deps: ApiServerDeps): Server {
       const params = route.pattern.exec(url.pathname)?.slice(1) ?? [];
       await route.handle(req, res, params, url, trace);
     };
-    work().catch((error: unknown) => {
+    const run = span ? () => otelContext.with(otelTrace.setSpan(otelContext.active(), span), work) : work;
+    run().catch((error: unknown) => {
       // The client went away mid-request (Node's "aborted"): there is no one to answer.
       if ((error as NodeJS.ErrnoException | undefined)?.code === "ECONNRESET" && req.destroyed) return;
       // A refused request whose body was not read: end the connection rather than drain the body.
@@ -684,4 +706,25 @@ export function createApiServer(deps: ApiServerDeps): Server {
   });
   applyConnectionLimits(server, timeouts);
   return server;
+}
+
+/** The request's SERVER span, a child of the caller's traceparent; undefined without an SDK. */
+function serverSpan(req: IncomingMessage, url: URL): Span | undefined {
+  const parent = propagation.extract(ROOT_CONTEXT, req.headers);
+  const span = otelTrace.getTracer("courier-example-api").startSpan(
+    `${req.method ?? "GET"} ${url.pathname.replace(/\/[^/]*\d[^/]*(?=\/|$)/g, "/:id")}`,
+    {
+      kind: SpanKind.SERVER,
+      attributes: { "http.request.method": req.method ?? "", "url.path": url.pathname.slice(0, 256) },
+    },
+    parent,
+  );
+  if (span.isRecording()) return span;
+  span.end();
+  return undefined;
+}
+
+function traceparentOfSpan(span: Span): string | undefined {
+  const { traceId, spanId, traceFlags } = span.spanContext();
+  return /^0+$/.test(traceId) ? undefined : `00-${traceId}-${spanId}-${traceFlags & 1 ? "01" : "00"}`;
 }

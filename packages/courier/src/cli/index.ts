@@ -14,6 +14,7 @@ import { register as registerPause } from "./commands/pause.ts";
 import { register as registerPublish } from "./commands/publish.ts";
 import { register as registerRedrive } from "./commands/redrive.ts";
 import { register as registerStatus } from "./commands/status.ts";
+import { register as registerTrace } from "./commands/trace.ts";
 import { register as registerWork } from "./commands/work.ts";
 import { CliError, oneLineReason } from "./output.ts";
 import { buildProgram, type RegisterCommand } from "./program.ts";
@@ -27,6 +28,30 @@ export {
   oldestAgeFromCloudWatch,
   oldestAgeFromPeek,
 } from "../deployment/consumer-status.ts";
+// Finding a message (`courier trace`, the console's "Find a message"): the same function for both.
+export {
+  type Attempt,
+  type AttemptOutcome,
+  buildJourney,
+  type Delivery,
+  formatJourney,
+  InvalidTraceQueryError,
+  type LogLine,
+  logLinesFromText,
+  type MessageJourney,
+  type MessageTrail,
+  type Publication,
+  type Redrive,
+  readSpanFile,
+  type SideEffect,
+  type SpanRecord,
+  spanRecordsFromOtlp,
+  spanRecordsFromXray,
+  type TraceMessageOptions,
+  type TraceSource,
+  traceMessage,
+} from "../deployment/message-trace/index.ts";
+export { LOCAL_SPANS_FILE, LOCAL_WORKER_LOG_FILE } from "./commands/trace.ts";
 export { CliError, emit, type OutputOptions, oneLineReason } from "./output.ts";
 export { buildProgram, type RegisterCommand } from "./program.ts";
 export {
@@ -49,6 +74,7 @@ export const operatorCommands: readonly RegisterCommand[] = [
   registerPublish,
   registerRedrive,
   registerStatus,
+  registerTrace,
   registerWork,
 ];
 
