@@ -54,7 +54,7 @@ export class InvalidTraceQueryError extends Error {
 function consumersByTopic(topology: DeployedTopology | undefined): Record<string, string[]> {
   const out: Record<string, string[]> = {};
   for (const consumer of Object.values(topology?.consumers ?? {})) {
-    (out[consumer.topic] ??= []).push(consumer.name);
+    out[consumer.topic] = [...(out[consumer.topic] ?? []), consumer.name];
   }
   return out;
 }
