@@ -35,12 +35,16 @@ export const courierTopology = defineTopology({
     "image-uploads": {
       description: "An original image was stored; consumers make its renditions.",
       current: ImageUploadedV1Contract,
+      // Fair delivery: one account's flood of uploads never holds up another account's photo.
+      tenant: { from: "uploadedBy" },
     },
     "password-resets": {
       description: "An account asked to reset its password; consumers see each account's requests in order.",
       current: PasswordResetRequestedV1Contract,
       // A FIFO topic: the account is the message group, the eventId the deduplication id.
       ordering: { groupBy: "accountId" },
+      // The tenant is the group already (a FIFO topic keeps its own group key).
+      tenant: { from: "accountId" },
     },
     "account-exports": {
       description:
@@ -50,6 +54,7 @@ export const courierTopology = defineTopology({
       // anything larger through the payload bucket as an extended-client pointer.
       maxMessageBytes: 1_048_576,
       offloadLargePayloads: true,
+      tenant: { from: "accountId" },
     },
   },
   consumers: {

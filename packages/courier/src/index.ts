@@ -53,7 +53,12 @@ export {
 } from "./lib/contracts/contract.ts";
 export { type AnyEnvelope, type Envelope, envelopeHeaderSchema } from "./lib/contracts/envelope.ts";
 export { plainText } from "./lib/contracts/text.ts";
-export type { PayloadLocationSpec, TopicOrdering, TopicSpec } from "./lib/contracts/topic-spec.ts";
+export type {
+  PayloadLocationSpec,
+  TopicOrdering,
+  TopicSpec,
+  TopicTenant,
+} from "./lib/contracts/topic-spec.ts";
 
 // Side effects once per event; payloads offloaded to S3; the publisher's errors; trace context.
 export {
@@ -87,6 +92,7 @@ export {
   UnknownTopicError,
 } from "./lib/publisher/index.ts";
 export { messageGroupIdFor } from "./lib/publisher/ordering.ts";
+export { tenantGroupId, tenantGroupIdOfBody, tenantValue } from "./lib/publisher/tenant.ts";
 export { RUNTIME_ENV } from "./lib/runtime-env.ts";
 // Tracing on the OpenTelemetry API (a no-op until the application registers an SDK, e.g. with
 // `@courier-queue/courier/otel`): a handler's AWS clients traced under the record that caused the

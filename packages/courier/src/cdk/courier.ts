@@ -466,6 +466,7 @@ export class Courier<Topic extends string = string, Consumer extends string = st
           description: spec.description,
           fifo: spec.ordering !== undefined,
           ...(spec.ordering ? { groupBy: spec.ordering.groupBy } : {}),
+          ...(spec.tenant ? { tenant: spec.tenant.from } : {}),
           maxMessageBytes: topicMaxMessageBytes(spec),
           offloadLargePayloads: spec.offloadLargePayloads === true,
           current: { type: spec.current.type, version: spec.current.version },
@@ -497,6 +498,9 @@ export class Courier<Topic extends string = string, Consumer extends string = st
           // `courier pause` disables this mapping.
           eventSourceMappingId: fn.eventSource.eventSourceMappingId,
           fifo: queue.fifo,
+          ...(this.topology.topics[spec.topic].tenant
+            ? { tenant: this.topology.topics[spec.topic].tenant?.from }
+            : {}),
           maxReceiveCount: spec.maxReceiveCount,
           batchSize: spec.batchSize,
           maxBatchingWindowSeconds: spec.maxBatchingWindowSeconds,

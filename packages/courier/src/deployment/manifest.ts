@@ -54,6 +54,8 @@ export const topicManifestSchema = z.object({
   description: z.string().default(""),
   fifo: z.boolean(),
   groupBy: z.string().optional(),
+  /** The data field that names a message's tenant (its MessageGroupId on a standard topic). */
+  tenant: z.string().optional(),
   maxMessageBytes: z.number().int(),
   offloadLargePayloads: z.boolean(),
   current: contractRefSchema,
@@ -78,6 +80,8 @@ export const consumerManifestSchema = z.object({
   functionName: z.string().optional(),
   eventSourceMappingId: z.string().optional(),
   fifo: z.boolean(),
+  /** Its topic's tenant field: workers serve this consumer's tenants fairly (fair queue). */
+  tenant: z.string().optional(),
   maxReceiveCount: z.number().int(),
   batchSize: z.number().int(),
   maxBatchingWindowSeconds: z.number(),

@@ -3,12 +3,15 @@
  * synthesized or run: names that become queue names and logical ids, references between entries,
  * Lambda's and SQS's limits on the settings, and SNS's rules for a topic's message size.
  */
+
+import type { TopicSpec } from "../lib/contracts/topic-spec.ts";
 import {
   maxMessageBytesProblem,
   SNS_MAX_PAYLOAD_BYTES,
   SNS_RAISED_TOPIC_MAX_SUBSCRIPTIONS,
   topicMaxMessageBytes,
 } from "../lib/publisher/size.ts";
+import { tenantFieldProblem } from "../lib/publisher/tenant.ts";
 import type { TopologySpec } from "./topology.ts";
 
 /** Consumer, topic and secret names become queue names and logical ids: lowercase words and dashes. */
@@ -75,6 +78,7 @@ export function topologyProblems(topology: TopologySpec): string[] {
     }
   }
   problems.push(...topicSizeProblems(topology));
+  for (const [name, topic] of Object.entries(topology.topics)) problems.push(...tenantProblems(name, topic));
   for (const name of secretNames) {
     if (!NAME.test(name)) problems.push(`secret "${name}": a name is lowercase words joined by "-"`);
   }
@@ -110,6 +114,29 @@ export function topologyProblems(topology: TopologySpec): string[] {
         problems.push(`${at} needs node module "${module}", which is not an npm package name`);
       }
     }
+  }
+  return problems;
+}
+
+/**
+ * A tenant must name a string field of every accepted contract. On a FIFO topic the message group
+ * is the ordering's field: a tenant naming another field would, if honoured, regroup the topic and
+ * change what is ordered with what, so only the same field is accepted (it changes nothing).
+ */
+export function tenantProblems(name: string, topic: TopicSpec): string[] {
+  const tenant = topic.tenant;
+  if (!tenant) return [];
+  const at = `topic "${name}"`;
+  if (typeof tenant.from !== "string" || tenant.from === "") return [`${at}: tenant.from names no field`];
+  if (topic.ordering && topic.ordering.groupBy !== tenant.from) {
+    return [
+      `${at}: tenant "${tenant.from}" differs from ordering.groupBy "${topic.ordering.groupBy}": on a FIFO topic the message group is the ordering's field, and a tenant on another field would change which messages are ordered together (name the same field, or drop the tenant)`,
+    ];
+  }
+  const problems: string[] = [];
+  for (const contract of topic.accepts) {
+    const problem = tenantFieldProblem(contract, tenant.from);
+    if (problem) problems.push(`${at}: tenant ${problem}`);
   }
   return problems;
 }

@@ -37,11 +37,21 @@ export {
 export type { RecordOutcome } from "../lib/consumer/outcomes.ts";
 // The event source itself, for a handler and queue of one's own.
 export {
+  DEFAULT_FAIR_LOOKAHEAD,
   type EventSourceOptions,
   type EventSourceStats,
+  type FairTenantOptions,
   LocalEventSource,
   type SqsHandler,
 } from "./event-source.ts";
+// Fair delivery per tenant, as SQS fair queues serve it.
+export {
+  FAIR_DEFAULTS,
+  FairTenantScheduler,
+  type FairTenantSettings,
+  type TenantLoad,
+  tenantOfMessage,
+} from "./fair-tenants.ts";
 export { formatOutcomeLine, wantsColour } from "./outcome-line.ts";
 export { WORKER_LOGS_ENV, type WorkerLogs } from "./readable-output.ts";
 export {

@@ -44,6 +44,8 @@ export interface WorkerSettings {
   readonly timeoutSeconds: number;
   readonly visibilityTimeoutSeconds?: number;
   readonly memoryMb?: number;
+  /** Its topic names a tenant (a standard queue): serve tenants as SQS fair queues do. */
+  readonly fairTenants?: boolean;
 }
 
 export function workerSettingsOf(consumer: DeployedConsumer): WorkerSettings {
@@ -53,6 +55,7 @@ export function workerSettingsOf(consumer: DeployedConsumer): WorkerSettings {
     maxConcurrency: consumer.maxConcurrency,
     timeoutSeconds: consumer.timeoutSeconds,
     visibilityTimeoutSeconds: consumer.visibilityTimeoutSeconds,
+    ...(consumer.tenant !== undefined && !consumer.fifo ? { fairTenants: true } : {}),
   };
 }
 
@@ -114,6 +117,7 @@ export function workerSettingsFromEnvironment(env: NodeJS.ProcessEnv): WorkerSet
     timeoutSeconds: number("timeoutSeconds") as number,
     ...(visibility !== undefined ? { visibilityTimeoutSeconds: visibility } : {}),
     ...(memory !== undefined ? { memoryMb: memory } : {}),
+    ...(parsed.fairTenants === true ? { fairTenants: true } : {}),
   };
 }
 

@@ -9,6 +9,21 @@ export interface TopicOrdering {
   readonly groupBy: string;
 }
 
+/**
+ * Who a message belongs to, for fair delivery: on a standard topic the publisher sets the value of
+ * this field as the message's `MessageGroupId`, which makes every subscribed SQS standard queue a
+ * fair queue (SQS serves quiet tenants' messages before a noisy tenant's backlog; SNS standard
+ * topics forward `MessageGroupId` to their SQS subscriptions). Courier's local event source and
+ * test kit schedule tenants the same way, and the consumer runtime reports dwell time per tenant.
+ */
+export interface TopicTenant {
+  /**
+   * A dotted path to a string field of every accepted contract's data, e.g. "accountId" or
+   * "owner.accountId". A message whose field is absent or empty is published without a tenant.
+   */
+  readonly from: string;
+}
+
 /** A bucket and key prefix a topic's consumers may read payloads from. */
 export interface PayloadLocationSpec {
   /** An existing bucket's name. @default - the stack's payload bucket */
@@ -52,4 +67,11 @@ export interface TopicSpec {
    * @default - a standard topic: no order, no deduplication
    */
   readonly ordering?: TopicOrdering;
+  /**
+   * The message's tenant (fair delivery per tenant): its `MessageGroupId` on a standard topic.
+   * On a FIFO topic the message group is the ordering's `groupBy`, so a tenant there must name the
+   * same field (anything else would change the topic's order semantics, and is refused).
+   * @default - no tenant: messages carry no MessageGroupId, every message is served in turn
+   */
+  readonly tenant?: TopicTenant;
 }
