@@ -31,6 +31,8 @@ export const courierTopology = defineTopology({
       description: "A new account was created; consumers verify its address and tell the team.",
       current: NewAccountV1Contract,
       accepts: [NewAccountV1Contract],
+      // History for courier replay; erasing an account (DELETE /accounts/:id) removes its messages.
+      archive: { retentionDays: 30, subject: "accountId" },
     },
     "image-uploads": {
       description: "An original image was stored; consumers make its renditions.",
@@ -41,6 +43,7 @@ export const courierTopology = defineTopology({
       current: PasswordResetRequestedV1Contract,
       // A FIFO topic: the account is the message group, the eventId the deduplication id.
       ordering: { groupBy: "accountId" },
+      archive: { retentionDays: 30, subject: "accountId" },
     },
     "account-exports": {
       description:
@@ -50,6 +53,7 @@ export const courierTopology = defineTopology({
       // anything larger through the payload bucket as an extended-client pointer.
       maxMessageBytes: 1_048_576,
       offloadLargePayloads: true,
+      archive: { retentionDays: 30, subject: "accountId" },
     },
   },
   consumers: {

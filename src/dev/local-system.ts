@@ -28,6 +28,7 @@ import {
   localTarget,
   type RecordOutcome,
   startWorkers,
+  undeployedArchiverNames,
   type WorkerLogs,
   type WorkerPool,
   workerTarget,
@@ -217,7 +218,8 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
     };
     const workers = startWorkers({
       topology,
-      consumers: options.consumers ?? consumerNames,
+      // Every consumer and every topic's archiver (`archive:<topic>`): LocalStack runs no function.
+      consumers: options.consumers ?? [...consumerNames, ...undeployedArchiverNames(topology)],
       projectRoot: PROJECT_ROOT,
       target: workerTarget(localTarget({ ...process.env, AWS_ENDPOINT_URL: endpoint })),
       baseEnv: { ...process.env, AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint },
