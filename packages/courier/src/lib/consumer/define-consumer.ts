@@ -33,6 +33,7 @@ import {
   type RecordContextShared,
   traceLogKeys,
 } from "./record-context.ts";
+import { idempotencyScope, idempotencyScopeOf, REPLAY_ATTRIBUTE } from "./replay-lineage.ts";
 import { type QueueAddresses, queueAddressesFromEnv } from "./runtime-config.ts";
 import { describeThrown } from "./thrown.ts";
 import { type ConsumerTracer, traceBatch } from "./tracing.ts";
@@ -308,19 +309,22 @@ export function createConsumerHandler<C extends AnyContract, N extends string>(
       eventId = message.eventId;
       trace = message.trace;
       if (trace) correlationIds.add(trace.correlationId);
-      const handled = options.handle(
-        message as EnvelopeOf<C>,
-        new RecordContext(
-          shared,
-          record,
-          message.eventId,
-          receiveCount,
-          context,
-          now(),
-          snsSequenceNumber,
-          trace,
-        ),
+      const recordContext = new RecordContext(
+        shared,
+        record,
+        message.eventId,
+        receiveCount,
+        context,
+        now(),
+        snsSequenceNumber,
+        trace,
       );
+      // A reprocessing replay's record runs in its run's idempotency scope (replay-lineage.ts);
+      // live records skip the lookup's cost beyond one attribute read.
+      const scope = record.messageAttributes?.[REPLAY_ATTRIBUTE] ? idempotencyScopeOf(record) : undefined;
+      const handled = scope
+        ? idempotencyScope.run(scope, () => options.handle(message as EnvelopeOf<C>, recordContext))
+        : options.handle(message as EnvelopeOf<C>, recordContext);
       if (!isThenable(handled)) return processed(record, message.eventId, receiveCount, startedAt, trace);
       const messageEventId = eventId;
       const messageTrace = trace;

@@ -27,4 +27,5 @@ export {
   UnsupportedMessageError,
 } from "./errors.ts";
 export * from "./failure-attributes.ts";
+export * from "./replay-lineage.ts";
 export type { ConsumerTracer, TraceSegment } from "./tracing.ts";
