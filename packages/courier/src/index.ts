@@ -135,3 +135,39 @@ export {
 
 // A handler's AWS clients traced under the consumer's invocation (X-Ray on Lambda; a no-op elsewhere).
 export { consumerTracer, tracedClient } from "./topology/tracing.ts";
+
+// History and replay: each topic's archive (lib/archive) and replaying a window of it to one
+// consumer's queue (lib/replay); the deployed stack's archive and a consumer's replay sources.
+export {
+  type ArchiveEntry,
+  type ArchiveLocation,
+  type ArchiveSettings,
+  type ArchiveStats,
+  archiveSettingsOf,
+  archiveStats,
+  type EraseResult,
+  erasedSubjects,
+  eraseSubject,
+  readWindow,
+  subjectHash,
+} from "./lib/archive/index.ts";
+export { REPLAY_ATTRIBUTE, type ReplayLineage, replayLineageOf } from "./lib/consumer/replay-lineage.ts";
+export {
+  type FilterPolicy,
+  filterPolicyAccepts,
+  parseReplayTime,
+  planReplay,
+  type ReplayCheckpoint,
+  type ReplayOptions,
+  type ReplayPlan,
+  type ReplayProgress,
+  ReplayResumeError,
+  type ReplaySources,
+  type ReplaySummary,
+  type ReplayTarget,
+  type ReplayWindow,
+  readReplayCheckpoint,
+  replay,
+} from "./lib/replay/index.ts";
+export { archivedTopics, NoArchiveError, replaySourcesOf } from "./deployment/replay-target.ts";
+export type { TopicArchiveSpec } from "./lib/contracts/topic-spec.ts";
