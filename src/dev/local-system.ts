@@ -22,7 +22,7 @@ import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { SESClient, VerifyEmailIdentityCommand } from "@aws-sdk/client-ses";
 import { SNSClient } from "@aws-sdk/client-sns";
 import { GetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
-import { createPublisher } from "@courier-queue/courier";
+import { archivedTopics, createPublisher, eraseSubject } from "@courier-queue/courier";
 import { localStackPeek, oldestAgeFromPeek, startConsole } from "@courier-queue/courier/cli";
 import { startTracing, type Tracing } from "@courier-queue/courier/otel";
 import {
@@ -30,6 +30,7 @@ import {
   localTarget,
   type RecordOutcome,
   startWorkers,
+  undeployedArchiverNames,
   type WorkerLogs,
   type WorkerPool,
   workerTarget,
@@ -217,6 +218,8 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
       uploadsBucket,
       imagePublisher: publisher,
       exportPublisher: publisher,
+      // DELETE /accounts/:id erases the account's messages from every archive keyed by accountId.
+      eraseArchive: eraserFor(topology, s3),
       // The security-audit consumer's table, read where that consumer writes it (dynalite here).
       auditTrail: (accountId) => readAuditTrail(auditReader, auditTable, accountId),
       // Rate limits, attempt limits and timeouts: defaults, or COURIER_API_* from the environment.
@@ -256,7 +259,8 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
     };
     const workers = startWorkers({
       topology,
-      consumers: options.consumers ?? consumerNames,
+      // Every consumer and every topic's archiver (`archive:<topic>`): LocalStack runs no function.
+      consumers: options.consumers ?? [...consumerNames, ...undeployedArchiverNames(topology)],
       projectRoot: PROJECT_ROOT,
       target: workerTarget(localTarget({ ...process.env, AWS_ENDPOINT_URL: endpoint })),
       baseEnv: {
@@ -348,6 +352,20 @@ function outcomeLogLine(outcome: RecordOutcome): Record<string, unknown> {
     ...(outcome.correlationId ? { correlationId: outcome.correlationId } : {}),
     messageId: outcome.messageId,
   };
+}
+
+/** Erases an account from the archives whose subject is the account (none: no eraser). */
+function eraserFor(topology: DeployedTopology, s3: S3Client) {
+  const byAccount = archivedTopics(topology).filter((a) => a.archive.subject === "accountId");
+  const bucket = byAccount[0]?.archive.bucket;
+  if (!bucket) return undefined;
+  return (accountId: string) =>
+    eraseSubject(
+      s3,
+      bucket,
+      byAccount.map((a) => a.topic),
+      accountId,
+    );
 }
 
 /** A name the example's stack must have left in its outputs, or an error saying which is missing. */

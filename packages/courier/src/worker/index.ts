@@ -35,6 +35,13 @@ export {
   UnknownConsumerError,
 } from "../deployment/deployed-topology.ts";
 export type { RecordOutcome } from "../lib/consumer/outcomes.ts";
+export {
+  ARCHIVE_WORKER_PREFIX,
+  archiveWorkerNames,
+  isArchiveWorkerName,
+  undeployedArchiverNames,
+  workerConsumer,
+} from "./archive-worker.ts";
 // The event source itself, for a handler and queue of one's own.
 export {
   DEFAULT_FAIR_LOOKAHEAD,

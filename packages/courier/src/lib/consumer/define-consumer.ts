@@ -36,6 +36,7 @@ import {
   type RecordContextShared,
   traceLogKeys,
 } from "./record-context.ts";
+import { idempotencyScope, idempotencyScopeOf, REPLAY_ATTRIBUTE } from "./replay-lineage.ts";
 import { type QueueAddresses, queueAddressesFromEnv } from "./runtime-config.ts";
 import { describeThrown } from "./thrown.ts";
 
@@ -336,12 +337,17 @@ export function createConsumerHandler<C extends AnyContract, N extends string>(
         snsSequenceNumber,
         trace,
       );
+      // A reprocessing replay's record runs in its run's idempotency scope (replay-lineage.ts);
+      // live records skip the lookup's cost beyond one attribute read.
+      const scope = record.messageAttributes?.[REPLAY_ATTRIBUTE] ? idempotencyScopeOf(record) : undefined;
+      const invoke = () =>
+        scope
+          ? idempotencyScope.run(scope, () => options.handle(message as EnvelopeOf<C>, recordContext))
+          : options.handle(message as EnvelopeOf<C>, recordContext);
       // The handler's own spans (its SDK calls, fetch) nest under the record's.
       const handled = span
-        ? otelContext.with(otelTrace.setSpan(batch?.context ?? otelContext.active(), span), () =>
-            options.handle(message as EnvelopeOf<C>, recordContext),
-          )
-        : options.handle(message as EnvelopeOf<C>, recordContext);
+        ? otelContext.with(otelTrace.setSpan(batch?.context ?? otelContext.active(), span), invoke)
+        : invoke();
       if (!isThenable(handled))
         return processed(record, message.eventId, receiveCount, startedAt, trace, span);
       const messageEventId = eventId;
