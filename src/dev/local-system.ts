@@ -77,6 +77,12 @@ export interface LocalSystemOptions {
    * bounds how long the stop takes. @default COURIER_WORKER_WAIT_SECONDS, else 20
    */
   readonly workerWaitSeconds?: number;
+  /**
+   * Run the bundles the stack deploys (synthesized with bundling on into
+   * `<project>/.courier/bundles/<stack>`) instead of the handler sources, so a bundle that cannot
+   * load fails here. @default COURIER_RUN_BUNDLES=1 in the environment, else the sources
+   */
+  readonly bundles?: boolean;
 }
 
 export interface ConsumerLine {
@@ -98,6 +104,8 @@ export interface LocalSystem {
   readonly topology: DeployedTopology;
   readonly webhook: WebhookSink;
   readonly workers: WorkerPool;
+  /** Each consumer's deployed bundle the workers run, when they run bundles (`bundles`). */
+  readonly bundles?: Readonly<Record<string, string>>;
   readonly relay: OutboxRelay;
   readonly db: DatabaseSync;
   /** Per consumer: processed and failed by its worker, queue and DLQ depth. */
@@ -215,8 +223,13 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
       [ENV.verifyUrlBase]: `${apiUrl}/verify`,
       [ENV.teamWebhookUrl]: webhook.url,
     };
+    const bundles =
+      (options.bundles ?? process.env.COURIER_RUN_BUNDLES === "1")
+        ? await synthesizedBundles(stackName, log)
+        : undefined;
     const workers = startWorkers({
       topology,
+      ...(bundles ? { bundles } : {}),
       consumers: options.consumers ?? consumerNames,
       projectRoot: PROJECT_ROOT,
       target: workerTarget(localTarget({ ...process.env, AWS_ENDPOINT_URL: endpoint })),
@@ -260,6 +273,7 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
       topology,
       webhook,
       workers,
+      ...(bundles ? { bundles } : {}),
       relay,
       db,
       consumerLines: () =>
@@ -278,6 +292,19 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
     await stopAll();
     throw error;
   }
+}
+
+/** The stack synthesized with bundling on, inside the project; each consumer's bundle. */
+async function synthesizedBundles(stackName: string, log: (line: string) => void) {
+  const started = performance.now();
+  const outdir = join(PROJECT_ROOT, ".courier", "bundles", stackName);
+  // Loaded lazily, like the deploy: the CDK app takes seconds to import.
+  const { synthesizeBundles, buildCourierStack } = await import("./deploy.ts");
+  const bundles = synthesizeBundles(stackName, buildCourierStack, outdir);
+  log(
+    `consumers run their deployed bundles (${Object.keys(bundles).length} synthesized into ${outdir} in ${Math.round((performance.now() - started) / 100) / 10} s)`,
+  );
+  return bundles;
 }
 
 /** A name the example's stack must have left in its outputs, or an error saying which is missing. */

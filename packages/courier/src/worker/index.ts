@@ -35,6 +35,13 @@ export {
   UnknownConsumerError,
 } from "../deployment/deployed-topology.ts";
 export type { RecordOutcome } from "../lib/consumer/outcomes.ts";
+// The bundles a synthesized assembly deploys, run here instead of the sources.
+export {
+  type BundledHandlerOptions,
+  BundleImportError,
+  BundleNotFoundError,
+  bundledHandlerModules,
+} from "./bundles.ts";
 // The event source itself, for a handler and queue of one's own.
 export {
   type EventSourceOptions,
@@ -45,6 +52,7 @@ export {
 export { formatOutcomeLine, wantsColour } from "./outcome-line.ts";
 export { WORKER_LOGS_ENV, type WorkerLogs } from "./readable-output.ts";
 export {
+  type LoadHandlerOptions,
   loadHandler,
   type RunConsumerOptions,
   type RunningConsumer,
@@ -71,6 +79,7 @@ export {
 export {
   HandlerModuleNotFoundError,
   resolveHandlerModule,
+  WORKER_BUNDLE_ENV,
   WORKER_CONCURRENCY_ENV,
   WORKER_WAIT_SECONDS_ENV,
   type WorkerEnvironmentOptions,
