@@ -16,7 +16,9 @@
  * [--only NAME,NAME] [--assembly cdk.out] (COLD_START_ROUNDS=N). --profile also writes a --cpu-prof
  * profile of the slowest consumer's cold start (or --profile-of's) and prints its top functions by
  * self time, and the same time by package (the bundle's source map names each bundled function's).
- * --assembly times the bundles `cdk synth` wrote (the same files `courier work --bundles` runs).
+ * --assembly times the bundles `cdk synth` wrote (the same files `courier work --bundles` runs);
+ * --baseline-dir DIR adds an earlier build's bundles (a copy of node_modules/.cache/courier-cold-start)
+ * to the same rounds, for a paired before/after of a change.
  */
 import { fork } from "node:child_process";
 import { randomUUID } from "node:crypto";
@@ -63,6 +65,8 @@ interface BuiltScenario extends Scenario {
 
 interface ChildReport {
   readonly importMs: number;
+  /** CPU time (user + system) of the import: steadier than wall time on a loaded machine. */
+  readonly importCpuMs: number;
   readonly firstBatchMs: number;
   readonly failures: number;
   readonly awsCalls: string[];
@@ -242,11 +246,13 @@ import { dirname, join } from "node:path";
 import { pathToFileURL } from "node:url";
 const [bundle, eventFile] = process.argv.slice(2);
 const event = JSON.parse(readFileSync(eventFile, "utf8"));
+const c0 = process.cpuUsage();
 const t0 = performance.now();
 const mod = await import(pathToFileURL(bundle).href);
 const handler = mod.handler;
 if (typeof handler !== "function") throw new Error("no handler export");
 const t1 = performance.now();
+const c1 = process.cpuUsage(c0);
 const awsCalls = [];
 const answers = {
   GetSecretValueCommand: () => ({ SecretString: "k".repeat(64), Name: "bench", ARN: "arn:bench" }),
@@ -287,7 +293,7 @@ const context = {
 };
 const result = await handler(event, context);
 const t2 = performance.now();
-process.send({ importMs: t1 - t0, firstBatchMs: t2 - t1, failures: result?.batchItemFailures?.length ?? 0, awsCalls });
+process.send({ importCpuMs: (c1.user + c1.system) / 1000, importMs: t1 - t0, firstBatchMs: t2 - t1, failures: result?.batchItemFailures?.length ?? 0, awsCalls });
 process.disconnect();
 `;
 
@@ -444,6 +450,12 @@ export interface ColdStartOptions {
    * read as `courier work --bundles` reads it) instead of building them here. @default build here
    */
   readonly assembly?: string;
+  /**
+   * Also time the bundles an earlier build left in this directory (`<dir>/<consumer>/index.mjs`,
+   * a copy of an earlier run's work directory), as "<consumer> (earlier build)" in the same rounds:
+   * a before/after of a change, paired. @default none
+   */
+  readonly baselineDir?: string;
 }
 
 export async function coldStart(options: ColdStartOptions) {
@@ -496,6 +508,29 @@ export async function coldStart(options: ColdStartOptions) {
     built.push(bundle ? await assembledScenario(scenario, bundle) : await bundleScenario(scenario));
     await writeFile(join(workDir, `${scenario.name}.event.json`), JSON.stringify(sqsEvent(scenario.topic)));
   }
+  if (options.baselineDir) {
+    for (const scenario of built.filter((b) => b.name !== "empty" && b.name !== "powertools-peer")) {
+      const earlier = join(options.baselineDir, scenario.name, "index.mjs");
+      const copy = join(workDir, `${scenario.name}.earlier`, "index.mjs");
+      try {
+        await mkdir(dirname(copy), { recursive: true });
+        await writeFile(copy, await readFile(earlier));
+        await writeFile(`${copy}.map`, await readFile(`${earlier}.map`)).catch(() => {});
+        await writeFile(join(workDir, `${scenario.name}.earlier.event.json`), JSON.stringify(sqsEvent(scenario.topic)));
+      } catch {
+        continue;
+      }
+      const { size } = await stat(copy);
+      built.push({
+        ...scenario,
+        name: `${scenario.name}.earlier`,
+        label: `${scenario.label} (earlier build)`,
+        bundle: copy,
+        kib: round(size / 1024, 0),
+        largest: "",
+      });
+    }
+  }
   log(`cold-start: ${built.length} bundles built; ${options.rounds} interleaved rounds`);
 
   const samples = new Map<string, ChildReport[]>(built.map((s) => [s.name, []]));
@@ -524,6 +559,11 @@ export async function coldStart(options: ColdStartOptions) {
         1,
       ),
       "import vs peer": round(median(ratios), 2),
+      "import CPU ms (median)": round(median(runs.map((r) => r.importCpuMs)), 1),
+      "import CPU vs peer": round(
+        median(runs.map((run, i) => run.importCpuMs / (peer[i]?.importCpuMs ?? Number.NaN))),
+        2,
+      ),
       "import + first batch vs peer": round(
         median(
           runs.map(
@@ -548,7 +588,7 @@ export async function coldStart(options: ColdStartOptions) {
   ];
   if (options.profile) {
     const slowest = built
-      .filter((s) => s.name !== "empty" && s.name !== "powertools-peer")
+      .filter((s) => s.name !== "empty" && s.name !== "powertools-peer" && !s.name.endsWith(".earlier"))
       .filter((s) => !options.profileOf || s.name === options.profileOf)
       .sort(
         (a, b) =>
@@ -580,6 +620,7 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
       "profile-of": { type: "string" },
       only: { type: "string" },
       assembly: { type: "string" },
+      "baseline-dir": { type: "string" },
     },
   });
   const rounds = Number(values.rounds ?? process.env.COLD_START_ROUNDS) || DEFAULT_ROUNDS;
@@ -590,6 +631,7 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
     ...(values.only ? { only: values.only.split(",") } : {}),
     ...(values["profile-of"] ? { profileOf: values["profile-of"] } : {}),
     ...(values.assembly ? { assembly: values.assembly } : {}),
+    ...(values["baseline-dir"] ? { baselineDir: values["baseline-dir"] } : {}),
   });
   console.table(result.rows);
   for (const note of result.notes) console.log(note);
