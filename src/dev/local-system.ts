@@ -87,6 +87,12 @@ export interface LocalSystemOptions {
    * read), and the workers' log lines go to `<dataDir>/worker-logs.jsonl` too. @default true
    */
   readonly tracing?: boolean;
+  /**
+   * Run the bundles the stack deploys (synthesized with bundling on into
+   * `<project>/.courier/bundles/<stack>`) instead of the handler sources, so a bundle that cannot
+   * load fails here. @default COURIER_RUN_BUNDLES=1 in the environment, else the sources
+   */
+  readonly bundles?: boolean;
 }
 
 export interface ConsumerLine {
@@ -108,6 +114,8 @@ export interface LocalSystem {
   readonly topology: DeployedTopology;
   readonly webhook: WebhookSink;
   readonly workers: WorkerPool;
+  /** Each consumer's deployed bundle the workers run, when they run bundles (`bundles`). */
+  readonly bundles?: Readonly<Record<string, string>>;
   readonly relay: OutboxRelay;
   readonly db: DatabaseSync;
   /** The span receiver, when tracing is on. */
@@ -257,8 +265,13 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
       [ENV.verifyUrlBase]: `${apiUrl}/verify`,
       [ENV.teamWebhookUrl]: webhook.url,
     };
+    const bundles =
+      (options.bundles ?? process.env.COURIER_RUN_BUNDLES === "1")
+        ? await synthesizedBundles(stackName, log)
+        : undefined;
     const workers = startWorkers({
       topology,
+      ...(bundles ? { bundles } : {}),
       // Every consumer and every topic's archiver (`archive:<topic>`): LocalStack runs no function.
       consumers: options.consumers ?? [...consumerNames, ...undeployedArchiverNames(topology)],
       projectRoot: PROJECT_ROOT,
@@ -318,6 +331,7 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
       topology,
       webhook,
       workers,
+      ...(bundles ? { bundles } : {}),
       relay,
       db,
       ...(spans ? { spans } : {}),
@@ -366,6 +380,19 @@ function eraserFor(topology: DeployedTopology, s3: S3Client) {
       byAccount.map((a) => a.topic),
       accountId,
     );
+}
+
+/** The stack synthesized with bundling on, inside the project; each consumer's bundle. */
+async function synthesizedBundles(stackName: string, log: (line: string) => void) {
+  const started = performance.now();
+  const outdir = join(PROJECT_ROOT, ".courier", "bundles", stackName);
+  // Loaded lazily, like the deploy: the CDK app takes seconds to import.
+  const { synthesizeBundles, buildCourierStack } = await import("./deploy.ts");
+  const bundles = synthesizeBundles(stackName, buildCourierStack, outdir);
+  log(
+    `consumers run their deployed bundles (${Object.keys(bundles).length} synthesized into ${outdir} in ${Math.round((performance.now() - started) / 100) / 10} s)`,
+  );
+  return bundles;
 }
 
 /** A name the example's stack must have left in its outputs, or an error saying which is missing. */

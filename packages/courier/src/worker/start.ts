@@ -12,6 +12,7 @@ import type { SQSClient } from "@aws-sdk/client-sqs";
 import type { DeployedTopology } from "../deployment/deployed-topology.ts";
 import { RUNTIME_ENV } from "../lib/runtime-env.ts";
 import { undeployedArchiverNames, workerConsumer } from "./archive-worker.ts";
+import { BundleNotFoundError } from "./bundles.ts";
 import type { SqsHandler } from "./event-source.ts";
 import { loadHandler, type RunningConsumer, runConsumer } from "./run-consumer.ts";
 import { type WorkerPlan, WorkerPool, type WorkerPoolEvents } from "./worker.ts";
@@ -37,6 +38,12 @@ export interface WorkerPlanOptions {
   readonly consumers?: readonly string[];
   /** Where the manifest's `handlerEntry` paths start. @default process.cwd() */
   readonly projectRoot?: string;
+  /**
+   * Run the deployed bundles instead of the handler sources: each consumer's bundle by name, as
+   * `bundledHandlerModules` reads them from a synthesized assembly. A consumer missing from it is
+   * an error, not a silent fall back to its sources. @default the sources under projectRoot
+   */
+  readonly bundles?: Readonly<Record<string, string>>;
   /** Where the workers' AWS calls go. @default the environment's own configuration chain */
   readonly target?: WorkerTarget;
   /** The environment the children start from. @default process.env */
@@ -73,11 +80,13 @@ export function workerPlans(options: WorkerPlanOptions): WorkerPlan[] {
       ...(withoutTable ? { [RUNTIME_ENV.idempotencyTable]: "" } : {}),
       ...overridesFor(options.environment, name),
     };
+    const bundle = options.bundles ? bundleOf(options.bundles, name) : undefined;
     return {
       consumer: name,
       env: workerEnvironment({
         consumer,
-        handlerModule: resolveHandlerModule(projectRoot, consumer.handlerEntry),
+        handlerModule: bundle ?? resolveHandlerModule(projectRoot, consumer.handlerEntry),
+        bundle: bundle !== undefined,
         target: options.target ?? { env: {}, isolated: false },
         baseEnv,
         environment,
@@ -86,6 +95,16 @@ export function workerPlans(options: WorkerPlanOptions): WorkerPlan[] {
       }),
     };
   });
+}
+
+function bundleOf(bundles: Readonly<Record<string, string>>, consumer: string): string {
+  const path = bundles[consumer];
+  if (!path) {
+    throw new BundleNotFoundError(
+      `no bundle for consumer "${consumer}" (bundles for: ${Object.keys(bundles).join(", ") || "none"})`,
+    );
+  }
+  return path;
 }
 
 /**
@@ -121,6 +140,8 @@ export interface StartWorkerOptions {
   readonly handler?: SqsHandler;
   /** @default process.cwd() */
   readonly projectRoot?: string;
+  /** The consumer's deployed bundles (`bundledHandlerModules`), loaded instead of its sources. */
+  readonly bundles?: Readonly<Record<string, string>>;
   /** Laid over the deployed environment (only when the handler is loaded from the manifest). */
   readonly environment?: Readonly<Record<string, string>>;
   /** @default the consumer's maxConcurrency */
@@ -152,9 +173,9 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningC
     };
     for (const [key, value] of Object.entries(deployed)) process.env[key] ??= value;
     Object.assign(process.env, options.environment);
-    handler = await loadHandler(
-      resolveHandlerModule(options.projectRoot ?? process.cwd(), consumer.handlerEntry),
-    );
+    handler = options.bundles
+      ? await loadHandler(bundleOf(options.bundles, consumer.name), { bundleOf: consumer.name })
+      : await loadHandler(resolveHandlerModule(options.projectRoot ?? process.cwd(), consumer.handlerEntry));
   }
   return runConsumer({
     consumer: consumer.name,

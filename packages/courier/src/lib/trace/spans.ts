@@ -20,12 +20,13 @@ import { describeThrown } from "../consumer/thrown.ts";
 import { ATTR, TRACER_NAME } from "./semconv.ts";
 import { formatTraceparent, parseTraceparent, type TraceContext } from "./trace-context.ts";
 
-let cachedTracer: Tracer | undefined;
-
-/** courier's tracer: a proxy that follows whatever provider is registered, even a later one. */
+/**
+ * courier's tracer from whatever provider is registered now. Not cached: the API's proxy tracer
+ * keeps the first real tracer it meets, so a cached one would go on recording after the SDK is
+ * shut down and unregistered (a test's, or a worker's restart). The provider caches by name.
+ */
 export function courierTracer(): Tracer {
-  cachedTracer ??= trace.getTracer(TRACER_NAME);
-  return cachedTracer;
+  return trace.getTracer(TRACER_NAME);
 }
 
 /** The span context a W3C traceparent names (remote), or undefined for a missing or invalid one. */
