@@ -31,6 +31,8 @@ export const courierTopology = defineTopology({
       description: "A new account was created; consumers verify its address and tell the team.",
       current: NewAccountV1Contract,
       accepts: [NewAccountV1Contract],
+      // History for courier replay; erasing an account (DELETE /accounts/:id) removes its messages.
+      archive: { retentionDays: 30, subject: "accountId" },
     },
     "image-uploads": {
       description: "An original image was stored; consumers make its renditions.",
@@ -45,6 +47,7 @@ export const courierTopology = defineTopology({
       ordering: { groupBy: "accountId" },
       // The tenant is the group already (a FIFO topic keeps its own group key).
       tenant: { from: "accountId" },
+      archive: { retentionDays: 30, subject: "accountId" },
     },
     "account-exports": {
       description:
@@ -55,6 +58,7 @@ export const courierTopology = defineTopology({
       maxMessageBytes: 1_048_576,
       offloadLargePayloads: true,
       tenant: { from: "accountId" },
+      archive: { retentionDays: 30, subject: "accountId" },
     },
   },
   consumers: {

@@ -37,6 +37,8 @@ export const stackManifestSchema = z.object({
   consumers: z.array(z.string()),
   /** Where offloaded payloads go; absent when no topic offloads. */
   payloadBucket: z.string().optional(),
+  /** Where archived topics keep their history; absent when no topic is archived. */
+  archiveBucket: z.string().optional(),
   /** The idempotency table; absent when no consumer needs one (or where it is not deployed). */
   idempotencyTable: z.string().optional(),
   /** Each secret of the topology by name: its ARN. */
@@ -47,6 +49,24 @@ export const stackManifestSchema = z.object({
   metricsNamespace: z.string().default("courier"),
 });
 export type StackManifest = z.infer<typeof stackManifestSchema>;
+
+export const archiveManifestSchema = z.object({
+  bucket: z.string(),
+  retentionDays: z.number().int(),
+  /** The data field erasure goes by. */
+  subject: z.string().optional(),
+  queueUrl: z.string(),
+  queueArn: z.string(),
+  dlqUrl: z.string(),
+  dlqArn: z.string(),
+  subscriptionDlqUrl: z.string().optional(),
+  /** Absent where no function is deployed (LocalStack here): run the worker `archive:<topic>`. */
+  functionName: z.string().optional(),
+  batchSize: z.number().int(),
+  maxBatchingWindowSeconds: z.number(),
+  environment: z.record(z.string(), z.string()).default({}),
+});
+export type ArchiveManifest = z.infer<typeof archiveManifestSchema>;
 
 export const topicManifestSchema = z.object({
   name: z.string(),
@@ -61,6 +81,8 @@ export const topicManifestSchema = z.object({
   current: contractRefSchema,
   accepts: z.array(contractRefSchema),
   filterAttributeNames: z.array(z.string()).default([]),
+  /** The topic's archive; absent when it keeps none (`archive: false`) or from an older stack. */
+  archive: archiveManifestSchema.optional(),
 });
 export type TopicManifest = z.infer<typeof topicManifestSchema>;
 

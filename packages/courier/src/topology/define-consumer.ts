@@ -18,7 +18,7 @@ import {
   type PayloadLocation,
   type PayloadResolver,
 } from "../lib/payload-offloading/index.ts";
-import { sqsClient } from "../lib/sqs-client.ts";
+import { sqsOnDemand } from "../lib/sqs-on-demand.ts";
 import { PAYLOAD_LOCATIONS_ENV, payloadLocationsFromEnv } from "./payload-locations.ts";
 import {
   type AcceptedContractOf,
@@ -26,7 +26,7 @@ import {
   type ConsumerNameOf,
   consumerSpecOf,
 } from "./topology.ts";
-import { consumerTracer, tracedClient } from "./tracing.ts";
+import { tracedClient } from "./tracing.ts";
 
 /** What `handle` receives: the union of the accepted contracts' envelopes (narrow on type/version). */
 export type ConsumerMessage<T extends AnyTopology, N extends ConsumerNameOf<T>> = EnvelopeOf<
@@ -86,9 +86,9 @@ function buildConsumer<T extends AnyTopology, N extends ConsumerNameOf<T>>(
   return createConsumerHandler<AcceptedContractOf<T, N>, N>({
     ...settings,
     ...(payloads ? { payloads } : {}),
-    tracer: settings.tracer ?? consumerTracer(name),
     // The runtime's own calls (retry delays, DLQ sends) show in the trace beside the handler's.
-    sqs: settings.sqs ?? tracedClient(name, sqsClient()),
+    // Made at the first failure: a consumer whose records succeed never loads the SQS client.
+    sqs: settings.sqs ?? (async () => tracedClient(name, await sqsOnDemand()())),
     spec: {
       name,
       accepts: topic.accepts as readonly AcceptedContractOf<T, N>[],

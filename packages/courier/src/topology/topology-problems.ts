@@ -51,6 +51,32 @@ export function topicSizeProblems(topology: Pick<TopologySpec, "topics" | "consu
   return problems;
 }
 
+/** The longest an archive keeps a message: a year. */
+export const ARCHIVE_MAX_RETENTION_DAYS = 365;
+/** How long an archive keeps a message unless the topic says otherwise. */
+export const ARCHIVE_DEFAULT_RETENTION_DAYS = 30;
+const FIELD_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** One line per problem with a topic's `archive` setting. */
+export function archiveProblems(name: string, topic: TopologySpec["topics"][string] | undefined): string[] {
+  const archive = topic?.archive;
+  if (archive === undefined || archive === false) return [];
+  if (typeof archive !== "object" || archive === null) {
+    return [`topic "${name}": archive must be { retentionDays?, subject? } or false`];
+  }
+  const problems: string[] = [];
+  const days = archive.retentionDays;
+  if (days !== undefined && (!Number.isInteger(days) || days < 1 || days > ARCHIVE_MAX_RETENTION_DAYS)) {
+    problems.push(
+      `topic "${name}": archive.retentionDays must be a whole number from 1 to ${ARCHIVE_MAX_RETENTION_DAYS}, got ${days}`,
+    );
+  }
+  if (archive.subject !== undefined && !FIELD_NAME.test(archive.subject)) {
+    problems.push(`topic "${name}": archive.subject "${archive.subject}" is not a data field name`);
+  }
+  return problems;
+}
+
 export function topologyProblems(topology: TopologySpec): string[] {
   const problems: string[] = [];
   const topicNames = Object.keys(topology.topics);
@@ -79,6 +105,7 @@ export function topologyProblems(topology: TopologySpec): string[] {
   }
   problems.push(...topicSizeProblems(topology));
   for (const [name, topic] of Object.entries(topology.topics)) problems.push(...tenantProblems(name, topic));
+  for (const [name, topic] of Object.entries(topology.topics)) problems.push(...archiveProblems(name, topic));
   for (const name of secretNames) {
     if (!NAME.test(name)) problems.push(`secret "${name}": a name is lowercase words joined by "-"`);
   }

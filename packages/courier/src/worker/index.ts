@@ -35,6 +35,20 @@ export {
   UnknownConsumerError,
 } from "../deployment/deployed-topology.ts";
 export type { RecordOutcome } from "../lib/consumer/outcomes.ts";
+export {
+  ARCHIVE_WORKER_PREFIX,
+  archiveWorkerNames,
+  isArchiveWorkerName,
+  undeployedArchiverNames,
+  workerConsumer,
+} from "./archive-worker.ts";
+// The bundles a synthesized assembly deploys, run here instead of the sources.
+export {
+  type BundledHandlerOptions,
+  BundleImportError,
+  BundleNotFoundError,
+  bundledHandlerModules,
+} from "./bundles.ts";
 // The event source itself, for a handler and queue of one's own.
 export {
   DEFAULT_FAIR_LOOKAHEAD,
@@ -55,6 +69,7 @@ export {
 export { formatOutcomeLine, wantsColour } from "./outcome-line.ts";
 export { WORKER_LOGS_ENV, type WorkerLogs } from "./readable-output.ts";
 export {
+  type LoadHandlerOptions,
   loadHandler,
   type RunConsumerOptions,
   type RunningConsumer,
@@ -81,6 +96,7 @@ export {
 export {
   HandlerModuleNotFoundError,
   resolveHandlerModule,
+  WORKER_BUNDLE_ENV,
   WORKER_CONCURRENCY_ENV,
   WORKER_WAIT_SECONDS_ENV,
   type WorkerEnvironmentOptions,

@@ -34,6 +34,8 @@ export const WORKER_WAIT_SECONDS_ENV = "COURIER_WORKER_WAIT_SECONDS";
 export const WORKER_HANDLER_ENV = "COURIER_WORKER_HANDLER";
 /** The consumer's event source settings from the manifest, as JSON (`WorkerSettings`). */
 export const WORKER_SETTINGS_ENV = "COURIER_WORKER_SETTINGS";
+/** Set ("1") when the handler module is the consumer's deployed bundle, not its sources. */
+export const WORKER_BUNDLE_ENV = "COURIER_WORKER_BUNDLE";
 
 /** What the local event source takes from a consumer's deployed settings. */
 export interface WorkerSettings {
@@ -147,6 +149,8 @@ export interface WorkerEnvironmentOptions {
   readonly consumer: DeployedConsumer;
   /** The handler module, absolute (`resolveHandlerModule`). */
   readonly handlerModule: string;
+  /** The handler module is the consumer's deployed bundle (`bundledHandlerModules`). @default false */
+  readonly bundle?: boolean;
   readonly target: WorkerTarget;
   /** The parent's environment (PATH, NODE_OPTIONS, AWS settings in AWS mode, ...). */
   readonly baseEnv: NodeJS.ProcessEnv;
@@ -184,6 +188,8 @@ export function workerEnvironment(options: WorkerEnvironmentOptions): Record<str
   // The AWS SDK's Node.js version support notice is printed once by the parent, not once per worker.
   env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
   env[WORKER_HANDLER_ENV] = options.handlerModule;
+  if (options.bundle) env[WORKER_BUNDLE_ENV] = "1";
+  else delete env[WORKER_BUNDLE_ENV];
   env[WORKER_SETTINGS_ENV] = JSON.stringify(workerSettingsOf(consumer));
   if (options.concurrency !== undefined) env[WORKER_CONCURRENCY_ENV] = String(options.concurrency);
   else delete env[WORKER_CONCURRENCY_ENV];

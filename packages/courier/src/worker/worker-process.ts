@@ -22,8 +22,10 @@ import { RUNTIME_ENV } from "../lib/runtime-env.ts";
 import type { EventSourceStats } from "./event-source.ts";
 import { startReadableOutput } from "./readable-output.ts";
 import { loadHandler, type RunningConsumer, runConsumer, WorkerConfigError } from "./run-consumer.ts";
+import { startWorkerTracing } from "./tracing.ts";
 import {
   concurrencyFromEnvironment,
+  WORKER_BUNDLE_ENV,
   WORKER_HANDLER_ENV,
   waitSecondsFromEnvironment,
   workerSettingsFromEnvironment,
@@ -86,12 +88,17 @@ async function main(): Promise<void> {
     process.send ? (outcome) => void send({ kind: "outcome", outcome }) : undefined,
   );
 
+  // Before the handler loads, so its clients' calls and the runtime's spans are recorded.
+  const tracing = await startWorkerTracing(process.env, consumer);
+
   let running: RunningConsumer | undefined;
   let stopping: Promise<void> | undefined;
   const stop = () => {
     stopping ??= (async () => {
       if (!running) process.exit(0);
       const stats = await running.stop();
+      // The last batches' spans go out before the process ends.
+      await tracing?.shutdown().catch(() => {});
       await send({ kind: "stopped", stats });
       if (!process.send) process.stdout.write(`${summary(consumer, stats)} (stopped)\n`);
       process.exit(0);
@@ -112,7 +119,10 @@ async function main(): Promise<void> {
   // Signals are handled before the handler loads (which may take seconds): a SIGTERM while it loads
   // must end the worker cleanly (exit 0, nothing received yet), not kill it by the signal.
   // Imported after the environment is complete: handlers read their config at module scope (cold start).
-  const handler = await loadHandler(handlerModule);
+  const handler = await loadHandler(
+    handlerModule,
+    process.env[WORKER_BUNDLE_ENV] === "1" ? { bundleOf: consumer } : {},
+  );
   if (stopping) return;
 
   running = await runConsumer({
@@ -154,7 +164,8 @@ async function main(): Promise<void> {
 try {
   await main();
 } catch (error) {
-  const reason = error instanceof Error ? error.message : String(error);
+  // The error's class leads (BundleImportError, WorkerConfigError, ...): what failed, then why.
+  const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
   process.stderr.write(`courier worker: ${reason}\n`);
   await send({ kind: "failed", reason });
   // A handler module may have left timers or sockets open; a worker that failed to start must end.

@@ -16,13 +16,9 @@
  */
 
 import { createHash } from "node:crypto";
-import {
-  ListQueueTagsCommand,
-  type SendMessageCommandInput,
-  type SQSClient,
-  TagQueueCommand,
-  UntagQueueCommand,
-} from "@aws-sdk/client-sqs";
+// Types only: the SDK's SQS module loads when the controls are first read, not with the handler
+// module (cold start; test/unit/bundle-imports.test.ts).
+import type { SendMessageCommandInput, SQSClient } from "@aws-sdk/client-sqs";
 import type { SQSRecord } from "aws-lambda";
 import { sendAttributesOf } from "./dead-letter.ts";
 
@@ -76,6 +72,7 @@ export async function readTenantControls(
   sqs: SQSClient,
   queueUrl: string,
 ): Promise<Map<string, TenantControl>> {
+  const { ListQueueTagsCommand } = await import("@aws-sdk/client-sqs");
   const { Tags = {} } = await sqs.send(new ListQueueTagsCommand({ QueueUrl: queueUrl }));
   return tenantControlsOf(Tags);
 }
@@ -88,6 +85,7 @@ export async function setTenantControl(
   state: TenantState | undefined,
   now: Date = new Date(),
 ): Promise<void> {
+  const { TagQueueCommand, UntagQueueCommand } = await import("@aws-sdk/client-sqs");
   const key = tenantTagKey(groupId);
   if (state === undefined) {
     await sqs.send(new UntagQueueCommand({ QueueUrl: queueUrl, TagKeys: [key] }));

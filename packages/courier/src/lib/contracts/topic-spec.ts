@@ -32,6 +32,21 @@ export interface PayloadLocationSpec {
   readonly prefix?: string;
 }
 
+/**
+ * A topic's archive: every message published to it, kept in S3 for `retentionDays` so a consumer
+ * can re-read a time window (`courier replay`). On by default; `archive: false` turns it off.
+ */
+export interface TopicArchiveSpec {
+  /** Days an archived message is kept (S3 lifecycle expiration): 1 to 365. @default 30 */
+  readonly retentionDays?: number;
+  /**
+   * The data field that names whose message it is (e.g. "accountId"): `courier archive erase`
+   * removes a subject's messages by it and a replay never re-sends them. A required string field
+   * of every accepted contract's data. @default - the topic's messages cannot be erased by subject
+   */
+  readonly subject?: string;
+}
+
 /** A topic as the library sees it: its name and the contracts on it. */
 export interface TopicSpec {
   readonly name: string;
@@ -74,4 +89,9 @@ export interface TopicSpec {
    * @default - no tenant: messages carry no MessageGroupId, every message is served in turn
    */
   readonly tenant?: TopicTenant;
+  /**
+   * The topic's archive (history for `courier replay`), or false for none.
+   * @default { retentionDays: 30 }
+   */
+  readonly archive?: TopicArchiveSpec | false;
 }
