@@ -88,6 +88,22 @@ describe("workerEnvironment", () => {
     expect(env.AWS_PROFILE).toBeUndefined();
   });
 
+  it("GIVEN a consumer of a topic with tenants WHEN built THEN its workers serve tenants fairly, and on LocalStack put dwell metrics to CloudWatch (no EMF extraction there)", () => {
+    const consumer = { ...invoice(), tenant: "accountId" };
+    const local = workerEnvironment({
+      consumer,
+      handlerModule,
+      target: { env: targetEnvironment(localTarget({})), isolated: true },
+      baseEnv,
+    });
+    expect(workerSettingsFromEnvironment(local).fairTenants).toBe(true);
+    expect(local.COURIER_TENANT_METRICS).toBe("put-metric-data");
+    const onAws = workerEnvironment({ consumer, handlerModule, target: aws, baseEnv });
+    expect(onAws).not.toHaveProperty("COURIER_TENANT_METRICS");
+    const plain = workerEnvironment({ consumer: invoice(), handlerModule, target: aws, baseEnv });
+    expect(workerSettingsFromEnvironment(plain)).not.toHaveProperty("fairTenants");
+  });
+
   it("GIVEN a consumer of a team's stack WHEN built THEN it carries the function's environment as deployed, its queue and DLQ, and its handler module", () => {
     const consumer = invoice();
     const env = workerEnvironment({ consumer, handlerModule, target: aws, baseEnv });

@@ -22,6 +22,7 @@ import {
 } from "../../packages/courier/src/lib/consumer/tenant-controls.ts";
 import {
   OTHER_TENANTS,
+  putMetricDataWriter,
   TENANT_DWELL_METRIC,
   TenantDwell,
 } from "../../packages/courier/src/lib/consumer/tenant-dwell.ts";
@@ -196,5 +197,51 @@ describe("GIVEN dwell time per tenant", () => {
     dwell.record("acct-a", 1);
     dwell.flush();
     expect(documents.at(-1)).toEqual({ tenant: OTHER_TENANTS, values: [1] });
+  });
+});
+
+describe("GIVEN dwell time on LocalStack (no EMF extraction there)", () => {
+  it("WHEN the PutMetricData writer flushes THEN each tenant's values go to CloudWatch with counts, under service and tenant", async () => {
+    const sent: unknown[] = [];
+    const dwell = new TenantDwell({
+      metrics: putMetricDataWriter({
+        namespace: "courier-local",
+        serviceName: "thumbnails",
+        send: async (input) => {
+          sent.push(input);
+        },
+      }),
+      now: () => 0,
+    });
+    for (let i = 0; i < 40; i++) dwell.record("acct-a", 100);
+    dwell.record("acct-b", 7);
+    dwell.flush();
+    await Promise.resolve();
+    expect(sent).toEqual([
+      {
+        Namespace: "courier-local",
+        MetricData: [
+          {
+            MetricName: TENANT_DWELL_METRIC,
+            Dimensions: [
+              { Name: "service", Value: "thumbnails" },
+              { Name: "tenant", Value: "acct-a" },
+            ],
+            Values: [100],
+            Counts: [40],
+            Unit: "Milliseconds",
+          },
+        ],
+      },
+      expect.objectContaining({
+        MetricData: [
+          expect.objectContaining({
+            Dimensions: expect.arrayContaining([{ Name: "tenant", Value: OTHER_TENANTS }]),
+            Values: [7],
+            Counts: [1],
+          }),
+        ],
+      }),
+    ]);
   });
 });

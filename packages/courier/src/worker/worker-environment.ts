@@ -181,6 +181,11 @@ export function workerEnvironment(options: WorkerEnvironmentOptions): Record<str
     [RUNTIME_ENV.dlqUrl]: consumer.dlqUrl,
     POWERTOOLS_SERVICE_NAME: consumer.environment.POWERTOOLS_SERVICE_NAME ?? consumer.name,
   });
+  // LocalStack extracts no EMF: dwell time per tenant goes to its CloudWatch directly, so status
+  // and the console can name noisy tenants on the laptop too.
+  if (target.isolated && consumer.tenant !== undefined && !consumer.fifo) {
+    env[RUNTIME_ENV.tenantMetrics] = "put-metric-data";
+  }
   Object.assign(env, options.environment);
   for (const key of [...Object.keys(consumer.environment), ...Object.keys(options.environment ?? {})]) {
     if (env[key] === "") delete env[key];

@@ -11,6 +11,7 @@ import type { AnyContract, ContractEnvelope } from "../contracts/index.ts";
 import { PayloadLocationRefusedError } from "../payload-offloading/errors.ts";
 import type { PayloadResolver } from "../payload-offloading/payload-resolver.ts";
 import { declaredPayloadSize, RESERVED_ATTRIBUTE_NAMES } from "../payload-offloading/pointer.ts";
+import { RUNTIME_ENV } from "../runtime-env.ts";
 import { type SqsClientSource, sqsOnDemand } from "../sqs-on-demand.ts";
 import { ATTR, MESSAGING_SYSTEM, XRAY_ANNOTATED } from "../trace/semconv.ts";
 import { courierTracer, flushSpans, producerLink, recordFailure, spanContextOf } from "../trace/spans.ts";
@@ -46,7 +47,7 @@ import {
   TENANT_QUARANTINED_ERROR,
   TenantControlCache,
 } from "./tenant-controls.ts";
-import { TenantDwell, type TenantMetricsWriter } from "./tenant-dwell.ts";
+import { putMetricDataWriter, TenantDwell, type TenantMetricsWriter } from "./tenant-dwell.ts";
 import { describeThrown } from "./thrown.ts";
 
 export type { ConsumerContext };
@@ -205,12 +206,7 @@ export function createConsumerHandler<C extends AnyContract, N extends string>(
   // Per-tenant figures and controls, only for a consumer whose topic names a tenant.
   const tenantDwell = spec.tenants
     ? new TenantDwell({
-        metrics:
-          options.tenantMetrics ??
-          new Metrics({
-            namespace: (options.env ?? process.env).POWERTOOLS_METRICS_NAMESPACE || "courier",
-            serviceName: consumer,
-          }),
+        metrics: options.tenantMetrics ?? defaultTenantMetrics(consumer, options.env ?? process.env, logger),
         now,
       })
     : undefined;
@@ -869,4 +865,20 @@ function eventIdOf(body: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Powertools Metrics (EMF lines, which CloudWatch Logs turns into metrics on Lambda), or, where the
+ * worker says no EMF is extracted (LocalStack), PutMetricData.
+ */
+function defaultTenantMetrics(consumer: string, env: NodeJS.ProcessEnv, logger: Logger): TenantMetricsWriter {
+  const namespace = env.POWERTOOLS_METRICS_NAMESPACE || "courier";
+  if (env[RUNTIME_ENV.tenantMetrics] === "put-metric-data") {
+    return putMetricDataWriter({
+      namespace,
+      serviceName: consumer,
+      onError: (error) => logger.warn("could not put the tenant dwell metric", { error: error as Error }),
+    });
+  }
+  return new Metrics({ namespace, serviceName: consumer });
 }

@@ -123,3 +123,64 @@ export class TenantDwell {
     }
   }
 }
+
+/**
+ * A writer that sends each document's values to CloudWatch with PutMetricData (the same namespace,
+ * metric and dimensions the EMF lines would become), for where no EMF is extracted: LocalStack.
+ * Sends in the background; a failed send is reported to `onError` and dropped (figures, not data).
+ */
+export function putMetricDataWriter(options: {
+  readonly namespace: string;
+  readonly serviceName: string;
+  /** @default PutMetricData through a CloudWatch client from the environment, loaded at first use */
+  readonly send?: (input: PutMetricDataInput) => Promise<unknown>;
+  readonly onError?: (error: unknown) => void;
+}): TenantMetricsWriter {
+  let dimension: string | undefined;
+  let values: number[] = [];
+  let client: Promise<(input: PutMetricDataInput) => Promise<unknown>> | undefined;
+  const send =
+    options.send ??
+    ((input: PutMetricDataInput) => {
+      client ??= import("@aws-sdk/client-cloudwatch").then(({ CloudWatchClient, PutMetricDataCommand }) => {
+        const cloudwatch = new CloudWatchClient({});
+        return (i: PutMetricDataInput) => cloudwatch.send(new PutMetricDataCommand(i));
+      });
+      return client.then((put) => put(input));
+    });
+  return {
+    addDimension: (name, value) => {
+      if (name === TENANT_DIMENSION) dimension = value;
+    },
+    addMetric: (name, _unit, value) => {
+      if (name === TENANT_DWELL_METRIC) values.push(value);
+    },
+    publishStoredMetrics: () => {
+      const tenant = dimension;
+      const sent = values;
+      dimension = undefined;
+      values = [];
+      if (!tenant || sent.length === 0) return;
+      const counts = new Map<number, number>();
+      for (const v of sent) counts.set(v, (counts.get(v) ?? 0) + 1);
+      send({
+        Namespace: options.namespace,
+        MetricData: [
+          {
+            MetricName: TENANT_DWELL_METRIC,
+            Dimensions: [
+              { Name: "service", Value: options.serviceName },
+              { Name: TENANT_DIMENSION, Value: tenant },
+            ],
+            Values: [...counts.keys()],
+            Counts: [...counts.values()],
+            Unit: "Milliseconds",
+          },
+        ],
+      }).catch((error: unknown) => options.onError?.(error));
+    },
+  };
+}
+
+/** What PutMetricData takes, as far as the writer fills it. */
+export type PutMetricDataInput = import("@aws-sdk/client-cloudwatch").PutMetricDataCommandInput;
