@@ -41,8 +41,8 @@ import { accountCredential, checkCredential } from "../accounts/account-credenti
 import {
   type Account,
   createAccount,
-  deleteAccount,
   DuplicateAccountError,
+  deleteAccount,
   findAccount,
   markVerified,
   requestCodeResend,
@@ -496,7 +496,11 @@ export function createApiServer(deps: ApiServerDeps): Server {
             archive = { erased: true, messagesRemoved: result.messagesRemoved };
           } catch (error) {
             console.error("api: erasing the account's archived messages failed", error);
-            throw new HttpError(503, "erase_unavailable", "the account's history could not be erased; retry later");
+            throw new HttpError(
+              503,
+              "erase_unavailable",
+              "the account's history could not be erased; retry later",
+            );
           }
         }
         deleteAccount(deps.db, account.accountId);
