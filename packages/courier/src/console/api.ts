@@ -42,6 +42,11 @@ export interface ConsumerCard {
   readonly rates: ConsumerRates;
   /** Absent where the stack has no notion of pausing. */
   readonly paused?: boolean;
+  /** A consumer of a topic with tenants: its noisy tenants (null: unknown) and the tenants held on it. */
+  readonly tenants?: {
+    readonly noisy: ReadonlyArray<{ tenant: string; processed: number; p95DwellMs: number | null }> | null;
+    readonly held: ReadonlyArray<{ tenant: string; state: "paused" | "quarantined"; since: string }>;
+  };
 }
 
 export interface TopicCard {

@@ -8,7 +8,12 @@ import { randomUUID } from "node:crypto";
 import type { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
 import type { S3Client } from "@aws-sdk/client-s3";
 import type { SQSClient } from "@aws-sdk/client-sqs";
-import { type ConsumerStatus, consumerStatuses, type OldestAge } from "../deployment/consumer-status.ts";
+import {
+  type ConsumerStatus,
+  consumerStatuses,
+  noisyTenantsFromCloudWatch,
+  type OldestAge,
+} from "../deployment/consumer-status.ts";
 import type { DeployedConsumer, DeployedTopology } from "../deployment/deployed-topology.ts";
 import { redrivePairsFromTopology } from "../deployment/redrive-pairs.ts";
 import { runRedriveRequest } from "../deployment/redrive-request.ts";
@@ -156,7 +161,19 @@ export class ConsoleService {
     };
     try {
       const [statuses, rates, paused] = await Promise.all([
-        consumerStatuses({ sqs: this.options.sqs, topology, oldestAge: this.oldestAge }),
+        consumerStatuses({
+          sqs: this.options.sqs,
+          topology,
+          oldestAge: this.oldestAge,
+          ...(this.options.cloudwatch
+            ? {
+                noisyTenants: noisyTenantsFromCloudWatch(
+                  this.options.cloudwatch,
+                  topology.manifest.metricsNamespace,
+                ),
+              }
+            : {}),
+        }),
         this.rates(),
         this.options.pausedConsumers?.().catch(() => undefined),
       ]);
@@ -194,6 +211,7 @@ export class ConsoleService {
       dlqOldestAgeSeconds: status.dlqOldestAgeSeconds,
       rates: rates ?? unavailableRates(),
       ...(paused ? { paused: paused.has(spec.name) } : {}),
+      ...(status.tenants ? { tenants: status.tenants } : {}),
     };
   }
 

@@ -86,6 +86,7 @@ function ConsumerRow(props: {
           {c.paused ? <span class="badge">paused</span> : null}
         </h3>
         <p class="description">{c.description}</p>
+        {c.tenants ? <Tenants tenants={c.tenants} /> : null}
         <dl class="figures">
           <Figure label="processed" value={rate(c.rates.processedPerMinute)} />
           <Figure
@@ -173,5 +174,30 @@ export function OverviewView(props: {
       ))}
       <p class="note">Rates: {overview.ratesNote}.</p>
     </section>
+  );
+}
+
+/** A consumer of a topic with tenants: the noisy ones (from the runtime's metric) and the held ones. */
+function Tenants({ tenants }: { tenants: NonNullable<ConsumerCard["tenants"]> }) {
+  const noisy =
+    tenants.noisy === null
+      ? "unknown"
+      : tenants.noisy.length === 0
+        ? "none"
+        : tenants.noisy
+            .map(
+              (t) =>
+                `${t.tenant} (${t.processed}${t.p95DwellMs === null ? "" : `, p95 ${Math.round(t.p95DwellMs / 100) / 10} s`})`,
+            )
+            .join(", ");
+  return (
+    <p class="tenants" data-noisy-tenants={tenants.noisy?.map((t) => t.tenant).join(" ") ?? ""}>
+      <span>noisy tenants (15 min): {noisy}</span>
+      {tenants.held.map((h) => (
+        <span class="badge" key={h.tenant}>
+          {h.tenant} {h.state}
+        </span>
+      ))}
+    </p>
   );
 }
