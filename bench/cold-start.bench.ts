@@ -516,7 +516,10 @@ export async function coldStart(options: ColdStartOptions) {
         await mkdir(dirname(copy), { recursive: true });
         await writeFile(copy, await readFile(earlier));
         await writeFile(`${copy}.map`, await readFile(`${earlier}.map`)).catch(() => {});
-        await writeFile(join(workDir, `${scenario.name}.earlier.event.json`), JSON.stringify(sqsEvent(scenario.topic)));
+        await writeFile(
+          join(workDir, `${scenario.name}.earlier.event.json`),
+          JSON.stringify(sqsEvent(scenario.topic)),
+        );
       } catch {
         continue;
       }

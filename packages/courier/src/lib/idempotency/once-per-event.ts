@@ -10,7 +10,8 @@ import { DynamoDBPersistenceLayer } from "@aws-lambda-powertools/idempotency/dyn
 import type { BasePersistenceLayer } from "@aws-lambda-powertools/idempotency/persistence";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { Context } from "aws-lambda";
-import * as z from "zod";
+import * as z from "zod/mini";
+import "../zod-locale.ts";
 import { RUNTIME_ENV as ENV } from "../runtime-env.ts";
 import {
   IDEMPOTENCY_PARTITION_KEY,
@@ -29,7 +30,7 @@ export class IdempotencyConfigError extends Error {
 
 /** The persistence layer the deployed functions use, from `IDEMPOTENCY_TABLE`. */
 export function idempotencyStoreFromEnv(env: NodeJS.ProcessEnv = process.env): BasePersistenceLayer {
-  const parsed = z.string().min(1).safeParse(env[ENV.idempotencyTable]);
+  const parsed = z.safeParse(z.string().check(z.minLength(1)), env[ENV.idempotencyTable]);
   if (!parsed.success) {
     throw new IdempotencyConfigError(
       `${ENV.idempotencyTable} is not set: it names the DynamoDB table that keeps side effects once per event`,
