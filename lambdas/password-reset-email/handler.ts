@@ -13,7 +13,7 @@ import { verificationKeyFromSecret } from "../../src/app/signup/verification-key
 import { courierTopology } from "../../src/topology.ts";
 
 const config = passwordResetEmailConfig();
-// Its calls are the side effects: X-Ray shows them under the invocation (tracing.ts).
+// Its calls are the side effects: a span each under the record that caused them (OpenTelemetry).
 const ses = tracedClient("password-reset-email", new SESClient({}));
 const key = verificationKeyFromSecret(
   new SecretsProvider({ awsSdkV3Client: new SecretsManagerClient({}) }),

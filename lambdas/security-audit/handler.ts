@@ -10,7 +10,7 @@ import { onceWhereConfigured } from "../../src/app/signup/once-where-configured.
 import { courierTopology } from "../../src/topology.ts";
 
 const { auditTable } = securityAuditConfig();
-// Its calls are the side effects: X-Ray shows them under the invocation (tracing.ts).
+// Its calls are the side effects: a span each under the record that caused them (OpenTelemetry).
 const dynamo = tracedClient("security-audit", new DynamoDBClient({}));
 
 // A republish of the same eventId after SNS's 5-minute deduplication window gets a new sequence

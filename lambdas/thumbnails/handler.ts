@@ -11,7 +11,7 @@ import { courierTopology } from "../../src/topology.ts";
 
 // Fails the cold start with a message naming any missing or malformed setting.
 const config = thumbnailsConfigFromEnv();
-// Its calls are the side effects: X-Ray shows them under the invocation (tracing.ts).
+// Its calls are the side effects: a span each under the record that caused them (OpenTelemetry).
 const s3 = tracedClient("thumbnails", new S3Client({}));
 
 export const handler = defineConsumer(courierTopology, {

@@ -15,7 +15,7 @@ import { courierTopology } from "../../src/topology.ts";
 
 // Fails the cold start with a message naming any missing setting.
 const config = verificationEmailConfig();
-// Its calls are the side effects: X-Ray shows them under the invocation (tracing.ts).
+// Its calls are the side effects: a span each under the record that caused them (OpenTelemetry).
 const ses = tracedClient("verification-email", new SESClient({}));
 const key = verificationKeyFromSecret(
   new SecretsProvider({ awsSdkV3Client: new SecretsManagerClient({}) }),

@@ -8,11 +8,12 @@
  */
 
 import { once } from "node:events";
-import { mkdirSync } from "node:fs";
+import { createWriteStream, mkdirSync } from "node:fs";
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import type { DatabaseSync } from "node:sqlite";
+import { Writable } from "node:stream";
 import { SecretsProvider } from "@aws-lambda-powertools/parameters/secrets";
 import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
@@ -21,13 +22,15 @@ import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { SESClient, VerifyEmailIdentityCommand } from "@aws-sdk/client-ses";
 import { SNSClient } from "@aws-sdk/client-sns";
 import { GetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
-import { createPublisher } from "@courier-queue/courier";
+import { archivedTopics, createPublisher, eraseSubject } from "@courier-queue/courier";
 import { localStackPeek, oldestAgeFromPeek, startConsole } from "@courier-queue/courier/cli";
+import { startTracing, type Tracing } from "@courier-queue/courier/otel";
 import {
   type DeployedTopology,
   localTarget,
   type RecordOutcome,
   startWorkers,
+  undeployedArchiverNames,
   type WorkerLogs,
   type WorkerPool,
   workerTarget,
@@ -50,6 +53,7 @@ import type { LocalDeployment } from "./deploy.ts";
 import { ensureAuditTable, ensureIdempotencyTable, ensureLocalDynamo } from "./dynamodb-local.ts";
 import { localClientConfig } from "./local-aws-config.ts";
 import { ensureLocalStack, type LocalStackHandle, PROJECT_ROOT, stopLocalStack } from "./localstack.ts";
+import { type OtlpReceiver, startOtlpReceiver } from "./otlp-receiver.ts";
 import { startWebhookSink, type WebhookSink } from "./webhook-sink.ts";
 
 export interface LocalSystemOptions {
@@ -77,6 +81,12 @@ export interface LocalSystemOptions {
    * bounds how long the stop takes. @default COURIER_WORKER_WAIT_SECONDS, else 20
    */
   readonly workerWaitSeconds?: number;
+  /**
+   * Record spans: an OTLP receiver writes every span of the workers and the API to
+   * `<dataDir>/spans.jsonl` (what `courier trace --local` and the console's "Find a message"
+   * read), and the workers' log lines go to `<dataDir>/worker-logs.jsonl` too. @default true
+   */
+  readonly tracing?: boolean;
   /**
    * Run the bundles the stack deploys (synthesized with bundling on into
    * `<project>/.courier/bundles/<stack>`) instead of the handler sources, so a bundle that cannot
@@ -108,6 +118,10 @@ export interface LocalSystem {
   readonly bundles?: Readonly<Record<string, string>>;
   readonly relay: OutboxRelay;
   readonly db: DatabaseSync;
+  /** The span receiver, when tracing is on. */
+  readonly spans?: OtlpReceiver;
+  /** Where the workers' log lines (and, in readable mode, their outcome lines) are kept. */
+  readonly workerLogFile: string;
   /** Per consumer: processed and failed by its worker, queue and DLQ depth. */
   consumerLines(): Promise<ConsumerLine[]>;
   stop(): Promise<void>;
@@ -155,6 +169,32 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
       `idempotency table "${idempotencyTable}" on ${dynamo.endpoint}${dynamo.started ? " (dynalite)" : ""}`,
     );
 
+    // Spans first: everything started after this exports to it.
+    const tracingOn = options.tracing ?? true;
+    let spans: OtlpReceiver | undefined;
+    let tracing: Tracing | undefined;
+    if (tracingOn) {
+      const receiver = await startOtlpReceiver({ spansFile: join(dataDir, "spans.jsonl") });
+      spans = receiver;
+      cleanups.push(() => receiver.close());
+      // This process's own spans: the API's requests and the outbox relay's publishes.
+      tracing = startTracing({ serviceName: "example-api", endpoint: `${receiver.endpoint}/v1/traces` });
+      const started = tracing;
+      cleanups.push(() => started.shutdown());
+      log(`spans: OTLP/HTTP receiver on ${receiver.endpoint}, writing ${receiver.spansFile}`);
+    }
+    const workerLogFile = join(dataDir, "worker-logs.jsonl");
+    const workerLog = createWriteStream(workerLogFile, { flags: "a" });
+    cleanups.push(() => new Promise((resolve) => workerLog.end(resolve)));
+    const workerOutputTarget = options.workerOutput ?? process.stderr;
+    // Every worker line goes where it went before and into the log file `courier trace` reads.
+    const workerOutput = new Writable({
+      write(chunk, _encoding, callback) {
+        workerLog.write(chunk);
+        workerOutputTarget.write(chunk, callback);
+      },
+    });
+
     const webhook = await startWebhookSink({
       onPost: (post) =>
         log(`team webhook: ${JSON.stringify((post.body as { text?: string }).text ?? post.body)}`),
@@ -186,6 +226,8 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
       uploadsBucket,
       imagePublisher: publisher,
       exportPublisher: publisher,
+      // DELETE /accounts/:id erases the account's messages from every archive keyed by accountId.
+      eraseArchive: eraserFor(topology, s3),
       // The security-audit consumer's table, read where that consumer writes it (dynalite here).
       auditTrail: (accountId) => readAuditTrail(auditReader, auditTable, accountId),
       // Rate limits, attempt limits and timeouts: defaults, or COURIER_API_* from the environment.
@@ -230,18 +272,34 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
     const workers = startWorkers({
       topology,
       ...(bundles ? { bundles } : {}),
-      consumers: options.consumers ?? consumerNames,
+      // Every consumer and every topic's archiver (`archive:<topic>`): LocalStack runs no function.
+      consumers: options.consumers ?? [...consumerNames, ...undeployedArchiverNames(topology)],
       projectRoot: PROJECT_ROOT,
       target: workerTarget(localTarget({ ...process.env, AWS_ENDPOINT_URL: endpoint })),
-      baseEnv: { ...process.env, AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint },
+      baseEnv: {
+        ...process.env,
+        AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+        // Each worker starts the SDK (worker/tracing.ts) and exports to the receiver.
+        ...(spans
+          ? { OTEL_EXPORTER_OTLP_ENDPOINT: spans.endpoint, OTEL_EXPORTER_OTLP_PROTOCOL: "http/json" }
+          : {}),
+      },
       environment: (consumer) => {
         const deployed = topology.consumers[consumer]?.environment ?? {};
         return Object.fromEntries(Object.entries(localSettings).filter(([key]) => key in deployed));
       },
       ...(options.workerWaitSeconds !== undefined ? { waitTimeSeconds: options.workerWaitSeconds } : {}),
-      ...(options.workerOutput ? { output: options.workerOutput } : {}),
+      output: workerOutput,
       logs: options.workerLogs ?? "json",
-      ...(options.onOutcome ? { onOutcome: (_state, outcome) => options.onOutcome?.(outcome) } : {}),
+      ...(options.onOutcome
+        ? {
+            onOutcome: (_state, outcome) => {
+              // In readable mode the outcome replaces the runtime's own line: keep it for `courier trace`.
+              workerLog.write(`${JSON.stringify(outcomeLogLine(outcome))}\n`);
+              options.onOutcome?.(outcome);
+            },
+          }
+        : {}),
       onFailure: (state) => log(`worker ${state.consumer} failed: ${state.failure}`),
     });
     // Workers stop before the relay and the API (cleanups run in reverse).
@@ -276,6 +334,8 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
       ...(bundles ? { bundles } : {}),
       relay,
       db,
+      ...(spans ? { spans } : {}),
+      workerLogFile,
       consumerLines: () =>
         Promise.all(
           workers.states.map(async (state) => ({
@@ -292,6 +352,34 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
     await stopAll();
     throw error;
   }
+}
+
+/** A handled record's outcome as a Powertools-shaped JSON log line (the shape `courier trace` reads). */
+function outcomeLogLine(outcome: RecordOutcome): Record<string, unknown> {
+  const failed = outcome.outcome !== "processed";
+  return {
+    level: failed ? "WARN" : "INFO",
+    message: `record ${outcome.outcome}${"errorClass" in outcome && outcome.errorClass ? `: ${outcome.errorClass}${"errorMessage" in outcome && outcome.errorMessage ? ` ${outcome.errorMessage}` : ""}` : ""} (receive ${outcome.receiveCount}, ${outcome.durationMs} ms)`,
+    timestamp: new Date(outcome.at).toISOString(),
+    service: outcome.consumer,
+    ...(outcome.eventId ? { eventId: outcome.eventId } : {}),
+    ...(outcome.correlationId ? { correlationId: outcome.correlationId } : {}),
+    messageId: outcome.messageId,
+  };
+}
+
+/** Erases an account from the archives whose subject is the account (none: no eraser). */
+function eraserFor(topology: DeployedTopology, s3: S3Client) {
+  const byAccount = archivedTopics(topology).filter((a) => a.archive.subject === "accountId");
+  const bucket = byAccount[0]?.archive.bucket;
+  if (!bucket) return undefined;
+  return (accountId: string) =>
+    eraseSubject(
+      s3,
+      bucket,
+      byAccount.map((a) => a.topic),
+      accountId,
+    );
 }
 
 /** The stack synthesized with bundling on, inside the project; each consumer's bundle. */

@@ -6,6 +6,7 @@
  */
 import { Match } from "aws-cdk-lib/assertions";
 import { beforeAll, describe, expect, it } from "vitest";
+import { OTEL_LAMBDA_ENVIRONMENT } from "../../packages/courier/src/cdk/index.ts";
 import {
   type ConsumerResources,
   consumerEnvironment,
@@ -33,6 +34,11 @@ import {
 } from "./fixtures.ts";
 
 const DAY = 24 * 60 * 60;
+
+/** The function's variables less those `tracing: "otel"` adds (held exactly in tracing.test.ts). */
+function withoutTracingVariables(variables: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(variables).filter(([key]) => !(key in OTEL_LAMBDA_ENVIRONMENT)));
+}
 /** aws-cdk-lib 2.278 knows nodejs26.x; cdk-nag's L1 wants the newest. */
 const NEWEST_RUNTIME = "nodejs26.x";
 
@@ -102,16 +108,22 @@ describe("GIVEN the topology declaration WHEN the stack is synthesized", () => {
     expect(resourcesOfType(json, "AWS::SNS::Topic")).toHaveLength(topicNames.length + 1);
   });
 
-  it("THEN there is one source queue, one DLQ and one subscription DLQ per consumer, and no other queue", () => {
-    expect(resourcesOfType(json, "AWS::SQS::Queue")).toHaveLength(3 * consumerNames.length);
+  // Every example topic keeps an archive: a queue, DLQs, subscription and archiver of its own.
+  const archives = () => topicNames.filter((t) => (topics[t] as TopicSpec).archive !== false).length;
+
+  it("THEN there is one source queue, one DLQ and one subscription DLQ per consumer and per topic archive, and no other queue", () => {
+    expect(archives()).toBe(topicNames.length);
+    expect(resourcesOfType(json, "AWS::SQS::Queue")).toHaveLength(3 * (consumerNames.length + archives()));
   });
 
-  it("THEN there is one subscription per consumer and no other", () => {
-    expect(resourcesOfType(json, "AWS::SNS::Subscription")).toHaveLength(consumerNames.length);
+  it("THEN there is one subscription per consumer and per topic archive, and no other", () => {
+    expect(resourcesOfType(json, "AWS::SNS::Subscription")).toHaveLength(consumerNames.length + archives());
   });
 
-  it("THEN there is one function per consumer plus the redrive function, and nothing hidden (no provider functions)", () => {
-    expect(resourcesOfType(json, "AWS::Lambda::Function")).toHaveLength(consumerNames.length + 1);
+  it("THEN there is one function per consumer, one archiver per archived topic, plus the redrive function, and nothing hidden (no provider functions)", () => {
+    expect(resourcesOfType(json, "AWS::Lambda::Function")).toHaveLength(
+      consumerNames.length + archives() + 1,
+    );
   });
 
   describe.each(consumerNames)("THEN consumer %s", (name) => {
@@ -209,7 +221,7 @@ describe("GIVEN the topology declaration WHEN the stack is synthesized", () => {
       const declared = consumerEnvironment(consumers[name], sentinels);
       const expected = Object.fromEntries(Object.entries(declared).map(([k, v]) => [k, addresses[v] ?? v]));
       const variables = (props(json, fn).Environment as { Variables: Record<string, unknown> }).Variables;
-      const { NODE_OPTIONS, COURIER_PAYLOAD_LOCATIONS, ...rest } = variables;
+      const { NODE_OPTIONS, COURIER_PAYLOAD_LOCATIONS, ...rest } = withoutTracingVariables(variables);
       const { COURIER_PAYLOAD_LOCATIONS: expectedLocations, ...expectedRest } = expected;
       for (const example of EXAMPLE_VARIABLES[name]) delete rest[example];
       expect(rest).toEqual(expectedRest);
@@ -227,7 +239,9 @@ describe("GIVEN the topology declaration WHEN the stack is synthesized", () => {
     it("gets the variables its needs call for and no other (pinned: the needs must not change what a function sees)", () => {
       const variables = (props(json, ids(name).fn).Environment as { Variables: Record<string, unknown> })
         .Variables;
-      expect(Object.keys(variables).sort()).toEqual([...COMMON_VARIABLES, ...NEEDED_VARIABLES[name]].sort());
+      expect(Object.keys(variables).sort()).toEqual(
+        [...COMMON_VARIABLES, ...Object.keys(OTEL_LAMBDA_ENVIRONMENT), ...NEEDED_VARIABLES[name]].sort(),
+      );
     });
 
     it("alarms when its DLQ holds any message", () => {
@@ -289,7 +303,7 @@ describe("GIVEN the topology declaration WHEN the stack is synthesized", () => {
       });
       // The environment as synthesized, the example's own variables (added after the construct) too.
       const variables = (props(json, fn).Environment as { Variables: Record<string, unknown> }).Variables;
-      const { NODE_OPTIONS: _, ...functionVariables } = variables;
+      const { NODE_OPTIONS: _, ...functionVariables } = withoutTracingVariables(variables);
       const inManifest = manifest.environment as Record<string, unknown>;
       expect(Object.keys(inManifest).sort()).toEqual(Object.keys(functionVariables).sort());
     });

@@ -15,6 +15,7 @@ import { Template } from "aws-cdk-lib/assertions";
 import { beforeAll, describe, expect, it } from "vitest";
 import { CourierStack } from "../../cdk/stacks/courier-stack.ts";
 import type { Courier } from "../../packages/courier/src/cdk/courier.ts";
+import { OTEL_LAMBDA_ENVIRONMENT } from "../../packages/courier/src/cdk/index.ts";
 import type { ConsumerSpec, TopologySpec } from "../../packages/courier/src/topology/topology.ts";
 import type { ExampleNeeds } from "../../src/app/deployment/example-needs.ts";
 import {
@@ -165,6 +166,7 @@ describe("GIVEN the topology with one more entry, audit-log, WHEN the stack is s
     const variables = (props(json, fn).Environment as { Variables: Record<string, unknown> }).Variables;
     expect(variables).toEqual({
       NODE_OPTIONS: "--enable-source-maps",
+      ...OTEL_LAMBDA_ENVIRONMENT,
       COURIER_CONSUMER: "audit-log",
       COURIER_QUEUE_URL: ref(queue),
       COURIER_DLQ_URL: ref(dlq),

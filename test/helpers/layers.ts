@@ -20,13 +20,23 @@ export const PUBLIC_ENTRIES = [
   `${PACKAGE_NAME}/worker`,
   `${PACKAGE_NAME}/cli`,
   `${PACKAGE_NAME}/testing`,
+  `${PACKAGE_NAME}/otel`,
 ];
 
 export const PACKAGE_LAYERS: readonly Layer[] = [
   { name: "library", paths: ["packages/courier/src/lib/"] },
   { name: "topology", paths: ["packages/courier/src/topology/", "packages/courier/src/deployment/"] },
   // Runs consumers and the redrive function: the worker mode and the Lambda handler the construct deploys.
-  { name: "runtime", paths: ["packages/courier/src/worker/", "packages/courier/src/redrive-function/"] },
+  // The OpenTelemetry SDK start (`./otel`) sits here too: Lambda functions and workers run it.
+  {
+    name: "runtime",
+    paths: [
+      "packages/courier/src/worker/",
+      "packages/courier/src/redrive-function/",
+      "packages/courier/src/otel/",
+      "packages/courier/src/archive-function/",
+    ],
+  },
   // The test kit: the runtime's event source on an in-memory queue and a clock the test moves.
   { name: "testing", paths: ["packages/courier/src/testing/"] },
   { name: "constructs", paths: ["packages/courier/src/cdk/"] },

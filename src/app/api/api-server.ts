@@ -9,6 +9,8 @@
  *                             the outbox on the ordered password-resets topic (202)
  * - POST /accounts/:id/password  set a new password with the newest reset link's token ({ token, password })
  * - GET  /accounts/:id/audit  the account's security audit trail, in publish order
+ * - DELETE /accounts/:id      erase the account: its messages leave the topics' archives (and are
+ *                             never replayed), then its rows go (200)
  *
  * Owners only: sign-up answers the account's credential (account-credential.ts), and every route
  * under /accounts/:id (but the password reset pair, whose emailed token is the proof) and an upload
@@ -34,12 +36,22 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { DatabaseSync } from "node:sqlite";
 import type { S3Client } from "@aws-sdk/client-s3";
 import { startTrace, type TraceContext } from "@courier-queue/courier";
+import {
+  context as otelContext,
+  trace as otelTrace,
+  propagation,
+  ROOT_CONTEXT,
+  type Span,
+  SpanKind,
+  SpanStatusCode,
+} from "@opentelemetry/api";
 import { z } from "zod";
 import { accountCredential, checkCredential } from "../accounts/account-credential.ts";
 import {
   type Account,
   createAccount,
   DuplicateAccountError,
+  deleteAccount,
   findAccount,
   markVerified,
   requestCodeResend,
@@ -127,6 +139,12 @@ export interface ApiServerDeps {
    * @default - none: GET /accounts/:id/audit answers 503
    */
   readonly auditTrail?: (accountId: string) => Promise<readonly AuditTrailItem[]>;
+  /**
+   * Erases an account's archived messages (courier's `eraseSubject` over the topics whose archive
+   * subject is accountId); runs before the account's rows are deleted, so a failure leaves both.
+   * @default - none: DELETE /accounts/:id deletes the rows only and says the archive was not erased
+   */
+  readonly eraseArchive?: (accountId: string) => Promise<{ readonly messagesRemoved: number }>;
   /** Hashes a new password for storage. @default hashPassword (scrypt, DEFAULT_SCRYPT_PARAMS) */
   readonly hashPassword?: (password: string) => Promise<string>;
 }
@@ -476,6 +494,29 @@ export function createApiServer(deps: ApiServerDeps): Server {
       },
     },
     {
+      method: "DELETE",
+      pattern: /^\/accounts\/([^/]+)$/,
+      handle: async (req, res, [rawId]) => {
+        const account = await ownedAccount(req, decodePathSegment(rawId ?? ""));
+        let archive: { erased: boolean; messagesRemoved?: number } = { erased: false };
+        if (deps.eraseArchive) {
+          try {
+            const result = await deps.eraseArchive(account.accountId);
+            archive = { erased: true, messagesRemoved: result.messagesRemoved };
+          } catch (error) {
+            console.error("api: erasing the account's archived messages failed", error);
+            throw new HttpError(
+              503,
+              "erase_unavailable",
+              "the account's history could not be erased; retry later",
+            );
+          }
+        }
+        deleteAccount(deps.db, account.accountId);
+        sendJson(res, 200, { accountId: account.accountId, deleted: true, archive });
+      },
+    },
+    {
       method: "GET",
       pattern: /^\/accounts\/([^/]+)\/audit$/,
       handle: async (req, res, [rawId]) => {
@@ -636,12 +677,24 @@ export function createApiServer(deps: ApiServerDeps): Server {
     const url = new URL(req.url ?? "/", "http://localhost");
     // The caller's trace continues here (an invalid traceparent starts a new one); every message
     // this request publishes carries it, and the client gets the correlation id back.
-    const trace = startTrace({
+    const started = startTrace({
       traceparent: req.headers.traceparent,
       correlationId: req.headers[CORRELATION_ID_HEADER],
     });
+    // A SERVER span per request where an OpenTelemetry SDK runs (npm start's does); the request's
+    // context is then that span's, so the outbox row, and every message it publishes, name it.
+    const span = serverSpan(req, url);
+    const trace = span
+      ? { ...started, traceparent: traceparentOfSpan(span) ?? started.traceparent }
+      : started;
+    span?.setAttribute("courier.correlation_id", trace.correlationId);
     res.setHeader(CORRELATION_ID_HEADER, trace.correlationId);
-    res.once("finish", () =>
+    res.once("finish", () => {
+      if (span) {
+        span.setAttribute("http.response.status_code", res.statusCode);
+        if (res.statusCode >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+        span.end();
+      }
       requestLog({
         message: "request",
         method: req.method ?? "",
@@ -650,8 +703,8 @@ export function createApiServer(deps: ApiServerDeps): Server {
         durationMs: Math.round(performance.now() - startedAt),
         correlationId: trace.correlationId,
         traceparent: trace.traceparent,
-      }),
-    );
+      });
+    });
     const matching = routes.filter((r) => r.pattern.test(url.pathname));
     const route = matching.find((r) => r.method === req.method);
     const work = async () => {
@@ -662,7 +715,8 @@ export function createApiServer(deps: ApiServerDeps): Server {
       const params = route.pattern.exec(url.pathname)?.slice(1) ?? [];
       await route.handle(req, res, params, url, trace);
     };
-    work().catch((error: unknown) => {
+    const run = span ? () => otelContext.with(otelTrace.setSpan(otelContext.active(), span), work) : work;
+    run().catch((error: unknown) => {
       // The client went away mid-request (Node's "aborted"): there is no one to answer.
       if ((error as NodeJS.ErrnoException | undefined)?.code === "ECONNRESET" && req.destroyed) return;
       // A refused request whose body was not read: end the connection rather than drain the body.
@@ -685,4 +739,25 @@ export function createApiServer(deps: ApiServerDeps): Server {
   });
   applyConnectionLimits(server, timeouts);
   return server;
+}
+
+/** The request's SERVER span, a child of the caller's traceparent; undefined without an SDK. */
+function serverSpan(req: IncomingMessage, url: URL): Span | undefined {
+  const parent = propagation.extract(ROOT_CONTEXT, req.headers);
+  const span = otelTrace.getTracer("courier-example-api").startSpan(
+    `${req.method ?? "GET"} ${url.pathname.replace(/\/[^/]*\d[^/]*(?=\/|$)/g, "/:id")}`,
+    {
+      kind: SpanKind.SERVER,
+      attributes: { "http.request.method": req.method ?? "", "url.path": url.pathname.slice(0, 256) },
+    },
+    parent,
+  );
+  if (span.isRecording()) return span;
+  span.end();
+  return undefined;
+}
+
+function traceparentOfSpan(span: Span): string | undefined {
+  const { traceId, spanId, traceFlags } = span.spanContext();
+  return /^0+$/.test(traceId) ? undefined : `00-${traceId}-${spanId}-${traceFlags & 1 ? "01" : "00"}`;
 }

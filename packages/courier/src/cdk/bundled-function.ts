@@ -1,5 +1,7 @@
+import { existsSync } from "node:fs";
+import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
-import { Duration, RemovalPolicy } from "aws-cdk-lib";
+import { Duration, RemovalPolicy, Stack, Token } from "aws-cdk-lib";
 import * as iam from "aws-cdk-lib/aws-iam";
 import * as lambda from "aws-cdk-lib/aws-lambda";
 import * as nodejs from "aws-cdk-lib/aws-lambda-nodejs";
@@ -51,14 +53,100 @@ export interface BundledFunctionProps {
    */
   readonly bundling?: nodejs.BundlingOptions;
   /**
-   * X-Ray tracing. Active: Lambda samples invocations and records them, and continues the trace
-   * an SQS message's AWSTraceHeader carries (SNS passes the publisher's on), so X-Ray links the
-   * request's trace to each consumer's invocation; the handlers' Powertools Tracer adds the AWS
-   * calls they make (the side effects) as subsegments. Costs X-Ray's per-trace price on sampled
-   * invocations only (by default 1 a second plus 5 % of the rest).
-   * @default lambda.Tracing.ACTIVE
+   * Tracing. "otel": an OpenTelemetry SDK (`startLambdaTracing` of `@courier-queue/courier/otel`)
+   * is bundled and started ahead of the handler, the ADOT collector runs beside it as a Lambda
+   * extension layer and forwards the spans to X-Ray, and Lambda's active tracing records the
+   * invocation, whose X-Ray sampling decision the spans follow (by default 1 a second plus 5 % of
+   * the rest). "none": no layer, no SDK in the bundle, no X-Ray permissions: tracing costs nothing.
+   * @default "otel"
    */
-  readonly tracing?: lambda.Tracing;
+  readonly tracing?: TracingMode;
+  /**
+   * The ADOT collector layer for `tracing: "otel"` (a layer version ARN in the function's region).
+   * @default adotCollectorLayerArn(region, architecture): AWS's aws-otel-collector 0.117.0 layer
+   */
+  readonly otelCollectorLayer?: string;
+}
+
+/** How courier's functions are traced: OpenTelemetry to X-Ray, or not at all. */
+export type TracingMode = "otel" | "none";
+export const TRACING_MODES: readonly TracingMode[] = ["otel", "none"];
+
+/** AWS's account that publishes the ADOT Lambda layers, and the collector release courier pins. */
+export const ADOT_LAYER_ACCOUNT = "901920570463";
+export const ADOT_COLLECTOR_VERSION = "0-117-0";
+
+/** AWS's ADOT collector layer (an extension that receives OTLP and exports to X-Ray) for a region. */
+export function adotCollectorLayerArn(region: string, architecture: lambda.Architecture): string {
+  const arch = architecture.name === lambda.Architecture.ARM_64.name ? "arm64" : "amd64";
+  return `arn:aws:lambda:${region}:${ADOT_LAYER_ACCOUNT}:layer:aws-otel-collector-${arch}-ver-${ADOT_COLLECTOR_VERSION}:1`;
+}
+
+const LAYER_VERSION_ARN = /^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:layer:[A-Za-z0-9_-]+:\d+$/;
+
+/** Why these tracing props cannot deploy, or undefined when they can. */
+export function tracingProblem(tracing: unknown, otelCollectorLayer: unknown): string | undefined {
+  if (tracing !== undefined && !TRACING_MODES.includes(tracing as TracingMode)) {
+    return `tracing must be "otel" or "none", got ${JSON.stringify(tracing)}`;
+  }
+  if (otelCollectorLayer === undefined) return undefined;
+  if (tracing === "none") return 'otelCollectorLayer is set but tracing is "none": nothing would use it';
+  if (
+    typeof otelCollectorLayer !== "string" ||
+    (!Token.isUnresolved(otelCollectorLayer) && !LAYER_VERSION_ARN.test(otelCollectorLayer))
+  ) {
+    return `otelCollectorLayer must be a Lambda layer version ARN (arn:aws:lambda:<region>:<account>:layer:<name>:<version>), got ${JSON.stringify(otelCollectorLayer)}`;
+  }
+  return undefined;
+}
+
+/**
+ * The variables `tracing: "otel"` sets: the SDK exports OTLP/HTTP JSON to the collector extension
+ * on localhost, whose default configuration sends traces to X-Ray.
+ */
+export const OTEL_LAMBDA_ENVIRONMENT: Readonly<Record<string, string>> = {
+  OTEL_EXPORTER_OTLP_ENDPOINT: "http://localhost:4318",
+  OTEL_EXPORTER_OTLP_PROTOCOL: "http/json",
+  OTEL_PROPAGATORS: "tracecontext",
+};
+
+/** The OpenTelemetry packages `tracing: "otel"` bundles: optional peers of courier, the team installs them. */
+export const OTEL_SDK_PACKAGES: readonly string[] = [
+  "@opentelemetry/api",
+  "@opentelemetry/sdk-trace",
+  "@opentelemetry/core",
+  "@opentelemetry/resources",
+  "@opentelemetry/context-async-hooks",
+  "@opentelemetry/exporter-trace-otlp-http",
+];
+
+/**
+ * The SDK packages esbuild could not find from courier's install (where it resolves them when it
+ * bundles `tracing: "otel"`): checked at synth, so a missing one is a clear error, not a bundling
+ * failure deep in `cdk deploy`.
+ */
+export function missingOtelPackages(from: string = otelLambdaStartEntry()): string[] {
+  const require = createRequire(from);
+  return OTEL_SDK_PACKAGES.filter((name) => {
+    try {
+      require.resolve(name);
+      return false;
+    } catch {
+      return true;
+    }
+  });
+}
+
+/**
+ * The module `tracing: "otel"` injects ahead of the handler: compiled JavaScript in an installed
+ * package (dist/), TypeScript in courier's own repository (src/).
+ */
+export function otelLambdaStartEntry(): string {
+  for (const extension of [".js", ".ts"]) {
+    const path = fileURLToPath(new URL(`../otel/lambda-start${extension}`, import.meta.url));
+    if (existsSync(path)) return path;
+  }
+  throw new Error("courier's otel/lambda-start module is missing beside its construct (a broken install?)");
 }
 
 /** npm settings that make `npm ci` fetch the optional native packages of another platform. */
@@ -83,6 +171,8 @@ export interface LambdaBundlingTarget {
   readonly architecture: lambda.Architecture;
   /** Installed into the asset's node_modules (and so external to the bundle), for native binaries. */
   readonly nativeModules?: readonly string[];
+  /** "otel" bundles the OpenTelemetry SDK and starts it ahead of the handler. @default "none" */
+  readonly tracing?: TracingMode;
 }
 
 /** `import { createRequire } ...`: CommonJS dependencies call require(); ESM output has none unless we make one. */
@@ -91,7 +181,7 @@ export const ESM_REQUIRE_BANNER =
 
 /**
  * CommonJS stand-ins for `node:http` and `node:https`, bundled in place of them. An ESM import of
- * node:http (Powertools Tracer's provider has one) builds the builtin's ESM facade, which reads every
+ * node:http (the OTLP exporter's transport has one) builds the builtin's ESM facade, which reads every
  * export and so wakes http's lazy undici getters: measured ~60 ms of each cold start on Node.js 26
  * (bench/cold-start.bench.ts). A require of the same module reads none; behaviour is unchanged.
  */
@@ -120,6 +210,7 @@ export function lambdaBundling(target: LambdaBundlingTarget): nodejs.BundlingOpt
     format: nodejs.OutputFormat.ESM,
     mainFields: ["module", "main"],
     banner: ESM_REQUIRE_BANNER,
+    ...(target.tracing === "otel" ? { inject: [otelLambdaStartEntry()] } : {}),
     esbuildArgs: Object.fromEntries(
       Object.entries(BUILTIN_SHIMS).map(([from, to]) => [`--alias:${from}`, to]),
     ),
@@ -143,6 +234,8 @@ export interface LambdaEsbuildOptions {
   readonly banner?: { js: string };
   readonly define?: Record<string, string>;
   readonly alias?: Record<string, string>;
+  /** Modules run ahead of the entry (the OpenTelemetry start of `tracing: "otel"`). */
+  readonly inject?: string[];
   /** The file name NodejsFunction gives the bundle: index.mjs for ESM, index.js for CommonJS. */
   readonly outputFileName: "index.mjs" | "index.js";
 }
@@ -161,6 +254,7 @@ const TRANSLATED_BUNDLING_KEYS = new Set([
   "environment",
   "define",
   "esbuildArgs",
+  "inject",
 ]);
 
 /**
@@ -196,6 +290,7 @@ export function lambdaEsbuildOptions(bundling: nodejs.BundlingOptions): LambdaEs
     ...(bundling.banner ? { banner: { js: bundling.banner } } : {}),
     ...(bundling.define ? { define: { ...bundling.define } } : {}),
     ...(Object.keys(alias).length > 0 ? { alias } : {}),
+    ...(bundling.inject && bundling.inject.length > 0 ? { inject: [...bundling.inject] } : {}),
     outputFileName: format === "esm" ? "index.mjs" : "index.js",
   };
 }
@@ -234,8 +329,17 @@ export class BundledFunction extends Construct {
       throw new InvalidConstructPropsError(scope, id, `memorySize must be 128..10240 MB, got ${memorySize}`);
     }
     const runtime = props.functionProps?.runtime ?? props.runtime ?? newestNodejsRuntime();
-    const problem = runtimeProblem(runtime);
+    const problem = runtimeProblem(runtime) ?? tracingProblem(props.tracing, props.otelCollectorLayer);
     if (problem) throw new InvalidConstructPropsError(scope, id, problem);
+    const tracing = props.tracing ?? "otel";
+    const missing = tracing === "otel" ? missingOtelPackages() : [];
+    if (missing.length > 0) {
+      throw new InvalidConstructPropsError(
+        scope,
+        id,
+        `tracing "otel" bundles the OpenTelemetry SDK, and ${missing.join(", ")} ${missing.length === 1 ? "is" : "are"} not installed: npm install ${missing.join(" ")} (or set tracing: "none")`,
+      );
+    }
     super(scope, id);
     const architecture = props.architecture ?? lambda.Architecture.ARM_64;
     const nativeModules = props.nativeModules ?? [];
@@ -266,14 +370,31 @@ export class BundledFunction extends Construct {
       architecture,
       memorySize,
       timeout: props.timeout ?? Duration.seconds(30),
-      tracing: props.tracing ?? lambda.Tracing.ACTIVE,
+      // Active: Lambda records the invocation (the spans' parent) and grants X-Ray's writes.
+      tracing: tracing === "otel" ? lambda.Tracing.ACTIVE : lambda.Tracing.DISABLED,
+      ...(tracing === "otel"
+        ? {
+            layers: [
+              lambda.LayerVersion.fromLayerVersionArn(
+                this,
+                "OtelCollectorLayer",
+                props.otelCollectorLayer ?? adotCollectorLayerArn(Stack.of(this).region, architecture),
+              ),
+            ],
+          }
+        : {}),
       ...overrides,
       entry: props.entry,
       role,
       logGroup: this.logGroup,
-      environment: { NODE_OPTIONS: "--enable-source-maps", ...overrideEnvironment, ...props.environment },
+      environment: {
+        NODE_OPTIONS: "--enable-source-maps",
+        ...(tracing === "otel" ? OTEL_LAMBDA_ENVIRONMENT : {}),
+        ...overrideEnvironment,
+        ...props.environment,
+      },
       bundling: mergeBundling(
-        lambdaBundling({ runtime, architecture, nativeModules }),
+        lambdaBundling({ runtime, architecture, nativeModules, tracing }),
         overrideBundling,
         props.bundling,
       ),

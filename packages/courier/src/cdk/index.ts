@@ -7,6 +7,9 @@
 export { DLQ_RETENTION_DAYS } from "../topology/topology-problems.ts";
 export { type AlarmNotificationSettings, AlarmTopic, type AlarmTopicProps } from "./alarm-topic.ts";
 export {
+  ADOT_COLLECTOR_VERSION,
+  ADOT_LAYER_ACCOUNT,
+  adotCollectorLayerArn,
   BundledFunction,
   type BundledFunctionProps,
   ESM_REQUIRE_BANNER,
@@ -14,10 +17,17 @@ export {
   type LambdaEsbuildOptions,
   lambdaBundling,
   lambdaEsbuildOptions,
+  missingOtelPackages,
   newestNodejsRuntime,
   nodeMajorOf,
   npmPlatformEnvironment,
+  OTEL_LAMBDA_ENVIRONMENT,
+  OTEL_SDK_PACKAGES,
+  otelLambdaStartEntry,
   runtimeProblem,
+  TRACING_MODES,
+  type TracingMode,
+  tracingProblem,
 } from "./bundled-function.ts";
 export {
   CONSUMER_WIDGETS,
@@ -53,3 +63,11 @@ export {
   type RedrivePair,
   redriveHandlerEntry,
 } from "./redrive-function.ts";
+export {
+  ARCHIVER_SETTINGS,
+  ArchiveBucket,
+  type ArchiveBucketProps,
+  archiverHandlerEntry,
+  TopicArchive,
+  type TopicArchiveProps,
+} from "./topic-archive.ts";

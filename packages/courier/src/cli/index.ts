@@ -8,12 +8,15 @@
  * stack's outputs, so it works on any courier stack, named with --stack or COURIER_STACK.
  */
 import { CommanderError } from "commander";
+import { register as registerArchive } from "./commands/archive.ts";
 import { register as registerConsole } from "./commands/console.ts";
 import { register as registerDlq } from "./commands/dlq.ts";
 import { register as registerPause } from "./commands/pause.ts";
 import { register as registerPublish } from "./commands/publish.ts";
 import { register as registerRedrive } from "./commands/redrive.ts";
+import { register as registerReplay } from "./commands/replay.ts";
 import { register as registerStatus } from "./commands/status.ts";
+import { register as registerTrace } from "./commands/trace.ts";
 import { register as registerWork } from "./commands/work.ts";
 import { CliError, oneLineReason } from "./output.ts";
 import { buildProgram, type RegisterCommand } from "./program.ts";
@@ -27,6 +30,30 @@ export {
   oldestAgeFromCloudWatch,
   oldestAgeFromPeek,
 } from "../deployment/consumer-status.ts";
+// Finding a message (`courier trace`, the console's "Find a message"): the same function for both.
+export {
+  type Attempt,
+  type AttemptOutcome,
+  buildJourney,
+  type Delivery,
+  formatJourney,
+  InvalidTraceQueryError,
+  type LogLine,
+  logLinesFromText,
+  type MessageJourney,
+  type MessageTrail,
+  type Publication,
+  type Redrive,
+  readSpanFile,
+  type SideEffect,
+  type SpanRecord,
+  spanRecordsFromOtlp,
+  spanRecordsFromXray,
+  type TraceMessageOptions,
+  type TraceSource,
+  traceMessage,
+} from "../deployment/message-trace/index.ts";
+export { LOCAL_SPANS_FILE, LOCAL_WORKER_LOG_FILE } from "./commands/trace.ts";
 export { CliError, emit, type OutputOptions, oneLineReason } from "./output.ts";
 export { buildProgram, type RegisterCommand } from "./program.ts";
 export {
@@ -43,12 +70,15 @@ export {
 
 // One entry per command module; keep sorted.
 export const operatorCommands: readonly RegisterCommand[] = [
+  registerArchive,
   registerConsole,
   registerDlq,
   registerPause,
   registerPublish,
   registerRedrive,
+  registerReplay,
   registerStatus,
+  registerTrace,
   registerWork,
 ];
 

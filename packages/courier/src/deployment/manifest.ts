@@ -5,8 +5,8 @@
  * writes it; `readDeployedTopology()` reads it back. One output per consumer and per topic keeps
  * each value small, and a stack with several courier constructs is told apart by their prefix.
  */
-// zod/mini (lib/zod.ts says why): these schemas are built wherever the topology module loads,
-// every consumer's cold start among them.
+// zod/mini (lib/zod-locale.ts says why): these schemas are built wherever the topology module
+// loads, every consumer's cold start among them.
 import * as z from "zod/mini";
 import "../lib/zod-locale.ts";
 
@@ -40,6 +40,8 @@ export const stackManifestSchema = z.object({
   consumers: z.array(z.string()),
   /** Where offloaded payloads go; absent when no topic offloads. */
   payloadBucket: z.optional(z.string()),
+  /** Where archived topics keep their history; absent when no topic is archived. */
+  archiveBucket: z.optional(z.string()),
   /** The idempotency table; absent when no consumer needs one (or where it is not deployed). */
   idempotencyTable: z.optional(z.string()),
   /** Each secret of the topology by name: its ARN. */
@@ -51,17 +53,39 @@ export const stackManifestSchema = z.object({
 });
 export type StackManifest = z.infer<typeof stackManifestSchema>;
 
+export const archiveManifestSchema = z.object({
+  bucket: z.string(),
+  retentionDays: z.int(),
+  /** The data field erasure goes by. */
+  subject: z.optional(z.string()),
+  queueUrl: z.string(),
+  queueArn: z.string(),
+  dlqUrl: z.string(),
+  dlqArn: z.string(),
+  subscriptionDlqUrl: z.optional(z.string()),
+  /** Absent where no function is deployed (LocalStack here): run the worker `archive:<topic>`. */
+  functionName: z.optional(z.string()),
+  batchSize: z.int(),
+  maxBatchingWindowSeconds: z.number(),
+  environment: z._default(z.record(z.string(), z.string()), {}),
+});
+export type ArchiveManifest = z.infer<typeof archiveManifestSchema>;
+
 export const topicManifestSchema = z.object({
   name: z.string(),
   arn: z.string(),
   description: z._default(z.string(), ""),
   fifo: z.boolean(),
   groupBy: z.optional(z.string()),
+  /** The data field that names a message's tenant (its MessageGroupId on a standard topic). */
+  tenant: z.optional(z.string()),
   maxMessageBytes: z.int(),
   offloadLargePayloads: z.boolean(),
   current: contractRefSchema,
   accepts: z.array(contractRefSchema),
   filterAttributeNames: z._default(z.array(z.string()), []),
+  /** The topic's archive; absent when it keeps none (`archive: false`) or from an older stack. */
+  archive: z.optional(archiveManifestSchema),
 });
 export type TopicManifest = z.infer<typeof topicManifestSchema>;
 
@@ -81,6 +105,8 @@ export const consumerManifestSchema = z.object({
   functionName: z.optional(z.string()),
   eventSourceMappingId: z.optional(z.string()),
   fifo: z.boolean(),
+  /** Its topic's tenant field: workers serve this consumer's tenants fairly (fair queue). */
+  tenant: z.optional(z.string()),
   maxReceiveCount: z.int(),
   batchSize: z.int(),
   maxBatchingWindowSeconds: z.number(),

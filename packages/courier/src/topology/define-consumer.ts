@@ -26,7 +26,7 @@ import {
   type ConsumerNameOf,
   consumerSpecOf,
 } from "./topology.ts";
-import { consumerTracer, tracedClient } from "./tracing.ts";
+import { tracedClient } from "./tracing.ts";
 
 /** What `handle` receives: the union of the accepted contracts' envelopes (narrow on type/version). */
 export type ConsumerMessage<T extends AnyTopology, N extends ConsumerNameOf<T>> = EnvelopeOf<
@@ -86,7 +86,6 @@ function buildConsumer<T extends AnyTopology, N extends ConsumerNameOf<T>>(
   return createConsumerHandler<AcceptedContractOf<T, N>, N>({
     ...settings,
     ...(payloads ? { payloads } : {}),
-    tracer: settings.tracer ?? consumerTracer(name),
     // The runtime's own calls (retry delays, DLQ sends) show in the trace beside the handler's.
     // Made at the first failure: a consumer whose records succeed never loads the SQS client.
     sqs: settings.sqs ?? (async () => tracedClient(name, await sqsOnDemand()())),

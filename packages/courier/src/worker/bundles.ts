@@ -12,7 +12,9 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { ARCHIVE_ENV } from "../lib/archive/archiver-config.ts";
 import { RUNTIME_ENV } from "../lib/runtime-env.ts";
+import { ARCHIVE_WORKER_PREFIX } from "./archive-worker.ts";
 
 /** An assembly that cannot be read, or that lacks the stack or a consumer's bundle. */
 export class BundleNotFoundError extends Error {
@@ -114,7 +116,13 @@ export function bundledHandlerModules(options: BundledHandlerOptions): Record<st
   const modules: Record<string, string> = {};
   for (const [logicalId, resource] of Object.entries(template.Resources ?? {})) {
     if (resource.Type !== "AWS::Lambda::Function") continue;
-    const consumer = resource.Properties?.Environment?.Variables?.[RUNTIME_ENV.consumer];
+    const variables = resource.Properties?.Environment?.Variables;
+    // A consumer's function names its consumer; a topic's archiver its topic (worker `archive:<topic>`).
+    const archived = variables?.[ARCHIVE_ENV.topic];
+    const consumer =
+      typeof archived === "string"
+        ? `${ARCHIVE_WORKER_PREFIX}${archived}`
+        : variables?.[RUNTIME_ENV.consumer];
     if (typeof consumer !== "string") continue;
     const key = resource.Properties?.Code?.S3Key;
     const hash = typeof key === "string" ? key.replace(/\.zip$/, "") : undefined;

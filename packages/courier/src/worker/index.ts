@@ -35,6 +35,13 @@ export {
   UnknownConsumerError,
 } from "../deployment/deployed-topology.ts";
 export type { RecordOutcome } from "../lib/consumer/outcomes.ts";
+export {
+  ARCHIVE_WORKER_PREFIX,
+  archiveWorkerNames,
+  isArchiveWorkerName,
+  undeployedArchiverNames,
+  workerConsumer,
+} from "./archive-worker.ts";
 // The bundles a synthesized assembly deploys, run here instead of the sources.
 export {
   type BundledHandlerOptions,
@@ -44,11 +51,21 @@ export {
 } from "./bundles.ts";
 // The event source itself, for a handler and queue of one's own.
 export {
+  DEFAULT_FAIR_LOOKAHEAD,
   type EventSourceOptions,
   type EventSourceStats,
+  type FairTenantOptions,
   LocalEventSource,
   type SqsHandler,
 } from "./event-source.ts";
+// Fair delivery per tenant, as SQS fair queues serve it.
+export {
+  FAIR_DEFAULTS,
+  FairTenantScheduler,
+  type FairTenantSettings,
+  type TenantLoad,
+  tenantOfMessage,
+} from "./fair-tenants.ts";
 export { formatOutcomeLine, wantsColour } from "./outcome-line.ts";
 export { WORKER_LOGS_ENV, type WorkerLogs } from "./readable-output.ts";
 export {

@@ -95,6 +95,8 @@ export async function runConsumer(options: RunConsumerOptions): Promise<RunningC
       : {}),
     concurrency,
     waitTimeSeconds,
+    // A topic with tenants: its standard queue is a fair queue on AWS; served the same way here.
+    ...(settings.fairTenants ? { fairTenants: true } : {}),
   });
   let pauseWatch: PauseWatch | undefined;
   if (options.watchPause ?? true) {

@@ -9,8 +9,9 @@
  *   own (with a handler it imported, or the module the manifest names).
  */
 import type { SQSClient } from "@aws-sdk/client-sqs";
-import { type DeployedTopology, deployedConsumer } from "../deployment/deployed-topology.ts";
+import type { DeployedTopology } from "../deployment/deployed-topology.ts";
 import { RUNTIME_ENV } from "../lib/runtime-env.ts";
+import { undeployedArchiverNames, workerConsumer } from "./archive-worker.ts";
 import { BundleNotFoundError } from "./bundles.ts";
 import type { SqsHandler } from "./event-source.ts";
 import { loadHandler, type RunningConsumer, runConsumer } from "./run-consumer.ts";
@@ -30,7 +31,10 @@ export type EnvironmentOverrides =
 export interface WorkerPlanOptions {
   /** The deployed stack, from `readDeployedTopology()` or `topologyFromOutputs()`. */
   readonly topology: DeployedTopology;
-  /** @default every consumer of the stack */
+  /**
+   * Consumer names, and `archive:<topic>` for a topic's archiver.
+   * @default every consumer of the stack, and each archiver not deployed as a function
+   */
   readonly consumers?: readonly string[];
   /** Where the manifest's `handlerEntry` paths start. @default process.cwd() */
   readonly projectRoot?: string;
@@ -62,12 +66,16 @@ function overridesFor(overrides: EnvironmentOverrides | undefined, consumer: str
  */
 export function workerPlans(options: WorkerPlanOptions): WorkerPlan[] {
   const { topology } = options;
-  const names = options.consumers?.length ? options.consumers : Object.keys(topology.consumers);
+  // By default every consumer, and every archiver the deployment does not run as a function.
+  const names = options.consumers?.length
+    ? options.consumers
+    : [...Object.keys(topology.consumers), ...undeployedArchiverNames(topology)];
   const projectRoot = options.projectRoot ?? process.cwd();
   const baseEnv = options.baseEnv ?? process.env;
   const withoutTable = idempotencyTableUnreachable(topology, options.target, baseEnv);
   return [...new Set(names)].map((name) => {
-    const consumer = deployedConsumer(topology, name);
+    // A consumer, or a topic's archiver (`archive:<topic>`).
+    const consumer = workerConsumer(topology, name);
     const environment = {
       ...(withoutTable ? { [RUNTIME_ENV.idempotencyTable]: "" } : {}),
       ...overridesFor(options.environment, name),
@@ -153,7 +161,7 @@ export interface StartWorkerOptions {
  * variables win), then the handler module loads, as a Lambda cold start would.
  */
 export async function startWorker(options: StartWorkerOptions): Promise<RunningConsumer> {
-  const consumer = deployedConsumer(options.topology, options.consumer);
+  const consumer = workerConsumer(options.topology, options.consumer);
   let handler = options.handler;
   if (!handler) {
     const deployed: Record<string, string> = {

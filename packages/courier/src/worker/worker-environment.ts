@@ -46,6 +46,8 @@ export interface WorkerSettings {
   readonly timeoutSeconds: number;
   readonly visibilityTimeoutSeconds?: number;
   readonly memoryMb?: number;
+  /** Its topic names a tenant (a standard queue): serve tenants as SQS fair queues do. */
+  readonly fairTenants?: boolean;
 }
 
 export function workerSettingsOf(consumer: DeployedConsumer): WorkerSettings {
@@ -55,6 +57,7 @@ export function workerSettingsOf(consumer: DeployedConsumer): WorkerSettings {
     maxConcurrency: consumer.maxConcurrency,
     timeoutSeconds: consumer.timeoutSeconds,
     visibilityTimeoutSeconds: consumer.visibilityTimeoutSeconds,
+    ...(consumer.tenant !== undefined && !consumer.fifo ? { fairTenants: true } : {}),
   };
 }
 
@@ -116,6 +119,7 @@ export function workerSettingsFromEnvironment(env: NodeJS.ProcessEnv): WorkerSet
     timeoutSeconds: number("timeoutSeconds") as number,
     ...(visibility !== undefined ? { visibilityTimeoutSeconds: visibility } : {}),
     ...(memory !== undefined ? { memoryMb: memory } : {}),
+    ...(parsed.fairTenants === true ? { fairTenants: true } : {}),
   };
 }
 

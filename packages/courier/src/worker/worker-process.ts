@@ -22,6 +22,7 @@ import { RUNTIME_ENV } from "../lib/runtime-env.ts";
 import type { EventSourceStats } from "./event-source.ts";
 import { startReadableOutput } from "./readable-output.ts";
 import { loadHandler, type RunningConsumer, runConsumer, WorkerConfigError } from "./run-consumer.ts";
+import { startWorkerTracing } from "./tracing.ts";
 import {
   concurrencyFromEnvironment,
   WORKER_BUNDLE_ENV,
@@ -87,12 +88,17 @@ async function main(): Promise<void> {
     process.send ? (outcome) => void send({ kind: "outcome", outcome }) : undefined,
   );
 
+  // Before the handler loads, so its clients' calls and the runtime's spans are recorded.
+  const tracing = await startWorkerTracing(process.env, consumer);
+
   let running: RunningConsumer | undefined;
   let stopping: Promise<void> | undefined;
   const stop = () => {
     stopping ??= (async () => {
       if (!running) process.exit(0);
       const stats = await running.stop();
+      // The last batches' spans go out before the process ends.
+      await tracing?.shutdown().catch(() => {});
       await send({ kind: "stopped", stats });
       if (!process.send) process.stdout.write(`${summary(consumer, stats)} (stopped)\n`);
       process.exit(0);

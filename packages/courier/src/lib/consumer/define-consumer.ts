@@ -5,13 +5,16 @@
 import { Logger } from "@aws-lambda-powertools/logger";
 import { MetricUnit } from "@aws-lambda-powertools/metrics";
 import type { SendMessageCommandInput } from "@aws-sdk/client-sqs";
+import { context as otelContext, trace as otelTrace, type Span, SpanKind } from "@opentelemetry/api";
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import type { AnyContract, ContractEnvelope } from "../contracts/index.ts";
 import { PayloadLocationRefusedError } from "../payload-offloading/errors.ts";
 import type { PayloadResolver } from "../payload-offloading/payload-resolver.ts";
 import { declaredPayloadSize, RESERVED_ATTRIBUTE_NAMES } from "../payload-offloading/pointer.ts";
 import { type SqsClientSource, sqsOnDemand } from "../sqs-on-demand.ts";
-import type { TraceContext } from "../trace/trace-context.ts";
+import { ATTR, MESSAGING_SYSTEM, XRAY_ANNOTATED } from "../trace/semconv.ts";
+import { courierTracer, flushSpans, producerLink, recordFailure, spanContextOf } from "../trace/spans.ts";
+import { parseXrayTraceHeader, type TraceContext, traceparentFromXray } from "../trace/trace-context.ts";
 import { type BackoffSpec, backoffSeconds } from "./backoff.ts";
 import { deadLetterMessage, failureReason } from "./dead-letter.ts";
 import { contractIndex, decodeBody } from "./decode.ts";
@@ -33,9 +36,9 @@ import {
   type RecordContextShared,
   traceLogKeys,
 } from "./record-context.ts";
+import { idempotencyScope, idempotencyScopeOf, REPLAY_ATTRIBUTE } from "./replay-lineage.ts";
 import { type QueueAddresses, queueAddressesFromEnv } from "./runtime-config.ts";
 import { describeThrown } from "./thrown.ts";
-import { type ConsumerTracer, traceBatch } from "./tracing.ts";
 
 export type { ConsumerContext };
 
@@ -74,12 +77,6 @@ export interface ConsumerMetrics {
 
 /** Settings of a consumer handler other than its spec and `handle`: clients, clock, and the like. */
 export interface ConsumerHandlerSettings {
-  /**
-   * Powertools Tracer (or a recorder): where tracing is enabled (Lambda with active tracing), each
-   * batch runs in a subsegment annotated with its correlation ids (tracing.ts).
-   * @default - none
-   */
-  readonly tracer?: ConsumerTracer;
   /**
    * The client for failures (retry delays, dead letters), or a function that makes it: it is asked
    * for at the first failure, so a consumer whose records succeed never loads the SQS client.
@@ -196,6 +193,7 @@ export function createConsumerHandler<C extends AnyContract, N extends string>(
     | {
         readonly kind: "retry";
         readonly record: SQSRecord;
+        readonly span: Span | undefined;
         readonly eventId: string | undefined;
         readonly trace: TraceContext | undefined;
         readonly receiveCount: number;
@@ -207,6 +205,7 @@ export function createConsumerHandler<C extends AnyContract, N extends string>(
     | {
         readonly kind: "dead-letter";
         readonly record: SQSRecord;
+        readonly span: Span | undefined;
         readonly eventId: string | undefined;
         readonly trace: TraceContext | undefined;
         readonly durationMs: number;
@@ -241,7 +240,12 @@ export function createConsumerHandler<C extends AnyContract, N extends string>(
     receiveCount: number,
     startedAt: number,
     trace: TraceContext | undefined,
+    span: Span | undefined,
   ) => {
+    if (span) {
+      span.setAttribute(ATTR.outcome, "processed");
+      span.end();
+    }
     if (!hasRecordOutcomeListeners()) return PROCESSED;
     publishRecordOutcome({
       ...outcomeFields(record, eventId, receiveCount, now() - startedAt, trace),
@@ -268,8 +272,10 @@ export function createConsumerHandler<C extends AnyContract, N extends string>(
     context: Context | undefined,
     fifo: boolean,
     correlationIds: Set<string>,
+    batch: BatchSpan | undefined,
   ): Outcome | Promise<Outcome> => {
     const startedAt = now();
+    const span = batch ? startRecordSpan(batch, record) : undefined;
     let receiveCount = 1;
     try {
       receiveCount = Number.parseInt(record.attributes?.ApproximateReceiveCount ?? "", 10) || 1;
@@ -279,7 +285,17 @@ export function createConsumerHandler<C extends AnyContract, N extends string>(
       }
       const declaredBytes = declaredPayloadSize(record.messageAttributes);
       if (declaredBytes === undefined)
-        return processBody(record, record.body, context, fifo, receiveCount, startedAt, correlationIds);
+        return processBody(
+          record,
+          record.body,
+          context,
+          fifo,
+          receiveCount,
+          startedAt,
+          correlationIds,
+          batch,
+          span,
+        );
       // A pointer: resolved first; the record (and any DLQ copy of it) keeps the pointer as it came.
       if (!options.payloads) {
         throw new PayloadLocationRefusedError(
@@ -288,11 +304,11 @@ export function createConsumerHandler<C extends AnyContract, N extends string>(
       }
       const count = receiveCount;
       return options.payloads(record.body, declaredBytes).then(
-        (body) => processBody(record, body, context, fifo, count, startedAt, correlationIds),
-        (error: unknown) => failedOutcome(record, undefined, undefined, count, error, startedAt, fifo),
+        (body) => processBody(record, body, context, fifo, count, startedAt, correlationIds, batch, span),
+        (error: unknown) => failedOutcome(record, undefined, undefined, count, error, startedAt, fifo, span),
       );
     } catch (error) {
-      return failedOutcome(record, undefined, undefined, receiveCount, error, startedAt, fifo);
+      return failedOutcome(record, undefined, undefined, receiveCount, error, startedAt, fifo, span);
     }
   };
 
@@ -304,6 +320,8 @@ export function createConsumerHandler<C extends AnyContract, N extends string>(
     receiveCount: number,
     startedAt: number,
     correlationIds: Set<string>,
+    batch: BatchSpan | undefined,
+    span: Span | undefined,
   ): Outcome | Promise<Outcome> => {
     let eventId: string | undefined;
     let trace: TraceContext | undefined;
@@ -312,32 +330,42 @@ export function createConsumerHandler<C extends AnyContract, N extends string>(
       eventId = message.eventId;
       trace = message.trace;
       if (trace) correlationIds.add(trace.correlationId);
-      const handled = options.handle(
-        message as EnvelopeOf<C>,
-        new RecordContext(
-          shared,
-          record,
-          message.eventId,
-          receiveCount,
-          context,
-          now(),
-          snsSequenceNumber,
-          trace,
-        ),
+      if (span && batch) describeRecordSpan(batch, span, message.eventId, message.type, trace);
+      const recordContext = new RecordContext(
+        shared,
+        record,
+        message.eventId,
+        receiveCount,
+        context,
+        now(),
+        snsSequenceNumber,
+        trace,
       );
-      if (!isThenable(handled)) return processed(record, message.eventId, receiveCount, startedAt, trace);
+      // A reprocessing replay's record runs in its run's idempotency scope (replay-lineage.ts);
+      // live records skip the lookup's cost beyond one attribute read.
+      const scope = record.messageAttributes?.[REPLAY_ATTRIBUTE] ? idempotencyScopeOf(record) : undefined;
+      const invoke = () =>
+        scope
+          ? idempotencyScope.run(scope, () => options.handle(message as EnvelopeOf<C>, recordContext))
+          : options.handle(message as EnvelopeOf<C>, recordContext);
+      // The handler's own spans (its SDK calls, fetch) nest under the record's.
+      const handled = span
+        ? otelContext.with(otelTrace.setSpan(batch?.context ?? otelContext.active(), span), invoke)
+        : invoke();
+      if (!isThenable(handled))
+        return processed(record, message.eventId, receiveCount, startedAt, trace, span);
       const messageEventId = eventId;
       const messageTrace = trace;
       return Promise.resolve(handled).then(
-        () => processed(record, messageEventId, receiveCount, startedAt, messageTrace),
+        () => processed(record, messageEventId, receiveCount, startedAt, messageTrace, span),
         (error: unknown) =>
-          failedOutcome(record, messageEventId, messageTrace, receiveCount, error, startedAt, fifo),
+          failedOutcome(record, messageEventId, messageTrace, receiveCount, error, startedAt, fifo, span),
       );
     } catch (error) {
       // Any value at all may arrive here (`throw undefined`, a string, a frozen object): the reason
       // and log lines describe it (describeThrown), and only this record fails. A promise rejected
       // without a reason arrives as `undefined` in the rejection handler above, likewise.
-      return failedOutcome(record, eventId, trace, receiveCount, error, startedAt, fifo);
+      return failedOutcome(record, eventId, trace, receiveCount, error, startedAt, fifo, span);
     }
   };
 
@@ -349,8 +377,10 @@ export function createConsumerHandler<C extends AnyContract, N extends string>(
     error: unknown,
     startedAt: number,
     fifo: boolean,
+    span: Span | undefined,
   ): Outcome => {
     const durationMs = now() - startedAt;
+    if (span) recordFailure(span, error);
     const permanent = error instanceof PermanentError;
     const lastReceive = receiveCount >= spec.maxReceiveCount;
     // A FIFO consumer may choose to hold a poison pill's group behind it until its last receive.
@@ -367,18 +397,22 @@ export function createConsumerHandler<C extends AnyContract, N extends string>(
         messageId: record.messageId,
       });
       const message = deadLetterMessage(record, reason, queueAddresses().dlqUrl, priorityAttributes);
-      return { kind: "dead-letter", record, eventId, trace, durationMs, reason, message };
+      span?.setAttributes({ [ATTR.deadLetterReason]: reason.kind, [ATTR.errorMessage]: reason.message });
+      return { kind: "dead-letter", record, span, eventId, trace, durationMs, reason, message };
     }
+    const visibilityTimeout = backoffSeconds(receiveCount, spec.backoff, random);
+    span?.setAttribute(ATTR.retryDelaySeconds, visibilityTimeout);
     return {
       kind: "retry",
       record,
+      span,
       eventId,
       trace,
       receiveCount,
       durationMs,
       error,
       receiptHandle: record.receiptHandle,
-      visibilityTimeout: backoffSeconds(receiveCount, spec.backoff, random),
+      visibilityTimeout,
     };
   };
 
@@ -417,6 +451,13 @@ export function createConsumerHandler<C extends AnyContract, N extends string>(
           error: error as Error,
         });
       }
+      if (item.span) {
+        item.span.setAttributes({
+          [ATTR.outcome]: "retried",
+          [ATTR.retryDelaySeconds]: error === undefined ? item.visibilityTimeout : 0,
+        });
+        item.span.end();
+      }
       const thrown = describeThrown(item.error);
       const reported = reportFailure(item, {
         outcome: "retried",
@@ -446,6 +487,10 @@ export function createConsumerHandler<C extends AnyContract, N extends string>(
     for (const { item, error } of outcomes) {
       const { record, eventId, reason } = item;
       const traceKeys = traceLogKeys(item.trace);
+      if (item.span) {
+        item.span.setAttribute(ATTR.outcome, error === undefined ? "dead-lettered" : "dead-letter-failed");
+        item.span.end();
+      }
       if (error === undefined) {
         tally.deadLettered += 1;
         const failure = { errorClass: reason.errorClass, errorMessage: reason.message };
@@ -477,6 +522,7 @@ export function createConsumerHandler<C extends AnyContract, N extends string>(
     event: SQSEvent,
     context: Context,
     correlationIds: Set<string>,
+    batch: BatchSpan | undefined,
   ): Promise<SQSBatchResponse> => {
     queueAddresses(); // fail the first batch loudly on a missing setting, before touching any record
     const records = recordsOf(event);
@@ -492,13 +538,13 @@ export function createConsumerHandler<C extends AnyContract, N extends string>(
       if (fifo) {
         ({ outcomes, skipped } = await settleFifoRecords<Outcome>(
           records,
-          (record) => processRecord(record, context, true, correlationIds),
+          (record) => processRecord(record, context, true, correlationIds, batch),
           (outcome) => (outcome.kind === "retry" ? outcome.visibilityTimeout : undefined),
         ));
       } else {
         outcomes = await settleRecords<Outcome>(
           records,
-          (record) => processRecord(record, context, false, correlationIds),
+          (record) => processRecord(record, context, false, correlationIds, batch),
           processInParallel,
         );
       }
@@ -536,22 +582,124 @@ export function createConsumerHandler<C extends AnyContract, N extends string>(
     }
   };
 
-  // Decided once: outside Lambda (or without active tracing) a batch costs no tracing work.
-  const tracer = options.tracer?.isTracingEnabled() ? options.tracer : undefined;
-  if (!tracer) return (event, context) => handleBatch(event, context, new Set());
-  return (event, context) => {
-    const correlationIds = new Set<string>();
-    return traceBatch(
-      tracer,
-      consumer,
-      () => handleBatch(event, context, correlationIds),
-      (response) => ({
-        records: event?.Records?.length ?? 0,
-        failed: response?.batchItemFailures.length ?? event?.Records?.length ?? 0,
-        correlationIds,
-      }),
-    );
+  // One CONSUMER span per batch (OpenTelemetry's messaging conventions for batch receipt), a child
+  // per record with its outcome; none at all, and no per-record work, where no SDK records them.
+  return async (event, context) => {
+    const batch = startBatchSpan(consumer, event, () => queueAddresses().queueUrl);
+    if (!batch) return handleBatch(event, context, new Set(), undefined);
+    try {
+      const response = await otelContext.with(batch.context, () =>
+        handleBatch(event, context, new Set(), batch),
+      );
+      batch.span.setAttribute("courier.failed_count", response.batchItemFailures.length);
+      return response;
+    } catch (error) {
+      recordFailure(batch.span, error);
+      throw error;
+    } finally {
+      batch.span.end();
+      // On Lambda the function may be frozen as soon as it returns: export the batch's spans first.
+      await flushSpans();
+    }
   };
+}
+
+/** A batch's span, the context its records' spans are children of, and its queue's name. */
+interface BatchSpan {
+  readonly span: Span;
+  readonly context: ReturnType<typeof otelContext.active>;
+  readonly queue: string;
+  readonly consumer: string;
+}
+
+/** The queue's name from the records' source ARN, else from the queue URL; "unknown" when neither says. */
+function queueNameOf(event: SQSEvent | undefined, queueUrl: () => string): string {
+  const arn = event?.Records?.[0]?.eventSourceARN;
+  if (arn) return arn.slice(arn.lastIndexOf(":") + 1);
+  try {
+    const url = queueUrl();
+    return url.slice(url.lastIndexOf("/") + 1) || "unknown";
+  } catch {
+    return "unknown";
+  }
+}
+
+/** The active context, else Lambda's X-Ray trace of this invocation as a remote parent. */
+function invocationParent(): ReturnType<typeof otelContext.active> {
+  const active = otelContext.active();
+  if (otelTrace.getSpan(active)) return active;
+  const header = parseXrayTraceHeader(process.env._X_AMZN_TRACE_ID);
+  const parent = header ? spanContextOf(traceparentFromXray(header)) : undefined;
+  return parent ? otelTrace.setSpanContext(active, parent) : active;
+}
+
+function startBatchSpan(consumer: string, event: SQSEvent, queueUrl: () => string): BatchSpan | undefined {
+  const tracer = courierTracer();
+  const queue = queueNameOf(event, queueUrl);
+  // On Lambda with active tracing the batch continues the invocation's X-Ray trace (Lambda sets
+  // _X_AMZN_TRACE_ID per invocation), so X-Ray draws it under the function and samples alike.
+  const span = tracer.startSpan(
+    `process ${queue}`,
+    {
+      kind: SpanKind.CONSUMER,
+      attributes: {
+        [ATTR.messagingSystem]: MESSAGING_SYSTEM.sqs,
+        [ATTR.destinationName]: queue,
+        [ATTR.operationType]: "process",
+        [ATTR.operationName]: "process",
+        [ATTR.batchMessageCount]: event?.Records?.length ?? 0,
+        [ATTR.consumer]: consumer,
+      },
+    },
+    invocationParent(),
+  );
+  if (!span.isRecording()) {
+    span.end();
+    return undefined;
+  }
+  return { span, context: otelTrace.setSpan(otelContext.active(), span), queue, consumer };
+}
+
+/** A record's span, a child of its batch's; its eventId, trace link and outcome come later. */
+function startRecordSpan(batch: BatchSpan, record: SQSRecord): Span {
+  return courierTracer().startSpan(
+    `handle ${batch.consumer}`,
+    {
+      kind: SpanKind.CONSUMER,
+      attributes: {
+        [ATTR.messagingSystem]: MESSAGING_SYSTEM.sqs,
+        [ATTR.destinationName]: batch.queue,
+        [ATTR.operationType]: "process",
+        [ATTR.messageId]: record.messageId,
+        [ATTR.bodySize]: record.body?.length ?? 0,
+        [ATTR.consumer]: batch.consumer,
+        [ATTR.receiveCount]: Number.parseInt(record.attributes?.ApproximateReceiveCount ?? "", 10) || 1,
+        [ATTR.xrayAnnotations]: XRAY_ANNOTATED,
+      },
+    },
+    batch.context,
+  );
+}
+
+/** The decoded envelope's identity on the record's span, and a link to where it was produced. */
+function describeRecordSpan(
+  batch: BatchSpan,
+  span: Span,
+  eventId: string,
+  type: string,
+  trace: TraceContext | undefined,
+): void {
+  span.setAttributes({
+    [ATTR.eventId]: eventId,
+    [ATTR.messageType]: type,
+    ...(trace ? { [ATTR.correlationId]: trace.correlationId } : {}),
+  });
+  const link = producerLink(trace);
+  if (link) {
+    // Both: the batch span per the conventions, the record's so one message's journey joins up.
+    batch.span.addLink(link);
+    span.addLink(link);
+  }
 }
 
 /** Space-separated (ids hold no spaces), at most MAX_CORRELATION_IDS_METADATA of them. */

@@ -27,4 +27,4 @@ export {
   UnsupportedMessageError,
 } from "./errors.ts";
 export * from "./failure-attributes.ts";
-export type { ConsumerTracer, TraceSegment } from "./tracing.ts";
+export * from "./replay-lineage.ts";

@@ -6,10 +6,13 @@ import {
   PublishCommand,
   type SNSClient,
 } from "@aws-sdk/client-sns";
+import { type Span, SpanKind } from "@opentelemetry/api";
 import * as z from "zod/mini";
 import "../zod-locale.ts";
 import { envelopeHeaderSchema, type TopicSpec } from "../contracts/index.ts";
 import { offloadBody, type PayloadStore } from "../payload-offloading/payload-store.ts";
+import { ATTR, MESSAGING_SYSTEM, XRAY_ANNOTATED } from "../trace/semconv.ts";
+import { courierTracer, parentContextFor, recordFailure, traceparentOf } from "../trace/spans.ts";
 import {
   assertTraceContext,
   parseXrayTraceHeader,
@@ -21,6 +24,7 @@ import { buildMessage, type PreparedMessage, prepareMessage } from "./envelope.t
 import { MessageTooLargeError, PublisherError, PublishFailedError, UnknownTopicError } from "./errors.ts";
 import { assertOrdering, type FifoParameters, fifoParameters } from "./ordering.ts";
 import { SNS_MAX_BATCH_ENTRIES, snsMessageSize, topicMaxMessageBytes } from "./size.ts";
+import { assertTenant, tenantGroupId } from "./tenant.ts";
 
 /** The topics a publisher serves, by name. */
 export type TopicMap = Readonly<Record<string, TopicSpec>>;
@@ -109,6 +113,8 @@ interface Pending {
   readonly index: number;
   readonly message: PreparedMessage;
   readonly fifo: FifoParameters | undefined;
+  /** A standard topic's tenant, sent as MessageGroupId (fair queues); never a FIFO group. */
+  readonly tenantGroup: string | undefined;
 }
 
 function assertIdentity(identity: EventIdentity): void {
@@ -120,10 +126,65 @@ function assertIdentity(identity: EventIdentity): void {
   }
 }
 
+/**
+ * A PRODUCER span `send <topic>` for one message (OpenTelemetry messaging conventions), or
+ * undefined when no SDK records it: then the publish does no tracing work beyond this call.
+ */
+function startProducerSpan(topic: string, given: TraceContext | undefined): Span | undefined {
+  const span = courierTracer().startSpan(
+    `send ${topic}`,
+    {
+      kind: SpanKind.PRODUCER,
+      attributes: {
+        [ATTR.messagingSystem]: MESSAGING_SYSTEM.sns,
+        [ATTR.destinationName]: topic,
+        [ATTR.operationType]: "send",
+        [ATTR.operationName]: "publish",
+        [ATTR.xrayAnnotations]: XRAY_ANNOTATED,
+      },
+    },
+    parentContextFor(given),
+  );
+  if (span.isRecording()) return span;
+  span.end();
+  return undefined;
+}
+
+/**
+ * The context a producer span continues: the caller's, or Lambda's X-Ray trace; a context minted
+ * just for this publish names no real span, so the producer span starts a trace of its own instead.
+ */
+function callerContext(
+  given: TraceContext | undefined,
+  stamped: TraceContext | undefined,
+): TraceContext | undefined {
+  return given ?? (stamped?.xrayTraceHeader ? stamped : undefined);
+}
+
+/** The envelope's context for a message with its own producer span: the span is the message's parent. */
+function traceWithSpan(trace: TraceContext | undefined, span: Span | undefined): TraceContext | undefined {
+  if (!trace || !span) return trace;
+  const traceparent = traceparentOf(span);
+  return traceparent ? { ...trace, traceparent } : trace;
+}
+
+function describeProducerSpan(span: Span | undefined, message: PreparedMessage): void {
+  if (!span) return;
+  span.setAttributes({
+    [ATTR.eventId]: message.envelope.eventId,
+    [ATTR.messageType]: message.envelope.type,
+    [ATTR.bodySize]: Buffer.byteLength(message.body),
+    ...(message.envelope.trace ? { [ATTR.correlationId]: message.envelope.trace.correlationId } : {}),
+  });
+}
+
 export function createTopicPublisher<M extends TopicMap>(options: PublisherOptions<M>): TopicPublisher<M> {
   const { topics } = options;
   const topicNames = Object.keys(topics);
-  for (const name of topicNames) assertOrdering(name, topics[name] as TopicSpec);
+  for (const name of topicNames) {
+    assertOrdering(name, topics[name] as TopicSpec);
+    assertTenant(name, topics[name] as TopicSpec);
+  }
   const producer = z.safeParse(envelopeHeaderSchema.shape.producer, options.producer);
   if (!producer.success) {
     throw new TypeError(`publisher producer must be 1-128 characters, got "${options.producer}"`);
@@ -158,6 +219,7 @@ export function createTopicPublisher<M extends TopicMap>(options: PublisherOptio
       trace: TraceContext | undefined,
     ) => PreparedMessage;
     fifo: (message: PreparedMessage) => FifoParameters | undefined;
+    tenantGroup: (message: PreparedMessage) => string | undefined;
   } {
     const spec = Object.hasOwn(topics, topic) ? topics[topic] : undefined;
     const arn = spec ? options.topicArns[topic as keyof M & string] : undefined;
@@ -182,6 +244,8 @@ export function createTopicPublisher<M extends TopicMap>(options: PublisherOptio
       },
       // On a FIFO topic: the group from the contract's ordering field, the dedup id = the eventId.
       fifo: (message) => fifoParameters(spec, message.envelope.data, message.envelope.eventId),
+      // On a standard topic with a tenant: the tenant as MessageGroupId, so subscribed queues are fair.
+      tenantGroup: (message) => tenantGroupId(spec, message.envelope.data),
     };
   }
 
@@ -210,10 +274,11 @@ export function createTopicPublisher<M extends TopicMap>(options: PublisherOptio
   }
 
   async function sendChunk(topic: string, arn: string, chunk: Pending[], results: BatchItemResult[]) {
-    const entries: PublishBatchRequestEntry[] = chunk.map(({ index, message, fifo }) => ({
+    const entries: PublishBatchRequestEntry[] = chunk.map(({ index, message, fifo, tenantGroup }) => ({
       Id: String(index),
       Message: message.body,
       MessageAttributes: message.attributes,
+      ...(tenantGroup !== undefined ? { MessageGroupId: tenantGroup } : {}),
       ...fifo,
     }));
     let response: PublishBatchResponse;
@@ -260,44 +325,74 @@ export function createTopicPublisher<M extends TopicMap>(options: PublisherOptio
 
   return {
     async publish(topic, data, publishOptions) {
-      const { arn, maxBytes, prepare, fifo } = resolveTopic(topic);
+      const { arn, maxBytes, prepare, fifo, tenantGroup } = resolveTopic(topic);
       const identity =
         publishOptions?.eventId !== undefined || publishOptions?.occurredAt !== undefined
           ? (publishOptions as EventIdentity)
           : undefined;
-      const trace = traceFor(publishOptions?.trace);
-      const message = await sendable(topic, maxBytes, prepare(data, identity, trace));
-      let messageId: string | undefined;
+      const given = traceFor(publishOptions?.trace);
+      const span = startProducerSpan(topic, callerContext(publishOptions?.trace, given));
       try {
-        const response = await options.sns.send(
-          new PublishCommand({
-            TopicArn: arn,
-            Message: message.body,
-            MessageAttributes: message.attributes,
-            ...fifo(message),
-          }),
-        );
-        messageId = response.MessageId;
+        const trace = traceWithSpan(given, span);
+        const message = await sendable(topic, maxBytes, prepare(data, identity, trace));
+        describeProducerSpan(span, message);
+        let messageId: string | undefined;
+        const group = tenantGroup(message);
+        try {
+          const response = await options.sns.send(
+            new PublishCommand({
+              TopicArn: arn,
+              Message: message.body,
+              MessageAttributes: message.attributes,
+              ...(group !== undefined ? { MessageGroupId: group } : {}),
+              ...fifo(message),
+            }),
+          );
+          messageId = response.MessageId;
+        } catch (error) {
+          throw PublishFailedError.fromSdkError(topic, error);
+        }
+        if (!messageId) throw new PublishFailedError(topic, "NoMessageId", "Publish returned no MessageId");
+        span?.setAttribute(ATTR.messageId, messageId);
+        return { eventId: message.envelope.eventId, messageId };
       } catch (error) {
-        throw PublishFailedError.fromSdkError(topic, error);
+        if (span) recordFailure(span, error);
+        throw error;
+      } finally {
+        span?.end();
       }
-      if (!messageId) throw new PublishFailedError(topic, "NoMessageId", "Publish returned no MessageId");
-      return { eventId: message.envelope.eventId, messageId };
     },
 
     async publishBatch(topic, items, batchOptions) {
-      const { arn, maxBytes, prepare, fifo } = resolveTopic(topic);
+      const { arn, maxBytes, prepare, fifo, tenantGroup } = resolveTopic(topic);
       // One call is one unit of work: its messages share a trace (the caller's, or one new one).
       const trace = traceFor(batchOptions?.trace);
       const results: BatchItemResult[] = new Array(items.length);
       const pending: Pending[] = [];
+      // A producer span per entry, as for a single publish: each message is its own unit downstream.
+      const spans: Array<Span | undefined> = [];
       for (const [index, data] of items.entries()) {
+        const span = startProducerSpan(topic, callerContext(batchOptions?.trace, trace));
+        spans[index] = span;
         try {
-          const message = await sendable(topic, maxBytes, prepare(data, undefined, trace));
-          pending.push({ index, message, fifo: fifo(message) });
+          const message = await sendable(
+            topic,
+            maxBytes,
+            prepare(data, undefined, traceWithSpan(trace, span)),
+          );
+          describeProducerSpan(span, message);
+          pending.push({ index, message, fifo: fifo(message), tenantGroup: tenantGroup(message) });
         } catch (error) {
+          if (span) {
+            recordFailure(span, error);
+            span.end();
+            spans[index] = undefined;
+          }
           // Invalid, too large or not offloaded: this item fails alone. Anything else is a bug.
-          if (!(error instanceof PublisherError)) throw error;
+          if (!(error instanceof PublisherError)) {
+            for (const open of spans) open?.end();
+            throw error;
+          }
           results[index] = { ok: false, error };
         }
       }
@@ -325,6 +420,13 @@ export function createTopicPublisher<M extends TopicMap>(options: PublisherOptio
           const group = item.fifo?.MessageGroupId;
           if (group !== undefined && results[item.index]?.ok === false) stoppedGroups.add(group);
         }
+      }
+      for (const [index, span] of spans.entries()) {
+        if (!span) continue;
+        const result = results[index];
+        if (result?.ok) span.setAttribute(ATTR.messageId, result.messageId);
+        else if (result) recordFailure(span, result.error);
+        span.end();
       }
       return results;
     },

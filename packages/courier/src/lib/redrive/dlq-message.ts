@@ -12,7 +12,7 @@ import {
   LINEAGE_ATTRIBUTE,
   type Lineage,
 } from "../consumer/failure-attributes.ts";
-import { parseCorrelationId } from "../trace/trace-context.ts";
+import { parseCorrelationId, parseTraceparent } from "../trace/trace-context.ts";
 import { SNS_DELIVERY_ERROR_CLASS } from "./sns-dead-letter.ts";
 
 /** The message attribute the publisher sets from the contract (SNS raw delivery copies it). */
@@ -46,6 +46,8 @@ export interface DlqMessage {
    * moves the body byte for byte, so it stays with the message beside its lineage.
    */
   readonly correlationId?: string;
+  /** The W3C traceparent of the context the message was produced in (its envelope's trace). */
+  readonly traceparent?: string;
   /** The failure that put the message in the DLQ, if the consumer runtime recorded it. */
   readonly failure?: FailureReason;
   /** `UNKNOWN_ERROR_CLASS` when SQS moved the message by itself. */
@@ -87,7 +89,7 @@ export function describeDlqMessage(message: Message, options: DescribeOptions = 
   const sentTimestamp = Number(message.Attributes?.SentTimestamp);
   const times = [sentTimestamp, failure ? Date.parse(failure.failedAt) : Number.NaN].filter(Number.isFinite);
   const type = attributes[TYPE_ATTRIBUTE]?.StringValue ?? envelope.type;
-  const { eventId, correlationId } = envelope;
+  const { eventId, correlationId, traceparent } = envelope;
   const firstSeenAt = times.length > 0 ? new Date(Math.min(...times)) : undefined;
   return {
     messageId: message.MessageId ?? "",
@@ -95,6 +97,7 @@ export function describeDlqMessage(message: Message, options: DescribeOptions = 
     ...(type ? { type } : {}),
     ...(eventId ? { eventId } : {}),
     ...(correlationId ? { correlationId } : {}),
+    ...(traceparent ? { traceparent } : {}),
     ...(failure ? { failure } : {}),
     errorClass: options.deliveryFailure
       ? SNS_DELIVERY_ERROR_CLASS
@@ -148,6 +151,7 @@ function envelopeFields(body: string | undefined): {
   type?: string;
   eventId?: string;
   correlationId?: string;
+  traceparent?: string;
 } {
   const parsed = parseJson(body);
   if (!isRecord(parsed)) return {};
@@ -161,10 +165,12 @@ function envelopeFields(body: string | undefined): {
   const type = asString(envelope.type) ?? notificationType;
   const eventId = asString(envelope.eventId);
   const correlationId = parseCorrelationId(field(envelope.trace, "correlationId"));
+  const traceparent = asString(field(envelope.trace, "traceparent"));
   return {
     ...(type ? { type } : {}),
     ...(eventId ? { eventId } : {}),
     ...(correlationId ? { correlationId } : {}),
+    ...(traceparent && parseTraceparent(traceparent) ? { traceparent } : {}),
   };
 }
 

@@ -9,6 +9,7 @@ import {
   type Message,
   ReceiveMessageCommand,
   SendMessageBatchCommand,
+  type SendMessageBatchCommandOutput,
   type SendMessageBatchRequestEntry,
   type SQSClient,
 } from "@aws-sdk/client-sqs";
@@ -22,6 +23,7 @@ import { batchesWithinLimits, MAX_BATCH_ENTRIES, nextLineage, outgoingEntry } fr
 import { approximateDepth } from "./queue-depth.ts";
 import { releaseMessages } from "./receipts.ts";
 import { unwrapSnsDeadLetter } from "./sns-dead-letter.ts";
+import { redriveSpan } from "./trace.ts";
 
 export type RedriveAction = "moved" | "returned" | "skipped" | "quarantined" | "failed";
 
@@ -267,7 +269,9 @@ export async function redriveSelectively(options: SelectiveRedriveOptions): Prom
         continue;
       }
       const lineage = nextLineage(message, at);
-      const entry = outgoingEntry(message, lineage, `m${toSend.length}`);
+      const entry = outgoingEntry(message, lineage, `m${toSend.length}`, {
+        fifo: queueUrl.endsWith(".fifo"),
+      });
       if (!entry.ok) {
         held.push(message.receiptHandle);
         record(message, "failed", entry.reason);
@@ -282,9 +286,30 @@ export async function redriveSelectively(options: SelectiveRedriveOptions): Prom
 
   async function sendThenDelete(batch: Outgoing[]) {
     const byId = new Map(batch.map((b) => [b.entry.Id, b]));
-    const result = await sqs.send(
-      new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: batch.map((b) => b.entry) }),
+    // A PRODUCER span per message sent back, linked to where it was first produced: the journey
+    // goes on from the DLQ with the same eventId (the body, and its traceparent, move unchanged).
+    const spans = new Map(
+      batch.map((b) => [
+        b.entry.Id,
+        redriveSpan(queueUrl, b.message, b.lineage, options.deliveryFailure ? "subscription-dlq" : "dlq"),
+      ]),
     );
+    let result: SendMessageBatchCommandOutput;
+    try {
+      result = await sqs.send(
+        new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: batch.map((b) => b.entry) }),
+      );
+    } catch (error) {
+      for (const span of spans.values()) span?.fail(error);
+      throw error;
+    }
+    for (const failure of result.Failed ?? []) {
+      spans.get(failure.Id)?.fail(new Error(`send refused: ${failure.Code ?? "error"}`));
+      spans.delete(failure.Id);
+    }
+    for (const success of result.Successful ?? []) {
+      if (success.Id) spans.get(success.Id)?.sent(success.MessageId);
+    }
     for (const failure of result.Failed ?? []) {
       const failed = byId.get(failure.Id);
       if (!failed) continue;

@@ -1,0 +1,88 @@
+/**
+ * `@courier-queue/courier/otel`: where spans go and which are kept. Failure modes covered: spans
+ * sent somewhere other than the standard variables say (the collector extension never hears of
+ * them); a second start replacing the first's provider (spans of the first lost); a sampler
+ * setting ignored (X-Ray billed for every trace); a Lambda's spans without its service name.
+ */
+import { ROOT_CONTEXT, trace } from "@opentelemetry/api";
+import { InMemorySpanExporter, SamplingDecision } from "@opentelemetry/sdk-trace";
+import { afterEach, describe, expect, it } from "vitest";
+import {
+  otlpTracesEndpoint,
+  samplerFrom,
+  startLambdaTracing,
+  startTracing,
+} from "../../packages/courier/src/otel/index.ts";
+
+describe("the OTLP endpoint", () => {
+  it("GIVEN no variables THEN spans go to the local collector's OTLP/HTTP port", () => {
+    expect(otlpTracesEndpoint({})).toBe("http://localhost:4318/v1/traces");
+  });
+  it("GIVEN OTEL_EXPORTER_OTLP_ENDPOINT THEN /v1/traces is appended to it", () => {
+    expect(otlpTracesEndpoint({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://127.0.0.1:4599/" })).toBe(
+      "http://127.0.0.1:4599/v1/traces",
+    );
+  });
+  it("GIVEN OTEL_EXPORTER_OTLP_TRACES_ENDPOINT THEN it is used as it is", () => {
+    expect(
+      otlpTracesEndpoint({
+        OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: "http://x/t",
+        OTEL_EXPORTER_OTLP_ENDPOINT: "http://y",
+      }),
+    ).toBe("http://x/t");
+  });
+});
+
+describe("the sampler", () => {
+  const decide = (sampler: ReturnType<typeof samplerFrom>, traceId: string) =>
+    sampler.shouldSample(ROOT_CONTEXT, traceId, "s", 0, {}, []).decision;
+
+  it("GIVEN OTEL_TRACES_SAMPLER=always_off THEN nothing is recorded", () => {
+    expect(
+      decide(samplerFrom({ OTEL_TRACES_SAMPLER: "always_off" }), "4bf92f3577b34da6a3ce929d0e0e4736"),
+    ).toBe(SamplingDecision.NOT_RECORD);
+  });
+  it("GIVEN a ratio of 0 THEN a new trace is not recorded, and a ratio of 1 records it", () => {
+    expect(decide(samplerFrom({}, 0), "4bf92f3577b34da6a3ce929d0e0e4736")).toBe(SamplingDecision.NOT_RECORD);
+    expect(decide(samplerFrom({}, 1), "4bf92f3577b34da6a3ce929d0e0e4736")).toBe(
+      SamplingDecision.RECORD_AND_SAMPLED,
+    );
+  });
+  it("GIVEN a ratio outside 0..1 THEN it is refused", () => {
+    expect(() => samplerFrom({}, 2)).toThrow(/within 0\.\.1/);
+  });
+});
+
+describe("starting the SDK", () => {
+  afterEach(async () => {
+    const started = startTracing();
+    await started.shutdown();
+  });
+
+  it("GIVEN a started SDK WHEN started again THEN the first is kept and spans still reach its exporter", async () => {
+    const exporter = new InMemorySpanExporter();
+    const first = startTracing({ exporter, batch: false });
+    const second = startTracing({ exporter: new InMemorySpanExporter() });
+    expect(second).toBe(first);
+    trace.getTracer("t").startSpan("kept").end();
+    await first.flush();
+    expect(exporter.getFinishedSpans().map((s) => s.name)).toEqual(["kept"]);
+  });
+
+  it("GIVEN a Lambda's environment WHEN its tracing starts THEN spans carry its function name as service.name and its region", async () => {
+    const exporter = new InMemorySpanExporter();
+    startLambdaTracing({
+      exporter,
+      batch: false,
+      env: { AWS_LAMBDA_FUNCTION_NAME: "acme-invoice", AWS_REGION: "eu-west-1" },
+    });
+    trace.getTracer("t").startSpan("one").end();
+    const [span] = exporter.getFinishedSpans();
+    expect(span?.resource.attributes).toMatchObject({
+      "service.name": "acme-invoice",
+      "cloud.platform": "aws_lambda",
+      "cloud.region": "eu-west-1",
+      "faas.name": "acme-invoice",
+    });
+  });
+});
