@@ -14,17 +14,27 @@ import {
   SpanStatusCode,
   TraceFlags,
   type Tracer,
+  type TracerProvider,
   trace,
 } from "@opentelemetry/api";
 import { describeThrown } from "../consumer/thrown.ts";
 import { ATTR, TRACER_NAME } from "./semconv.ts";
 import { formatTraceparent, parseTraceparent, type TraceContext } from "./trace-context.ts";
 
+let cachedProvider: TracerProvider | undefined;
 let cachedTracer: Tracer | undefined;
 
-/** courier's tracer: a proxy that follows whatever provider is registered, even a later one. */
+/**
+ * courier's tracer: a proxy that follows whatever provider is registered, even a later one. Kept
+ * per global provider: after `trace.disable()` (an SDK shut down) the API hands out a new proxy,
+ * and a tracer of the old one would record nothing under an SDK registered later.
+ */
 export function courierTracer(): Tracer {
-  cachedTracer ??= trace.getTracer(TRACER_NAME);
+  const provider = trace.getTracerProvider();
+  if (provider !== cachedProvider || !cachedTracer) {
+    cachedProvider = provider;
+    cachedTracer = provider.getTracer(TRACER_NAME);
+  }
   return cachedTracer;
 }
 
