@@ -6,14 +6,18 @@
  * and with the request's correlation id. Failure modes covered: a hop that starts a trace of its
  * own instead of continuing or linking to the producer's (the journey breaks at SNS, the DLQ or the
  * redrive); an attempt's outcome missing from its span; the side effect (SES) not under the record;
- * spans that never reach the receiver; a journey that reports the DLQ stay after the redrive.
+ * spans that never reach the receiver; a journey that reports the DLQ stay after the redrive; the
+ * console's "Find a message" (Chromium) not finding it by its eventId, or with serious or critical
+ * accessibility violations (axe-core). Its screenshot goes to test/artifacts/ (git-ignored).
  */
 import { randomBytes } from "node:crypto";
-import { mkdtempSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
+import { fileURLToPath } from "node:url";
 import { DeleteIdentityCommand, SESClient, VerifyEmailIdentityCommand } from "@aws-sdk/client-ses";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -24,8 +28,11 @@ import { startTracing } from "../../packages/courier/src/otel/index.ts";
 import { localClientConfig } from "../../src/dev/local-aws-config.ts";
 import { LOCAL_MAIL_FROM, type LocalSystem, startLocalSystem } from "../../src/dev/local-system.ts";
 import { consumerOf } from "../helpers/example-stack.ts";
+import { launchChromium } from "./support/browser.ts";
 import { deployTestStack, type TestStack } from "./support/deploy-test-stack.ts";
 
+const ARTIFACTS = fileURLToPath(new URL("../artifacts/", import.meta.url));
+const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
 const run = randomBytes(4).toString("hex");
 const email = `otel-${run}@example.com`;
 const TRACE_ID = randomBytes(16).toString("hex");
@@ -224,5 +231,68 @@ describe("one sign-up's journey in spans: API, outbox, SNS, a failed attempt, th
     const byRequest = await traceMessage({ id: correlationId, source, topology: system.topology });
     expect(byRequest.matchedBy).toBe("correlationId");
     expect(byRequest.messages.map((m) => m.eventId)).toEqual([eventId]);
+  });
+
+  it("GIVEN the console npm start serves WHEN an operator finds the message by its eventId in Chromium THEN the page shows its journey: published, dead-lettered with the reason, redriven, processed with the email sent", async () => {
+    expect(eventId).not.toBe("");
+    const browser = await launchChromium();
+    try {
+      const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+      const problems: string[] = [];
+      page.on("pageerror", (error) => problems.push(error.message));
+      await page.goto(system.consoleUrl);
+      await page.getByRole("link", { name: "Find a message" }).click();
+      await page.getByRole("textbox", { name: "eventId or correlation id", exact: true }).fill(eventId);
+      await page.getByRole("button", { name: "Find" }).click();
+      const trail = page.locator(`article.trail[data-event-id="${eventId}"]`);
+      await trail.waitFor({ timeout: 15_000 });
+      await expect(trail.locator(".step.publish").textContent()).resolves.toMatch(
+        /published to account-signups by example-api/,
+      );
+      const delivery = trail.locator('section.delivery[data-consumer="verification-email"]');
+      await expect(delivery.locator("h4").textContent()).resolves.toMatch(/verification-email\s+processed/);
+      const outcomes = await delivery
+        .locator("li.attempt")
+        .evaluateAll((items) => items.map((li) => li.getAttribute("data-outcome")));
+      expect(outcomes).toEqual(["dead-lettered", "processed"]);
+      await expect(delivery.locator("li.attempt.dead-lettered").textContent()).resolves.toMatch(
+        /permanent: EmailRejectedError/,
+      );
+      await expect(delivery.locator("li.step.redrive").textContent()).resolves.toMatch(
+        /redriven from the DLQ/,
+      );
+      await expect(delivery.locator("li.attempt.processed .side-effects").textContent()).resolves.toMatch(
+        /SES\.SendEmail/,
+      );
+      // The address is personal data: masked on the page, as the dead-letter views mask it.
+      expect(await trail.textContent()).not.toContain(email);
+      mkdirSync(ARTIFACTS, { recursive: true });
+      await page.screenshot({ path: `${ARTIFACTS}console-find-message.png`, fullPage: true });
+      await page.evaluate(AXE_SOURCE);
+      const violations = await page.evaluate(async () => {
+        const axe = (
+          globalThis as unknown as {
+            axe: {
+              run: () => Promise<{
+                violations: {
+                  id: string;
+                  impact: string;
+                  nodes: { target: string[]; failureSummary?: string }[];
+                }[];
+              }>;
+            };
+          }
+        ).axe;
+        return (await axe.run()).violations.map((v) => ({
+          id: v.id,
+          impact: v.impact,
+          nodes: v.nodes.map((n) => `${n.target.join(" ")}: ${n.failureSummary ?? ""}`),
+        }));
+      });
+      expect(violations.filter((v) => v.impact === "serious" || v.impact === "critical")).toEqual([]);
+      expect(problems).toEqual([]);
+    } finally {
+      await browser.close();
+    }
   });
 });

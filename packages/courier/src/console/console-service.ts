@@ -9,6 +9,12 @@ import type { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
 import type { SQSClient } from "@aws-sdk/client-sqs";
 import { type ConsumerStatus, consumerStatuses, type OldestAge } from "../deployment/consumer-status.ts";
 import type { DeployedConsumer, DeployedTopology } from "../deployment/deployed-topology.ts";
+import type { MessageJourney } from "../deployment/message-trace/journey.ts";
+import {
+  InvalidTraceQueryError,
+  type TraceSource,
+  traceMessage,
+} from "../deployment/message-trace/trace-message.ts";
 import { redrivePairsFromTopology } from "../deployment/redrive-pairs.ts";
 import { runRedriveRequest } from "../deployment/redrive-request.ts";
 import { discardSelectively } from "../lib/redrive/discard.ts";
@@ -62,6 +68,11 @@ export interface ConsoleServiceOptions {
   readonly triageCacheBytes?: number;
   /** Most characters of a body, an attribute or a reason a message's view shows. @default 65536 */
   readonly viewChars?: number;
+  /**
+   * Where "Find a message" reads spans and log lines (`traceMessage`): the local receiver's spans
+   * file, or X-Ray and Logs Insights. @default - none: the page says tracing is not set up here
+   */
+  readonly traceSource?: TraceSource;
 }
 
 export class ConsoleError extends Error {
@@ -202,6 +213,25 @@ export class ConsoleService {
       // Rates are a nicety: a role without cloudwatch:GetMetricData still sees the queues.
       return this.ratesCache?.value ?? {};
     }
+  }
+
+  /** "Find a message": the journey of a message by its eventId or correlation id, personal data masked. */
+  async findMessage(id: string): Promise<MessageJourney> {
+    const source = this.options.traceSource;
+    if (!source) {
+      throw new ConsoleError(
+        "tracing is not set up for this console: start it with a trace source (npm start does; courier console on AWS reads X-Ray)",
+        404,
+      );
+    }
+    let journey: MessageJourney;
+    try {
+      journey = await traceMessage({ id, source, topology: this.options.topology });
+    } catch (error) {
+      if (error instanceof InvalidTraceQueryError) throw new ConsoleError(error.message, 400);
+      throw error;
+    }
+    return maskJourney(journey);
   }
 
   async triage(consumer: string): Promise<Triage> {
@@ -566,4 +596,27 @@ function describeSelection(selection: Selection): string {
   return "cause" in selection
     ? `cause ${selection.cause}`
     : `${selection.messageIds.length} chosen message(s)`;
+}
+
+/** Error messages and log lines may quote an address or a number: masked, as DLQ bodies are. */
+function maskJourney(journey: MessageJourney): MessageJourney {
+  return {
+    ...journey,
+    messages: journey.messages.map((m) => ({
+      ...m,
+      deliveries: m.deliveries.map((d) => ({
+        ...d,
+        state: maskPersonalText(d.state),
+        attempts: d.attempts.map((a) => ({
+          ...a,
+          ...(a.errorMessage ? { errorMessage: maskPersonalText(a.errorMessage) } : {}),
+          sideEffects: a.sideEffects.map((e) => ({
+            ...e,
+            ...(e.error ? { error: maskPersonalText(e.error) } : {}),
+          })),
+        })),
+      })),
+      logLines: m.logLines.map((l) => ({ ...l, message: maskPersonalText(l.message) })),
+    })),
+  };
 }
