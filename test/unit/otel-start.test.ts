@@ -7,7 +7,7 @@
 import { ROOT_CONTEXT, trace } from "@opentelemetry/api";
 import { InMemorySpanExporter, SamplingDecision } from "@opentelemetry/sdk-trace";
 import { afterEach, describe, expect, it } from "vitest";
-import { courierTracer } from "../../packages/courier/src/lib/trace/spans.ts";
+import { courierTracer, FLUSH_SPANS } from "../../packages/courier/src/lib/trace/spans.ts";
 import {
   otlpTracesEndpoint,
   samplerFrom,
@@ -101,5 +101,14 @@ describe("starting the SDK", () => {
     started = startTracing({ exporter: second, batch: false });
     courierTracer().startSpan("after").end();
     expect(second.getFinishedSpans().map((s) => s.name)).toEqual(["after"]);
+  });
+
+  it("GIVEN a Lambda's SDK THEN spans are exported at the end of each batch; GIVEN a worker's THEN in the background (failure mode: a frozen function holding its spans, or a worker paying an export per batch)", async () => {
+    const flushHook = () => (globalThis as Record<symbol, unknown>)[FLUSH_SPANS];
+    started = startTracing({ exporter: new InMemorySpanExporter() });
+    expect(flushHook()).toBeUndefined();
+    await started.shutdown();
+    started = startLambdaTracing({ exporter: new InMemorySpanExporter(), env: {} });
+    expect(typeof flushHook()).toBe("function");
   });
 });

@@ -90,12 +90,13 @@ export function recordFailure(span: Span, error: unknown): void {
 }
 
 /**
- * Where `@courier-queue/courier/otel` leaves its provider's flush, so a Lambda handler's spans are
- * exported before the function is frozen. A registered symbol: two copies of the package still meet.
+ * Where `@courier-queue/courier/otel` leaves its provider's flush when spans must be exported before
+ * a handler returns (Lambda freezes the function then). A registered symbol: two copies of the
+ * package still meet.
  */
 export const FLUSH_SPANS = Symbol.for("@courier-queue/courier.flush-spans");
 
-/** Exports the spans ended so far, when an SDK started by `@courier-queue/courier/otel` asks for it. */
+/** Exports the spans ended so far, when an SDK started by `@courier-queue/courier/otel` asks for it (on Lambda). */
 export async function flushSpans(): Promise<void> {
   const flush = (globalThis as { [FLUSH_SPANS]?: () => Promise<void> })[FLUSH_SPANS];
   if (!flush) return;
