@@ -207,7 +207,7 @@ export function FindMessageView(props: { initialId?: string; onSearch: (id: stri
           autoComplete="off"
           spellcheck={false}
         />
-        <button type="submit" disabled={busy}>
+        <button type="submit" class="primary" disabled={busy}>
           {busy ? "Looking…" : "Find"}
         </button>
       </form>
