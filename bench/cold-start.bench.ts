@@ -12,13 +12,18 @@
  * SDK client's `send` is replaced once the handler is ready, so the import is not warmed by it),
  * fetch too; the endpoint is a closed loopback port, so a call that escaped the stub fails at once.
  *
- * Run alone: npx tsx bench/cold-start.bench.ts [--rounds N] [--profile] (COLD_START_ROUNDS=N)
- * --profile also writes a --cpu-prof profile of the slowest consumer's import and prints its top
- * functions by self time.
+ * Run alone: npx tsx bench/cold-start.bench.ts [--rounds N] [--profile] [--profile-of NAME]
+ * [--only NAME,NAME] [--assembly cdk.out] (COLD_START_ROUNDS=N). --profile also writes a --cpu-prof
+ * profile of the slowest consumer's cold start (or --profile-of's) and prints its top functions by
+ * self time, and the same time by package (the bundle's source map names each bundled function's).
+ * --assembly times the bundles `cdk synth` wrote (the same files `courier work --bundles` runs);
+ * --baseline-dir DIR adds an earlier build's bundles (a copy of node_modules/.cache/courier-cold-start)
+ * to the same rounds, for a paired before/after of a change.
  */
 import { fork } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { SourceMap } from "node:module";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
@@ -32,6 +37,7 @@ import {
   newestNodejsRuntime,
   type TracingMode,
 } from "../packages/courier/src/cdk/bundled-function.ts";
+import { bundledHandlerModules } from "../packages/courier/src/worker/bundles.ts";
 import { startOtlpReceiver } from "../src/dev/otlp-receiver.ts";
 import { courierTopology } from "../src/topology.ts";
 import type { Benchmark, BenchResult, Row } from "./lib/benchmark.ts";
@@ -63,6 +69,8 @@ interface BuiltScenario extends Scenario {
 
 interface ChildReport {
   readonly importMs: number;
+  /** CPU time (user + system) of the import: steadier than wall time on a loaded machine. */
+  readonly importCpuMs: number;
   readonly firstBatchMs: number;
   readonly failures: number;
   readonly awsCalls: string[];
@@ -144,6 +152,12 @@ async function bundleScenario(scenario: Scenario): Promise<BuiltScenario> {
     .map(([name, b]) => `${name} ${round(b / 1024, 0)}`)
     .join(", ");
   return { ...scenario, bundle: outfile, kib: round(bytes / 1024, 0), largest };
+}
+
+/** A bundle a synthesized assembly holds, as deployed (its size only: no metafile). */
+async function assembledScenario(scenario: Scenario, bundle: string): Promise<BuiltScenario> {
+  const { size } = await stat(bundle);
+  return { ...scenario, bundle, kib: round(size / 1024, 0), largest: "(from the assembly)" };
 }
 
 // ---- the first batch ----
@@ -237,11 +251,13 @@ import { dirname, join } from "node:path";
 import { pathToFileURL } from "node:url";
 const [bundle, eventFile] = process.argv.slice(2);
 const event = JSON.parse(readFileSync(eventFile, "utf8"));
+const c0 = process.cpuUsage();
 const t0 = performance.now();
 const mod = await import(pathToFileURL(bundle).href);
 const handler = mod.handler;
 if (typeof handler !== "function") throw new Error("no handler export");
 const t1 = performance.now();
+const c1 = process.cpuUsage(c0);
 const awsCalls = [];
 const answers = {
   GetSecretValueCommand: () => ({ SecretString: "k".repeat(64), Name: "bench", ARN: "arn:bench" }),
@@ -282,7 +298,7 @@ const context = {
 };
 const result = await handler(event, context);
 const t2 = performance.now();
-process.send({ importMs: t1 - t0, firstBatchMs: t2 - t1, failures: result?.batchItemFailures?.length ?? 0, awsCalls });
+process.send({ importCpuMs: (c1.user + c1.system) / 1000, importMs: t1 - t0, firstBatchMs: t2 - t1, failures: result?.batchItemFailures?.length ?? 0, awsCalls });
 process.disconnect();
 `;
 
@@ -348,7 +364,7 @@ async function runChild(scenario: BuiltScenario, extraArgs: string[] = []): Prom
 
 interface CpuProfileNode {
   id: number;
-  callFrame: { functionName: string; url: string; lineNumber: number };
+  callFrame: { functionName: string; url: string; lineNumber: number; columnNumber: number };
   children?: number[];
 }
 interface CpuProfile {
@@ -367,6 +383,16 @@ async function profileTop(scenario: BuiltScenario, count = 12): Promise<string[]
   if (!file) return ["no profile written"];
   const profile = JSON.parse(await readFile(join(dir, file), "utf8")) as CpuProfile;
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  // The bundle is minified: its source map names the package each of its functions came from.
+  const map = new SourceMap(JSON.parse(await readFile(`${scenario.bundle}.map`, "utf8")));
+  const origin = (frame: CpuProfileNode["callFrame"]): string => {
+    const entry = map.findEntry(frame.lineNumber, frame.columnNumber) as { originalSource?: string };
+    const source = entry.originalSource ?? "";
+    const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(source)?.[1];
+    if (pkg) return `${pkg} (in the bundle)`;
+    if (source.includes("packages/courier/")) return "courier (in the bundle)";
+    return source ? "the function's own code (in the bundle)" : "the bundle (unmapped)";
+  };
   const selfUs = new Map<number, number>();
   profile.samples.forEach((id, i) => {
     selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
@@ -379,8 +405,13 @@ async function profileTop(scenario: BuiltScenario, count = 12): Promise<string[]
   const owner = (id: number): string => {
     for (let cur: number | undefined = id; cur !== undefined; cur = parentOf.get(cur)) {
       const url = byId.get(cur)?.callFrame.url ?? "";
-      if (url.includes("/courier-cold-start/"))
-        return "the bundle's own code (minified, incl. node builtins it loads)";
+      const frame = byId.get(cur)?.callFrame;
+      if (frame && url.includes("/courier-cold-start/")) {
+        const from = origin(frame);
+        // The module's top level maps to no source: the work is its callee's, or the caller's.
+        if (from !== "the bundle (unmapped)") return from;
+        continue;
+      }
       const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url)?.[1];
       if (pkg) return `${pkg} (external, loaded from node_modules)`;
     }
@@ -407,7 +438,7 @@ async function profileTop(scenario: BuiltScenario, count = 12): Promise<string[]
     `profile of ${scenario.name}'s cold start (--cpu-prof, whole process, ${round(total / 1000, 0)} ms sampled), self time by function:`,
     ...top(byFunction, count),
     "the same samples by the code that asked for them (nearest package on the stack):",
-    ...top(byOwner, 6),
+    ...top(byOwner, 12),
   ];
 }
 
@@ -417,7 +448,28 @@ function median(values: number[]): number {
   return percentile(values, 50);
 }
 
-export async function coldStart(options: { rounds: number; profile: boolean; log: (line: string) => void }) {
+export interface ColdStartOptions {
+  readonly rounds: number;
+  readonly profile: boolean;
+  readonly log: (line: string) => void;
+  /** Only these consumers (the empty handler and the peer always run). @default every consumer */
+  readonly only?: readonly string[];
+  /** Profile this consumer. @default the slowest */
+  readonly profileOf?: string;
+  /**
+   * Time the consumers' bundles as a synthesized cloud assembly holds them (`cdk synth`'s cdk.out,
+   * read as `courier work --bundles` reads it) instead of building them here. @default build here
+   */
+  readonly assembly?: string;
+  /**
+   * Also time the bundles an earlier build left in this directory (`<dir>/<consumer>/index.mjs`,
+   * a copy of an earlier run's work directory), as "<consumer> (earlier build)" in the same rounds:
+   * a before/after of a change, paired. @default none
+   */
+  readonly baselineDir?: string;
+}
+
+export async function coldStart(options: ColdStartOptions) {
   const { log } = options;
   await mkdir(workDir, { recursive: true });
   await writeFile(join(workDir, "runner.mjs"), RUNNER);
@@ -447,6 +499,7 @@ export async function coldStart(options: { rounds: number; profile: boolean; log
     "export const handler = async () => ({ batchItemFailures: [] });\n",
   );
   for (const [name, consumer] of Object.entries(courierTopology.consumers)) {
+    if (options.only && !options.only.includes(name)) continue;
     scenarios.push({
       name,
       label: `${name} (tracing otel)`,
@@ -475,10 +528,40 @@ export async function coldStart(options: { rounds: number; profile: boolean; log
   }
   const collector = await startOtlpReceiver({ spansFile: join(workDir, "spans.jsonl") });
   collectorEndpoint = collector.endpoint;
+  const assembled = options.assembly
+    ? bundledHandlerModules({ assemblyDir: options.assembly, stackName: "courier" })
+    : undefined;
   const built: BuiltScenario[] = [];
   for (const scenario of scenarios) {
-    built.push(await bundleScenario(scenario));
+    const bundle = assembled?.[scenario.name];
+    built.push(bundle ? await assembledScenario(scenario, bundle) : await bundleScenario(scenario));
     await writeFile(join(workDir, `${scenario.name}.event.json`), JSON.stringify(sqsEvent(scenario.topic)));
+  }
+  if (options.baselineDir) {
+    for (const scenario of built.filter((b) => b.name !== "empty" && b.name !== "powertools-peer")) {
+      const earlier = join(options.baselineDir, scenario.name, "index.mjs");
+      const copy = join(workDir, `${scenario.name}.earlier`, "index.mjs");
+      try {
+        await mkdir(dirname(copy), { recursive: true });
+        await writeFile(copy, await readFile(earlier));
+        await writeFile(`${copy}.map`, await readFile(`${earlier}.map`)).catch(() => {});
+        await writeFile(
+          join(workDir, `${scenario.name}.earlier.event.json`),
+          JSON.stringify(sqsEvent(scenario.topic)),
+        );
+      } catch {
+        continue;
+      }
+      const { size } = await stat(copy);
+      built.push({
+        ...scenario,
+        name: `${scenario.name}.earlier`,
+        label: `${scenario.label} (earlier build)`,
+        bundle: copy,
+        kib: round(size / 1024, 0),
+        largest: "",
+      });
+    }
   }
   log(`cold-start: ${built.length} bundles built; ${options.rounds} interleaved rounds`);
 
@@ -510,6 +593,21 @@ export async function coldStart(options: { rounds: number; profile: boolean; log
         1,
       ),
       "import vs peer": round(median(ratios), 2),
+      "import CPU ms (median)": round(median(runs.map((r) => r.importCpuMs)), 1),
+      "import CPU vs peer": round(
+        median(runs.map((run, i) => run.importCpuMs / (peer[i]?.importCpuMs ?? Number.NaN))),
+        2,
+      ),
+      "import + first batch vs peer": round(
+        median(
+          runs.map(
+            (run, i) =>
+              (run.importMs + run.firstBatchMs) /
+              ((peer[i]?.importMs ?? Number.NaN) + (peer[i]?.firstBatchMs ?? Number.NaN)),
+          ),
+        ),
+        2,
+      ),
       "first batch ms (median)": round(median(runs.map((r) => r.firstBatchMs)), 1),
       "first batch: failed / AWS calls": first
         ? `${first.failures} / ${first.awsCalls.length > 0 ? first.awsCalls.join(" ") : "none"}`
@@ -525,7 +623,8 @@ export async function coldStart(options: { rounds: number; profile: boolean; log
   ];
   if (options.profile) {
     const slowest = built
-      .filter((s) => s.name !== "empty" && s.name !== "powertools-peer")
+      .filter((s) => s.name !== "empty" && s.name !== "powertools-peer" && !s.name.endsWith(".earlier"))
+      .filter((s) => !options.profileOf || s.name === options.profileOf)
       .sort(
         (a, b) =>
           median((samples.get(b.name) ?? []).map((r) => r.importMs)) -
@@ -550,13 +649,24 @@ export const benchmark: Benchmark = {
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
   const { values } = parseArgs({
-    options: { rounds: { type: "string" }, profile: { type: "boolean", default: false } },
+    options: {
+      rounds: { type: "string" },
+      profile: { type: "boolean", default: false },
+      "profile-of": { type: "string" },
+      only: { type: "string" },
+      assembly: { type: "string" },
+      "baseline-dir": { type: "string" },
+    },
   });
   const rounds = Number(values.rounds ?? process.env.COLD_START_ROUNDS) || DEFAULT_ROUNDS;
   const result = await coldStart({
     rounds,
     profile: values.profile ?? false,
     log: (line) => process.stderr.write(`${line}\n`),
+    ...(values.only ? { only: values.only.split(",") } : {}),
+    ...(values["profile-of"] ? { profileOf: values["profile-of"] } : {}),
+    ...(values.assembly ? { assembly: values.assembly } : {}),
+    ...(values["baseline-dir"] ? { baselineDir: values["baseline-dir"] } : {}),
   });
   console.table(result.rows);
   for (const note of result.notes) console.log(note);

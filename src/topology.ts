@@ -31,16 +31,23 @@ export const courierTopology = defineTopology({
       description: "A new account was created; consumers verify its address and tell the team.",
       current: NewAccountV1Contract,
       accepts: [NewAccountV1Contract],
+      // History for courier replay; erasing an account (DELETE /accounts/:id) removes its messages.
+      archive: { retentionDays: 30, subject: "accountId" },
     },
     "image-uploads": {
       description: "An original image was stored; consumers make its renditions.",
       current: ImageUploadedV1Contract,
+      // Fair delivery: one account's flood of uploads never holds up another account's photo.
+      tenant: { from: "uploadedBy" },
     },
     "password-resets": {
       description: "An account asked to reset its password; consumers see each account's requests in order.",
       current: PasswordResetRequestedV1Contract,
       // A FIFO topic: the account is the message group, the eventId the deduplication id.
       ordering: { groupBy: "accountId" },
+      // The tenant is the group already (a FIFO topic keeps its own group key).
+      tenant: { from: "accountId" },
+      archive: { retentionDays: 30, subject: "accountId" },
     },
     "account-exports": {
       description:
@@ -50,6 +57,8 @@ export const courierTopology = defineTopology({
       // anything larger through the payload bucket as an extended-client pointer.
       maxMessageBytes: 1_048_576,
       offloadLargePayloads: true,
+      tenant: { from: "accountId" },
+      archive: { retentionDays: 30, subject: "accountId" },
     },
   },
   consumers: {

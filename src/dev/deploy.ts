@@ -3,9 +3,13 @@
  * run here (see local-template.ts), and reads the addresses back from the stack outputs. The local
  * topology is therefore what `cdk deploy` would create, not a second hand-written description.
  */
-import { readFileSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { type DeployedTopology, topologyFromOutputs } from "@courier-queue/courier/worker";
+import {
+  bundledHandlerModules,
+  type DeployedTopology,
+  topologyFromOutputs,
+} from "@courier-queue/courier/worker";
 import { App, type Stack } from "aws-cdk-lib";
 import { CourierStack } from "../../cdk/stacks/courier-stack.ts";
 import { LOCAL_DEPLOY_SETTINGS } from "../app/deployment/local-run.ts";
@@ -73,6 +77,24 @@ export function synthesizeTemplate(stackName: string, build: StackFactory): CfnT
   });
   build(app, stackName);
   return app.synth().getStackByName(stackName).template as CfnTemplate;
+}
+
+/**
+ * Synthesizes the stack with asset bundling on, as `cdk synth` does, into `outdir`, and returns
+ * each consumer's bundle (the files Lambda would run) for the workers to load instead of the sources.
+ * `outdir` must lie inside the project: an asset's native modules are Lambda's platform's, and this
+ * machine's binary resolves from the project's node_modules (packages/courier/src/worker/bundles.ts).
+ */
+export function synthesizeBundles(
+  stackName: string,
+  build: StackFactory,
+  outdir: string,
+): Record<string, string> {
+  rmSync(outdir, { recursive: true, force: true });
+  const app = new App({ outdir, context: cdkJsonContext(), builtinCloudFormationValidation: false });
+  build(app, stackName);
+  app.synth();
+  return bundledHandlerModules({ assemblyDir: outdir, stackName });
 }
 
 /** Synthesizes, strips what LocalStack cannot run, deploys, and returns the deployed topology. */

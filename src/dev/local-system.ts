@@ -22,7 +22,7 @@ import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { SESClient, VerifyEmailIdentityCommand } from "@aws-sdk/client-ses";
 import { SNSClient } from "@aws-sdk/client-sns";
 import { GetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
-import { createPublisher } from "@courier-queue/courier";
+import { archivedTopics, createPublisher, eraseSubject } from "@courier-queue/courier";
 import { localStackPeek, oldestAgeFromPeek, startConsole } from "@courier-queue/courier/cli";
 import { startTracing, type Tracing } from "@courier-queue/courier/otel";
 import {
@@ -30,6 +30,7 @@ import {
   localTarget,
   type RecordOutcome,
   startWorkers,
+  undeployedArchiverNames,
   type WorkerLogs,
   type WorkerPool,
   workerTarget,
@@ -86,6 +87,12 @@ export interface LocalSystemOptions {
    * read), and the workers' log lines go to `<dataDir>/worker-logs.jsonl` too. @default true
    */
   readonly tracing?: boolean;
+  /**
+   * Run the bundles the stack deploys (synthesized with bundling on into
+   * `<project>/.courier/bundles/<stack>`) instead of the handler sources, so a bundle that cannot
+   * load fails here. @default COURIER_RUN_BUNDLES=1 in the environment, else the sources
+   */
+  readonly bundles?: boolean;
 }
 
 export interface ConsumerLine {
@@ -107,6 +114,8 @@ export interface LocalSystem {
   readonly topology: DeployedTopology;
   readonly webhook: WebhookSink;
   readonly workers: WorkerPool;
+  /** Each consumer's deployed bundle the workers run, when they run bundles (`bundles`). */
+  readonly bundles?: Readonly<Record<string, string>>;
   readonly relay: OutboxRelay;
   readonly db: DatabaseSync;
   /** The span receiver, when tracing is on. */
@@ -217,6 +226,8 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
       uploadsBucket,
       imagePublisher: publisher,
       exportPublisher: publisher,
+      // DELETE /accounts/:id erases the account's messages from every archive keyed by accountId.
+      eraseArchive: eraserFor(topology, s3),
       // The security-audit consumer's table, read where that consumer writes it (dynalite here).
       auditTrail: (accountId) => readAuditTrail(auditReader, auditTable, accountId),
       // Rate limits, attempt limits and timeouts: defaults, or COURIER_API_* from the environment.
@@ -254,9 +265,15 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
       [ENV.verifyUrlBase]: `${apiUrl}/verify`,
       [ENV.teamWebhookUrl]: webhook.url,
     };
+    const bundles =
+      (options.bundles ?? process.env.COURIER_RUN_BUNDLES === "1")
+        ? await synthesizedBundles(stackName, log)
+        : undefined;
     const workers = startWorkers({
       topology,
-      consumers: options.consumers ?? consumerNames,
+      ...(bundles ? { bundles } : {}),
+      // Every consumer and every topic's archiver (`archive:<topic>`): LocalStack runs no function.
+      consumers: options.consumers ?? [...consumerNames, ...undeployedArchiverNames(topology)],
       projectRoot: PROJECT_ROOT,
       target: workerTarget(localTarget({ ...process.env, AWS_ENDPOINT_URL: endpoint })),
       baseEnv: {
@@ -318,6 +335,7 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
       topology,
       webhook,
       workers,
+      ...(bundles ? { bundles } : {}),
       relay,
       db,
       ...(spans ? { spans } : {}),
@@ -352,6 +370,33 @@ function outcomeLogLine(outcome: RecordOutcome): Record<string, unknown> {
     ...(outcome.correlationId ? { correlationId: outcome.correlationId } : {}),
     messageId: outcome.messageId,
   };
+}
+
+/** Erases an account from the archives whose subject is the account (none: no eraser). */
+function eraserFor(topology: DeployedTopology, s3: S3Client) {
+  const byAccount = archivedTopics(topology).filter((a) => a.archive.subject === "accountId");
+  const bucket = byAccount[0]?.archive.bucket;
+  if (!bucket) return undefined;
+  return (accountId: string) =>
+    eraseSubject(
+      s3,
+      bucket,
+      byAccount.map((a) => a.topic),
+      accountId,
+    );
+}
+
+/** The stack synthesized with bundling on, inside the project; each consumer's bundle. */
+async function synthesizedBundles(stackName: string, log: (line: string) => void) {
+  const started = performance.now();
+  const outdir = join(PROJECT_ROOT, ".courier", "bundles", stackName);
+  // Loaded lazily, like the deploy: the CDK app takes seconds to import.
+  const { synthesizeBundles, buildCourierStack } = await import("./deploy.ts");
+  const bundles = synthesizeBundles(stackName, buildCourierStack, outdir);
+  log(
+    `consumers run their deployed bundles (${Object.keys(bundles).length} synthesized into ${outdir} in ${Math.round((performance.now() - started) / 100) / 10} s)`,
+  );
+  return bundles;
 }
 
 /** A name the example's stack must have left in its outputs, or an error saying which is missing. */

@@ -65,10 +65,17 @@ export async function startOtlpReceiver(options: OtlpReceiverOptions): Promise<O
       });
     }
     readBody(req)
-      .then((body) => {
+      .then(async (body) => {
         const spans = spanRecordsFromOtlp(JSON.parse(body.toString("utf8")));
         received += spans.length;
-        if (spans.length > 0) file.write(`${spans.map((s) => JSON.stringify(s)).join("\n")}\n`);
+        // Answer once the lines are written: an exporter's success then means a reader of the file
+        // (`courier trace`, the console, a test) finds them.
+        if (spans.length > 0) {
+          const lines = `${spans.map((s) => JSON.stringify(s)).join("\n")}\n`;
+          await new Promise<void>((resolve, reject) =>
+            file.write(lines, (error) => (error ? reject(error) : resolve())),
+          );
+        }
         options.onSpans?.(spans);
         // ExportTraceServiceResponse: all accepted.
         reply(200, {});

@@ -91,18 +91,26 @@ describe("GIVEN the orders topology in a plain stack of a team's", () => {
     expect(findings.map((f) => f.rule)).toEqual(["AwsSolutions-IAM5[Resource::arn:aws:s3:::acme-ledger/*]"]);
   });
 
-  it("WHEN synthesized THEN there are the orders topic and the alarm topic, three queues per consumer, and a function per consumer plus redrive", () => {
+  it("WHEN synthesized THEN there are the orders topic and the alarm topic, three queues per consumer and per archive, and a function per consumer plus the archiver and redrive", () => {
     expect(resourcesOfType(orders.json, "AWS::SNS::Topic")).toHaveLength(2);
-    expect(resourcesOfType(orders.json, "AWS::SQS::Queue")).toHaveLength(6);
-    expect(resourcesOfType(orders.json, "AWS::Lambda::Function")).toHaveLength(3);
+    // 2 consumers and the orders topic's archive (on by default), three queues each.
+    expect(resourcesOfType(orders.json, "AWS::SQS::Queue")).toHaveLength(9);
+    expect(resourcesOfType(orders.json, "AWS::Lambda::Function")).toHaveLength(4);
     expect(resourcesOfType(orders.json, "AWS::CloudWatch::Dashboard")).toHaveLength(1);
   });
 
   it("WHEN synthesized THEN nothing of courier's example comes with it: no uploads bucket, no audit table, no SES, no SMS", () => {
-    // The one bucket is the payload bucket (orders offloads); the one table the idempotency table (invoice needs it).
-    expect(resourcesOfType(orders.json, "AWS::S3::Bucket").map(([id]) => id)).toEqual([
-      logicalId(orders.courier.payloadBucket?.bucket ?? orders.stack),
-    ]);
+    // The buckets are the archive's and the payload bucket (orders offloads); the one table the idempotency table (invoice needs it).
+    expect(
+      resourcesOfType(orders.json, "AWS::S3::Bucket")
+        .map(([id]) => id)
+        .sort(),
+    ).toEqual(
+      [
+        logicalId(orders.courier.archiveBucket?.bucket ?? orders.stack),
+        logicalId(orders.courier.payloadBucket?.bucket ?? orders.stack),
+      ].sort(),
+    );
     expect(resourcesOfType(orders.json, "AWS::DynamoDB::Table").map(([id]) => id)).toEqual([
       logicalId(orders.courier.idempotencyTable ?? orders.stack),
     ]);
@@ -200,7 +208,7 @@ describe("GIVEN a topology that needs neither a table nor payloads", () => {
   it("WHEN synthesized THEN there is no idempotency table, no payload bucket, and the manifest names neither", () => {
     const plain: TopologySpec<"orders", "invoice" | "ledger"> = {
       ...ordersTopology,
-      topics: { orders: { ...ordersTopology.topics.orders, offloadLargePayloads: false } },
+      topics: { orders: { ...ordersTopology.topics.orders, offloadLargePayloads: false, archive: false } },
       consumers: {
         ...ordersTopology.consumers,
         invoice: { ...ordersTopology.consumers.invoice, needs: { secrets: ["invoice-signing"] } },
@@ -454,8 +462,8 @@ describe("GIVEN the construct bundling for real with a bundling override", () =>
     if (outdir) rmSync(outdir, { recursive: true, force: true });
   });
 
-  it("THEN each consumer's handler (from the project root) and courier's redrive handler are bundled", () => {
-    expect(assets).toHaveLength(3);
+  it("THEN each consumer's handler (from the project root), courier's archiver and courier's redrive handler are bundled", () => {
+    expect(assets).toHaveLength(4);
     for (const asset of assets) expect(existsSync(join(asset, "index.mjs"))).toBe(true);
     const sources = assets.map(
       (asset) =>
@@ -464,6 +472,7 @@ describe("GIVEN the construct bundling for real with a bundling override", () =>
     expect(sources.some((s) => s.some((f) => f.endsWith("test/cdk/handlers/ledger.ts")))).toBe(true);
     expect(sources.some((s) => s.some((f) => f.endsWith("test/cdk/handlers/invoice.ts")))).toBe(true);
     expect(sources.some((s) => s.some((f) => f.includes("redrive-function/handler")))).toBe(true);
+    expect(sources.some((s) => s.some((f) => f.includes("archive-function/handler")))).toBe(true);
   });
 
   it("THEN the ledger bundle is unminified (its override) and the invoice bundle minified (courier's default)", () => {

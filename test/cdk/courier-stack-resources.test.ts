@@ -9,7 +9,7 @@ import { Match, Template } from "aws-cdk-lib/assertions";
 import { beforeAll, describe, expect, it } from "vitest";
 import { CourierStack } from "../../cdk/stacks/courier-stack.ts";
 import { isOrderedTopic, type TopicSpec } from "../../packages/courier/src/topology/topology.ts";
-import { consumerNames, consumers, exampleNeeds, topics } from "../../src/topology.ts";
+import { consumerNames, consumers, exampleNeeds, topicNames, topics } from "../../src/topology.ts";
 import {
   appWithoutBundling,
   type CfnTemplate,
@@ -70,8 +70,13 @@ describe("GIVEN the synthesized stack", () => {
     const fifoConsumers = consumerNames.filter((n) =>
       isOrderedTopic(topics[consumers[n].topic] as TopicSpec),
     ).length;
-    // (and its subscription DLQ) are named too, for their .fifo suffix.
-    expect(queueNames).toHaveLength(consumerNames.length + 2 * fifoConsumers);
+    // (and its subscription DLQ) are named too, for their .fifo suffix. Each topic's archive queue
+    // is a consumer queue like the others.
+    const archived = topicNames.filter((t) => (topics[t] as TopicSpec).archive !== false);
+    const fifoArchives = archived.filter((t) => isOrderedTopic(topics[t] as TopicSpec)).length;
+    expect(queueNames).toHaveLength(
+      consumerNames.length + 2 * fifoConsumers + archived.length + 2 * fifoArchives,
+    );
     for (const n of queueNames) {
       expect(String(n)).toMatch(new RegExp(`^${STACK_NAME}-[A-Za-z0-9_-]+(\\.fifo)?$`));
     }
@@ -188,10 +193,13 @@ describe("GIVEN the synthesized stack", () => {
     expect(manifest.idempotencyTable).toEqual({ Ref: logicalId(synth.idempotencyTable) });
   });
 
-  it("THEN there are exactly five alarms per consumer (DLQ, subscription DLQ, oldest age, errors, throttles), and one per SMS cap", () => {
+  it("THEN there are exactly five alarms per consumer and per topic archive (DLQ, subscription DLQ, oldest age, errors, throttles), and one per SMS cap", () => {
     const caps = consumerNames.filter((name) => exampleNeeds[name].smsCap).length;
     expect(caps).toBe(1);
-    expect(resourcesOfType(json, "AWS::CloudWatch::Alarm")).toHaveLength(5 * consumerNames.length + caps);
+    const archives = topicNames.filter((t) => (topics[t] as TopicSpec).archive !== false).length;
+    expect(resourcesOfType(json, "AWS::CloudWatch::Alarm")).toHaveLength(
+      5 * consumerNames.length + 5 * archives + caps,
+    );
   });
 
   it("THEN the SMS cap's alarm watches verification-sms's SmsRateLimited metric and fires on the first refusal", () => {

@@ -108,16 +108,22 @@ describe("GIVEN the topology declaration WHEN the stack is synthesized", () => {
     expect(resourcesOfType(json, "AWS::SNS::Topic")).toHaveLength(topicNames.length + 1);
   });
 
-  it("THEN there is one source queue, one DLQ and one subscription DLQ per consumer, and no other queue", () => {
-    expect(resourcesOfType(json, "AWS::SQS::Queue")).toHaveLength(3 * consumerNames.length);
+  // Every example topic keeps an archive: a queue, DLQs, subscription and archiver of its own.
+  const archives = () => topicNames.filter((t) => (topics[t] as TopicSpec).archive !== false).length;
+
+  it("THEN there is one source queue, one DLQ and one subscription DLQ per consumer and per topic archive, and no other queue", () => {
+    expect(archives()).toBe(topicNames.length);
+    expect(resourcesOfType(json, "AWS::SQS::Queue")).toHaveLength(3 * (consumerNames.length + archives()));
   });
 
-  it("THEN there is one subscription per consumer and no other", () => {
-    expect(resourcesOfType(json, "AWS::SNS::Subscription")).toHaveLength(consumerNames.length);
+  it("THEN there is one subscription per consumer and per topic archive, and no other", () => {
+    expect(resourcesOfType(json, "AWS::SNS::Subscription")).toHaveLength(consumerNames.length + archives());
   });
 
-  it("THEN there is one function per consumer plus the redrive function, and nothing hidden (no provider functions)", () => {
-    expect(resourcesOfType(json, "AWS::Lambda::Function")).toHaveLength(consumerNames.length + 1);
+  it("THEN there is one function per consumer, one archiver per archived topic, plus the redrive function, and nothing hidden (no provider functions)", () => {
+    expect(resourcesOfType(json, "AWS::Lambda::Function")).toHaveLength(
+      consumerNames.length + archives() + 1,
+    );
   });
 
   describe.each(consumerNames)("THEN consumer %s", (name) => {

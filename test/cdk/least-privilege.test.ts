@@ -11,7 +11,7 @@
  * a queue or topic added outside the topology without SSE or TLS enforcement.
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import { type ConsumerName, consumerNames, consumers } from "../../src/topology.ts";
+import { type ConsumerName, consumerNames, consumers, topicNames } from "../../src/topology.ts";
 import {
   actionsOf,
   arnOf,
@@ -179,7 +179,8 @@ describe("GIVEN the synthesized stack", () => {
 
   it("THEN every role is assumable by Lambda only and carries no AWS managed policy", () => {
     const roles = resourcesOfType(json, "AWS::IAM::Role");
-    expect(roles.length).toBe(consumerNames.length + 1);
+    // A role per consumer, per topic archiver (every example topic keeps an archive), and redrive's.
+    expect(roles.length).toBe(consumerNames.length + topicNames.length + 1);
     for (const [id, role] of roles) {
       const trust =
         (role.Properties?.AssumeRolePolicyDocument as { Statement?: PolicyStatement[] } | undefined)
@@ -204,7 +205,7 @@ describe("GIVEN the synthesized stack", () => {
 
     it("THEN every queue is encrypted with a customer-managed KMS key of this stack and refuses non-TLS access", () => {
       const queues = resourcesOfType(json, "AWS::SQS::Queue");
-      expect(queues.length).toBe(consumerNames.length * 3);
+      expect(queues.length).toBe((consumerNames.length + topicNames.length) * 3);
       for (const [id, queue] of queues) {
         const key = queue.Properties?.KmsMasterKeyId as { "Fn::GetAtt"?: [string, string] } | undefined;
         expect(json.Resources[key?.["Fn::GetAtt"]?.[0] ?? ""]?.Type, id).toBe("AWS::KMS::Key");

@@ -15,7 +15,7 @@ import {
 } from "../../packages/courier/src/cdk/consumer-dashboard.ts";
 import { alarmThresholds } from "../../packages/courier/src/topology/topology.ts";
 import { DLQ_RETENTION_DAYS } from "../../packages/courier/src/topology/topology-problems.ts";
-import { type ConsumerName, consumerNames, consumers } from "../../src/topology.ts";
+import { type ConsumerName, consumerNames, consumers, topicNames } from "../../src/topology.ts";
 import {
   appWithoutBundling,
   type CfnTemplate,
@@ -177,7 +177,8 @@ describe("GIVEN the synthesized stack WHEN reading its SNS subscriptions", () =>
     resourcesOfType(json, "AWS::SNS::Subscription").filter(([, s]) => s.Properties?.Protocol === "sqs");
 
   it("THEN every SQS subscription has a redrive policy to a queue of this stack", () => {
-    expect(queueSubscriptions()).toHaveLength(consumerNames.length);
+    // Each consumer's, and each topic archive's (every example topic keeps one).
+    expect(queueSubscriptions()).toHaveLength(consumerNames.length + topicNames.length);
     for (const [id, subscription] of queueSubscriptions()) {
       const target = (subscription.Properties?.RedrivePolicy as { deadLetterTargetArn?: unknown } | undefined)
         ?.deadLetterTargetArn as { "Fn::GetAtt"?: [string, string] } | undefined;

@@ -108,9 +108,10 @@ describe("payload bucket", () => {
     const rules = (
       bucket.LifecycleConfiguration as { Rules: Array<{ Id: string; ExpirationInDays?: number }> }
     ).Rules;
-    // 4 stays (the first and one per allowed redrive, 3) of queue retention (4) plus DLQ retention (14), + 1.
+    // 4 stays (the first and one per allowed redrive, 3) of queue retention (4) plus DLQ retention (14), + 1,
+    // after the topic's archive (30 days by default) which keeps the pointer and may replay it on its last day.
     const rule = rules.find((r) => r.Id === "expire-payloads") as Record<string, unknown> | undefined;
-    expect(rule?.ExpirationInDays).toBe(4 * (4 + DLQ_RETENTION_DAYS) + 1);
+    expect(rule?.ExpirationInDays).toBe(30 + 4 * (4 + DLQ_RETENTION_DAYS) + 1);
     // No filter: nothing (a tag, a prefix) keeps an object past it.
     expect(rule?.TagFilters ?? rule?.Prefix ?? rule?.Filter).toBeUndefined();
     expect(parseJoinedJson(json.Outputs?.CourierManifest?.Value)).toMatchObject({

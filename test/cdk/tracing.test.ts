@@ -127,7 +127,7 @@ describe("GIVEN a team's stack in a region", () => {
   it('WHEN tracing is "none" THEN no function has a layer, OTel variables, active tracing or X-Ray rights', () => {
     const { json, courier } = orders({ tracing: "none" });
     const functions = functionsOf(json);
-    expect(functions.length).toBe(3); // invoice, ledger, redrive
+    expect(functions.length).toBe(4); // invoice, ledger, redrive, the orders topic's archiver
     for (const [id, fn] of functions) {
       expect(fn.Properties?.Layers, id).toBeUndefined();
       expect(JSON.stringify(fn.Properties?.TracingConfig ?? null), id).not.toContain("Active");

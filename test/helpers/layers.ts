@@ -34,6 +34,7 @@ export const PACKAGE_LAYERS: readonly Layer[] = [
       "packages/courier/src/worker/",
       "packages/courier/src/redrive-function/",
       "packages/courier/src/otel/",
+      "packages/courier/src/archive-function/",
     ],
   },
   // The test kit: the runtime's event source on an in-memory queue and a clock the test moves.

@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
+import { archiveWorkerNames } from "@courier-queue/courier/worker";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createAccount, openAccountsDb } from "../../src/app/accounts/account-store.ts";
@@ -16,6 +17,7 @@ import { outboxCounts } from "../../src/app/outbox/index.ts";
 import { deleteStackOnLocalStack } from "../../src/dev/deploy.ts";
 import { localClientConfig } from "../../src/dev/local-aws-config.ts";
 import { type LocalSystem, startLocalSystem } from "../../src/dev/local-system.ts";
+import { consumerNames } from "../../src/topology.ts";
 import { consumerOf } from "../helpers/example-stack.ts";
 import { testStackName } from "./support/deploy-test-stack.ts";
 
@@ -64,6 +66,8 @@ beforeAll(async () => {
     apiPort: 0,
     dataDir,
     workerOutput: process.stderr,
+    // The bundles the stack deploys, not the sources: a bundle that cannot load fails this suite.
+    bundles: true,
   });
 }, 300_000);
 
@@ -73,6 +77,20 @@ afterAll(async () => {
 }, 300_000);
 
 describe("the local system through the example API", () => {
+  it("GIVEN npm start with bundles (this suite's default) WHEN the workers start THEN every consumer runs its synthesized bundle, and each started", async () => {
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline && system.workers.states.some((s) => !s.started && !s.exited))
+      await sleep(250);
+    // Every consumer, and every topic's archiver (`archive:<topic>`): each is a function that deploys.
+    expect(Object.keys(system.bundles ?? {}).sort()).toEqual(
+      [...consumerNames, ...archiveWorkerNames(system.topology)].sort(),
+    );
+    for (const path of Object.values(system.bundles ?? {})) {
+      expect(path).toMatch(/\/\.courier\/bundles\/[^/]+\/asset\.[0-9a-f]{64}\/index\.mjs$/);
+    }
+    expect(system.workers.states.filter((s) => !s.started || s.failure).map((s) => s.consumer)).toEqual([]);
+  });
+
   it("GIVEN npm start WHEN the printed console address is opened THEN it serves the page, and nothing without its token", async () => {
     // The printed address opens the page once with the token in it (the page keeps it); the API
     // answers only requests that carry it.

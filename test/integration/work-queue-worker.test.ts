@@ -10,6 +10,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { SNSClient } from "@aws-sdk/client-sns";
+import { archiveWorkerNames, workerConsumer } from "@courier-queue/courier/worker";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { NewAccountV1 } from "../../src/app/contracts/index.ts";
 import { localClientConfig } from "../../src/dev/local-aws-config.ts";
@@ -145,7 +146,8 @@ describe("courier work: worker mode", () => {
       TEAM_WEBHOOK_URL: webhook.url,
     });
     try {
-      const names = Object.keys(stack.topology.consumers);
+      // Every consumer, and every topic's archiver: LocalStack runs no function, so workers do.
+      const names = [...Object.keys(stack.topology.consumers), ...archiveWorkerNames(stack.topology)];
       const started = () => run.lines().filter((l) => l.event === "started");
       await eventually(() => started().length === names.length, "every consumer to start", 120_000);
       expect(
@@ -154,7 +156,7 @@ describe("courier work: worker mode", () => {
           .sort(),
       ).toEqual([...names].sort());
       for (const line of started()) {
-        expect(line.queueUrl).toBe(consumerOf(stack.topology, String(line.consumer)).queueUrl);
+        expect(line.queueUrl).toBe(workerConsumer(stack.topology, String(line.consumer)).queueUrl);
       }
       run.child.kill("SIGTERM");
       expect(await run.exit).toBe(0);

@@ -25,7 +25,14 @@ describe("dependencies", () => {
   });
 
   it("GIVEN the manifest WHEN runtime dependencies are listed THEN test-only and benchmark-only packages are not among them", () => {
-    for (const devOnly of ["jimp", "sqs-consumer", "aws-sdk-client-mock", "vitest", "@biomejs/biome"]) {
+    for (const devOnly of [
+      "jimp",
+      "libphonenumber-js",
+      "sqs-consumer",
+      "aws-sdk-client-mock",
+      "vitest",
+      "@biomejs/biome",
+    ]) {
       expect(Object.keys(manifest.dependencies)).not.toContain(devOnly);
     }
   });

@@ -22,6 +22,8 @@ export interface DlqMessageSpec {
   sentAt?: Date;
   receiveCount?: number;
   extraAttributes?: Record<string, MessageAttributeValue>;
+  /** MessageGroupId: a FIFO group, or a standard queue's tenant (fair queues). */
+  groupId?: string;
 }
 
 export function failureOf(overrides: Partial<FailureReason> = {}): FailureReason {
@@ -58,6 +60,7 @@ export function dlqMessage(spec: DlqMessageSpec): Message {
     Attributes: {
       SentTimestamp: String((spec.sentAt ?? new Date(NOW.getTime() - 7_200_000)).getTime()),
       ApproximateReceiveCount: String(spec.receiveCount ?? 1),
+      ...(spec.groupId ? { MessageGroupId: spec.groupId } : {}),
     },
     MessageAttributes: attributes,
   };

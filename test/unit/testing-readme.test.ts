@@ -3,7 +3,7 @@
 // Failure mode covered: a README example that no longer compiles or passes.
 import { defineConsumer, defineContract, defineTopology, PermanentError } from "@courier-queue/courier";
 import { createTestKit } from "@courier-queue/courier/testing";
-import { afterEach, expect, test } from "vitest";
+import { afterAll, afterEach, expect, test } from "vitest";
 import * as z from "zod";
 
 // The team's topology (usually src/topology.ts) and handlers (usually src/handlers/*.ts).
@@ -51,6 +51,8 @@ const journalConsumer = defineConsumer(shop, {
 // The tests. random: jitter pinned to its ceiling, so the first retry comes after exactly 2 s.
 const kit = createTestKit(shop, { handlers: { invoice, journal: journalConsumer }, random: () => 0.99 });
 afterEach(() => kit.drain());
+// Stops its event sources and its outcome subscription (a process-wide channel).
+afterAll(() => kit.close());
 
 test("an order is invoiced", async () => {
   const { eventId } = await kit.publisher.publish("orders", { orderId: "A-1", totalCents: 4200 });

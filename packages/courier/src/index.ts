@@ -18,7 +18,22 @@ export {
   topicArnsOf,
   topologyFromOutputs,
 } from "./deployment/deployed-topology.ts";
-
+export { archivedTopics, NoArchiveError, replaySourcesOf } from "./deployment/replay-target.ts";
+// History and replay: each topic's archive (lib/archive) and replaying a window of it to one
+// consumer's queue (lib/replay); the deployed stack's archive and a consumer's replay sources.
+export {
+  type ArchiveEntry,
+  type ArchiveLocation,
+  type ArchiveSettings,
+  type ArchiveStats,
+  archiveSettingsOf,
+  archiveStats,
+  type EraseResult,
+  erasedSubjects,
+  eraseSubject,
+  readWindow,
+  subjectHash,
+} from "./lib/archive/index.ts";
 // Settings from the environment, and the consumer runtime's errors, metrics and failure reasons.
 export { ConfigError, type ParseEnvOptions, parseEnv } from "./lib/config.ts";
 export {
@@ -41,7 +56,7 @@ export {
   RetryableError,
   UnsupportedMessageError,
 } from "./lib/consumer/index.ts";
-
+export { REPLAY_ATTRIBUTE, type ReplayLineage, replayLineageOf } from "./lib/consumer/replay-lineage.ts";
 // Contracts: one zod schema per message kind and version, inside courier's envelope.
 export {
   type AnyContract,
@@ -53,8 +68,13 @@ export {
 } from "./lib/contracts/contract.ts";
 export { type AnyEnvelope, type Envelope, envelopeHeaderSchema } from "./lib/contracts/envelope.ts";
 export { plainText } from "./lib/contracts/text.ts";
-export type { PayloadLocationSpec, TopicOrdering, TopicSpec } from "./lib/contracts/topic-spec.ts";
-
+export type {
+  PayloadLocationSpec,
+  TopicArchiveSpec,
+  TopicOrdering,
+  TopicSpec,
+  TopicTenant,
+} from "./lib/contracts/topic-spec.ts";
 // Side effects once per event; payloads offloaded to S3; the publisher's errors; trace context.
 export {
   IDEMPOTENCY_PARTITION_KEY,
@@ -87,6 +107,24 @@ export {
   UnknownTopicError,
 } from "./lib/publisher/index.ts";
 export { messageGroupIdFor } from "./lib/publisher/ordering.ts";
+export { tenantGroupId, tenantGroupIdOfBody, tenantValue } from "./lib/publisher/tenant.ts";
+export {
+  type FilterPolicy,
+  filterPolicyAccepts,
+  parseReplayTime,
+  planReplay,
+  type ReplayCheckpoint,
+  type ReplayOptions,
+  type ReplayPlan,
+  type ReplayProgress,
+  ReplayResumeError,
+  type ReplaySources,
+  type ReplaySummary,
+  type ReplayTarget,
+  type ReplayWindow,
+  readReplayCheckpoint,
+  replay,
+} from "./lib/replay/index.ts";
 export { RUNTIME_ENV } from "./lib/runtime-env.ts";
 // Tracing on the OpenTelemetry API (a no-op until the application registers an SDK, e.g. with
 // `@courier-queue/courier/otel`): a handler's AWS clients traced under the record that caused the

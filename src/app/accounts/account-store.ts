@@ -142,6 +142,11 @@ function releaseUnverifiedAddress(db: DatabaseSync, email: string, issuedBefore:
     )
     .get(email) as { id: string; issued_at: string } | undefined;
   if (!row || Date.parse(row.issued_at) >= issuedBefore) return;
+  deleteAccountRows(db, row.id);
+}
+
+/** Every row of the account, its own and its dependents'. Inside the caller's transaction. */
+function deleteAccountRows(db: DatabaseSync, id: string): void {
   for (const table of [
     "verification_codes",
     "password_resets",
@@ -149,9 +154,18 @@ function releaseUnverifiedAddress(db: DatabaseSync, email: string, issuedBefore:
     "account_passwords",
     "account_uploads",
   ]) {
-    db.prepare(`DELETE FROM ${table} WHERE account_id = ?`).run(row.id);
+    db.prepare(`DELETE FROM ${table} WHERE account_id = ?`).run(id);
   }
-  db.prepare("DELETE FROM accounts WHERE id = ?").run(row.id);
+  db.prepare("DELETE FROM accounts WHERE id = ?").run(id);
+}
+
+/** Deletes an account and everything it owns in this database; false when there was none. */
+export function deleteAccount(db: DatabaseSync, id: string): boolean {
+  return inTransaction(db, () => {
+    if (db.prepare("SELECT 1 AS one FROM accounts WHERE id = ?").get(id) === undefined) return false;
+    deleteAccountRows(db, id);
+    return true;
+  });
 }
 
 interface AccountRow {

@@ -9,6 +9,8 @@
  *                             the outbox on the ordered password-resets topic (202)
  * - POST /accounts/:id/password  set a new password with the newest reset link's token ({ token, password })
  * - GET  /accounts/:id/audit  the account's security audit trail, in publish order
+ * - DELETE /accounts/:id      erase the account: its messages leave the topics' archives (and are
+ *                             never replayed), then its rows go (200)
  *
  * Owners only: sign-up answers the account's credential (account-credential.ts), and every route
  * under /accounts/:id (but the password reset pair, whose emailed token is the proof) and an upload
@@ -49,6 +51,7 @@ import {
   type Account,
   createAccount,
   DuplicateAccountError,
+  deleteAccount,
   findAccount,
   markVerified,
   requestCodeResend,
@@ -136,6 +139,12 @@ export interface ApiServerDeps {
    * @default - none: GET /accounts/:id/audit answers 503
    */
   readonly auditTrail?: (accountId: string) => Promise<readonly AuditTrailItem[]>;
+  /**
+   * Erases an account's archived messages (courier's `eraseSubject` over the topics whose archive
+   * subject is accountId); runs before the account's rows are deleted, so a failure leaves both.
+   * @default - none: DELETE /accounts/:id deletes the rows only and says the archive was not erased
+   */
+  readonly eraseArchive?: (accountId: string) => Promise<{ readonly messagesRemoved: number }>;
   /** Hashes a new password for storage. @default hashPassword (scrypt, DEFAULT_SCRYPT_PARAMS) */
   readonly hashPassword?: (password: string) => Promise<string>;
 }
@@ -482,6 +491,29 @@ export function createApiServer(deps: ApiServerDeps): Server {
         const account = existingAccount(rawId ?? "");
         await resetPassword(account, parsed.data.token, parsed.data.password, client(req));
         sendJson(res, 200, { accountId: account.accountId, passwordChanged: true });
+      },
+    },
+    {
+      method: "DELETE",
+      pattern: /^\/accounts\/([^/]+)$/,
+      handle: async (req, res, [rawId]) => {
+        const account = await ownedAccount(req, decodePathSegment(rawId ?? ""));
+        let archive: { erased: boolean; messagesRemoved?: number } = { erased: false };
+        if (deps.eraseArchive) {
+          try {
+            const result = await deps.eraseArchive(account.accountId);
+            archive = { erased: true, messagesRemoved: result.messagesRemoved };
+          } catch (error) {
+            console.error("api: erasing the account's archived messages failed", error);
+            throw new HttpError(
+              503,
+              "erase_unavailable",
+              "the account's history could not be erased; retry later",
+            );
+          }
+        }
+        deleteAccount(deps.db, account.accountId);
+        sendJson(res, 200, { accountId: account.accountId, deleted: true, archive });
       },
     },
     {

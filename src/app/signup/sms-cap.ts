@@ -22,11 +22,11 @@ import {
   UpdateItemCommand,
 } from "@aws-sdk/client-dynamodb";
 import { IDEMPOTENCY_PARTITION_KEY, IDEMPOTENCY_TTL_ATTRIBUTE, PermanentError } from "@courier-queue/courier";
-import { parsePhoneNumberFromString } from "libphonenumber-js/min";
 import * as z from "zod";
 import { exampleNeeds } from "../../topology.ts";
 import { ENV } from "../deployment/example-env.ts";
 import type { SmsCapSpec } from "../deployment/example-needs.ts";
+import { callingCodeOf } from "./calling-codes.ts";
 
 export type { SmsCapSpec };
 
@@ -86,7 +86,7 @@ export function validateSmsCap(cap: SmsCapSpec): SmsCapSpec {
 
 /** The country calling code of an E.164 number ("1", "44"), or "unknown" when none is recognised. */
 export function countryCallingCode(phone: string): string {
-  return parsePhoneNumberFromString(phone)?.countryCallingCode ?? "unknown";
+  return callingCodeOf(phone);
 }
 
 export interface SmsCapDeps {

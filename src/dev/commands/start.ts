@@ -14,6 +14,7 @@ interface StartOptions extends OutputOptions {
   port: string;
   interval: string;
   jsonLogs?: boolean;
+  bundles?: boolean;
 }
 
 export function register(program: Command): void {
@@ -28,6 +29,10 @@ export function register(program: Command): void {
     .option(
       "--json-logs",
       "the handlers' raw Powertools JSON log lines and EMF metrics instead of a line per handled message",
+    )
+    .option(
+      "--bundles",
+      "run the consumers' deployed bundles (synthesized with bundling on, as cdk synth does) instead of their sources; also COURIER_RUN_BUNDLES=1",
     )
     .action(async (options: StartOptions) => {
       const port = Number(options.port);
@@ -44,6 +49,7 @@ export function register(program: Command): void {
       const system = await startLocalSystem({
         stackName: options.stack,
         apiPort: port,
+        ...(options.bundles ? { bundles: true } : {}),
         log: (line) => say(`  ${line}`),
         workerLogs: readable ? "readable" : "json",
         onOutcome: (outcome) => say(formatOutcomeLine(outcome, { colour })),

@@ -30,6 +30,7 @@ import {
   STACK_MANIFEST_OUTPUT,
   topicManifestOutputKey,
 } from "../deployment/manifest.ts";
+import { archiveSettingsOf } from "../lib/archive/archive-store.ts";
 import type { TopicSpec } from "../lib/contracts/topic-spec.ts";
 import {
   IDEMPOTENCY_PARTITION_KEY,
@@ -62,6 +63,7 @@ import { InvalidConstructPropsError } from "./errors.ts";
 import { acknowledgeCourierNagFindings } from "./nag.ts";
 import { grantReadPayloadLocation, PayloadBucket } from "./payload-bucket.ts";
 import { RedriveFunction } from "./redrive-function.ts";
+import { ArchiveBucket, TopicArchive } from "./topic-archive.ts";
 
 /** Message attributes every publish sets besides the contract's own filter attributes. */
 export const ENVELOPE_ATTRIBUTE_NAMES = ["type", "version"] as const;
@@ -174,6 +176,10 @@ export class Courier<Topic extends string = string, Consumer extends string = st
   public readonly alarmTopic: AlarmTopic;
   public readonly dashboard: ConsumerDashboard;
   public readonly redrive: RedriveFunction;
+  /** Only when some topic keeps an archive (the default): where every archived topic's history is. */
+  public readonly archiveBucket: ArchiveBucket | undefined;
+  /** Each archived topic's archive queue and archiver function. */
+  public readonly archives: Readonly<Partial<Record<Topic, TopicArchive>>>;
   /** Each consumer's payload locations (only consumers of topics whose payloads they read). */
   public readonly payloadLocations: Readonly<Partial<Record<Consumer, readonly PayloadLocation[]>>>;
 
@@ -222,6 +228,39 @@ export class Courier<Topic extends string = string, Consumer extends string = st
       }),
     ) as Record<Topic, EncryptedTopic>;
 
+    const archived = topicNames.flatMap((name) => {
+      const settings = archiveSettingsOf(topology.topics[name]);
+      return settings ? [{ name, settings }] : [];
+    });
+    this.archiveBucket =
+      archived.length > 0
+        ? new ArchiveBucket(this, "ArchiveBucket", {
+            retentionDays: Object.fromEntries(archived.map((a) => [a.name, a.settings.retentionDays])),
+          })
+        : undefined;
+    const archives: Partial<Record<Topic, TopicArchive>> = {};
+    for (const { name, settings } of archived) {
+      const topicSpec: TopicSpec = topology.topics[name];
+      archives[name] = new TopicArchive(this, `${pascalCase(name)}Archive`, {
+        ...functionDefaults,
+        topicName: name,
+        topic: this.topics[name].topic,
+        archiveBucket: this.archiveBucket as ArchiveBucket,
+        ...(settings.subject ? { subject: settings.subject } : {}),
+        ...(isRaisedTopic(topicSpec) ? { maxMessageBytes: SQS_MAX_MESSAGE_BYTES } : {}),
+      });
+    }
+    this.archives = archives;
+    // The archive keeps an offloaded message's pointer, not its payload: the payload lives as long
+    // as the longest archive of an offloading topic, plus the whole chain a replayed pointer may
+    // then travel (queue, DLQ, redrives), so no archived pointer outlives its payload.
+    const longestOffloadedArchiveDays = Math.max(
+      0,
+      ...archived
+        .filter((a) => topology.topics[a.name].offloadLargePayloads)
+        .map((a) => a.settings.retentionDays),
+    );
+
     const usesStackBucket = topicNames.some((name) =>
       payloadLocationSpecs(name, topology.topics[name]).some((l) => l.bucketName === undefined),
     );
@@ -229,14 +268,16 @@ export class Courier<Topic extends string = string, Consumer extends string = st
     // with a full retention): a pointer dead-lettered and redriven late still resolves.
     this.payloadBucket = usesStackBucket
       ? new PayloadBucket(this, "PayloadBucket", {
-          expirationDays: payloadExpirationDays({
-            queueRetentionDays: Math.max(
-              0,
-              ...consumerNames.map((name) => topology.consumers[name].retentionDays),
-            ),
-            dlqRetentionDays: DLQ_RETENTION_DAYS,
-            maxRedrives: props.redrive?.maxRedrives ?? DEFAULT_MAX_REDRIVES,
-          }),
+          expirationDays:
+            longestOffloadedArchiveDays +
+            payloadExpirationDays({
+              queueRetentionDays: Math.max(
+                0,
+                ...consumerNames.map((name) => topology.consumers[name].retentionDays),
+              ),
+              dlqRetentionDays: DLQ_RETENTION_DAYS,
+              maxRedrives: props.redrive?.maxRedrives ?? DEFAULT_MAX_REDRIVES,
+            }),
           longestRetentionDays: DLQ_RETENTION_DAYS,
         })
       : undefined;
@@ -434,6 +475,28 @@ export class Courier<Topic extends string = string, Consumer extends string = st
     return item;
   }
 
+  /** What the manifest says of a topic's archive: where it is, and how its archiver runs (locally too). */
+  private archiveManifest(name: Topic): Record<string, unknown> {
+    const archive = this.archives[name] as TopicArchive;
+    const settings = archiveSettingsOf(this.topology.topics[name]);
+    const cfnFunction = archive.archiver.function.node.defaultChild as lambda.CfnFunction;
+    const stack = Stack.of(this);
+    return {
+      bucket: (this.archiveBucket as ArchiveBucket).bucket.bucketName,
+      retentionDays: settings?.retentionDays,
+      ...(settings?.subject ? { subject: settings.subject } : {}),
+      queueUrl: archive.queue.queue.queueUrl,
+      queueArn: archive.queue.queue.queueArn,
+      dlqUrl: archive.queue.deadLetterQueue.queueUrl,
+      dlqArn: archive.queue.deadLetterQueue.queueArn,
+      subscriptionDlqUrl: archive.queue.subscriptionDeadLetterQueue.queueUrl,
+      functionName: archive.archiver.function.functionName,
+      batchSize: archive.settings.batchSize,
+      maxBatchingWindowSeconds: archive.settings.maxBatchingWindowSeconds,
+      environment: Lazy.any({ produce: () => functionEnvironment(stack, cfnFunction) }),
+    };
+  }
+
   /** The manifest outputs (deployment/manifest.ts): JSON whose tokens resolve at deploy time. */
   private writeManifest(topicNames: readonly Topic[], consumerNames: readonly Consumer[]): void {
     const stack = Stack.of(this);
@@ -448,6 +511,7 @@ export class Courier<Topic extends string = string, Consumer extends string = st
         consumers: consumerNames,
         ...(this.payloadBucket ? { payloadBucket: this.payloadBucket.bucket.bucketName } : {}),
         ...(this.idempotencyTable ? { idempotencyTable: this.idempotencyTable.tableName } : {}),
+        ...(this.archiveBucket ? { archiveBucket: this.archiveBucket.bucket.bucketName } : {}),
         secrets: Object.fromEntries(Object.entries(this.secrets).map(([n, s]) => [n, s.secretArn])),
         redrive: { functionName: this.redrive.function.functionName, maxRedrives: this.redrive.maxRedrives },
         alarmTopicArn: this.alarmTopic.topic.topicArn,
@@ -466,11 +530,13 @@ export class Courier<Topic extends string = string, Consumer extends string = st
           description: spec.description,
           fifo: spec.ordering !== undefined,
           ...(spec.ordering ? { groupBy: spec.ordering.groupBy } : {}),
+          ...(spec.tenant ? { tenant: spec.tenant.from } : {}),
           maxMessageBytes: topicMaxMessageBytes(spec),
           offloadLargePayloads: spec.offloadLargePayloads === true,
           current: { type: spec.current.type, version: spec.current.version },
           accepts: spec.accepts.map((c) => ({ type: c.type, version: c.version })),
           filterAttributeNames: filterAttributeNamesOf(spec),
+          ...(this.archives[name] ? { archive: this.archiveManifest(name) } : {}),
         },
         `courier: topic ${name}`,
       );
@@ -497,6 +563,9 @@ export class Courier<Topic extends string = string, Consumer extends string = st
           // `courier pause` disables this mapping.
           eventSourceMappingId: fn.eventSource.eventSourceMappingId,
           fifo: queue.fifo,
+          ...(this.topology.topics[spec.topic].tenant
+            ? { tenant: this.topology.topics[spec.topic].tenant?.from }
+            : {}),
           maxReceiveCount: spec.maxReceiveCount,
           batchSize: spec.batchSize,
           maxBatchingWindowSeconds: spec.maxBatchingWindowSeconds,

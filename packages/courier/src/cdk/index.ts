@@ -63,3 +63,11 @@ export {
   type RedrivePair,
   redriveHandlerEntry,
 } from "./redrive-function.ts";
+export {
+  ARCHIVER_SETTINGS,
+  ArchiveBucket,
+  type ArchiveBucketProps,
+  archiverHandlerEntry,
+  TopicArchive,
+  type TopicArchiveProps,
+} from "./topic-archive.ts";

@@ -72,8 +72,27 @@ export function courierNagAcknowledgements(courier: Courier<string, string>): Na
       });
     }
   }
+  const archives = Object.entries(courier.archives).flatMap(([topic, a]) =>
+    a ? [{ topic, archive: a }] : [],
+  );
+  for (const { topic, archive } of archives) {
+    found.push({
+      construct: archive.queue.subscriptionDeadLetterQueue,
+      id: "AwsSolutions-SQS3",
+      reason:
+        "It is a DLQ: the archive subscription's redrive policy names it (cdk-nag looks only at SQS redrive policies); alarmed.",
+    });
+    if (courier.archiveBucket) {
+      found.push({
+        construct: roleOf(archive.archiver.function),
+        id: `AwsSolutions-IAM5[Resource::${nagArnToken(courier.archiveBucket.bucket)}/archive/${topic}/*]`,
+        reason: `The ${topic} archiver writes new batch objects (PutObject) under its topic's prefix, and nowhere else.`,
+      });
+    }
+  }
   for (const fn of [
     ...consumers.flatMap((n) => courier.consumerFunctions[n]?.function ?? []),
+    ...archives.map((a) => a.archive.archiver.function),
     courier.redrive.function,
   ]) {
     if (isTracedActively(fn))
@@ -85,6 +104,14 @@ export function courierNagAcknowledgements(courier: Courier<string, string>): Na
       id: "AwsSolutions-S1",
       reason:
         "Server access logs belong in the account's central log bucket; payloads are copies of messages, expired by lifecycle, read only under their topic's prefix.",
+    });
+  }
+  if (courier.archiveBucket) {
+    found.push({
+      construct: courier.archiveBucket.bucket,
+      id: "AwsSolutions-S1",
+      reason:
+        "Server access logs belong in the account's central log bucket; the archive is written only by each topic's archiver under its prefix and expired by lifecycle.",
     });
   }
   for (const [name, spec] of Object.entries(courier.topology.secrets)) {

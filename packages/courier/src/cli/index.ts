@@ -8,11 +8,13 @@
  * stack's outputs, so it works on any courier stack, named with --stack or COURIER_STACK.
  */
 import { CommanderError } from "commander";
+import { register as registerArchive } from "./commands/archive.ts";
 import { register as registerConsole } from "./commands/console.ts";
 import { register as registerDlq } from "./commands/dlq.ts";
 import { register as registerPause } from "./commands/pause.ts";
 import { register as registerPublish } from "./commands/publish.ts";
 import { register as registerRedrive } from "./commands/redrive.ts";
+import { register as registerReplay } from "./commands/replay.ts";
 import { register as registerStatus } from "./commands/status.ts";
 import { register as registerTrace } from "./commands/trace.ts";
 import { register as registerWork } from "./commands/work.ts";
@@ -68,11 +70,13 @@ export {
 
 // One entry per command module; keep sorted.
 export const operatorCommands: readonly RegisterCommand[] = [
+  registerArchive,
   registerConsole,
   registerDlq,
   registerPause,
   registerPublish,
   registerRedrive,
+  registerReplay,
   registerStatus,
   registerTrace,
   registerWork,

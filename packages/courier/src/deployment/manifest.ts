@@ -37,6 +37,8 @@ export const stackManifestSchema = z.object({
   consumers: z.array(z.string()),
   /** Where offloaded payloads go; absent when no topic offloads. */
   payloadBucket: z.string().optional(),
+  /** Where archived topics keep their history; absent when no topic is archived. */
+  archiveBucket: z.string().optional(),
   /** The idempotency table; absent when no consumer needs one (or where it is not deployed). */
   idempotencyTable: z.string().optional(),
   /** Each secret of the topology by name: its ARN. */
@@ -48,17 +50,39 @@ export const stackManifestSchema = z.object({
 });
 export type StackManifest = z.infer<typeof stackManifestSchema>;
 
+export const archiveManifestSchema = z.object({
+  bucket: z.string(),
+  retentionDays: z.number().int(),
+  /** The data field erasure goes by. */
+  subject: z.string().optional(),
+  queueUrl: z.string(),
+  queueArn: z.string(),
+  dlqUrl: z.string(),
+  dlqArn: z.string(),
+  subscriptionDlqUrl: z.string().optional(),
+  /** Absent where no function is deployed (LocalStack here): run the worker `archive:<topic>`. */
+  functionName: z.string().optional(),
+  batchSize: z.number().int(),
+  maxBatchingWindowSeconds: z.number(),
+  environment: z.record(z.string(), z.string()).default({}),
+});
+export type ArchiveManifest = z.infer<typeof archiveManifestSchema>;
+
 export const topicManifestSchema = z.object({
   name: z.string(),
   arn: z.string(),
   description: z.string().default(""),
   fifo: z.boolean(),
   groupBy: z.string().optional(),
+  /** The data field that names a message's tenant (its MessageGroupId on a standard topic). */
+  tenant: z.string().optional(),
   maxMessageBytes: z.number().int(),
   offloadLargePayloads: z.boolean(),
   current: contractRefSchema,
   accepts: z.array(contractRefSchema),
   filterAttributeNames: z.array(z.string()).default([]),
+  /** The topic's archive; absent when it keeps none (`archive: false`) or from an older stack. */
+  archive: archiveManifestSchema.optional(),
 });
 export type TopicManifest = z.infer<typeof topicManifestSchema>;
 
@@ -78,6 +102,8 @@ export const consumerManifestSchema = z.object({
   functionName: z.string().optional(),
   eventSourceMappingId: z.string().optional(),
   fifo: z.boolean(),
+  /** Its topic's tenant field: workers serve this consumer's tenants fairly (fair queue). */
+  tenant: z.string().optional(),
   maxReceiveCount: z.number().int(),
   batchSize: z.number().int(),
   maxBatchingWindowSeconds: z.number(),

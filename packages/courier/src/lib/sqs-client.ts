@@ -1,4 +1,5 @@
 import { SQSClient, type SQSClientConfig } from "@aws-sdk/client-sqs";
+import { SQS_CLIENT_DEFAULTS } from "./sqs-on-demand.ts";
 
 /**
  * An SQS client that sends every call to the endpoint the configuration chain resolved (a profile's
@@ -7,5 +8,5 @@ import { SQSClient, type SQSClientConfig } from "@aws-sdk/client-sqs";
  * stack's outputs then cannot route a call around a proxy, a VPC endpoint or the operator's choice.
  */
 export function sqsClient(config: SQSClientConfig = {}): SQSClient {
-  return new SQSClient({ useQueueUrlAsEndpoint: false, ...config });
+  return new SQSClient({ ...SQS_CLIENT_DEFAULTS, ...config });
 }

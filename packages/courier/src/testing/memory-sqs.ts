@@ -225,6 +225,14 @@ export class MemorySqs {
     if (queue.fifo && !entry.MessageGroupId) {
       throw sqsError("MissingParameter", "a FIFO queue needs a MessageGroupId");
     }
+    // As SQS (and LocalStack) answer: a standard queue takes a MessageGroupId (a fair queue's
+    // tenant) but refuses a deduplication id.
+    if (!queue.fifo && entry.MessageDeduplicationId !== undefined) {
+      throw sqsError(
+        "InvalidParameterValue",
+        "MessageDeduplicationId is not valid for a standard queue (only MessageGroupId is)",
+      );
+    }
     const deduplicationId = queue.fifo
       ? (entry.MessageDeduplicationId ?? createHash("sha256").update(body).digest("hex"))
       : undefined;

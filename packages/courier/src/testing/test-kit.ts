@@ -13,12 +13,14 @@ import type { ConsumerHandler, ConsumerMetrics, FailureReason } from "../lib/con
 import { FAILURE_ATTRIBUTE } from "../lib/consumer/index.ts";
 import { onRecordOutcome, type RecordOutcome } from "../lib/consumer/outcomes.ts";
 import { messageGroupIdFor } from "../lib/publisher/ordering.ts";
+import { tenantValue } from "../lib/publisher/tenant.ts";
 import { consumerDefinitionOf, defineConsumer } from "../topology/define-consumer.ts";
 import { createPublisher, type Publisher } from "../topology/publisher.ts";
 import type { AnyTopology, ConsumerNameOf, ConsumerSpec, TopicNameOf } from "../topology/topology.ts";
 import {
   type BatchResult,
   type ErrorPhase,
+  type FairTenantOptions,
   LocalEventSource,
   type SqsHandler,
 } from "../worker/event-source.ts";
@@ -48,6 +50,13 @@ export interface TestKitOptions<T extends AnyTopology> {
   readonly timeoutSeconds?: number;
   /** Wall time after which `waitFor` and `drain` give up (a handler stuck on real I/O). @default 10000 */
   readonly wallTimeoutMs?: number;
+  /**
+   * Serve each tenant-declaring topic's consumers fairly, as SQS fair queues do (quiet tenants'
+   * messages before a noisy tenant's backlog): the local event source's `fairTenants`. False
+   * serves them in arrival order, as a queue without fairness (or LocalStack) would.
+   * @default true
+   */
+  readonly fairTenants?: boolean | FairTenantOptions;
   /** Let the consumers' Powertools loggers write (JSON lines on stdout). @default false: the kit records outcomes instead */
   readonly logs?: boolean;
 }
@@ -98,7 +107,10 @@ export interface QueueState {
 export interface RawPublishOptions {
   /** Message attributes as SNS would carry them (filter policies read them). */
   readonly attributes?: Readonly<Record<string, string>>;
-  /** FIFO topics: the message group. @default "test-kit" */
+  /**
+   * FIFO topics: the message group; standard topics: the tenant (MessageGroupId, fair queues).
+   * @default "test-kit" on a FIFO topic, none on a standard one
+   */
   readonly groupId?: string;
 }
 
@@ -231,6 +243,10 @@ export class TestKit<T extends AnyTopology> {
       concurrency: options.concurrency ?? spec.maxConcurrency,
       memoryMb: spec.memoryMb,
       visibilityTimeoutSeconds: spec.visibilityTimeoutSeconds,
+      // A topic with tenants makes its standard queues fair queues (their MessageGroupId).
+      ...(!fifo && this.topology.topics[spec.topic]?.tenant && options.fairTenants !== false
+        ? { fairTenants: options.fairTenants ?? true }
+        : {}),
       clock: this.clock,
       onBatch: (result) => this.batches.push({ ...result, consumer: name }),
       onError: (error, during) => this.errors.push({ consumer: name, during, error }),
@@ -277,7 +293,12 @@ export class TestKit<T extends AnyTopology> {
               MessageGroupId: delivery.groupId,
               MessageDeduplicationId: delivery.deduplicationId ?? delivery.messageId,
             }
-          : { MessageBody: delivery.body, MessageAttributes: toSqsAttributes(delivery.attributes) },
+          : {
+              MessageBody: delivery.body,
+              MessageAttributes: toSqsAttributes(delivery.attributes),
+              // SNS standard topics forward MessageGroupId (a tenant) to standard queues.
+              ...(delivery.groupId ? { MessageGroupId: delivery.groupId } : {}),
+            },
       );
       this.identities.set(sent.MessageId, identity);
     }
@@ -307,7 +328,9 @@ export class TestKit<T extends AnyTopology> {
               MessageGroupId: messageGroupIdFor(options.groupId ?? "test-kit"),
               MessageDeduplicationId: randomUUID(),
             }
-          : {}),
+          : options.groupId !== undefined
+            ? { MessageGroupId: messageGroupIdFor(options.groupId) }
+            : {}),
       }),
     )) as { MessageId: string };
     return { messageId: MessageId };
@@ -334,10 +357,11 @@ export class TestKit<T extends AnyTopology> {
       producer: "test-kit",
       data,
     };
+    // Its group as the publisher would set it: the FIFO ordering field, or the tenant.
     const group =
       spec.ordering && typeof data === "object" && data !== null
         ? (data as Record<string, unknown>)[spec.ordering.groupBy]
-        : undefined;
+        : tenantValue(spec, data);
     const { messageId } = await this.publishRaw(topic, envelope, {
       ...options,
       attributes: { type: spec.current.type, version: String(spec.current.version), ...options.attributes },

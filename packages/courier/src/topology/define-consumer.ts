@@ -18,7 +18,7 @@ import {
   type PayloadLocation,
   type PayloadResolver,
 } from "../lib/payload-offloading/index.ts";
-import { sqsClient } from "../lib/sqs-client.ts";
+import { sqsOnDemand } from "../lib/sqs-on-demand.ts";
 import { PAYLOAD_LOCATIONS_ENV, payloadLocationsFromEnv } from "./payload-locations.ts";
 import {
   type AcceptedContractOf,
@@ -87,7 +87,8 @@ function buildConsumer<T extends AnyTopology, N extends ConsumerNameOf<T>>(
     ...settings,
     ...(payloads ? { payloads } : {}),
     // The runtime's own calls (retry delays, DLQ sends) show in the trace beside the handler's.
-    sqs: settings.sqs ?? tracedClient(name, sqsClient()),
+    // Made at the first failure: a consumer whose records succeed never loads the SQS client.
+    sqs: settings.sqs ?? (async () => tracedClient(name, await sqsOnDemand()())),
     spec: {
       name,
       accepts: topic.accepts as readonly AcceptedContractOf<T, N>[],

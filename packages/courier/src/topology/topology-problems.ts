@@ -3,12 +3,15 @@
  * synthesized or run: names that become queue names and logical ids, references between entries,
  * Lambda's and SQS's limits on the settings, and SNS's rules for a topic's message size.
  */
+
+import type { TopicSpec } from "../lib/contracts/topic-spec.ts";
 import {
   maxMessageBytesProblem,
   SNS_MAX_PAYLOAD_BYTES,
   SNS_RAISED_TOPIC_MAX_SUBSCRIPTIONS,
   topicMaxMessageBytes,
 } from "../lib/publisher/size.ts";
+import { tenantFieldProblem } from "../lib/publisher/tenant.ts";
 import type { TopologySpec } from "./topology.ts";
 
 /** Consumer, topic and secret names become queue names and logical ids: lowercase words and dashes. */
@@ -48,6 +51,32 @@ export function topicSizeProblems(topology: Pick<TopologySpec, "topics" | "consu
   return problems;
 }
 
+/** The longest an archive keeps a message: a year. */
+export const ARCHIVE_MAX_RETENTION_DAYS = 365;
+/** How long an archive keeps a message unless the topic says otherwise. */
+export const ARCHIVE_DEFAULT_RETENTION_DAYS = 30;
+const FIELD_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** One line per problem with a topic's `archive` setting. */
+export function archiveProblems(name: string, topic: TopologySpec["topics"][string] | undefined): string[] {
+  const archive = topic?.archive;
+  if (archive === undefined || archive === false) return [];
+  if (typeof archive !== "object" || archive === null) {
+    return [`topic "${name}": archive must be { retentionDays?, subject? } or false`];
+  }
+  const problems: string[] = [];
+  const days = archive.retentionDays;
+  if (days !== undefined && (!Number.isInteger(days) || days < 1 || days > ARCHIVE_MAX_RETENTION_DAYS)) {
+    problems.push(
+      `topic "${name}": archive.retentionDays must be a whole number from 1 to ${ARCHIVE_MAX_RETENTION_DAYS}, got ${days}`,
+    );
+  }
+  if (archive.subject !== undefined && !FIELD_NAME.test(archive.subject)) {
+    problems.push(`topic "${name}": archive.subject "${archive.subject}" is not a data field name`);
+  }
+  return problems;
+}
+
 export function topologyProblems(topology: TopologySpec): string[] {
   const problems: string[] = [];
   const topicNames = Object.keys(topology.topics);
@@ -75,6 +104,8 @@ export function topologyProblems(topology: TopologySpec): string[] {
     }
   }
   problems.push(...topicSizeProblems(topology));
+  for (const [name, topic] of Object.entries(topology.topics)) problems.push(...tenantProblems(name, topic));
+  for (const [name, topic] of Object.entries(topology.topics)) problems.push(...archiveProblems(name, topic));
   for (const name of secretNames) {
     if (!NAME.test(name)) problems.push(`secret "${name}": a name is lowercase words joined by "-"`);
   }
@@ -110,6 +141,29 @@ export function topologyProblems(topology: TopologySpec): string[] {
         problems.push(`${at} needs node module "${module}", which is not an npm package name`);
       }
     }
+  }
+  return problems;
+}
+
+/**
+ * A tenant must name a string field of every accepted contract. On a FIFO topic the message group
+ * is the ordering's field: a tenant naming another field would, if honoured, regroup the topic and
+ * change what is ordered with what, so only the same field is accepted (it changes nothing).
+ */
+export function tenantProblems(name: string, topic: TopicSpec): string[] {
+  const tenant = topic.tenant;
+  if (!tenant) return [];
+  const at = `topic "${name}"`;
+  if (typeof tenant.from !== "string" || tenant.from === "") return [`${at}: tenant.from names no field`];
+  if (topic.ordering && topic.ordering.groupBy !== tenant.from) {
+    return [
+      `${at}: tenant "${tenant.from}" differs from ordering.groupBy "${topic.ordering.groupBy}": on a FIFO topic the message group is the ordering's field, and a tenant on another field would change which messages are ordered together (name the same field, or drop the tenant)`,
+    ];
+  }
+  const problems: string[] = [];
+  for (const contract of topic.accepts) {
+    const problem = tenantFieldProblem(contract, tenant.from);
+    if (problem) problems.push(`${at}: tenant ${problem}`);
   }
   return problems;
 }

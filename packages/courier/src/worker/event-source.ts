@@ -19,6 +19,11 @@
  *   batch in flight per message group, each group in sequence order, other groups in parallel; a
  *   group whose records failed runs again only once they are back, in order. Messages that arrive
  *   before their turn are held hidden (extended) and released, not processed, by a stop or pause.
+ * - A standard queue whose messages carry tenants (`MessageGroupId`, fair queues) is served as SQS
+ *   fair queues serve it when `fairTenants` is on (fair-tenants.ts): one receiver reads ahead (up
+ *   to `lookahead` messages, held hidden and extended), and each poller takes its batch with quiet
+ *   tenants' messages before a noisy tenant's backlog, at once (no batching window: SQS fair queues
+ *   reorder on the server, so a Lambda poller never waits behind a flood either).
  * - `pause()` is a disabled event source mapping: no receive is started after it; a receive already
  *   at SQS returns and its messages are processed (a batch being gathered is invoked with what it
  *   holds, without waiting out its window), in-flight batches finish and keep their visibility
@@ -44,6 +49,7 @@ import {
   type ReceiveRequest,
 } from "./event-source-batching.ts";
 import { type InvocationOutcome, parseQueueArn, settleBatch, toSqsRecord } from "./event-source-records.ts";
+import { FAIR_DEFAULTS, FairTenantScheduler, type TenantLoad } from "./fair-tenants.ts";
 import { FifoScheduler } from "./fifo-groups.ts";
 import { createLambdaContext } from "./lambda-context.ts";
 import { changeVisibility, StopRelease, VisibilityKeeper } from "./visibility.ts";
@@ -93,6 +99,13 @@ export interface EventSourceOptions {
    */
   readonly fifoReturnWaitSeconds?: number;
   /**
+   * Serve the queue's tenants (their `MessageGroupId`) as SQS fair queues do: quiet tenants'
+   * messages before a noisy tenant's backlog. Standard queues only (a FIFO queue's groups are
+   * scheduled in order, fifo-groups.ts). `true` takes the defaults.
+   * @default false - messages are processed in the order the queue hands them out
+   */
+  readonly fairTenants?: boolean | FairTenantOptions;
+  /**
    * The time the source runs on (batching windows, backoff waits, the function timeout, visibility
    * bookkeeping). @default the system clock; the test kit passes one the test controls.
    */
@@ -102,6 +115,33 @@ export interface EventSourceOptions {
   /** Receive and delete errors, and handler failures; the default writes one line to stderr. */
   readonly onError?: (error: unknown, during: ErrorPhase) => void;
 }
+
+/** How the local event source serves tenants fairly (see `fairTenants`). */
+export interface FairTenantOptions {
+  /**
+   * Most messages received ahead and held (hidden, their visibility extended) to choose from: the
+   * further it reaches into a backlog, the sooner a quiet tenant behind a flood is seen. Held
+   * messages are not available to other workers of the queue.
+   * @default 10000
+   */
+  readonly lookahead?: number;
+  /** A tenant over this share of in-flight messages (and `noisyMinimum`) is noisy. @default 0.1 (SQS's) */
+  readonly noisyShare?: number;
+  /** @default 30 (SQS's) */
+  readonly noisyMinimum?: number;
+  /**
+   * When a backlog appears, how long pollers let the receiver read into it before they start on
+   * what it holds (once per backlog): a quiet tenant's message behind the flood is then seen first.
+   * 0 starts at once (fairness only among what happens to be held).
+   * @default 250
+   */
+  readonly catchUpMs?: number;
+}
+
+/** Messages a fair event source reads ahead by default. */
+export const DEFAULT_FAIR_LOOKAHEAD = 10_000;
+/** How long a fair event source's pollers let its receiver read into a new backlog before starting. */
+export const DEFAULT_FAIR_CATCH_UP_MS = 250;
 
 export type ErrorPhase = "receive" | "delete" | "handler" | "release" | "extend";
 
@@ -142,6 +182,8 @@ export interface EventSourceStats {
   visibilityExtensions: number;
   /** FIFO: records that arrived before the failed records of their group they follow, sent back behind them. */
   sentBack: number;
+  /** Fair tenants: messages received ahead and held now, waiting for their tenant's turn. */
+  heldForFairness: number;
 }
 
 /** SQS limits on one DeleteMessageBatch call, and how often to retry entries that failed. */
@@ -242,7 +284,22 @@ export class LocalEventSource {
     releaseFailures: 0,
     visibilityExtensions: 0,
     sentBack: 0,
+    heldForFairness: 0,
   };
+  /** Fair tenants (standard queues with `fairTenants`): what runs next, quiet tenants first. */
+  private fair: FairTenantScheduler | undefined;
+  private fairLookahead = DEFAULT_FAIR_LOOKAHEAD;
+  /** The fair receiver's loop: it alone receives on a fair source. */
+  private fairReceiver: Promise<void> | undefined;
+  /** Pollers of a fair source waiting for held work. */
+  private workWaiters: Array<() => void> = [];
+  /**
+   * Fair tenants: when the receiver began reading into a backlog (a full receive after one that was
+   * not); pollers let it read ahead for up to `catchUpMs` before they start on what it holds, so a
+   * quiet tenant's message behind a flood is seen before the flood is being worked through.
+   */
+  private catchingUpSince: number | undefined;
+  private fairCatchUpMs = DEFAULT_FAIR_CATCH_UP_MS;
 
   constructor(options: EventSourceOptions) {
     validate(options);
@@ -279,7 +336,8 @@ export class LocalEventSource {
     const extending = this.options.extendVisibilityAfter !== false;
     const needed = [
       ...(this.options.queueArn ? [] : (["QueueArn"] as const)),
-      ...((extending || fifo) && this.options.visibilityTimeoutSeconds === undefined
+      ...((extending || fifo || this.options.fairTenants) &&
+      this.options.visibilityTimeoutSeconds === undefined
         ? (["VisibilityTimeout"] as const)
         : []),
     ];
@@ -291,7 +349,9 @@ export class LocalEventSource {
       this.options.visibilityTimeoutSeconds ?? Number(attributes.VisibilityTimeout ?? Number.NaN);
     if (extending) this.visibilityTimeoutSeconds = visibilityTimeoutSeconds;
     if (fifo) this.startFifo(visibilityTimeoutSeconds);
+    else if (this.options.fairTenants) this.startFair(visibilityTimeoutSeconds);
     this.pollers = Array.from({ length: this.options.concurrency }, () => this.poll());
+    if (this.fair) this.fairReceiver = this.receiveAhead();
   }
 
   /**
@@ -311,11 +371,12 @@ export class LocalEventSource {
         graceMs,
       );
       stalled.unref();
-      void Promise.all(this.pollers).finally(() => clearTimeout(stalled));
+      void Promise.all([...this.pollers, this.fairReceiver]).finally(() => clearTimeout(stalled));
+      this.wakeWorkers();
     }
     clearInterval(this.keepAlive);
     this.keepAlive = undefined;
-    await Promise.all(this.pollers);
+    await Promise.all([...this.pollers, this.fairReceiver]);
     this.clock.clearTimeout(this.heldKeeper);
     this.heldKeeper = undefined;
     // FIFO messages held for their group's turn were not processed: released, as a late receive's are.
@@ -340,7 +401,34 @@ export class LocalEventSource {
       returnWaitMs: returnWaitSeconds * 1000,
       now: () => this.clock.now(),
     });
-    // Held messages stay hidden: each is extended once half its visibility timeout has passed.
+    this.keepHeldHidden(visibilityTimeoutSeconds);
+  }
+
+  private startFair(visibilityTimeoutSeconds: number): void {
+    const settings = this.options.fairTenants === true ? {} : this.options.fairTenants || {};
+    const lookahead = settings.lookahead ?? DEFAULT_FAIR_LOOKAHEAD;
+    if (!Number.isInteger(lookahead) || lookahead < this.options.batchSize) {
+      throw new EventSourceSettingsError(
+        `fairTenants.lookahead must be a whole number of at least batchSize (${this.options.batchSize}), got ${lookahead}`,
+      );
+    }
+    this.fairLookahead = lookahead;
+    this.fairCatchUpMs = settings.catchUpMs ?? DEFAULT_FAIR_CATCH_UP_MS;
+    this.fair = new FairTenantScheduler({
+      batchSize: this.options.batchSize,
+      noisyShare: settings.noisyShare ?? FAIR_DEFAULTS.noisyShare,
+      noisyMinimum: settings.noisyMinimum ?? FAIR_DEFAULTS.noisyMinimum,
+    });
+    this.keepHeldHidden(visibilityTimeoutSeconds);
+  }
+
+  /** Each tenant's in-flight messages on a fair source, noisiest first; empty otherwise. */
+  tenantLoads(): TenantLoad[] {
+    return this.fair?.loads() ?? [];
+  }
+
+  /** Held messages (FIFO or fair) stay hidden: each is extended once half its visibility timeout has passed. */
+  private keepHeldHidden(visibilityTimeoutSeconds: number): void {
     if (visibilityTimeoutSeconds >= 1) {
       const everyMs = Math.min(1_000, (visibilityTimeoutSeconds * 1000) / 4);
       const tick = () => {
@@ -356,7 +444,7 @@ export class LocalEventSource {
 
   private async extendHeld(visibilityTimeoutSeconds: number): Promise<void> {
     const now = this.clock.now();
-    const due = (this.fifo?.held() ?? []).flatMap((m) => {
+    const due = (this.fifo?.held() ?? this.fair?.held() ?? []).flatMap((m) => {
       const handle = m.ReceiptHandle;
       const since = handle ? this.heldSince.get(handle) : undefined;
       return handle && since !== undefined && now - since >= (visibilityTimeoutSeconds * 1000) / 2
@@ -376,8 +464,10 @@ export class LocalEventSource {
 
   /** FIFO: hands back every held message (visibility 0); what its group awaits stays awaited. */
   private drainHeld(): string[] {
-    const handles = (this.fifo?.drain() ?? []).flatMap((m) => (m.ReceiptHandle ? [m.ReceiptHandle] : []));
+    const drained = this.fifo?.drain() ?? this.fair?.drain() ?? [];
+    const handles = drained.flatMap((m) => (m.ReceiptHandle ? [m.ReceiptHandle] : []));
     this.heldSince.clear();
+    this.stats.heldForFairness = 0;
     return handles;
   }
 
@@ -387,6 +477,7 @@ export class LocalEventSource {
     if (this.stopped) return;
     // A paused worker is still running: with no long poll open, something must keep its process alive.
     this.keepAlive ??= setInterval(() => undefined, 60_000);
+    this.wakeWorkers();
   }
 
   resume(): void {
@@ -499,6 +590,19 @@ export class LocalEventSource {
         await this.runFifoBatch(ready);
         continue;
       }
+      // Fair tenants: the receiver reads ahead; a poller runs what the scheduler serves next.
+      if (this.fair) {
+        const catchingUp = this.fairCatchUpLeftMs();
+        if (catchingUp > 0) {
+          await sleepOn(this.clock, Math.min(catchingUp, 20), signal).catch(() => undefined);
+          continue;
+        }
+        const next = this.fair.take();
+        this.stats.heldForFairness = this.fair.heldCount;
+        if (next.length > 0) await this.runFairBatch(next);
+        else await this.whenWork(signal);
+        continue;
+      }
       let gathered: Gathered;
       try {
         gathered = await gatherBatch(
@@ -542,6 +646,96 @@ export class LocalEventSource {
     }
     this.idlePollers += 1;
     this.settlePauseWaiters();
+  }
+
+  /** Resolves when the fair receiver admitted messages, or on a pause or a stop. */
+  private whenWork(signal: AbortSignal): Promise<void> {
+    return new Promise((resolve) => {
+      if (signal.aborted || this.pausedNow || (this.fair?.heldCount ?? 0) > 0) return resolve();
+      this.workWaiters.push(resolve);
+    });
+  }
+
+  /** Time left of the receiver's catch-up into a backlog; 0 when pollers may take work. */
+  private fairCatchUpLeftMs(): number {
+    if (this.catchingUpSince === undefined || (this.fair?.heldCount ?? 0) >= this.fairLookahead) return 0;
+    return Math.max(0, this.catchingUpSince + this.fairCatchUpMs - this.clock.now());
+  }
+
+  private wakeWorkers(): void {
+    for (const wake of this.workWaiters.splice(0)) wake();
+  }
+
+  /**
+   * Fair tenants: the one receiver. It reads ahead while fewer than `lookahead` messages are held,
+   * waiting a second per receive while work is in hand (and the full long poll when idle), and
+   * hands what it receives to the scheduler. What a receive brings after a stop or during a pause
+   * is released, not held.
+   */
+  private async receiveAhead(): Promise<void> {
+    const signal = this.stopping.signal;
+    const fair = this.fair;
+    if (!fair) return;
+    let receiveFailures = 0;
+    while (!signal.aborted) {
+      if (this.pausedNow) {
+        await this.whilePaused(signal);
+        continue;
+      }
+      if (fair.heldCount >= this.fairLookahead) {
+        // Room comes as pollers take batches; look again shortly.
+        await sleepOn(this.clock, 50, signal).catch(() => undefined);
+        continue;
+      }
+      let messages: Message[];
+      try {
+        const busy = fair.heldCount > 0 || this.stats.inFlight > 0;
+        messages = await this.receive({
+          maxMessages: 10,
+          waitTimeSeconds: busy ? Math.min(1, this.batching.waitTimeSeconds) : this.batching.waitTimeSeconds,
+        });
+        receiveFailures = 0;
+      } catch (error) {
+        if (signal.aborted) break;
+        this.onError(error, "receive");
+        receiveFailures += 1;
+        const backoff = Math.min(RECEIVE_RETRY_MAX_MS, RETRY_BASE_MS * 2 ** receiveFailures);
+        await sleepOn(this.clock, backoff, signal).catch(() => undefined);
+        continue;
+      }
+      // A full receive starts (or continues) a catch-up into a backlog; anything less ends it.
+      if (messages.length < 10) this.catchingUpSince = undefined;
+      else this.catchingUpSince ??= this.clock.now();
+      if (messages.length === 0) continue;
+      if (signal.aborted) {
+        await this.setAside(messages);
+        break;
+      }
+      if (this.pausedNow) {
+        const handles = messages.flatMap((m) => (m.ReceiptHandle ? [m.ReceiptHandle] : []));
+        await this.stopRelease.releaseAll(handles);
+        continue;
+      }
+      const at = this.clock.now();
+      for (const m of messages) if (m.ReceiptHandle) this.heldSince.set(m.ReceiptHandle, at);
+      fair.admit(messages);
+      this.stats.heldForFairness = fair.heldCount;
+      this.wakeWorkers();
+    }
+  }
+
+  /** Fair tenants: runs a batch the scheduler served and tells it the batch is done. */
+  private async runFairBatch(batch: Message[]): Promise<void> {
+    const handles = batch.flatMap((m) => (m.ReceiptHandle ? [m.ReceiptHandle] : []));
+    const hiddenAt = Math.min(...handles.map((h) => this.heldSince.get(h) ?? this.clock.now()));
+    for (const h of handles) this.heldSince.delete(h);
+    try {
+      await this.runBatch(batch, hiddenAt);
+    } catch (error) {
+      this.reportSafely(error);
+    } finally {
+      this.fair?.settle(batch);
+    }
   }
 
   /** FIFO: runs a batch from the scheduler and tells it which records are to come back. */

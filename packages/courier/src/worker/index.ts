@@ -35,16 +35,41 @@ export {
   UnknownConsumerError,
 } from "../deployment/deployed-topology.ts";
 export type { RecordOutcome } from "../lib/consumer/outcomes.ts";
+export {
+  ARCHIVE_WORKER_PREFIX,
+  archiveWorkerNames,
+  isArchiveWorkerName,
+  undeployedArchiverNames,
+  workerConsumer,
+} from "./archive-worker.ts";
+// The bundles a synthesized assembly deploys, run here instead of the sources.
+export {
+  type BundledHandlerOptions,
+  BundleImportError,
+  BundleNotFoundError,
+  bundledHandlerModules,
+} from "./bundles.ts";
 // The event source itself, for a handler and queue of one's own.
 export {
+  DEFAULT_FAIR_LOOKAHEAD,
   type EventSourceOptions,
   type EventSourceStats,
+  type FairTenantOptions,
   LocalEventSource,
   type SqsHandler,
 } from "./event-source.ts";
+// Fair delivery per tenant, as SQS fair queues serve it.
+export {
+  FAIR_DEFAULTS,
+  FairTenantScheduler,
+  type FairTenantSettings,
+  type TenantLoad,
+  tenantOfMessage,
+} from "./fair-tenants.ts";
 export { formatOutcomeLine, wantsColour } from "./outcome-line.ts";
 export { WORKER_LOGS_ENV, type WorkerLogs } from "./readable-output.ts";
 export {
+  type LoadHandlerOptions,
   loadHandler,
   type RunConsumerOptions,
   type RunningConsumer,
@@ -71,6 +96,7 @@ export {
 export {
   HandlerModuleNotFoundError,
   resolveHandlerModule,
+  WORKER_BUNDLE_ENV,
   WORKER_CONCURRENCY_ENV,
   WORKER_WAIT_SECONDS_ENV,
   type WorkerEnvironmentOptions,

@@ -6,6 +6,7 @@
 import { pathToFileURL } from "node:url";
 import type { SQSClient } from "@aws-sdk/client-sqs";
 import { sqsClient } from "../lib/sqs-client.ts";
+import { BundleImportError } from "./bundles.ts";
 import { type EventSourceStats, LocalEventSource, type SqsHandler } from "./event-source.ts";
 import { MAX_WAIT_TIME_SECONDS } from "./event-source-batching.ts";
 import { type PauseWatch, watchPause } from "./pause-watch.ts";
@@ -15,9 +16,23 @@ export class WorkerConfigError extends Error {
   override readonly name = "WorkerConfigError";
 }
 
+export interface LoadHandlerOptions {
+  /**
+   * The module is a deployed bundle of this consumer (`bundledHandlerModules`): an import that
+   * fails becomes a BundleImportError naming the consumer and the cause. @default a source module
+   */
+  readonly bundleOf?: string;
+}
+
 /** The module's `handler` export (a Lambda SQS handler, as `defineConsumer` makes). */
-export async function loadHandler(modulePath: string): Promise<SqsHandler> {
-  const module = (await import(pathToFileURL(modulePath).href)) as { handler?: unknown };
+export async function loadHandler(modulePath: string, options: LoadHandlerOptions = {}): Promise<SqsHandler> {
+  let module: { handler?: unknown };
+  try {
+    module = (await import(pathToFileURL(modulePath).href)) as { handler?: unknown };
+  } catch (error) {
+    if (options.bundleOf !== undefined) throw new BundleImportError(options.bundleOf, modulePath, error);
+    throw error;
+  }
   if (typeof module.handler !== "function") {
     throw new WorkerConfigError(`${modulePath} does not export a "handler" function`);
   }
@@ -80,6 +95,8 @@ export async function runConsumer(options: RunConsumerOptions): Promise<RunningC
       : {}),
     concurrency,
     waitTimeSeconds,
+    // A topic with tenants: its standard queue is a fair queue on AWS; served the same way here.
+    ...(settings.fairTenants ? { fairTenants: true } : {}),
   });
   let pauseWatch: PauseWatch | undefined;
   if (options.watchPause ?? true) {

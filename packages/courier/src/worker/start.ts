@@ -9,8 +9,10 @@
  *   own (with a handler it imported, or the module the manifest names).
  */
 import type { SQSClient } from "@aws-sdk/client-sqs";
-import { type DeployedTopology, deployedConsumer } from "../deployment/deployed-topology.ts";
+import type { DeployedTopology } from "../deployment/deployed-topology.ts";
 import { RUNTIME_ENV } from "../lib/runtime-env.ts";
+import { undeployedArchiverNames, workerConsumer } from "./archive-worker.ts";
+import { BundleNotFoundError } from "./bundles.ts";
 import type { SqsHandler } from "./event-source.ts";
 import { loadHandler, type RunningConsumer, runConsumer } from "./run-consumer.ts";
 import { type WorkerPlan, WorkerPool, type WorkerPoolEvents } from "./worker.ts";
@@ -29,10 +31,19 @@ export type EnvironmentOverrides =
 export interface WorkerPlanOptions {
   /** The deployed stack, from `readDeployedTopology()` or `topologyFromOutputs()`. */
   readonly topology: DeployedTopology;
-  /** @default every consumer of the stack */
+  /**
+   * Consumer names, and `archive:<topic>` for a topic's archiver.
+   * @default every consumer of the stack, and each archiver not deployed as a function
+   */
   readonly consumers?: readonly string[];
   /** Where the manifest's `handlerEntry` paths start. @default process.cwd() */
   readonly projectRoot?: string;
+  /**
+   * Run the deployed bundles instead of the handler sources: each consumer's bundle by name, as
+   * `bundledHandlerModules` reads them from a synthesized assembly. A consumer missing from it is
+   * an error, not a silent fall back to its sources. @default the sources under projectRoot
+   */
+  readonly bundles?: Readonly<Record<string, string>>;
   /** Where the workers' AWS calls go. @default the environment's own configuration chain */
   readonly target?: WorkerTarget;
   /** The environment the children start from. @default process.env */
@@ -55,21 +66,27 @@ function overridesFor(overrides: EnvironmentOverrides | undefined, consumer: str
  */
 export function workerPlans(options: WorkerPlanOptions): WorkerPlan[] {
   const { topology } = options;
-  const names = options.consumers?.length ? options.consumers : Object.keys(topology.consumers);
+  // By default every consumer, and every archiver the deployment does not run as a function.
+  const names = options.consumers?.length
+    ? options.consumers
+    : [...Object.keys(topology.consumers), ...undeployedArchiverNames(topology)];
   const projectRoot = options.projectRoot ?? process.cwd();
   const baseEnv = options.baseEnv ?? process.env;
   const withoutTable = idempotencyTableUnreachable(topology, options.target, baseEnv);
   return [...new Set(names)].map((name) => {
-    const consumer = deployedConsumer(topology, name);
+    // A consumer, or a topic's archiver (`archive:<topic>`).
+    const consumer = workerConsumer(topology, name);
     const environment = {
       ...(withoutTable ? { [RUNTIME_ENV.idempotencyTable]: "" } : {}),
       ...overridesFor(options.environment, name),
     };
+    const bundle = options.bundles ? bundleOf(options.bundles, name) : undefined;
     return {
       consumer: name,
       env: workerEnvironment({
         consumer,
-        handlerModule: resolveHandlerModule(projectRoot, consumer.handlerEntry),
+        handlerModule: bundle ?? resolveHandlerModule(projectRoot, consumer.handlerEntry),
+        bundle: bundle !== undefined,
         target: options.target ?? { env: {}, isolated: false },
         baseEnv,
         environment,
@@ -78,6 +95,16 @@ export function workerPlans(options: WorkerPlanOptions): WorkerPlan[] {
       }),
     };
   });
+}
+
+function bundleOf(bundles: Readonly<Record<string, string>>, consumer: string): string {
+  const path = bundles[consumer];
+  if (!path) {
+    throw new BundleNotFoundError(
+      `no bundle for consumer "${consumer}" (bundles for: ${Object.keys(bundles).join(", ") || "none"})`,
+    );
+  }
+  return path;
 }
 
 /**
@@ -113,6 +140,8 @@ export interface StartWorkerOptions {
   readonly handler?: SqsHandler;
   /** @default process.cwd() */
   readonly projectRoot?: string;
+  /** The consumer's deployed bundles (`bundledHandlerModules`), loaded instead of its sources. */
+  readonly bundles?: Readonly<Record<string, string>>;
   /** Laid over the deployed environment (only when the handler is loaded from the manifest). */
   readonly environment?: Readonly<Record<string, string>>;
   /** @default the consumer's maxConcurrency */
@@ -132,7 +161,7 @@ export interface StartWorkerOptions {
  * variables win), then the handler module loads, as a Lambda cold start would.
  */
 export async function startWorker(options: StartWorkerOptions): Promise<RunningConsumer> {
-  const consumer = deployedConsumer(options.topology, options.consumer);
+  const consumer = workerConsumer(options.topology, options.consumer);
   let handler = options.handler;
   if (!handler) {
     const deployed: Record<string, string> = {
@@ -144,9 +173,9 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningC
     };
     for (const [key, value] of Object.entries(deployed)) process.env[key] ??= value;
     Object.assign(process.env, options.environment);
-    handler = await loadHandler(
-      resolveHandlerModule(options.projectRoot ?? process.cwd(), consumer.handlerEntry),
-    );
+    handler = options.bundles
+      ? await loadHandler(bundleOf(options.bundles, consumer.name), { bundleOf: consumer.name })
+      : await loadHandler(resolveHandlerModule(options.projectRoot ?? process.cwd(), consumer.handlerEntry));
   }
   return runConsumer({
     consumer: consumer.name,

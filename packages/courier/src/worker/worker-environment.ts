@@ -34,6 +34,8 @@ export const WORKER_WAIT_SECONDS_ENV = "COURIER_WORKER_WAIT_SECONDS";
 export const WORKER_HANDLER_ENV = "COURIER_WORKER_HANDLER";
 /** The consumer's event source settings from the manifest, as JSON (`WorkerSettings`). */
 export const WORKER_SETTINGS_ENV = "COURIER_WORKER_SETTINGS";
+/** Set ("1") when the handler module is the consumer's deployed bundle, not its sources. */
+export const WORKER_BUNDLE_ENV = "COURIER_WORKER_BUNDLE";
 
 /** What the local event source takes from a consumer's deployed settings. */
 export interface WorkerSettings {
@@ -44,6 +46,8 @@ export interface WorkerSettings {
   readonly timeoutSeconds: number;
   readonly visibilityTimeoutSeconds?: number;
   readonly memoryMb?: number;
+  /** Its topic names a tenant (a standard queue): serve tenants as SQS fair queues do. */
+  readonly fairTenants?: boolean;
 }
 
 export function workerSettingsOf(consumer: DeployedConsumer): WorkerSettings {
@@ -53,6 +57,7 @@ export function workerSettingsOf(consumer: DeployedConsumer): WorkerSettings {
     maxConcurrency: consumer.maxConcurrency,
     timeoutSeconds: consumer.timeoutSeconds,
     visibilityTimeoutSeconds: consumer.visibilityTimeoutSeconds,
+    ...(consumer.tenant !== undefined && !consumer.fifo ? { fairTenants: true } : {}),
   };
 }
 
@@ -114,6 +119,7 @@ export function workerSettingsFromEnvironment(env: NodeJS.ProcessEnv): WorkerSet
     timeoutSeconds: number("timeoutSeconds") as number,
     ...(visibility !== undefined ? { visibilityTimeoutSeconds: visibility } : {}),
     ...(memory !== undefined ? { memoryMb: memory } : {}),
+    ...(parsed.fairTenants === true ? { fairTenants: true } : {}),
   };
 }
 
@@ -143,6 +149,8 @@ export interface WorkerEnvironmentOptions {
   readonly consumer: DeployedConsumer;
   /** The handler module, absolute (`resolveHandlerModule`). */
   readonly handlerModule: string;
+  /** The handler module is the consumer's deployed bundle (`bundledHandlerModules`). @default false */
+  readonly bundle?: boolean;
   readonly target: WorkerTarget;
   /** The parent's environment (PATH, NODE_OPTIONS, AWS settings in AWS mode, ...). */
   readonly baseEnv: NodeJS.ProcessEnv;
@@ -180,6 +188,8 @@ export function workerEnvironment(options: WorkerEnvironmentOptions): Record<str
   // The AWS SDK's Node.js version support notice is printed once by the parent, not once per worker.
   env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
   env[WORKER_HANDLER_ENV] = options.handlerModule;
+  if (options.bundle) env[WORKER_BUNDLE_ENV] = "1";
+  else delete env[WORKER_BUNDLE_ENV];
   env[WORKER_SETTINGS_ENV] = JSON.stringify(workerSettingsOf(consumer));
   if (options.concurrency !== undefined) env[WORKER_CONCURRENCY_ENV] = String(options.concurrency);
   else delete env[WORKER_CONCURRENCY_ENV];

@@ -25,6 +25,7 @@ import { loadHandler, type RunningConsumer, runConsumer, WorkerConfigError } fro
 import { startWorkerTracing } from "./tracing.ts";
 import {
   concurrencyFromEnvironment,
+  WORKER_BUNDLE_ENV,
   WORKER_HANDLER_ENV,
   waitSecondsFromEnvironment,
   workerSettingsFromEnvironment,
@@ -118,7 +119,10 @@ async function main(): Promise<void> {
   // Signals are handled before the handler loads (which may take seconds): a SIGTERM while it loads
   // must end the worker cleanly (exit 0, nothing received yet), not kill it by the signal.
   // Imported after the environment is complete: handlers read their config at module scope (cold start).
-  const handler = await loadHandler(handlerModule);
+  const handler = await loadHandler(
+    handlerModule,
+    process.env[WORKER_BUNDLE_ENV] === "1" ? { bundleOf: consumer } : {},
+  );
   if (stopping) return;
 
   running = await runConsumer({
@@ -160,7 +164,8 @@ async function main(): Promise<void> {
 try {
   await main();
 } catch (error) {
-  const reason = error instanceof Error ? error.message : String(error);
+  // The error's class leads (BundleImportError, WorkerConfigError, ...): what failed, then why.
+  const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
   process.stderr.write(`courier worker: ${reason}\n`);
   await send({ kind: "failed", reason });
   // A handler module may have left timers or sockets open; a worker that failed to start must end.

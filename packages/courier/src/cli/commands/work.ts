@@ -9,7 +9,9 @@
  * with --local. The worker processes get the same target through their environment, as a Lambda
  * function would.
  */
+import { resolve } from "node:path";
 import { type Command, Option } from "commander";
+import { bundledHandlerModules } from "../../worker/bundles.ts";
 import type { EventSourceStats } from "../../worker/event-source.ts";
 import { formatOutcomeLine, wantsColour } from "../../worker/outcome-line.ts";
 import { idempotencyTableUnreachable, workerPlans } from "../../worker/start.ts";
@@ -21,6 +23,7 @@ import { commandTarget, deployedTopology, type TargetCliOptions, withTargetOptio
 interface WorkOptions extends OutputOptions, TargetCliOptions {
   concurrency?: string;
   projectRoot?: string;
+  bundles?: string | boolean;
   env?: string[];
   interval: string;
   jsonLogs?: boolean;
@@ -92,12 +95,22 @@ async function workCommand(names: string[], options: WorkOptions): Promise<void>
   const where = resolved.target.label;
   const topology = await deployedTopology(resolved);
   const target = workerTarget(resolved.target);
+  const projectRoot = options.projectRoot ?? process.cwd();
   let plans: WorkerPlan[];
   try {
+    // --bundles: the files the stack deploys, read from the synthesized assembly, not the sources.
+    const bundles =
+      options.bundles === undefined || options.bundles === false
+        ? undefined
+        : bundledHandlerModules({
+            assemblyDir: resolve(projectRoot, options.bundles === true ? "cdk.out" : options.bundles),
+            stackName: resolved.stack,
+          });
     plans = workerPlans({
       topology,
       consumers: names,
-      projectRoot: options.projectRoot ?? process.cwd(),
+      projectRoot,
+      ...(bundles ? { bundles } : {}),
       target,
       environment,
       ...(concurrency ? { concurrency } : {}),
@@ -210,6 +223,10 @@ export function register(program: Command): void {
       "--project-root <dir>",
       "where the stack's handler entries are (each consumer's handlerEntry, or a compiled .js beside it)",
       ".",
+    )
+    .option(
+      "--bundles [dir]",
+      "run the bundles the stack deploys, read from a synthesized cloud assembly (default <project-root>/cdk.out, after `cdk synth`), instead of the handler sources",
     )
     .option(
       "--env <KEY=VALUE>",

@@ -92,6 +92,8 @@ export function deadLetterMessage(
     MessageBody: record.body,
     MessageAttributes: attributes,
     ...(fifo ? { MessageGroupId: group, MessageDeduplicationId: record.messageId } : {}),
+    // A standard queue's group is its tenant (fair queues): the copy keeps it, so a redrive does too.
+    ...(!fifo && group !== undefined && group !== "" ? { MessageGroupId: group } : {}),
     ...(traceHeader
       ? { MessageSystemAttributes: { AWSTraceHeader: { DataType: "String", StringValue: traceHeader } } }
       : {}),

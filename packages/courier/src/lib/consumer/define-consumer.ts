@@ -4,14 +4,14 @@
  */
 import { Logger } from "@aws-lambda-powertools/logger";
 import { MetricUnit } from "@aws-lambda-powertools/metrics";
-import type { SendMessageCommandInput, SQSClient } from "@aws-sdk/client-sqs";
+import type { SendMessageCommandInput } from "@aws-sdk/client-sqs";
 import { context as otelContext, trace as otelTrace, type Span, SpanKind } from "@opentelemetry/api";
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import type { AnyContract, ContractEnvelope } from "../contracts/index.ts";
 import { PayloadLocationRefusedError } from "../payload-offloading/errors.ts";
 import type { PayloadResolver } from "../payload-offloading/payload-resolver.ts";
 import { declaredPayloadSize, RESERVED_ATTRIBUTE_NAMES } from "../payload-offloading/pointer.ts";
-import { sqsClient } from "../sqs-client.ts";
+import { type SqsClientSource, sqsOnDemand } from "../sqs-on-demand.ts";
 import { ATTR, MESSAGING_SYSTEM, XRAY_ANNOTATED } from "../trace/semconv.ts";
 import { courierTracer, flushSpans, producerLink, recordFailure, spanContextOf } from "../trace/spans.ts";
 import { parseXrayTraceHeader, type TraceContext, traceparentFromXray } from "../trace/trace-context.ts";
@@ -36,6 +36,7 @@ import {
   type RecordContextShared,
   traceLogKeys,
 } from "./record-context.ts";
+import { idempotencyScope, idempotencyScopeOf, REPLAY_ATTRIBUTE } from "./replay-lineage.ts";
 import { type QueueAddresses, queueAddressesFromEnv } from "./runtime-config.ts";
 import { describeThrown } from "./thrown.ts";
 
@@ -76,8 +77,12 @@ export interface ConsumerMetrics {
 
 /** Settings of a consumer handler other than its spec and `handle`: clients, clock, and the like. */
 export interface ConsumerHandlerSettings {
-  /** @default a new SQSClient with the default configuration chain */
-  readonly sqs?: SQSClient;
+  /**
+   * The client for failures (retry delays, dead letters), or a function that makes it: it is asked
+   * for at the first failure, so a consumer whose records succeed never loads the SQS client.
+   * @default a new SQSClient with the default configuration chain, made at the first failure
+   */
+  readonly sqs?: SqsClientSource;
   /** @default process.env.COURIER_QUEUE_URL, parsed at first invocation */
   readonly queueUrl?: string;
   /** @default process.env.COURIER_DLQ_URL, parsed at first invocation */
@@ -161,7 +166,7 @@ export function createConsumerHandler<C extends AnyContract, N extends string>(
       ...accepts.flatMap((c) => c.filterAttributeNames),
     ]),
   ];
-  const sqs = options.sqs ?? sqsClient();
+  const sqs = sqsOnDemand(options.sqs);
   const logger = options.logger ?? new Logger({ serviceName: consumer });
   const metrics = options.metrics ?? new EmfMetrics({ namespace: "courier", serviceName: consumer });
   const random = options.random ?? Math.random;
@@ -336,12 +341,17 @@ export function createConsumerHandler<C extends AnyContract, N extends string>(
         snsSequenceNumber,
         trace,
       );
+      // A reprocessing replay's record runs in its run's idempotency scope (replay-lineage.ts);
+      // live records skip the lookup's cost beyond one attribute read.
+      const scope = record.messageAttributes?.[REPLAY_ATTRIBUTE] ? idempotencyScopeOf(record) : undefined;
+      const invoke = () =>
+        scope
+          ? idempotencyScope.run(scope, () => options.handle(message as EnvelopeOf<C>, recordContext))
+          : options.handle(message as EnvelopeOf<C>, recordContext);
       // The handler's own spans (its SDK calls, fetch) nest under the record's.
       const handled = span
-        ? otelContext.with(otelTrace.setSpan(batch?.context ?? otelContext.active(), span), () =>
-            options.handle(message as EnvelopeOf<C>, recordContext),
-          )
-        : options.handle(message as EnvelopeOf<C>, recordContext);
+        ? otelContext.with(otelTrace.setSpan(batch?.context ?? otelContext.active(), span), invoke)
+        : invoke();
       if (!isThenable(handled))
         return processed(record, message.eventId, receiveCount, startedAt, trace, span);
       const messageEventId = eventId;
@@ -418,7 +428,7 @@ export function createConsumerHandler<C extends AnyContract, N extends string>(
     if (retries.length === 0 && skipped.length === 0) return;
     tally.retried += retries.length;
     const changes: Array<Retry | (SkippedRecord & VisibilityChange)> = [...retries, ...skipped];
-    const outcomes = await changeVisibilityInBatches(sqs, queueAddresses().queueUrl, changes);
+    const outcomes = await changeVisibilityInBatches(await sqs(), queueAddresses().queueUrl, changes);
     for (const { item, error } of outcomes) {
       if (!("kind" in item)) {
         if (error !== undefined) {
@@ -473,7 +483,7 @@ export function createConsumerHandler<C extends AnyContract, N extends string>(
   const deadLetterAll = async (tally: Tally, deadLetters: readonly DeadLetter[]): Promise<string[]> => {
     if (deadLetters.length === 0) return [];
     const notSent: string[] = [];
-    const outcomes = await sendInBatches(sqs, queueAddresses().dlqUrl, deadLetters);
+    const outcomes = await sendInBatches(await sqs(), queueAddresses().dlqUrl, deadLetters);
     for (const { item, error } of outcomes) {
       const { record, eventId, reason } = item;
       const traceKeys = traceLogKeys(item.trace);

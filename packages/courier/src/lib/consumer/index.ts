@@ -27,3 +27,4 @@ export {
   UnsupportedMessageError,
 } from "./errors.ts";
 export * from "./failure-attributes.ts";
+export * from "./replay-lineage.ts";

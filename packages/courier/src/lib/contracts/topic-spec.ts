@@ -9,12 +9,42 @@ export interface TopicOrdering {
   readonly groupBy: string;
 }
 
+/**
+ * Who a message belongs to, for fair delivery: on a standard topic the publisher sets the value of
+ * this field as the message's `MessageGroupId`, which makes every subscribed SQS standard queue a
+ * fair queue (SQS serves quiet tenants' messages before a noisy tenant's backlog; SNS standard
+ * topics forward `MessageGroupId` to their SQS subscriptions). Courier's local event source and
+ * test kit schedule tenants the same way, and the consumer runtime reports dwell time per tenant.
+ */
+export interface TopicTenant {
+  /**
+   * A dotted path to a string field of every accepted contract's data, e.g. "accountId" or
+   * "owner.accountId". A message whose field is absent or empty is published without a tenant.
+   */
+  readonly from: string;
+}
+
 /** A bucket and key prefix a topic's consumers may read payloads from. */
 export interface PayloadLocationSpec {
   /** An existing bucket's name. @default - the stack's payload bucket */
   readonly bucketName?: string;
   /** Ends in "/"; "" is the whole bucket (AWS's extended clients write at the root). @default "<topic>/" */
   readonly prefix?: string;
+}
+
+/**
+ * A topic's archive: every message published to it, kept in S3 for `retentionDays` so a consumer
+ * can re-read a time window (`courier replay`). On by default; `archive: false` turns it off.
+ */
+export interface TopicArchiveSpec {
+  /** Days an archived message is kept (S3 lifecycle expiration): 1 to 365. @default 30 */
+  readonly retentionDays?: number;
+  /**
+   * The data field that names whose message it is (e.g. "accountId"): `courier archive erase`
+   * removes a subject's messages by it and a replay never re-sends them. A required string field
+   * of every accepted contract's data. @default - the topic's messages cannot be erased by subject
+   */
+  readonly subject?: string;
 }
 
 /** A topic as the library sees it: its name and the contracts on it. */
@@ -52,4 +82,16 @@ export interface TopicSpec {
    * @default - a standard topic: no order, no deduplication
    */
   readonly ordering?: TopicOrdering;
+  /**
+   * The message's tenant (fair delivery per tenant): its `MessageGroupId` on a standard topic.
+   * On a FIFO topic the message group is the ordering's `groupBy`, so a tenant there must name the
+   * same field (anything else would change the topic's order semantics, and is refused).
+   * @default - no tenant: messages carry no MessageGroupId, every message is served in turn
+   */
+  readonly tenant?: TopicTenant;
+  /**
+   * The topic's archive (history for `courier replay`), or false for none.
+   * @default { retentionDays: 30 }
+   */
+  readonly archive?: TopicArchiveSpec | false;
 }

@@ -11,6 +11,7 @@ import type { BasePersistenceLayer } from "@aws-lambda-powertools/idempotency/pe
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { Context } from "aws-lambda";
 import * as z from "zod";
+import { idempotencyScope } from "../consumer/replay-lineage.ts";
 import { RUNTIME_ENV as ENV } from "../runtime-env.ts";
 import {
   IDEMPOTENCY_PARTITION_KEY,
@@ -71,16 +72,25 @@ export function oncePerEvent<A extends EventScoped, R>(
   options: OncePerEventOptions,
 ): OncePerEvent<A, R> {
   const config = new IdempotencyConfig({
-    eventKeyJmesPath: "eventId",
+    // The key is the eventId, or "<eventId>#replay:<runId>" while a reprocessing replay's record
+    // runs (consumer/replay-lineage.ts): hashing the same string as before keeps live keys unchanged.
+    eventKeyJmesPath: "key",
     throwOnNoIdempotencyKey: true,
     expiresAfterSeconds: options.expiresAfterSeconds ?? IDEMPOTENCY_RECORD_SECONDS,
   });
-  const wrapped = makeIdempotent(effect, {
+  const wrapped = makeIdempotent((call: { readonly key: string; readonly input: A }) => effect(call.input), {
     persistenceStore: options.persistenceStore,
     config,
     keyPrefix: idempotencyKeyPrefix(options.consumer),
   });
-  return Object.assign((input: A) => wrapped(input) as Promise<R>, {
-    registerLambdaContext: (context: Context) => config.registerLambdaContext(context),
-  });
+  return Object.assign(
+    (input: A) => {
+      const scope = idempotencyScope.getStore();
+      const key = scope ? `${input.eventId}#${scope}` : input.eventId;
+      return wrapped({ key, input }) as Promise<R>;
+    },
+    {
+      registerLambdaContext: (context: Context) => config.registerLambdaContext(context),
+    },
+  );
 }

@@ -23,6 +23,7 @@ import { buildMessage, type PreparedMessage, prepareMessage } from "./envelope.t
 import { MessageTooLargeError, PublisherError, PublishFailedError, UnknownTopicError } from "./errors.ts";
 import { assertOrdering, type FifoParameters, fifoParameters } from "./ordering.ts";
 import { SNS_MAX_BATCH_ENTRIES, snsMessageSize, topicMaxMessageBytes } from "./size.ts";
+import { assertTenant, tenantGroupId } from "./tenant.ts";
 
 /** The topics a publisher serves, by name. */
 export type TopicMap = Readonly<Record<string, TopicSpec>>;
@@ -111,6 +112,8 @@ interface Pending {
   readonly index: number;
   readonly message: PreparedMessage;
   readonly fifo: FifoParameters | undefined;
+  /** A standard topic's tenant, sent as MessageGroupId (fair queues); never a FIFO group. */
+  readonly tenantGroup: string | undefined;
 }
 
 function assertIdentity(identity: EventIdentity): void {
@@ -177,7 +180,10 @@ function describeProducerSpan(span: Span | undefined, message: PreparedMessage):
 export function createTopicPublisher<M extends TopicMap>(options: PublisherOptions<M>): TopicPublisher<M> {
   const { topics } = options;
   const topicNames = Object.keys(topics);
-  for (const name of topicNames) assertOrdering(name, topics[name] as TopicSpec);
+  for (const name of topicNames) {
+    assertOrdering(name, topics[name] as TopicSpec);
+    assertTenant(name, topics[name] as TopicSpec);
+  }
   const producer = envelopeHeaderSchema.shape.producer.safeParse(options.producer);
   if (!producer.success) {
     throw new TypeError(`publisher producer must be 1-128 characters, got "${options.producer}"`);
@@ -212,6 +218,7 @@ export function createTopicPublisher<M extends TopicMap>(options: PublisherOptio
       trace: TraceContext | undefined,
     ) => PreparedMessage;
     fifo: (message: PreparedMessage) => FifoParameters | undefined;
+    tenantGroup: (message: PreparedMessage) => string | undefined;
   } {
     const spec = Object.hasOwn(topics, topic) ? topics[topic] : undefined;
     const arn = spec ? options.topicArns[topic as keyof M & string] : undefined;
@@ -236,6 +243,8 @@ export function createTopicPublisher<M extends TopicMap>(options: PublisherOptio
       },
       // On a FIFO topic: the group from the contract's ordering field, the dedup id = the eventId.
       fifo: (message) => fifoParameters(spec, message.envelope.data, message.envelope.eventId),
+      // On a standard topic with a tenant: the tenant as MessageGroupId, so subscribed queues are fair.
+      tenantGroup: (message) => tenantGroupId(spec, message.envelope.data),
     };
   }
 
@@ -264,10 +273,11 @@ export function createTopicPublisher<M extends TopicMap>(options: PublisherOptio
   }
 
   async function sendChunk(topic: string, arn: string, chunk: Pending[], results: BatchItemResult[]) {
-    const entries: PublishBatchRequestEntry[] = chunk.map(({ index, message, fifo }) => ({
+    const entries: PublishBatchRequestEntry[] = chunk.map(({ index, message, fifo, tenantGroup }) => ({
       Id: String(index),
       Message: message.body,
       MessageAttributes: message.attributes,
+      ...(tenantGroup !== undefined ? { MessageGroupId: tenantGroup } : {}),
       ...fifo,
     }));
     let response: PublishBatchResponse;
@@ -314,7 +324,7 @@ export function createTopicPublisher<M extends TopicMap>(options: PublisherOptio
 
   return {
     async publish(topic, data, publishOptions) {
-      const { arn, maxBytes, prepare, fifo } = resolveTopic(topic);
+      const { arn, maxBytes, prepare, fifo, tenantGroup } = resolveTopic(topic);
       const identity =
         publishOptions?.eventId !== undefined || publishOptions?.occurredAt !== undefined
           ? (publishOptions as EventIdentity)
@@ -326,12 +336,14 @@ export function createTopicPublisher<M extends TopicMap>(options: PublisherOptio
         const message = await sendable(topic, maxBytes, prepare(data, identity, trace));
         describeProducerSpan(span, message);
         let messageId: string | undefined;
+        const group = tenantGroup(message);
         try {
           const response = await options.sns.send(
             new PublishCommand({
               TopicArn: arn,
               Message: message.body,
               MessageAttributes: message.attributes,
+              ...(group !== undefined ? { MessageGroupId: group } : {}),
               ...fifo(message),
             }),
           );
@@ -351,7 +363,7 @@ export function createTopicPublisher<M extends TopicMap>(options: PublisherOptio
     },
 
     async publishBatch(topic, items, batchOptions) {
-      const { arn, maxBytes, prepare, fifo } = resolveTopic(topic);
+      const { arn, maxBytes, prepare, fifo, tenantGroup } = resolveTopic(topic);
       // One call is one unit of work: its messages share a trace (the caller's, or one new one).
       const trace = traceFor(batchOptions?.trace);
       const results: BatchItemResult[] = new Array(items.length);
@@ -368,7 +380,7 @@ export function createTopicPublisher<M extends TopicMap>(options: PublisherOptio
             prepare(data, undefined, traceWithSpan(trace, span)),
           );
           describeProducerSpan(span, message);
-          pending.push({ index, message, fifo: fifo(message) });
+          pending.push({ index, message, fifo: fifo(message), tenantGroup: tenantGroup(message) });
         } catch (error) {
           if (span) {
             recordFailure(span, error);

@@ -27,7 +27,12 @@ export type OutgoingEntry =
   | { readonly ok: false; readonly reason: string };
 
 /** `id` must be unique within one batch call (SQS: alphanumerics, hyphen, underscore). */
-export function outgoingEntry(message: DlqMessage, lineage: Lineage, id: string): OutgoingEntry {
+export function outgoingEntry(
+  message: DlqMessage,
+  lineage: Lineage,
+  id: string,
+  target: { readonly fifo: boolean } = { fifo: message.message.Attributes?.MessageGroupId !== undefined },
+): OutgoingEntry {
   const attributes: Record<string, MessageAttributeValue> = {};
   for (const [name, value] of Object.entries(message.message.MessageAttributes ?? {})) {
     if (name === LINEAGE_ATTRIBUTE) continue; // replaced below
@@ -49,17 +54,21 @@ export function outgoingEntry(message: DlqMessage, lineage: Lineage, id: string)
   const traceHeader = message.message.Attributes?.AWSTraceHeader;
   // From a FIFO DLQ: back into the message's own group (so it is ordered with that group again),
   // with a deduplication id new for each trip (the original's would be dropped within 5 minutes).
+  // From a standard DLQ the group is the message's tenant (fair queues): it goes back with it, and
+  // without a deduplication id, which a standard queue refuses.
   const group = message.message.Attributes?.MessageGroupId;
   const entry: SendMessageBatchRequestEntry = {
     Id: id,
     MessageBody: body,
     MessageAttributes: attributes,
-    ...(group
+    ...(group && target.fifo
       ? {
           MessageGroupId: group,
           MessageDeduplicationId: `${lineage.originalMessageId}:${lineage.redriveCount}`.slice(0, 128),
         }
-      : {}),
+      : group
+        ? { MessageGroupId: group }
+        : {}),
     ...(traceHeader
       ? { MessageSystemAttributes: { AWSTraceHeader: { DataType: "String", StringValue: traceHeader } } }
       : {}),

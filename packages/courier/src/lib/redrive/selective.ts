@@ -269,7 +269,9 @@ export async function redriveSelectively(options: SelectiveRedriveOptions): Prom
         continue;
       }
       const lineage = nextLineage(message, at);
-      const entry = outgoingEntry(message, lineage, `m${toSend.length}`);
+      const entry = outgoingEntry(message, lineage, `m${toSend.length}`, {
+        fifo: queueUrl.endsWith(".fifo"),
+      });
       if (!entry.ok) {
         held.push(message.receiptHandle);
         record(message, "failed", entry.reason);

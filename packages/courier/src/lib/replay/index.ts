@@ -1,0 +1,3 @@
+export * from "./filter-policy.ts";
+export * from "./replay.ts";
+export * from "./time.ts";
