@@ -308,11 +308,16 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
     const sqs = new SQSClient(aws);
     const operatorConsole = await startConsole({
       sqs,
+      s3,
       cloudwatch: new CloudWatchClient(aws),
       topology,
       endpoint: `LocalStack at ${endpoint}`,
       readOnly: false,
       oldestAge: oldestAgeFromPeek(localStackPeek(endpoint)),
+      // "Find a message" reads this run's spans and worker log lines, as `courier trace --local` does.
+      ...(spans
+        ? { traceSource: { kind: "local" as const, spansFile: spans.spansFile, logFiles: [workerLogFile] } }
+        : {}),
     });
     cleanups.push(() => operatorConsole.close());
     const depth = async (url: string | undefined) => {
