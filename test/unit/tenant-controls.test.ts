@@ -83,6 +83,26 @@ describe("GIVEN a consumer of a topic with tenants, run by the test kit", () => 
   });
 });
 
+describe("GIVEN a record that arrives without a MessageGroupId (not published by courier, or an event source that drops it)", () => {
+  it("WHEN its tenant is quarantined THEN the tenant is read from its body and the record is dead-lettered", async () => {
+    kit = createTestKit(app, { handlers: { renditions } });
+    await kit.setTenant("renditions", "acct-a", "quarantined");
+    const envelope = {
+      eventId: "7b0c9a52-8a51-4d07-9a4c-2f0d7f6f2c11",
+      type: "Upload",
+      version: 1,
+      occurredAt: kit.now().toISOString(),
+      producer: "someone-else",
+      data: { uploadId: "raw-1", accountId: "acct-a" },
+    };
+    await kit.publishRaw("uploads", envelope, { attributes: { type: "Upload", version: "1" } });
+    expect(kit.published.at(-1)).not.toHaveProperty("groupId");
+    const dead = await kit.waitFor("renditions", { eventId: envelope.eventId, outcome: "dead-lettered" });
+    expect(dead).toMatchObject({ kind: "tenant-quarantined" });
+    expect(handled).toEqual([]);
+  });
+});
+
 describe("GIVEN the tenant controls' store (queue tags)", () => {
   it("WHEN a tenant is a valid tag THEN its key names it; WHEN it has characters tags refuse THEN its key is a hash", () => {
     expect(tenantTagKey("acct-7")).toBe(`${TENANT_TAG_PREFIX}acct-7`);

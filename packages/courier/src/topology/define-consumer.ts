@@ -97,7 +97,7 @@ function buildConsumer<T extends AnyTopology, N extends ConsumerNameOf<T>>(
       timeoutSeconds: spec.timeoutSeconds,
       ...(spec.onPermanentFailure ? { onPermanentFailure: spec.onPermanentFailure } : {}),
       // A standard topic with a tenant: per-tenant controls and dwell time.
-      ...(topic.tenant && !topic.ordering ? { tenants: true } : {}),
+      ...(topic.tenant && !topic.ordering ? { tenants: true, tenantFrom: topic.tenant.from } : {}),
     },
     handle,
   });

@@ -11,6 +11,7 @@ import type { AnyContract, ContractEnvelope } from "../contracts/index.ts";
 import { PayloadLocationRefusedError } from "../payload-offloading/errors.ts";
 import type { PayloadResolver } from "../payload-offloading/payload-resolver.ts";
 import { declaredPayloadSize, RESERVED_ATTRIBUTE_NAMES } from "../payload-offloading/pointer.ts";
+import { tenantGroupId, tenantGroupIdOfBody } from "../publisher/tenant.ts";
 import { RUNTIME_ENV } from "../runtime-env.ts";
 import { type SqsClientSource, sqsOnDemand } from "../sqs-on-demand.ts";
 import { ATTR, MESSAGING_SYSTEM, XRAY_ANNOTATED } from "../trace/semconv.ts";
@@ -79,6 +80,13 @@ export interface ConsumerRuntimeSpec<C extends AnyContract = AnyContract> {
    * @default false
    */
   readonly tenants?: boolean;
+  /**
+   * The topic's tenant field (`tenant.from`): where a record carries no MessageGroupId (a message
+   * published without courier's publisher, or an event source that leaves the attribute out), its
+   * tenant is read from the envelope's data instead, as the publisher would have set it.
+   * @default - MessageGroupId only
+   */
+  readonly tenantFrom?: string;
 }
 
 /**
@@ -210,8 +218,17 @@ export function createConsumerHandler<C extends AnyContract, N extends string>(
         now,
       })
     : undefined;
-  const recordDwell = (record: SQSRecord, occurredAt: string): void => {
-    const tenant = (record.attributes as { MessageGroupId?: string } | undefined)?.MessageGroupId;
+  const tenantSpec = spec.tenantFrom ? { tenant: { from: spec.tenantFrom } } : undefined;
+  /** A record's tenant: its MessageGroupId, else the tenant field of its data (decoded, or its body). */
+  const tenantOf = (record: SQSRecord, data?: unknown): string | undefined => {
+    const group = (record.attributes as { MessageGroupId?: string } | undefined)?.MessageGroupId;
+    if (group) return group;
+    if (!tenantSpec) return undefined;
+    if (data !== undefined) return tenantGroupId(tenantSpec, data);
+    return tenantGroupIdOfBody(tenantSpec, record.body);
+  };
+  const recordDwell = (record: SQSRecord, occurredAt: string, data: unknown): void => {
+    const tenant = tenantOf(record, data);
     if (tenant && tenantDwell) tenantDwell.record(tenant, now() - Date.parse(occurredAt));
   };
 
@@ -395,15 +412,16 @@ export function createConsumerHandler<C extends AnyContract, N extends string>(
         ? otelContext.with(otelTrace.setSpan(batch?.context ?? otelContext.active(), span), invoke)
         : invoke();
       if (!isThenable(handled)) {
-        if (tenantDwell) recordDwell(record, message.occurredAt);
+        if (tenantDwell) recordDwell(record, message.occurredAt, message.data);
         return processed(record, message.eventId, receiveCount, startedAt, trace, span);
       }
       const messageEventId = eventId;
       const messageTrace = trace;
       const occurredAt = message.occurredAt;
+      const data = message.data;
       return Promise.resolve(handled).then(
         () => {
-          if (tenantDwell) recordDwell(record, occurredAt);
+          if (tenantDwell) recordDwell(record, occurredAt, data);
           return processed(record, messageEventId, receiveCount, startedAt, messageTrace, span);
         },
         (error: unknown) =>
@@ -593,7 +611,7 @@ export function createConsumerHandler<C extends AnyContract, N extends string>(
     const park: SQSRecord[] = [];
     const quarantine: DeadLetter[] = [];
     for (const record of records) {
-      const control = controlOf(record, controls);
+      const control = controlOf(tenantOf(record), controls);
       if (!control) run.push(record);
       else if (control.state === "paused") park.push(record);
       else {

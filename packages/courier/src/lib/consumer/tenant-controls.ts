@@ -137,14 +137,13 @@ export class TenantControlCache {
   }
 }
 
-/** The control that applies to a record: by its MessageGroupId on a standard queue; none without one. */
+/** The control that applies to a record's tenant (its MessageGroupId); none without one. */
 export function controlOf(
-  record: SQSRecord,
+  tenant: string | undefined,
   controls: ReadonlyMap<string, TenantControl>,
 ): TenantControl | undefined {
-  if (controls.size === 0) return undefined;
-  const group = (record.attributes as { MessageGroupId?: string } | undefined)?.MessageGroupId;
-  return group ? controls.get(tenantTagKey(group)) : undefined;
+  if (controls.size === 0 || !tenant) return undefined;
+  return controls.get(tenantTagKey(tenant));
 }
 
 /**
