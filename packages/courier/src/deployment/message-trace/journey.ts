@@ -276,7 +276,16 @@ export function buildJourney(input: JourneyInput): MessageJourney {
       });
       redrivesByConsumer.set(consumer, list);
     }
-    const topics = new Set(published.map((p) => p.topic));
+    // The topic from its publish, else from the consumers that had it (an untraced producer).
+    const topicOf = new Map(
+      Object.entries(input.consumersByTopic ?? {}).flatMap(([topic, consumers]) =>
+        consumers.map((c) => [c, topic]),
+      ),
+    );
+    const topics = new Set([
+      ...published.map((p) => p.topic),
+      ...[...attemptsByConsumer.keys()].flatMap((c) => topicOf.get(c) ?? []),
+    ]);
     const expected = new Set<string>([...attemptsByConsumer.keys(), ...redrivesByConsumer.keys()]);
     for (const topic of topics) for (const c of input.consumersByTopic?.[topic] ?? []) expected.add(c);
     const deliveries: Delivery[] = [...expected].sort().map((consumer) => {
