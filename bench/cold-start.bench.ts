@@ -48,7 +48,7 @@ const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const workDir = join(root, "node_modules", ".cache", "courier-cold-start");
 const DEFAULT_ROUNDS = 15;
 
-interface Scenario {
+export interface Scenario {
   readonly name: string;
   readonly label: string;
   readonly entry: string;
@@ -61,14 +61,25 @@ interface Scenario {
   readonly tracing?: TracingMode;
 }
 
-interface BuiltScenario extends Scenario {
+export interface BuiltScenario extends Scenario {
   readonly bundle: string;
   readonly kib: number;
   readonly largest: string;
 }
 
-interface ChildReport {
+export interface ChildReport {
   readonly importMs: number;
+  readonly firstBatchCpuMs: number;
+  /** Warm batches after the first (COLD_START_WARM_BATCHES), each of the consumer's batch size. */
+  readonly warm: ReadonlyArray<{
+    readonly ms: number;
+    readonly cpuMs: number;
+    readonly awsCalls: number;
+    /** Records the batch reported failed: a warm batch is meant to succeed. */
+    readonly failures: number;
+    /** The batch's AWS calls by command name. */
+    readonly calls: string;
+  }>;
   /** CPU time (user + system) of the import: steadier than wall time on a loaded machine. */
   readonly importCpuMs: number;
   readonly firstBatchMs: number;
@@ -246,7 +257,7 @@ function sqsEvent(topic: string | undefined): unknown {
 /** Runs in the child: times the import and the first batch, answers AWS calls and fetch in-process. */
 const RUNNER = `
 import { createRequire } from "node:module";
-import { readFileSync, readdirSync, existsSync } from "node:fs";
+import { createReadStream, readFileSync, readdirSync, existsSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { pathToFileURL } from "node:url";
 const [bundle, eventFile] = process.argv.slice(2);
@@ -270,9 +281,14 @@ function answer(command) {
   awsCalls.push(name);
   const entries = command.input?.Entries;
   if (Array.isArray(entries)) return { Successful: entries.map((e) => ({ Id: e.Id, MessageId: "m" })), Failed: [] };
+  if (name === "GetObjectCommand" && process.env.COLD_START_IMAGE && command.input?.Key?.startsWith("originals/")) {
+    return { Body: createReadStream(process.env.COLD_START_IMAGE), ETag: '"bench-original"', ContentLength: statSync(process.env.COLD_START_IMAGE).size };
+  }
   if (name === "HeadObjectCommand" || name === "GetObjectCommand") {
-    const error = new Error("NotFound"); error.name = name === "GetObjectCommand" ? "NoSuchKey" : "NotFound";
-    error.$metadata = { httpStatusCode: 404 }; throw error;
+    // S3's own exception class, as the SDK throws it: handlers tell a missing object by it.
+    const { S3ServiceException } = createRequire(bundle)("@aws-sdk/client-s3");
+    const errorName = name === "GetObjectCommand" ? "NoSuchKey" : "NotFound";
+    throw new S3ServiceException({ name: errorName, $fault: "client", $metadata: { httpStatusCode: 404 }, message: errorName });
   }
   return (answers[name] ?? (() => ({})))();
 }
@@ -296,9 +312,34 @@ const context = {
   getRemainingTimeInMillis: () => 30000, callbackWaitsForEmptyEventLoop: true,
   done() {}, fail() {}, succeed() {},
 };
+const c2 = process.cpuUsage();
 const result = await handler(event, context);
 const t2 = performance.now();
-process.send({ importCpuMs: (c1.user + c1.system) / 1000, importMs: t1 - t0, firstBatchMs: t2 - t1, failures: result?.batchItemFailures?.length ?? 0, awsCalls });
+const c3 = process.cpuUsage(c2);
+const firstBatchCalls = awsCalls.length;
+// Warm batches (the memory bench): full batches of fresh records, each a new event to the handler.
+const warm = [];
+const warmBatches = Number(process.env.COLD_START_WARM_BATCHES ?? 0);
+const batchSize = Number(process.env.COLD_START_BATCH_SIZE ?? 1);
+const { randomUUID } = await import("node:crypto");
+const template = event.Records[0];
+for (let b = 0; b < warmBatches; b++) {
+  const records = Array.from({ length: batchSize }, () => ({
+    ...template,
+    messageId: randomUUID(),
+    body: template.body
+      .replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, () => randomUUID())
+      // The image's real size, which the renderer holds the stream to.
+      .replace(/(byteSize\\\\?":)1000/, (_, key) => key + (process.env.COLD_START_IMAGE ? statSync(process.env.COLD_START_IMAGE).size : 1000)),
+  }));
+  const before = awsCalls.length;
+  const cw = process.cpuUsage();
+  const tw = performance.now();
+  const response = await handler({ Records: records }, { ...context, awsRequestId: randomUUID() });
+  const used = process.cpuUsage(cw);
+  warm.push({ ms: performance.now() - tw, cpuMs: (used.user + used.system) / 1000, awsCalls: awsCalls.length - before, failures: response?.batchItemFailures?.length ?? 0, calls: awsCalls.slice(before).join(" ") });
+}
+process.send({ importCpuMs: (c1.user + c1.system) / 1000, importMs: t1 - t0, firstBatchMs: t2 - t1, firstBatchCpuMs: (c3.user + c3.system) / 1000, failures: result?.batchItemFailures?.length ?? 0, awsCalls: awsCalls.slice(0, firstBatchCalls), warm });
 process.disconnect();
 `;
 
@@ -336,13 +377,20 @@ function lambdaEnvironment(scenario: BuiltScenario): NodeJS.ProcessEnv {
   };
 }
 
-async function runChild(scenario: BuiltScenario, extraArgs: string[] = []): Promise<ChildReport> {
+export async function runChild(
+  scenario: BuiltScenario,
+  extraArgs: string[] = [],
+  extraEnv: Record<string, string> = {},
+): Promise<ChildReport> {
   const eventFile = join(workDir, `${scenario.name}.event.json`);
   return new Promise((resolve, reject) => {
     const child = fork(join(workDir, "runner.mjs"), [scenario.bundle, eventFile], {
-      env: lambdaEnvironment(scenario),
+      env: { ...lambdaEnvironment(scenario), ...extraEnv },
       execArgv: extraArgs,
-      stdio: ["ignore", "ignore", "pipe", "ipc"],
+      // COLD_START_CHILD_OUTPUT=1 shows the handlers' logs (stdout and stderr), for debugging a scenario.
+      stdio: process.env.COLD_START_CHILD_OUTPUT
+        ? ["ignore", "inherit", "inherit", "ipc"]
+        : ["ignore", "ignore", "pipe", "ipc"],
     });
     let report: ChildReport | undefined;
     let stderr = "";
@@ -446,6 +494,29 @@ async function profileTop(scenario: BuiltScenario, count = 12): Promise<string[]
 
 function median(values: number[]): number {
   return percentile(values, 50);
+}
+
+/** Each consumer's bundle as the stack builds it, with its environment and first-batch event. */
+export async function buildConsumerScenarios(only?: readonly string[]): Promise<BuiltScenario[]> {
+  await mkdir(workDir, { recursive: true });
+  await writeFile(join(workDir, "runner.mjs"), RUNNER);
+  const environments = consumerEnvironments();
+  const built: BuiltScenario[] = [];
+  for (const [name, consumer] of Object.entries(courierTopology.consumers)) {
+    if (only && !only.includes(name)) continue;
+    const scenario: Scenario = {
+      name,
+      label: name,
+      entry: join(root, consumer.handlerEntry),
+      nativeModules: consumer.needs?.nodeModules ?? [],
+      environment: environments.get(name) ?? {},
+      memoryMb: consumer.memoryMb,
+      topic: consumer.topic,
+    };
+    built.push(await bundleScenario(scenario));
+    await writeFile(join(workDir, `${name}.event.json`), JSON.stringify(sqsEvent(scenario.topic)));
+  }
+  return built;
 }
 
 export interface ColdStartOptions {

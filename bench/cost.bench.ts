@@ -29,7 +29,9 @@ export const PRICES = {
   sqsPerMillionRequests: 0.4, // standard queue, per 64 KB chunk of a request
   snsPublishPerMillion: 0.5, // per 64 KB chunk; SNS-to-SQS deliveries are free
   lambdaPerMillionRequests: 0.2,
-  lambdaPerGbSecond: 0.0000166667, // x86
+  // arm64 (Graviton): the functions deploy on it (BundledFunction's default architecture);
+  // x86 is $0.0000166667, 25 % more per GB-s (bench/lambda-memory.bench.ts prints both).
+  lambdaPerGbSecond: 0.0000133334,
   s3PutPer1000: 0.005,
   s3GetPer1000: 0.0004,
   sesPer1000Emails: 0.1,

@@ -349,7 +349,8 @@ describe("a team adopts courier from the packed tarball", () => {
       note(
         `synthesized ${stackName}: ${resources.length} resources (${count("AWS::SQS::Queue")} queues, ${count("AWS::Lambda::Function")} functions, ${count("AWS::CloudWatch::Alarm")} alarms)`,
       );
-      // Two consumer functions, the redrive function and the topic's archiver, each bundled by the construct.
+      // Two consumer functions, the topic's archiver (archive on by default) and the redrive
+      // function, each bundled by the construct from the tarball.
       expect(count("AWS::Lambda::Function")).toBe(4);
       const bundles = assetBundles(outdir);
       expect(bundles.length, "the construct bundled each function").toBe(4);
@@ -357,7 +358,7 @@ describe("a team adopts courier from the packed tarball", () => {
         const sources = bundle.sources ?? [];
         const handler =
           sources.find((s) => s.includes("src/handlers/")) ??
-          (sources.some((s) => s.includes("archive-function")) ? "the archiver" : "the redrive function");
+          (sources.some((s) => s.includes("archive-function/")) ? "the archiver" : "the redrive function");
         note(
           `construct's bundle of ${handler}: ${(bundle.bytes / 1024).toFixed(1)} KiB, ${bundle.sources ? `${sources.length} sources` : "no source map"}`,
         );

@@ -10,7 +10,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { SNSClient } from "@aws-sdk/client-sns";
-import { archiveWorkerNames, workerConsumer } from "@courier-queue/courier/worker";
+import { undeployedArchiverNames, workerConsumer } from "@courier-queue/courier/worker";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { NewAccountV1 } from "../../src/app/contracts/index.ts";
 import { localClientConfig } from "../../src/dev/local-aws-config.ts";
@@ -141,13 +141,14 @@ describe("courier work: worker mode", () => {
     }
   });
 
-  it("GIVEN no consumer named WHEN courier work --local starts THEN every consumer in the stack's manifest polls its own queue, and SIGTERM exits 0", async () => {
+  it("GIVEN no consumer named WHEN courier work --local starts THEN every consumer in the stack's manifest, and every topic's archiver, polls its own queue, and SIGTERM exits 0", async () => {
     const run = courierWork(["--stack", stack.topology.stackName, "--json", "--interval", "1"], {
       TEAM_WEBHOOK_URL: webhook.url,
     });
     try {
-      // Every consumer, and every topic's archiver: LocalStack runs no function, so workers do.
-      const names = [...Object.keys(stack.topology.consumers), ...archiveWorkerNames(stack.topology)];
+      // LocalStack runs no function: each topic's archiver runs as a worker too (archive:<topic>).
+      const names = [...Object.keys(stack.topology.consumers), ...undeployedArchiverNames(stack.topology)];
+      expect(undeployedArchiverNames(stack.topology)).toHaveLength(topicNames.length);
       const started = () => run.lines().filter((l) => l.event === "started");
       await eventually(() => started().length === names.length, "every consumer to start", 120_000);
       expect(

@@ -4,7 +4,9 @@
  * them. Failure modes covered: a static import of the SQS client coming back (the runtime needs
  * SQS only for failures, and the module costs every cold start several milliseconds: bench/
  * cold-start.bench.ts); a bundle carrying a package it should not (libphonenumber-js's 118 KiB of
- * metadata, for one calling code).
+ * metadata, for one calling code; zod's classic entry, ~65 KiB more than zod/mini, or every locale);
+ * zod/mini's English messages dropped with the side-effect import that sets them (the package is
+ * otherwise free of side effects), which would turn every failure reason into "Invalid input".
  */
 import * as lambda from "aws-cdk-lib/aws-lambda";
 import { build } from "esbuild";
@@ -57,6 +59,17 @@ describe("what a consumer's bundle loads at cold start", () => {
       const built = bundles.get(name);
       expect(built?.staticImports.length).toBeGreaterThan(0);
       expect(built?.staticImports).not.toContain("@aws-sdk/client-sqs");
+    },
+  );
+
+  it.each(consumerNames)(
+    "GIVEN %s's bundle WHEN its inputs are listed THEN zod is zod/mini with its English messages, no classic zod",
+    (name) => {
+      const zod = (bundles.get(name)?.inputs ?? []).filter((i) => i.includes("node_modules/zod/"));
+      expect(zod.some((i) => i.includes("zod/v4/mini/"))).toBe(true);
+      // zod/mini sets no locale; courier's zod-locale.ts does (a dropped side effect leaves "Invalid input").
+      expect(zod).toContain("node_modules/zod/v4/locales/en.js");
+      expect(zod.filter((i) => i.includes("zod/v4/classic/") || /locales\/(?!en\.js)/.test(i))).toEqual([]);
     },
   );
 

@@ -2,7 +2,7 @@ import { HeadObjectCommand, PutObjectCommand, S3Client, S3ServiceException } fro
 import { mockClient } from "aws-sdk-client-mock";
 import sharp from "sharp";
 import { beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
-import { ZodError } from "zod";
+import * as z from "zod";
 import type { ImageUploadedV1 } from "../../src/app/contracts/index.ts";
 import { UploadNotFoundError, UploadPublishError } from "../../src/app/images/errors.ts";
 import {
@@ -155,7 +155,7 @@ describe("storeUpload", () => {
 
     await expect(
       storeUpload({ s3, publisher, bucket: BUCKET, body, contentType: "jpeg please", uploadedBy: "u" }),
-    ).rejects.toBeInstanceOf(ZodError);
+    ).rejects.toBeInstanceOf(z.core.$ZodError);
     expect(s3Mock.calls()).toHaveLength(0);
   });
 });

@@ -20,8 +20,9 @@ export const signupRequestSchema = z
   .object({
     email: newAccountDataV1.shape.email,
     displayName: newAccountDataV1.shape.displayName,
-    phone: e164PhoneSchema.optional(),
-    locale: newAccountDataV1.shape.locale.default("en-US"),
+    // The contract's schemas are zod/mini: wrapped with zod's functions, not chained methods.
+    phone: z.optional(e164PhoneSchema),
+    locale: z._default(newAccountDataV1.shape.locale, "en-US"),
   })
   .strict();
 export type SignupRequest = z.input<typeof signupRequestSchema>;

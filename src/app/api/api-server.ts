@@ -599,7 +599,8 @@ export function createApiServer(deps: ApiServerDeps): Server {
           if (error instanceof UploadPublishError) {
             throw new HttpError(503, "publish_failed", error.message, { imageId: error.imageId });
           }
-          if (error instanceof z.ZodError) throw validationError(error);
+          // The contract is zod/mini: its errors are core $ZodErrors (classic's ZodError is one too).
+          if (error instanceof z.core.$ZodError) throw validationError(error);
           throw error;
         }
       },

@@ -3,7 +3,7 @@
  * message is written by the server and never quotes the request's body or a secret.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { ZodError } from "zod";
+import type { z } from "zod";
 
 export class HttpError extends Error {
   override readonly name = "HttpError";
@@ -29,7 +29,7 @@ export class TooManyRequestsError extends HttpError {
   }
 }
 
-export function validationError(error: ZodError): HttpError {
+export function validationError(error: z.core.$ZodError): HttpError {
   const fields = error.issues.map((issue) =>
     // Unknown keys are the client's own words: named neither in the path nor in the message.
     issue.code === "unrecognized_keys"

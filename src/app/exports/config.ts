@@ -1,5 +1,6 @@
 import { ConfigError, parseEnv } from "@courier-queue/courier";
-import * as z from "zod";
+// zod/mini: configuration parsed at every cold start, in the consumer's bundle (courier's lib/zod.ts).
+import * as z from "zod/mini";
 
 export interface AccountExportConfig {
   /** Where the export files go, under exports/. */
@@ -9,7 +10,7 @@ export interface AccountExportConfig {
 const envSchema = z.object({
   UPLOADS_BUCKET: z
     .string({ error: "UPLOADS_BUCKET is required: the bucket the export files are written to" })
-    .min(3, "UPLOADS_BUCKET must be a bucket name"),
+    .check(z.minLength(3, "UPLOADS_BUCKET must be a bucket name")),
 });
 
 /** Thrown at cold start when the environment is incomplete. */

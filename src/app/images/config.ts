@@ -1,5 +1,6 @@
 import { ConfigError, parseEnv } from "@courier-queue/courier";
-import * as z from "zod";
+// zod/mini: configuration parsed at every cold start, in the consumer's bundle (courier's lib/zod.ts).
+import * as z from "zod/mini";
 
 /** Limits that keep one hostile upload from exhausting the function's memory. */
 export interface ImageLimits {
@@ -24,23 +25,25 @@ export const DEFAULT_MAX_INPUT_BYTES = 50 * 1024 * 1024;
 export const DEFAULT_MAX_INPUT_PIXELS = 50_000_000;
 
 const positiveInt = (name: string, fallback: number) =>
-  z.coerce
-    .number({ error: `${name} must be a number` })
-    .int(`${name} must be a whole number`)
-    .positive(`${name} must be positive`)
-    .default(fallback);
+  z._default(
+    z.coerce
+      .number({ error: `${name} must be a number` })
+      .check(z.int(`${name} must be a whole number`), z.positive(`${name} must be positive`)),
+    fallback,
+  );
 
 const envSchema = z.object({
   UPLOADS_BUCKET: z
     .string({ error: "UPLOADS_BUCKET is required: the bucket holding originals and renditions" })
-    .min(3, "UPLOADS_BUCKET must be a bucket name"),
+    .check(z.minLength(3, "UPLOADS_BUCKET must be a bucket name")),
   THUMBNAILS_MAX_INPUT_BYTES: positiveInt("THUMBNAILS_MAX_INPUT_BYTES", DEFAULT_MAX_INPUT_BYTES),
   THUMBNAILS_MAX_INPUT_PIXELS: positiveInt("THUMBNAILS_MAX_INPUT_PIXELS", DEFAULT_MAX_INPUT_PIXELS),
-  THUMBNAILS_FAIL_ON: z
-    .enum(["warning", "error", "truncated"], {
+  THUMBNAILS_FAIL_ON: z._default(
+    z.enum(["warning", "error", "truncated"], {
       error: "THUMBNAILS_FAIL_ON must be one of warning, error, truncated",
-    })
-    .default("warning"),
+    }),
+    "warning",
+  ),
 });
 
 /** Thrown at cold start when the environment is incomplete; the message names each bad setting. */

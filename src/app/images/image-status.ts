@@ -6,15 +6,16 @@
  * Renditions win over a marker: a redriven upload that then succeeds is `ready`.
  */
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
-import * as z from "zod";
+// zod/mini: configuration parsed at every cold start, in the consumer's bundle (courier's lib/zod.ts).
+import * as z from "zod/mini";
 import { ImageRejectedError } from "./errors.ts";
 import { failureMarkerKey, originalKey, type RenditionName, renditionKey } from "./keys.ts";
 import { isMissingObject } from "./s3-errors.ts";
 
 /** Why an upload failed, as the marker holds it; `reason` is the rejection (or `exhausted`). */
 export const failureMarkerSchema = z.object({
-  reason: z.string().max(64),
-  message: z.string().max(1024),
+  reason: z.string().check(z.maxLength(64)),
+  message: z.string().check(z.maxLength(1024)),
   failedAt: z.string(),
 });
 

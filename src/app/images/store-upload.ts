@@ -82,7 +82,7 @@ export interface StoredUpload extends PublishReceipt {
  * Stores the original under `originals/<imageId>`, then publishes `ImageUploaded`. The message is
  * validated before the write, so an upload that could never be announced is never stored.
  *
- * @throws ZodError when the message would be invalid (nothing was stored).
+ * @throws $ZodError (zod's core error; the contract is zod/mini) when the message would be invalid (nothing was stored).
  * @throws the S3 error when the write fails (nothing was published).
  * @throws UploadPublishError when the write succeeded and the publish failed; retry with
  *   `republishUpload({ s3, publisher, bucket, imageId: error.imageId })`.

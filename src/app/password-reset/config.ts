@@ -1,14 +1,14 @@
 /** password-reset-email's configuration, parsed from the environment at cold start. */
-import * as z from "zod";
+// zod/mini: configuration parsed at every cold start, in the consumer's bundle (courier's lib/zod.ts).
+import * as z from "zod/mini";
 import { ENV } from "../deployment/example-env.ts";
 import { SignupConfigError } from "../signup/config.ts";
 
 const schema = z.object({
   [ENV.verificationSecretArn]: z
     .string()
-    .trim()
-    .min(1, "is not set (the Secrets Manager ARN of the HMAC key)"),
-  [ENV.mailFrom]: z.string().trim().min(3, "is not set (the SES-verified sender)"),
+    .check(z.trim(), z.minLength(1, "is not set (the Secrets Manager ARN of the HMAC key)")),
+  [ENV.mailFrom]: z.string().check(z.trim(), z.minLength(3, "is not set (the SES-verified sender)")),
   [ENV.verifyUrlBase]: z.url({
     protocol: /^https?$/,
     error: "must be an http(s) URL (the verification page; the reset page is beside it)",

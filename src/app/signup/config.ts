@@ -5,7 +5,8 @@
  */
 
 import { ConfigError, parseEnv } from "@courier-queue/courier";
-import * as z from "zod";
+// zod/mini: configuration parsed at every cold start, in the consumer's bundle (courier's lib/zod.ts).
+import * as z from "zod/mini";
 import { ENV } from "../deployment/example-env.ts";
 
 /** Optional: how long team-notify waits for the webhook before giving up (and retrying later). */
@@ -17,19 +18,18 @@ export class SignupConfigError extends ConfigError {
 }
 
 const nonEmpty = (what: string) =>
-  z
-    .string({ error: `is not set (${what})` })
-    .trim()
-    .min(1, `is empty (${what})`);
+  z.string({ error: `is not set (${what})` }).check(z.trim(), z.minLength(1, `is empty (${what})`));
 
 const httpUrl = (what: string) =>
-  nonEmpty(what).pipe(z.url({ protocol: /^https?$/, error: `must be an http(s) URL (${what})` }));
+  z.pipe(nonEmpty(what), z.url({ protocol: /^https?$/, error: `must be an http(s) URL (${what})` }));
 
 /** A bare address, or `Display Name <address>` as SES accepts in Source. */
 const mailbox = (what: string) =>
-  nonEmpty(what).refine((value) => /^(?:[^<>]*<)?[^\s@<>]+@[^\s@<>]+\.[^\s@<>]+>?$/.test(value), {
-    error: `must be an email address or "Name <address>" (${what})`,
-  });
+  nonEmpty(what).check(
+    z.refine((value: string) => /^(?:[^<>]*<)?[^\s@<>]+@[^\s@<>]+\.[^\s@<>]+>?$/.test(value), {
+      error: `must be an email address or "Name <address>" (${what})`,
+    }),
+  );
 
 const verificationEmailSchema = z.object({
   [ENV.verificationSecretArn]: nonEmpty("the Secrets Manager ARN of the verification HMAC key"),
@@ -41,12 +41,16 @@ const verificationSmsSchema = z.object({
   [ENV.verificationSecretArn]: nonEmpty("the Secrets Manager ARN of the verification HMAC key"),
 });
 
-const webhookTimeout = z.coerce
-  .number({ error: "must be a number of milliseconds" })
-  .int("must be a whole number of milliseconds")
-  .min(100, "must be at least 100 ms")
-  .max(60_000, "must be at most 60000 ms (the function timeout bounds it anyway)")
-  .default(DEFAULT_TEAM_WEBHOOK_TIMEOUT_MS);
+const webhookTimeout = z._default(
+  z.coerce
+    .number({ error: "must be a number of milliseconds" })
+    .check(
+      z.int("must be a whole number of milliseconds"),
+      z.gte(100, "must be at least 100 ms"),
+      z.lte(60_000, "must be at most 60000 ms (the function timeout bounds it anyway)"),
+    ),
+  DEFAULT_TEAM_WEBHOOK_TIMEOUT_MS,
+);
 
 const teamNotifySchema = z.object({
   [ENV.teamWebhookUrl]: httpUrl("the team chat webhook team-notify posts to"),
@@ -61,7 +65,7 @@ const teamNotifySecretSchema = z.object({
 /** The webhook URL read from a secret's value: checked like TEAM_WEBHOOK_URL, never echoed. */
 export const webhookUrlSecretValue = httpUrl("the value of the team webhook secret");
 
-function parseEnvironment<S extends z.ZodObject>(
+function parseEnvironment<S extends z.ZodMiniObject>(
   consumer: string,
   schema: S,
   env: NodeJS.ProcessEnv,

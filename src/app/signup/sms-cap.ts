@@ -22,7 +22,8 @@ import {
   UpdateItemCommand,
 } from "@aws-sdk/client-dynamodb";
 import { IDEMPOTENCY_PARTITION_KEY, IDEMPOTENCY_TTL_ATTRIBUTE, PermanentError } from "@courier-queue/courier";
-import * as z from "zod";
+// zod/mini: configuration parsed at every cold start, in the consumer's bundle (courier's lib/zod.ts).
+import * as z from "zod/mini";
 import { exampleNeeds } from "../../topology.ts";
 import { ENV } from "../deployment/example-env.ts";
 import type { SmsCapSpec } from "../deployment/example-needs.ts";
@@ -204,13 +205,11 @@ async function giveBack(deps: SmsCapDeps, id: string): Promise<void> {
 /** The metric the consumer emits per refusal; the stack's alarm watches it. */
 export const SMS_CAP_METRIC = "SmsRateLimited";
 
-const smsCapSchema = z
-  .object({
-    perNumberPerDay: z.number(),
-    perCountryPerDay: z.number(),
-    allowedCountryCodes: z.array(z.string()).optional(),
-  })
-  .strict();
+const smsCapSchema = z.strictObject({
+  perNumberPerDay: z.number(),
+  perCountryPerDay: z.number(),
+  allowedCountryCodes: z.optional(z.array(z.string())),
+});
 
 /** SMS_CAP as the stack and the local workers set it from the topology entry (JSON). */
 export function smsCapFromEnvValue(raw: string): SmsCapSpec {

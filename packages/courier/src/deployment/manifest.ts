@@ -5,7 +5,10 @@
  * writes it; `readDeployedTopology()` reads it back. One output per consumer and per topic keeps
  * each value small, and a stack with several courier constructs is told apart by their prefix.
  */
-import * as z from "zod";
+// zod/mini (lib/zod-locale.ts says why): these schemas are built wherever the topology module
+// loads, every consumer's cold start among them.
+import * as z from "zod/mini";
+import "../lib/zod-locale.ts";
 
 /** Bumped on a change a reader of an older version would misread. */
 export const MANIFEST_VERSION = 1;
@@ -27,7 +30,7 @@ export function topicManifestOutputKey(topic: string): string {
   return `CourierTopic${pascalCase(topic)}`;
 }
 
-const contractRefSchema = z.object({ type: z.string(), version: z.number().int() });
+const contractRefSchema = z.object({ type: z.string(), version: z.int() });
 
 export const stackManifestSchema = z.object({
   v: z.literal(MANIFEST_VERSION),
@@ -36,85 +39,85 @@ export const stackManifestSchema = z.object({
   topics: z.array(z.string()),
   consumers: z.array(z.string()),
   /** Where offloaded payloads go; absent when no topic offloads. */
-  payloadBucket: z.string().optional(),
+  payloadBucket: z.optional(z.string()),
   /** Where archived topics keep their history; absent when no topic is archived. */
-  archiveBucket: z.string().optional(),
+  archiveBucket: z.optional(z.string()),
   /** The idempotency table; absent when no consumer needs one (or where it is not deployed). */
-  idempotencyTable: z.string().optional(),
+  idempotencyTable: z.optional(z.string()),
   /** Each secret of the topology by name: its ARN. */
-  secrets: z.record(z.string(), z.string()).default({}),
-  redrive: z.object({ functionName: z.string().optional(), maxRedrives: z.number().int().positive() }),
-  alarmTopicArn: z.string().optional(),
-  dashboardName: z.string().optional(),
-  metricsNamespace: z.string().default("courier"),
+  secrets: z._default(z.record(z.string(), z.string()), {}),
+  redrive: z.object({ functionName: z.optional(z.string()), maxRedrives: z.int().check(z.positive()) }),
+  alarmTopicArn: z.optional(z.string()),
+  dashboardName: z.optional(z.string()),
+  metricsNamespace: z._default(z.string(), "courier"),
 });
 export type StackManifest = z.infer<typeof stackManifestSchema>;
 
 export const archiveManifestSchema = z.object({
   bucket: z.string(),
-  retentionDays: z.number().int(),
+  retentionDays: z.int(),
   /** The data field erasure goes by. */
-  subject: z.string().optional(),
+  subject: z.optional(z.string()),
   queueUrl: z.string(),
   queueArn: z.string(),
   dlqUrl: z.string(),
   dlqArn: z.string(),
-  subscriptionDlqUrl: z.string().optional(),
+  subscriptionDlqUrl: z.optional(z.string()),
   /** Absent where no function is deployed (LocalStack here): run the worker `archive:<topic>`. */
-  functionName: z.string().optional(),
-  batchSize: z.number().int(),
+  functionName: z.optional(z.string()),
+  batchSize: z.int(),
   maxBatchingWindowSeconds: z.number(),
-  environment: z.record(z.string(), z.string()).default({}),
+  environment: z._default(z.record(z.string(), z.string()), {}),
 });
 export type ArchiveManifest = z.infer<typeof archiveManifestSchema>;
 
 export const topicManifestSchema = z.object({
   name: z.string(),
   arn: z.string(),
-  description: z.string().default(""),
+  description: z._default(z.string(), ""),
   fifo: z.boolean(),
-  groupBy: z.string().optional(),
+  groupBy: z.optional(z.string()),
   /** The data field that names a message's tenant (its MessageGroupId on a standard topic). */
-  tenant: z.string().optional(),
-  maxMessageBytes: z.number().int(),
+  tenant: z.optional(z.string()),
+  maxMessageBytes: z.int(),
   offloadLargePayloads: z.boolean(),
   current: contractRefSchema,
   accepts: z.array(contractRefSchema),
-  filterAttributeNames: z.array(z.string()).default([]),
+  filterAttributeNames: z._default(z.array(z.string()), []),
   /** The topic's archive; absent when it keeps none (`archive: false`) or from an older stack. */
-  archive: archiveManifestSchema.optional(),
+  archive: z.optional(archiveManifestSchema),
 });
 export type TopicManifest = z.infer<typeof topicManifestSchema>;
 
 export const consumerManifestSchema = z.object({
   name: z.string(),
   topic: z.string(),
-  description: z.string().default(""),
+  description: z._default(z.string(), ""),
   /** The handler module, relative to the project that synthesized the stack. */
   handlerEntry: z.string(),
   queueUrl: z.string(),
   queueArn: z.string(),
   dlqUrl: z.string(),
   dlqArn: z.string(),
-  subscriptionDlqUrl: z.string().optional(),
-  subscriptionDlqArn: z.string().optional(),
+  subscriptionDlqUrl: z.optional(z.string()),
+  subscriptionDlqArn: z.optional(z.string()),
   /** Absent where no function is deployed (LocalStack here). */
-  functionName: z.string().optional(),
-  eventSourceMappingId: z.string().optional(),
+  functionName: z.optional(z.string()),
+  eventSourceMappingId: z.optional(z.string()),
   fifo: z.boolean(),
   /** Its topic's tenant field: workers serve this consumer's tenants fairly (fair queue). */
-  tenant: z.string().optional(),
-  maxReceiveCount: z.number().int(),
-  batchSize: z.number().int(),
+  tenant: z.optional(z.string()),
+  maxReceiveCount: z.int(),
+  batchSize: z.int(),
   maxBatchingWindowSeconds: z.number(),
-  maxConcurrency: z.number().int(),
+  maxConcurrency: z.int(),
   timeoutSeconds: z.number(),
   visibilityTimeoutSeconds: z.number(),
   backoff: z.object({ baseSeconds: z.number(), maxSeconds: z.number() }),
-  onPermanentFailure: z.enum(["dead-letter", "hold-group"]).optional(),
+  onPermanentFailure: z.optional(z.enum(["dead-letter", "hold-group"])),
   /** The subscription's SNS filter policy (attribute to allowed values); absent: every message. */
-  filterPolicy: z.record(z.string(), z.array(z.string())).optional(),
+  filterPolicy: z.optional(z.record(z.string(), z.array(z.string()))),
   /** The function's environment as declared (the queue, DLQ, secrets, the team's own variables). */
-  environment: z.record(z.string(), z.string()).default({}),
+  environment: z._default(z.record(z.string(), z.string()), {}),
 });
 export type ConsumerManifest = z.infer<typeof consumerManifestSchema>;

@@ -3,7 +3,8 @@
  * or malformed setting fails with one message that names each variable, and keeps zod's error as
  * `cause` for whoever wants the detail.
  */
-import type { z } from "zod";
+import * as z from "zod/mini";
+import "./zod-locale.ts";
 
 /** A setting is missing or malformed; the message names the variable(s). */
 export class ConfigError extends Error {
@@ -30,12 +31,13 @@ function problemOf(issue: z.core.$ZodIssue, env: NodeJS.ProcessEnv): string {
     : `${name} ${message}`;
 }
 
-export function parseEnv<S extends z.ZodType>(
+export function parseEnv<S extends z.core.$ZodType>(
   schema: S,
   env: NodeJS.ProcessEnv,
   options: ParseEnvOptions,
 ): z.output<S> {
-  const result = schema.safeParse(env);
+  // zod's function, not a method: the schema may be classic zod or zod/mini.
+  const result = z.safeParse(schema, env);
   if (result.success) return result.data;
   const problems = result.error.issues.map((issue) => problemOf(issue, env));
   const ErrorClass = options.error ?? ConfigError;

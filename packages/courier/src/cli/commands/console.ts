@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
 import { CloudWatchLogsClient } from "@aws-sdk/client-cloudwatch-logs";
 import { LambdaClient } from "@aws-sdk/client-lambda";
+import { S3Client } from "@aws-sdk/client-s3";
 import { XRayClient } from "@aws-sdk/client-xray";
 import type { Command } from "commander";
 import { startConsole } from "../../console/server.ts";
@@ -43,6 +44,8 @@ export function register(program: Command): void {
     const onLocalStack = where.target.kind === "local" && where.config.endpoint;
     const running = await startConsole({
       sqs: sqsClient(where.config),
+      // The topics' archives: their figures on the topology view, and replay.
+      s3: new S3Client(where.config),
       cloudwatch,
       topology,
       endpoint: where.target.label,

@@ -2,7 +2,8 @@
  * Turns an SQS record body into a contract-checked envelope, or throws a `PermanentError`
  * subclass that says exactly what is wrong with it (the reason the DLQ message will carry).
  */
-import * as z from "zod";
+import * as z from "zod/mini";
+import "../zod-locale.ts";
 import { type AnyContract, type AnyEnvelope, anyEnvelopeSchema } from "../contracts/index.ts";
 import {
   InvalidDataError,
@@ -22,7 +23,7 @@ const snsNotificationSchema = z.object({
   Type: z.literal("Notification"),
   Message: z.string(),
   // A FIFO topic numbers each message; the number travels in the notification, so it survives redrive.
-  SequenceNumber: z.string().optional(),
+  SequenceNumber: z.optional(z.string()),
 });
 
 export interface DecodedMessage {
@@ -58,7 +59,7 @@ export function decodeBody(body: string, contracts: ReadonlyMap<string, AnyContr
   const named = namedContract(parsed, contracts);
   let decoded: DecodedMessage | undefined;
   if (named) {
-    const whole = named.envelope.safeParse(parsed);
+    const whole = z.safeParse(named.envelope, parsed);
     if (whole.success) decoded = { contract: named, message: whole.data as AnyEnvelope };
   }
   decoded ??= decodeFailure(parsed, contracts);
@@ -93,7 +94,7 @@ function decodeFailure(parsed: unknown, contracts: ReadonlyMap<string, AnyContra
     throw new UnsupportedMessageError(`${type} v${version} is not accepted here; accepted: ${accepted}`);
   }
   // The header is already checked; only the data needs the contract's schema.
-  const data = contract.data.safeParse(envelope.data.data);
+  const data = z.safeParse(contract.data, envelope.data.data);
   if (!data.success) {
     throw new InvalidDataError(`${type} v${version} data is invalid: ${describeIssues(data.error)}`);
   }
@@ -109,7 +110,7 @@ function parseJson(text: string, what: string): unknown {
 }
 
 /** One line per issue, "path: message", so the DLQ reason says which field failed and why. */
-function describeIssues(error: z.ZodError): string {
+function describeIssues(error: z.core.$ZodError): string {
   return error.issues
     .map((issue) => `${issue.path.length > 0 ? issue.path.join(".") : "(root)"}: ${issue.message}`)
     .join("; ");

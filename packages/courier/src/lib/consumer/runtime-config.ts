@@ -3,7 +3,8 @@
  * to the DLQ), from the environment the CDK stack and the local run set through
  * `consumerEnvironment()`. Parsed at first use, so importing a handler module needs no environment.
  */
-import * as z from "zod";
+import * as z from "zod/mini";
+import "../zod-locale.ts";
 import { parseEnv } from "../config.ts";
 import { RUNTIME_ENV as ENV } from "../runtime-env.ts";
 import { ConsumerConfigError } from "./errors.ts";
@@ -14,10 +15,10 @@ export interface QueueAddresses {
 }
 
 const queueUrl = (_name: string) =>
-  z
-    .string({ error: "is not set" })
-    .min(1, "is not set")
-    .pipe(z.url({ error: (issue) => `is not a URL (${JSON.stringify(issue.input)})` }));
+  z.pipe(
+    z.string({ error: "is not set" }).check(z.minLength(1, "is not set")),
+    z.url({ error: (issue) => `is not a URL (${JSON.stringify(issue.input)})` }),
+  );
 
 const queueAddressesSchema = z.object({
   [ENV.queueUrl]: queueUrl(ENV.queueUrl),

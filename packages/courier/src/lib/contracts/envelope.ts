@@ -1,4 +1,5 @@
-import * as z from "zod";
+import * as z from "zod/mini";
+import "../zod-locale.ts";
 import { envelopeTraceSchema, type TraceContext } from "../trace/trace-context.ts";
 
 /**
@@ -8,10 +9,10 @@ import { envelopeTraceSchema, type TraceContext } from "../trace/trace-context.t
  */
 export const envelopeHeaderSchema = z.object({
   eventId: z.uuid(),
-  type: z.string().min(1).max(64),
-  version: z.number().int().positive(),
+  type: z.string().check(z.minLength(1), z.maxLength(64)),
+  version: z.int().check(z.positive()),
   occurredAt: z.iso.datetime({ offset: true }),
-  producer: z.string().min(1).max(128),
+  producer: z.string().check(z.minLength(1), z.maxLength(128)),
   /**
    * Where the message came from, for logs and traces (src/lib/trace). In the envelope rather than
    * in message attributes: see publisher/envelope.ts. Optional, and dropped rather than refused
@@ -21,7 +22,7 @@ export const envelopeHeaderSchema = z.object({
 });
 
 /** Any envelope, before its `data` is checked against the contract for its type and version. */
-export const anyEnvelopeSchema = envelopeHeaderSchema.extend({ data: z.unknown() });
+export const anyEnvelopeSchema = z.extend(envelopeHeaderSchema, { data: z.unknown() });
 export type AnyEnvelope = z.infer<typeof anyEnvelopeSchema>;
 
 export interface Envelope<TType extends string, TVersion extends number, TData> {

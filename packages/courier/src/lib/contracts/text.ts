@@ -1,4 +1,5 @@
-import * as z from "zod";
+import * as z from "zod/mini";
+import "../zod-locale.ts";
 
 /** An unpaired UTF-16 surrogate: not encodable as UTF-8 (it turns into U+FFFD on the way). */
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
@@ -17,18 +18,19 @@ const VISIBLE = /[^\s\u200B-\u200D\u2060\uFEFF]/;
  * emoji sequences and several scripts need them.
  */
 export function plainText(min: number, max: number, options: { trim?: boolean } = {}) {
-  const base = options.trim ? z.string().trim() : z.string();
   // One pass for the common, valid text (these fields are on every message: it was a tenth of the
   // consumer's decode time as four refinements); the rules one by one only to say what is wrong.
-  return base
-    .min(min)
-    .max(max)
-    .superRefine((s, ctx) => {
+  return z.string().check(
+    ...(options.trim ? [z.trim()] : []),
+    z.minLength(min),
+    z.maxLength(max),
+    z.superRefine((s: string, ctx) => {
       if (!FORBIDDEN.test(s) && (s.length === 0 || VISIBLE.test(s))) return;
       for (const [broken, message] of RULES) {
         if (broken(s)) ctx.addIssue({ code: "custom", message, input: s });
       }
-    });
+    }),
+  );
 }
 
 /**

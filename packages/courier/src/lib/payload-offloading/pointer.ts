@@ -6,7 +6,8 @@
  * Python consumer with an extended client resolves courier's pointers, and courier resolves theirs.
  */
 import type { MessageAttributeValue } from "@aws-sdk/client-sns";
-import * as z from "zod";
+import * as z from "zod/mini";
+import "../zod-locale.ts";
 import { MalformedPointerError } from "./errors.ts";
 
 /** The reserved attribute the current clients write and read: the payload's size, as a Number. */
@@ -32,7 +33,10 @@ export interface PayloadPointer {
 /** S3's rules: bucket names 3-63 characters; keys 1-1,024 bytes. Unknown fields are ignored, as Jackson does. */
 const pointerSchema = z.tuple([
   z.enum([POINTER_CLASS, LEGACY_POINTER_CLASS]),
-  z.object({ s3BucketName: z.string().min(3).max(63), s3Key: z.string().min(1).max(1024) }),
+  z.object({
+    s3BucketName: z.string().check(z.minLength(3), z.maxLength(63)),
+    s3Key: z.string().check(z.minLength(1), z.maxLength(1024)),
+  }),
 ]);
 
 /** `["software.amazon.payloadoffloading.PayloadS3Pointer",{"s3BucketName":"…","s3Key":"…"}]` */

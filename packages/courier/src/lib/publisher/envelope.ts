@@ -1,5 +1,6 @@
 import type { MessageAttributeValue } from "@aws-sdk/client-sns";
-import type { z } from "zod";
+import * as z from "zod/mini";
+import "../zod-locale.ts";
 import type { AnyContract, ContractEnvelope } from "../contracts/index.ts";
 import type { TraceContext } from "../trace/trace-context.ts";
 import {
@@ -71,7 +72,7 @@ export function buildMessage(
   source: EnvelopeSource,
   trace?: TraceContext,
 ): PreparedMessage {
-  const parsed = (contract.data as z.ZodType).safeParse(data);
+  const parsed = z.safeParse(contract.data as z.core.$ZodType, data);
   if (!parsed.success) {
     throw new InvalidMessageError(
       topic,

@@ -7,7 +7,8 @@ import {
   type SNSClient,
 } from "@aws-sdk/client-sns";
 import { type Span, SpanKind } from "@opentelemetry/api";
-import type { z } from "zod";
+import * as z from "zod/mini";
+import "../zod-locale.ts";
 import { envelopeHeaderSchema, type TopicSpec } from "../contracts/index.ts";
 import { offloadBody, type PayloadStore } from "../payload-offloading/payload-store.ts";
 import { ATTR, MESSAGING_SYSTEM, XRAY_ANNOTATED } from "../trace/semconv.ts";
@@ -117,7 +118,7 @@ interface Pending {
 }
 
 function assertIdentity(identity: EventIdentity): void {
-  const checked = envelopeHeaderSchema.pick({ eventId: true, occurredAt: true }).safeParse(identity);
+  const checked = z.safeParse(z.pick(envelopeHeaderSchema, { eventId: true, occurredAt: true }), identity);
   if (!checked.success) {
     throw new TypeError(
       `event identity must be a UUID eventId and an ISO occurredAt: ${checked.error.message}`,
@@ -184,7 +185,7 @@ export function createTopicPublisher<M extends TopicMap>(options: PublisherOptio
     assertOrdering(name, topics[name] as TopicSpec);
     assertTenant(name, topics[name] as TopicSpec);
   }
-  const producer = envelopeHeaderSchema.shape.producer.safeParse(options.producer);
+  const producer = z.safeParse(envelopeHeaderSchema.shape.producer, options.producer);
   if (!producer.success) {
     throw new TypeError(`publisher producer must be 1-128 characters, got "${options.producer}"`);
   }

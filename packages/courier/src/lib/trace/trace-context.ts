@@ -8,7 +8,8 @@
  * Parsing never throws: an incoming header that is not a valid traceparent starts a new trace.
  */
 import { randomFillSync, randomUUID } from "node:crypto";
-import * as z from "zod";
+import * as z from "zod/mini";
+import "../zod-locale.ts";
 
 export interface TraceContext {
   /** W3C traceparent: `00-<32 hex trace id>-<16 hex parent id>-<2 hex flags>`. */
@@ -153,14 +154,16 @@ export function startTrace(start: TraceStart = {}): TraceContext {
  * The envelope's `trace` field as consumers read it. Lenient on purpose: a message whose trace is
  * missing or malformed (an older or foreign producer) is still processed, only without a trace.
  */
-export const envelopeTraceSchema = z
-  .object({
-    traceparent: z.string().refine((value) => parseTraceparent(value) !== undefined),
-    correlationId: z.string().regex(CORRELATION_ID),
-    xrayTraceHeader: z.string().regex(XRAY_HEADER).optional(),
-  })
-  .optional()
-  .catch(undefined);
+export const envelopeTraceSchema = z.catch(
+  z.optional(
+    z.object({
+      traceparent: z.string().check(z.refine((value: string) => parseTraceparent(value) !== undefined)),
+      correlationId: z.string().check(z.regex(CORRELATION_ID)),
+      xrayTraceHeader: z.optional(z.string().check(z.regex(XRAY_HEADER))),
+    }),
+  ),
+  undefined,
+);
 
 /** A caller-supplied context checked as the envelope schema will check it, so a bad one fails early. */
 export function assertTraceContext(trace: TraceContext): void {
