@@ -22,7 +22,7 @@ import { InMemorySpanExporter, type ReadableSpan } from "@opentelemetry/sdk-trac
 import type { Context } from "aws-lambda";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
-import { tracedClient } from "../../packages/courier/src/index.ts";
+import { tracedClient, tracedFetch } from "../../packages/courier/src/index.ts";
 import { encodeEntries } from "../../packages/courier/src/lib/archive/archive-entry.ts";
 import { batchObjectKey } from "../../packages/courier/src/lib/archive/archive-keys.ts";
 import { redriveSelectively } from "../../packages/courier/src/lib/redrive/selective.ts";
@@ -435,5 +435,27 @@ describe("replay's spans", () => {
     expect(span?.links.map((l) => `00-${l.context.traceId}-${l.context.spanId}-01`)).toEqual([
       message?.traceparent,
     ]);
+  });
+});
+
+describe("a traced fetch (the team webhook's side effect)", () => {
+  it("GIVEN a handler posting to a webhook WHEN it runs THEN a CLIENT span under the record names the method, host and status, never the URL's secret path", async () => {
+    const [message] = await produced(1);
+    exporter.reset();
+    const post = tracedFetch("verification-email", async () => new Response("ok", { status: 503 }));
+    await consumer(async () => {
+      await post("https://hooks.example.com/services/T000/SECRET", { method: "POST", body: "{}" });
+    })(sqsEvent(sqsRecord(message?.body ?? "")), context);
+    const [record] = spans("handle verification-email");
+    const [call] = spans("POST");
+    expect(call?.kind).toBe(SpanKind.CLIENT);
+    expect(call?.parentSpanContext?.spanId).toBe(record?.spanContext().spanId);
+    expect(call?.attributes).toMatchObject({
+      "http.request.method": "POST",
+      "server.address": "hooks.example.com",
+      "http.response.status_code": 503,
+    });
+    expect(call?.status.code).toBe(SpanStatusCode.ERROR);
+    expect(JSON.stringify(call?.attributes)).not.toContain("SECRET");
   });
 });
