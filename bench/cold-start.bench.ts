@@ -553,6 +553,22 @@ export async function coldStart(options: ColdStartOptions) {
       memoryMb: 256,
       topic: "account-signups",
     },
+    {
+      name: "courier-peer",
+      label:
+        "courier doing the peer's work: defineConsumer + SES + the NewAccount contract (no idempotency, no secret)",
+      entry: join(root, "bench", "package-fixtures", "courier-peer.ts"),
+      nativeModules: [],
+      environment: {
+        NODE_OPTIONS: "--enable-source-maps",
+        POWERTOOLS_SERVICE_NAME: "verification-email",
+        COURIER_CONSUMER: "verification-email",
+        COURIER_QUEUE_URL: "https://sqs.us-east-1.amazonaws.com/123456789012/courier-peer",
+        COURIER_DLQ_URL: "https://sqs.us-east-1.amazonaws.com/123456789012/courier-peer-dlq",
+      },
+      memoryMb: 256,
+      topic: "account-signups",
+    },
   ];
   await writeFile(
     join(workDir, "empty-handler.ts"),
@@ -580,7 +596,9 @@ export async function coldStart(options: ColdStartOptions) {
     await writeFile(join(workDir, `${scenario.name}.event.json`), JSON.stringify(sqsEvent(scenario.topic)));
   }
   if (options.baselineDir) {
-    for (const scenario of built.filter((b) => b.name !== "empty" && b.name !== "powertools-peer")) {
+    for (const scenario of built.filter(
+      (b) => !["empty", "powertools-peer", "courier-peer"].includes(b.name),
+    )) {
       const earlier = join(options.baselineDir, scenario.name, "index.mjs");
       const copy = join(workDir, `${scenario.name}.earlier`, "index.mjs");
       try {
@@ -662,7 +680,13 @@ export async function coldStart(options: ColdStartOptions) {
   ];
   if (options.profile) {
     const slowest = built
-      .filter((s) => s.name !== "empty" && s.name !== "powertools-peer" && !s.name.endsWith(".earlier"))
+      .filter(
+        (s) =>
+          s.name !== "empty" &&
+          s.name !== "powertools-peer" &&
+          s.name !== "courier-peer" &&
+          !s.name.endsWith(".earlier"),
+      )
       .filter((s) => !options.profileOf || s.name === options.profileOf)
       .sort(
         (a, b) =>
