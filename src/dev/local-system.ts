@@ -308,6 +308,7 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
     const sqs = new SQSClient(aws);
     const operatorConsole = await startConsole({
       sqs,
+      s3,
       cloudwatch: new CloudWatchClient(aws),
       topology,
       endpoint: `LocalStack at ${endpoint}`,

@@ -193,12 +193,17 @@ describe("GIVEN the synthesized stack", () => {
     expect(manifest.idempotencyTable).toEqual({ Ref: logicalId(synth.idempotencyTable) });
   });
 
-  it("THEN there are exactly five alarms per consumer and per topic archive (DLQ, subscription DLQ, oldest age, errors, throttles), and one per SMS cap", () => {
+  it("THEN there are exactly five alarms per consumer and per topic archive (DLQ, subscription DLQ, oldest age, errors, throttles), one per SMS cap, and one per consumer of a standard topic with tenants (quiet tenants' dwell)", () => {
     const caps = consumerNames.filter((name) => exampleNeeds[name].smsCap).length;
     expect(caps).toBe(1);
     const archives = topicNames.filter((t) => (topics[t] as TopicSpec).archive !== false).length;
+    const tenantConsumers = consumerNames.filter((name) => {
+      const topic = topics[consumers[name].topic] as { tenant?: unknown; ordering?: unknown };
+      return topic.tenant !== undefined && topic.ordering === undefined;
+    }).length;
+    expect(tenantConsumers).toBe(2); // thumbnails, account-export
     expect(resourcesOfType(json, "AWS::CloudWatch::Alarm")).toHaveLength(
-      5 * consumerNames.length + 5 * archives + caps,
+      5 * consumerNames.length + 5 * archives + caps + tenantConsumers,
     );
   });
 

@@ -4,7 +4,7 @@
  * queues, a function reaching another consumer's queue, bucket prefix, secret or table.
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import { type ConsumerName, consumerNames, consumers, topicNames } from "../../src/topology.ts";
+import { type ConsumerName, consumerNames, consumers, topicNames, topics } from "../../src/topology.ts";
 import {
   actionsOf,
   arnOf,
@@ -133,12 +133,18 @@ describe("GIVEN the synthesized stack", () => {
       for (const r of resources) expect([own().queue, own().dlq]).toContainEqual(r);
     });
 
-    it("THEN it may change visibility (backoff) and delete on its queue, but not send to it", () => {
+    it("THEN it may change visibility (backoff) and delete on its queue, and send to it only when its topic has tenants (a paused tenant's records wait there)", () => {
       const onQueue = withActionPrefix(statementsOf(consumerRole(name)), "sqs:")
         .filter((s) => resourcesOf(s).some((r) => text(r) === text(own().queue)))
         .flatMap(actionsOf);
       expect(onQueue).toEqual(expect.arrayContaining(["sqs:ChangeMessageVisibility", "sqs:DeleteMessage"]));
-      expect(onQueue).not.toContain("sqs:SendMessage");
+      const topic = topics[consumers[name].topic] as { tenant?: unknown; ordering?: unknown };
+      if (topic.tenant !== undefined && topic.ordering === undefined) {
+        expect(onQueue).toEqual(expect.arrayContaining(["sqs:SendMessage", "sqs:ListQueueTags"]));
+      } else {
+        expect(onQueue).not.toContain("sqs:SendMessage");
+        expect(onQueue).not.toContain("sqs:ListQueueTags");
+      }
     });
 
     it("THEN it may send to its DLQ (permanent failures with their reason)", () => {

@@ -114,6 +114,7 @@ describe("GIVEN the synthesized stack WHEN reading its alarms", () => {
       deadLetters: 0,
       functionErrors: 3,
       functionThrottles: 0,
+      quietTenantDwellSeconds: 300,
     });
   });
 });

@@ -349,13 +349,16 @@ describe("a team adopts courier from the packed tarball", () => {
       note(
         `synthesized ${stackName}: ${resources.length} resources (${count("AWS::SQS::Queue")} queues, ${count("AWS::Lambda::Function")} functions, ${count("AWS::CloudWatch::Alarm")} alarms)`,
       );
-      // Two consumer functions and the redrive function, each bundled by the construct.
-      expect(count("AWS::Lambda::Function")).toBe(3);
+      // Two consumer functions, the topic's archiver (archive on by default) and the redrive
+      // function, each bundled by the construct from the tarball.
+      expect(count("AWS::Lambda::Function")).toBe(4);
       const bundles = assetBundles(outdir);
-      expect(bundles.length, "the construct bundled each function").toBe(3);
+      expect(bundles.length, "the construct bundled each function").toBe(4);
       for (const bundle of bundles) {
         const sources = bundle.sources ?? [];
-        const handler = sources.find((s) => s.includes("src/handlers/")) ?? "the redrive function";
+        const handler =
+          sources.find((s) => s.includes("src/handlers/")) ??
+          (sources.some((s) => s.includes("archive-function/")) ? "the archiver" : "the redrive function");
         note(
           `construct's bundle of ${handler}: ${(bundle.bytes / 1024).toFixed(1)} KiB, ${bundle.sources ? `${sources.length} sources` : "no source map"}`,
         );

@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
+import { archiveWorkerNames } from "@courier-queue/courier/worker";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createAccount, openAccountsDb } from "../../src/app/accounts/account-store.ts";
@@ -80,8 +81,10 @@ describe("the local system through the example API", () => {
     const deadline = Date.now() + 60_000;
     while (Date.now() < deadline && system.workers.states.some((s) => !s.started && !s.exited))
       await sleep(250);
-    // Every consumer's bundle, and the archivers' (issue 24: one per archived topic, "archive:<topic>").
-    expect(Object.keys(system.bundles ?? {})).toEqual(expect.arrayContaining([...consumerNames]));
+    // Every consumer, and every topic's archiver (`archive:<topic>`): each is a function that deploys.
+    expect(Object.keys(system.bundles ?? {}).sort()).toEqual(
+      [...consumerNames, ...archiveWorkerNames(system.topology)].sort(),
+    );
     for (const path of Object.values(system.bundles ?? {})) {
       expect(path).toMatch(/\/\.courier\/bundles\/[^/]+\/asset\.[0-9a-f]{64}\/index\.mjs$/);
     }

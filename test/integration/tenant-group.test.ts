@@ -1,15 +1,22 @@
 /**
- * Fair delivery per tenant, item 1 on LocalStack: the tenant travels as MessageGroupId from the
- * publisher through SNS (standard topic) to the consumer's standard queue, and keeps travelling
- * through the runtime's DLQ copy, a selective redrive and a bulk redrive (StartMessageMoveTask).
+ * Fair delivery per tenant on LocalStack, items 1 and 3: the tenant travels as MessageGroupId from
+ * the publisher through SNS (standard topic) to the consumer's standard queue, and keeps travelling
+ * through the runtime's DLQ copy, a selective redrive and a bulk redrive (StartMessageMoveTask);
+ * the consumer runtime, run by the local event source on that queue, writes dwell time per tenant
+ * as EMF (Powertools Metrics), the noisy tenant named and the quiet ones as "other"; `courier
+ * status`'s reader finds the noisy tenant in CloudWatch.
  * Failure modes covered: a publisher that sends no group (the queue serves the flood first), an SNS
  * hop that drops it, a DLQ copy or redrive that drops it (a redriven message loses its tenant), a
  * redrive that sends a deduplication id to a standard queue (SQS refuses it, the redrive fails),
- * and a manifest that does not tell workers the consumer's tenant.
+ * a manifest that does not tell workers the consumer's tenant, dwell time without a tenant
+ * dimension or with one per quiet tenant (unbounded cardinality), and status not naming the noisy.
  * What LocalStack cannot show: the fair scheduling itself (it serves a standard queue in order;
  * see README "Fair delivery per tenant").
  */
 import { randomUUID } from "node:crypto";
+import { Logger } from "@aws-lambda-powertools/logger";
+import { Metrics } from "@aws-lambda-powertools/metrics";
+import { CloudWatchClient, PutMetricDataCommand } from "@aws-sdk/client-cloudwatch";
 import { SNSClient } from "@aws-sdk/client-sns";
 import {
   DeleteMessageCommand,
@@ -19,10 +26,17 @@ import {
   SQSClient,
 } from "@aws-sdk/client-sqs";
 import type { SQSRecord } from "aws-lambda";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from "vitest";
+import {
+  consumerStatuses,
+  noisyTenantsFromCloudWatch,
+} from "../../packages/courier/src/deployment/consumer-status.ts";
 import { deadLetterMessage } from "../../packages/courier/src/lib/consumer/dead-letter.ts";
+import { createConsumerHandler } from "../../packages/courier/src/lib/consumer/define-consumer.ts";
 import { redriveInBulk } from "../../packages/courier/src/lib/redrive/bulk.ts";
 import { redriveSelectively } from "../../packages/courier/src/lib/redrive/selective.ts";
+import { startEventSource } from "../../packages/courier/src/worker/event-source.ts";
+import { ImageUploadedV1Contract } from "../../src/app/contracts/index.ts";
 import { localClientConfig } from "../../src/dev/local-aws-config.ts";
 import { topicNames } from "../../src/topology.ts";
 import { createPublisher, type Publisher } from "../helpers/example-publisher.ts";
@@ -141,5 +155,135 @@ describe("GIVEN the image-uploads topic with the uploading account as tenant, de
     const [back] = await drain(consumer.queueUrl, 1);
     expect(back?.Body).toBe(body);
     expect(back?.Attributes?.MessageGroupId).toBe("acct-bulk");
+  });
+});
+
+describe("GIVEN the consumer runtime on the thumbnails queue, under the local event source", () => {
+  it("WHEN a noisy account's 40 uploads and a quiet account's 3 are processed THEN dwell time is written per tenant: the noisy one named, the quiet as 'other'", async () => {
+    const consumer = consumerOf(stack?.topology as never, "thumbnails");
+    const lines: string[] = [];
+    const write = process.stdout.write.bind(process.stdout);
+    const spy = vi.spyOn(process.stdout, "write").mockImplementation((chunk: unknown, ...rest: unknown[]) => {
+      const text = String(chunk);
+      if (text.includes("TenantDwellTime")) {
+        lines.push(text);
+        return true;
+      }
+      return write(chunk as string, ...(rest as []));
+    });
+    const previous = process.env.POWERTOOLS_METRICS_DISABLED;
+    process.env.POWERTOOLS_METRICS_DISABLED = "false";
+    const handled: string[] = [];
+    const source = await startEventSource({
+      sqs,
+      queueUrl: consumer.queueUrl,
+      functionName: "thumbnails",
+      batchSize: 5,
+      maxBatchingWindowSeconds: 0,
+      timeoutSeconds: 30,
+      concurrency: 2,
+      waitTimeSeconds: 1,
+      fairTenants: true,
+      handler: createConsumerHandler({
+        spec: {
+          name: "thumbnails",
+          accepts: [ImageUploadedV1Contract],
+          maxReceiveCount: 5,
+          backoff: { baseSeconds: 1, maxSeconds: 2 },
+          timeoutSeconds: 30,
+          tenants: true,
+        },
+        sqs,
+        queueUrl: consumer.queueUrl,
+        dlqUrl: consumer.dlqUrl,
+        logger: new Logger({ serviceName: "thumbnails", logLevel: "SILENT" }),
+        metrics: { addMetric: () => undefined, publishStoredMetrics: () => undefined },
+        // Powertools Metrics as the runtime makes it on Lambda (namespace and service as there).
+        tenantMetrics: new Metrics({ namespace: "courier", serviceName: "thumbnails" }),
+        handle: (message) => {
+          handled.push(message.data.imageId);
+        },
+      }),
+    });
+    try {
+      const noisy = await publisher.publishBatch(
+        "image-uploads",
+        Array.from({ length: 40 }, () => upload("acct-noisy")),
+      );
+      expect(noisy.every((r) => r.ok)).toBe(true);
+      for (let i = 0; i < 3; i++) await publisher.publish("image-uploads", upload("acct-quiet"));
+      const deadline = Date.now() + 60_000;
+      while (handled.length < 43 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      expect(handled).toHaveLength(43);
+    } finally {
+      await source.stop();
+      spy.mockRestore();
+      if (previous === undefined) delete process.env.POWERTOOLS_METRICS_DISABLED;
+      else process.env.POWERTOOLS_METRICS_DISABLED = previous;
+    }
+    const documents = lines
+      .flatMap((l) => l.split("\n"))
+      .filter(Boolean)
+      .map((l) => JSON.parse(l));
+    const valuesOf = (tenant: string) =>
+      documents
+        .filter((d) => d.tenant === tenant)
+        .flatMap((d) => (Array.isArray(d.TenantDwellTime) ? d.TenantDwellTime : [d.TenantDwellTime]));
+    for (const d of documents) {
+      expect(d._aws.CloudWatchMetrics[0]).toMatchObject({
+        Namespace: "courier",
+        Dimensions: [["service", "tenant"]],
+        Metrics: [{ Name: "TenantDwellTime", Unit: "Milliseconds" }],
+      });
+    }
+    expect(new Set(documents.map((d) => d.tenant))).toEqual(new Set(["acct-noisy", "other"]));
+    // The first 29 of the noisy account's are counted before it reaches 30 processed: as "other".
+    expect(valuesOf("acct-noisy").length + valuesOf("other").length).toBe(43);
+    expect(valuesOf("acct-noisy").length).toBeGreaterThanOrEqual(5);
+    for (const ms of [...valuesOf("acct-noisy"), ...valuesOf("other")]) {
+      expect(ms).toBeGreaterThanOrEqual(0);
+      expect(ms).toBeLessThan(60_000);
+    }
+  });
+
+  it("WHEN CloudWatch holds the runtime's metric for a noisy tenant THEN status names it for thumbnails, not for other consumers", async () => {
+    const cloudwatch = new CloudWatchClient(clientConfig);
+    const stackName = stack?.topology.stackName ?? "";
+    // What CloudWatch Logs extracts from the runtime's EMF lines (LocalStack does not extract EMF).
+    await cloudwatch.send(
+      new PutMetricDataCommand({
+        Namespace: `courier-${stackName}`,
+        MetricData: [
+          {
+            MetricName: "TenantDwellTime",
+            Dimensions: [
+              { Name: "service", Value: "thumbnails" },
+              { Name: "tenant", Value: "acct-noisy" },
+            ],
+            Values: [1200, 1500, 9000],
+            Counts: [10, 20, 10],
+            Unit: "Milliseconds",
+          },
+          {
+            MetricName: "TenantDwellTime",
+            Dimensions: [
+              { Name: "service", Value: "thumbnails" },
+              { Name: "tenant", Value: "other" },
+            ],
+            Values: [80],
+            Unit: "Milliseconds",
+          },
+        ],
+      }),
+    );
+    const statuses = await consumerStatuses({
+      sqs,
+      topology: stack?.topology as never,
+      consumers: ["thumbnails", "verification-email"],
+      noisyTenants: noisyTenantsFromCloudWatch(cloudwatch, `courier-${stackName}`),
+    });
+    const thumbnails = statuses.find((s) => s.consumer === "thumbnails");
+    expect(thumbnails?.tenants?.noisy?.map((t) => [t.tenant, t.processed])).toEqual([["acct-noisy", 40]]);
+    expect(statuses.find((s) => s.consumer === "verification-email")).not.toHaveProperty("tenants");
   });
 });

@@ -10,6 +10,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { SNSClient } from "@aws-sdk/client-sns";
+import { undeployedArchiverNames, workerConsumer } from "@courier-queue/courier/worker";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { NewAccountV1 } from "../../src/app/contracts/index.ts";
 import { localClientConfig } from "../../src/dev/local-aws-config.ts";
@@ -140,12 +141,14 @@ describe("courier work: worker mode", () => {
     }
   });
 
-  it("GIVEN no consumer named WHEN courier work --local starts THEN every consumer in the stack's manifest polls its own queue, and SIGTERM exits 0", async () => {
+  it("GIVEN no consumer named WHEN courier work --local starts THEN every consumer in the stack's manifest, and every topic's archiver, polls its own queue, and SIGTERM exits 0", async () => {
     const run = courierWork(["--stack", stack.topology.stackName, "--json", "--interval", "1"], {
       TEAM_WEBHOOK_URL: webhook.url,
     });
     try {
-      const names = Object.keys(stack.topology.consumers);
+      // LocalStack runs no function: each topic's archiver runs as a worker too (archive:<topic>).
+      const names = [...Object.keys(stack.topology.consumers), ...undeployedArchiverNames(stack.topology)];
+      expect(undeployedArchiverNames(stack.topology)).toHaveLength(topicNames.length);
       const started = () => run.lines().filter((l) => l.event === "started");
       await eventually(() => started().length === names.length, "every consumer to start", 120_000);
       expect(
@@ -154,7 +157,7 @@ describe("courier work: worker mode", () => {
           .sort(),
       ).toEqual([...names].sort());
       for (const line of started()) {
-        expect(line.queueUrl).toBe(consumerOf(stack.topology, String(line.consumer)).queueUrl);
+        expect(line.queueUrl).toBe(workerConsumer(stack.topology, String(line.consumer)).queueUrl);
       }
       run.child.kill("SIGTERM");
       expect(await run.exit).toBe(0);

@@ -21,6 +21,7 @@ import {
 } from "../../packages/courier/src/lib/publisher/tenant.ts";
 import { describeDlqMessage } from "../../packages/courier/src/lib/redrive/dlq-message.ts";
 import { nextLineage, outgoingEntry } from "../../packages/courier/src/lib/redrive/outgoing.ts";
+import { sendEntry } from "../../packages/courier/src/lib/replay/replay.ts";
 import { courierTopology } from "../../src/topology.ts";
 import { createPublisher } from "../helpers/example-publisher.ts";
 import { dlqMessage, NOW } from "./redrive-fixtures.ts";
@@ -213,5 +214,41 @@ describe("GIVEN a dead-lettered message of a tenant on a standard queue", () => 
     const outgoing = outgoingEntry(described, nextLineage(described, NOW), "e0", { fifo: true });
     if (!outgoing.ok) throw new Error(outgoing.reason);
     expect(outgoing.entry.MessageDeduplicationId).toBeDefined();
+  });
+});
+
+describe("GIVEN a replay of a standard topic with tenants (issue 24's replay)", () => {
+  const lineage = {
+    runId: "run-1",
+    from: "2026-12-06T00:00:00.000Z",
+    to: "2026-12-06T01:00:00.000Z",
+    reprocess: false,
+  };
+  const target = { consumer: "thumbnails", topic: "image-uploads", queueUrl: "https://sqs/q", fifo: false };
+  const entry = (groupId?: string) => ({
+    messageId: "sns-1",
+    publishedAt: "2026-12-06T00:10:00.000Z",
+    topic: "image-uploads",
+    attributes: {},
+    message: JSON.stringify({
+      eventId: "e-1",
+      type: "ImageUploaded",
+      version: 1,
+      data: { uploadedBy: "acct-9" },
+    }),
+    ...(groupId ? { groupId } : {}),
+  });
+
+  it("WHEN the archived entry has its group THEN the copy goes with it as MessageGroupId, without a deduplication id", () => {
+    const sent = sendEntry(entry("acct-9") as never, 0, target, lineage);
+    expect(sent.MessageGroupId).toBe("acct-9");
+    expect(sent).not.toHaveProperty("MessageDeduplicationId");
+  });
+
+  it("WHEN an entry was archived without its group THEN the tenant is read from the body", () => {
+    expect(sendEntry(entry() as never, 0, { ...target, tenant: "uploadedBy" }, lineage).MessageGroupId).toBe(
+      "acct-9",
+    );
+    expect(sendEntry(entry() as never, 0, target, lineage)).not.toHaveProperty("MessageGroupId");
   });
 });

@@ -18,9 +18,9 @@ export {
   topicArnsOf,
   topologyFromOutputs,
 } from "./deployment/deployed-topology.ts";
-export { archivedTopics, NoArchiveError, replaySourcesOf } from "./deployment/replay-target.ts";
 // History and replay: each topic's archive (lib/archive) and replaying a window of it to one
 // consumer's queue (lib/replay); the deployed stack's archive and a consumer's replay sources.
+export { archivedTopics, NoArchiveError, replaySourcesOf } from "./deployment/replay-target.ts";
 export {
   type ArchiveEntry,
   type ArchiveLocation,

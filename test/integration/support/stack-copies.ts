@@ -20,6 +20,8 @@ export const PREDEPLOYED_PREFIXES = [
   "pause",
   "redrive-cli",
   "shutdown",
+  "tenant-controls",
+  "tenant-group",
   "thumbnails",
   "traces",
   "work",

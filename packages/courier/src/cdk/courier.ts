@@ -60,9 +60,11 @@ import { ConsumerFunction } from "./consumer-function.ts";
 import { ConsumerQueue } from "./consumer-queue.ts";
 import { EncryptedTopic } from "./encrypted-topic.ts";
 import { InvalidConstructPropsError } from "./errors.ts";
+import { grantSendToEncryptedQueue } from "./grant-send-messages.ts";
 import { acknowledgeCourierNagFindings } from "./nag.ts";
 import { grantReadPayloadLocation, PayloadBucket } from "./payload-bucket.ts";
 import { RedriveFunction } from "./redrive-function.ts";
+import { QuietTenantDwellAlarm } from "./tenant-dwell-alarm.ts";
 import { ArchiveBucket, TopicArchive } from "./topic-archive.ts";
 
 /** Message attributes every publish sets besides the contract's own filter attributes. */
@@ -166,6 +168,8 @@ export class Courier<Topic extends string = string, Consumer extends string = st
   public readonly topics: Readonly<Record<Topic, EncryptedTopic>>;
   public readonly consumerQueues: Readonly<Record<Consumer, ConsumerQueue>>;
   public readonly consumerFunctions: Readonly<Record<Consumer, ConsumerFunction>>;
+  /** For each consumer of a topic with tenants: the alarm on its quiet tenants' dwell time. */
+  public readonly quietTenantDwellAlarms: Readonly<Partial<Record<Consumer, cloudwatch.Alarm>>>;
   /** The topology's secrets by name. */
   public readonly secrets: Readonly<Record<string, secretsmanager.Secret>>;
   /** Only when some consumer needs it (`needs.idempotencyTable`). */
@@ -323,6 +327,7 @@ export class Courier<Topic extends string = string, Consumer extends string = st
     };
     const queues: Partial<Record<Consumer, ConsumerQueue>> = {};
     const functions: Partial<Record<Consumer, ConsumerFunction>> = {};
+    const tenantDwellAlarms: Partial<Record<Consumer, cloudwatch.Alarm>> = {};
     const payloadLocations: Partial<Record<Consumer, PayloadLocation[]>> = {};
     for (const name of consumerNames) {
       const spec: ConsumerSpec<Topic> = topology.consumers[name];
@@ -384,11 +389,23 @@ export class Courier<Topic extends string = string, Consumer extends string = st
       if (locations.length > 0) {
         payloadLocations[name] = locations.map((l) => ({ bucket: l.bucket.bucketName, prefix: l.prefix }));
       }
+      if (topicSpec.tenant && !topicSpec.ordering) {
+        // Per-tenant controls: the runtime reads its queue's tags and sends a paused tenant's records
+        // back to its own queue to wait (lib/consumer/tenant-controls.ts).
+        queue.queue.grant(consumerFunction.function, "sqs:ListQueueTags");
+        grantSendToEncryptedQueue(queue.queue, consumerFunction.function);
+        tenantDwellAlarms[name] = new QuietTenantDwellAlarm(this, `${pascalCase(name)}QuietTenantDwell`, {
+          consumerName: name,
+          metricsNamespace: this.metricsNamespace,
+          threshold: Duration.seconds(thresholds.quietTenantDwellSeconds),
+        }).alarm;
+      }
       queues[name] = queue;
       functions[name] = consumerFunction;
     }
     this.consumerQueues = queues as Record<Consumer, ConsumerQueue>;
     this.consumerFunctions = functions as Record<Consumer, ConsumerFunction>;
+    this.quietTenantDwellAlarms = tenantDwellAlarms as Partial<Record<Consumer, cloudwatch.Alarm>>;
     this.payloadLocations = payloadLocations;
 
     const redrive = props.redrive ?? {};

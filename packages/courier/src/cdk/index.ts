@@ -63,6 +63,7 @@ export {
   type RedrivePair,
   redriveHandlerEntry,
 } from "./redrive-function.ts";
+export { QuietTenantDwellAlarm, type QuietTenantDwellAlarmProps } from "./tenant-dwell-alarm.ts";
 export {
   ARCHIVER_SETTINGS,
   ArchiveBucket,

@@ -16,6 +16,7 @@ import { register as registerPublish } from "./commands/publish.ts";
 import { register as registerRedrive } from "./commands/redrive.ts";
 import { register as registerReplay } from "./commands/replay.ts";
 import { register as registerStatus } from "./commands/status.ts";
+import { register as registerTenant } from "./commands/tenant.ts";
 import { register as registerTrace } from "./commands/trace.ts";
 import { register as registerWork } from "./commands/work.ts";
 import { CliError, oneLineReason } from "./output.ts";
@@ -78,6 +79,7 @@ export const operatorCommands: readonly RegisterCommand[] = [
   registerRedrive,
   registerReplay,
   registerStatus,
+  registerTenant,
   registerTrace,
   registerWork,
 ];

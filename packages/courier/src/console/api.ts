@@ -42,6 +42,11 @@ export interface ConsumerCard {
   readonly rates: ConsumerRates;
   /** Absent where the stack has no notion of pausing. */
   readonly paused?: boolean;
+  /** A consumer of a topic with tenants: its noisy tenants (null: unknown) and the tenants held on it. */
+  readonly tenants?: {
+    readonly noisy: ReadonlyArray<{ tenant: string; processed: number; p95DwellMs: number | null }> | null;
+    readonly held: ReadonlyArray<{ tenant: string; state: "paused" | "quarantined"; since: string }>;
+  };
 }
 
 export interface TopicCard {
@@ -204,6 +209,69 @@ export interface Job {
   readonly finishedAt?: string;
 }
 
+/** One topic's archive: its history for `courier replay`. */
+export interface ArchiveCard {
+  readonly topic: string;
+  readonly retentionDays: number;
+  /** The data field erasure goes by, when the topic names one. */
+  readonly subject?: string;
+  /** Messages as archived (a batch the archiver wrote twice after a crash counts twice). */
+  readonly messages: number;
+  readonly objects: number;
+  readonly bytes: number;
+  /** First publish time of the oldest archived batch (ISO); absent when empty. */
+  readonly oldest?: string;
+}
+
+export interface ArchiveOverview {
+  readonly sampledAt: string;
+  readonly topics: readonly ArchiveCard[];
+  /** Set when the archive could not be read (no S3 client, or a failed listing). */
+  readonly error?: string;
+}
+
+/** A replay of a window of the consumer's topic's archive to its queue only. */
+export interface ReplayRequest {
+  readonly consumer: string;
+  /** ISO 8601, or a duration ago ("30d", "2h"). */
+  readonly from: string;
+  /** @default now */
+  readonly to?: string;
+  readonly dryRun: boolean;
+  readonly reprocess: boolean;
+  /** A real run: the operator typed the dry run's count; it must equal what the run would send. */
+  readonly confirmCount?: number;
+}
+
+export interface ReplayPlanView {
+  readonly archived: number;
+  readonly toSend: number;
+  readonly filteredOut: number;
+  readonly otherTypes: number;
+  readonly erased: number;
+  readonly byType: Readonly<Record<string, number>>;
+  readonly byDay: Readonly<Record<string, number>>;
+}
+
+export interface ReplayJob {
+  readonly id: string;
+  readonly consumer: string;
+  readonly topic: string;
+  readonly dryRun: boolean;
+  readonly reprocess: boolean;
+  readonly from: string;
+  readonly to: string;
+  readonly state: "running" | "done" | "failed";
+  readonly plan?: ReplayPlanView;
+  readonly sent: number;
+  readonly total: number;
+  /** The run's id: `courier replay <consumer> --resume <runId>` goes on from an interrupted run. */
+  readonly runId?: string;
+  readonly error?: string;
+  readonly startedAt: string;
+  readonly finishedAt?: string;
+}
+
 export interface ApiError {
   readonly error: string;
 }
@@ -215,6 +283,9 @@ export interface ConsoleRoutes {
   "GET /api/consumers/:consumer/messages/:messageId": MessageDetail;
   "POST /api/actions": Job;
   "GET /api/jobs/:id": Job;
+  "GET /api/archive": ArchiveOverview;
+  "POST /api/replays": ReplayJob;
+  "GET /api/replays/:id": ReplayJob;
 }
 
 /** The header that carries the token on every API request. */

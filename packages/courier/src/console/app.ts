@@ -3,7 +3,7 @@ import { Hono } from "hono";
 import { secureHeaders } from "hono/secure-headers";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { type ConsoleRoutes, TOKEN_META } from "./api.ts";
-import { actionRequestSchema } from "./api-schema.ts";
+import { actionRequestSchema, replayRequestSchema } from "./api-schema.ts";
 import type { ConsoleAssets } from "./assets.ts";
 import { ConsoleError, type ConsoleService } from "./console-service.ts";
 import { guard, type LaunchCodes } from "./security.ts";
@@ -110,6 +110,14 @@ export function createConsoleApp(options: ConsoleAppOptions) {
     return reply<"POST /api/actions">(c, await service.start(parsed.data), 202);
   });
   app.get("/api/jobs/:id", (c) => reply<"GET /api/jobs/:id">(c, service.job(c.req.param("id"))));
+  app.get("/api/archive", async (c) => reply<"GET /api/archive">(c, await service.archive()));
+  app.post("/api/replays", async (c) => {
+    const body = await c.req.json().catch(() => undefined);
+    const parsed = replayRequestSchema.safeParse(body);
+    if (!parsed.success) return c.json({ error: `invalid replay: ${parsed.error.issues[0]?.message}` }, 400);
+    return reply<"POST /api/replays">(c, await service.startReplay(parsed.data), 202);
+  });
+  app.get("/api/replays/:id", (c) => reply<"GET /api/replays/:id">(c, service.replayJob(c.req.param("id"))));
   app.notFound((c) => c.json({ error: "no such route" }, 404));
   return app;
 }

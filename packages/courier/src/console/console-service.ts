@@ -6,16 +6,27 @@
  */
 import { randomUUID } from "node:crypto";
 import type { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
+import type { S3Client } from "@aws-sdk/client-s3";
 import type { SQSClient } from "@aws-sdk/client-sqs";
-import { type ConsumerStatus, consumerStatuses, type OldestAge } from "../deployment/consumer-status.ts";
+import {
+  type ConsumerStatus,
+  consumerStatuses,
+  noisyTenantsFromCloudWatch,
+  type OldestAge,
+} from "../deployment/consumer-status.ts";
 import type { DeployedConsumer, DeployedTopology } from "../deployment/deployed-topology.ts";
 import { redrivePairsFromTopology } from "../deployment/redrive-pairs.ts";
 import { runRedriveRequest } from "../deployment/redrive-request.ts";
+import { archivedTopics, NoArchiveError, replaySourcesOf } from "../deployment/replay-target.ts";
+import { archiveStats } from "../lib/archive/archive-store.ts";
 import { discardSelectively } from "../lib/redrive/discard.ts";
 import type { RedriveFilter } from "../lib/redrive/filter.ts";
 import { type PeekedMessage, peekDlq } from "../lib/redrive/peek.ts";
+import { planReplay, type ReplayPlan, replay } from "../lib/replay/replay.ts";
+import { parseReplayTime, ReplayTimeError } from "../lib/replay/time.ts";
 import type {
   ActionRequest,
+  ArchiveOverview,
   ConsumerCard,
   ConsumerRates,
   Job,
@@ -24,6 +35,9 @@ import type {
   JobProgress,
   MessageDetail,
   Overview,
+  ReplayJob,
+  ReplayPlanView,
+  ReplayRequest,
   Selection,
   Triage,
 } from "./api.ts";
@@ -62,6 +76,10 @@ export interface ConsoleServiceOptions {
   readonly triageCacheBytes?: number;
   /** Most characters of a body, an attribute or a reason a message's view shows. @default 65536 */
   readonly viewChars?: number;
+  /** Reads the topics' archives and replays them. @default - none: no archive figures, no replay */
+  readonly s3?: S3Client;
+  /** How long archive figures serve (a listing of every topic's archive). @default 10000 */
+  readonly archiveMaxAgeMs?: number;
 }
 
 export class ConsoleError extends Error {
@@ -93,6 +111,9 @@ export class ConsoleService {
   private readonly triageReads = new Map<string, Promise<TriageCache>>();
   private readonly jobs = new Map<string, Job>();
   private readonly running = new Map<string, AbortController>();
+  private archiveCache: { at: number; value: ArchiveOverview } | undefined;
+  private readonly replays = new Map<string, ReplayJob>();
+  private readonly replaying = new Set<string>();
 
   private readonly ages = new Map<string, { at: number; value: Promise<number | null> }>();
 
@@ -140,7 +161,19 @@ export class ConsoleService {
     };
     try {
       const [statuses, rates, paused] = await Promise.all([
-        consumerStatuses({ sqs: this.options.sqs, topology, oldestAge: this.oldestAge }),
+        consumerStatuses({
+          sqs: this.options.sqs,
+          topology,
+          oldestAge: this.oldestAge,
+          ...(this.options.cloudwatch
+            ? {
+                noisyTenants: noisyTenantsFromCloudWatch(
+                  this.options.cloudwatch,
+                  topology.manifest.metricsNamespace,
+                ),
+              }
+            : {}),
+        }),
         this.rates(),
         this.options.pausedConsumers?.().catch(() => undefined),
       ]);
@@ -178,6 +211,7 @@ export class ConsoleService {
       dlqOldestAgeSeconds: status.dlqOldestAgeSeconds,
       rates: rates ?? unavailableRates(),
       ...(paused ? { paused: paused.has(spec.name) } : {}),
+      ...(status.tenants ? { tenants: status.tenants } : {}),
     };
   }
 
@@ -347,6 +381,140 @@ export class ConsoleService {
     return job;
   }
 
+  /** Each archived topic's messages, objects, size and oldest message (one listing per topic). */
+  async archive(): Promise<ArchiveOverview> {
+    const maxAge = this.options.archiveMaxAgeMs ?? 10_000;
+    if (this.archiveCache && Date.now() - this.archiveCache.at < maxAge) return this.archiveCache.value;
+    const sampledAt = new Date().toISOString();
+    const s3 = this.options.s3;
+    if (!s3) return { sampledAt, topics: [], error: "this console was started without an S3 client" };
+    let value: ArchiveOverview;
+    try {
+      const topics = await Promise.all(
+        archivedTopics(this.options.topology).map(async ({ topic, archive }) => ({
+          ...(await archiveStats({ s3, bucket: archive.bucket, topic })),
+          retentionDays: archive.retentionDays,
+          ...(archive.subject ? { subject: archive.subject } : {}),
+        })),
+      );
+      value = {
+        sampledAt,
+        topics: topics.map(({ newest: _newest, ...card }) => card),
+      };
+    } catch (error) {
+      value = { sampledAt, topics: [], error: `the archive could not be read: ${(error as Error).message}` };
+    }
+    this.archiveCache = { at: Date.now(), value };
+    return value;
+  }
+
+  /**
+   * A replay's dry run (answered done at once) or run (a job the page polls), with redrive's
+   * guards: refused read-only; one at a time per consumer; a run only for the count the operator
+   * was shown by its dry run and typed back (the plan is computed again and must match).
+   */
+  async startReplay(request: ReplayRequest): Promise<ReplayJob> {
+    if (!request.dryRun && this.options.readOnly) throw new ConsoleError("the console runs --read-only", 403);
+    const consumer = this.known(request.consumer);
+    const s3 = this.options.s3;
+    if (!s3) throw new ConsoleError("this console was started without an S3 client: no replay", 400);
+    let sources: ReturnType<typeof replaySourcesOf>;
+    let window: { from: Date; to: Date };
+    try {
+      sources = replaySourcesOf(this.options.topology, consumer, s3);
+      const now = new Date();
+      window = {
+        from: parseReplayTime(request.from, now),
+        to: request.to ? parseReplayTime(request.to, now) : now,
+      };
+    } catch (error) {
+      if (error instanceof NoArchiveError || error instanceof ReplayTimeError) {
+        throw new ConsoleError(error.message, 400);
+      }
+      throw error;
+    }
+    if (window.from.getTime() >= window.to.getTime()) throw new ConsoleError("from must be before to", 400);
+    if (this.replaying.has(consumer)) {
+      throw new ConsoleError(`a replay to ${consumer} is already running; wait for it`, 409);
+    }
+    this.replaying.add(consumer);
+    const id = randomUUID();
+    const base = {
+      id,
+      consumer,
+      topic: sources.target.topic,
+      dryRun: request.dryRun,
+      reprocess: request.reprocess,
+      from: window.from.toISOString(),
+      to: window.to.toISOString(),
+      startedAt: new Date().toISOString(),
+    };
+    let plan: ReplayPlan;
+    try {
+      plan = await planReplay(sources, window);
+      if (!request.dryRun && request.confirmCount !== plan.toSend) {
+        throw new ConsoleError(
+          `typed ${request.confirmCount ?? "nothing"}, but the replay would send ${plan.toSend} message(s); run the dry run and type its count`,
+          400,
+        );
+      }
+    } catch (error) {
+      this.replaying.delete(consumer);
+      throw error;
+    }
+    const planView = planViewOf(plan);
+    if (request.dryRun) {
+      this.replaying.delete(consumer);
+      const job: ReplayJob = {
+        ...base,
+        state: "done",
+        plan: planView,
+        sent: 0,
+        total: plan.toSend,
+        finishedAt: new Date().toISOString(),
+      };
+      this.replays.set(id, job);
+      return job;
+    }
+    this.replays.set(id, { ...base, state: "running", plan: planView, sent: 0, total: plan.toSend });
+    const update = (patch: Partial<ReplayJob>) => {
+      const current = this.replays.get(id);
+      if (current) this.replays.set(id, { ...current, ...patch });
+    };
+    void replay({
+      ...sources,
+      sqs: this.options.sqs,
+      window,
+      reprocess: request.reprocess,
+      onProgress: (p) => update({ sent: p.sent, total: p.total, runId: p.runId }),
+    })
+      .then((summary) =>
+        update({
+          state: summary.done ? "done" : "failed",
+          sent: summary.sent,
+          runId: summary.runId,
+          ...(summary.done
+            ? {}
+            : { error: `stopped early: resume with courier replay ${consumer} --resume ${summary.runId}` }),
+          finishedAt: new Date().toISOString(),
+        }),
+      )
+      .catch((error: unknown) =>
+        update({ state: "failed", error: (error as Error).message, finishedAt: new Date().toISOString() }),
+      )
+      .finally(() => {
+        this.replaying.delete(consumer);
+        this.overviewCache = undefined;
+      });
+    return this.replayJob(id);
+  }
+
+  replayJob(id: string): ReplayJob {
+    const job = this.replays.get(id);
+    if (!job) throw new ConsoleError(`no replay ${id}`, 404);
+    return job;
+  }
+
   /** Starts a redrive or delete and returns its job at once; the page polls it for progress. */
   async start(request: ActionRequest): Promise<Job> {
     if (this.options.readOnly) throw new ConsoleError("the console runs --read-only", 403);
@@ -488,6 +656,18 @@ function cut(text: string, limit: number): string {
 }
 
 /** A redrive's outcome against the selection: per selected message, what the mover did to it. */
+function planViewOf(plan: ReplayPlan): ReplayPlanView {
+  return {
+    archived: plan.archived,
+    toSend: plan.toSend,
+    filteredOut: plan.filteredOut,
+    otherTypes: plan.otherTypes,
+    erased: plan.erased,
+    byType: plan.byType,
+    byDay: plan.byDay,
+  };
+}
+
 export function outcomeOf(
   selected: readonly PeekedMessage[],
   items: readonly { readonly messageId: string; readonly action: string }[],

@@ -9,8 +9,10 @@
  * every minute); on LocalStack it comes from its developer endpoint `/_aws/sqs/messages`, which
  * lists a queue's messages without side effects. Where neither answers it is reported as "n/a".
  */
-import { type CloudWatchClient, GetMetricDataCommand } from "@aws-sdk/client-cloudwatch";
+import { type CloudWatchClient, GetMetricDataCommand, ListMetricsCommand } from "@aws-sdk/client-cloudwatch";
 import { GetQueueAttributesCommand, type QueueAttributeName, type SQSClient } from "@aws-sdk/client-sqs";
+import { readTenantControls, type TenantControl } from "../lib/consumer/tenant-controls.ts";
+import { OTHER_TENANTS, TENANT_DIMENSION, TENANT_DWELL_METRIC } from "../lib/consumer/tenant-dwell.ts";
 import { readQueuePause } from "./consumer-pause.ts";
 import { type DeployedTopology, deployedConsumer } from "./deployed-topology.ts";
 
@@ -42,6 +44,103 @@ export interface ConsumerStatus {
   readonly eventSourceMapping?: string;
   /** When it was paused (the tag's value). */
   readonly pausedSince?: string;
+  /** A consumer of a topic with tenants: its noisy tenants and the tenants held on it. */
+  readonly tenants?: TenantStatus;
+}
+
+/** A tenant the consumer's runtime named as noisy (its dwell time has the tenant as a dimension). */
+export interface NoisyTenant {
+  readonly tenant: string;
+  /** Its messages processed in the last 15 minutes. */
+  readonly processed: number;
+  /** Its dwell time (publish to processed) at p95 over those 15 minutes, where it could be read. */
+  readonly p95DwellMs: number | null;
+}
+
+export interface TenantStatus {
+  /** Noisiest first; null when the metrics could not be read. */
+  readonly noisy: NoisyTenant[] | null;
+  /** Tenants paused or quarantined on this consumer (`courier tenant`). */
+  readonly held: TenantControl[];
+}
+
+/** A consumer's noisy tenants of the last 15 minutes, or null where they cannot be read. */
+export type NoisyTenants = (consumer: string, now: number) => Promise<NoisyTenant[] | null>;
+
+/**
+ * From the runtime's `TenantDwellTime` metric (lib/consumer/tenant-dwell.ts): the tenant dimension
+ * values other than "other" are the tenants it found noisy. EMF lines become metrics in CloudWatch
+ * (Lambda's logs, or a container's through CloudWatch Logs); SQS itself publishes nothing per tenant.
+ */
+export function noisyTenantsFromCloudWatch(cloudwatch: CloudWatchClient, namespace: string): NoisyTenants {
+  return async (consumer, now) => {
+    try {
+      const listed = await cloudwatch.send(
+        new ListMetricsCommand({
+          Namespace: namespace,
+          MetricName: TENANT_DWELL_METRIC,
+          Dimensions: [{ Name: "service", Value: consumer }],
+          RecentlyActive: "PT3H",
+        }),
+      );
+      const tenants = [
+        ...new Set(
+          (listed.Metrics ?? []).flatMap((m) => {
+            const names = (m.Dimensions ?? []).map((d) => d.Name).sort();
+            if (names.join(",") !== `service,${TENANT_DIMENSION}`) return [];
+            const value = m.Dimensions?.find((d) => d.Name === TENANT_DIMENSION)?.Value;
+            return value && value !== OTHER_TENANTS ? [value] : [];
+          }),
+        ),
+      ].slice(0, 100);
+      if (tenants.length === 0) return [];
+      const metric = (tenant: string) => ({
+        Namespace: namespace,
+        MetricName: TENANT_DWELL_METRIC,
+        Dimensions: [
+          { Name: "service", Value: consumer },
+          { Name: TENANT_DIMENSION, Value: tenant },
+        ],
+      });
+      const query = async (stat: string, prefix: string) =>
+        await cloudwatch.send(
+          new GetMetricDataCommand({
+            StartTime: new Date(now - 15 * 60_000),
+            // A minute ahead: a datapoint stamped this very second still falls in the window.
+            EndTime: new Date(now + 60_000),
+            MetricDataQueries: tenants.map((tenant, i) => ({
+              Id: `${prefix}${i}`,
+              MetricStat: { Metric: metric(tenant), Period: 900, Stat: stat },
+            })),
+          }),
+        );
+      // Percentiles in a call of their own: LocalStack 4.14 answers SampleCount but refuses "p95".
+      const [counts, p95s] = await Promise.all([
+        query("SampleCount", "n"),
+        query("p95", "p").catch(() => undefined),
+      ]);
+      const byId = new Map(
+        [...(counts.MetricDataResults ?? []), ...(p95s?.MetricDataResults ?? [])].map((r) => [
+          r.Id,
+          r.Values ?? [],
+        ]),
+      );
+      const sum = (values: readonly number[]) => values.reduce((a, b) => a + b, 0);
+      return tenants
+        .map((tenant, i) => {
+          const p95 = byId.get(`p${i}`)?.[0];
+          return {
+            tenant,
+            processed: Math.round(sum(byId.get(`n${i}`) ?? [])),
+            p95DwellMs: p95 === undefined ? null : Math.round(p95),
+          };
+        })
+        .filter((t) => t.processed > 0)
+        .sort((a, b) => b.processed - a.processed || a.tenant.localeCompare(b.tenant));
+    } catch {
+      return null;
+    }
+  };
 }
 
 /** Lists a queue's messages without receiving them, or undefined where no such API exists. */
@@ -157,6 +256,8 @@ export async function consumerStatuses(options: {
   consumers?: readonly string[];
   /** Reads an event source mapping's state (on AWS); a Disabled or Disabling one reads as paused. */
   mappingState?: (uuid: string) => Promise<string>;
+  /** Where a tenant consumer's noisy tenants come from; without one they are reported as unknown (null). */
+  noisyTenants?: NoisyTenants;
 }): Promise<ConsumerStatus[]> {
   const now = options.now ?? Date.now;
   return Promise.all(
@@ -164,7 +265,8 @@ export async function consumerStatuses(options: {
       const deployed = deployedConsumer(options.topology, consumer);
       const age = options.oldestAge ?? (async () => null);
       const mappingId = deployed.eventSourceMappingId;
-      const [queue, dlq, queueAge, dlqAge, subscriptionDlq, pause, mapping] = await Promise.all([
+      const tenantConsumer = deployed.tenant !== undefined && !deployed.fifo;
+      const [queue, dlq, queueAge, dlqAge, subscriptionDlq, pause, mapping, noisy, held] = await Promise.all([
         queueCounts(options.sqs, deployed.queueUrl),
         queueCounts(options.sqs, deployed.dlqUrl),
         age(deployed.queueUrl, now()),
@@ -174,6 +276,13 @@ export async function consumerStatuses(options: {
         mappingId && options.mappingState
           ? options.mappingState(mappingId).catch(() => undefined)
           : undefined,
+        tenantConsumer && options.noisyTenants ? options.noisyTenants(consumer, now()) : null,
+        tenantConsumer
+          ? readTenantControls(options.sqs, deployed.queueUrl).then(
+              (controls) => [...controls.values()],
+              () => [],
+            )
+          : [],
       ]);
       const mappingOff = mapping === "Disabled" || mapping === "Disabling";
       const paused = pause || mapping ? Boolean(pause?.paused) || mappingOff : undefined;
@@ -187,6 +296,7 @@ export async function consumerStatuses(options: {
         ...(paused !== undefined ? { paused } : {}),
         ...(mapping ? { eventSourceMapping: mapping } : {}),
         ...(pause?.since ? { pausedSince: pause.since } : {}),
+        ...(tenantConsumer ? { tenants: { noisy, held } } : {}),
       };
     }),
   );

@@ -34,6 +34,7 @@ export function replaySourcesOf(
       topicArn: topic.arn,
       queueUrl: consumer.queueUrl,
       fifo: consumer.fifo,
+      ...(consumer.tenant && !consumer.fifo ? { tenant: consumer.tenant } : {}),
       ...(consumer.filterPolicy ? { filterPolicy: consumer.filterPolicy } : {}),
     },
   };

@@ -1,7 +1,7 @@
 /**
  * An in-memory SQS for the test kit: the calls the event source and the consumer runtime make
  * (ReceiveMessage with long polling, DeleteMessageBatch, ChangeMessageVisibility(Batch),
- * SendMessage(Batch), GetQueueAttributes), with SQS's rules for them: visibility timeouts,
+ * SendMessage(Batch), GetQueueAttributes, and the queue tags per-tenant controls live in), with SQS's rules for them: visibility timeouts,
  * ApproximateReceiveCount, a redrive policy that moves a message to its DLQ on the receive after
  * maxReceiveCount, receipt handles that change on every receive (a stale one deletes nothing), FIFO
  * queues that hand out no message of a group while one of its messages is in flight, and
@@ -17,12 +17,15 @@ import {
   DeleteMessageBatchCommand,
   DeleteMessageCommand,
   GetQueueAttributesCommand,
+  ListQueueTagsCommand,
   type Message,
   type MessageAttributeValue,
   ReceiveMessageCommand,
   SendMessageBatchCommand,
   SendMessageCommand,
   type SQSClient,
+  TagQueueCommand,
+  UntagQueueCommand,
 } from "@aws-sdk/client-sqs";
 import type { Clock } from "../worker/clock.ts";
 
@@ -59,6 +62,8 @@ export class MemoryQueue {
   readonly messages: StoredMessage[] = [];
   /** FIFO: deduplication ids seen, with when. */
   readonly deduplicated = new Map<string, number>();
+  /** The queue's tags (`courier pause`, per-tenant controls). */
+  readonly tags = new Map<string, string>();
 
   readonly settings: MemoryQueueSettings;
   private readonly clock: Clock;
@@ -114,6 +119,15 @@ export class MemorySqs {
     const queue = url ? this.queues.get(url) : undefined;
     if (!queue) throw sqsError("AWS.SimpleQueueService.NonExistentQueue", `no queue ${url}`);
     return queue;
+  }
+
+  /** The body of a message on any of this SQS's queues, by MessageId (a message the runtime re-sent). */
+  bodyOf(messageId: string): string | undefined {
+    for (const queue of this.queues.values()) {
+      const found = queue.messages.find((m) => m.messageId === messageId);
+      if (found) return found.body;
+    }
+    return undefined;
   }
 
   /** This object typed as the SQSClient the event source and the runtime take. */
@@ -185,6 +199,19 @@ export class MemorySqs {
         else Successful.push({ Id: entry.Id });
       }
       return { Successful, Failed };
+    }
+    if (command instanceof ListQueueTagsCommand) {
+      return { Tags: Object.fromEntries(this.queue(command.input.QueueUrl).tags) };
+    }
+    if (command instanceof TagQueueCommand) {
+      const queue = this.queue(command.input.QueueUrl);
+      for (const [key, value] of Object.entries(command.input.Tags ?? {})) queue.tags.set(key, value);
+      return {};
+    }
+    if (command instanceof UntagQueueCommand) {
+      const queue = this.queue(command.input.QueueUrl);
+      for (const key of command.input.TagKeys ?? []) queue.tags.delete(key);
+      return {};
     }
     if (command instanceof GetQueueAttributesCommand) {
       const queue = this.queue(command.input.QueueUrl);

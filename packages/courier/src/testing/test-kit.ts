@@ -12,6 +12,8 @@ import { type MessageAttributeValue, PublishCommand } from "@aws-sdk/client-sns"
 import type { ConsumerHandler, ConsumerMetrics, FailureReason } from "../lib/consumer/index.ts";
 import { FAILURE_ATTRIBUTE } from "../lib/consumer/index.ts";
 import { onRecordOutcome, type RecordOutcome } from "../lib/consumer/outcomes.ts";
+import { setTenantControl, type TenantState } from "../lib/consumer/tenant-controls.ts";
+import type { TenantMetricsWriter } from "../lib/consumer/tenant-dwell.ts";
 import { messageGroupIdFor } from "../lib/publisher/ordering.ts";
 import { tenantValue } from "../lib/publisher/tenant.ts";
 import { consumerDefinitionOf, defineConsumer } from "../topology/define-consumer.ts";
@@ -70,8 +72,11 @@ export interface OutcomeMatch {
   readonly eventId?: string;
   readonly type?: string;
   readonly outcome?: OutcomeName;
-  /** Dead letters: "permanent" (retrying cannot fix it) or "exhausted" (its last allowed receive failed). */
-  readonly kind?: "permanent" | "exhausted";
+  /**
+   * Dead letters: "permanent" (retrying cannot fix it), "exhausted" (its last allowed receive
+   * failed) or "tenant-quarantined" (its tenant is quarantined on the consumer).
+   */
+  readonly kind?: "permanent" | "exhausted" | "tenant-quarantined";
   readonly receiveCount?: number;
 }
 
@@ -127,6 +132,12 @@ const silentMetrics: ConsumerMetrics = {
   publishStoredMetrics: () => undefined,
 };
 
+const silentTenantMetrics: TenantMetricsWriter = {
+  addDimension: () => undefined,
+  addMetric: () => undefined,
+  publishStoredMetrics: () => undefined,
+};
+
 interface Running {
   readonly spec: ConsumerSpec;
   readonly queue: MemoryQueue;
@@ -176,7 +187,15 @@ export class TestKit<T extends AnyTopology> {
       now: () => new Date(this.clock.now()),
     }) as Publisher<T>;
     this.unsubscribe = onRecordOutcome((outcome) => {
-      const identity = this.identities.get(outcome.messageId);
+      let identity = this.identities.get(outcome.messageId);
+      // A message the runtime itself put on a kit queue (a paused tenant's, sent back to wait).
+      if (!identity) {
+        const body = this.sqs.bodyOf(outcome.messageId);
+        if (body !== undefined) {
+          identity = identityOf(parseJson(body));
+          this.identities.set(outcome.messageId, identity);
+        }
+      }
       if (!identity) return; // another kit's, or a worker's, in the same process
       // A record that could not be decoded has no eventId of the runtime's; the kit knows what it sent.
       const eventId = outcome.eventId ?? identity.eventId;
@@ -228,6 +247,7 @@ export class TestKit<T extends AnyTopology> {
       now: () => this.clock.now(),
       random: options.random ?? userRandom ?? Math.random,
       metrics: silentMetrics,
+      tenantMetrics: silentTenantMetrics,
       ...(options.logs ? {} : { logger: new Logger({ serviceName: name, logLevel: "SILENT" }) }),
     });
     const invoke: SqsHandler = this.scheduler.track(rebuilt);
@@ -303,6 +323,28 @@ export class TestKit<T extends AnyTopology> {
       this.identities.set(sent.MessageId, identity);
     }
     this.scheduler.bump();
+  }
+
+  /**
+   * Pauses (its messages wait) or quarantines (its messages are dead-lettered with the reason
+   * `tenant-quarantined`) one tenant on one consumer, or releases it (`undefined`), as `courier
+   * tenant` does: `tenant` is the value of the topic's tenant field. The runtime reads the change
+   * within 5 s of the kit's clock.
+   */
+  async setTenant(
+    consumer: ConsumerNameOf<T>,
+    tenant: string,
+    state: TenantState | undefined,
+  ): Promise<void> {
+    const running = this.consumers.get(consumer);
+    if (!running) throw new Error(`the kit runs no consumer "${consumer}"`);
+    await setTenantControl(
+      this.sqs.client,
+      running.queue.url,
+      messageGroupIdFor(tenant),
+      state,
+      new Date(this.clock.now()),
+    );
   }
 
   /**

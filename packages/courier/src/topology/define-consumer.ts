@@ -96,6 +96,8 @@ function buildConsumer<T extends AnyTopology, N extends ConsumerNameOf<T>>(
       backoff: spec.backoff,
       timeoutSeconds: spec.timeoutSeconds,
       ...(spec.onPermanentFailure ? { onPermanentFailure: spec.onPermanentFailure } : {}),
+      // A standard topic with a tenant: per-tenant controls and dwell time.
+      ...(topic.tenant && !topic.ordering ? { tenants: true } : {}),
     },
     handle,
   });

@@ -23,6 +23,11 @@ export interface ConsumerAlarmThresholds {
   readonly functionErrors: number;
   /** Throttled invocations summed over 5 minutes above this (account or reserved concurrency). */
   readonly functionThrottles: number;
+  /**
+   * A topic with tenants: quiet tenants' dwell time (publish to processed, p95 over a minute, three
+   * minutes in a row) above this many seconds.
+   */
+  readonly quietTenantDwellSeconds: number;
 }
 
 /** Any dead letter, any function error, any throttle: each needs a person to look. */
@@ -30,6 +35,7 @@ export const DEFAULT_ALARM_THRESHOLDS: ConsumerAlarmThresholds = {
   deadLetters: 0,
   functionErrors: 0,
   functionThrottles: 0,
+  quietTenantDwellSeconds: 300,
 };
 
 /** A consumer's queue, event source and function settings; each has a default. */

@@ -3,7 +3,9 @@
  * a random token, and prints the URL to open. Reaches AWS like every other command (the standard
  * configuration chain, --profile, --region, --endpoint-url, --local). Runs until Ctrl-C.
  */
+
 import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
+import { S3Client } from "@aws-sdk/client-s3";
 import type { Command } from "commander";
 import { startConsole } from "../../console/server.ts";
 import {
@@ -36,6 +38,8 @@ export function register(program: Command): void {
     const onLocalStack = where.target.kind === "local" && where.config.endpoint;
     const running = await startConsole({
       sqs: sqsClient(where.config),
+      // The topics' archives: their figures on the topology view, and replay.
+      s3: new S3Client(where.config),
       cloudwatch,
       topology,
       endpoint: where.target.label,

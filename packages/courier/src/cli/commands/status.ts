@@ -8,6 +8,7 @@ import {
   type ConsumerStatus,
   consumerStatuses,
   localStackPeek,
+  noisyTenantsFromCloudWatch,
   oldestAgeFromCloudWatch,
   oldestAgeFromPeek,
 } from "../../deployment/consumer-status.ts";
@@ -41,6 +42,11 @@ export function register(program: Command): void {
       sqs,
       topology,
       oldestAge,
+      // The runtime's per-tenant dwell metric names the noisy tenants (SQS publishes none per tenant).
+      noisyTenants: noisyTenantsFromCloudWatch(
+        new CloudWatchClient(where.config),
+        topology.manifest.metricsNamespace,
+      ),
       ...(mappingState ? { mappingState } : {}),
     }).catch((error: unknown) => {
       throw new CliError(`reading queue attributes on ${where.target.label} failed: ${String(error)}`);
@@ -99,5 +105,33 @@ export function statusTable(statuses: readonly ConsumerStatus[]): string {
         "oldest n/a: the age could not be read (CloudWatch's ApproximateAgeOfOldestMessage, or LocalStack's listing)",
       ]
     : [];
-  return [line(header), ...rows.map(line), ...unknown].join("\n");
+  return [line(header), ...rows.map(line), ...unknown, ...tenantLines(statuses)].join("\n");
+}
+
+/** Per consumer of a topic with tenants: its noisy tenants and the tenants held on it. */
+export function tenantLines(statuses: readonly ConsumerStatus[]): string[] {
+  const lines: string[] = [];
+  for (const s of statuses) {
+    if (!s.tenants) continue;
+    const { noisy, held } = s.tenants;
+    const noisyText =
+      noisy === null
+        ? "n/a (the TenantDwellTime metric could not be read)"
+        : noisy.length === 0
+          ? "none"
+          : noisy
+              .map(
+                (t) =>
+                  `${t.tenant} (${t.processed} in 15 min${t.p95DwellMs === null ? "" : `, p95 dwell ${seconds(t.p95DwellMs)}`})`,
+              )
+              .join(", ");
+    const heldText =
+      held.length === 0 ? "" : `; held: ${held.map((h) => `${h.tenant} ${h.state}`).join(", ")}`;
+    lines.push(`${s.consumer}: noisy tenants ${noisyText}${heldText}`);
+  }
+  return lines.length > 0 ? ["", ...lines] : [];
+}
+
+function seconds(ms: number): string {
+  return ms < 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms / 1000)} s`;
 }

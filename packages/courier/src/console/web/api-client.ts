@@ -6,6 +6,7 @@
 import {
   type ActionRequest,
   type ConsoleRoutes,
+  type ReplayRequest,
   TOKEN_HEADER,
   TOKEN_META,
   TOKEN_STORAGE_KEY,
@@ -82,6 +83,14 @@ export function get<R extends Extract<Route, `GET ${string}`>>(
 export function startAction(request: ActionRequest): Promise<ConsoleRoutes["POST /api/actions"]> {
   return send(
     "POST /api/actions",
+    {},
+    { method: "POST", body: JSON.stringify(request), headers: { "Content-Type": "application/json" } },
+  );
+}
+
+export function startReplay(request: ReplayRequest): Promise<ConsoleRoutes["POST /api/replays"]> {
+  return send(
+    "POST /api/replays",
     {},
     { method: "POST", body: JSON.stringify(request), headers: { "Content-Type": "application/json" } },
   );

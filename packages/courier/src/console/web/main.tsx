@@ -2,7 +2,7 @@
 import "./styles.css";
 import { render } from "preact";
 import { useEffect, useState } from "preact/hooks";
-import type { Overview } from "../api.ts";
+import type { ArchiveOverview, Overview } from "../api.ts";
 import { adoptToken, get } from "./api-client.ts";
 import { DeadLettersView } from "./dead-letters.tsx";
 import { since } from "./format.ts";
@@ -35,6 +35,7 @@ function useClock(): number {
 function App() {
   const [view, setView] = useState<View>(viewFromHash(location.hash));
   const overview = usePoll<Overview>(() => get("GET /api/overview", {}), 2_000, "overview");
+  const archive = usePoll<ArchiveOverview>(() => get("GET /api/archive", {}), 10_000, "archive");
   const now = useClock();
 
   useEffect(() => {
@@ -89,7 +90,11 @@ function App() {
         {o?.error ? <p role="alert">{o.error}</p> : null}
         {!o ? <p class="loading">Reading the stack…</p> : null}
         {o && view.name === "overview" ? (
-          <OverviewView overview={o} onOpenDlq={(consumer) => go({ name: "dead-letters", consumer })} />
+          <OverviewView
+            overview={o}
+            archive={archive.value}
+            onOpenDlq={(consumer) => go({ name: "dead-letters", consumer })}
+          />
         ) : null}
         {o && view.name === "dead-letters" && deadConsumer ? (
           <DeadLettersView

@@ -100,6 +100,16 @@ export function deadLetterMessage(
   };
 }
 
+/** Every message attribute of a record, in SendMessage's shape (a parked record keeps them all). */
+export function sendAttributesOf(record: SQSRecord): Record<string, MessageAttributeValue> {
+  const attributes: Record<string, MessageAttributeValue> = {};
+  for (const [name, value] of Object.entries(record.messageAttributes ?? {})) {
+    const converted = toSendAttribute(value);
+    if (converted) attributes[name] = converted;
+  }
+  return attributes;
+}
+
 /** Lambda's record shape (camelCase, binary as base64) back to SendMessage's shape. */
 function toSendAttribute(value: SQSMessageAttribute): MessageAttributeValue | undefined {
   if (value.stringValue !== undefined) return { DataType: value.dataType, StringValue: value.stringValue };

@@ -3,7 +3,7 @@
  * for SQS events with partial batch responses, retries with backoff, and dead-lettering with reasons.
  */
 import { Logger } from "@aws-lambda-powertools/logger";
-import { MetricUnit } from "@aws-lambda-powertools/metrics";
+import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
 import type { SendMessageCommandInput } from "@aws-sdk/client-sqs";
 import { context as otelContext, trace as otelTrace, type Span, SpanKind } from "@opentelemetry/api";
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
@@ -38,6 +38,15 @@ import {
 } from "./record-context.ts";
 import { idempotencyScope, idempotencyScopeOf, REPLAY_ATTRIBUTE } from "./replay-lineage.ts";
 import { type QueueAddresses, queueAddressesFromEnv } from "./runtime-config.ts";
+import {
+  controlOf,
+  PAUSED_TENANT_DELAY_SECONDS,
+  parkedMessage,
+  readTenantControls,
+  TENANT_QUARANTINED_ERROR,
+  TenantControlCache,
+} from "./tenant-controls.ts";
+import { TenantDwell, type TenantMetricsWriter } from "./tenant-dwell.ts";
 import { describeThrown } from "./thrown.ts";
 
 export type { ConsumerContext };
@@ -62,6 +71,13 @@ export interface ConsumerRuntimeSpec<C extends AnyContract = AnyContract> {
    * @default "dead-letter"
    */
   readonly onPermanentFailure?: "dead-letter" | "hold-group";
+  /**
+   * Its topic names a tenant (a standard queue's MessageGroupId): the runtime honours per-tenant
+   * controls (`courier tenant pause|quarantine`, tenant-controls.ts) and reports dwell time per
+   * tenant (tenant-dwell.ts).
+   * @default false
+   */
+  readonly tenants?: boolean;
 }
 
 /**
@@ -91,6 +107,17 @@ export interface ConsumerHandlerSettings {
   readonly logger?: Logger;
   /** @default EmfMetrics in namespace "courier", dimension service = the consumer's name */
   readonly metrics?: ConsumerMetrics;
+  /**
+   * Where dwell time per tenant goes, for a consumer whose topic names a tenant (`spec.tenants`):
+   * Powertools Metrics, one EMF document per tenant dimension value.
+   * @default new Metrics({ namespace: "courier", serviceName: <consumer> })
+   */
+  readonly tenantMetrics?: TenantMetricsWriter;
+  /**
+   * How long a paused tenant's record waits before it is looked at again (SQS's DelaySeconds, 0 to
+   * 900): the longest a release takes to show. @default 60
+   */
+  readonly pausedTenantDelaySeconds?: number;
   /** Source of jitter, in [0, 1). @default Math.random */
   readonly random?: () => number;
   /** Clock in epoch milliseconds. @default Date.now */
@@ -129,6 +156,7 @@ export const METRIC = {
   deadLettered: "DeadLettered",
   deadLetterFailed: "DeadLetterFailed",
   ageAtProcessing: "AgeAtProcessing",
+  parked: "TenantParked",
 } as const;
 
 /**
@@ -146,6 +174,8 @@ interface Tally {
   retried: number;
   deadLettered: number;
   deadLetterFailed: number;
+  /** Records of a paused tenant sent back to wait (tenant-controls.ts). */
+  parked: number;
 }
 
 export function createConsumerHandler<C extends AnyContract, N extends string>(
@@ -172,6 +202,22 @@ export function createConsumerHandler<C extends AnyContract, N extends string>(
   const random = options.random ?? Math.random;
   const now = options.now ?? Date.now;
   const processInParallel = options.processInParallel ?? true;
+  // Per-tenant figures and controls, only for a consumer whose topic names a tenant.
+  const tenantDwell = spec.tenants
+    ? new TenantDwell({
+        metrics:
+          options.tenantMetrics ??
+          new Metrics({
+            namespace: (options.env ?? process.env).POWERTOOLS_METRICS_NAMESPACE || "courier",
+            serviceName: consumer,
+          }),
+        now,
+      })
+    : undefined;
+  const recordDwell = (record: SQSRecord, occurredAt: string): void => {
+    const tenant = (record.attributes as { MessageGroupId?: string } | undefined)?.MessageGroupId;
+    if (tenant && tenantDwell) tenantDwell.record(tenant, now() - Date.parse(occurredAt));
+  };
 
   let addresses: QueueAddresses | undefined;
   const queueAddresses = (): QueueAddresses => {
@@ -352,12 +398,18 @@ export function createConsumerHandler<C extends AnyContract, N extends string>(
       const handled = span
         ? otelContext.with(otelTrace.setSpan(batch?.context ?? otelContext.active(), span), invoke)
         : invoke();
-      if (!isThenable(handled))
+      if (!isThenable(handled)) {
+        if (tenantDwell) recordDwell(record, message.occurredAt);
         return processed(record, message.eventId, receiveCount, startedAt, trace, span);
+      }
       const messageEventId = eventId;
       const messageTrace = trace;
+      const occurredAt = message.occurredAt;
       return Promise.resolve(handled).then(
-        () => processed(record, messageEventId, receiveCount, startedAt, messageTrace, span),
+        () => {
+          if (tenantDwell) recordDwell(record, occurredAt);
+          return processed(record, messageEventId, receiveCount, startedAt, messageTrace, span);
+        },
         (error: unknown) =>
           failedOutcome(record, messageEventId, messageTrace, receiveCount, error, startedAt, fifo, span),
       );
@@ -518,6 +570,88 @@ export function createConsumerHandler<C extends AnyContract, N extends string>(
 
   const shared: RecordContextShared<N> = { consumer, logger, timeoutSeconds: spec.timeoutSeconds, now };
 
+  const tenantControls = spec.tenants
+    ? new TenantControlCache({
+        // Tenant consumers load the SQS client at their first batch (the controls are queue tags).
+        read: async () => readTenantControls(await sqs(), queueAddresses().queueUrl),
+        now,
+        onError: (error) =>
+          logger.warn("could not read the tenant controls (queue tags); keeping what was known", {
+            error: error as Error,
+          }),
+      })
+    : undefined;
+
+  /**
+   * Records of a paused or quarantined tenant (a standard queue's): taken out before anything runs.
+   * A paused tenant's record is sent back to wait (parked); a quarantined one's is dead-lettered.
+   */
+  const heldByTenant = async (
+    records: readonly SQSRecord[],
+  ): Promise<{ run: readonly SQSRecord[]; park: readonly SQSRecord[]; quarantine: DeadLetter[] }> => {
+    const none = { run: records, park: [], quarantine: [] };
+    if (!tenantControls) return none;
+    const controls = await tenantControls.get();
+    if (controls.size === 0) return none;
+    const run: SQSRecord[] = [];
+    const park: SQSRecord[] = [];
+    const quarantine: DeadLetter[] = [];
+    for (const record of records) {
+      const control = controlOf(record, controls);
+      if (!control) run.push(record);
+      else if (control.state === "paused") park.push(record);
+      else {
+        const receiveCount = Number.parseInt(record.attributes?.ApproximateReceiveCount ?? "", 10) || 1;
+        const reason: FailureReason = {
+          errorClass: TENANT_QUARANTINED_ERROR,
+          message: `tenant "${control.tenant}" is quarantined on ${consumer} since ${control.since} (courier tenant release to end it)`,
+          consumer,
+          receiveCount,
+          failedAt: new Date(now()).toISOString(),
+          kind: "tenant-quarantined",
+          messageId: record.messageId,
+        };
+        const message = deadLetterMessage(record, reason, queueAddresses().dlqUrl, priorityAttributes);
+        quarantine.push({
+          kind: "dead-letter",
+          record,
+          span: undefined,
+          eventId: eventIdOf(record.body),
+          trace: undefined,
+          durationMs: 0,
+          reason,
+          message,
+        });
+      }
+    }
+    return { run, park, quarantine };
+  };
+
+  /** Sends a paused tenant's records back to wait; returns the message ids SQS did not take. */
+  const parkAll = async (tally: Tally, records: readonly SQSRecord[]): Promise<string[]> => {
+    if (records.length === 0) return [];
+    const { queueUrl } = queueAddresses();
+    const delay = options.pausedTenantDelaySeconds ?? PAUSED_TENANT_DELAY_SECONDS;
+    const items = records.map((record) => ({ record, message: parkedMessage(record, queueUrl, delay) }));
+    const notParked: string[] = [];
+    for (const { item, error } of await sendInBatches(await sqs(), queueUrl, items)) {
+      if (error === undefined) {
+        tally.parked += 1;
+        continue;
+      }
+      // Reported failed: it comes back after the visibility timeout and is looked at again.
+      notParked.push(item.record.messageId);
+      logger.warn(
+        "could not send a paused tenant's record back to wait; it returns after its visibility timeout",
+        {
+          messageId: item.record.messageId,
+          error: error as Error,
+        },
+      );
+    }
+    return notParked;
+  };
+
   const handleBatch = async (
     event: SQSEvent,
     context: Context,
@@ -529,10 +663,12 @@ export function createConsumerHandler<C extends AnyContract, N extends string>(
     // On Lambda this adds the request id and function fields to every line (child loggers copy them).
     if (context?.awsRequestId) logger.addContext(context);
     // Per invocation: the local event source runs concurrent invocations in one process.
-    const tally: Tally = { processed: 0, retried: 0, deadLettered: 0, deadLetterFailed: 0 };
+    const tally: Tally = { processed: 0, retried: 0, deadLettered: 0, deadLetterFailed: 0, parked: 0 };
     try {
       // A FIFO batch runs in order and skips the rest of a failed group (fifo.ts).
       const fifo = isFifoEvent(records);
+      // A paused or quarantined tenant's records never reach the handler (standard queues only).
+      const held = fifo ? { run: records, park: [], quarantine: [] } : await heldByTenant(records);
       let outcomes: Outcome[];
       let skipped: SkippedRecord[] = [];
       if (fifo) {
@@ -543,25 +679,31 @@ export function createConsumerHandler<C extends AnyContract, N extends string>(
         ));
       } else {
         outcomes = await settleRecords<Outcome>(
-          records,
+          held.run,
           (record) => processRecord(record, context, false, correlationIds, batch),
           processInParallel,
         );
       }
       const retries: Retry[] = [];
-      const deadLetters: DeadLetter[] = [];
+      const deadLetters: DeadLetter[] = [...held.quarantine];
       for (const outcome of outcomes) {
         if (outcome.kind === "processed") tally.processed += 1;
         else if (outcome.kind === "retry") retries.push(outcome);
         else deadLetters.push(outcome);
       }
       // The common batch, all processed, returns without a promise or an SQS call for failures.
-      if (retries.length === 0 && skipped.length === 0 && deadLetters.length === 0) {
+      if (
+        retries.length === 0 &&
+        skipped.length === 0 &&
+        deadLetters.length === 0 &&
+        held.park.length === 0
+      ) {
         return { batchItemFailures: [] };
       }
-      const [, notDeadLettered] = await Promise.all([
+      const [, notDeadLettered, notParked] = await Promise.all([
         retryLater(tally, retries, skipped),
         deadLetterAll(tally, deadLetters),
+        parkAll(tally, held.park),
       ]);
       // Every record failed is still a partial response: each failure already carries its own
       // retry delay, which a thrown error (the whole batch back after the queue's timeout) would lose.
@@ -569,6 +711,7 @@ export function createConsumerHandler<C extends AnyContract, N extends string>(
         ...retries.map((r) => r.record.messageId),
         ...skipped.map((r) => r.record.messageId),
         ...notDeadLettered,
+        ...notParked,
       ]);
       return batchResponse(records, failed);
     } finally {
@@ -579,6 +722,7 @@ export function createConsumerHandler<C extends AnyContract, N extends string>(
       if (correlationIds.size > 0)
         metrics.addMetadata?.(CORRELATION_IDS_METADATA, metadataList(correlationIds));
       metrics.publishStoredMetrics();
+      tenantDwell?.flush();
     }
   };
 
@@ -715,4 +859,14 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
     value !== null &&
     typeof (value as { then?: unknown }).then === "function"
   );
+}
+
+/** The envelope's eventId, for the log line and outcome of a record that is not run; undefined when unreadable. */
+function eventIdOf(body: string): string | undefined {
+  try {
+    const id = (JSON.parse(body) as { eventId?: unknown } | null)?.eventId;
+    return typeof id === "string" ? id : undefined;
+  } catch {
+    return undefined;
+  }
 }

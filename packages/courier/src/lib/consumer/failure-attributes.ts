@@ -17,8 +17,11 @@ export interface FailureReason {
   readonly receiveCount: number;
   /** ISO time of the failure. */
   readonly failedAt: string;
-  /** "permanent": retrying cannot help; "exhausted": the last allowed receive failed. */
-  readonly kind: "permanent" | "exhausted";
+  /**
+   * "permanent": retrying cannot help; "exhausted": the last allowed receive failed;
+   * "tenant-quarantined": its tenant is quarantined on this consumer (`courier tenant quarantine`).
+   */
+  readonly kind: "permanent" | "exhausted" | "tenant-quarantined";
   /** The SQS MessageId of the failed delivery. */
   readonly messageId: string;
 }

@@ -45,8 +45,11 @@ export type RecordOutcome =
   | (OutcomeBase &
       FailureDetails & {
         readonly outcome: "dead-lettered";
-        /** `permanent`: retrying cannot fix it; `exhausted`: its last allowed receive failed. */
-        readonly kind: "permanent" | "exhausted";
+        /**
+         * `permanent`: retrying cannot fix it; `exhausted`: its last allowed receive failed;
+         * `tenant-quarantined`: its tenant is quarantined on this consumer.
+         */
+        readonly kind: "permanent" | "exhausted" | "tenant-quarantined";
       })
   /** The DLQ send failed: the record is reported failed and comes back (nothing is lost). */
   | (OutcomeBase & FailureDetails & { readonly outcome: "dead-letter-failed" });

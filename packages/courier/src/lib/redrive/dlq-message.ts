@@ -26,7 +26,7 @@ const failureSchema = z.object({
   consumer: z.string(),
   receiveCount: z.number(),
   failedAt: z.string(),
-  kind: z.enum(["permanent", "exhausted"]),
+  kind: z.enum(["permanent", "exhausted", "tenant-quarantined"]),
   messageId: z.string(),
 });
 
@@ -125,7 +125,12 @@ function failureReasonText(
   sourceMaxReceiveCount: number | undefined,
 ): string {
   if (failure) {
-    const how = failure.kind === "permanent" ? "permanent" : `after ${failure.receiveCount} receives`;
+    const how =
+      failure.kind === "exhausted"
+        ? `after ${failure.receiveCount} receives`
+        : failure.kind === "permanent"
+          ? "permanent"
+          : "tenant quarantined";
     return `${failure.errorClass} (${how}): ${failure.message}`;
   }
   const receives = sourceMaxReceiveCount === undefined ? "maxReceiveCount" : String(sourceMaxReceiveCount);

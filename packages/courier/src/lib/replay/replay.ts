@@ -9,6 +9,7 @@
  * Everything it needs is given (S3 and SQS clients, the bucket, the consumer's queue): it knows
  * nothing of stacks or manifests (the CLI and console resolve those).
  */
+
 import { createHash, randomUUID } from "node:crypto";
 import { GetObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import {
@@ -22,6 +23,7 @@ import type { ArchiveEntry } from "../archive/archive-entry.ts";
 import { replayCheckpointKey } from "../archive/archive-keys.ts";
 import { erasedSubjects, publishOrder, readWindow } from "../archive/archive-store.ts";
 import { REPLAY_ATTRIBUTE, type ReplayLineage } from "../consumer/replay-lineage.ts";
+import { tenantGroupIdOfBody } from "../publisher/tenant.ts";
 import { type FilterPolicy, filterPolicyAccepts } from "./filter-policy.ts";
 
 /** The consumer a replay goes to, as its deployment describes it. */
@@ -34,6 +36,13 @@ export interface ReplayTarget {
   readonly filterPolicy?: FilterPolicy | undefined;
   /** The topic's ARN, put in a FIFO notification's TopicArn. @default "" */
   readonly topicArn?: string;
+  /**
+   * The topic's tenant field (fair delivery per tenant): a standard queue's copy goes with its
+   * tenant as MessageGroupId, as the live message did, so a replay is served fairly too. The
+   * archived group is used when the entry has one, else the tenant is read from the body.
+   * @default - none: copies carry the archived group only
+   */
+  readonly tenant?: string | undefined;
 }
 
 export interface ReplayWindow {
@@ -241,7 +250,8 @@ function notificationBody(entry: ArchiveEntry, topicArn: string): string {
   });
 }
 
-function sendEntry(
+/** The SendMessageBatch entry for one archived message on the target queue (exported for its tests). */
+export function sendEntry(
   entry: ArchiveEntry,
   index: number,
   target: ReplayTarget,
@@ -251,10 +261,14 @@ function sendEntry(
     [REPLAY_ATTRIBUTE]: { DataType: "String", StringValue: JSON.stringify(lineage) },
   };
   if (!target.fifo) {
+    const group =
+      entry.groupId ??
+      (target.tenant ? tenantGroupIdOfBody({ tenant: { from: target.tenant } }, entry.message) : undefined);
     return {
       Id: String(index),
       MessageBody: entry.message,
       MessageAttributes: { ...sqsAttributes(entry), ...replayAttribute },
+      ...(group ? { MessageGroupId: group } : {}),
     };
   }
   return {
