@@ -35,6 +35,8 @@ import {
   lambdaBundling,
   lambdaEsbuildOptions,
   newestNodejsRuntime,
+  OTEL_LAMBDA_ENVIRONMENT,
+  type TracingMode,
 } from "../packages/courier/src/cdk/bundled-function.ts";
 import { bundledHandlerModules } from "../packages/courier/src/worker/bundles.ts";
 import { courierTopology } from "../src/topology.ts";
@@ -53,6 +55,8 @@ export interface Scenario {
   readonly nativeModules: readonly string[];
   readonly environment: Record<string, string>;
   readonly memoryMb: number;
+  /** "otel" bundles and starts the OpenTelemetry SDK, as the construct deploys by default. @default "none" */
+  readonly tracing?: TracingMode;
   /** The topic whose message the first batch carries; none for the empty handler. */
   readonly topic?: string;
 }
@@ -96,6 +100,9 @@ function placeholder(name: string): string {
   return `courier-bench-${name.toLowerCase()}`;
 }
 
+/** Each consumer's tracing mode as the stack deploys it (filled by consumerEnvironments). */
+const tracingModes = new Map<string, TracingMode>();
+
 /** Each consumer's environment variables as the template sets them, deploy-time values stood in for. */
 function consumerEnvironments(): Map<string, Record<string, string>> {
   process.env.CDK_VALIDATION = "false";
@@ -108,9 +115,13 @@ function consumerEnvironments(): Map<string, Record<string, string>> {
     },
   });
   const environments = new Map<string, Record<string, string>>();
+  tracingModes.clear();
   for (const [name, consumerFunction] of Object.entries(stack.courier.consumerFunctions)) {
     const cfn = consumerFunction.function.node.defaultChild as lambda.CfnFunction;
     const resolved = (stack as Stack).resolve(cfn.environment) as { variables?: Record<string, unknown> };
+    // Active tracing is the construct's "otel" mode: the OpenTelemetry SDK is bundled and started first.
+    const tracing = (stack as Stack).resolve(cfn.tracingConfig) as { mode?: string } | undefined;
+    tracingModes.set(name, tracing?.mode === "Active" ? "otel" : "none");
     const variables: Record<string, string> = {};
     for (const [key, value] of Object.entries(resolved.variables ?? {})) {
       variables[key] = typeof value === "string" ? value : placeholder(key);
@@ -128,6 +139,7 @@ async function bundleScenario(scenario: Scenario): Promise<BuiltScenario> {
       runtime: newestNodejsRuntime(),
       architecture: lambda.Architecture.ARM_64,
       nativeModules: scenario.nativeModules,
+      tracing: scenario.tracing ?? "none",
     }),
   );
   const { outputFileName, ...esbuildOptions } = options;
@@ -500,6 +512,7 @@ export async function buildConsumerScenarios(only?: readonly string[]): Promise<
       nativeModules: consumer.needs?.nodeModules ?? [],
       environment: environments.get(name) ?? {},
       memoryMb: consumer.memoryMb,
+      tracing: tracingModes.get(name) ?? "none",
       topic: consumer.topic,
     };
     built.push(await bundleScenario(scenario));
@@ -559,7 +572,10 @@ export async function coldStart(options: ColdStartOptions) {
         "courier doing the peer's work: defineConsumer + SES + the NewAccount contract (no idempotency, no secret)",
       entry: join(root, "bench", "package-fixtures", "courier-peer.ts"),
       nativeModules: [],
+      // Traced as the construct deploys a function by default (the peer traces with Tracer).
+      tracing: "otel",
       environment: {
+        ...OTEL_LAMBDA_ENVIRONMENT,
         NODE_OPTIONS: "--enable-source-maps",
         POWERTOOLS_SERVICE_NAME: "verification-email",
         COURIER_CONSUMER: "verification-email",
@@ -583,6 +599,7 @@ export async function coldStart(options: ColdStartOptions) {
       nativeModules: consumer.needs?.nodeModules ?? [],
       environment: environments.get(name) ?? {},
       memoryMb: consumer.memoryMb,
+      tracing: tracingModes.get(name) ?? "none",
       topic: consumer.topic,
     });
   }
@@ -675,7 +692,7 @@ export async function coldStart(options: ColdStartOptions) {
   });
   const notes = [
     `${options.rounds} rounds after one warm-up round; each round starts every scenario once in a fresh Node.js ${process.version} process, in a rotated order. "import vs peer" is the median of the per-round ratios.`,
-    "Bundles: lambdaEsbuildOptions(lambdaBundling(...)) from packages/courier/src/cdk/bundled-function.ts, the options BundledFunction deploys (minified ESM, source maps, node26 target, @aws-sdk/* and native modules external), with this repository's courier-source condition.",
+    "Bundles: lambdaEsbuildOptions(lambdaBundling(...)) from packages/courier/src/cdk/bundled-function.ts, the options BundledFunction deploys (minified ESM, source maps, node26 target, @aws-sdk/* and native modules external, and for a function with tracing \"otel\", the construct's default, the OpenTelemetry SDK injected ahead of the handler), with this repository's courier-source condition.",
     "Environment: the function's variables from the synthesized template (NODE_OPTIONS=--enable-source-maps among them; deploy-time values stood in for), Lambda's own (function name, region, a sampled _X_AMZN_TRACE_ID), an endpoint on a closed loopback port; AWS SDK send and fetch answered in-process after the import. thumbnails' first batch finds no original (HeadObject 404) and dead-letters it.",
   ];
   if (options.profile) {
