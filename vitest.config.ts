@@ -27,6 +27,9 @@ export default defineConfig({
           // after each file.
           isolate: false,
           setupFiles: ["test/support/restore-sdk-mocks.ts"],
+          // A guard against a hung test, not a speed check: the example API's tests (scrypt, HTTP)
+          // took over 5 s on two loaded cores while taking under one alone.
+          testTimeout: 30_000,
         },
       },
       {

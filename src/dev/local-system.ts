@@ -314,6 +314,10 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
       endpoint: `LocalStack at ${endpoint}`,
       readOnly: false,
       oldestAge: oldestAgeFromPeek(localStackPeek(endpoint)),
+      // "Find a message" reads this run's spans and worker log lines, as `courier trace --local` does.
+      ...(spans
+        ? { traceSource: { kind: "local" as const, spansFile: spans.spansFile, logFiles: [workerLogFile] } }
+        : {}),
     });
     cleanups.push(() => operatorConsole.close());
     const depth = async (url: string | undefined) => {

@@ -7,11 +7,13 @@
 import { ROOT_CONTEXT, trace } from "@opentelemetry/api";
 import { InMemorySpanExporter, SamplingDecision } from "@opentelemetry/sdk-trace";
 import { afterEach, describe, expect, it } from "vitest";
+import { courierTracer, FLUSH_SPANS } from "../../packages/courier/src/lib/trace/spans.ts";
 import {
   otlpTracesEndpoint,
   samplerFrom,
   startLambdaTracing,
   startTracing,
+  type Tracing,
 } from "../../packages/courier/src/otel/index.ts";
 
 describe("the OTLP endpoint", () => {
@@ -54,14 +56,16 @@ describe("the sampler", () => {
 });
 
 describe("starting the SDK", () => {
+  let started: Tracing | undefined;
   afterEach(async () => {
-    const started = startTracing();
-    await started.shutdown();
+    await started?.shutdown();
+    started = undefined;
   });
 
   it("GIVEN a started SDK WHEN started again THEN the first is kept and spans still reach its exporter", async () => {
     const exporter = new InMemorySpanExporter();
     const first = startTracing({ exporter, batch: false });
+    started = first;
     const second = startTracing({ exporter: new InMemorySpanExporter() });
     expect(second).toBe(first);
     trace.getTracer("t").startSpan("kept").end();
@@ -71,7 +75,7 @@ describe("starting the SDK", () => {
 
   it("GIVEN a Lambda's environment WHEN its tracing starts THEN spans carry its function name as service.name and its region", async () => {
     const exporter = new InMemorySpanExporter();
-    startLambdaTracing({
+    started = startLambdaTracing({
       exporter,
       batch: false,
       env: { AWS_LAMBDA_FUNCTION_NAME: "acme-invoice", AWS_REGION: "eu-west-1" },
@@ -84,5 +88,27 @@ describe("starting the SDK", () => {
       "cloud.region": "eu-west-1",
       "faas.name": "acme-invoice",
     });
+  });
+
+  it("GIVEN an SDK shut down WHEN another is started THEN courier's spans reach the new one (failure mode: a tracer cached from the first)", async () => {
+    const first = new InMemorySpanExporter();
+    started = startTracing({ exporter: first, batch: false });
+    courierTracer().startSpan("before").end();
+    // (an in-memory exporter forgets its spans when shut down)
+    expect(first.getFinishedSpans().map((s) => s.name)).toEqual(["before"]);
+    await started.shutdown();
+    const second = new InMemorySpanExporter();
+    started = startTracing({ exporter: second, batch: false });
+    courierTracer().startSpan("after").end();
+    expect(second.getFinishedSpans().map((s) => s.name)).toEqual(["after"]);
+  });
+
+  it("GIVEN a Lambda's SDK THEN spans are exported at the end of each batch; GIVEN a worker's THEN in the background (failure mode: a frozen function holding its spans, or a worker paying an export per batch)", async () => {
+    const flushHook = () => (globalThis as Record<symbol, unknown>)[FLUSH_SPANS];
+    started = startTracing({ exporter: new InMemorySpanExporter() });
+    expect(flushHook()).toBeUndefined();
+    await started.shutdown();
+    started = startLambdaTracing({ exporter: new InMemorySpanExporter(), env: {} });
+    expect(typeof flushHook()).toBe("function");
   });
 });

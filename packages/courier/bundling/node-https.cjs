@@ -1,2 +1,2 @@
-// Bundled in place of `node:https` for ESM dependencies: see node-http.cjs.
-module.exports = require("node:https");
+// Bundled in place of `node:https` for ESM dependencies: see node-http.cjs (why getBuiltinModule).
+module.exports = process.getBuiltinModule("node:https");

@@ -276,8 +276,21 @@ export interface ApiError {
   readonly error: string;
 }
 
+/** "Find a message": what `traceMessage` answers (courier trace prints the same). */
+export type {
+  Attempt,
+  Delivery,
+  LogLine,
+  MessageJourney,
+  MessageTrail,
+  Publication,
+  Redrive,
+  SideEffect,
+} from "../deployment/message-trace/journey.ts";
+
 /** Every route the page calls, with what it returns. */
 export interface ConsoleRoutes {
+  "GET /api/messages/:id/journey": import("../deployment/message-trace/journey.ts").MessageJourney;
   "GET /api/overview": Overview;
   "GET /api/consumers/:consumer/triage": Triage;
   "GET /api/consumers/:consumer/messages/:messageId": MessageDetail;

@@ -103,6 +103,9 @@ export function createConsoleApp(options: ConsoleAppOptions) {
       await service.message(c.req.param("consumer"), c.req.param("messageId"), c.req.query("reveal") === "1"),
     ),
   );
+  app.get("/api/messages/:id/journey", async (c) =>
+    reply<"GET /api/messages/:id/journey">(c, await service.findMessage(c.req.param("id"))),
+  );
   app.post("/api/actions", async (c) => {
     const body = await c.req.json().catch(() => undefined);
     const parsed = actionRequestSchema.safeParse(body);

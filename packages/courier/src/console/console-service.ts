@@ -15,6 +15,12 @@ import {
   type OldestAge,
 } from "../deployment/consumer-status.ts";
 import type { DeployedConsumer, DeployedTopology } from "../deployment/deployed-topology.ts";
+import type { MessageJourney } from "../deployment/message-trace/journey.ts";
+import {
+  InvalidTraceQueryError,
+  type TraceSource,
+  traceMessage,
+} from "../deployment/message-trace/trace-message.ts";
 import { redrivePairsFromTopology } from "../deployment/redrive-pairs.ts";
 import { runRedriveRequest } from "../deployment/redrive-request.ts";
 import { archivedTopics, NoArchiveError, replaySourcesOf } from "../deployment/replay-target.ts";
@@ -80,6 +86,11 @@ export interface ConsoleServiceOptions {
   readonly s3?: S3Client;
   /** How long archive figures serve (a listing of every topic's archive). @default 10000 */
   readonly archiveMaxAgeMs?: number;
+  /**
+   * Where "Find a message" reads spans and log lines (`traceMessage`): the local receiver's spans
+   * file, or X-Ray and Logs Insights. @default - none: the page says tracing is not set up here
+   */
+  readonly traceSource?: TraceSource;
 }
 
 export class ConsoleError extends Error {
@@ -236,6 +247,25 @@ export class ConsoleService {
       // Rates are a nicety: a role without cloudwatch:GetMetricData still sees the queues.
       return this.ratesCache?.value ?? {};
     }
+  }
+
+  /** "Find a message": the journey of a message by its eventId or correlation id, personal data masked. */
+  async findMessage(id: string): Promise<MessageJourney> {
+    const source = this.options.traceSource;
+    if (!source) {
+      throw new ConsoleError(
+        "tracing is not set up for this console: start it with a trace source (npm start does; courier console on AWS reads X-Ray)",
+        404,
+      );
+    }
+    let journey: MessageJourney;
+    try {
+      journey = await traceMessage({ id, source, topology: this.options.topology });
+    } catch (error) {
+      if (error instanceof InvalidTraceQueryError) throw new ConsoleError(error.message, 400);
+      throw error;
+    }
+    return maskJourney(journey);
   }
 
   async triage(consumer: string): Promise<Triage> {
@@ -746,4 +776,27 @@ function describeSelection(selection: Selection): string {
   return "cause" in selection
     ? `cause ${selection.cause}`
     : `${selection.messageIds.length} chosen message(s)`;
+}
+
+/** Error messages and log lines may quote an address or a number: masked, as DLQ bodies are. */
+function maskJourney(journey: MessageJourney): MessageJourney {
+  return {
+    ...journey,
+    messages: journey.messages.map((m) => ({
+      ...m,
+      deliveries: m.deliveries.map((d) => ({
+        ...d,
+        state: maskPersonalText(d.state),
+        attempts: d.attempts.map((a) => ({
+          ...a,
+          ...(a.errorMessage ? { errorMessage: maskPersonalText(a.errorMessage) } : {}),
+          sideEffects: a.sideEffects.map((e) => ({
+            ...e,
+            ...(e.error ? { error: maskPersonalText(e.error) } : {}),
+          })),
+        })),
+      })),
+      logLines: m.logLines.map((l) => ({ ...l, message: maskPersonalText(l.message) })),
+    })),
+  };
 }

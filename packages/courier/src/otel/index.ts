@@ -42,11 +42,19 @@ export interface StartTracingOptions {
   /** The OTLP/HTTP traces URL. @default from the environment, see the module's description */
   readonly endpoint?: string;
   /**
-   * Batch spans (BatchSpanProcessor) or export each as it ends (SimpleSpanProcessor). courier's
-   * runtime flushes after every batch, so batching costs no lost spans on Lambda.
+   * Batch spans (BatchSpanProcessor) or export each as it ends (SimpleSpanProcessor).
    * @default true
    */
   readonly batch?: boolean;
+  /** How long a span waits to be exported with others (BatchSpanProcessor). @default 1000 */
+  readonly exportDelayMs?: number;
+  /**
+   * Export every span at the end of each batch the consumer runtime handles (and of each redrive
+   * invocation), before the handler returns. Lambda freezes a function as soon as it returns, so
+   * spans waiting for a later export would go out minutes late or never; a long-running worker has
+   * no such need and exports in the background. @default false (startLambdaTracing: true)
+   */
+  readonly flushAfterEachBatch?: boolean;
   /**
    * Fraction of new traces recorded, 0..1; a trace continued from a caller follows the caller's
    * decision. @default OTEL_TRACES_SAMPLER / OTEL_TRACES_SAMPLER_ARG, else 1 (all)
@@ -114,7 +122,9 @@ export function startTracing(options: StartTracingOptions = {}): Tracing {
   const exporter =
     options.exporter ?? new OTLPTraceExporter({ url: options.endpoint ?? otlpTracesEndpoint(env) });
   const processor: SpanProcessor =
-    options.batch === false ? new SimpleSpanProcessor({ exporter }) : new BatchSpanProcessor({ exporter });
+    options.batch === false
+      ? new SimpleSpanProcessor({ exporter })
+      : new BatchSpanProcessor({ exporter, scheduledDelayMillis: options.exportDelayMs ?? 1000 });
   const provider = new TracerProvider({
     resource: resourceFromAttributes({
       "service.name": options.serviceName ?? env.OTEL_SERVICE_NAME ?? "courier",
@@ -139,7 +149,7 @@ export function startTracing(options: StartTracingOptions = {}): Tracing {
     },
   };
   registry[STARTED] = tracing;
-  registry[FLUSH_SPANS] = tracing.flush;
+  if (options.flushAfterEachBatch) registry[FLUSH_SPANS] = tracing.flush;
   return tracing;
 }
 
@@ -147,11 +157,12 @@ export function startTracing(options: StartTracingOptions = {}): Tracing {
  * `startTracing` for a Lambda function, as the construct's `tracing: "otel"` runs it before the
  * handler module loads: service.name the function's (OTEL_SERVICE_NAME, else its name), the
  * function's resource attributes, spans to the ADOT collector extension on localhost:4318, which
- * sends them to X-Ray. courier's runtime flushes them at the end of every batch.
+ * sends them to X-Ray, exported at the end of every batch (`flushAfterEachBatch`).
  */
 export function startLambdaTracing(options: StartTracingOptions = {}): Tracing {
   const env = options.env ?? process.env;
   return startTracing({
+    flushAfterEachBatch: true,
     ...options,
     serviceName: options.serviceName ?? env.OTEL_SERVICE_NAME ?? env.AWS_LAMBDA_FUNCTION_NAME ?? "courier",
     resourceAttributes: {

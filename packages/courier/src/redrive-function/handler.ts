@@ -10,6 +10,7 @@ import type { Context } from "aws-lambda";
 import { redriveConfigFromEnv } from "../deployment/redrive-pairs.ts";
 import { type RedriveSummary, runRedriveRequest } from "../deployment/redrive-request.ts";
 import { sqsClient } from "../lib/sqs-client.ts";
+import { flushSpans } from "../lib/trace/spans.ts";
 
 // Fails the cold start with a message naming the missing or malformed setting.
 const config = redriveConfigFromEnv();
@@ -25,7 +26,13 @@ export const handler = async (event: unknown, context: Context): Promise<Redrive
     Math.max(1_000, context.getRemainingTimeInMillis() - STOP_BEFORE_TIMEOUT_MS),
   );
   logger.info("redrive requested", { request: event });
-  const summary = await runRedriveRequest(event, { sqs, ...config, signal });
+  let summary: RedriveSummary;
+  try {
+    summary = await runRedriveRequest(event, { sqs, ...config, signal });
+  } finally {
+    // Its spans (one per message moved back) go out before Lambda freezes the function.
+    await flushSpans();
+  }
   const { items: _items, ...counts } = summary as RedriveSummary & { items?: unknown };
   logger.info("redrive finished", { summary: counts });
   return summary;

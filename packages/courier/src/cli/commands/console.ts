@@ -3,9 +3,12 @@
  * a random token, and prints the URL to open. Reaches AWS like every other command (the standard
  * configuration chain, --profile, --region, --endpoint-url, --local). Runs until Ctrl-C.
  */
-
+import { join } from "node:path";
 import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
+import { CloudWatchLogsClient } from "@aws-sdk/client-cloudwatch-logs";
+import { LambdaClient } from "@aws-sdk/client-lambda";
 import { S3Client } from "@aws-sdk/client-s3";
+import { XRayClient } from "@aws-sdk/client-xray";
 import type { Command } from "commander";
 import { startConsole } from "../../console/server.ts";
 import {
@@ -17,6 +20,7 @@ import { sqsClient } from "../../lib/sqs-client.ts";
 import { CliError, emit, type OutputOptions } from "../output.ts";
 import { commandTarget, deployedTopology, type TargetCliOptions, withTargetOptions } from "../target.ts";
 import { positiveInteger } from "./dlq.ts";
+import { LOCAL_SPANS_FILE, LOCAL_WORKER_LOG_FILE } from "./trace.ts";
 
 interface ConsoleOptions extends OutputOptions, TargetCliOptions {
   port?: number;
@@ -26,7 +30,9 @@ interface ConsoleOptions extends OutputOptions, TargetCliOptions {
 export function register(program: Command): void {
   const command = program
     .command("console")
-    .description("Serve the operator console (topology, live figures, dead-letter triage) on 127.0.0.1")
+    .description(
+      "Serve the operator console (topology, live figures, dead-letter triage, find a message) on 127.0.0.1",
+    )
     .option("--port <n>", "port on 127.0.0.1 (default: a free one)", positiveInteger)
     .option("--read-only", "hide every action: no redrive, no delete")
     .option("--json", "print the address as JSON");
@@ -50,6 +56,20 @@ export function register(program: Command): void {
       // CloudWatch has the age per minute: asking at every 2-second poll would only cost money.
       oldestAgeMaxAgeMs: onLocalStack ? 0 : 30_000,
       maxRedrives: topology.manifest.redrive.maxRedrives,
+      // "Find a message" reads what `courier trace` reads: npm start's spans file here, X-Ray on AWS.
+      traceSource: onLocalStack
+        ? {
+            kind: "local",
+            spansFile: join(process.cwd(), LOCAL_SPANS_FILE),
+            logFiles: [join(process.cwd(), LOCAL_WORKER_LOG_FILE)],
+          }
+        : {
+            kind: "aws",
+            xray: new XRayClient(where.config),
+            logs: new CloudWatchLogsClient(where.config),
+            lambda: new LambdaClient(where.config),
+            where: `X-Ray on ${where.target.label}`,
+          },
       ...(options.port ? { port: options.port } : {}),
     }).catch((error: Error) => {
       throw new CliError(`starting the console failed: ${error.message}`);

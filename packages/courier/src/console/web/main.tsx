@@ -1,24 +1,33 @@
-/** The console page: a header naming the stack, two views (topology, dead letters), live figures. */
+/**
+ * The console page: a header naming the stack, three views (topology, dead letters, find a
+ * message), live figures.
+ */
 import "./styles.css";
 import { render } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import type { ArchiveOverview, Overview } from "../api.ts";
 import { adoptToken, get } from "./api-client.ts";
 import { DeadLettersView } from "./dead-letters.tsx";
+import { FindMessageView } from "./find-message.tsx";
 import { since } from "./format.ts";
 import { OverviewView } from "./overview.tsx";
 import { usePoll } from "./use-poll.ts";
 
-type View = { readonly name: "overview" } | { readonly name: "dead-letters"; readonly consumer?: string };
+type View =
+  | { readonly name: "overview" }
+  | { readonly name: "dead-letters"; readonly consumer?: string }
+  | { readonly name: "find"; readonly id?: string };
 
 function viewFromHash(hash: string): View {
-  const [, name, consumer] = hash.replace(/^#/, "").split("/");
-  if (name === "dead-letters") return consumer ? { name, consumer: decodeURIComponent(consumer) } : { name };
+  const [, name, arg] = hash.replace(/^#/, "").split("/");
+  if (name === "dead-letters") return arg ? { name, consumer: decodeURIComponent(arg) } : { name };
+  if (name === "find") return arg ? { name, id: decodeURIComponent(arg) } : { name };
   return { name: "overview" };
 }
 
 function hashOf(view: View): string {
   if (view.name === "overview") return "#/overview";
+  if (view.name === "find") return view.id ? `#/find/${encodeURIComponent(view.id)}` : "#/find";
   return view.consumer ? `#/dead-letters/${encodeURIComponent(view.consumer)}` : "#/dead-letters";
 }
 
@@ -78,6 +87,9 @@ function App() {
           <a href="#/dead-letters" aria-current={view.name === "dead-letters" ? "page" : undefined}>
             Dead letters <span class={`pill${deadTotal > 0 ? " bad" : ""}`}>{deadTotal}</span>
           </a>
+          <a href="#/find" aria-current={view.name === "find" ? "page" : undefined}>
+            Find a message
+          </a>
         </nav>
         <p class="freshness" aria-live="off">
           {o ? `figures read ${since(o.sampledAt, now)}` : ""}
@@ -94,6 +106,12 @@ function App() {
             overview={o}
             archive={archive.value}
             onOpenDlq={(consumer) => go({ name: "dead-letters", consumer })}
+          />
+        ) : null}
+        {view.name === "find" ? (
+          <FindMessageView
+            {...(view.id ? { initialId: view.id } : {})}
+            onSearch={(id) => go({ name: "find", id })}
           />
         ) : null}
         {o && view.name === "dead-letters" && deadConsumer ? (

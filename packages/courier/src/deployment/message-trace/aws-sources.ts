@@ -14,7 +14,7 @@ import { GetFunctionConfigurationCommand, type LambdaClient } from "@aws-sdk/cli
 import { BatchGetTracesCommand, GetTraceSummariesCommand, type XRayClient } from "@aws-sdk/client-xray";
 import { ATTR, XRAY_ANNOTATED, xrayAnnotationKey } from "../../lib/trace/semconv.ts";
 import type { LogLine } from "./journey.ts";
-import type { AttributeValue, SpanKindName, SpanRecord } from "./span-record.ts";
+import type { AttributeValue, SpanKindName, SpanRecord } from "./span-types.ts";
 
 /** X-Ray takes a bounded window per GetTraceSummaries call; longer look-backs are cut into these. */
 export const XRAY_WINDOW_HOURS = 6;

@@ -6,7 +6,7 @@
  * such, and an empty answer says where it looked.
  */
 import { ATTR } from "../../lib/trace/semconv.ts";
-import type { AttributeValue, SpanRecord } from "./span-record.ts";
+import type { AttributeValue, SpanRecord } from "./span-types.ts";
 
 export interface LogLine {
   /** ISO 8601. */

@@ -4,25 +4,9 @@
  */
 import { readFile } from "node:fs/promises";
 
-export type SpanKindName = "internal" | "server" | "client" | "producer" | "consumer";
-export type AttributeValue = string | number | boolean | readonly (string | number | boolean)[];
+import type { AttributeValue, SpanKindName, SpanRecord } from "./span-types.ts";
 
-export interface SpanRecord {
-  readonly traceId: string;
-  readonly spanId: string;
-  readonly parentSpanId?: string;
-  readonly name: string;
-  readonly kind: SpanKindName;
-  /** The resource's service.name. */
-  readonly service?: string;
-  /** ISO 8601 start time. */
-  readonly start: string;
-  readonly durationMs: number;
-  readonly attributes: Readonly<Record<string, AttributeValue>>;
-  readonly status: "unset" | "ok" | "error";
-  readonly statusMessage?: string;
-  readonly links: readonly { readonly traceId: string; readonly spanId: string }[];
-}
+export type { AttributeValue, SpanKindName, SpanRecord };
 
 const KINDS: readonly SpanKindName[] = ["internal", "internal", "server", "client", "producer", "consumer"];
 

@@ -14,19 +14,28 @@ import {
   SpanStatusCode,
   TraceFlags,
   type Tracer,
+  type TracerProvider,
   trace,
 } from "@opentelemetry/api";
 import { describeThrown } from "../consumer/thrown.ts";
 import { ATTR, TRACER_NAME } from "./semconv.ts";
 import { formatTraceparent, parseTraceparent, type TraceContext } from "./trace-context.ts";
 
+let cachedProvider: TracerProvider | undefined;
+let cachedTracer: Tracer | undefined;
+
 /**
- * courier's tracer from whatever provider is registered now. Not cached: the API's proxy tracer
- * keeps the first real tracer it meets, so a cached one would go on recording after the SDK is
- * shut down and unregistered (a test's, or a worker's restart). The provider caches by name.
+ * courier's tracer: a proxy that follows whatever provider is registered, even a later one. Kept
+ * per global provider: after `trace.disable()` (an SDK shut down) the API hands out a new proxy,
+ * and a tracer of the old one would record nothing under an SDK registered later.
  */
 export function courierTracer(): Tracer {
-  return trace.getTracer(TRACER_NAME);
+  const provider = trace.getTracerProvider();
+  if (provider !== cachedProvider || !cachedTracer) {
+    cachedProvider = provider;
+    cachedTracer = provider.getTracer(TRACER_NAME);
+  }
+  return cachedTracer;
 }
 
 /** The span context a W3C traceparent names (remote), or undefined for a missing or invalid one. */
@@ -81,12 +90,13 @@ export function recordFailure(span: Span, error: unknown): void {
 }
 
 /**
- * Where `@courier-queue/courier/otel` leaves its provider's flush, so a Lambda handler's spans are
- * exported before the function is frozen. A registered symbol: two copies of the package still meet.
+ * Where `@courier-queue/courier/otel` leaves its provider's flush when spans must be exported before
+ * a handler returns (Lambda freezes the function then). A registered symbol: two copies of the
+ * package still meet.
  */
 export const FLUSH_SPANS = Symbol.for("@courier-queue/courier.flush-spans");
 
-/** Exports the spans ended so far, when an SDK started by `@courier-queue/courier/otel` asks for it. */
+/** Exports the spans ended so far, when an SDK started by `@courier-queue/courier/otel` asks for it (on Lambda). */
 export async function flushSpans(): Promise<void> {
   const flush = (globalThis as { [FLUSH_SPANS]?: () => Promise<void> })[FLUSH_SPANS];
   if (!flush) return;
