@@ -35,6 +35,7 @@ import {
   lambdaBundling,
   lambdaEsbuildOptions,
   newestNodejsRuntime,
+  OTEL_LAMBDA_ENVIRONMENT,
   type TracingMode,
 } from "../packages/courier/src/cdk/bundled-function.ts";
 import { bundledHandlerModules } from "../packages/courier/src/worker/bundles.ts";
@@ -100,6 +101,9 @@ function placeholder(name: string): string {
   return `courier-bench-${name.toLowerCase()}`;
 }
 
+/** Each consumer's tracing mode as the stack deploys it (filled by consumerEnvironments). */
+const tracingModes = new Map<string, TracingMode>();
+
 /** Each consumer's environment variables as the template sets them, deploy-time values stood in for. */
 function consumerEnvironments(): Map<string, Record<string, string>> {
   process.env.CDK_VALIDATION = "false";
@@ -112,9 +116,13 @@ function consumerEnvironments(): Map<string, Record<string, string>> {
     },
   });
   const environments = new Map<string, Record<string, string>>();
+  tracingModes.clear();
   for (const [name, consumerFunction] of Object.entries(stack.courier.consumerFunctions)) {
     const cfn = consumerFunction.function.node.defaultChild as lambda.CfnFunction;
     const resolved = (stack as Stack).resolve(cfn.environment) as { variables?: Record<string, unknown> };
+    // Active tracing is the construct's "otel" mode: the OpenTelemetry SDK is bundled and started first.
+    const tracing = (stack as Stack).resolve(cfn.tracingConfig) as { mode?: string } | undefined;
+    tracingModes.set(name, tracing?.mode === "Active" ? "otel" : "none");
     const variables: Record<string, string> = {};
     for (const [key, value] of Object.entries(resolved.variables ?? {})) {
       variables[key] = typeof value === "string" ? value : placeholder(key);
@@ -511,6 +519,7 @@ export async function buildConsumerScenarios(only?: readonly string[]): Promise<
       nativeModules: consumer.needs?.nodeModules ?? [],
       environment: environments.get(name) ?? {},
       memoryMb: consumer.memoryMb,
+      tracing: tracingModes.get(name) ?? "none",
       topic: consumer.topic,
     };
     built.push(await bundleScenario(scenario));
@@ -564,6 +573,25 @@ export async function coldStart(options: ColdStartOptions) {
       memoryMb: 256,
       topic: "account-signups",
     },
+    {
+      name: "courier-peer",
+      label:
+        "courier doing the peer's work: defineConsumer + SES + the NewAccount contract (no idempotency, no secret)",
+      entry: join(root, "bench", "package-fixtures", "courier-peer.ts"),
+      nativeModules: [],
+      // Traced as the construct deploys a function by default (the peer traces with Tracer).
+      tracing: "otel",
+      environment: {
+        ...OTEL_LAMBDA_ENVIRONMENT,
+        NODE_OPTIONS: "--enable-source-maps",
+        POWERTOOLS_SERVICE_NAME: "verification-email",
+        COURIER_CONSUMER: "verification-email",
+        COURIER_QUEUE_URL: "https://sqs.us-east-1.amazonaws.com/123456789012/courier-peer",
+        COURIER_DLQ_URL: "https://sqs.us-east-1.amazonaws.com/123456789012/courier-peer-dlq",
+      },
+      memoryMb: 256,
+      topic: "account-signups",
+    },
   ];
   await writeFile(
     join(workDir, "empty-handler.ts"),
@@ -609,7 +637,9 @@ export async function coldStart(options: ColdStartOptions) {
     await writeFile(join(workDir, `${scenario.name}.event.json`), JSON.stringify(sqsEvent(scenario.topic)));
   }
   if (options.baselineDir) {
-    for (const scenario of built.filter((b) => b.name !== "empty" && b.name !== "powertools-peer")) {
+    for (const scenario of built.filter(
+      (b) => !["empty", "powertools-peer", "courier-peer"].includes(b.name),
+    )) {
       const earlier = join(options.baselineDir, scenario.name, "index.mjs");
       const copy = join(workDir, `${scenario.name}.earlier`, "index.mjs");
       try {
@@ -694,7 +724,13 @@ export async function coldStart(options: ColdStartOptions) {
   ];
   if (options.profile) {
     const slowest = built
-      .filter((s) => s.name !== "empty" && s.name !== "powertools-peer" && !s.name.endsWith(".earlier"))
+      .filter(
+        (s) =>
+          s.name !== "empty" &&
+          s.name !== "powertools-peer" &&
+          s.name !== "courier-peer" &&
+          !s.name.endsWith(".earlier"),
+      )
       .filter((s) => !options.profileOf || s.name === options.profileOf)
       .sort(
         (a, b) =>

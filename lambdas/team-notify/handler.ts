@@ -5,7 +5,7 @@
  */
 import { SecretsProvider } from "@aws-lambda-powertools/parameters/secrets";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
-import { defineConsumer } from "@courier-queue/courier";
+import { defineConsumer, tracedFetch } from "@courier-queue/courier";
 import { teamNotifySettings } from "../../src/app/signup/config.ts";
 import { onceWhereConfigured } from "../../src/app/signup/once-where-configured.ts";
 import type { SignupEvent } from "../../src/app/signup/signup-event.ts";
@@ -20,8 +20,14 @@ const webhookUrl = webhookUrlSource(
   () => new SecretsProvider({ awsSdkV3Client: new SecretsManagerClient({}) }),
 );
 
+// The webhook POST is the side effect: a span under the record that caused it (host only, never the URL).
+const fetchTraced = tracedFetch("team-notify");
+
 const notifyOnce = onceWhereConfigured("team-notify", async (message: SignupEvent) =>
-  notifyTeam({ config: { webhookUrl: await webhookUrl(), timeoutMs: settings.timeoutMs } }, message),
+  notifyTeam(
+    { config: { webhookUrl: await webhookUrl(), timeoutMs: settings.timeoutMs }, fetch: fetchTraced },
+    message,
+  ),
 );
 
 export const handler = defineConsumer(courierTopology, {

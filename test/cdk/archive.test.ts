@@ -101,13 +101,25 @@ describe("GIVEN the example stack with every topic archived (image-uploads for 7
     expect(fifoQueue.FifoQueue).toBe(true);
   });
 
-  it("THEN each archiver may put objects under its own topic's prefix only, and read nothing", () => {
+  it("THEN each archiver may put objects under its own topic's prefix only, and read nothing but an offloading topic's payloads", () => {
     for (const topic of Object.keys(topics) as TopicName[]) {
       const fn = courier.archives[topic]?.archiver.function;
       const roleId = logicalId(fn?.role ?? stack);
       const s3 = roleStatements(json, roleId).filter((s) => actionsOf(s).some((a) => a.startsWith("s3:")));
-      expect(s3.flatMap(actionsOf)).toEqual(["s3:PutObject"]);
-      expect(JSON.stringify(s3.flatMap(resourcesOf))).toContain(`/archive/${topic}/*`);
+      const puts = s3.filter((s) => actionsOf(s).includes("s3:PutObject"));
+      expect(puts.flatMap(actionsOf)).toEqual(["s3:PutObject"]);
+      expect(JSON.stringify(puts.flatMap(resourcesOf))).toContain(`/archive/${topic}/*`);
+      const reads = s3.filter((s) => !actionsOf(s).includes("s3:PutObject"));
+      if (topic === "account-exports") {
+        // It reads a pointer's payload for the envelope and subject: under its topic's prefix only.
+        expect(reads.flatMap(actionsOf).sort()).toEqual(["s3:GetObject", "s3:ListBucket"]);
+        expect(JSON.stringify(reads.flatMap(resourcesOf))).toContain("/account-exports/*");
+        expect(JSON.stringify(reads.flatMap(resourcesOf))).toContain(
+          logicalId(courier.payloadBucket?.bucket ?? stack),
+        );
+      } else {
+        expect(reads).toEqual([]);
+      }
     }
   });
 
@@ -124,6 +136,12 @@ describe("GIVEN the example stack with every topic archived (image-uploads for 7
       COURIER_ARCHIVE_TOPIC: "account-signups",
       COURIER_ARCHIVE_SUBJECT: "accountId",
     });
+    expect(deployed.topics["account-signups"]?.archive?.environment).not.toHaveProperty(
+      "COURIER_PAYLOAD_LOCATIONS",
+    );
+    expect(
+      JSON.parse(deployed.topics["account-exports"]?.archive?.environment.COURIER_PAYLOAD_LOCATIONS ?? "[]"),
+    ).toEqual([{ bucket: expect.any(String), prefix: "account-exports/" }]);
   });
 });
 

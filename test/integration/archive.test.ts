@@ -4,12 +4,13 @@
  * into the deployed archive bucket. Failure modes covered: a published message missing from the
  * archive or archived twice (standard and FIFO topics); the publish time, SNS MessageId or
  * attributes lost (raw delivery on the archive subscription); a FIFO group's order lost; an erased
- * account's messages still readable. The retention lifecycle is held by test/cdk/archive.test.ts:
+ * account's messages still readable; an offloaded message archived without its subject, or its
+ * payload left behind by erasure. The retention lifecycle is held by test/cdk/archive.test.ts:
  * LocalStack 4.14's CloudFormation creates the bucket without the template's LifecycleConfiguration
  * (GetBucketLifecycleConfiguration answers NoSuchLifecycleConfiguration), so it cannot be read here.
  */
 import { randomUUID } from "node:crypto";
-import { HeadObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { HeadObjectCommand, NotFound, S3Client } from "@aws-sdk/client-s3";
 import { SNSClient } from "@aws-sdk/client-sns";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { localTarget } from "../../packages/courier/src/deployment/aws-target.ts";
@@ -22,6 +23,7 @@ import { erasedKey, subjectHash } from "../../packages/courier/src/lib/archive/i
 import { startWorkers } from "../../packages/courier/src/worker/start.ts";
 import type { WorkerPool } from "../../packages/courier/src/worker/worker.ts";
 import { workerTarget } from "../../packages/courier/src/worker/worker-target.ts";
+import { LOCALSTACK_MAX_PUBLISH_BYTES } from "../../src/app/deployment/local-run.ts";
 import { localClientConfig } from "../../src/dev/local-aws-config.ts";
 import { type TopicName, topicNames } from "../../src/topology.ts";
 import { createPublisher, type Publisher } from "../helpers/example-publisher.ts";
@@ -45,10 +47,13 @@ beforeAll(async () => {
       string
     >,
     producer: "archive-test",
+    // account-exports offloads: a manifest over LocalStack's 256 KiB publish limit goes by reference.
+    payloadStore: { s3, bucket: stack.topology.payloadBucket as string },
+    maxMessageBytesCeiling: LOCALSTACK_MAX_PUBLISH_BYTES,
   });
   workers = startWorkers({
     topology: stack.topology,
-    consumers: ["archive:account-signups", "archive:password-resets"],
+    consumers: ["archive:account-signups", "archive:password-resets", "archive:account-exports"],
     target: workerTarget(localTarget({ ...process.env, AWS_ENDPOINT_URL: inject("localstackEndpoint") })),
     waitTimeSeconds: 1,
     output: process.stderr,
@@ -155,5 +160,38 @@ describe("archive", () => {
       s3.send(new HeadObjectCommand({ Bucket: bucket, Key: erasedKey(hash) })),
     ).resolves.toBeDefined();
     expect(JSON.stringify(left)).not.toContain(erased);
+  });
+
+  it("GIVEN an account export offloaded to the payload bucket WHEN archived and its account erased THEN the entry keeps the pointer with the envelope's subject, and erasure deletes the payload too", async () => {
+    const accountId = `acc_${randomUUID().slice(0, 8)}`;
+    const createdAt = new Date().toISOString();
+    const items = Array.from({ length: 3_000 }, (_, n) => ({
+      kind: "image" as const,
+      id: `img_${n}`,
+      key: `originals/${accountId}/img_${n}-${"x".repeat(40)}`,
+      contentType: "image/jpeg",
+      byteSize: 1_000 + n,
+      createdAt,
+    }));
+    const { eventId } = await publisher.publish("account-exports", {
+      exportId: randomUUID(),
+      accountId,
+      requestedAt: createdAt,
+      account: { email: `${accountId}@example.com`, displayName: "Archive Test", locale: "en-GB", createdAt },
+      items,
+    });
+    const entry = await until(async () => {
+      const found = await readWindow(location("account-exports"), started, new Date(Date.now() + 60_000));
+      return found.find((e) => e.eventId === eventId);
+    }, "the offloaded export in the archive");
+    expect(entry.message).toContain("software.amazon.payloadoffloading.PayloadS3Pointer");
+    expect(entry.subject).toBe(subjectHash(accountId));
+    expect(entry.payload?.bucket).toBe(stack.topology.payloadBucket);
+
+    const result = await eraseSubject(s3, bucket, ["account-exports"], accountId);
+    expect(result).toMatchObject({ messagesRemoved: 1, payloadsDeleted: 1 });
+    await expect(
+      s3.send(new HeadObjectCommand({ Bucket: entry.payload?.bucket, Key: entry.payload?.key })),
+    ).rejects.toBeInstanceOf(NotFound);
   });
 });

@@ -4,7 +4,7 @@
  */
 
 import { randomBytes, randomUUID } from "node:crypto";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -17,6 +17,7 @@ import { outboxCounts } from "../../src/app/outbox/index.ts";
 import { deleteStackOnLocalStack } from "../../src/dev/deploy.ts";
 import { localClientConfig } from "../../src/dev/local-aws-config.ts";
 import { type LocalSystem, startLocalSystem } from "../../src/dev/local-system.ts";
+import { PROJECT_ROOT } from "../../src/dev/localstack.ts";
 import { consumerNames } from "../../src/topology.ts";
 import { consumerOf } from "../helpers/example-stack.ts";
 import { testStackName } from "./support/deploy-test-stack.ts";
@@ -74,6 +75,8 @@ beforeAll(async () => {
 afterAll(async () => {
   await system?.stop();
   await deleteStackOnLocalStack(stackName, { endpoint: inject("localstackEndpoint") });
+  // This run's synthesized bundles (a copy per test stack name, which is new each run).
+  rmSync(join(PROJECT_ROOT, ".courier", "bundles", stackName), { recursive: true, force: true });
 }, 300_000);
 
 describe("the local system through the example API", () => {

@@ -4,16 +4,20 @@
  * Lambda deploys it. Failure modes covered: a worker whose environment lacks its function's
  * settings or AWS endpoint, a handler module that is not loaded through TypeScript, sign-ups that
  * never reach the webhook or reach it twice, a SIGTERM that does not stop the workers gracefully
- * (non-zero exit, no summary, messages left behind), and a configuration error that is not reported
- * as one line naming the setting.
+ * (non-zero exit, no summary, messages left behind), a configuration error that is not reported
+ * as one line naming the setting, and a deployed bundle that cannot load (`--bundles`) not reported
+ * as a BundleImportError naming the consumer and the cause.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { SNSClient } from "@aws-sdk/client-sns";
 import { undeployedArchiverNames, workerConsumer } from "@courier-queue/courier/worker";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { NewAccountV1 } from "../../src/app/contracts/index.ts";
 import { localClientConfig } from "../../src/dev/local-aws-config.ts";
+import { PROJECT_ROOT } from "../../src/dev/localstack.ts";
 import { type TopicName, topicNames } from "../../src/topology.ts";
 import { createPublisher, type Publisher } from "../helpers/example-publisher.ts";
 import { consumerOf, topicOf } from "../helpers/example-stack.ts";
@@ -138,6 +142,63 @@ describe("courier work: worker mode", () => {
       expect(last).toMatch(/^courier: team-notify worker failed: .*TEAM_WEBHOOK_URL/);
     } finally {
       if (run.child.exitCode === null) run.child.kill("SIGKILL");
+    }
+  });
+
+  it("GIVEN --bundles pointing at an assembly whose team-notify bundle imports a module its asset lacks WHEN courier work starts it THEN it exits 1 with one line naming BundleImportError, the consumer and the missing module", async () => {
+    // An assembly laid out as `cdk synth` writes one, inside the project as --bundles expects.
+    const dir = join(PROJECT_ROOT, ".courier", `broken-assembly-${randomUUID().slice(0, 8)}`);
+    const hash = "b".repeat(64);
+    mkdirSync(join(dir, `asset.${hash}`), { recursive: true });
+    writeFileSync(
+      join(dir, `asset.${hash}`, "index.mjs"),
+      'import missing from "courier-left-out-dependency";\nexport const handler = async () => missing;\n',
+    );
+    writeFileSync(
+      join(dir, "manifest.json"),
+      JSON.stringify({
+        version: "55.0.0",
+        artifacts: {
+          "app.assets": { type: "cdk:asset-manifest", properties: { file: "app.assets.json" } },
+          app: { type: "aws:cloudformation:stack", properties: { templateFile: "app.template.json" } },
+        },
+      }),
+    );
+    writeFileSync(
+      join(dir, "app.template.json"),
+      JSON.stringify({
+        Resources: {
+          TeamNotify: {
+            Type: "AWS::Lambda::Function",
+            Properties: {
+              Handler: "index.handler",
+              Code: { S3Key: `${hash}.zip` },
+              Environment: { Variables: { COURIER_CONSUMER: "team-notify" } },
+            },
+          },
+        },
+      }),
+    );
+    writeFileSync(
+      join(dir, "app.assets.json"),
+      JSON.stringify({ files: { [hash]: { source: { path: `asset.${hash}`, packaging: "zip" } } } }),
+    );
+    const run = courierWork(["team-notify", "--stack", stack.topology.stackName, "--bundles", dir], {
+      TEAM_WEBHOOK_URL: webhook.url,
+    });
+    try {
+      expect(await run.exit).toBe(1);
+      const last = run
+        .stderr()
+        .split("\n")
+        .filter((l) => l.startsWith("courier:"))
+        .at(-1);
+      expect(last).toMatch(
+        /^courier: team-notify worker failed: BundleImportError: the bundle of team-notify \(.*asset\.b+\/index\.mjs\) cannot load: .*courier-left-out-dependency/,
+      );
+    } finally {
+      if (run.child.exitCode === null) run.child.kill("SIGKILL");
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 

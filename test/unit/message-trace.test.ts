@@ -220,6 +220,30 @@ describe("a message's journey from the local spans file", () => {
     expect(notify?.state).toBe("retrying (next attempt after 8 s)");
   });
 
+  it("GIVEN a replay of the message to one consumer WHEN traced THEN it is told as replayed from the archive, beside the redrive", async () => {
+    const replayed = span({
+      name: "send verification-email",
+      spanId: "r9",
+      kind: "producer",
+      start: "2026-12-06T19:00:00.000Z",
+      attributes: {
+        "messaging.operation.name": "replay",
+        "messaging.destination.name": "verification-email",
+        "messaging.message.id": "sqs-9",
+        "courier.event_id": EVENT,
+        "courier.replay.run_id": "run-1",
+      },
+    });
+    const file = join(dir, "replay.jsonl");
+    writeFileSync(file, [...journeySpans, replayed].map((s) => JSON.stringify(s)).join("\n"));
+    const journey = await traceMessage({ id: EVENT, source: { kind: "local", spansFile: file } });
+    const email = journey.messages[0]?.deliveries.find((d) => d.consumer === "verification-email");
+    expect(email?.redrives.map((r) => r.source)).toEqual(["dlq", "archive"]);
+    expect(formatJourney(journey).join("\n")).toMatch(
+      /replayed from the archive to verification-email as sqs-9/,
+    );
+  });
+
   it("GIVEN a consumer of the topic with no recorded attempt WHEN traced THEN it is named as missing, not guessed", async () => {
     const journey = await traceMessage({ id: EVENT, source: local, topology });
     const [message] = journey.messages;

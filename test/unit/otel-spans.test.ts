@@ -9,6 +9,7 @@
  */
 import { Logger } from "@aws-lambda-powertools/logger";
 import { DynamoDBClient, PutItemCommand } from "@aws-sdk/client-dynamodb";
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { PublishBatchCommand, PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import {
   DeleteMessageBatchCommand,
@@ -21,8 +22,11 @@ import { InMemorySpanExporter, type ReadableSpan } from "@opentelemetry/sdk-trac
 import type { Context } from "aws-lambda";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
-import { tracedClient } from "../../packages/courier/src/index.ts";
+import { tracedClient, tracedFetch } from "../../packages/courier/src/index.ts";
+import { encodeEntries } from "../../packages/courier/src/lib/archive/archive-entry.ts";
+import { batchObjectKey } from "../../packages/courier/src/lib/archive/archive-keys.ts";
 import { redriveSelectively } from "../../packages/courier/src/lib/redrive/selective.ts";
+import { replay } from "../../packages/courier/src/lib/replay/replay.ts";
 import { startTracing, type Tracing } from "../../packages/courier/src/otel/index.ts";
 import type { NewAccountV1 } from "../../src/app/contracts/index.ts";
 import type { TopicName } from "../../src/topology.ts";
@@ -368,5 +372,90 @@ describe("redrive's spans", () => {
     expect(span?.links.map((l) => `00-${l.context.traceId}-${l.context.spanId}-01`)).toEqual([
       message?.traceparent,
     ]);
+  });
+});
+
+describe("replay's spans", () => {
+  it("GIVEN an archived traced message WHEN replayed to one consumer THEN a PRODUCER span links to its first producer, names the run and carries the new MessageId", async () => {
+    const [message] = await produced(1);
+    exporter.reset();
+    const publishedAt = new Date("2026-12-06T10:15:00.000Z");
+    const key = batchObjectKey("account-signups", publishedAt, 1, "b1");
+    const body = message?.body ?? "";
+    const archived = encodeEntries([
+      {
+        messageId: "sns-1",
+        publishedAt: publishedAt.toISOString(),
+        topic: "account-signups",
+        eventId: message?.eventId,
+        type: "NewAccount",
+        version: 1,
+        attributes: {},
+        message: body,
+      },
+    ]);
+    const s3 = new S3Client({ region: "us-east-1", credentials: { accessKeyId: "x", secretAccessKey: "x" } });
+    const s3Mock = mockClient(s3);
+    s3Mock.on(ListObjectsV2Command).callsFake((input: { Prefix: string }) => ({
+      Contents: key.startsWith(input.Prefix) ? [{ Key: key, Size: archived.length }] : [],
+    }));
+    s3Mock
+      .on(GetObjectCommand)
+      .callsFake(() => ({ Body: { transformToByteArray: async () => new Uint8Array(archived) } }));
+    s3Mock.on(PutObjectCommand).resolves({});
+    const replaySqs = new SQSClient({
+      region: "us-east-1",
+      credentials: { accessKeyId: "x", secretAccessKey: "x" },
+    });
+    mockClient(replaySqs)
+      .on(SendMessageBatchCommand)
+      .callsFake((input: { Entries: Array<{ Id: string }> }) => ({
+        Successful: input.Entries.map((e) => ({ Id: e.Id, MessageId: "replayed-1", MD5OfMessageBody: "x" })),
+        Failed: [],
+      }));
+    const summary = await replay({
+      s3,
+      bucket: "archive",
+      sqs: replaySqs,
+      target: { consumer: "verification-email", topic: "account-signups", queueUrl: QUEUE_URL, fifo: false },
+      window: { from: new Date("2026-12-06T10:00:00.000Z"), to: new Date("2026-12-06T11:00:00.000Z") },
+      runId: "run-1",
+    });
+    expect(summary.sent).toBe(1);
+    const [span, ...more] = spans("send orders");
+    expect(more).toEqual([]);
+    expect(span?.kind).toBe(SpanKind.PRODUCER);
+    expect(span?.attributes).toMatchObject({
+      "messaging.operation.name": "replay",
+      "messaging.message.id": "replayed-1",
+      "courier.outcome": "replayed",
+      "courier.replay.run_id": "run-1",
+      "courier.event_id": message?.eventId,
+    });
+    expect(span?.links.map((l) => `00-${l.context.traceId}-${l.context.spanId}-01`)).toEqual([
+      message?.traceparent,
+    ]);
+  });
+});
+
+describe("a traced fetch (the team webhook's side effect)", () => {
+  it("GIVEN a handler posting to a webhook WHEN it runs THEN a CLIENT span under the record names the method, host and status, never the URL's secret path", async () => {
+    const [message] = await produced(1);
+    exporter.reset();
+    const post = tracedFetch("verification-email", async () => new Response("ok", { status: 503 }));
+    await consumer(async () => {
+      await post("https://hooks.example.com/services/T000/SECRET", { method: "POST", body: "{}" });
+    })(sqsEvent(sqsRecord(message?.body ?? "")), context);
+    const [record] = spans("handle verification-email");
+    const [call] = spans("POST");
+    expect(call?.kind).toBe(SpanKind.CLIENT);
+    expect(call?.parentSpanContext?.spanId).toBe(record?.spanContext().spanId);
+    expect(call?.attributes).toMatchObject({
+      "http.request.method": "POST",
+      "server.address": "hooks.example.com",
+      "http.response.status_code": 503,
+    });
+    expect(call?.status.code).toBe(SpanStatusCode.ERROR);
+    expect(JSON.stringify(call?.attributes)).not.toContain("SECRET");
   });
 });

@@ -15,6 +15,7 @@ import {
   startTracing,
   type Tracing,
 } from "../../packages/courier/src/otel/index.ts";
+import { wantsTracing } from "../../packages/courier/src/worker/tracing.ts";
 
 describe("the OTLP endpoint", () => {
   it("GIVEN no variables THEN spans go to the local collector's OTLP/HTTP port", () => {
@@ -32,6 +33,19 @@ describe("the OTLP endpoint", () => {
         OTEL_EXPORTER_OTLP_ENDPOINT: "http://y",
       }),
     ).toBe("http://x/t");
+  });
+});
+
+describe("a worker process's tracing", () => {
+  it("GIVEN no OTLP endpoint in the environment THEN the worker starts no SDK (an untraced worker pays nothing)", () => {
+    expect(wantsTracing({})).toBe(false);
+  });
+  it("GIVEN an OTLP endpoint THEN it does, unless OTEL_SDK_DISABLED says not to", () => {
+    expect(wantsTracing({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://127.0.0.1:4318" })).toBe(true);
+    expect(wantsTracing({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: "http://127.0.0.1:4318/v1/traces" })).toBe(
+      true,
+    );
+    expect(wantsTracing({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://x", OTEL_SDK_DISABLED: "true" })).toBe(false);
   });
 });
 

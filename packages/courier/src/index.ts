@@ -172,4 +172,4 @@ export {
   type Topology,
   type TopologySpec,
 } from "./topology/topology.ts";
-export { tracedClient } from "./topology/tracing.ts";
+export { tracedClient, tracedFetch } from "./topology/tracing.ts";

@@ -69,6 +69,11 @@ export function register(program: Command): void {
       say(`Mailbox       ${system.mailboxUrl}   (the verification link is in the mail body)`);
       say(`SMS           ${system.smsUrl}`);
       say(`Team webhook  ${system.webhook.url}   (each post is printed below)`);
+      if (system.spans) {
+        say(
+          `Spans         ${system.spans.spansFile}   (npm run courier -- trace <eventId|correlationId> --local; console: Find a message)`,
+        );
+      }
       say(
         `Renditions    s3://${system.topology.outputs[UPLOADS_BUCKET_OUTPUT]}/renditions/<imageId>/{thumb,medium}.webp`,
       );

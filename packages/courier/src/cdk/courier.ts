@@ -242,19 +242,6 @@ export class Courier<Topic extends string = string, Consumer extends string = st
             retentionDays: Object.fromEntries(archived.map((a) => [a.name, a.settings.retentionDays])),
           })
         : undefined;
-    const archives: Partial<Record<Topic, TopicArchive>> = {};
-    for (const { name, settings } of archived) {
-      const topicSpec: TopicSpec = topology.topics[name];
-      archives[name] = new TopicArchive(this, `${pascalCase(name)}Archive`, {
-        ...functionDefaults,
-        topicName: name,
-        topic: this.topics[name].topic,
-        archiveBucket: this.archiveBucket as ArchiveBucket,
-        ...(settings.subject ? { subject: settings.subject } : {}),
-        ...(isRaisedTopic(topicSpec) ? { maxMessageBytes: SQS_MAX_MESSAGE_BYTES } : {}),
-      });
-    }
-    this.archives = archives;
     // The archive keeps an offloaded message's pointer, not its payload: the payload lives as long
     // as the longest archive of an offloading topic, plus the whole chain a replayed pointer may
     // then travel (queue, DLQ, redrives), so no archived pointer outlives its payload.
@@ -403,6 +390,25 @@ export class Courier<Topic extends string = string, Consumer extends string = st
       queues[name] = queue;
       functions[name] = consumerFunction;
     }
+    const archives: Partial<Record<Topic, TopicArchive>> = {};
+    for (const { name, settings } of archived) {
+      const topicSpec: TopicSpec = topology.topics[name];
+      archives[name] = new TopicArchive(this, `${pascalCase(name)}Archive`, {
+        ...functionDefaults,
+        topicName: name,
+        topic: this.topics[name].topic,
+        archiveBucket: this.archiveBucket as ArchiveBucket,
+        ...(settings.subject ? { subject: settings.subject } : {}),
+        ...(isRaisedTopic(topicSpec) ? { maxMessageBytes: SQS_MAX_MESSAGE_BYTES } : {}),
+        // Where an offloading topic's payloads are: the archiver reads a pointer's payload for the
+        // envelope's fields and subject (erasure finds it by them).
+        payloadLocations: payloadLocationSpecs(name, topicSpec).map((l) => ({
+          bucket: bucketNamed(l.bucketName),
+          prefix: l.prefix,
+        })),
+      });
+    }
+    this.archives = archives;
     this.consumerQueues = queues as Record<Consumer, ConsumerQueue>;
     this.consumerFunctions = functions as Record<Consumer, ConsumerFunction>;
     this.quietTenantDwellAlarms = tenantDwellAlarms as Partial<Record<Consumer, cloudwatch.Alarm>>;

@@ -82,6 +82,18 @@ export function courierNagAcknowledgements(courier: Courier<string, string>): Na
       reason:
         "It is a DLQ: the archive subscription's redrive policy names it (cdk-nag looks only at SQS redrive policies); alarmed.",
     });
+    for (const location of archive.payloadLocations) {
+      const stackBucket = courier.payloadBucket?.bucket;
+      const bucket =
+        stackBucket && location.bucket === stackBucket.bucketName
+          ? nagArnToken(stackBucket)
+          : `arn:<AWS::Partition>:s3:::${location.bucket}`;
+      found.push({
+        construct: roleOf(archive.archiver.function),
+        id: `AwsSolutions-IAM5[Resource::${bucket}/${location.prefix}*]`,
+        reason: `The ${topic} archiver reads offloaded payloads (GetObject) under ${location.prefix || "the bucket's root"}, its topic's location, for their envelope and subject, and nothing else.`,
+      });
+    }
     if (courier.archiveBucket) {
       found.push({
         construct: roleOf(archive.archiver.function),

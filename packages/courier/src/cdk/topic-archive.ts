@@ -13,10 +13,12 @@ import type * as sns from "aws-cdk-lib/aws-sns";
 import { Construct } from "constructs";
 import { REPLAYS_PREFIX, topicArchivePrefix } from "../lib/archive/archive-keys.ts";
 import { ARCHIVE_ENV } from "../lib/archive/archiver-config.ts";
+import { PAYLOAD_LOCATIONS_ENV, payloadLocationsEnvValue } from "../topology/payload-locations.ts";
 import type { BundledFunctionProps } from "./bundled-function.ts";
 import { ConsumerFunction } from "./consumer-function.ts";
 import { ConsumerQueue } from "./consumer-queue.ts";
 import { InvalidConstructPropsError } from "./errors.ts";
+import { grantReadPayloadLocation } from "./payload-bucket.ts";
 
 /** Days a replay's checkpoint is kept: long enough to resume an interrupted replay. */
 export const REPLAY_CHECKPOINT_DAYS = 30;
@@ -109,6 +111,12 @@ export interface TopicArchiveProps extends Omit<BundledFunctionProps, "entry"> {
   readonly subject?: string;
   /** SQS MaximumMessageSize of the archive queue (a raised topic's). @default - SQS's default */
   readonly maxMessageBytes?: number;
+  /**
+   * Where the topic's offloaded payloads are: the archiver reads a pointer's payload (GetObject
+   * under each prefix) for the envelope's eventId, type and subject.
+   * @default - none: pointers are archived without them
+   */
+  readonly payloadLocations?: readonly { readonly bucket: s3.IBucket; readonly prefix: string }[];
 }
 
 /** One topic's archive queue and archiver. */
@@ -116,6 +124,8 @@ export class TopicArchive extends Construct {
   public readonly queue: ConsumerQueue;
   public readonly archiver: ConsumerFunction;
   public readonly settings: { readonly batchSize: number; readonly maxBatchingWindowSeconds: number };
+  /** The payload locations the archiver reads (bucket names may be tokens). */
+  public readonly payloadLocations: readonly { readonly bucket: string; readonly prefix: string }[];
 
   constructor(scope: Construct, id: string, props: TopicArchiveProps) {
     super(scope, id);
@@ -136,8 +146,10 @@ export class TopicArchive extends Construct {
       archiveBucket,
       subject,
       maxMessageBytes: _size,
+      payloadLocations = [],
       ...functionProps
     } = props;
+    this.payloadLocations = payloadLocations.map((l) => ({ bucket: l.bucket.bucketName, prefix: l.prefix }));
     this.archiver = new ConsumerFunction(this, "Archiver", {
       ...functionProps,
       entry: archiverHandlerEntry(),
@@ -156,8 +168,14 @@ export class TopicArchive extends Construct {
         [ARCHIVE_ENV.bucket]: archiveBucket.bucket.bucketName,
         [ARCHIVE_ENV.topic]: topicName,
         ...(subject ? { [ARCHIVE_ENV.subject]: subject } : {}),
+        ...(this.payloadLocations.length > 0
+          ? { [PAYLOAD_LOCATIONS_ENV]: payloadLocationsEnvValue(this.payloadLocations) }
+          : {}),
       },
     });
     archiveBucket.grantArchiveWrite(this.archiver.function, topicName);
+    for (const location of payloadLocations) {
+      grantReadPayloadLocation(this.archiver.function, location.bucket, location.prefix);
+    }
   }
 }

@@ -3,4 +3,4 @@
  * the application registers an SDK). Re-exported from the library so the topology layer and the
  * package root share one definition.
  */
-export { tracedClient } from "../lib/trace/traced-client.ts";
+export { tracedClient, tracedFetch } from "../lib/trace/traced-client.ts";

@@ -78,7 +78,7 @@ export function register(program: Command): void {
       options,
       { topics: withSubject.map((a) => a.topic), ...result },
       () =>
-        `erased ${result.messagesRemoved} message(s) from ${result.objectsRewritten} of ${result.objectsScanned} archive object(s) of ${withSubject.map((a) => a.topic).join(", ")}; ledger ${result.subjectHash.slice(0, 12)}…`,
+        `erased ${result.messagesRemoved} message(s) from ${result.objectsRewritten} of ${result.objectsScanned} archive object(s) of ${withSubject.map((a) => a.topic).join(", ")}${result.payloadsDeleted > 0 ? `, and ${result.payloadsDeleted} offloaded payload(s)` : ""}; ledger ${result.subjectHash.slice(0, 12)}…`,
     );
   });
 }

@@ -61,8 +61,16 @@ function RedriveRow(props: { redrive: Redrive }) {
     <li class="step redrive">
       <span class="when">{time(r.at)}</span>
       <span class="what">
-        <strong>redriven</strong> from the {r.source === "subscription-dlq" ? "subscription DLQ" : "DLQ"} to{" "}
-        <code>{r.queue}</code>
+        {r.source === "archive" ? (
+          <>
+            <strong>replayed</strong> from the archive
+          </>
+        ) : (
+          <>
+            <strong>redriven</strong> from the {r.source === "subscription-dlq" ? "subscription DLQ" : "DLQ"}
+          </>
+        )}{" "}
+        to <code>{r.queue}</code>
         {r.newMessageId ? ` as ${r.newMessageId}` : ""}
         {r.redriveCount !== undefined ? ` (redrive ${r.redriveCount})` : ""}
         {r.error ? <span class="why"> failed: {r.error}</span> : null}

@@ -57,6 +57,7 @@ export interface Redrive {
   readonly queue: string;
   readonly newMessageId?: string;
   readonly redriveCount?: number;
+  /** dlq | subscription-dlq (a redrive) | archive (a replay) */
   readonly source?: string;
   readonly error?: string;
 }
@@ -110,8 +111,10 @@ const byTime = <T extends { at: string }>(a: T, b: T) => a.at.localeCompare(b.at
 function isPublish(span: SpanRecord): boolean {
   return span.kind === "producer" && span.attributes[ATTR.operationName] === "publish";
 }
+/** A redrive's or a replay's send back to a consumer's queue. */
 function isRedrive(span: SpanRecord): boolean {
-  return span.kind === "producer" && span.attributes[ATTR.operationName] === "redrive";
+  const operation = span.attributes[ATTR.operationName];
+  return span.kind === "producer" && (operation === "redrive" || operation === "replay");
 }
 /** A record's span: a process span that names one message (the batch's names none). */
 function isRecord(span: SpanRecord): boolean {
@@ -271,12 +274,25 @@ export function buildJourney(input: JourneyInput): MessageJourney {
         ...(num(s.attributes[ATTR.redriveCount]) !== undefined
           ? { redriveCount: num(s.attributes[ATTR.redriveCount]) }
           : {}),
-        ...(str(s.attributes[ATTR.redriveSource]) ? { source: str(s.attributes[ATTR.redriveSource]) } : {}),
+        ...(s.attributes[ATTR.operationName] === "replay"
+          ? { source: "archive" }
+          : str(s.attributes[ATTR.redriveSource])
+            ? { source: str(s.attributes[ATTR.redriveSource]) }
+            : {}),
         ...(errorOf(s) ? { error: errorOf(s) } : {}),
       });
       redrivesByConsumer.set(consumer, list);
     }
-    const topics = new Set(published.map((p) => p.topic));
+    // The topic from its publish, else from the consumers that had it (an untraced producer).
+    const topicOf = new Map(
+      Object.entries(input.consumersByTopic ?? {}).flatMap(([topic, consumers]) =>
+        consumers.map((c) => [c, topic]),
+      ),
+    );
+    const topics = new Set([
+      ...published.map((p) => p.topic),
+      ...[...attemptsByConsumer.keys()].flatMap((c) => topicOf.get(c) ?? []),
+    ]);
     const expected = new Set<string>([...attemptsByConsumer.keys(), ...redrivesByConsumer.keys()]);
     for (const topic of topics) for (const c of input.consumersByTopic?.[topic] ?? []) expected.add(c);
     const deliveries: Delivery[] = [...expected].sort().map((consumer) => {
@@ -357,7 +373,7 @@ export function formatJourney(journey: MessageJourney): string[] {
         } else if ("redrive" in e && e.redrive) {
           const r = e.redrive;
           lines.push(
-            `    ${r.at} redriven from the ${r.source === "subscription-dlq" ? "subscription DLQ" : "DLQ"} to ${r.queue}${r.newMessageId ? ` as ${r.newMessageId}` : ""}${r.redriveCount !== undefined ? ` (redrive ${r.redriveCount})` : ""}${r.error ? ` FAILED: ${r.error}` : ""}`,
+            `    ${r.at} ${r.source === "archive" ? "replayed from the archive" : `redriven from the ${r.source === "subscription-dlq" ? "subscription DLQ" : "DLQ"}`} to ${r.queue}${r.newMessageId ? ` as ${r.newMessageId}` : ""}${r.redriveCount !== undefined ? ` (redrive ${r.redriveCount})` : ""}${r.error ? ` FAILED: ${r.error}` : ""}`,
           );
         }
       }

@@ -31,6 +31,11 @@ export const archiveEntrySchema = z.object({
   sequenceNumber: z.string().optional(),
   /** sha256 of the subject's value (topic's `archive.subject`), for erasure; absent without one. */
   subject: z.string().optional(),
+  /**
+   * Where an offloaded message's payload is, when the body is a pointer the archiver resolved (to
+   * read the envelope's eventId, type and subject): erasure deletes it with the entry.
+   */
+  payload: z.object({ bucket: z.string(), key: z.string() }).optional(),
 });
 export type ArchiveEntry = z.infer<typeof archiveEntrySchema>;
 export type ArchivedAttribute = z.infer<typeof attributeSchema>;
@@ -48,6 +53,23 @@ const notificationSchema = z.object({
   SequenceNumber: z.string().optional(),
   MessageAttributes: z.record(z.string(), z.object({ Type: z.string(), Value: z.string() })).optional(),
 });
+
+/**
+ * The entry of an offloaded message, completed from its resolved payload: the envelope's eventId,
+ * type, version and subject hash, and where the payload is. The body archived stays the pointer.
+ */
+export function withPayloadFields(
+  entry: ArchiveEntry,
+  payloadBody: string,
+  pointer: { readonly bucket: string; readonly key: string },
+  subjectField: string | undefined,
+): ArchiveEntry {
+  return {
+    ...entry,
+    ...envelopeFields(payloadBody, subjectField),
+    payload: { bucket: pointer.bucket, key: pointer.key },
+  };
+}
 
 function envelopeFields(message: string, subjectField: string | undefined) {
   try {

@@ -12,12 +12,15 @@ import {
 } from "@aws-sdk/client-s3";
 import type { SQSBatchResponse, SQSRecord } from "aws-lambda";
 import type { TopicSpec } from "../contracts/topic-spec.ts";
+import type { PayloadResolver } from "../payload-offloading/payload-resolver.ts";
+import { declaredPayloadSize, decodePointer } from "../payload-offloading/pointer.ts";
 import {
   type ArchiveEntry,
   decodeEntries,
   encodeEntries,
   entryFromRecord,
   subjectHash,
+  withPayloadFields,
 } from "./archive-entry.ts";
 import {
   type BatchObjectName,
@@ -59,11 +62,22 @@ export interface ArchiveLocation {
  */
 export async function archiveRecords(
   records: readonly SQSRecord[],
-  options: ArchiveLocation & { readonly subject?: string | undefined },
+  options: ArchiveLocation & {
+    readonly subject?: string | undefined;
+    /**
+     * Reads an offloaded message's payload (the topic's payload locations), so its entry gets the
+     * envelope's eventId, type and subject, and erasure can find it and delete the payload.
+     * @default - pointers are archived as they are, with no envelope fields and no subject
+     */
+    readonly payloads?: PayloadResolver | undefined;
+  },
 ): Promise<SQSBatchResponse> {
   const byHour = new Map<number, { entries: ArchiveEntry[]; records: SQSRecord[] }>();
-  for (const record of records) {
-    const entry = entryFromRecord(record, options.topic, options.subject);
+  const entries = await Promise.all(
+    records.map((record) => archiveEntryOf(record, options.topic, options.subject, options.payloads)),
+  );
+  for (const [i, record] of records.entries()) {
+    const entry = entries[i] as ArchiveEntry;
     const hour = startOfHour(new Date(entry.publishedAt)).getTime();
     const group = byHour.get(hour) ?? { entries: [], records: [] };
     group.entries.push(entry);
@@ -89,6 +103,33 @@ export async function archiveRecords(
     }),
   );
   return { batchItemFailures: failures };
+}
+
+/**
+ * A record's entry; for an offloaded message (its body a pointer) completed from the payload when a
+ * resolver is given. A payload that cannot be read (expired, refused) leaves the pointer's entry as
+ * it is: the archive keeps what was published either way.
+ */
+async function archiveEntryOf(
+  record: SQSRecord,
+  topic: string,
+  subject: string | undefined,
+  payloads: PayloadResolver | undefined,
+): Promise<ArchiveEntry> {
+  const entry = entryFromRecord(record, topic, subject);
+  if (!payloads || entry.eventId !== undefined) return entry;
+  try {
+    const pointer = decodePointer(entry.message);
+    const declared = declaredPayloadSize(
+      Object.fromEntries(
+        Object.entries(entry.attributes).map(([name, a]) => [name, { stringValue: a.value }]),
+      ),
+    );
+    if (declared === undefined) return entry;
+    return withPayloadFields(entry, await payloads(entry.message, declared), pointer, subject);
+  } catch {
+    return entry;
+  }
 }
 
 /** Every key under a prefix, listing page by page. */
@@ -226,6 +267,8 @@ export interface EraseResult {
   readonly objectsScanned: number;
   readonly objectsRewritten: number;
   readonly messagesRemoved: number;
+  /** Offloaded payloads of the removed messages deleted from the payload bucket. */
+  readonly payloadsDeleted: number;
 }
 
 /**
@@ -253,6 +296,7 @@ export async function eraseSubject(
   let objectsScanned = 0;
   let objectsRewritten = 0;
   let messagesRemoved = 0;
+  let payloadsDeleted = 0;
   for (const topic of topics) {
     for (const { key } of await listKeys(s3, bucket, topicArchivePrefix(topic))) {
       const name = parseBatchObjectKey(key);
@@ -261,6 +305,12 @@ export async function eraseSubject(
       const entries = await readObjectEntries(s3, bucket, key);
       const kept = entries.filter((e) => e.subject !== hash);
       if (kept.length === entries.length) continue;
+      // The payloads first: an object rewritten before a failed payload delete would lose the pointer.
+      for (const removed of entries.filter((e) => e.subject === hash && e.payload)) {
+        const payload = removed.payload as { bucket: string; key: string };
+        await s3.send(new DeleteObjectCommand({ Bucket: payload.bucket, Key: payload.key }));
+        payloadsDeleted += 1;
+      }
       messagesRemoved += entries.length - kept.length;
       objectsRewritten += 1;
       if (kept.length > 0) {
@@ -277,5 +327,5 @@ export async function eraseSubject(
       await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
     }
   }
-  return { subjectHash: hash, objectsScanned, objectsRewritten, messagesRemoved };
+  return { subjectHash: hash, objectsScanned, objectsRewritten, messagesRemoved, payloadsDeleted };
 }

@@ -1,5 +1,5 @@
 /**
- * Redrive's spans: a PRODUCER `send <source queue>` span per message moved back, linked to the
+ * Redrive's and replay's spans: a PRODUCER `send <queue>` span per message moved back (or replayed), linked to the
  * context the message was first produced in (its envelope's traceparent, which the move keeps), so
  * the message's journey reads on past the DLQ. OpenTelemetry API only: a no-op without an SDK.
  */
@@ -58,6 +58,63 @@ export function redriveSpan(
     },
     fail(error) {
       span.setAttribute(ATTR.outcome, "redrive-failed");
+      recordFailure(span, error);
+      span.end();
+    },
+  };
+}
+
+/** The producer's context an archived or moved body names (its envelope's traceparent), if any. */
+export function traceparentOfBody(body: string): string | undefined {
+  try {
+    const parsed = JSON.parse(body) as { trace?: { traceparent?: unknown } };
+    return typeof parsed?.trace?.traceparent === "string" ? parsed.trace.traceparent : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A replay's PRODUCER span for one archived message sent to one consumer's queue, linked to where
+ * the message was first produced; undefined when no SDK records it.
+ */
+export function replaySpan(
+  queueUrl: string,
+  entry: {
+    readonly eventId?: string | undefined;
+    readonly type?: string | undefined;
+    readonly message: string;
+  },
+  runId: string,
+): RedriveSpan | undefined {
+  const producer = spanContextOf(traceparentOfBody(entry.message));
+  const queue = queueNameOfUrl(queueUrl);
+  const span: Span = courierTracer().startSpan(`send ${queue}`, {
+    kind: SpanKind.PRODUCER,
+    attributes: {
+      [ATTR.messagingSystem]: MESSAGING_SYSTEM.sqs,
+      [ATTR.destinationName]: queue,
+      [ATTR.operationType]: "send",
+      [ATTR.operationName]: "replay",
+      [ATTR.outcome]: "replayed",
+      "courier.replay.run_id": runId,
+      [ATTR.xrayAnnotations]: XRAY_ANNOTATED,
+      ...(entry.eventId ? { [ATTR.eventId]: entry.eventId } : {}),
+      ...(entry.type ? { [ATTR.messageType]: entry.type } : {}),
+    },
+    ...(producer ? { links: [{ context: producer }] } : {}),
+  });
+  if (!span.isRecording()) {
+    span.end();
+    return undefined;
+  }
+  return {
+    sent(messageId) {
+      if (messageId) span.setAttribute(ATTR.messageId, messageId);
+      span.end();
+    },
+    fail(error) {
+      span.setAttribute(ATTR.outcome, "replay-failed");
       recordFailure(span, error);
       span.end();
     },

@@ -15,6 +15,7 @@ import { GetObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/clie
 import {
   type MessageAttributeValue,
   SendMessageBatchCommand,
+  type SendMessageBatchCommandOutput,
   type SendMessageBatchRequestEntry,
   type SQSClient,
 } from "@aws-sdk/client-sqs";
@@ -24,6 +25,7 @@ import { replayCheckpointKey } from "../archive/archive-keys.ts";
 import { erasedSubjects, publishOrder, readWindow } from "../archive/archive-store.ts";
 import { REPLAY_ATTRIBUTE, type ReplayLineage } from "../consumer/replay-lineage.ts";
 import { tenantGroupIdOfBody } from "../publisher/tenant.ts";
+import { replaySpan } from "../redrive/trace.ts";
 import { type FilterPolicy, filterPolicyAccepts } from "./filter-policy.ts";
 
 /** The consumer a replay goes to, as its deployment describes it. */
@@ -370,14 +372,32 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
     const batchStarted = performance.now();
     const batch = pending.slice(i, i + SEND_BATCH);
     let outstanding = batch.map((entry, j) => sendEntry(entry, i + j, target, lineage));
+    // A PRODUCER span per message, linked to its first producer: the journey reads on past the replay.
+    const spans = new Map(
+      outstanding.map((e, j) => [
+        e.Id,
+        replaySpan(target.queueUrl, batch[j] as (typeof batch)[number], lineage.runId),
+      ]),
+    );
     for (let attempt = 1; attempt <= SEND_ATTEMPTS && outstanding.length > 0; attempt++) {
-      const result = await sqs.send(
-        new SendMessageBatchCommand({ QueueUrl: target.queueUrl, Entries: outstanding }),
-      );
+      let result: SendMessageBatchCommandOutput;
+      try {
+        result = await sqs.send(
+          new SendMessageBatchCommand({ QueueUrl: target.queueUrl, Entries: outstanding }),
+        );
+      } catch (error) {
+        for (const span of spans.values()) span?.fail(error);
+        throw error;
+      }
+      for (const ok of result.Successful ?? []) {
+        spans.get(ok.Id)?.sent(ok.MessageId);
+        spans.delete(ok.Id);
+      }
       const failed = new Set((result.Failed ?? []).map((f) => f.Id));
       outstanding = outstanding.filter((e) => failed.has(e.Id));
       if (outstanding.length > 0 && attempt < SEND_ATTEMPTS) await sleep(200 * 2 ** attempt);
     }
+    for (const span of spans.values()) span?.fail(new Error("SendMessageBatch refused it after retries"));
     // Everything up to the first entry still refused was sent: the cursor moves that far only.
     const firstRefused =
       outstanding.length > 0 ? Math.min(...outstanding.map((e) => Number(e.Id))) - i : batch.length;

@@ -4,7 +4,7 @@
  * @opentelemetry/instrumentation-aws-sdk, which patches modules at load time and so must be set up
  * before the SDK is imported (hard in a bundle) and costs its load time on every cold start.
  */
-import { context, SpanKind, trace } from "@opentelemetry/api";
+import { context, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
 import { ATTR } from "./semconv.ts";
 import { courierTracer, recordFailure } from "./spans.ts";
 
@@ -66,4 +66,48 @@ export function tracedClient<T>(consumer: string, client: T): T {
     { step: "initialize", name: MIDDLEWARE_NAME, override: true },
   );
   return client;
+}
+
+/**
+ * `fetch` with a CLIENT span per request (`POST`, the host, the status): for side effects that are
+ * HTTP calls (a webhook). The span names the host only, never the path or query: a webhook URL is
+ * often a bearer secret. Without an OpenTelemetry SDK it calls `fetch` as it is.
+ * @param consumer the consumer (or service) the calls belong to, as `courier.consumer`
+ * @param fetchImpl @default globalThis.fetch, looked up at each call (a test or a runtime may replace it)
+ */
+export function tracedFetch(consumer: string, fetchImpl?: typeof fetch): typeof fetch {
+  return async (input, init) => {
+    const doFetch = fetchImpl ?? globalThis.fetch;
+    const method = (init?.method ?? (input instanceof Request ? input.method : "GET")).toUpperCase();
+    let host = "";
+    try {
+      host = new URL(input instanceof Request ? input.url : String(input)).host;
+    } catch {
+      // A relative or malformed URL: fetch itself says what is wrong with it.
+    }
+    const span = courierTracer().startSpan(method, {
+      kind: SpanKind.CLIENT,
+      attributes: {
+        "http.request.method": method,
+        ...(host ? { "server.address": host } : {}),
+        [ATTR.consumer]: consumer,
+      },
+    });
+    if (!span.isRecording()) {
+      span.end();
+      return doFetch(input, init);
+    }
+    try {
+      const response = await context.with(trace.setSpan(context.active(), span), () => doFetch(input, init));
+      span.setAttribute("http.response.status_code", response.status);
+      if (response.status >= 400)
+        span.setStatus({ code: SpanStatusCode.ERROR, message: `HTTP ${response.status}` });
+      return response;
+    } catch (error) {
+      recordFailure(span, error);
+      throw error;
+    } finally {
+      span.end();
+    }
+  };
 }
