@@ -15,7 +15,9 @@
  * - A record of a group whose batch is running is held (hidden) until that batch settles.
  * - A record that arrives before the failed records it follows is sent back, not held: the records
  *   it follows are recalled (made visible at once, ahead of it in the group's order) and it is made
- *   visible again a moment later, behind them. Holding it hidden for their whole backoff stalls
+ *   visible again a moment later, behind them. A record sent back is awaited in turn, as a failed
+ *   one is: newer records of its group that arrive before it (with the recalled ones) do not run
+ *   before it is back. Holding it hidden for their whole backoff stalls
  *   LocalStack: its FIFO requeue stops at the first hidden message of the queue, so every record
  *   received after a held one, of every group, including the very records it waits for, stays
  *   hidden (seen: a queue stopped for minutes). This costs the record one more receive and cuts the
@@ -148,6 +150,20 @@ export class FifoScheduler {
         if (awaited.recalled || !awaited.receiptHandle || awaited.sequence > last) continue;
         awaited.recalled = true;
         recall.push(awaited.receiptHandle);
+      }
+      // What is sent back is awaited in its turn: admit() took the awaited entries of these records
+      // when they arrived, and without them newer records of the group that arrive with the
+      // recalled ones would run before these come back (reset emails out of order under load).
+      // Not recalled: they come back on their own, behind the recalled ones.
+      const untilMs = now + this.settings.returnWaitMs;
+      for (const e of early) {
+        if (!e.message.MessageId) continue;
+        state.awaited.push({
+          messageId: e.message.MessageId,
+          sequence: e.sequence,
+          untilMs,
+          recalled: true,
+        });
       }
     }
     return { sendBack, recall };
