@@ -15,13 +15,14 @@
  * - A record of a group whose batch is running is held (hidden) until that batch settles.
  * - A record that arrives before the failed records it follows is sent back, not held: the records
  *   it follows are recalled (made visible at once, ahead of it in the group's order) and it is made
- *   visible again a moment later, behind them. A record sent back is awaited in turn, as a failed
- *   one is: newer records of its group that arrive before it (with the recalled ones) do not run
- *   before it is back. Holding it hidden for their whole backoff stalls
+ *   visible again a moment later, behind them. Holding it hidden for their whole backoff stalls
  *   LocalStack: its FIFO requeue stops at the first hidden message of the queue, so every record
  *   received after a held one, of every group, including the very records it waits for, stays
  *   hidden (seen: a queue stopped for minutes). This costs the record one more receive and cuts the
  *   failed records' backoff short, only where the queue had already let the group go early.
+ * - A record sent back is awaited in its turn, as a failed one is, until it is back (or the return
+ *   wait has passed): newer records of its group that arrive before it, typically with the recalled
+ *   ones, are held or sent back behind it, never run ahead of it.
  *
  * Pure bookkeeping (no SQS, no clock of its own), so every rule is unit-tested without a queue.
  */
