@@ -20,6 +20,9 @@
  *   received after a held one, of every group, including the very records it waits for, stays
  *   hidden (seen: a queue stopped for minutes). This costs the record one more receive and cuts the
  *   failed records' backoff short, only where the queue had already let the group go early.
+ * - A record sent back is awaited in its turn, as a failed one is, until it is back (or the return
+ *   wait has passed): newer records of its group that arrive before it, typically with the recalled
+ *   ones, are held or sent back behind it, never run ahead of it.
  *
  * Pure bookkeeping (no SQS, no clock of its own), so every rule is unit-tested without a queue.
  */
@@ -148,6 +151,20 @@ export class FifoScheduler {
         if (awaited.recalled || !awaited.receiptHandle || awaited.sequence > last) continue;
         awaited.recalled = true;
         recall.push(awaited.receiptHandle);
+      }
+      // What is sent back is awaited in its turn: admit() took the awaited entries of these records
+      // when they arrived, and without them newer records of the group that arrive with the
+      // recalled ones would run before these come back (reset emails out of order under load).
+      // Not recalled: they come back on their own, behind the recalled ones.
+      const untilMs = now + this.settings.returnWaitMs;
+      for (const e of early) {
+        if (!e.message.MessageId) continue;
+        state.awaited.push({
+          messageId: e.message.MessageId,
+          sequence: e.sequence,
+          untilMs,
+          recalled: true,
+        });
       }
     }
     return { sendBack, recall };
