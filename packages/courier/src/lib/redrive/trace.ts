@@ -3,7 +3,7 @@
  * context the message was first produced in (its envelope's traceparent, which the move keeps), so
  * the message's journey reads on past the DLQ. OpenTelemetry API only: a no-op without an SDK.
  */
-import { type Span, SpanKind } from "@opentelemetry/api";
+import { type Attributes, type Span, SpanKind } from "@opentelemetry/api";
 import type { Lineage } from "../consumer/failure-attributes.ts";
 import { ATTR, MESSAGING_SYSTEM, XRAY_ANNOTATED } from "../trace/semconv.ts";
 import { courierTracer, recordFailure, spanContextOf } from "../trace/spans.ts";
@@ -19,31 +19,29 @@ export function queueNameOfUrl(url: string): string {
   return url.slice(url.lastIndexOf("/") + 1);
 }
 
-/** The span for one message moved back, or undefined when no SDK records it. */
-export function redriveSpan(
+/**
+ * A PRODUCER `send <queue>` span for one message sent back by an operation (redrive, replay),
+ * linked to its producer; undefined when no SDK records it. A failed send sets `<outcome>-failed`.
+ */
+function sendBackSpan(
   queueUrl: string,
-  message: DlqMessage,
-  lineage: Lineage,
-  source: "dlq" | "subscription-dlq",
+  operation: "redrive" | "replay",
+  traceparent: string | undefined,
+  attributes: Attributes,
 ): RedriveSpan | undefined {
-  const producer = spanContextOf(message.traceparent);
+  const producer = spanContextOf(traceparent);
   const queue = queueNameOfUrl(queueUrl);
+  const outcome = operation === "redrive" ? "redriven" : "replayed";
   const span: Span = courierTracer().startSpan(`send ${queue}`, {
     kind: SpanKind.PRODUCER,
     attributes: {
       [ATTR.messagingSystem]: MESSAGING_SYSTEM.sqs,
       [ATTR.destinationName]: queue,
       [ATTR.operationType]: "send",
-      [ATTR.operationName]: "redrive",
-      [ATTR.outcome]: "redriven",
-      [ATTR.redriveSource]: source,
-      [ATTR.redriveCount]: lineage.redriveCount,
-      [ATTR.originalMessageId]: lineage.originalMessageId,
-      [ATTR.errorClass]: message.errorClass,
+      [ATTR.operationName]: operation,
+      [ATTR.outcome]: outcome,
+      ...attributes,
       [ATTR.xrayAnnotations]: XRAY_ANNOTATED,
-      ...(message.eventId ? { [ATTR.eventId]: message.eventId } : {}),
-      ...(message.correlationId ? { [ATTR.correlationId]: message.correlationId } : {}),
-      ...(message.type ? { [ATTR.messageType]: message.type } : {}),
     },
     ...(producer ? { links: [{ context: producer }] } : {}),
   });
@@ -57,11 +55,29 @@ export function redriveSpan(
       span.end();
     },
     fail(error) {
-      span.setAttribute(ATTR.outcome, "redrive-failed");
+      span.setAttribute(ATTR.outcome, `${operation}-failed`);
       recordFailure(span, error);
       span.end();
     },
   };
+}
+
+/** The span for one message moved back, or undefined when no SDK records it. */
+export function redriveSpan(
+  queueUrl: string,
+  message: DlqMessage,
+  lineage: Lineage,
+  source: "dlq" | "subscription-dlq",
+): RedriveSpan | undefined {
+  return sendBackSpan(queueUrl, "redrive", message.traceparent, {
+    [ATTR.redriveSource]: source,
+    [ATTR.redriveCount]: lineage.redriveCount,
+    [ATTR.originalMessageId]: lineage.originalMessageId,
+    [ATTR.errorClass]: message.errorClass,
+    ...(message.eventId ? { [ATTR.eventId]: message.eventId } : {}),
+    ...(message.correlationId ? { [ATTR.correlationId]: message.correlationId } : {}),
+    ...(message.type ? { [ATTR.messageType]: message.type } : {}),
+  });
 }
 
 /** The producer's context an archived or moved body names (its envelope's traceparent), if any. */
@@ -87,36 +103,9 @@ export function replaySpan(
   },
   runId: string,
 ): RedriveSpan | undefined {
-  const producer = spanContextOf(traceparentOfBody(entry.message));
-  const queue = queueNameOfUrl(queueUrl);
-  const span: Span = courierTracer().startSpan(`send ${queue}`, {
-    kind: SpanKind.PRODUCER,
-    attributes: {
-      [ATTR.messagingSystem]: MESSAGING_SYSTEM.sqs,
-      [ATTR.destinationName]: queue,
-      [ATTR.operationType]: "send",
-      [ATTR.operationName]: "replay",
-      [ATTR.outcome]: "replayed",
-      "courier.replay.run_id": runId,
-      [ATTR.xrayAnnotations]: XRAY_ANNOTATED,
-      ...(entry.eventId ? { [ATTR.eventId]: entry.eventId } : {}),
-      ...(entry.type ? { [ATTR.messageType]: entry.type } : {}),
-    },
-    ...(producer ? { links: [{ context: producer }] } : {}),
+  return sendBackSpan(queueUrl, "replay", traceparentOfBody(entry.message), {
+    "courier.replay.run_id": runId,
+    ...(entry.eventId ? { [ATTR.eventId]: entry.eventId } : {}),
+    ...(entry.type ? { [ATTR.messageType]: entry.type } : {}),
   });
-  if (!span.isRecording()) {
-    span.end();
-    return undefined;
-  }
-  return {
-    sent(messageId) {
-      if (messageId) span.setAttribute(ATTR.messageId, messageId);
-      span.end();
-    },
-    fail(error) {
-      span.setAttribute(ATTR.outcome, "replay-failed");
-      recordFailure(span, error);
-      span.end();
-    },
-  };
 }
