@@ -16,6 +16,7 @@ import { MoveTaskAlreadyRunningError } from "../../lib/redrive/errors.ts";
 import type { RedriveItem, RedriveProgress } from "../../lib/redrive/selective.ts";
 import { sqsClient } from "../../lib/sqs-client.ts";
 import { CliError, emit, type OutputOptions } from "../output.ts";
+import { stopOnInterrupt } from "../stop-on-interrupt.ts";
 import {
   commandTarget,
   deployedTopology,
@@ -91,18 +92,12 @@ export function register(program: Command): void {
       }
 
       const progress = process.stderr.isTTY && !options.json ? new ProgressLine(process.stderr) : undefined;
-      const controller = new AbortController();
       // First Ctrl-C stops after the batch in hand (bulk: cancels the move task); a second one exits.
-      const onInterrupt = () => {
-        if (controller.signal.aborted) process.exit(130);
-        controller.abort();
-        process.stderr.write("\nstopping after the current batch (Ctrl-C again to exit at once)\n");
-      };
-      process.on("SIGINT", onInterrupt);
+      const interrupt = stopOnInterrupt();
       const summaries: Partial<Record<"dlq" | "subscription-dlq", RedriveSummary>> = {};
       try {
         for (const source of sources) {
-          if (controller.signal.aborted) break;
+          if (interrupt.signal.aborted) break;
           const queueUrl = (source === "dlq" ? pair?.dlqUrl : pair?.subscriptionDlqUrl) ?? spec.name;
           summaries[source] = await withQueueErrors(spec.name, queueUrl, async () => {
             try {
@@ -113,7 +108,7 @@ export function register(program: Command): void {
                   pairs,
                   maxRedrives,
                   sourceMaxReceiveCount: spec.maxReceiveCount,
-                  signal: controller.signal,
+                  signal: interrupt.signal,
                   includeItems: Boolean(options.dryRun || options.json),
                   ...(progress ? { onProgress: (p) => progress.update(p) } : {}),
                 },
@@ -127,7 +122,7 @@ export function register(program: Command): void {
         }
       } finally {
         progress?.end();
-        process.off("SIGINT", onInterrupt);
+        interrupt.release();
       }
       const fromDlq = summaries.dlq;
       const fromSubscription = summaries["subscription-dlq"];

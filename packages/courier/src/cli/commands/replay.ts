@@ -19,6 +19,7 @@ import {
 import { parseReplayTime, ReplayTimeError } from "../../lib/replay/time.ts";
 import { sqsClient } from "../../lib/sqs-client.ts";
 import { CliError, emit, type OutputOptions } from "../output.ts";
+import { stopOnInterrupt } from "../stop-on-interrupt.ts";
 import {
   commandTarget,
   deployedTopology,
@@ -107,13 +108,7 @@ export function register(program: Command): void {
       }
 
       const progress = process.stderr.isTTY && !options.json ? new ProgressLine(process.stderr) : undefined;
-      const controller = new AbortController();
-      const onInterrupt = () => {
-        if (controller.signal.aborted) process.exit(130);
-        controller.abort();
-        process.stderr.write("\nstopping after the current batch (Ctrl-C again to exit at once)\n");
-      };
-      process.on("SIGINT", onInterrupt);
+      const interrupt = stopOnInterrupt();
       let summary: ReplaySummary;
       try {
         summary = await replay({
@@ -123,7 +118,7 @@ export function register(program: Command): void {
           ...(options.resume ? { resume: options.resume } : {}),
           reprocess: Boolean(options.reprocess),
           ...(options.rate ? { ratePerSecond: options.rate } : {}),
-          signal: controller.signal,
+          signal: interrupt.signal,
           ...(progress ? { onProgress: (p) => progress.update(p) } : {}),
         });
       } catch (error) {
@@ -131,7 +126,7 @@ export function register(program: Command): void {
         throw error;
       } finally {
         progress?.end();
-        process.off("SIGINT", onInterrupt);
+        interrupt.release();
       }
       emit(options, summary, () => summaryText(summary));
       if (!summary.done) {
