@@ -8,9 +8,10 @@
  *
  * Rounds are paired and interleaved: every round runs each scenario once, in a rotated order, so a
  * burst of load on the shared machine touches all of them alike; the ratio is the median of each
- * round's ratio to the peer's time in that round. AWS calls are answered in the child process (the
- * SDK client's `send` is replaced once the handler is ready, so the import is not warmed by it),
- * fetch too; the endpoint is a closed loopback port, so a call that escaped the stub fails at once.
+ * round's ratio to the peer's time in that round. AWS calls go, over HTTP, to a stand-in endpoint
+ * on loopback (bench/lib/fake-aws.ts) that answers each service's protocol, so the function's own
+ * SDK (bundled, or the runtime's for the peer) does a real call's work; fetch (the webhook) is
+ * answered in the child once the handler is ready.
  *
  * Run alone: npx tsx bench/cold-start.bench.ts [--rounds N] [--profile] [--profile-of NAME]
  * [--only NAME,NAME] [--assembly cdk.out] (COLD_START_ROUNDS=N). --profile also writes a --cpu-prof
@@ -32,6 +33,7 @@ import * as lambda from "aws-cdk-lib/aws-lambda";
 import { build } from "esbuild";
 import { CourierStack } from "../cdk/stacks/courier-stack.ts";
 import {
+  type AwsSdkSource,
   lambdaBundling,
   lambdaEsbuildOptions,
   newestNodejsRuntime,
@@ -42,6 +44,7 @@ import { bundledHandlerModules } from "../packages/courier/src/worker/bundles.ts
 import { startOtlpReceiver } from "../src/dev/otlp-receiver.ts";
 import { courierTopology } from "../src/topology.ts";
 import type { Benchmark, BenchResult, Row } from "./lib/benchmark.ts";
+import { type FakeAws, startFakeAws } from "./lib/fake-aws.ts";
 import { percentile, round } from "./lib/stats.ts";
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
@@ -60,6 +63,8 @@ export interface Scenario {
   readonly topic?: string;
   /** The construct's `tracing` (courier's functions deploy with "otel" by default). @default "none" */
   readonly tracing?: TracingMode;
+  /** Where the bundle's AWS SDK comes from (courier's functions deploy with "bundled"). @default "bundled" */
+  readonly awsSdk?: AwsSdkSource;
 }
 
 export interface BuiltScenario extends Scenario {
@@ -141,6 +146,7 @@ async function bundleScenario(scenario: Scenario): Promise<BuiltScenario> {
       architecture: lambda.Architecture.ARM_64,
       nativeModules: scenario.nativeModules,
       tracing: scenario.tracing ?? "none",
+      awsSdk: scenario.awsSdk ?? "bundled",
     }),
   );
   const { outputFileName, ...esbuildOptions } = options;
@@ -155,7 +161,7 @@ async function bundleScenario(scenario: Scenario): Promise<BuiltScenario> {
     logLevel: "silent",
     // This repository resolves @courier-queue/courier to its sources (the exports map's
     // courier-source condition); installed from the tarball the same code comes from dist/.
-    conditions: ["courier-source"],
+    conditions: [...(esbuildOptions.conditions ?? []), "courier-source"],
   });
   const output = result.metafile.outputs[relative(process.cwd(), outfile)];
   const bytes = output?.bytes ?? 0;
@@ -277,42 +283,16 @@ const handler = mod.handler;
 if (typeof handler !== "function") throw new Error("no handler export");
 const t1 = performance.now();
 const c1 = process.cpuUsage(c0);
-const awsCalls = [];
-const answers = {
-  GetSecretValueCommand: () => ({ SecretString: "k".repeat(64), Name: "bench", ARN: "arn:bench" }),
-  SendEmailCommand: () => ({ MessageId: "bench-email" }),
-  PublishCommand: () => ({ MessageId: "bench-sns" }),
-  PutObjectCommand: () => ({ ETag: '"bench"' }),
-};
-function answer(command) {
-  const name = command.constructor.name;
-  awsCalls.push(name);
-  const entries = command.input?.Entries;
-  if (Array.isArray(entries)) return { Successful: entries.map((e) => ({ Id: e.Id, MessageId: "m" })), Failed: [] };
-  if (name === "GetObjectCommand" && process.env.COLD_START_IMAGE && command.input?.Key?.startsWith("originals/")) {
-    return { Body: createReadStream(process.env.COLD_START_IMAGE), ETag: '"bench-original"', ContentLength: statSync(process.env.COLD_START_IMAGE).size };
-  }
-  if (name === "HeadObjectCommand" || name === "GetObjectCommand") {
-    // S3's own exception class, as the SDK throws it: handlers tell a missing object by it.
-    const { S3ServiceException } = createRequire(bundle)("@aws-sdk/client-s3");
-    const errorName = name === "GetObjectCommand" ? "NoSuchKey" : "NotFound";
-    throw new S3ServiceException({ name: errorName, $fault: "client", $metadata: { httpStatusCode: 404 }, message: errorName });
-  }
-  return (answers[name] ?? (() => ({})))();
+// AWS calls go to the fake endpoint (bench/lib/fake-aws.ts, in the parent), which records them.
+const realFetch = globalThis.fetch;
+let fetchCalls = [];
+async function takeCalls() {
+  const response = await realFetch(process.env.AWS_ENDPOINT_URL + "/__bench/calls");
+  const taken = [...(await response.json()), ...fetchCalls];
+  fetchCalls = [];
+  return taken;
 }
-// Every copy of the SDK's Client class the bundle's external clients load.
-const source = readFileSync(bundle, "utf8");
-const clients = new Set([...source.matchAll(/"(@aws-sdk\\/client-[a-z0-9-]+)"/g)].map((m) => m[1]));
-clients.add("@aws-sdk/client-sqs");
-const bundleRequire = createRequire(bundle);
-for (const client of clients) {
-  try {
-    const clientRequire = createRequire(bundleRequire.resolve(client));
-    const { Client } = clientRequire("@smithy/core/client");
-    Client.prototype.send = async function (command) { return { $metadata: {}, ...answer(command) }; };
-  } catch {}
-}
-globalThis.fetch = async () => { awsCalls.push("fetch"); return new Response("ok", { status: 200 }); };
+globalThis.fetch = async () => { fetchCalls.push("fetch"); return new Response("ok", { status: 200 }); };
 const context = {
   functionName: process.env.AWS_LAMBDA_FUNCTION_NAME, functionVersion: "$LATEST",
   invokedFunctionArn: "arn:aws:lambda:us-east-1:123456789012:function:bench", memoryLimitInMB: "256",
@@ -324,7 +304,7 @@ const c2 = process.cpuUsage();
 const result = await handler(event, context);
 const t2 = performance.now();
 const c3 = process.cpuUsage(c2);
-const firstBatchCalls = awsCalls.length;
+const firstBatchCalls = await takeCalls();
 // Warm batches (the memory bench): full batches of fresh records, each a new event to the handler.
 const warm = [];
 const warmBatches = Number(process.env.COLD_START_WARM_BATCHES ?? 0);
@@ -340,19 +320,23 @@ for (let b = 0; b < warmBatches; b++) {
       // The image's real size, which the renderer holds the stream to.
       .replace(/(byteSize\\\\?":)1000/, (_, key) => key + (process.env.COLD_START_IMAGE ? statSync(process.env.COLD_START_IMAGE).size : 1000)),
   }));
-  const before = awsCalls.length;
   const cw = process.cpuUsage();
   const tw = performance.now();
   const response = await handler({ Records: records }, { ...context, awsRequestId: randomUUID() });
   const used = process.cpuUsage(cw);
-  warm.push({ ms: performance.now() - tw, cpuMs: (used.user + used.system) / 1000, awsCalls: awsCalls.length - before, failures: response?.batchItemFailures?.length ?? 0, calls: awsCalls.slice(before).join(" ") });
+  const ms = performance.now() - tw;
+  const calls = await takeCalls();
+  warm.push({ ms, cpuMs: (used.user + used.system) / 1000, awsCalls: calls.length, failures: response?.batchItemFailures?.length ?? 0, calls: calls.join(" ") });
 }
-process.send({ importCpuMs: (c1.user + c1.system) / 1000, importMs: t1 - t0, firstBatchMs: t2 - t1, firstBatchCpuMs: (c3.user + c3.system) / 1000, failures: result?.batchItemFailures?.length ?? 0, awsCalls: awsCalls.slice(0, firstBatchCalls), warm });
+process.send({ importCpuMs: (c1.user + c1.system) / 1000, importMs: t1 - t0, firstBatchMs: t2 - t1, firstBatchCpuMs: (c3.user + c3.system) / 1000, failures: result?.batchItemFailures?.length ?? 0, awsCalls: firstBatchCalls, warm });
 process.disconnect();
 `;
 
 /** Stands in for the ADOT collector extension: an OTLP/HTTP receiver on loopback (set in coldStart). */
 let collectorEndpoint = "http://127.0.0.1:9";
+/** Stands in for AWS (set by runChild when it first runs). */
+let awsEndpoint = "http://127.0.0.1:9";
+let fakeAws: Promise<FakeAws> | undefined;
 
 function lambdaEnvironment(scenario: BuiltScenario): NodeJS.ProcessEnv {
   return {
@@ -364,8 +348,8 @@ function lambdaEnvironment(scenario: BuiltScenario): NodeJS.ProcessEnv {
     AWS_ACCESS_KEY_ID: "ASIABENCH",
     AWS_SECRET_ACCESS_KEY: "bench",
     AWS_SESSION_TOKEN: "bench",
-    // A closed loopback port: a call that escapes the stub fails at once, and nothing leaves.
-    AWS_ENDPOINT_URL: "http://127.0.0.1:9",
+    // The stand-in endpoint on loopback: nothing leaves the machine.
+    AWS_ENDPOINT_URL: awsEndpoint,
     AWS_LAMBDA_FUNCTION_NAME: scenario.name,
     AWS_LAMBDA_FUNCTION_VERSION: "$LATEST",
     AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(scenario.memoryMb),
@@ -391,6 +375,11 @@ export async function runChild(
   extraEnv: Record<string, string> = {},
 ): Promise<ChildReport> {
   const eventFile = join(workDir, `${scenario.name}.event.json`);
+  fakeAws ??= startFakeAws();
+  const aws = await fakeAws;
+  awsEndpoint = aws.endpoint;
+  aws.setImage(extraEnv.COLD_START_IMAGE);
+  aws.takeCalls();
   return new Promise((resolve, reject) => {
     const child = fork(join(workDir, "runner.mjs"), [scenario.bundle, eventFile], {
       env: { ...lambdaEnvironment(scenario), ...extraEnv },
@@ -572,6 +561,8 @@ export async function coldStart(options: ColdStartOptions) {
       environment: { NODE_OPTIONS: "--enable-source-maps", POWERTOOLS_SERVICE_NAME: "verification-email" },
       memoryMb: 256,
       topic: "account-signups",
+      // As NodejsFunction bundles it by default (and as the issue measured it): the SDK from the runtime.
+      awsSdk: "runtime",
     },
     {
       name: "courier-peer",
@@ -610,10 +601,25 @@ export async function coldStart(options: ColdStartOptions) {
       tracing: "otel",
     });
   }
-  // The construct's tracing: "none" beside its default, for one consumer: the bundle without the
-  // OpenTelemetry SDK and the environment without its variables.
+  // The peer with courier's SDK bundling: what the lever is worth to a plain Powertools function.
+  const plainPeer = scenarios.find((s) => s.name === "powertools-peer");
+  if (plainPeer) {
+    scenarios.splice(2, 0, {
+      ...plainPeer,
+      name: "powertools-peer-bundled-sdk",
+      label: "Powertools peer, its SDK bundled as courier bundles it",
+      awsSdk: "bundled",
+    });
+  }
+  // The construct's tracing: "none" and awsSdk: "runtime" beside its defaults, for one consumer.
   const withoutTracing = scenarios.find((s) => s.name === "verification-email");
   if (withoutTracing) {
+    scenarios.push({
+      ...withoutTracing,
+      name: "verification-email-runtime-sdk",
+      label: "verification-email (tracing otel, awsSdk runtime)",
+      awsSdk: "runtime",
+    });
     const environment = Object.fromEntries(
       Object.entries(withoutTracing.environment).filter(([key]) => !key.startsWith("OTEL_")),
     );
@@ -638,7 +644,7 @@ export async function coldStart(options: ColdStartOptions) {
   }
   if (options.baselineDir) {
     for (const scenario of built.filter(
-      (b) => !["empty", "powertools-peer", "courier-peer"].includes(b.name),
+      (b) => !["empty", "powertools-peer", "powertools-peer-bundled-sdk", "courier-peer"].includes(b.name),
     )) {
       const earlier = join(options.baselineDir, scenario.name, "index.mjs");
       const copy = join(workDir, `${scenario.name}.earlier`, "index.mjs");
@@ -718,16 +724,16 @@ export async function coldStart(options: ColdStartOptions) {
   });
   const notes = [
     `${options.rounds} rounds after one warm-up round; each round starts every scenario once in a fresh Node.js ${process.version} process, in a rotated order. "import vs peer" is the median of the per-round ratios.`,
-    "Bundles: lambdaEsbuildOptions(lambdaBundling(...)) from packages/courier/src/cdk/bundled-function.ts, the options BundledFunction deploys (minified ESM, source maps, node26 target, @aws-sdk/* and native modules external), with this repository's courier-source condition.",
+    "Bundles: lambdaEsbuildOptions(lambdaBundling(...)) from packages/courier/src/cdk/bundled-function.ts, the options BundledFunction deploys (minified ESM, source maps, node26 target, the AWS SDK bundled from its ES modules but for the credential providers Lambda never reaches (awsSdk \"bundled\"), native modules external), with this repository's courier-source condition. The Powertools peer is bundled as NodejsFunction bundles by default: @aws-sdk/* external, loaded from the runtime's copy (here the project's node_modules, the same packages).",
     `OpenTelemetry (tracing "otel", the construct's default): the SDK starts ahead of the handler (esbuild inject) and exports the first batch's spans before the handler returns, to an OTLP/HTTP receiver on loopback standing in for the ADOT collector extension (${spansReceived} spans received over the run). The collector layer's own start (a Lambda extension, in its own process, before the function's init) is not measured here.`,
-    "Environment: the function's variables from the synthesized template (NODE_OPTIONS=--enable-source-maps among them; deploy-time values stood in for), Lambda's own (function name, region, a sampled _X_AMZN_TRACE_ID), an endpoint on a closed loopback port; AWS SDK send and fetch answered in-process after the import. thumbnails' first batch finds no original (HeadObject 404) and dead-letters it.",
+    "Environment: the function's variables from the synthesized template (NODE_OPTIONS=--enable-source-maps among them; deploy-time values stood in for), Lambda's own (function name, region, a sampled _X_AMZN_TRACE_ID), AWS_ENDPOINT_URL on a loopback stand-in that answers each service's protocol (each call serialized, signed, sent over HTTP and parsed by the function's SDK; no TLS); fetch answered in-process after the import. thumbnails' first batch finds no original (HeadObject 404) and dead-letters it.",
   ];
   if (options.profile) {
     const slowest = built
       .filter(
         (s) =>
           s.name !== "empty" &&
-          s.name !== "powertools-peer" &&
+          !s.name.startsWith("powertools-peer") &&
           s.name !== "courier-peer" &&
           !s.name.endsWith(".earlier"),
       )

@@ -40,7 +40,7 @@ async function bundle(tracing: TracingMode) {
     outfile,
     metafile: true,
     logLevel: "silent",
-    conditions: ["courier-source"],
+    conditions: [...(options.conditions ?? []), "courier-source"],
   });
   const output = result.metafile.outputs[relative(process.cwd(), outfile)];
   return { outfile, bytes: output?.bytes ?? 0, inputs: Object.keys(output?.inputs ?? {}) };

@@ -3,67 +3,118 @@
  * modules it imports statically are loaded before its handler is ready, whatever the code does with
  * them. Failure modes covered: a static import of the SQS client coming back (the runtime needs
  * SQS only for failures, and the module costs every cold start several milliseconds: bench/
- * cold-start.bench.ts); a bundle carrying a package it should not (libphonenumber-js's 118 KiB of
+ * cold-start.bench.ts), with the SDK bundled (awsSdk "bundled", the default) or the runtime's
+ * (awsSdk "runtime"); an SDK package left external by mistake when bundled (loaded from the
+ * runtime's CommonJS build: the slow path the default exists to avoid); the SDK's core bundled
+ * twice, as ES modules and as CommonJS (esbuild's "module" condition lost); a bundle carrying a package it should not (libphonenumber-js's 118 KiB of
  * metadata, for one calling code; zod's classic entry, ~65 KiB more than zod/mini, or every locale);
  * zod/mini's English messages dropped with the side-effect import that sets them (the package is
  * otherwise free of side effects), which would turn every failure reason into "Invalid input".
  */
+import { isBuiltin } from "node:module";
 import * as lambda from "aws-cdk-lib/aws-lambda";
 import { build } from "esbuild";
 import { beforeAll, describe, expect, it } from "vitest";
 import {
+  type AwsSdkSource,
   lambdaBundling,
   lambdaEsbuildOptions,
   newestNodejsRuntime,
+  OFF_LAMBDA_CREDENTIAL_MODULES,
 } from "../../packages/courier/src/cdk/bundled-function.ts";
 import { type ConsumerName, consumerNames, consumers } from "../../src/topology.ts";
 
 interface Built {
   readonly staticImports: readonly string[];
   readonly inputs: readonly string[];
+  /** The bundled modules that import the SQS client with a static import. */
+  readonly sqsStaticImporters: readonly string[];
 }
 
 const bundles = new Map<ConsumerName, Built>();
+const runtimeSdkBundles = new Map<ConsumerName, Built>();
+
+async function bundle(name: ConsumerName, awsSdk: AwsSdkSource): Promise<Built> {
+  const consumer = consumers[name];
+  const { outputFileName: _file, ...options } = lambdaEsbuildOptions(
+    lambdaBundling({
+      runtime: newestNodejsRuntime(),
+      architecture: lambda.Architecture.ARM_64,
+      nativeModules: consumer.needs?.nodeModules ?? [],
+      // As the construct deploys a function by default: the OpenTelemetry SDK injected first.
+      tracing: "otel",
+      awsSdk,
+    }),
+  );
+  const result = await build({
+    ...options,
+    entryPoints: [consumer.handlerEntry],
+    outfile: `/tmp/courier-bundle-imports/${name}/index.mjs`,
+    write: false,
+    metafile: true,
+    logLevel: "silent",
+    conditions: [...(options.conditions ?? []), "courier-source"],
+  });
+  const output = Object.values(result.metafile.outputs).find((o) => o.entryPoint);
+  // What contributes code: an input esbuild read but emitted nothing of (a re-export) is not counted.
+  const inputs = Object.entries(output?.inputs ?? {})
+    .filter(([, input]) => input.bytesInOutput > 0)
+    .map(([path]) => path);
+  return {
+    staticImports: (output?.imports ?? []).filter((i) => i.kind === "import-statement").map((i) => i.path),
+    inputs,
+    sqsStaticImporters: inputs.filter((path) =>
+      result.metafile.inputs[path]?.imports.some(
+        (i) => i.kind === "import-statement" && i.original === "@aws-sdk/client-sqs",
+      ),
+    ),
+  };
+}
 
 beforeAll(async () => {
   for (const name of consumerNames) {
-    const consumer = consumers[name];
-    const { outputFileName: _file, ...options } = lambdaEsbuildOptions(
-      lambdaBundling({
-        runtime: newestNodejsRuntime(),
-        architecture: lambda.Architecture.ARM_64,
-        nativeModules: consumer.needs?.nodeModules ?? [],
-        // As the construct deploys a function by default: the OpenTelemetry SDK injected first.
-        tracing: "otel",
-      }),
-    );
-    const result = await build({
-      ...options,
-      entryPoints: [consumer.handlerEntry],
-      outfile: `/tmp/courier-bundle-imports/${name}/index.mjs`,
-      write: false,
-      metafile: true,
-      logLevel: "silent",
-      conditions: ["courier-source"],
-    });
-    const output = Object.values(result.metafile.outputs).find((o) => o.entryPoint);
-    bundles.set(name, {
-      staticImports: (output?.imports ?? []).filter((i) => i.kind === "import-statement").map((i) => i.path),
-      // What contributes code: an input esbuild read but emitted nothing of (a re-export) is not counted.
-      inputs: Object.entries(output?.inputs ?? {})
-        .filter(([, input]) => input.bytesInOutput > 0)
-        .map(([path]) => path),
-    });
+    bundles.set(name, await bundle(name, "bundled"));
+    runtimeSdkBundles.set(name, await bundle(name, "runtime"));
   }
-}, 120_000);
+}, 180_000);
 
 describe("what a consumer's bundle loads at cold start", () => {
   it.each(consumerNames)(
-    "GIVEN %s's bundle WHEN it loads THEN it does not load the SQS client (failures load it)",
+    "GIVEN %s's bundle with the runtime's SDK WHEN it loads THEN it does not load the SQS client (failures load it)",
     (name) => {
-      const built = bundles.get(name);
-      expect(built?.staticImports.length).toBeGreaterThan(0);
+      const built = runtimeSdkBundles.get(name);
+      expect(built?.staticImports.some((i) => i.startsWith("@aws-sdk/"))).toBe(true);
       expect(built?.staticImports).not.toContain("@aws-sdk/client-sqs");
+    },
+  );
+
+  it.each(consumerNames)(
+    "GIVEN %s's bundle with the SDK bundled WHEN its inputs are listed THEN the runtime's on-demand clients (SQS, CloudWatch) are not in it: they load from the installed SDK when first needed",
+    (name) => {
+      const inputs = bundles.get(name)?.inputs ?? [];
+      expect(inputs.some((i) => i.includes("node_modules/@aws-sdk/client-"))).toBe(true);
+      expect(inputs.filter((i) => /@aws-sdk\/client-(sqs|cloudwatch)\//.test(i))).toEqual([]);
+      expect(bundles.get(name)?.sqsStaticImporters).toEqual([]);
+    },
+  );
+
+  it.each(consumerNames)(
+    "GIVEN %s's bundle with the SDK bundled WHEN its external imports are listed THEN they are Node.js builtins, the off-Lambda credential providers and its native modules only",
+    (name) => {
+      const allowed = new Set([...OFF_LAMBDA_CREDENTIAL_MODULES, ...(consumers[name].needs?.nodeModules ?? [])]);
+      const external = (bundles.get(name)?.staticImports ?? []).filter(
+        (i) => !i.startsWith("node:") && !isBuiltin(i) && !allowed.has(i),
+      );
+      expect(external).toEqual([]);
+    },
+  );
+
+  it.each(consumerNames)(
+    "GIVEN %s's bundle with the SDK bundled WHEN its inputs are listed THEN the SDK's core is there once, as ES modules",
+    (name) => {
+      const inputs = bundles.get(name)?.inputs ?? [];
+      expect(inputs.some((i) => i.includes("node_modules/@smithy/core/dist-es/"))).toBe(true);
+      expect(inputs.filter((i) => /node_modules\/@(smithy|aws-sdk)\/[^/]+\/dist-cjs\//.test(i))).toEqual([]);
     },
   );
 

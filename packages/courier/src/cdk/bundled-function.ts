@@ -66,11 +66,55 @@ export interface BundledFunctionProps {
    * @default adotCollectorLayerArn(region, architecture): AWS's aws-otel-collector 0.117.0 layer
    */
   readonly otelCollectorLayer?: string;
+  /**
+   * Where the function's AWS SDK comes from. "bundled": the clients it imports are bundled from
+   * the SDK's ES modules, tree-shaken to the commands it uses, pinned to the versions it was tested
+   * with; only the credential providers a Lambda function never reaches stay external. "runtime":
+   * every `@aws-sdk/*` package is left to the copy in the Lambda runtime (NodejsFunction's default),
+   * for smaller bundles that load slower (bench/cold-start.bench.ts).
+   * @default "bundled"
+   */
+  readonly awsSdk?: AwsSdkSource;
 }
 
 /** How courier's functions are traced: OpenTelemetry to X-Ray, or not at all. */
 export type TracingMode = "otel" | "none";
 export const TRACING_MODES: readonly TracingMode[] = ["otel", "none"];
+
+/** Where a function's AWS SDK comes from: its own bundle, or the Lambda runtime's copy. */
+export type AwsSdkSource = "bundled" | "runtime";
+export const AWS_SDK_SOURCES: readonly AwsSdkSource[] = ["bundled", "runtime"];
+
+/**
+ * The credential providers of the SDK's default chain that a Lambda function never reaches, left
+ * external when the SDK is bundled. Lambda puts the execution role's credentials in environment
+ * variables, which the chain's first provider (bundled) reads; the chain imports the others
+ * dynamically, only when that one finds nothing: a bundle run off Lambda (`courier work --bundles`
+ * with a profile's SSO or assume-role) then loads them from the installed SDK. Bundling them would
+ * add ~95 KiB (their STS, SSO and sign-in clients among it) that no invocation runs.
+ */
+export const OFF_LAMBDA_CREDENTIAL_MODULES: readonly string[] = [
+  "@aws-sdk/credential-provider-ini",
+  "@aws-sdk/credential-provider-sso",
+  "@aws-sdk/credential-provider-process",
+  "@aws-sdk/credential-provider-web-identity",
+  "@aws-sdk/credential-provider-http",
+  "@aws-sdk/credential-provider-login",
+  "@aws-sdk/nested-clients",
+  "@aws-sdk/token-providers",
+  "@smithy/credential-provider-imds",
+];
+
+/** The modules esbuild leaves external for an SDK source (native modules are added to these). */
+export function awsSdkExternals(awsSdk: AwsSdkSource = "bundled"): string[] {
+  return awsSdk === "runtime" ? ["@aws-sdk/*"] : [...OFF_LAMBDA_CREDENTIAL_MODULES];
+}
+
+/** Why this `awsSdk` value cannot deploy, or undefined when it can. */
+export function awsSdkProblem(awsSdk: unknown): string | undefined {
+  if (awsSdk === undefined || AWS_SDK_SOURCES.includes(awsSdk as AwsSdkSource)) return undefined;
+  return `awsSdk must be "bundled" or "runtime", got ${JSON.stringify(awsSdk)}`;
+}
 
 /** AWS's account that publishes the ADOT Lambda layers, and the collector release courier pins. */
 export const ADOT_LAYER_ACCOUNT = "901920570463";
@@ -173,6 +217,8 @@ export interface LambdaBundlingTarget {
   readonly nativeModules?: readonly string[];
   /** "otel" bundles the OpenTelemetry SDK and starts it ahead of the handler. @default "none" */
   readonly tracing?: TracingMode;
+  /** @default "bundled" */
+  readonly awsSdk?: AwsSdkSource;
 }
 
 /** `import { createRequire } ...`: CommonJS dependencies call require(); ESM output has none unless we make one. */
@@ -196,8 +242,8 @@ export const BUILTIN_SHIMS: Readonly<Record<string, string>> = Object.fromEntrie
 );
 
 /**
- * courier's bundling of a function (minified ESM with source maps, the AWS SDK left to the
- * runtime): the one definition BundledFunction deploys and `lambdaEsbuildOptions` turns into
+ * courier's bundling of a function (minified ESM with source maps, the AWS SDK bundled unless
+ * `awsSdk: "runtime"`): the one definition BundledFunction deploys and `lambdaEsbuildOptions` turns into
  * esbuild's options for a benchmark or a local run of the same bundle.
  */
 export function lambdaBundling(target: LambdaBundlingTarget): nodejs.BundlingOptions {
@@ -208,12 +254,19 @@ export function lambdaBundling(target: LambdaBundlingTarget): nodejs.BundlingOpt
     sourcesContent: false,
     target: `node${nodeMajorOf(target.runtime)}`,
     format: nodejs.OutputFormat.ESM,
+    // "module" first: the SDK's ES modules, which esbuild tree-shakes to the commands a function uses.
     mainFields: ["module", "main"],
+    externalModules: awsSdkExternals(target.awsSdk),
     banner: ESM_REQUIRE_BANNER,
     ...(target.tracing === "otel" ? { inject: [otelLambdaStartEntry()] } : {}),
-    esbuildArgs: Object.fromEntries(
-      Object.entries(BUILTIN_SHIMS).map(([from, to]) => [`--alias:${from}`, to]),
-    ),
+    esbuildArgs: {
+      ...Object.fromEntries(Object.entries(BUILTIN_SHIMS).map(([from, to]) => [`--alias:${from}`, to])),
+      // esbuild drops its default "module" condition once any custom condition is set (a team's
+      // --conditions): the SDK's subpath exports (@smithy/core/client, ...) then resolve to their
+      // CommonJS builds beside the ES modules the package entries give, two copies of the core in one
+      // bundle. Named here, it stays; mergeBundling adds a team's conditions to it.
+      "--conditions": "module",
+    },
     ...(nativeModules.length > 0
       ? { nodeModules: [...nativeModules], environment: npmPlatformEnvironment(target.architecture) }
       : {}),
@@ -234,6 +287,8 @@ export interface LambdaEsbuildOptions {
   readonly banner?: { js: string };
   readonly define?: Record<string, string>;
   readonly alias?: Record<string, string>;
+  /** esbuild's custom conditions (`--conditions`), "module" among them. */
+  readonly conditions?: string[];
   /** Modules run ahead of the entry (the OpenTelemetry start of `tracing: "otel"`). */
   readonly inject?: string[];
   /** The file name NodejsFunction gives the bundle: index.mjs for ESM, index.js for CommonJS. */
@@ -271,7 +326,12 @@ export function lambdaEsbuildOptions(bundling: nodejs.BundlingOptions): LambdaEs
   if (unknown.length > 0)
     throw new Error(`bundling options not translated to esbuild: ${unknown.join(", ")}`);
   const alias: Record<string, string> = {};
+  let conditions: string[] | undefined;
   for (const [flag, value] of Object.entries(bundling.esbuildArgs ?? {})) {
+    if (flag === "--conditions" && typeof value === "string") {
+      conditions = conditionList(value);
+      continue;
+    }
     const name = /^--alias:(.+)$/.exec(flag)?.[1];
     if (!name || typeof value !== "string") throw new Error(`esbuild argument not translated: ${flag}`);
     alias[name] = value;
@@ -290,6 +350,7 @@ export function lambdaEsbuildOptions(bundling: nodejs.BundlingOptions): LambdaEs
     ...(bundling.banner ? { banner: { js: bundling.banner } } : {}),
     ...(bundling.define ? { define: { ...bundling.define } } : {}),
     ...(Object.keys(alias).length > 0 ? { alias } : {}),
+    ...(conditions ? { conditions } : {}),
     ...(bundling.inject && bundling.inject.length > 0 ? { inject: [...bundling.inject] } : {}),
     outputFileName: format === "esm" ? "index.mjs" : "index.js",
   };
@@ -329,7 +390,10 @@ export class BundledFunction extends Construct {
       throw new InvalidConstructPropsError(scope, id, `memorySize must be 128..10240 MB, got ${memorySize}`);
     }
     const runtime = props.functionProps?.runtime ?? props.runtime ?? newestNodejsRuntime();
-    const problem = runtimeProblem(runtime) ?? tracingProblem(props.tracing, props.otelCollectorLayer);
+    const problem =
+      runtimeProblem(runtime) ??
+      tracingProblem(props.tracing, props.otelCollectorLayer) ??
+      awsSdkProblem(props.awsSdk);
     if (problem) throw new InvalidConstructPropsError(scope, id, problem);
     const tracing = props.tracing ?? "otel";
     const missing = tracing === "otel" ? missingOtelPackages() : [];
@@ -394,7 +458,7 @@ export class BundledFunction extends Construct {
         ...props.environment,
       },
       bundling: mergeBundling(
-        lambdaBundling({ runtime, architecture, nativeModules, tracing }),
+        lambdaBundling({ runtime, architecture, nativeModules, tracing, awsSdk: props.awsSdk ?? "bundled" }),
         overrideBundling,
         props.bundling,
       ),
@@ -402,15 +466,30 @@ export class BundledFunction extends Construct {
   }
 }
 
+/** `--conditions`' value as a list: comma-separated, as esbuild reads it. */
+function conditionList(value: string): string[] {
+  return value
+    .split(",")
+    .map((c) => c.trim())
+    .filter(Boolean);
+}
+
 /**
- * Later options win, except `esbuildArgs`, which are merged flag by flag: an override that adds
- * one flag (say `--conditions`) keeps courier's builtin aliases.
+ * Later options win, except `esbuildArgs`, which are merged flag by flag (an override that adds
+ * one flag keeps courier's builtin aliases), and `--conditions`, whose lists are joined (a team's
+ * condition keeps courier's "module").
  */
-function mergeBundling(...layers: Array<nodejs.BundlingOptions | undefined>): nodejs.BundlingOptions {
+export function mergeBundling(...layers: Array<nodejs.BundlingOptions | undefined>): nodejs.BundlingOptions {
   let merged: nodejs.BundlingOptions = {};
   for (const layer of layers) {
     if (!layer) continue;
-    merged = { ...merged, ...layer, esbuildArgs: { ...merged.esbuildArgs, ...layer.esbuildArgs } };
+    const esbuildArgs = { ...merged.esbuildArgs, ...layer.esbuildArgs };
+    const before = merged.esbuildArgs?.["--conditions"];
+    const added = layer.esbuildArgs?.["--conditions"];
+    if (typeof before === "string" && typeof added === "string") {
+      esbuildArgs["--conditions"] = [...new Set([...conditionList(before), ...conditionList(added)])].join(",");
+    }
+    merged = { ...merged, ...layer, esbuildArgs };
   }
   return merged;
 }

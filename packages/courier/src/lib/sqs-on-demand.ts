@@ -6,6 +6,7 @@
  * at start, whatever the code that uses it does.
  */
 import type { SQSClient, SQSClientConfig } from "@aws-sdk/client-sqs";
+import { loadSqsModule } from "./aws-sdk-on-demand.ts";
 
 /**
  * Every call goes to the endpoint the configuration chain resolved (a profile's endpoint_url,
@@ -28,7 +29,7 @@ export function sqsOnDemand(source?: SqsClientSource): () => Promise<SQSClient> 
     client ??= (async () => {
       if (typeof source === "function") return source();
       if (source) return source;
-      const { SQSClient } = await import("@aws-sdk/client-sqs");
+      const { SQSClient } = await loadSqsModule();
       return new SQSClient({ ...SQS_CLIENT_DEFAULTS });
     })();
     return client;

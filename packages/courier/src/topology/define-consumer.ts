@@ -27,6 +27,7 @@ import {
   consumerSpecOf,
 } from "./topology.ts";
 import { tracedClient } from "./tracing.ts";
+import { loadS3Module } from "../lib/aws-sdk-on-demand.ts";
 
 /** What `handle` receives: the union of the accepted contracts' envelopes (narrow on type/version). */
 export type ConsumerMessage<T extends AnyTopology, N extends ConsumerNameOf<T>> = EnvelopeOf<
@@ -126,7 +127,7 @@ function payloadResolverFromEnv(env: NodeJS.ProcessEnv): PayloadResolver {
         );
       }
       // The S3 client loads with the first pointer, not with the handler module (cold start).
-      resolver = import("@aws-sdk/client-s3").then(({ S3Client }) =>
+      resolver = loadS3Module().then(({ S3Client }) =>
         createPayloadResolver({ s3: new S3Client({}), locations, maxBytes: DEFAULT_PAYLOAD_MAX_BYTES }),
       );
     }

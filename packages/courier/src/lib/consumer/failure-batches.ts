@@ -10,9 +10,10 @@ import type {
   SendMessageCommandInput,
   SQSClient,
 } from "@aws-sdk/client-sqs";
+import { loadSqsModule } from "../aws-sdk-on-demand.ts";
 
-// The commands' module is loaded with the first failure (sqs-on-demand.ts says why).
-const commands = () => import("@aws-sdk/client-sqs");
+// The commands' module is loaded with the first failure (sqs-on-demand.ts and aws-sdk-on-demand.ts say why).
+const commands = loadSqsModule;
 
 /** SQS takes at most 10 entries per batch call. */
 export const MAX_BATCH_ENTRIES = 10;

@@ -20,6 +20,7 @@ import { createHash } from "node:crypto";
 // module (cold start; test/unit/bundle-imports.test.ts).
 import type { SendMessageCommandInput, SQSClient } from "@aws-sdk/client-sqs";
 import type { SQSRecord } from "aws-lambda";
+import { loadSqsModule } from "../aws-sdk-on-demand.ts";
 import { sendAttributesOf } from "./dead-letter.ts";
 
 /** Prefix of a tenant control's queue tag. */
@@ -72,7 +73,7 @@ export async function readTenantControls(
   sqs: SQSClient,
   queueUrl: string,
 ): Promise<Map<string, TenantControl>> {
-  const { ListQueueTagsCommand } = await import("@aws-sdk/client-sqs");
+  const { ListQueueTagsCommand } = await loadSqsModule();
   const { Tags = {} } = await sqs.send(new ListQueueTagsCommand({ QueueUrl: queueUrl }));
   return tenantControlsOf(Tags);
 }
@@ -85,7 +86,7 @@ export async function setTenantControl(
   state: TenantState | undefined,
   now: Date = new Date(),
 ): Promise<void> {
-  const { TagQueueCommand, UntagQueueCommand } = await import("@aws-sdk/client-sqs");
+  const { TagQueueCommand, UntagQueueCommand } = await loadSqsModule();
   const key = tenantTagKey(groupId);
   if (state === undefined) {
     await sqs.send(new UntagQueueCommand({ QueueUrl: queueUrl, TagKeys: [key] }));

@@ -11,6 +11,7 @@
  * its leaner EmfMetrics (emf-metrics.ts), which has no dimension but `service`.
  */
 import { MetricUnit } from "@aws-lambda-powertools/metrics";
+import { loadCloudWatchModule } from "../aws-sdk-on-demand.ts";
 
 export const TENANT_DWELL_METRIC = "TenantDwellTime";
 export const TENANT_DIMENSION = "tenant";
@@ -142,7 +143,7 @@ export function putMetricDataWriter(options: {
   const send =
     options.send ??
     ((input: PutMetricDataInput) => {
-      client ??= import("@aws-sdk/client-cloudwatch").then(({ CloudWatchClient, PutMetricDataCommand }) => {
+      client ??= loadCloudWatchModule().then(({ CloudWatchClient, PutMetricDataCommand }) => {
         const cloudwatch = new CloudWatchClient({});
         return (i: PutMetricDataInput) => cloudwatch.send(new PutMetricDataCommand(i));
       });

@@ -5,6 +5,7 @@
  * an S3 outage is thrown as is, so the record is retried.
  */
 import type { GetObjectCommandOutput, S3Client } from "@aws-sdk/client-s3";
+import { loadS3Module } from "../aws-sdk-on-demand.ts";
 import {
   PayloadLocationRefusedError,
   PayloadMissingError,
@@ -45,7 +46,7 @@ export function createPayloadResolver(options: PayloadResolverOptions): PayloadR
     }
     // Loaded at the first pointer, not with the handler module: most consumers never see one, and
     // the S3 client is ~20 ms of a cold start (bench/cold-start.bench.ts).
-    const { GetObjectCommand, NoSuchKey } = await import("@aws-sdk/client-s3");
+    const { GetObjectCommand, NoSuchKey } = await loadS3Module();
     let response: GetObjectCommandOutput;
     try {
       response = await s3.send(new GetObjectCommand({ Bucket: pointer.bucket, Key: pointer.key }));
