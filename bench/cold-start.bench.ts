@@ -283,14 +283,18 @@ const handler = mod.handler;
 if (typeof handler !== "function") throw new Error("no handler export");
 const t1 = performance.now();
 const c1 = process.cpuUsage(c0);
-// AWS calls go to the fake endpoint (bench/lib/fake-aws.ts, in the parent), which records them.
-const realFetch = globalThis.fetch;
+// AWS calls go to the stand-in endpoint (bench/lib/fake-aws.ts, in the parent), which records
+// them; the parent hands them over on request, over the IPC channel (no fetch or http loaded here).
 let fetchCalls = [];
-async function takeCalls() {
-  const response = await realFetch(process.env.AWS_ENDPOINT_URL + "/__bench/calls");
-  const taken = [...(await response.json()), ...fetchCalls];
-  fetchCalls = [];
-  return taken;
+function takeCalls() {
+  return new Promise((resolve) => {
+    process.once("message", (message) => {
+      const taken = [...message.calls, ...fetchCalls];
+      fetchCalls = [];
+      resolve(taken);
+    });
+    process.send({ type: "take-calls" });
+  });
 }
 globalThis.fetch = async () => { fetchCalls.push("fetch"); return new Response("ok", { status: 200 }); };
 const context = {
@@ -394,8 +398,9 @@ export async function runChild(
     child.stderr?.on("data", (chunk: Buffer) => {
       stderr += chunk.toString();
     });
-    child.on("message", (message) => {
-      report = message as ChildReport;
+    child.on("message", (message: ChildReport | { type: "take-calls" }) => {
+      if ("type" in message) child.send({ calls: aws.takeCalls() });
+      else report = message;
     });
     child.on("error", reject);
     child.on("exit", (code) => {

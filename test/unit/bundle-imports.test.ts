@@ -1,15 +1,18 @@
 /**
  * What each consumer's bundle (built with the options the stack deploys) loads at cold start: the
  * modules it imports statically are loaded before its handler is ready, whatever the code does with
- * them. Failure modes covered: a static import of the SQS client coming back (the runtime needs
- * SQS only for failures, and the module costs every cold start several milliseconds: bench/
- * cold-start.bench.ts), with the SDK bundled (awsSdk "bundled", the default) or the runtime's
- * (awsSdk "runtime"); an SDK package left external by mistake when bundled (loaded from the
- * runtime's CommonJS build: the slow path the default exists to avoid); the SDK's core bundled
- * twice, as ES modules and as CommonJS (esbuild's "module" condition lost); a bundle carrying a package it should not (libphonenumber-js's 118 KiB of
- * metadata, for one calling code; zod's classic entry, ~65 KiB more than zod/mini, or every locale);
- * zod/mini's English messages dropped with the side-effect import that sets them (the package is
- * otherwise free of side effects), which would turn every failure reason into "Invalid input".
+ * them. Failure modes covered, with the SDK bundled (awsSdk "bundled", the default): an SDK package
+ * left external by mistake (loaded from the runtime's CommonJS build, a second SDK core: the slow
+ * path the default exists to avoid); the SDK's core bundled twice, as ES modules and as CommonJS
+ * (esbuild's "module" condition lost); the SQS client bundled whole instead of the commands the
+ * runtime sends; a client only some consumers need (S3 for payload pointers, CloudWatch for tenant
+ * metrics) written as an `import()` esbuild follows, which puts it in every bundle, where it costs
+ * every cold start its parse. With the runtime's SDK (awsSdk "runtime"): a client the runtime loads
+ * on demand imported at cold start. And for every bundle: a package it should not carry
+ * (libphonenumber-js's 118 KiB of metadata, for one calling code; zod's classic entry, ~65 KiB more
+ * than zod/mini, or every locale); zod/mini's English messages dropped with the side-effect import
+ * that sets them (the package is otherwise free of side effects), which would turn every failure
+ * reason into "Invalid input".
  */
 import { isBuiltin } from "node:module";
 import * as lambda from "aws-cdk-lib/aws-lambda";
@@ -27,8 +30,6 @@ import { type ConsumerName, consumerNames, consumers } from "../../src/topology.
 interface Built {
   readonly staticImports: readonly string[];
   readonly inputs: readonly string[];
-  /** The bundled modules that import the SQS client with a static import. */
-  readonly sqsStaticImporters: readonly string[];
 }
 
 const bundles = new Map<ConsumerName, Built>();
@@ -63,11 +64,6 @@ async function bundle(name: ConsumerName, awsSdk: AwsSdkSource): Promise<Built> 
   return {
     staticImports: (output?.imports ?? []).filter((i) => i.kind === "import-statement").map((i) => i.path),
     inputs,
-    sqsStaticImporters: inputs.filter((path) =>
-      result.metafile.inputs[path]?.imports.some(
-        (i) => i.kind === "import-statement" && i.original === "@aws-sdk/client-sqs",
-      ),
-    ),
   };
 }
 
@@ -79,22 +75,29 @@ beforeAll(async () => {
 }, 180_000);
 
 describe("what a consumer's bundle loads at cold start", () => {
+  /** The consumers whose own handler imports the S3 client. */
+  const usesS3 = (name: ConsumerName) => ["thumbnails", "account-export"].includes(name);
+
   it.each(consumerNames)(
-    "GIVEN %s's bundle with the runtime's SDK WHEN it loads THEN it does not load the SQS client (failures load it)",
+    "GIVEN %s's bundle with the runtime's SDK WHEN it loads THEN it imports S3 only if its handler does, and never CloudWatch (the runtime loads them on demand)",
     (name) => {
-      const built = runtimeSdkBundles.get(name);
-      expect(built?.staticImports.some((i) => i.startsWith("@aws-sdk/"))).toBe(true);
-      expect(built?.staticImports).not.toContain("@aws-sdk/client-sqs");
+      const imports = runtimeSdkBundles.get(name)?.staticImports ?? [];
+      expect(imports).toContain("@aws-sdk/client-sqs");
+      expect(imports.includes("@aws-sdk/client-s3")).toBe(usesS3(name));
+      expect(imports).not.toContain("@aws-sdk/client-cloudwatch");
     },
   );
 
   it.each(consumerNames)(
-    "GIVEN %s's bundle with the SDK bundled WHEN its inputs are listed THEN the runtime's on-demand clients (SQS, CloudWatch) are not in it: they load from the installed SDK when first needed",
+    "GIVEN %s's bundle with the SDK bundled WHEN its inputs are listed THEN it carries SQS's commands the runtime sends, S3 only if its handler uses it, and no CloudWatch",
     (name) => {
       const inputs = bundles.get(name)?.inputs ?? [];
-      expect(inputs.some((i) => i.includes("node_modules/@aws-sdk/client-"))).toBe(true);
-      expect(inputs.filter((i) => /@aws-sdk\/client-(sqs|cloudwatch)\//.test(i))).toEqual([]);
-      expect(bundles.get(name)?.sqsStaticImporters).toEqual([]);
+      const sqs = inputs.filter((i) => i.includes("node_modules/@aws-sdk/client-sqs/"));
+      expect(sqs.some((i) => i.endsWith("commands/SendMessageBatchCommand.js"))).toBe(true);
+      // Tree-shaken: not the aggregated client, not a command the runtime never sends.
+      expect(sqs.filter((i) => /\/SQS\.js$|ReceiveMessageCommand|PurgeQueueCommand/.test(i))).toEqual([]);
+      expect(inputs.some((i) => i.includes("node_modules/@aws-sdk/client-s3/"))).toBe(usesS3(name));
+      expect(inputs.filter((i) => i.includes("node_modules/@aws-sdk/client-cloudwatch/"))).toEqual([]);
     },
   );
 

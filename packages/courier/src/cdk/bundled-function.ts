@@ -487,7 +487,9 @@ export function mergeBundling(...layers: Array<nodejs.BundlingOptions | undefine
     const before = merged.esbuildArgs?.["--conditions"];
     const added = layer.esbuildArgs?.["--conditions"];
     if (typeof before === "string" && typeof added === "string") {
-      esbuildArgs["--conditions"] = [...new Set([...conditionList(before), ...conditionList(added)])].join(",");
+      esbuildArgs["--conditions"] = [...new Set([...conditionList(before), ...conditionList(added)])].join(
+        ",",
+      );
     }
     merged = { ...merged, ...layer, esbuildArgs };
   }

@@ -1,12 +1,12 @@
 /**
- * The consumer runtime's SQS client, made when it is first needed. A consumer calls SQS only for
- * failures (retry delays, dead letters), so its happy path never needs the client, and loading
- * `@aws-sdk/client-sqs` costs a cold start several milliseconds (bench/cold-start.bench.ts). The
- * module is imported dynamically: a static import anywhere in a bundle makes the bundle load it
- * at start, whatever the code that uses it does.
+ * The consumer runtime's SQS client, made when it is first needed: a consumer calls SQS only for
+ * failures (retry delays, dead letters) and, on a topic with tenants, to read its tenant controls,
+ * so a cold start that needs neither makes no client. The module itself is imported statically:
+ * with the SDK bundled (awsSdk "bundled", the default) its tree-shaken commands share the bundle's
+ * SDK core and cost a cold start ~0-7 ms, where loading it at the first failure from the runtime's
+ * copy, a second SDK core, cost that failure 50-90 ms (bench/cold-start.bench.ts, paired runs).
  */
-import type { SQSClient, SQSClientConfig } from "@aws-sdk/client-sqs";
-import { loadSqsModule } from "./aws-sdk-on-demand.ts";
+import { SQSClient, type SQSClientConfig } from "@aws-sdk/client-sqs";
 
 /**
  * Every call goes to the endpoint the configuration chain resolved (a profile's endpoint_url,
@@ -21,7 +21,7 @@ export type SqsClientSource = SQSClient | (() => SQSClient | Promise<SQSClient>)
 
 /**
  * A getter that resolves the client once, on first call: the given client, the given factory's,
- * or a new SQSClient with courier's defaults (its module loaded then).
+ * or a new SQSClient with courier's defaults.
  */
 export function sqsOnDemand(source?: SqsClientSource): () => Promise<SQSClient> {
   let client: Promise<SQSClient> | undefined;
@@ -29,7 +29,6 @@ export function sqsOnDemand(source?: SqsClientSource): () => Promise<SQSClient> 
     client ??= (async () => {
       if (typeof source === "function") return source();
       if (source) return source;
-      const { SQSClient } = await loadSqsModule();
       return new SQSClient({ ...SQS_CLIENT_DEFAULTS });
     })();
     return client;

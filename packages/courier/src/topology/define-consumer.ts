@@ -4,6 +4,8 @@
  * module states only its name and its logic. The message type follows from the consumer's topic;
  * a name the topology does not declare is a type error.
  */
+
+import { loadS3Module } from "../lib/aws-sdk-on-demand.ts";
 import {
   ConsumerConfigError,
   type ConsumerContext,
@@ -27,7 +29,6 @@ import {
   consumerSpecOf,
 } from "./topology.ts";
 import { tracedClient } from "./tracing.ts";
-import { loadS3Module } from "../lib/aws-sdk-on-demand.ts";
 
 /** What `handle` receives: the union of the accepted contracts' envelopes (narrow on type/version). */
 export type ConsumerMessage<T extends AnyTopology, N extends ConsumerNameOf<T>> = EnvelopeOf<

@@ -4,16 +4,14 @@
  * instead of one call per record. Each entry's outcome is reported on its own, since SQS answers
  * a batch call entry by entry: the caller then acknowledges only what SQS confirmed.
  */
-import type {
-  MessageAttributeValue,
-  SendMessageBatchRequestEntry,
-  SendMessageCommandInput,
-  SQSClient,
+import {
+  ChangeMessageVisibilityBatchCommand,
+  type MessageAttributeValue,
+  SendMessageBatchCommand,
+  type SendMessageBatchRequestEntry,
+  type SendMessageCommandInput,
+  type SQSClient,
 } from "@aws-sdk/client-sqs";
-import { loadSqsModule } from "../aws-sdk-on-demand.ts";
-
-// The commands' module is loaded with the first failure (sqs-on-demand.ts and aws-sdk-on-demand.ts say why).
-const commands = loadSqsModule;
 
 /** SQS takes at most 10 entries per batch call. */
 export const MAX_BATCH_ENTRIES = 10;
@@ -42,7 +40,6 @@ export async function changeVisibilityInBatches<T extends VisibilityChange>(
 ): Promise<EntryOutcome<T>[]> {
   const calls = chunk(items, () => 0, Number.POSITIVE_INFINITY).map(async (group) => {
     try {
-      const { ChangeMessageVisibilityBatchCommand } = await commands();
       const response = await sqs.send(
         new ChangeMessageVisibilityBatchCommand({
           QueueUrl: queueUrl,
@@ -69,7 +66,6 @@ export async function sendInBatches<T extends { readonly message: SendMessageCom
   const calls = chunk(items, (item) => payloadBytes(item.message), MAX_BATCH_PAYLOAD_BYTES).map(
     async (group) => {
       try {
-        const { SendMessageBatchCommand } = await commands();
         const response = await sqs.send(
           new SendMessageBatchCommand({
             QueueUrl: queueUrl,

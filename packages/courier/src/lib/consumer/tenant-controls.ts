@@ -18,9 +18,14 @@
 import { createHash } from "node:crypto";
 // Types only: the SDK's SQS module loads when the controls are first read, not with the handler
 // module (cold start; test/unit/bundle-imports.test.ts).
-import type { SendMessageCommandInput, SQSClient } from "@aws-sdk/client-sqs";
+import {
+  ListQueueTagsCommand,
+  type SendMessageCommandInput,
+  type SQSClient,
+  TagQueueCommand,
+  UntagQueueCommand,
+} from "@aws-sdk/client-sqs";
 import type { SQSRecord } from "aws-lambda";
-import { loadSqsModule } from "../aws-sdk-on-demand.ts";
 import { sendAttributesOf } from "./dead-letter.ts";
 
 /** Prefix of a tenant control's queue tag. */
@@ -73,7 +78,6 @@ export async function readTenantControls(
   sqs: SQSClient,
   queueUrl: string,
 ): Promise<Map<string, TenantControl>> {
-  const { ListQueueTagsCommand } = await loadSqsModule();
   const { Tags = {} } = await sqs.send(new ListQueueTagsCommand({ QueueUrl: queueUrl }));
   return tenantControlsOf(Tags);
 }
@@ -86,7 +90,6 @@ export async function setTenantControl(
   state: TenantState | undefined,
   now: Date = new Date(),
 ): Promise<void> {
-  const { TagQueueCommand, UntagQueueCommand } = await loadSqsModule();
   const key = tenantTagKey(groupId);
   if (state === undefined) {
     await sqs.send(new UntagQueueCommand({ QueueUrl: queueUrl, TagKeys: [key] }));
