@@ -88,6 +88,8 @@ export interface ChildReport {
   }>;
   /** CPU time (user + system) of the import: steadier than wall time on a loaded machine. */
   readonly importCpuMs: number;
+  /** KiB of external CommonJS files the import loaded besides the bundle (the runtime's SDK, sharp's JS). */
+  readonly externalKib: number;
   readonly firstBatchMs: number;
   readonly failures: number;
   readonly awsCalls: string[];
@@ -283,6 +285,11 @@ const handler = mod.handler;
 if (typeof handler !== "function") throw new Error("no handler export");
 const t1 = performance.now();
 const c1 = process.cpuUsage(c0);
+// The JavaScript the import loaded besides the bundle: the external CommonJS files (the runtime's
+// SDK when it is not bundled, sharp's JavaScript), read from the CommonJS module cache.
+const externalBytes = Object.keys(createRequire(import.meta.url).cache)
+  .filter((file) => file.endsWith(".js") || file.endsWith(".cjs"))
+  .reduce((sum, file) => sum + statSync(file).size, 0);
 // AWS calls go to the stand-in endpoint (bench/lib/fake-aws.ts, in the parent), which records
 // them; the parent hands them over on request, over the IPC channel (no fetch or http loaded here).
 let fetchCalls = [];
@@ -332,7 +339,7 @@ for (let b = 0; b < warmBatches; b++) {
   const calls = await takeCalls();
   warm.push({ ms, cpuMs: (used.user + used.system) / 1000, awsCalls: calls.length, failures: response?.batchItemFailures?.length ?? 0, calls: calls.join(" ") });
 }
-process.send({ importCpuMs: (c1.user + c1.system) / 1000, importMs: t1 - t0, firstBatchMs: t2 - t1, firstBatchCpuMs: (c3.user + c3.system) / 1000, failures: result?.batchItemFailures?.length ?? 0, awsCalls: firstBatchCalls, warm });
+process.send({ externalKib: externalBytes / 1024, importCpuMs: (c1.user + c1.system) / 1000, importMs: t1 - t0, firstBatchMs: t2 - t1, firstBatchCpuMs: (c3.user + c3.system) / 1000, failures: result?.batchItemFailures?.length ?? 0, awsCalls: firstBatchCalls, warm });
 process.disconnect();
 `;
 
@@ -696,6 +703,7 @@ export async function coldStart(options: ColdStartOptions) {
     return {
       function: scenario.label,
       "bundle KiB": scenario.kib,
+      "JS loaded at import KiB (bundle + external)": round(scenario.kib + (first?.externalKib ?? 0), 0),
       "import ms (median)": round(median(runs.map((r) => r.importMs)), 1),
       "import ms (p90)": round(
         percentile(

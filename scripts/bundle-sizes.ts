@@ -1,32 +1,45 @@
 /**
- * Prints the size of each Lambda bundle as `cdk synth` builds it (esbuild, minified ESM for
- * node24, AWS SDK v3 external as in the Lambda runtime, native modules left out), raw and gzipped,
- * and how many copies of Powertools' commons package each carries. `npx tsx scripts/bundle-sizes.ts`.
+ * Prints the size of each Lambda bundle as `cdk synth` builds it (courier's own bundling definition,
+ * `lambdaEsbuildOptions(lambdaBundling(...))`: minified ESM, the AWS SDK bundled but for the
+ * credential providers Lambda never reaches, native modules left out, tracing as deployed), raw and
+ * gzipped, and how many copies of Powertools' commons package each carries.
+ * `npx tsx scripts/bundle-sizes.ts`.
  */
-import { readdirSync } from "node:fs";
 import { gzipSync } from "node:zlib";
+import * as lambda from "aws-cdk-lib/aws-lambda";
 import { build } from "esbuild";
+import {
+  lambdaBundling,
+  lambdaEsbuildOptions,
+  newestNodejsRuntime,
+} from "../packages/courier/src/cdk/bundled-function.ts";
+import { consumerNames, consumers } from "../src/topology.ts";
 
-const handlers = readdirSync("lambdas").map((name) => ({ name, entry: `lambdas/${name}/handler.ts` }));
 const rows: string[] = [
   "| function | bundle (KiB) | gzip (KiB) | Powertools commons copies |",
   "| --- | ---: | ---: | ---: |",
 ];
-for (const { name, entry } of handlers) {
+for (const name of consumerNames) {
+  const consumer = consumers[name];
+  const { outputFileName: _file, ...options } = lambdaEsbuildOptions(
+    lambdaBundling({
+      runtime: newestNodejsRuntime(),
+      architecture: lambda.Architecture.ARM_64,
+      nativeModules: consumer.needs?.nodeModules ?? [],
+      tracing: "otel",
+    }),
+  );
   const result = await build({
-    entryPoints: [entry],
-    bundle: true,
+    ...options,
+    entryPoints: [consumer.handlerEntry],
+    outfile: `/tmp/courier-bundle-sizes/${name}/index.mjs`,
     write: false,
-    minify: true,
-    format: "esm",
-    platform: "node",
-    target: "node24",
-    mainFields: ["module", "main"],
-    external: ["@aws-sdk/*", "sharp"],
     metafile: true,
     logLevel: "silent",
+    // This repository's sources of the package, as its stack bundles them.
+    conditions: [...(options.conditions ?? []), "courier-source"],
   });
-  const code = result.outputFiles[0]?.contents ?? new Uint8Array();
+  const code = result.outputFiles.find((f) => f.path.endsWith(".mjs"))?.contents ?? new Uint8Array();
   const commons = new Set(
     Object.keys(result.metafile.inputs)
       .map((path) => /node_modules\/(?:.*node_modules\/)?@aws-lambda-powertools\/commons\//.exec(path)?.[0])
