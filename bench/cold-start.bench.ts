@@ -25,7 +25,7 @@ import { fork } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { mkdir, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { SourceMap } from "node:module";
-import { dirname, join, relative } from "node:path";
+import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { App, type Stack } from "aws-cdk-lib";
@@ -444,8 +444,9 @@ async function profileTop(scenario: BuiltScenario, count = 12): Promise<string[]
   const map = new SourceMap(JSON.parse(await readFile(`${scenario.bundle}.map`, "utf8")));
   const origin = (frame: CpuProfileNode["callFrame"]): string => {
     const entry = map.findEntry(frame.lineNumber, frame.columnNumber) as { originalSource?: string };
-    const source = entry.originalSource ?? "";
-    const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(source)?.[1];
+    // Relative to the map; the work directory sits inside node_modules, so resolve it first.
+    const source = entry.originalSource ? resolve(dirname(scenario.bundle), entry.originalSource) : "";
+    const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(source.replace(/^.*node_modules\/\.cache\//, ""))?.[1];
     if (pkg) return `${pkg} (in the bundle)`;
     if (source.includes("packages/courier/")) return "courier (in the bundle)";
     return source ? "the function's own code (in the bundle)" : "the bundle (unmapped)";
@@ -748,6 +749,9 @@ export async function coldStart(options: ColdStartOptions) {
           s.name !== "empty" &&
           !s.name.startsWith("powertools-peer") &&
           s.name !== "courier-peer" &&
+          // The slowest consumer as deployed, not a variant of one built with other options.
+          !s.name.endsWith("-runtime-sdk") &&
+          !s.name.endsWith("-none") &&
           !s.name.endsWith(".earlier"),
       )
       .filter((s) => !options.profileOf || s.name === options.profileOf)
