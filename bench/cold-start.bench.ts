@@ -339,12 +339,24 @@ for (let b = 0; b < warmBatches; b++) {
   const calls = await takeCalls();
   warm.push({ ms, cpuMs: (used.user + used.system) / 1000, awsCalls: calls.length, failures: response?.batchItemFailures?.length ?? 0, calls: calls.join(" ") });
 }
-process.send({ externalKib: externalBytes / 1024, importCpuMs: (c1.user + c1.system) / 1000, importMs: t1 - t0, firstBatchMs: t2 - t1, firstBatchCpuMs: (c3.user + c3.system) / 1000, failures: result?.batchItemFailures?.length ?? 0, awsCalls: firstBatchCalls, warm });
-process.disconnect();
+process.send({ externalKib: externalBytes / 1024, importCpuMs: (c1.user + c1.system) / 1000, importMs: t1 - t0, firstBatchMs: t2 - t1, firstBatchCpuMs: (c3.user + c3.system) / 1000, failures: result?.batchItemFailures?.length ?? 0, awsCalls: firstBatchCalls, warm }, () => {
+  // The SDK's keep-alive sockets to the stand-in would hold the process open until they time out.
+  process.exit(0);
+});
 `;
 
-/** Stands in for the ADOT collector extension: an OTLP/HTTP receiver on loopback (set in coldStart). */
+/** Stands in for the ADOT collector extension: an OTLP/HTTP receiver on loopback (startCollector). */
 let collectorEndpoint = "http://127.0.0.1:9";
+
+/**
+ * Starts the OTLP receiver traced bundles export to. Without one, a traced function's flush at the
+ * end of each batch retries a refused export for seconds: every run must start it.
+ */
+export async function startCollector(spansFile: string) {
+  const collector = await startOtlpReceiver({ spansFile });
+  collectorEndpoint = collector.endpoint;
+  return collector;
+}
 /** Stands in for AWS (set by runChild when it first runs). */
 let awsEndpoint = "http://127.0.0.1:9";
 let fakeAws: Promise<FakeAws> | undefined;
@@ -446,7 +458,9 @@ async function profileTop(scenario: BuiltScenario, count = 12): Promise<string[]
     const entry = map.findEntry(frame.lineNumber, frame.columnNumber) as { originalSource?: string };
     // Relative to the map; the work directory sits inside node_modules, so resolve it first.
     const source = entry.originalSource ? resolve(dirname(scenario.bundle), entry.originalSource) : "";
-    const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(source.replace(/^.*node_modules\/\.cache\//, ""))?.[1];
+    const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(
+      source.replace(/^.*node_modules\/\.cache\//, ""),
+    )?.[1];
     if (pkg) return `${pkg} (in the bundle)`;
     if (source.includes("packages/courier/")) return "courier (in the bundle)";
     return source ? "the function's own code (in the bundle)" : "the bundle (unmapped)";
@@ -644,8 +658,7 @@ export async function coldStart(options: ColdStartOptions) {
       tracing: "none",
     });
   }
-  const collector = await startOtlpReceiver({ spansFile: join(workDir, "spans.jsonl") });
-  collectorEndpoint = collector.endpoint;
+  const collector = await startCollector(join(workDir, "spans.jsonl"));
   const assembled = options.assembly
     ? bundledHandlerModules({ assemblyDir: options.assembly, stackName: "courier" })
     : undefined;

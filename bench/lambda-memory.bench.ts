@@ -6,7 +6,8 @@
  * DynamoDB, S3) takes the same time at every size and so costs more per GB the larger the function.
  *
  * Measured here, per consumer, in fresh processes with each bundle built as the stack deploys it
- * (bench/cold-start.bench.ts's runner, AWS calls answered in-process): CPU time of the cold start
+ * (bench/cold-start.bench.ts's runner, AWS calls answered over HTTP by its protocol stand-in, spans by an
+ * OTLP receiver): CPU time of the cold start
  * (import to handler ready), of the first batch of one record, and of warm batches of the
  * consumer's batch size (thumbnails renders a real 12-megapixel JPEG, 4000×3000, with sharp). The
  * curve at 128, 256, 512 and 1024 MB (and the consumer's configured size) is then computed from
@@ -28,6 +29,7 @@ import {
   buildConsumerScenarios,
   type ChildReport,
   runChild,
+  startCollector,
 } from "./cold-start.bench.ts";
 import type { Benchmark, BenchResult, Row } from "./lib/benchmark.ts";
 import { percentile, round } from "./lib/stats.ts";
@@ -87,6 +89,8 @@ export async function lambdaMemory(options: {
   const dir = join(process.cwd(), "node_modules", ".cache", "courier-lambda-memory");
   await mkdir(dir, { recursive: true });
   const image = built.some((b) => b.name === "thumbnails") ? await testImage(dir) : "";
+  // The bundles are traced as deployed: their spans need a receiver (cold-start.bench.ts says why).
+  const collector = await startCollector(join(dir, "spans.jsonl"));
   const reports = new Map<string, ChildReport[]>();
   const batchSizeOf = (s: BuiltScenario) =>
     courierTopology.consumers[s.name as keyof typeof courierTopology.consumers]?.batchSize ?? 1;
@@ -101,6 +105,7 @@ export async function lambdaMemory(options: {
     }
     options.log(`lambda-memory: run ${r + 1}/${options.runs}`);
   }
+  await collector.close();
   const median = (values: number[]) => percentile(values, 50);
   const rows: Row[] = [];
   for (const scenario of built) {

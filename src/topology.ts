@@ -15,10 +15,10 @@ import type { ExampleNeeds } from "./app/deployment/example-needs.ts";
 
 /**
  * What the example's sign-up and reset consumers share besides the package's defaults: a 180 s
- * visibility timeout, and 256 MB chosen from bench/lambda-memory.bench.ts: their batches are bound by
- * AWS calls (30-50 per batch of 10) and take 3-8 ms of CPU, so compute costs the same at any size
- * below one vCPU while each call's wait costs in proportion to memory; 256 MB keeps a cold start
- * (about 100 ms of CPU) near 0.7 s modeled, against about 1.4 s at 128 MB.
+ * visibility timeout, and 256 MB chosen from bench/lambda-memory.bench.ts: their batches make 30-50
+ * AWS calls per 10 records and take 52-106 ms of CPU, so compute costs the same at any size below
+ * one vCPU while each call's wait costs in proportion to memory; 256 MB keeps a cold start (160-200
+ * ms of CPU) near 1.1-1.4 s modeled and a batch near 0.4-0.7 s, against twice that at 128 MB.
  */
 const signupDefaults = { visibilityTimeoutSeconds: 180, memoryMb: 256 } as const;
 

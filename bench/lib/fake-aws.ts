@@ -36,7 +36,11 @@ function jsonAnswer(operation: string, input: Record<string, unknown>): unknown 
     case "SendMessageBatch": {
       const entries = (input.Entries ?? []) as Array<{ Id: string; MessageBody: string }>;
       return {
-        Successful: entries.map((e) => ({ Id: e.Id, MessageId: `m-${e.Id}`, MD5OfMessageBody: md5(e.MessageBody) })),
+        Successful: entries.map((e) => ({
+          Id: e.Id,
+          MessageId: `m-${e.Id}`,
+          MD5OfMessageBody: md5(e.MessageBody),
+        })),
         Failed: [],
       };
     }
@@ -79,7 +83,9 @@ export async function startFakeAws(): Promise<FakeAws> {
       return;
     }
     // S3's REST protocol, path style (the endpoint is an IP address).
-    const key = decodeURIComponent(new URL(request.url ?? "/", "http://x").pathname.split("/").slice(2).join("/"));
+    const key = decodeURIComponent(
+      new URL(request.url ?? "/", "http://x").pathname.split("/").slice(2).join("/"),
+    );
     const command = { HEAD: "HeadObject", GET: "GetObject", PUT: "PutObject", DELETE: "DeleteObject" }[
       request.method ?? ""
     ];
@@ -91,7 +97,11 @@ export async function startFakeAws(): Promise<FakeAws> {
     }
     if (image && key.startsWith("originals/")) {
       const size = statSync(image).size;
-      response.writeHead(200, { "content-type": "image/jpeg", "content-length": size, etag: '"bench-original"' });
+      response.writeHead(200, {
+        "content-type": "image/jpeg",
+        "content-length": size,
+        etag: '"bench-original"',
+      });
       if (request.method === "HEAD") response.end();
       else createReadStream(image).pipe(response);
       return;

@@ -39,14 +39,18 @@ describe("courier's Lambda bundling, one definition for the stack and for esbuil
   });
 
   it('GIVEN awsSdk "runtime" WHEN translated THEN every @aws-sdk package is left to the Lambda runtime', () => {
-    const options = lambdaEsbuildOptions(lambdaBundling({ ...target, awsSdk: "runtime", nativeModules: ["sharp"] }));
+    const options = lambdaEsbuildOptions(
+      lambdaBundling({ ...target, awsSdk: "runtime", nativeModules: ["sharp"] }),
+    );
     expect(options.external).toEqual(["@aws-sdk/*", "sharp"]);
   });
 
   // Failure mode: a team's --conditions replaced courier's "module", and esbuild, which drops its
   // default "module" condition once custom ones are set, bundled the SDK's core twice (ESM and CJS).
   it("GIVEN a team's own --conditions WHEN merged over courier's bundling THEN both conditions apply", () => {
-    const merged = mergeBundling(lambdaBundling(target), { esbuildArgs: { "--conditions": "courier-source" } });
+    const merged = mergeBundling(lambdaBundling(target), {
+      esbuildArgs: { "--conditions": "courier-source" },
+    });
     expect(lambdaEsbuildOptions(merged).conditions).toEqual(["module", "courier-source"]);
     // Other flags still merge flag by flag: courier's builtin aliases stay.
     expect(Object.keys(lambdaEsbuildOptions(merged).alias ?? {})).toHaveLength(4);

@@ -104,7 +104,10 @@ describe("what a consumer's bundle loads at cold start", () => {
   it.each(consumerNames)(
     "GIVEN %s's bundle with the SDK bundled WHEN its external imports are listed THEN they are Node.js builtins, the off-Lambda credential providers and its native modules only",
     (name) => {
-      const allowed = new Set([...OFF_LAMBDA_CREDENTIAL_MODULES, ...(consumers[name].needs?.nodeModules ?? [])]);
+      const allowed = new Set([
+        ...OFF_LAMBDA_CREDENTIAL_MODULES,
+        ...(consumers[name].needs?.nodeModules ?? []),
+      ]);
       const external = (bundles.get(name)?.staticImports ?? []).filter(
         (i) => !i.startsWith("node:") && !isBuiltin(i) && !allowed.has(i),
       );

@@ -69,7 +69,8 @@ export interface BundledFunctionProps {
   /**
    * Where the function's AWS SDK comes from. "bundled": the clients it imports are bundled from
    * the SDK's ES modules, tree-shaken to the commands it uses, pinned to the versions it was tested
-   * with; only the credential providers a Lambda function never reaches stay external. "runtime":
+   * with; only the credential providers a Lambda function never reaches stay external (and what
+   * the code itself loads at run time, as the consumer runtime does S3 and CloudWatch). "runtime":
    * every `@aws-sdk/*` package is left to the copy in the Lambda runtime (NodejsFunction's default),
    * for smaller bundles that load slower (bench/cold-start.bench.ts).
    * @default "bundled"

@@ -141,12 +141,12 @@ export interface CourierProps<Topic extends string = string, Consumer extends st
   readonly otelCollectorLayer?: string;
   /**
    * Where every function's AWS SDK comes from. "bundled": the clients a function imports are bundled
-   * from the SDK's ES modules and tree-shaken (its import measured ~25 % faster than the runtime's
-   * copy, bench/cold-start.bench.ts; the versions are the ones you tested); the clients the runtime
-   * needs only on rare paths (SQS for failures, S3 for offloaded payloads, CloudWatch for tenant
-   * metrics) and the credential providers Lambda never reaches still load from the runtime's SDK
-   * when first needed. "runtime": every `@aws-sdk/*` package from the Lambda runtime's copy,
-   * NodejsFunction's default: bundles about half the size, slower to load.
+   * from the SDK's ES modules and tree-shaken (the import measured 24-36 % less CPU than with the
+   * runtime's copy, bench/cold-start.bench.ts), at the versions you tested; the credential providers
+   * Lambda never reaches, and the S3 and CloudWatch clients the consumer runtime needs only for
+   * offloaded payloads and tenant metrics, load from the runtime's SDK if ever used. "runtime":
+   * every `@aws-sdk/*` package from the Lambda runtime's copy, NodejsFunction's default: bundles
+   * about half the size that load slower.
    * @default "bundled"
    */
   readonly awsSdk?: AwsSdkSource;

@@ -4,7 +4,7 @@
  * beside the code: on Lambda the runtime's copy, on a laptop the project's node_modules. (SQS, which
  * every consumer needs for its failures and a tenant consumer for its first batch, is imported
  * statically: bundled and tree-shaken it costs a cold start ~0-7 ms, where loading the runtime's
- * copy at the first failure cost that failure 50-90 ms: bench/cold-start.bench.ts.)
+ * copy at the first failure cost that failure about 50 ms: bench/cold-start.bench.ts.)
  *
  * The specifier reaches `import()` as a parameter on purpose: esbuild bundles an `import()` of a
  * string literal into the bundle, and a bundle with the SDK inside (awsSdk "bundled") would then

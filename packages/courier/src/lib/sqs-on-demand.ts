@@ -4,7 +4,7 @@
  * so a cold start that needs neither makes no client. The module itself is imported statically:
  * with the SDK bundled (awsSdk "bundled", the default) its tree-shaken commands share the bundle's
  * SDK core and cost a cold start ~0-7 ms, where loading it at the first failure from the runtime's
- * copy, a second SDK core, cost that failure 50-90 ms (bench/cold-start.bench.ts, paired runs).
+ * copy, a second SDK core, cost that failure about 50 ms (bench/cold-start.bench.ts, paired runs).
  */
 import { SQSClient, type SQSClientConfig } from "@aws-sdk/client-sqs";
 
