@@ -193,7 +193,7 @@ export const benchmark: Benchmark = {
         notes: [
           `Tarball: ${round(tarball.size / 1024, 0)} KiB packed, ${round(tarball.unpackedSize / 1024, 0)} KiB unpacked, ${tarball.entryCount} files (npm pack --json in packages/courier).`,
           "Packages: entries of the project's package-lock.json after the install (nested copies included); MiB: du -sk of node_modules, as the before figures were taken.",
-          "Bundles: esbuild with the construct's own bundling definition (lambdaBundling: minified ESM for the default runtime, the AWS SDK bundled as the construct deploys it by default (awsSdk \"bundled\"), node:http stand-ins).",
+          'Bundles: esbuild with the construct\'s own bundling definition (lambdaBundling: minified ESM for the default runtime, the AWS SDK bundled as the construct deploys it by default (awsSdk "bundled"), node:http stand-ins).',
           "Before the package (commit ebac2a9, measured the same way by hand): tarball 913 KiB / 380 files of TypeScript only; a producer-only install added 114 packages / 318 MiB (aws-cdk-lib, sharp, the example's dependencies); a consumer bundle was 668 KiB.",
         ],
       };

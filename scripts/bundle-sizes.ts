@@ -6,13 +6,9 @@
  * `npx tsx scripts/bundle-sizes.ts`.
  */
 import { gzipSync } from "node:zlib";
+import { lambdaBundling, lambdaEsbuildOptions, newestNodejsRuntime } from "@courier-queue/courier/cdk";
 import * as lambda from "aws-cdk-lib/aws-lambda";
 import { build } from "esbuild";
-import {
-  lambdaBundling,
-  lambdaEsbuildOptions,
-  newestNodejsRuntime,
-} from "../packages/courier/src/cdk/bundled-function.ts";
 import { consumerNames, consumers } from "../src/topology.ts";
 
 const rows: string[] = [
