@@ -89,7 +89,7 @@ function buildConsumer<T extends AnyTopology, N extends ConsumerNameOf<T>>(
     ...settings,
     ...(payloads ? { payloads } : {}),
     // The runtime's own calls (retry delays, DLQ sends) show in the trace beside the handler's.
-    // Made at the first failure: a consumer whose records succeed never loads the SQS client.
+    // Made at the first failure: a consumer whose records succeed never makes an SQS client.
     sqs: settings.sqs ?? (async () => tracedClient(name, await sqsOnDemand()())),
     spec: {
       name,

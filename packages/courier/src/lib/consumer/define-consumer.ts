@@ -104,7 +104,7 @@ export interface ConsumerMetrics {
 export interface ConsumerHandlerSettings {
   /**
    * The client for failures (retry delays, dead letters), or a function that makes it: it is asked
-   * for at the first failure, so a consumer whose records succeed never loads the SQS client.
+   * for at the first failure, so a consumer whose records succeed never makes one.
    * @default a new SQSClient with the default configuration chain, made at the first failure
    */
   readonly sqs?: SqsClientSource;
