@@ -23,10 +23,11 @@ import { topics } from "../src/topology.ts";
 import {
   type ConsumerContext,
   type ConsumerMessage,
-  type ConsumerMetrics,
   defineConsumer,
 } from "../test/helpers/example-consumer.ts";
+import { sqsRecord } from "../test/helpers/sqs-record.ts";
 import type { BenchContext, Benchmark, BenchResult } from "./lib/benchmark.ts";
+import { noMetrics } from "./lib/quiet-consumer.ts";
 
 const RECORDS_PER_ROUND = 2_000;
 const BATCH_SIZE = 10;
@@ -55,25 +56,14 @@ function makeBody(i: number): string {
 }
 
 function makeRecord(i: number, body: string): SQSRecord {
-  return {
+  return sqsRecord(body, {
     messageId: `m-${i}`,
     receiptHandle: `r-${i}`,
-    body,
-    attributes: {
-      ApproximateReceiveCount: "1",
-      SentTimestamp: String(Date.now()),
-      SenderId: "AIDAEXAMPLE",
-      ApproximateFirstReceiveTimestamp: String(Date.now()),
-    },
     messageAttributes: {
       type: { dataType: "String", stringValue: "NewAccount" },
       version: { dataType: "String", stringValue: "1" },
     },
-    md5OfBody: "",
-    eventSource: "aws:sqs",
-    eventSourceARN: "arn:aws:sqs:us-east-1:000000000000:verification-email",
-    awsRegion: "us-east-1",
-  };
+  });
 }
 
 /** A stream that drops what it is given: both metrics writers serialize and write to one like it. */
@@ -107,11 +97,6 @@ function cpuMicros(): number {
   const { user, system } = process.cpuUsage();
   return user + system;
 }
-
-const noMetrics = {
-  addMetric: () => noMetrics,
-  publishStoredMetrics: () => undefined,
-} as unknown as ConsumerMetrics;
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);

@@ -14,8 +14,10 @@ import { Logger } from "@aws-lambda-powertools/logger";
 import { ChangeMessageVisibilityCommand, SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import type { Context, SQSEvent, SQSRecord } from "aws-lambda";
 import { consumers } from "../src/topology.ts";
-import { type ConsumerMetrics, defineConsumer, PermanentError } from "../test/helpers/example-consumer.ts";
+import { defineConsumer, PermanentError } from "../test/helpers/example-consumer.ts";
+import { sqsRecord } from "../test/helpers/sqs-record.ts";
 import type { BenchContext, Benchmark, BenchResult } from "./lib/benchmark.ts";
+import { noMetrics } from "./lib/quiet-consumer.ts";
 
 const BATCH_SIZE = 10;
 const BATCHES = 20;
@@ -41,10 +43,6 @@ function countingSqs(): { sqs: SQSClient; counts: Map<string, number>; total: ()
 }
 
 const silent = new Logger({ logLevel: "SILENT" });
-const noMetrics = {
-  addMetric: () => noMetrics,
-  publishStoredMetrics: () => undefined,
-} as unknown as ConsumerMetrics;
 const context = { getRemainingTimeInMillis: () => 30_000 } as unknown as Context;
 const spec = consumers["verification-email"];
 
@@ -70,22 +68,12 @@ function events(receiveCount: number): SQSEvent[] {
   return Array.from({ length: BATCHES }, () => ({
     Records: Array.from({ length: BATCH_SIZE }, (): SQSRecord => {
       n += 1;
-      return {
+      return sqsRecord(body(n), {
         messageId: `m-${n}`,
         receiptHandle: `r-${n}`,
-        body: body(n),
-        attributes: {
-          ApproximateReceiveCount: String(receiveCount),
-          SentTimestamp: String(Date.now()),
-          SenderId: "AIDAEXAMPLE",
-          ApproximateFirstReceiveTimestamp: String(Date.now()),
-        },
+        receiveCount,
         messageAttributes: { type: { dataType: "String", stringValue: "NewAccount" } },
-        md5OfBody: "",
-        eventSource: "aws:sqs",
-        eventSourceARN: "arn:aws:sqs:us-east-1:000000000000:verification-email",
-        awsRegion: "us-east-1",
-      };
+      });
     }),
   }));
 }

@@ -16,6 +16,7 @@ import type { Context, SQSEvent, SQSRecord } from "aws-lambda";
 import { onRecordOutcome } from "../packages/courier/src/lib/consumer/outcomes.ts";
 import { formatOutcomeLine } from "../packages/courier/src/worker/outcome-line.ts";
 import { defineConsumer, PermanentError } from "../test/helpers/example-consumer.ts";
+import { sqsRecord } from "../test/helpers/sqs-record.ts";
 import type { BenchContext, Benchmark, BenchResult } from "./lib/benchmark.ts";
 
 const BATCH_SIZE = 10;
@@ -42,35 +43,21 @@ function events(messages: number): SQSEvent[] {
   for (let start = 0; start < messages; start += BATCH_SIZE) {
     const records: SQSRecord[] = [];
     for (let i = start; i < Math.min(messages, start + BATCH_SIZE); i++) {
-      records.push({
-        messageId: `m-${i}`,
-        receiptHandle: `r-${i}`,
-        body: JSON.stringify({
-          eventId: crypto.randomUUID(),
-          type: "NewAccount",
-          version: 1,
-          occurredAt: "2025-06-01T12:00:00.000Z",
-          producer: "bench",
-          data: {
-            accountId: `acct-${i}`,
-            email: `user${i}@example.com`,
-            displayName: `User ${i}`,
-            locale: "en-US",
-            createdAt: "2025-06-01T12:00:00.000Z",
-          },
-        }),
-        attributes: {
-          ApproximateReceiveCount: "1",
-          SentTimestamp: String(Date.now()),
-          SenderId: "x",
-          ApproximateFirstReceiveTimestamp: String(Date.now()),
+      const body = JSON.stringify({
+        eventId: crypto.randomUUID(),
+        type: "NewAccount",
+        version: 1,
+        occurredAt: "2025-06-01T12:00:00.000Z",
+        producer: "bench",
+        data: {
+          accountId: `acct-${i}`,
+          email: `user${i}@example.com`,
+          displayName: `User ${i}`,
+          locale: "en-US",
+          createdAt: "2025-06-01T12:00:00.000Z",
         },
-        messageAttributes: {},
-        md5OfBody: "",
-        eventSource: "aws:sqs",
-        eventSourceARN: "arn:aws:sqs:us-east-1:000000000000:verification-email",
-        awsRegion: "us-east-1",
       });
+      records.push(sqsRecord(body, { messageId: `m-${i}`, receiptHandle: `r-${i}` }));
     }
     batches.push({ Records: records });
   }

@@ -15,9 +15,7 @@
  *
  * Run alone: npx tsx bench/otel.bench.ts
  */
-import { Writable } from "node:stream";
 import { pathToFileURL } from "node:url";
-import { Logger } from "@aws-lambda-powertools/logger";
 import type { SNSClient } from "@aws-sdk/client-sns";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import type { ExportResult } from "@opentelemetry/core";
@@ -27,9 +25,11 @@ import { startLambdaTracing, startTracing, type Tracing } from "../packages/cour
 import type { NewAccountV1 } from "../src/app/contracts/index.ts";
 import { startOtlpReceiver } from "../src/dev/otlp-receiver.ts";
 import type { TopicName } from "../src/topology.ts";
-import { type ConsumerMetrics, defineConsumer } from "../test/helpers/example-consumer.ts";
+import { defineConsumer } from "../test/helpers/example-consumer.ts";
 import { createPublisher } from "../test/helpers/example-publisher.ts";
+import { sqsRecord } from "../test/helpers/sqs-record.ts";
 import type { BenchContext, Benchmark, BenchResult, Row } from "./lib/benchmark.ts";
+import { loggerToNowhere, noMetrics } from "./lib/quiet-consumer.ts";
 import { percentile, round } from "./lib/stats.ts";
 
 const PUBLISHES_PER_ROUND = 1_000;
@@ -80,33 +80,19 @@ function records(): SQSEvent[] {
   for (let i = 0; i < RECORDS_PER_ROUND; i += BATCH_SIZE) {
     const Records: SQSRecord[] = [];
     for (let j = i; j < i + BATCH_SIZE; j++) {
-      Records.push({
-        messageId: `m-${j}`,
-        receiptHandle: `r-${j}`,
-        body: JSON.stringify({
-          eventId: crypto.randomUUID(),
-          type: "NewAccount",
-          version: 1,
-          occurredAt: "2025-06-01T12:00:00.000Z",
-          producer: "bench",
-          trace: {
-            traceparent: `00-4bf92f3577b34da6a3ce929d0e0e${String(j % 10_000).padStart(4, "0")}-00f067aa0ba902b7-01`,
-            correlationId: `req-${j}`,
-          },
-          data: { ...signup, accountId: `acct-${j}` },
-        }),
-        attributes: {
-          ApproximateReceiveCount: "1",
-          SentTimestamp: String(Date.now()),
-          SenderId: "bench",
-          ApproximateFirstReceiveTimestamp: String(Date.now()),
+      const body = JSON.stringify({
+        eventId: crypto.randomUUID(),
+        type: "NewAccount",
+        version: 1,
+        occurredAt: "2025-06-01T12:00:00.000Z",
+        producer: "bench",
+        trace: {
+          traceparent: `00-4bf92f3577b34da6a3ce929d0e0e${String(j % 10_000).padStart(4, "0")}-00f067aa0ba902b7-01`,
+          correlationId: `req-${j}`,
         },
-        messageAttributes: {},
-        md5OfBody: "",
-        eventSource: "aws:sqs",
-        eventSourceARN: "arn:aws:sqs:us-east-1:000000000000:verification-email",
-        awsRegion: "us-east-1",
+        data: { ...signup, accountId: `acct-${j}` },
       });
+      Records.push(sqsRecord(body, { messageId: `m-${j}`, receiptHandle: `r-${j}` }));
     }
     out.push({ Records });
   }
@@ -124,24 +110,13 @@ export async function runOtelBench(log: (line: string) => void = () => {}): Prom
     producer: "bench",
     env: {},
   });
-  const discard = new Writable({ write: (_chunk, _encoding, done) => done() });
-  const logger = new Logger({ serviceName: "verification-email", logLevel: "INFO" });
-  (logger as unknown as { console: Console }).console = new console.Console({
-    stdout: discard,
-    stderr: discard,
-  });
-  const metrics: ConsumerMetrics = {
-    addMetric: () => undefined,
-    addMetadata: () => undefined,
-    publishStoredMetrics: () => undefined,
-  };
   const handler = defineConsumer({
     name: "verification-email",
     sqs: new SQSClient({ region: "us-east-1" }),
     queueUrl: "http://sqs.local/q",
     dlqUrl: "http://sqs.local/dlq",
-    logger,
-    metrics,
+    logger: loggerToNowhere(),
+    metrics: noMetrics,
     handle: () => undefined,
   });
   const batches = records();

@@ -10,18 +10,18 @@
  *
  * Run alone: npx tsx bench/trace.bench.ts
  */
-import { Writable } from "node:stream";
 import { pathToFileURL } from "node:url";
-import { Logger } from "@aws-lambda-powertools/logger";
 import type { SNSClient } from "@aws-sdk/client-sns";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import type { Context, SQSEvent, SQSRecord } from "aws-lambda";
 import { startTrace } from "../packages/courier/src/lib/trace/trace-context.ts";
 import type { NewAccountV1 } from "../src/app/contracts/index.ts";
 import type { TopicName } from "../src/topology.ts";
-import { type ConsumerMetrics, defineConsumer } from "../test/helpers/example-consumer.ts";
+import { defineConsumer } from "../test/helpers/example-consumer.ts";
 import { createPublisher, type Publisher } from "../test/helpers/example-publisher.ts";
+import { sqsRecord } from "../test/helpers/sqs-record.ts";
 import type { BenchContext, Benchmark, BenchResult, Row } from "./lib/benchmark.ts";
+import { loggerToNowhere, noMetrics } from "./lib/quiet-consumer.ts";
 import { percentile, round } from "./lib/stats.ts";
 
 const PUBLISHES_PER_ROUND = 2_000;
@@ -112,22 +112,7 @@ function events(traced: boolean): SQSEvent[] {
   for (let i = 0; i < RECORDS_PER_ROUND; i += BATCH_SIZE) {
     const Records: SQSRecord[] = [];
     for (let j = i; j < i + BATCH_SIZE; j++) {
-      Records.push({
-        messageId: `m-${j}`,
-        receiptHandle: `r-${j}`,
-        body: body(j, traced),
-        attributes: {
-          ApproximateReceiveCount: "1",
-          SentTimestamp: String(Date.now()),
-          SenderId: "bench",
-          ApproximateFirstReceiveTimestamp: String(Date.now()),
-        },
-        messageAttributes: {},
-        md5OfBody: "",
-        eventSource: "aws:sqs",
-        eventSourceARN: "arn:aws:sqs:us-east-1:000000000000:verification-email",
-        awsRegion: "us-east-1",
-      });
+      Records.push(sqsRecord(body(j, traced), { messageId: `m-${j}`, receiptHandle: `r-${j}` }));
     }
     out.push({ Records });
   }
@@ -135,25 +120,14 @@ function events(traced: boolean): SQSEvent[] {
 }
 
 function consumeScenario(name: string, traced: boolean): Scenario {
-  const discard = new Writable({ write: (_chunk, _encoding, done) => done() });
-  // A logger that formats every line as on Lambda, written to nowhere.
-  const logger = new Logger({ serviceName: "verification-email", logLevel: "INFO" });
-  (logger as unknown as { console: Console }).console = new console.Console({
-    stdout: discard,
-    stderr: discard,
-  });
-  const metrics: ConsumerMetrics = {
-    addMetric: () => undefined,
-    addMetadata: () => undefined,
-    publishStoredMetrics: () => undefined,
-  };
   const handler = defineConsumer({
     name: "verification-email",
     sqs: new SQSClient({ region: "us-east-1" }),
     queueUrl: "http://sqs.local/q",
     dlqUrl: "http://sqs.local/dlq",
-    logger,
-    metrics,
+    // A logger that formats every line as on Lambda, written to nowhere.
+    logger: loggerToNowhere(),
+    metrics: noMetrics,
     handle: (message, ctx) => {
       ctx.logger.info("verification email sent", { accountId: message.data.accountId });
     },
