@@ -3,6 +3,7 @@ import * as iam from "aws-cdk-lib/aws-iam";
 import * as s3 from "aws-cdk-lib/aws-s3";
 import { Construct } from "constructs";
 import { InvalidConstructPropsError } from "./errors.ts";
+import { ABORT_INCOMPLETE_UPLOADS_RULE, PRIVATE_BUCKET_PROPS } from "./private-bucket.ts";
 
 export interface PayloadBucketProps {
   /**
@@ -34,14 +35,10 @@ export class PayloadBucket extends Construct {
     }
     super(scope, id);
     this.bucket = new s3.Bucket(this, "Bucket", {
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      encryption: s3.BucketEncryption.S3_MANAGED,
-      enforceSSL: true,
-      versioned: false,
-      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      ...PRIVATE_BUCKET_PROPS,
       lifecycleRules: [
         { id: "expire-payloads", expiration: Duration.days(props.expirationDays) },
-        { id: "abort-incomplete-multipart-uploads", abortIncompleteMultipartUploadAfter: Duration.days(1) },
+        ABORT_INCOMPLETE_UPLOADS_RULE,
       ],
       // Payloads are copies of messages that expire anyway; nothing to keep after the stack.
       removalPolicy: RemovalPolicy.DESTROY,

@@ -19,6 +19,7 @@ import { ConsumerFunction } from "./consumer-function.ts";
 import { ConsumerQueue } from "./consumer-queue.ts";
 import { InvalidConstructPropsError } from "./errors.ts";
 import { grantReadPayloadLocation } from "./payload-bucket.ts";
+import { ABORT_INCOMPLETE_UPLOADS_RULE, PRIVATE_BUCKET_PROPS } from "./private-bucket.ts";
 
 /** Days a replay's checkpoint is kept: long enough to resume an interrupted replay. */
 export const REPLAY_CHECKPOINT_DAYS = 30;
@@ -50,11 +51,7 @@ export class ArchiveBucket extends Construct {
     }
     super(scope, id);
     this.bucket = new s3.Bucket(this, "Bucket", {
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      encryption: s3.BucketEncryption.S3_MANAGED,
-      enforceSSL: true,
-      versioned: false,
-      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      ...PRIVATE_BUCKET_PROPS,
       lifecycleRules: [
         ...Object.entries(props.retentionDays).map(([topic, days]) => ({
           id: `expire-${topic}`,
@@ -66,7 +63,7 @@ export class ArchiveBucket extends Construct {
           prefix: REPLAYS_PREFIX,
           expiration: Duration.days(REPLAY_CHECKPOINT_DAYS),
         },
-        { id: "abort-incomplete-multipart-uploads", abortIncompleteMultipartUploadAfter: Duration.days(1) },
+        ABORT_INCOMPLETE_UPLOADS_RULE,
       ],
       removalPolicy: RemovalPolicy.RETAIN,
     });
