@@ -619,11 +619,8 @@ export class LocalEventSource {
         receiveFailures = 0;
       } catch (error) {
         if (signal.aborted) break;
-        // An unreachable endpoint or a missing queue: report, back off, keep trying, as Lambda does.
-        this.onError(error, "receive");
         receiveFailures += 1;
-        const backoff = Math.min(RECEIVE_RETRY_MAX_MS, RETRY_BASE_MS * 2 ** receiveFailures);
-        await sleepOn(this.clock, backoff, signal).catch(() => undefined);
+        await this.backOffAfterReceiveFailure(error, receiveFailures, signal);
         continue;
       }
       // Released first: the next worker can take them while this batch finishes.
@@ -697,10 +694,8 @@ export class LocalEventSource {
         receiveFailures = 0;
       } catch (error) {
         if (signal.aborted) break;
-        this.onError(error, "receive");
         receiveFailures += 1;
-        const backoff = Math.min(RECEIVE_RETRY_MAX_MS, RETRY_BASE_MS * 2 ** receiveFailures);
-        await sleepOn(this.clock, backoff, signal).catch(() => undefined);
+        await this.backOffAfterReceiveFailure(error, receiveFailures, signal);
         continue;
       }
       // A full receive starts (or continues) a catch-up into a backlog; anything less ends it.
@@ -797,6 +792,20 @@ export class LocalEventSource {
     } catch {
       // The error callback itself failed; there is nowhere left to report to.
     }
+  }
+
+  /**
+   * An unreachable endpoint or a missing queue: report, back off (doubling with each failure in a
+   * row, up to RECEIVE_RETRY_MAX_MS), and let the poller try again, as Lambda does.
+   */
+  private async backOffAfterReceiveFailure(
+    error: unknown,
+    failures: number,
+    signal: AbortSignal,
+  ): Promise<void> {
+    this.onError(error, "receive");
+    const backoff = Math.min(RECEIVE_RETRY_MAX_MS, RETRY_BASE_MS * 2 ** failures);
+    await sleepOn(this.clock, backoff, signal).catch(() => undefined);
   }
 
   /** Runs one batch; returns the message ids it did not delete (they come back after their visibility timeout). */
