@@ -685,7 +685,7 @@ function cut(text: string, limit: number): string {
     : `${text.slice(0, limit)}\n… ${text.length - limit} more characters not shown`;
 }
 
-/** A redrive's outcome against the selection: per selected message, what the mover did to it. */
+/** A replay plan as the page shows it: its counts, without the consumer, topic and window it echoes. */
 function planViewOf(plan: ReplayPlan): ReplayPlanView {
   return {
     archived: plan.archived,
@@ -698,6 +698,7 @@ function planViewOf(plan: ReplayPlan): ReplayPlanView {
   };
 }
 
+/** A redrive's outcome against the selection: per selected message, what the mover did to it. */
 export function outcomeOf(
   selected: readonly PeekedMessage[],
   items: readonly { readonly messageId: string; readonly action: string }[],
