@@ -6,35 +6,15 @@
  * `npx tsx scripts/bundle-sizes.ts`.
  */
 import { gzipSync } from "node:zlib";
-import { lambdaBundling, lambdaEsbuildOptions, newestNodejsRuntime } from "@courier-queue/courier/cdk";
-import * as lambda from "aws-cdk-lib/aws-lambda";
-import { build } from "esbuild";
-import { consumerNames, consumers } from "../src/topology.ts";
+import { consumerNames } from "../src/topology.ts";
+import { buildConsumerBundle } from "../test/helpers/consumer-bundle.ts";
 
 const rows: string[] = [
   "| function | bundle (KiB) | gzip (KiB) | Powertools commons copies |",
   "| --- | ---: | ---: | ---: |",
 ];
 for (const name of consumerNames) {
-  const consumer = consumers[name];
-  const { outputFileName: _file, ...options } = lambdaEsbuildOptions(
-    lambdaBundling({
-      runtime: newestNodejsRuntime(),
-      architecture: lambda.Architecture.ARM_64,
-      nativeModules: consumer.needs?.nodeModules ?? [],
-      tracing: "otel",
-    }),
-  );
-  const result = await build({
-    ...options,
-    entryPoints: [consumer.handlerEntry],
-    outfile: `/tmp/courier-bundle-sizes/${name}/index.mjs`,
-    write: false,
-    metafile: true,
-    logLevel: "silent",
-    // This repository's sources of the package, as its stack bundles them.
-    conditions: [...(options.conditions ?? []), "courier-source"],
-  });
+  const result = await buildConsumerBundle(name);
   const code = result.outputFiles.find((f) => f.path.endsWith(".mjs"))?.contents ?? new Uint8Array();
   const commons = new Set(
     Object.keys(result.metafile.inputs)

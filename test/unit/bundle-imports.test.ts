@@ -15,17 +15,13 @@
  * reason into "Invalid input".
  */
 import { isBuiltin } from "node:module";
-import * as lambda from "aws-cdk-lib/aws-lambda";
-import { build } from "esbuild";
 import { beforeAll, describe, expect, it } from "vitest";
 import {
   type AwsSdkSource,
-  lambdaBundling,
-  lambdaEsbuildOptions,
-  newestNodejsRuntime,
   OFF_LAMBDA_CREDENTIAL_MODULES,
 } from "../../packages/courier/src/cdk/bundled-function.ts";
 import { type ConsumerName, consumerNames, consumers } from "../../src/topology.ts";
+import { buildConsumerBundle } from "../helpers/consumer-bundle.ts";
 
 interface Built {
   readonly staticImports: readonly string[];
@@ -36,26 +32,7 @@ const bundles = new Map<ConsumerName, Built>();
 const runtimeSdkBundles = new Map<ConsumerName, Built>();
 
 async function bundle(name: ConsumerName, awsSdk: AwsSdkSource): Promise<Built> {
-  const consumer = consumers[name];
-  const { outputFileName: _file, ...options } = lambdaEsbuildOptions(
-    lambdaBundling({
-      runtime: newestNodejsRuntime(),
-      architecture: lambda.Architecture.ARM_64,
-      nativeModules: consumer.needs?.nodeModules ?? [],
-      // As the construct deploys a function by default: the OpenTelemetry SDK injected first.
-      tracing: "otel",
-      awsSdk,
-    }),
-  );
-  const result = await build({
-    ...options,
-    entryPoints: [consumer.handlerEntry],
-    outfile: `/tmp/courier-bundle-imports/${name}/index.mjs`,
-    write: false,
-    metafile: true,
-    logLevel: "silent",
-    conditions: [...(options.conditions ?? []), "courier-source"],
-  });
+  const result = await buildConsumerBundle(name, awsSdk);
   const output = Object.values(result.metafile.outputs).find((o) => o.entryPoint);
   // What contributes code: an input esbuild read but emitted nothing of (a re-export) is not counted.
   const inputs = Object.entries(output?.inputs ?? {})
