@@ -20,7 +20,7 @@ import {
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { NOT_VALIDATED_NOTE } from "../../packages/courier/src/cli/commands/publish.ts";
-import { operatorCommands, runCli } from "../../packages/courier/src/cli/index.ts";
+import { courierInProcess } from "../helpers/cli-in-process.ts";
 import {
   asStackOutputs,
   manifestOutputs,
@@ -56,34 +56,7 @@ function ordersWithRefunds(stack: string) {
   });
 }
 
-interface Run {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-async function courier(...args: string[]): Promise<Run> {
-  let stdout = "";
-  let stderr = "";
-  const out = vi.spyOn(process.stdout, "write").mockImplementation((chunk) => {
-    stdout += String(chunk);
-    return true;
-  });
-  const err = vi.spyOn(process.stderr, "write").mockImplementation((chunk) => {
-    stderr += String(chunk);
-    return true;
-  });
-  const before = process.exitCode;
-  process.exitCode = undefined;
-  try {
-    await runCli(operatorCommands, ["node", "courier", ...args]);
-    return { code: Number(process.exitCode ?? 0), stdout, stderr };
-  } finally {
-    process.exitCode = before;
-    out.mockRestore();
-    err.mockRestore();
-  }
-}
+const courier = courierInProcess;
 
 /** Every command here goes to "AWS" in eu-west-1 with static credentials: no profile, no endpoint. */
 const aws = ["--region", REGION];

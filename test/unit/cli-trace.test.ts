@@ -14,7 +14,7 @@ import { GetFunctionConfigurationCommand, LambdaClient } from "@aws-sdk/client-l
 import { BatchGetTracesCommand, GetTraceSummariesCommand, XRayClient } from "@aws-sdk/client-xray";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { operatorCommands, runCli } from "../../packages/courier/src/cli/index.ts";
+import { courierInProcess } from "../helpers/cli-in-process.ts";
 import { asStackOutputs, manifestOutputs, REGION } from "./manifest-fixtures.ts";
 
 const EVENT = "5f0c1a52-8d0e-4a8c-9a53-2b1f5c9d7e11";
@@ -23,28 +23,7 @@ const xray = mockClient(XRayClient);
 const logs = mockClient(CloudWatchLogsClient);
 const lambda = mockClient(LambdaClient);
 
-async function courier(...args: string[]) {
-  let stdout = "";
-  let stderr = "";
-  const out = vi.spyOn(process.stdout, "write").mockImplementation((chunk) => {
-    stdout += String(chunk);
-    return true;
-  });
-  const err = vi.spyOn(process.stderr, "write").mockImplementation((chunk) => {
-    stderr += String(chunk);
-    return true;
-  });
-  const before = process.exitCode;
-  process.exitCode = undefined;
-  try {
-    await runCli(operatorCommands, ["node", "courier", ...args]);
-    return { code: Number(process.exitCode ?? 0), stdout, stderr };
-  } finally {
-    process.exitCode = before;
-    out.mockRestore();
-    err.mockRestore();
-  }
-}
+const courier = courierInProcess;
 
 beforeEach(() => {
   vi.stubEnv("AWS_ACCESS_KEY_ID", "AKIAUNITTEST");
